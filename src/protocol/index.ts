@@ -1,0 +1,3 @@
+export * from './catalog.js'
+export * from './messages.js'
+export * from './spec.js'

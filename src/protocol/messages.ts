@@ -1,0 +1,113 @@
+import type { StreamDescriptor } from './catalog.js'
+
+/** Airbyte's record meta change (`AirbyteRecordMessageMetaChange`). */
+export interface RecordChange {
+  field: string
+  change: 'NULLED' | 'TRUNCATED'
+  reason: string
+}
+
+/** A JSON-compatible value as a source produced it (big integers and decimals may stay strings). */
+export type RecordValue = unknown
+export type RecordData = Record<string, RecordValue>
+
+/**
+ * Column-major view of a batch: `columns[i][r]` is the value of column `names[i]` in row r.
+ * Sources that decode typed data (COPY, Parquet...) hand these to columnar writers without
+ * building one object per row.
+ */
+export interface ColumnarRecords {
+  names: string[]
+  columns: RecordValue[][]
+}
+
+/**
+ * PostgreSQL COPY text format bytes (tab-separated, `\N` for NULL, one row per line) with the
+ * column names and Postgres type names they were produced with. A Postgres destination can
+ * stream these straight into `COPY FROM STDIN`.
+ */
+export interface PgCopyText {
+  columns: string[]
+  /** Postgres type names (`format_type` output) of each column, same order. */
+  pgTypes: string[]
+  data: Buffer
+}
+
+/**
+ * A batch of records of one stream: the unit that moves between source, engine and
+ * destination. `rows()` is always available (materialised lazily and cached by the producer);
+ * `columns()` and `pgCopyText` are optional fast representations a destination may use when it
+ * understands them. `count` and `bytes` are exact counts for stats (bytes = the size of the
+ * records serialised as JSON, or an equivalent measure the source documents).
+ */
+export interface RecordBatch {
+  type: 'RECORD_BATCH'
+  stream: StreamDescriptor
+  /** Extraction time of the batch, epoch ms (Airbyte's `emitted_at`). */
+  emittedAt: number
+  count: number
+  bytes: number
+  rows(): RecordData[]
+  columns?(): ColumnarRecords
+  pgCopyText?: PgCopyText
+  /** Source-side changes per row index, when any (rare). */
+  changes?: ReadonlyMap<number, RecordChange[]>
+}
+
+/** STREAM-type state: the complete state of one stream. `data === null` means "reset". */
+export interface StateMessage {
+  type: 'STATE'
+  stream: StreamDescriptor
+  data: Record<string, unknown> | null
+  /** Records of this stream emitted since the previous state of the stream (engine-filled). */
+  recordCount?: number
+}
+
+export type LogLevel = 'FATAL' | 'ERROR' | 'WARN' | 'INFO' | 'DEBUG' | 'TRACE'
+
+export interface LogMessage {
+  type: 'LOG'
+  level: LogLevel
+  message: string
+}
+
+export type StreamStatus = 'STARTED' | 'RUNNING' | 'COMPLETE' | 'INCOMPLETE'
+
+export interface StreamStatusMessage {
+  type: 'STREAM_STATUS'
+  stream: StreamDescriptor
+  status: StreamStatus
+}
+
+export interface EstimateMessage {
+  type: 'ESTIMATE'
+  stream: StreamDescriptor
+  rowEstimate?: number
+  byteEstimate?: number
+}
+
+/** Everything a source's `read` may yield. */
+export type SourceMessage = RecordBatch | StateMessage | LogMessage | StreamStatusMessage | EstimateMessage
+
+/** Everything a destination's `write` receives: records, states, and stream completion. */
+export type DestinationMessage = RecordBatch | StateMessage | StreamStatusMessage
+
+export function isRecordBatch(m: { type: string }): m is RecordBatch {
+  return m.type === 'RECORD_BATCH'
+}
+
+/** Builds a row-object batch; bytes default to the JSON size of the rows. */
+export function rowBatch(
+  stream: StreamDescriptor,
+  rows: RecordData[],
+  opts: { emittedAt?: number; bytes?: number } = {},
+): RecordBatch {
+  return {
+    type: 'RECORD_BATCH',
+    stream,
+    emittedAt: opts.emittedAt ?? Date.now(),
+    count: rows.length,
+    bytes: opts.bytes ?? Buffer.byteLength(JSON.stringify(rows)) - rows.length - 1,
+    rows: () => rows,
+  }
+}

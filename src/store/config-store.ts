@@ -1,0 +1,121 @@
+import type { AirbyteCatalog } from '../protocol/index.js'
+
+/**
+ * Config store port: workspaces, sources, destinations, connections, discovered catalogs and
+ * custom connector definitions. Adapters: sqlite/ (embedded default) and postgres/ (scale out).
+ * Records are stored as whole documents; the store never interprets connector configs.
+ * Secrets inside `configuration` are stored already encrypted by the caller (see api/secrets).
+ */
+export interface WorkspaceRecord {
+  workspaceId: string
+  customerId: string
+  organizationId: string
+  name: string
+  slug: string
+  email?: string
+  initialSetupComplete: boolean
+  displaySetupWizard: boolean
+  anonymousDataCollection: boolean
+  news: boolean
+  securityUpdates: boolean
+  notifications: unknown[]
+  notificationSettings?: unknown
+  defaultGeography?: string
+  webhookConfigs?: unknown[]
+  tombstone: boolean
+  createdAt: number
+}
+
+export interface ActorRecord {
+  /** sourceId or destinationId */
+  id: string
+  kind: 'source' | 'destination'
+  workspaceId: string
+  definitionId: string
+  name: string
+  /** Connector configuration with secret leaves encrypted. */
+  configuration: Record<string, unknown>
+  tombstone: boolean
+  /** epoch seconds */
+  createdAt: number
+}
+
+export type ScheduleTimeUnit = 'minutes' | 'hours' | 'days' | 'weeks' | 'months'
+
+export type ScheduleRecord =
+  | { type: 'manual' }
+  | { type: 'basic'; units: number; timeUnit: ScheduleTimeUnit }
+  | { type: 'cron'; cronExpression: string; cronTimeZone: string }
+
+export interface ConnectionRecord {
+  connectionId: string
+  workspaceId: string
+  name: string
+  sourceId: string
+  destinationId: string
+  status: 'active' | 'inactive' | 'deprecated'
+  namespaceDefinition: 'source' | 'destination' | 'customformat'
+  namespaceFormat?: string
+  prefix: string
+  /** The configured catalog in the Config API shape (`{streams:[{stream, config}]}`). */
+  syncCatalog: { streams: Array<{ stream: Record<string, unknown>; config: Record<string, unknown> }> }
+  schedule: ScheduleRecord
+  sourceCatalogId?: string
+  operationIds: string[]
+  /** Other ConnectionRead fields kept as given (geography, notifySchemaChanges, tags...). */
+  extra: Record<string, unknown>
+  /** epoch seconds */
+  createdAt: number
+  /** epoch seconds; bumped on every update (schedulers use it to apply changes at once) */
+  updatedAt: number
+}
+
+export interface CatalogRecord {
+  catalogId: string
+  sourceId: string
+  /** Hash of the source configuration the catalog was discovered with (cache key). */
+  configHash: string
+  catalog: AirbyteCatalog
+  /** epoch ms */
+  createdAt: number
+}
+
+/** A custom (declarative manifest) definition added at run time. */
+export interface CustomDefinitionRecord {
+  definitionId: string
+  kind: 'source' | 'destination'
+  workspaceId?: string
+  name: string
+  /** Whatever the connector factory needs to rebuild the connector (e.g. the manifest). */
+  payload: Record<string, unknown>
+  createdAt: number
+}
+
+export interface ConfigStore {
+  listWorkspaces(opts?: { includeTombstone?: boolean }): Promise<WorkspaceRecord[]>
+  getWorkspace(workspaceId: string): Promise<WorkspaceRecord | undefined>
+  getWorkspaceBySlug(slug: string): Promise<WorkspaceRecord | undefined>
+  /** Inserts or replaces. */
+  putWorkspace(ws: WorkspaceRecord): Promise<void>
+  /** Hard delete of the workspace and everything in it. */
+  deleteWorkspace(workspaceId: string): Promise<void>
+
+  listActors(kind: ActorRecord['kind'], workspaceId?: string, opts?: { includeTombstone?: boolean }): Promise<ActorRecord[]>
+  getActor(kind: ActorRecord['kind'], id: string): Promise<ActorRecord | undefined>
+  putActor(actor: ActorRecord): Promise<void>
+
+  listConnections(opts?: { workspaceId?: string; includeDeprecated?: boolean; actorId?: string }): Promise<ConnectionRecord[]>
+  getConnection(connectionId: string): Promise<ConnectionRecord | undefined>
+  putConnection(conn: ConnectionRecord): Promise<void>
+
+  putCatalog(cat: CatalogRecord): Promise<void>
+  getCatalog(catalogId: string): Promise<CatalogRecord | undefined>
+  /** The newest catalog discovered for this source with this config hash. */
+  latestCatalog(sourceId: string, configHash?: string): Promise<CatalogRecord | undefined>
+
+  listCustomDefinitions(): Promise<CustomDefinitionRecord[]>
+  putCustomDefinition(def: CustomDefinitionRecord): Promise<void>
+
+  /** Runs fn atomically: all writes inside it land together or not at all. */
+  transaction<T>(fn: () => Promise<T>): Promise<T>
+}

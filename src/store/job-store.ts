@@ -1,0 +1,151 @@
+import type { StreamDescriptor } from '../protocol/index.js'
+import type { FailureType } from '../errors.js'
+
+/**
+ * Job store port: jobs, attempts, per-stream state, generations and attempt logs, plus the
+ * claim/lease primitives the worker uses. Adapters: sqlite/ (one process, BEGIN IMMEDIATE) and
+ * postgres/ (FOR UPDATE SKIP LOCKED, leases renewed by heartbeat).
+ */
+export const JOB_STATUSES = ['pending', 'running', 'incomplete', 'failed', 'succeeded', 'cancelled'] as const
+export type JobStatus = (typeof JOB_STATUSES)[number]
+export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = ['failed', 'succeeded', 'cancelled']
+
+export const JOB_CONFIG_TYPES = ['sync', 'reset_connection', 'refresh', 'clear'] as const
+export type JobConfigType = (typeof JOB_CONFIG_TYPES)[number]
+
+export type AttemptStatus = 'running' | 'failed' | 'succeeded'
+
+export interface StreamStats {
+  recordsEmitted: number
+  bytesEmitted: number
+  recordsCommitted: number
+  bytesCommitted: number
+  stateMessagesEmitted: number
+}
+
+export interface StreamStatsEntry {
+  streamName: string
+  streamNamespace?: string
+  stats: StreamStats
+}
+
+export interface FailureReasonRecord {
+  failureOrigin: 'source' | 'destination' | 'replication' | 'persistence' | 'airbyte_platform' | 'unknown'
+  failureType: FailureType
+  externalMessage: string
+  internalMessage?: string
+  stacktrace?: string
+  retryable: boolean
+  /** epoch ms */
+  timestamp: number
+  streamDescriptor?: StreamDescriptor
+}
+
+export interface JobRecord {
+  id: number
+  configType: JobConfigType
+  /** connectionId */
+  configId: string
+  status: JobStatus
+  /** Streams the job works on (reset/clear: the streams to reset). */
+  streams: StreamDescriptor[]
+  /** Set when the job was created by the scheduler: the slot it is for (epoch ms); unique per connection. */
+  scheduledFor?: number
+  cancelRequested: boolean
+  /** Earliest time (epoch ms) a worker may start the next attempt (retry backoff). */
+  runAfter: number
+  /** epoch seconds */
+  createdAt: number
+  updatedAt: number
+  startedAt?: number
+}
+
+export interface AttemptRecord {
+  jobId: number
+  /** 0-based */
+  attemptNumber: number
+  status: AttemptStatus
+  workerId?: string
+  /** epoch ms; the worker must heartbeat before this or loses the attempt */
+  leaseExpiresAt?: number
+  totalStats: StreamStats
+  streamStats: StreamStatsEntry[]
+  failures: FailureReasonRecord[]
+  /** epoch seconds */
+  createdAt: number
+  updatedAt: number
+  endedAt?: number
+}
+
+export interface StreamStateRecord {
+  stream: StreamDescriptor
+  /** Opaque connector state; null means "reset". */
+  state: Record<string, unknown> | null
+}
+
+export interface JobListFilter {
+  configTypes?: JobConfigType[]
+  configId?: string
+  statuses?: JobStatus[]
+  createdAtStart?: number
+  createdAtEnd?: number
+  updatedAtStart?: number
+  updatedAtEnd?: number
+  orderByField?: 'createdAt' | 'updatedAt'
+  orderByMethod?: 'ASC' | 'DESC'
+  pageSize?: number
+  rowOffset?: number
+}
+
+/** A job handed to a worker together with the attempt it must run. */
+export interface ClaimedAttempt {
+  job: JobRecord
+  attempt: AttemptRecord
+}
+
+export interface JobStore {
+  /** Creates a pending job; throws SLUICE_ERR_SYNC_RUNNING if the connection has a non-terminal job. */
+  createJob(input: {
+    configType: JobConfigType
+    configId: string
+    streams: StreamDescriptor[]
+    scheduledFor?: number
+  }): Promise<JobRecord>
+  getJob(id: number): Promise<JobRecord | undefined>
+  listJobs(filter: JobListFilter): Promise<{ jobs: JobRecord[]; totalJobCount: number }>
+  /** The non-terminal job of a connection, if any. */
+  activeJob(connectionId: string): Promise<JobRecord | undefined>
+  updateJob(id: number, patch: Partial<Pick<JobRecord, 'status' | 'runAfter' | 'cancelRequested' | 'startedAt'>>): Promise<JobRecord>
+
+  listAttempts(jobId: number): Promise<AttemptRecord[]>
+  getAttempt(jobId: number, attemptNumber: number): Promise<AttemptRecord | undefined>
+  updateAttempt(
+    jobId: number,
+    attemptNumber: number,
+    patch: Partial<Pick<AttemptRecord, 'status' | 'totalStats' | 'streamStats' | 'failures' | 'endedAt' | 'leaseExpiresAt' | 'workerId'>>,
+  ): Promise<AttemptRecord>
+
+  /**
+   * Atomically picks the oldest runnable job (pending, or incomplete with runAfter <= now),
+   * creates its next attempt (status running, lease for `leaseMs`) and moves the job to running.
+   */
+  claimNext(workerId: string, leaseMs: number, now?: number): Promise<ClaimedAttempt | undefined>
+  /** Extends the lease; returns false if the attempt is no longer this worker's. */
+  heartbeat(jobId: number, attemptNumber: number, workerId: string, leaseMs: number): Promise<boolean>
+  /** Running attempts whose lease expired (their worker died). */
+  expiredAttempts(now?: number): Promise<AttemptRecord[]>
+
+  getState(connectionId: string): Promise<StreamStateRecord[]>
+  /** Upserts the given streams' states (state already durable in the destination). */
+  saveState(connectionId: string, states: StreamStateRecord[]): Promise<void>
+  /** Deletes state of the given streams, or of all streams when omitted. */
+  clearState(connectionId: string, streams?: StreamDescriptor[]): Promise<void>
+
+  /** Current generation id per stream (0 when never bumped). */
+  getGenerations(connectionId: string): Promise<Map<string, number>>
+  /** Increments and returns the generation of each stream. */
+  bumpGenerations(connectionId: string, streams: StreamDescriptor[]): Promise<Map<string, number>>
+
+  appendLogs(jobId: number, attemptNumber: number, lines: string[]): Promise<void>
+  readLogs(jobId: number, attemptNumber: number): Promise<string[]>
+}
