@@ -1,4 +1,5 @@
 import type { ConnectorDefinition, DestinationDefinition, SourceDefinition } from './connector.js'
+import { localFilesDefinition } from './local-files/index.js'
 
 /**
  * The connector catalogue: built-in definitions (Airbyte's real ids and names, so scripts that
@@ -37,5 +38,5 @@ export class ConnectorRegistry {
 
 /** Built-in connectors. Each connector folder exports its definition from its index.ts. */
 export function builtinDefinitions(): ConnectorDefinition[] {
-  return []
+  return [localFilesDefinition]
 }

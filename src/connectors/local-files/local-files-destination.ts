@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto'
+import { mkdir, open, realpath, unlink } from 'node:fs/promises'
+import path from 'node:path'
+import { configError, SluiceError } from '../../errors.js'
+import type {
+  ConfiguredCatalog,
+  ConnectionStatus,
+  DestinationMessage,
+  StateMessage,
+} from '../../protocol/index.js'
+import type { ConnectorConfig, Destination, DestinationCapabilities, RunOptions } from '../connector.js'
+import { type LocalFilesConfig, localFilesSpec } from './local-files-spec.js'
+
+/**
+ * Resolves `destination_path` under the local files root. Relative paths are taken from the
+ * root; absolute ones must lie inside it. Symlinks are resolved on the existing part of the
+ * path so a link cannot lead outside the root either.
+ */
+export async function resolveDestinationDir(destinationPath: unknown, root: string): Promise<string> {
+  if (typeof destinationPath !== 'string' || destinationPath.trim() === '') {
+    throw configError('destination_path is required.')
+  }
+  const absRoot = path.resolve(root)
+  const target = path.resolve(absRoot, destinationPath)
+  if (!isInside(target, absRoot)) {
+    throw configError(`destination_path "${destinationPath}" is outside the local files root (path traversal).`)
+  }
+  const realRoot = await realpathOrSelf(absRoot)
+  const realTarget = await realpathOfExistingPrefix(target)
+  if (!isInside(realTarget, realRoot)) {
+    throw configError(`destination_path "${destinationPath}" leads outside the local files root through a link (path traversal).`)
+  }
+  return target
+}
+
+function isInside(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child)
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))
+}
+
+async function realpathOrSelf(p: string): Promise<string> {
+  try {
+    return await realpath(p)
+  } catch {
+    return p
+  }
+}
+
+/** realpath of the longest existing prefix of `p`, with the missing tail appended. */
+async function realpathOfExistingPrefix(p: string): Promise<string> {
+  let head = p
+  const tail: string[] = []
+  for (;;) {
+    try {
+      return path.join(await realpath(head), ...tail.reverse())
+    } catch {
+      const parent = path.dirname(head)
+      if (parent === head) return p
+      tail.push(path.basename(head))
+      head = parent
+    }
+  }
+}
+
+/** Writes a probe file (fsync) and removes it: proves the directory is creatable and writable. */
+async function probeDirectory(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true })
+  const probe = path.join(dir, `.sluice-probe-${randomUUID()}`)
+  const handle = await open(probe, 'wx')
+  try {
+    await handle.writeFile('sluice check\n')
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+  await unlink(probe)
+}
+
+/** The Local Files destination: JSONL, CSV or Parquet files in the S3 path layout, in a directory. */
+export class LocalFilesDestination implements Destination {
+  readonly spec = localFilesSpec
+  readonly capabilities: DestinationCapabilities = {
+    supportedSyncModes: ['overwrite', 'append'],
+    acceptsPgCopyText: false,
+    acceptsColumns: true,
+  }
+
+  async check(raw: ConnectorConfig, opts: RunOptions): Promise<ConnectionStatus> {
+    const config = raw as unknown as LocalFilesConfig
+    try {
+      const dir = await resolveDestinationDir(config.destination_path, opts.context.localFilesRoot)
+      await probeDirectory(dir)
+      return { status: 'succeeded', message: `Directory ${config.destination_path} is writable.` }
+    } catch (e) {
+      const message = e instanceof SluiceError ? e.message : `Cannot write to ${config.destination_path}: ${(e as Error).message}`
+      return { status: 'failed', message }
+    }
+  }
+
+  async *write(
+    _config: ConnectorConfig,
+    _catalog: ConfiguredCatalog,
+    _input: AsyncIterable<DestinationMessage>,
+    _opts: RunOptions,
+  ): AsyncIterable<StateMessage> {
+    throw new SluiceError('SLUICE_ERR_UNSUPPORTED', 'Local Files write is being built (issue 3).')
+  }
+}
