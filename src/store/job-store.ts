@@ -104,12 +104,20 @@ export interface ClaimedAttempt {
 }
 
 export interface JobStore {
-  /** Creates a pending job; throws SLUICE_ERR_SYNC_RUNNING if the connection has a non-terminal job. */
+  /**
+   * Creates a pending job; throws SLUICE_ERR_SYNC_RUNNING if the connection has a non-terminal
+   * job, SLUICE_ERR_CONFLICT if a job already exists for (configId, scheduledFor).
+   * With `cancelActive` (reset/clear), the connection's non-terminal job is instead made
+   * `cancelled` with cancelRequested set, in the same transaction; its running attempt (if any)
+   * keeps running until its worker sees the request, and `claimNext` will not start the new job
+   * while that attempt runs.
+   */
   createJob(input: {
     configType: JobConfigType
     configId: string
     streams: StreamDescriptor[]
     scheduledFor?: number
+    cancelActive?: boolean
   }): Promise<JobRecord>
   getJob(id: number): Promise<JobRecord | undefined>
   listJobs(filter: JobListFilter): Promise<{ jobs: JobRecord[]; totalJobCount: number }>
@@ -126,14 +134,34 @@ export interface JobStore {
   ): Promise<AttemptRecord>
 
   /**
-   * Atomically picks the oldest runnable job (pending, or incomplete with runAfter <= now),
-   * creates its next attempt (status running, lease for `leaseMs`) and moves the job to running.
+   * Cancels a job: pending or incomplete -> cancelled at once; running -> cancelRequested set
+   * (the worker aborts the attempt and then marks the job cancelled); terminal: unchanged.
+   * Returns the job after the change, undefined when it does not exist.
+   */
+  requestCancel(id: number): Promise<JobRecord | undefined>
+
+  /**
+   * Atomically picks the oldest runnable job (pending, or incomplete with runAfter <= now, and
+   * cancelRequested false) whose connection has no running attempt, creates its next attempt
+   * (status running, lease for `leaseMs`) and moves the job to running.
    */
   claimNext(workerId: string, leaseMs: number, now?: number): Promise<ClaimedAttempt | undefined>
   /** Extends the lease; returns false if the attempt is no longer this worker's. */
   heartbeat(jobId: number, attemptNumber: number, workerId: string, leaseMs: number): Promise<boolean>
   /** Running attempts whose lease expired (their worker died). */
   expiredAttempts(now?: number): Promise<AttemptRecord[]>
+  /**
+   * Ends a running attempt and updates its job in one transaction. The job patch is skipped
+   * when the job is already terminal (e.g. cancelled by a reset). Returns false, changing
+   * nothing, when the attempt is no longer running or (given `workerId`) belongs to another worker.
+   */
+  finishAttempt(
+    jobId: number,
+    attemptNumber: number,
+    workerId: string | undefined,
+    attempt: Pick<AttemptRecord, 'status' | 'failures'> & Partial<Pick<AttemptRecord, 'totalStats' | 'streamStats'>>,
+    job: Pick<JobRecord, 'status'> & Partial<Pick<JobRecord, 'runAfter'>>,
+  ): Promise<boolean>
 
   getState(connectionId: string): Promise<StreamStateRecord[]>
   /** Upserts the given streams' states (state already durable in the destination). */
