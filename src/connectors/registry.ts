@@ -1,4 +1,5 @@
 import type { ConnectorDefinition, DestinationDefinition, SourceDefinition } from './connector.js'
+import { fakerDefinition } from './faker/index.js'
 import { localFilesDefinition } from './local-files/index.js'
 
 /**
@@ -38,5 +39,5 @@ export class ConnectorRegistry {
 
 /** Built-in connectors. Each connector folder exports its definition from its index.ts. */
 export function builtinDefinitions(): ConnectorDefinition[] {
-  return [localFilesDefinition]
+  return [fakerDefinition, localFilesDefinition]
 }
