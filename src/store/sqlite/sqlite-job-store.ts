@@ -1,0 +1,425 @@
+import type { SqliteDatabase } from './database.js'
+import { SluiceError } from '../../errors.js'
+import { streamKey, type StreamDescriptor } from '../../protocol/index.js'
+import {
+  TERMINAL_JOB_STATUSES,
+  type AttemptRecord,
+  type ClaimedAttempt,
+  type JobConfigType,
+  type JobListFilter,
+  type JobRecord,
+  type JobStatus,
+  type JobStore,
+  type StreamStateRecord,
+  type StreamStats,
+} from '../job-store.js'
+
+/** Options of {@link SqliteJobStore}. */
+export interface SqliteJobStoreOptions {
+  /** Clock in epoch ms; injected by tests (schedules, leases). Defaults to Date.now. */
+  now?: () => number
+}
+
+interface JobRow {
+  id: number
+  config_type: string
+  config_id: string
+  status: string
+  streams: string
+  scheduled_for: number | null
+  cancel_requested: number
+  run_after: number
+  created_at: number
+  updated_at: number
+  started_at: number | null
+}
+
+interface AttemptRow {
+  job_id: number
+  attempt_number: number
+  status: string
+  worker_id: string | null
+  lease_expires_at: number | null
+  total_stats: string
+  stream_stats: string
+  failures: string
+  created_at: number
+  updated_at: number
+  ended_at: number | null
+}
+
+const TERMINAL_SQL = TERMINAL_JOB_STATUSES.map((s) => `'${s}'`).join(', ')
+const DEFAULT_PAGE_SIZE = 200
+
+/** All-zero stats of a fresh attempt. */
+export function emptyStats(): StreamStats {
+  return { recordsEmitted: 0, bytesEmitted: 0, recordsCommitted: 0, bytesCommitted: 0, stateMessagesEmitted: 0 }
+}
+
+/**
+ * JobStore on the embedded SQLite database (better-sqlite3, synchronous). Every read-modify-write
+ * runs inside `BEGIN IMMEDIATE` so two claimers (threads or processes on the same file) never
+ * take the same job. Timestamps: API-visible ones in epoch seconds, leases and runAfter in ms.
+ */
+export class SqliteJobStore implements JobStore {
+  readonly #db: SqliteDatabase
+  readonly #now: () => number
+
+  constructor(db: SqliteDatabase, options: SqliteJobStoreOptions = {}) {
+    this.#db = db
+    this.#now = options.now ?? Date.now
+  }
+
+  #seconds(): number {
+    return Math.floor(this.#now() / 1000)
+  }
+
+  /** Runs fn in a BEGIN IMMEDIATE transaction (takes the write lock up front). */
+  #immediate<T>(fn: () => T): T {
+    return this.#db.transaction(fn).immediate()
+  }
+
+  async createJob(input: {
+    configType: JobConfigType
+    configId: string
+    streams: StreamDescriptor[]
+    scheduledFor?: number
+    cancelActive?: boolean
+  }): Promise<JobRecord> {
+    return this.#immediate(() => {
+      const nowS = this.#seconds()
+      const active = this.#activeRows(input.configId)
+      if (active.length > 0) {
+        if (input.cancelActive !== true) {
+          throw new SluiceError('SLUICE_ERR_SYNC_RUNNING', `A sync is already running for: ${input.configId}`)
+        }
+        this.#db
+          .prepare(`UPDATE jobs SET status = 'cancelled', cancel_requested = 1, updated_at = ? WHERE config_id = ? AND status NOT IN (${TERMINAL_SQL})`)
+          .run(nowS, input.configId)
+      }
+      if (input.scheduledFor !== undefined) {
+        const taken = this.#db.prepare('SELECT id FROM jobs WHERE config_id = ? AND scheduled_for = ?').get(input.configId, input.scheduledFor)
+        if (taken !== undefined) {
+          throw new SluiceError('SLUICE_ERR_CONFLICT', `A job already exists for the schedule slot ${new Date(input.scheduledFor).toISOString()} of connection ${input.configId}.`)
+        }
+      }
+      const info = this.#db
+        .prepare(
+          `INSERT INTO jobs (config_type, config_id, status, streams, scheduled_for, cancel_requested, run_after, created_at, updated_at)
+           VALUES (?, ?, 'pending', ?, ?, 0, 0, ?, ?)`,
+        )
+        .run(input.configType, input.configId, JSON.stringify(input.streams.map(plainDescriptor)), input.scheduledFor ?? null, nowS, nowS)
+      return this.#jobById(Number(info.lastInsertRowid)) as JobRecord
+    })
+  }
+
+  async getJob(id: number): Promise<JobRecord | undefined> {
+    return this.#jobById(id)
+  }
+
+  async listJobs(filter: JobListFilter): Promise<{ jobs: JobRecord[]; totalJobCount: number }> {
+    const where: string[] = []
+    const params: unknown[] = []
+    if (filter.configTypes !== undefined && filter.configTypes.length > 0) {
+      where.push(`config_type IN (${filter.configTypes.map(() => '?').join(', ')})`)
+      params.push(...filter.configTypes)
+    }
+    if (filter.configId !== undefined) {
+      where.push('config_id = ?')
+      params.push(filter.configId)
+    }
+    if (filter.statuses !== undefined && filter.statuses.length > 0) {
+      where.push(`status IN (${filter.statuses.map(() => '?').join(', ')})`)
+      params.push(...filter.statuses)
+    }
+    const ranges: Array<[number | undefined, string]> = [
+      [filter.createdAtStart, 'created_at >= ?'],
+      [filter.createdAtEnd, 'created_at <= ?'],
+      [filter.updatedAtStart, 'updated_at >= ?'],
+      [filter.updatedAtEnd, 'updated_at <= ?'],
+    ]
+    for (const [value, clause] of ranges) {
+      if (value !== undefined) {
+        where.push(clause)
+        params.push(value)
+      }
+    }
+    const whereSql = where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''
+    const column = filter.orderByField === 'updatedAt' ? 'updated_at' : 'created_at'
+    const direction = filter.orderByMethod === 'ASC' ? 'ASC' : 'DESC'
+    const pageSize = Math.max(0, Math.floor(filter.pageSize ?? DEFAULT_PAGE_SIZE))
+    const offset = Math.max(0, Math.floor(filter.rowOffset ?? 0))
+    const total = this.#db.prepare(`SELECT COUNT(*) AS n FROM jobs ${whereSql}`).get(...params) as { n: number }
+    const rows = this.#db
+      .prepare(`SELECT * FROM jobs ${whereSql} ORDER BY ${column} ${direction}, id ${direction} LIMIT ? OFFSET ?`)
+      .all(...params, pageSize, offset) as JobRow[]
+    return { jobs: rows.map(toJob), totalJobCount: total.n }
+  }
+
+  async activeJob(connectionId: string): Promise<JobRecord | undefined> {
+    const row = this.#activeRows(connectionId)[0]
+    return row === undefined ? undefined : toJob(row)
+  }
+
+  async updateJob(id: number, patch: Partial<Pick<JobRecord, 'status' | 'runAfter' | 'cancelRequested' | 'startedAt'>>): Promise<JobRecord> {
+    return this.#immediate(() => {
+      const current = this.#jobById(id)
+      if (current === undefined) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `Could not find job with id: ${id}`, { id })
+      const next = { ...current, ...patch }
+      this.#db
+        .prepare('UPDATE jobs SET status = ?, run_after = ?, cancel_requested = ?, started_at = ?, updated_at = ? WHERE id = ?')
+        .run(next.status, next.runAfter, next.cancelRequested ? 1 : 0, next.startedAt ?? null, this.#seconds(), id)
+      return this.#jobById(id) as JobRecord
+    })
+  }
+
+  async requestCancel(id: number): Promise<JobRecord | undefined> {
+    return this.#immediate(() => {
+      const job = this.#jobById(id)
+      if (job === undefined) return undefined
+      const nowS = this.#seconds()
+      if (job.status === 'pending' || job.status === 'incomplete') {
+        this.#db.prepare(`UPDATE jobs SET status = 'cancelled', cancel_requested = 1, updated_at = ? WHERE id = ?`).run(nowS, id)
+      } else if (job.status === 'running' && !job.cancelRequested) {
+        this.#db.prepare('UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ?').run(nowS, id)
+      }
+      return this.#jobById(id)
+    })
+  }
+
+  async listAttempts(jobId: number): Promise<AttemptRecord[]> {
+    const rows = this.#db.prepare('SELECT * FROM attempts WHERE job_id = ? ORDER BY attempt_number').all(jobId) as AttemptRow[]
+    return rows.map(toAttempt)
+  }
+
+  async getAttempt(jobId: number, attemptNumber: number): Promise<AttemptRecord | undefined> {
+    return this.#attempt(jobId, attemptNumber)
+  }
+
+  async updateAttempt(
+    jobId: number,
+    attemptNumber: number,
+    patch: Partial<Pick<AttemptRecord, 'status' | 'totalStats' | 'streamStats' | 'failures' | 'endedAt' | 'leaseExpiresAt' | 'workerId'>>,
+  ): Promise<AttemptRecord> {
+    return this.#immediate(() => {
+      const current = this.#attempt(jobId, attemptNumber)
+      if (current === undefined) {
+        throw new SluiceError('SLUICE_ERR_NOT_FOUND', `Could not find attempt ${attemptNumber} of job ${jobId}`, { id: jobId })
+      }
+      this.#writeAttempt({ ...current, ...patch, updatedAt: this.#seconds() })
+      return this.#attempt(jobId, attemptNumber) as AttemptRecord
+    })
+  }
+
+  async claimNext(workerId: string, leaseMs: number, now?: number): Promise<ClaimedAttempt | undefined> {
+    return this.#immediate(() => {
+      const nowMs = now ?? this.#now()
+      const row = this.#db
+        .prepare(
+          `SELECT j.* FROM jobs j
+           WHERE (j.status = 'pending' OR (j.status = 'incomplete' AND j.run_after <= ?))
+             AND j.cancel_requested = 0
+             AND NOT EXISTS (
+               SELECT 1 FROM attempts a JOIN jobs o ON o.id = a.job_id
+               WHERE o.config_id = j.config_id AND a.status = 'running')
+           ORDER BY j.id LIMIT 1`,
+        )
+        .get(nowMs) as JobRow | undefined
+      if (row === undefined) return undefined
+      const nowS = Math.floor(nowMs / 1000)
+      const last = this.#db.prepare('SELECT MAX(attempt_number) AS n FROM attempts WHERE job_id = ?').get(row.id) as { n: number | null }
+      const attemptNumber = last.n === null ? 0 : last.n + 1
+      this.#db
+        .prepare(
+          `INSERT INTO attempts (job_id, attempt_number, status, worker_id, lease_expires_at, total_stats, stream_stats, failures, created_at, updated_at)
+           VALUES (?, ?, 'running', ?, ?, ?, '[]', '[]', ?, ?)`,
+        )
+        .run(row.id, attemptNumber, workerId, nowMs + leaseMs, JSON.stringify(emptyStats()), nowS, nowS)
+      this.#db
+        .prepare(`UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, ?), updated_at = ? WHERE id = ?`)
+        .run(nowS, nowS, row.id)
+      return { job: this.#jobById(row.id) as JobRecord, attempt: this.#attempt(row.id, attemptNumber) as AttemptRecord }
+    })
+  }
+
+  async heartbeat(jobId: number, attemptNumber: number, workerId: string, leaseMs: number): Promise<boolean> {
+    const nowMs = this.#now()
+    const info = this.#db
+      .prepare(`UPDATE attempts SET lease_expires_at = ? WHERE job_id = ? AND attempt_number = ? AND worker_id = ? AND status = 'running'`)
+      .run(nowMs + leaseMs, jobId, attemptNumber, workerId)
+    return info.changes === 1
+  }
+
+  async expiredAttempts(now?: number): Promise<AttemptRecord[]> {
+    const rows = this.#db
+      .prepare(`SELECT * FROM attempts WHERE status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < ?) ORDER BY job_id, attempt_number`)
+      .all(now ?? this.#now()) as AttemptRow[]
+    return rows.map(toAttempt)
+  }
+
+  async finishAttempt(
+    jobId: number,
+    attemptNumber: number,
+    workerId: string | undefined,
+    attempt: Pick<AttemptRecord, 'status' | 'failures'> & Partial<Pick<AttemptRecord, 'totalStats' | 'streamStats'>>,
+    job: Pick<JobRecord, 'status'> & Partial<Pick<JobRecord, 'runAfter'>>,
+  ): Promise<boolean> {
+    return this.#immediate(() => {
+      const current = this.#attempt(jobId, attemptNumber)
+      if (current === undefined || current.status !== 'running') return false
+      if (workerId !== undefined && current.workerId !== workerId) return false
+      const nowS = this.#seconds()
+      this.#writeAttempt({ ...current, ...attempt, endedAt: nowS, updatedAt: nowS, leaseExpiresAt: undefined })
+      this.#db
+        .prepare(`UPDATE jobs SET status = ?, run_after = COALESCE(?, run_after) WHERE id = ? AND status NOT IN (${TERMINAL_SQL})`)
+        .run(job.status, job.runAfter ?? null, jobId)
+      // A job already terminal (cancelled by a reset) still records when its attempt ended.
+      this.#db.prepare('UPDATE jobs SET updated_at = ? WHERE id = ?').run(nowS, jobId)
+      return true
+    })
+  }
+
+  async getState(connectionId: string): Promise<StreamStateRecord[]> {
+    const rows = this.#db.prepare('SELECT stream, state FROM stream_state WHERE connection_id = ? ORDER BY stream_key').all(connectionId) as Array<{
+      stream: string
+      state: string | null
+    }>
+    return rows.map((r) => ({ stream: JSON.parse(r.stream) as StreamDescriptor, state: r.state === null ? null : (JSON.parse(r.state) as Record<string, unknown>) }))
+  }
+
+  async saveState(connectionId: string, states: StreamStateRecord[]): Promise<void> {
+    if (states.length === 0) return
+    this.#immediate(() => {
+      const upsert = this.#db.prepare(
+        `INSERT INTO stream_state (connection_id, stream_key, stream, state) VALUES (?, ?, ?, ?)
+         ON CONFLICT (connection_id, stream_key) DO UPDATE SET stream = excluded.stream, state = excluded.state`,
+      )
+      for (const s of states) {
+        upsert.run(connectionId, streamKey(s.stream), JSON.stringify(plainDescriptor(s.stream)), s.state === null ? null : JSON.stringify(s.state))
+      }
+    })
+  }
+
+  async clearState(connectionId: string, streams?: StreamDescriptor[]): Promise<void> {
+    this.#immediate(() => {
+      if (streams === undefined) {
+        this.#db.prepare('DELETE FROM stream_state WHERE connection_id = ?').run(connectionId)
+        return
+      }
+      const del = this.#db.prepare('DELETE FROM stream_state WHERE connection_id = ? AND stream_key = ?')
+      for (const s of streams) del.run(connectionId, streamKey(s))
+    })
+  }
+
+  async getGenerations(connectionId: string): Promise<Map<string, number>> {
+    const rows = this.#db.prepare('SELECT stream_key, generation FROM stream_generations WHERE connection_id = ?').all(connectionId) as Array<{
+      stream_key: string
+      generation: number
+    }>
+    return new Map(rows.map((r) => [r.stream_key, r.generation]))
+  }
+
+  async bumpGenerations(connectionId: string, streams: StreamDescriptor[]): Promise<Map<string, number>> {
+    return this.#immediate(() => {
+      const bump = this.#db.prepare(
+        `INSERT INTO stream_generations (connection_id, stream_key, generation) VALUES (?, ?, 1)
+         ON CONFLICT (connection_id, stream_key) DO UPDATE SET generation = generation + 1
+         RETURNING generation`,
+      )
+      const result = new Map<string, number>()
+      for (const s of streams) {
+        const key = streamKey(s)
+        if (result.has(key)) continue
+        const row = bump.get(connectionId, key) as { generation: number }
+        result.set(key, row.generation)
+      }
+      return result
+    })
+  }
+
+  async appendLogs(jobId: number, attemptNumber: number, lines: string[]): Promise<void> {
+    if (lines.length === 0) return
+    this.#immediate(() => {
+      const insert = this.#db.prepare('INSERT INTO attempt_logs (job_id, attempt_number, line) VALUES (?, ?, ?)')
+      for (const line of lines) insert.run(jobId, attemptNumber, line)
+    })
+  }
+
+  async readLogs(jobId: number, attemptNumber: number): Promise<string[]> {
+    const rows = this.#db.prepare('SELECT line FROM attempt_logs WHERE job_id = ? AND attempt_number = ? ORDER BY id').all(jobId, attemptNumber) as Array<{ line: string }>
+    return rows.map((r) => r.line)
+  }
+
+  #activeRows(connectionId: string): JobRow[] {
+    return this.#db.prepare(`SELECT * FROM jobs WHERE config_id = ? AND status NOT IN (${TERMINAL_SQL}) ORDER BY id DESC`).all(connectionId) as JobRow[]
+  }
+
+  #jobById(id: number): JobRecord | undefined {
+    const row = this.#db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined
+    return row === undefined ? undefined : toJob(row)
+  }
+
+  #attempt(jobId: number, attemptNumber: number): AttemptRecord | undefined {
+    const row = this.#db.prepare('SELECT * FROM attempts WHERE job_id = ? AND attempt_number = ?').get(jobId, attemptNumber) as AttemptRow | undefined
+    return row === undefined ? undefined : toAttempt(row)
+  }
+
+  #writeAttempt(a: AttemptRecord): void {
+    this.#db
+      .prepare(
+        `UPDATE attempts SET status = ?, worker_id = ?, lease_expires_at = ?, total_stats = ?, stream_stats = ?, failures = ?,
+           updated_at = ?, ended_at = ? WHERE job_id = ? AND attempt_number = ?`,
+      )
+      .run(
+        a.status,
+        a.workerId ?? null,
+        a.leaseExpiresAt ?? null,
+        JSON.stringify(a.totalStats),
+        JSON.stringify(a.streamStats),
+        JSON.stringify(a.failures),
+        a.updatedAt,
+        a.endedAt ?? null,
+        a.jobId,
+        a.attemptNumber,
+      )
+  }
+}
+
+/** Keeps only name and a non-empty namespace, so stored descriptors compare by value. */
+function plainDescriptor(d: StreamDescriptor): StreamDescriptor {
+  return d.namespace === undefined || d.namespace === null || d.namespace === '' ? { name: d.name } : { name: d.name, namespace: d.namespace }
+}
+
+function toJob(r: JobRow): JobRecord {
+  const job: JobRecord = {
+    id: r.id,
+    configType: r.config_type as JobConfigType,
+    configId: r.config_id,
+    status: r.status as JobStatus,
+    streams: JSON.parse(r.streams) as StreamDescriptor[],
+    cancelRequested: r.cancel_requested === 1,
+    runAfter: r.run_after,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  }
+  if (r.scheduled_for !== null) job.scheduledFor = r.scheduled_for
+  if (r.started_at !== null) job.startedAt = r.started_at
+  return job
+}
+
+function toAttempt(r: AttemptRow): AttemptRecord {
+  const a: AttemptRecord = {
+    jobId: r.job_id,
+    attemptNumber: r.attempt_number,
+    status: r.status as AttemptRecord['status'],
+    totalStats: JSON.parse(r.total_stats) as StreamStats,
+    streamStats: JSON.parse(r.stream_stats) as AttemptRecord['streamStats'],
+    failures: JSON.parse(r.failures) as AttemptRecord['failures'],
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  }
+  if (r.worker_id !== null) a.workerId = r.worker_id
+  if (r.lease_expires_at !== null) a.leaseExpiresAt = r.lease_expires_at
+  if (r.ended_at !== null) a.endedAt = r.ended_at
+  return a
+}

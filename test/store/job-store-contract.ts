@@ -1,0 +1,260 @@
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { isSluiceError } from '../../src/errors.js'
+import type { JobStore } from '../../src/store/job-store.js'
+
+/** A store under test plus the fake clock (epoch ms) it was built with. */
+export interface JobStoreHarness {
+  store: JobStore
+  close(): Promise<void>
+}
+
+/** Builds a fresh, empty store whose clock reads `now()`. */
+export type JobStoreFactory = (now: () => number) => Promise<JobStoreHarness>
+
+const T0 = Date.UTC(2026, 0, 1, 0, 0, 0)
+
+/**
+ * The JobStore contract: every adapter (SQLite, PostgreSQL) must pass it unchanged.
+ * Each test uses its own connection ids, so they share one store.
+ */
+export function jobStoreContract(name: string, factory: JobStoreFactory): void {
+  describe(`JobStore contract: ${name}`, () => {
+    let clock = T0
+    let harness: JobStoreHarness
+    let store: JobStore
+    before(async () => {
+      harness = await factory(() => clock)
+      store = harness.store
+    })
+    after(async () => {
+      await harness.close()
+    })
+
+    test('createJob: integer ids, pending, epoch seconds, one non-terminal job per connection', async () => {
+      clock = T0
+      const job = await store.createJob({ configType: 'sync', configId: 'c-create', streams: [{ name: 'users' }] })
+      assert.equal(Number.isInteger(job.id), true)
+      assert.equal(job.status, 'pending')
+      assert.equal(job.configId, 'c-create')
+      assert.equal(job.createdAt, T0 / 1000)
+      assert.equal(job.cancelRequested, false)
+      assert.deepEqual(job.streams, [{ name: 'users' }])
+      await assert.rejects(
+        store.createJob({ configType: 'sync', configId: 'c-create', streams: [] }),
+        (e: unknown) => isSluiceError(e) && e.code === 'SLUICE_ERR_SYNC_RUNNING' && e.httpStatus === 409 && e.message === 'A sync is already running for: c-create',
+      )
+      const other = await store.createJob({ configType: 'sync', configId: 'c-create-2', streams: [] })
+      assert.ok(other.id > job.id)
+      assert.equal((await store.activeJob('c-create'))?.id, job.id)
+      assert.equal(await store.activeJob('nope'), undefined)
+      assert.equal(await store.getJob(987654), undefined)
+    })
+
+    test('a schedule slot makes one job', async () => {
+      clock = T0
+      const slot = T0 + 60_000
+      const job = await store.createJob({ configType: 'sync', configId: 'c-slot', streams: [], scheduledFor: slot })
+      assert.equal(job.scheduledFor, slot)
+      await store.requestCancel(job.id)
+      await assert.rejects(
+        store.createJob({ configType: 'sync', configId: 'c-slot', streams: [], scheduledFor: slot }),
+        (e: unknown) => isSluiceError(e) && e.code === 'SLUICE_ERR_CONFLICT',
+      )
+      const next = await store.createJob({ configType: 'sync', configId: 'c-slot', streams: [], scheduledFor: slot + 60_000 })
+      assert.equal(next.status, 'pending')
+    })
+
+    test('claim -> heartbeat -> finish; attempts are 0-based and leases expire', async () => {
+      clock = T0
+      const job = await store.createJob({ configType: 'sync', configId: 'c-claim', streams: [] })
+      let claimed = await store.claimNext('w1', 10_000)
+      // Other tests' pending jobs may come first: claim until ours.
+      while (claimed !== undefined && claimed.job.id !== job.id) {
+        await store.finishAttempt(claimed.job.id, claimed.attempt.attemptNumber, 'w1', { status: 'succeeded', failures: [] }, { status: 'succeeded' })
+        claimed = await store.claimNext('w1', 10_000)
+      }
+      assert.ok(claimed)
+      assert.equal(claimed.attempt.attemptNumber, 0)
+      assert.equal(claimed.attempt.status, 'running')
+      assert.equal(claimed.attempt.workerId, 'w1')
+      assert.equal(claimed.attempt.leaseExpiresAt, T0 + 10_000)
+      assert.equal(claimed.job.status, 'running')
+      assert.equal(claimed.job.startedAt, T0 / 1000)
+      assert.equal(await store.claimNext('w2', 10_000), undefined, 'nothing else is runnable')
+
+      clock = T0 + 5_000
+      assert.equal(await store.heartbeat(job.id, 0, 'w1', 10_000), true)
+      assert.equal(await store.heartbeat(job.id, 0, 'other-worker', 10_000), false)
+      assert.equal((await store.getAttempt(job.id, 0))?.leaseExpiresAt, T0 + 15_000)
+      assert.deepEqual(await store.expiredAttempts(T0 + 14_000), [])
+      const expired = await store.expiredAttempts(T0 + 16_000)
+      assert.deepEqual(expired.map((a) => [a.jobId, a.attemptNumber]), [[job.id, 0]])
+
+      const stats = { recordsEmitted: 3, bytesEmitted: 30, recordsCommitted: 3, bytesCommitted: 30, stateMessagesEmitted: 1 }
+      await store.updateAttempt(job.id, 0, { totalStats: stats, streamStats: [{ streamName: 'users', stats }] })
+      assert.equal(await store.finishAttempt(job.id, 0, 'other-worker', { status: 'failed', failures: [] }, { status: 'failed' }), false)
+      clock = T0 + 20_000
+      assert.equal(await store.finishAttempt(job.id, 0, 'w1', { status: 'failed', failures: [failure()] }, { status: 'incomplete', runAfter: T0 + 30_000 }), true)
+      assert.equal(await store.finishAttempt(job.id, 0, 'w1', { status: 'succeeded', failures: [] }, { status: 'succeeded' }), false, 'finish twice')
+      const attempt = await store.getAttempt(job.id, 0)
+      assert.equal(attempt?.status, 'failed')
+      assert.equal(attempt?.endedAt, (T0 + 20_000) / 1000)
+      assert.deepEqual(attempt?.totalStats, stats)
+      assert.equal(attempt?.failures[0]?.failureType, 'transient_error')
+      assert.equal((await store.getJob(job.id))?.status, 'incomplete')
+
+      // Backoff: not runnable before runAfter.
+      assert.equal(await store.claimNext('w1', 10_000, T0 + 29_000), undefined)
+      clock = T0 + 30_000
+      const retry = await store.claimNext('w1', 10_000)
+      assert.equal(retry?.job.id, job.id)
+      assert.equal(retry?.attempt.attemptNumber, 1)
+      assert.equal(await store.finishAttempt(job.id, 1, 'w1', { status: 'succeeded', failures: [] }, { status: 'succeeded' }), true)
+      assert.deepEqual((await store.listAttempts(job.id)).map((a) => a.status), ['failed', 'succeeded'])
+      assert.equal((await store.getJob(job.id))?.status, 'succeeded')
+      assert.equal(await store.activeJob('c-claim'), undefined)
+    })
+
+    test('requestCancel: pending at once, running by request, terminal unchanged', async () => {
+      clock = T0
+      const pending = await store.createJob({ configType: 'sync', configId: 'c-cancel-1', streams: [] })
+      const cancelled = await store.requestCancel(pending.id)
+      assert.equal(cancelled?.status, 'cancelled')
+      assert.equal(await store.requestCancel(123456789), undefined)
+
+      const running = await claimJob(store, await store.createJob({ configType: 'sync', configId: 'c-cancel-2', streams: [] }))
+      const requested = await store.requestCancel(running)
+      assert.equal(requested?.status, 'running')
+      assert.equal(requested?.cancelRequested, true)
+      assert.equal(await store.finishAttempt(running, 0, 'w1', { status: 'failed', failures: [failure('manual_cancellation')] }, { status: 'cancelled' }), true)
+      assert.equal((await store.getJob(running))?.status, 'cancelled')
+      assert.equal((await store.requestCancel(running))?.status, 'cancelled')
+    })
+
+    test('cancelActive replaces a running sync; the new job waits for the old attempt', async () => {
+      clock = T0
+      const sync = await claimJob(store, await store.createJob({ configType: 'sync', configId: 'c-reset', streams: [] }))
+      const reset = await store.createJob({ configType: 'reset_connection', configId: 'c-reset', streams: [{ name: 'a', namespace: 'ns' }], cancelActive: true })
+      const old = await store.getJob(sync)
+      assert.equal(old?.status, 'cancelled')
+      assert.equal(old?.cancelRequested, true)
+      assert.equal((await store.activeJob('c-reset'))?.id, reset.id)
+      assert.deepEqual(reset.streams, [{ name: 'a', namespace: 'ns' }])
+      assert.equal(await claimFor(store, 'c-reset'), undefined, 'old attempt still running')
+      // The old job stays cancelled when its worker finishes the attempt.
+      assert.equal(await store.finishAttempt(sync, 0, 'w1', { status: 'failed', failures: [failure('manual_cancellation')] }, { status: 'incomplete' }), true)
+      assert.equal((await store.getJob(sync))?.status, 'cancelled')
+      const claimed = await claimFor(store, 'c-reset')
+      assert.equal(claimed, reset.id)
+    })
+
+    test('jobs/list filters, ordering and pagination', async () => {
+      const conn = 'c-list'
+      const ids: number[] = []
+      for (let i = 0; i < 5; i++) {
+        clock = T0 + i * 1000
+        const job = await store.createJob({ configType: i === 4 ? 'reset_connection' : 'sync', configId: conn, streams: [] })
+        ids.push(job.id)
+        if (i < 4) await store.requestCancel(job.id)
+      }
+      const all = await store.listJobs({ configId: conn })
+      assert.equal(all.totalJobCount, 5)
+      assert.deepEqual(all.jobs.map((j) => j.id), [...ids].reverse(), 'newest first')
+      const syncs = await store.listJobs({ configId: conn, configTypes: ['sync'] })
+      assert.equal(syncs.totalJobCount, 4)
+      const page = await store.listJobs({ configId: conn, pageSize: 2, rowOffset: 1 })
+      assert.equal(page.totalJobCount, 5)
+      assert.deepEqual(page.jobs.map((j) => j.id), [ids[3], ids[2]])
+      const asc = await store.listJobs({ configId: conn, orderByMethod: 'ASC', pageSize: 1 })
+      assert.deepEqual(asc.jobs.map((j) => j.id), [ids[0]])
+      const pending = await store.listJobs({ configId: conn, statuses: ['pending'] })
+      assert.deepEqual(pending.jobs.map((j) => j.id), [ids[4]])
+      const ranged = await store.listJobs({ configId: conn, createdAtStart: T0 / 1000 + 1, createdAtEnd: T0 / 1000 + 3 })
+      assert.deepEqual(ranged.jobs.map((j) => j.id), [ids[3], ids[2], ids[1]])
+    })
+
+    test('updateJob and updateAttempt', async () => {
+      clock = T0
+      const job = await store.createJob({ configType: 'sync', configId: 'c-update', streams: [] })
+      clock = T0 + 7000
+      const updated = await store.updateJob(job.id, { status: 'failed' })
+      assert.equal(updated.status, 'failed')
+      assert.equal(updated.updatedAt, T0 / 1000 + 7)
+      await assert.rejects(store.updateJob(99999999, { status: 'failed' }), (e: unknown) => isSluiceError(e) && e.httpStatus === 404)
+    })
+
+    test('state per stream: save, upsert, clear some, clear all', async () => {
+      const conn = 'c-state'
+      assert.deepEqual(await store.getState(conn), [])
+      await store.saveState(conn, [
+        { stream: { name: 'users', namespace: 'public' }, state: { cursor: 1 } },
+        { stream: { name: 'orders' }, state: { cursor: 'a' } },
+      ])
+      await store.saveState(conn, [{ stream: { name: 'users', namespace: 'public' }, state: { cursor: 2 } }])
+      const byName = new Map((await store.getState(conn)).map((s) => [s.stream.name, s]))
+      assert.deepEqual(byName.get('users'), { stream: { name: 'users', namespace: 'public' }, state: { cursor: 2 } })
+      assert.deepEqual(byName.get('orders'), { stream: { name: 'orders' }, state: { cursor: 'a' } })
+      // null and '' namespaces are the same stream.
+      await store.clearState(conn, [{ name: 'orders', namespace: null }])
+      assert.deepEqual((await store.getState(conn)).map((s) => s.stream.name), ['users'])
+      await store.clearState(conn)
+      assert.deepEqual(await store.getState(conn), [])
+      assert.deepEqual(await store.getState('other'), [])
+    })
+
+    test('generations start at 0 and only grow', async () => {
+      const conn = 'c-gen'
+      assert.equal((await store.getGenerations(conn)).size, 0)
+      const users = { name: 'users', namespace: 'public' }
+      const first = await store.bumpGenerations(conn, [users, { name: 'orders' }])
+      assert.deepEqual([...first.values()], [1, 1])
+      const second = await store.bumpGenerations(conn, [users])
+      assert.equal(second.size, 1)
+      assert.equal([...second.values()][0], 2)
+      const all = await store.getGenerations(conn)
+      assert.deepEqual([...all.values()].sort(), [1, 2])
+    })
+
+    test('attempt logs are kept per attempt, in order', async () => {
+      clock = T0
+      const id = await claimJob(store, await store.createJob({ configType: 'sync', configId: 'c-logs', streams: [] }))
+      await store.appendLogs(id, 0, ['one', 'two'])
+      await store.appendLogs(id, 0, ['three'])
+      await store.appendLogs(id, 1, ['other attempt'])
+      assert.deepEqual(await store.readLogs(id, 0), ['one', 'two', 'three'])
+      assert.deepEqual(await store.readLogs(id, 1), ['other attempt'])
+      assert.deepEqual(await store.readLogs(id, 7), [])
+    })
+
+    test('concurrent claimers never take the same job', async () => {
+      clock = T0
+      const created: number[] = []
+      for (let i = 0; i < 20; i++) created.push((await store.createJob({ configType: 'sync', configId: `c-race-${i}`, streams: [] })).id)
+      const claims = await Promise.all(Array.from({ length: 40 }, (_, i) => store.claimNext(`w${i % 4}`, 60_000)))
+      const got = claims.filter((c) => c !== undefined).map((c) => c.job.id).filter((id) => created.includes(id))
+      assert.equal(new Set(got).size, got.length, 'no job claimed twice')
+      assert.deepEqual([...got].sort((a, b) => a - b), created)
+    })
+  })
+}
+
+function failure(failureType: 'transient_error' | 'manual_cancellation' = 'transient_error') {
+  return { failureOrigin: 'source' as const, failureType, externalMessage: 'boom', retryable: failureType === 'transient_error', timestamp: T0 }
+}
+
+/** Claims until the given job is running, finishing any other job claimed on the way. */
+async function claimJob(store: JobStore, job: { id: number; configId: string }): Promise<number> {
+  const id = await claimFor(store, job.configId)
+  assert.equal(id, job.id)
+  return job.id
+}
+
+async function claimFor(store: JobStore, connectionId: string): Promise<number | undefined> {
+  for (;;) {
+    const claimed = await store.claimNext('w1', 60_000)
+    if (claimed === undefined) return undefined
+    if (claimed.job.configId === connectionId) return claimed.job.id
+    await store.finishAttempt(claimed.job.id, claimed.attempt.attemptNumber, 'w1', { status: 'succeeded', failures: [] }, { status: 'succeeded' })
+  }
+}
