@@ -20,7 +20,9 @@ export const ERROR_CODES = {
   SLUICE_ERR_CONNECTOR_TRANSIENT: 503,
   SLUICE_ERR_CANCELLED: 499,
   SLUICE_ERR_STORE: 500,
+  SLUICE_ERR_STORE_UNAVAILABLE: 503,
   SLUICE_ERR_INTERNAL: 500,
+  SLUICE_ERR_SECRET_DECRYPT: 500,
 } as const
 export type ErrorCode = keyof typeof ERROR_CODES
 
@@ -64,12 +66,14 @@ export class SluiceError extends Error {
 function defaultFailureType(code: ErrorCode): FailureType {
   switch (code) {
     case 'SLUICE_ERR_CONNECTOR_TRANSIENT':
+    case 'SLUICE_ERR_STORE_UNAVAILABLE':
       return 'transient_error'
     case 'SLUICE_ERR_CANCELLED':
       return 'manual_cancellation'
     case 'SLUICE_ERR_CONNECTOR_SYSTEM':
     case 'SLUICE_ERR_STORE':
     case 'SLUICE_ERR_INTERNAL':
+    case 'SLUICE_ERR_SECRET_DECRYPT':
       return 'system_error'
     default:
       return 'config_error'

@@ -1,0 +1,55 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { SluiceError } from '../errors.js'
+import { installAuth } from './auth.js'
+import type { ApiDeps } from './deps.js'
+import { installErrorHandler } from './error-handler.js'
+import { collectRoutes, openApiDocument } from './openapi.js'
+import { API_PREFIX } from './route-helpers.js'
+import { ROUTE_MODULES } from './routes/index.js'
+import { sluiceVersion } from './version.js'
+
+/**
+ * Builds the Fastify app of the Config API (not listening). Tests drive it with `inject()`;
+ * src/server.ts listens on it.
+ */
+export async function createApp(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // One line per request is written by the onResponse hook below, without bodies.
+    logController: new LogController({ disableRequestLogging: true }),
+    routerOptions: { ignoreTrailingSlash: true },
+    bodyLimit: 16 * 1024 * 1024,
+  })
+  const routes = collectRoutes(app)
+
+  // Every body is read as JSON whatever its content type (curl -d sends form encoding), and an
+  // empty body is no body: generated clients send nothing for no-argument calls.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8')
+    if (text.trim() === '') return done(null, undefined)
+    try {
+      done(null, JSON.parse(text))
+    } catch (e) {
+      done(new SluiceError('SLUICE_ERR_INVALID_JSON', `Invalid json input: ${(e as Error).message}`), undefined)
+    }
+  })
+
+  installErrorHandler(app)
+  installAuth(app, deps.apiToken)
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      { method: request.method, url: request.url, statusCode: reply.statusCode, durationMs: Math.round(reply.elapsedTime * 10) / 10 },
+      'request',
+    )
+  })
+
+  for (const register of ROUTE_MODULES) register(app, deps)
+
+  const version = sluiceVersion()
+  app.get(`${API_PREFIX}/openapi.json`, { config: { openapi: { summary: 'This OpenAPI document.' } } }, async () =>
+    openApiDocument(routes, version),
+  )
+  await app.ready()
+  return app
+}

@@ -1,0 +1,37 @@
+import { timingSafeEqual } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import { SluiceError } from '../errors.js'
+import { errorBody } from './error-handler.js'
+import { API_PREFIX } from './route-helpers.js'
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given)
+  const b = Buffer.from(expected)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+/** True when the Authorization header carries the token (Bearer <token>, or Basic with any user and the token as password). */
+export function isAuthorized(header: string | undefined, token: string): boolean {
+  if (!header) return false
+  const [scheme, value = ''] = header.split(/\s+/, 2)
+  if (scheme?.toLowerCase() === 'bearer') return sameSecret(value, token)
+  if (scheme?.toLowerCase() === 'basic') {
+    const decoded = Buffer.from(value, 'base64').toString('utf8')
+    const colon = decoded.indexOf(':')
+    return colon >= 0 && sameSecret(decoded.slice(colon + 1), token)
+  }
+  return false
+}
+
+/** With a token configured, every call except health needs it; 401 otherwise. */
+export function installAuth(app: FastifyInstance, token: string | undefined): void {
+  if (!token) return
+  app.addHook('onRequest', async (request, reply) => {
+    const path = request.url.split('?')[0]?.replace(/\/+$/, '')
+    if (path === `${API_PREFIX}/health`) return
+    if (isAuthorized(request.headers.authorization, token)) return
+    const err = new SluiceError('SLUICE_ERR_UNAUTHORIZED', 'Missing or invalid credentials: send Authorization: Bearer <SLUICE_API_TOKEN> or Basic auth with the token as password.')
+    await reply.code(401).header('www-authenticate', 'Basic realm="sluice", Bearer').send(errorBody(err))
+    return reply
+  })
+}

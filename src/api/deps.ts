@@ -1,0 +1,21 @@
+import type { Logger } from 'pino'
+import type { ConnectorContext } from '../connectors/connector.js'
+import type { ConnectorRegistry } from '../connectors/registry.js'
+import type { SecretService } from '../secrets/secret-service.js'
+import type { ConfigStore } from '../store/config-store.js'
+import type { JobStore } from '../store/job-store.js'
+
+/** Everything the HTTP layer needs; built once by the composition root (src/server.ts). */
+export interface ApiDeps {
+  configStore: ConfigStore
+  jobStore: JobStore
+  registry: ConnectorRegistry
+  secrets: SecretService
+  /** Passed to connectors on check/discover (and by the worker on sync). */
+  context: ConnectorContext
+  logger: Logger
+  /** When set, every call except health needs this token (Bearer, or Basic password). */
+  apiToken?: string | undefined
+  /** Time limits of synchronous connector calls, in ms (defaults: check 60 s, discover 5 min). */
+  timeouts?: { checkMs?: number; discoverMs?: number } | undefined
+}

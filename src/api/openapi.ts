@@ -1,0 +1,70 @@
+import type { FastifyInstance, RouteOptions } from 'fastify'
+import type { RouteDoc } from './route-helpers.js'
+
+interface CollectedRoute {
+  method: string
+  url: string
+  doc: RouteDoc | undefined
+}
+
+/**
+ * Collects every route as it is registered (including other modules' routes) so that
+ * `GET /api/v1/openapi.json` describes exactly what this server serves.
+ */
+export function collectRoutes(app: FastifyInstance): CollectedRoute[] {
+  const routes: CollectedRoute[] = []
+  app.addHook('onRoute', (route: RouteOptions) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method]
+    const doc = (route.config as { openapi?: RouteDoc } | undefined)?.openapi
+    for (const method of methods) {
+      if (method === 'HEAD' || method === 'OPTIONS') continue
+      routes.push({ method: method.toLowerCase(), url: route.url, doc })
+    }
+  })
+  return routes
+}
+
+const errorSchema = {
+  type: 'object',
+  properties: {
+    message: { type: 'string' },
+    exceptionClassName: { type: 'string' },
+    id: { type: 'string' },
+    code: { type: 'string' },
+    validationErrors: {
+      type: 'array',
+      items: { type: 'object', properties: { propertyPath: { type: 'string' }, invalidValue: { type: 'string' }, message: { type: 'string' } } },
+    },
+  },
+}
+
+/** Builds the OpenAPI 3 document from the collected routes. */
+export function openApiDocument(routes: readonly CollectedRoute[], version: string): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {}
+  for (const r of [...routes].sort((a, b) => a.url.localeCompare(b.url))) {
+    const doc = r.doc
+    const op: Record<string, unknown> = {
+      summary: doc?.summary ?? `${r.method.toUpperCase()} ${r.url}`,
+      responses:
+        doc?.response === 'empty'
+          ? { '204': { description: 'Done, no body.' } }
+          : { '200': { description: doc?.response ?? 'Success', content: { 'application/json': { schema: { type: 'object' } } } } },
+    }
+    const responses = op.responses as Record<string, unknown>
+    if (r.method === 'post') {
+      op.requestBody = { required: false, content: { 'application/json': { schema: doc?.requestSchema ?? { type: 'object' } } } }
+      responses['404'] = { description: 'Not found', content: { 'application/json': { schema: errorSchema } } }
+      responses['422'] = { description: 'Invalid input', content: { 'application/json': { schema: errorSchema } } }
+    }
+    paths[r.url] = { ...(paths[r.url] ?? {}), [r.method]: op }
+  }
+  return {
+    openapi: '3.0.3',
+    info: { title: 'sluice Config API (Airbyte-compatible)', version },
+    servers: [{ url: '/' }],
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, basic: { type: 'http', scheme: 'basic' } },
+    },
+    paths,
+  }
+}

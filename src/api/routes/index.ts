@@ -1,0 +1,13 @@
+import type { FastifyInstance } from 'fastify'
+import type { ApiDeps } from '../deps.js'
+import { registerHealthRoutes } from './health-routes.js'
+import { registerWorkspaceRoutes } from './workspace-routes.js'
+
+/** A route module: registers its routes (use postRoute from ../route-helpers.js). */
+export type RouteModule = (app: FastifyInstance, deps: ApiDeps) => void
+
+/** Every route module of the API; add yours with one import and one entry. */
+export const ROUTE_MODULES: RouteModule[] = [
+  registerHealthRoutes,
+  registerWorkspaceRoutes,
+]

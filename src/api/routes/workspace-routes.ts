@@ -1,0 +1,129 @@
+import type { FastifyInstance } from 'fastify'
+import { notFound, SluiceError } from '../../errors.js'
+import type { WorkspaceRecord } from '../../store/config-store.js'
+import type { ApiDeps } from '../deps.js'
+import { bool, objectSchema, postRoute, str, uuid } from '../route-helpers.js'
+import { newWorkspaceRecord, slugify, toWorkspaceRead, type NewWorkspaceInput } from '../workspace-records.js'
+
+const workspaceFields = {
+  name: str,
+  email: str,
+  anonymousDataCollection: bool,
+  news: bool,
+  securityUpdates: bool,
+  displaySetupWizard: bool,
+  initialSetupComplete: bool,
+  notifications: { type: 'array' },
+  notificationSettings: { type: 'object' },
+  defaultGeography: str,
+  webhookConfigs: { type: 'array' },
+  organizationId: uuid,
+}
+
+const idBody = objectSchema({ workspaceId: uuid, includeTombstone: bool }, ['workspaceId'])
+const createBody = objectSchema({ ...workspaceFields, name: { type: 'string', minLength: 1 }, slug: str }, ['name'])
+const updateBody = objectSchema({ ...workspaceFields, workspaceId: uuid }, ['workspaceId'])
+const orgBody = objectSchema({ organizationId: uuid, nameContains: str, pagination: { type: 'object' } }, ['organizationId'])
+
+/** Loads a workspace or throws the 404 Airbyte sends. */
+export async function requireWorkspace(deps: ApiDeps, workspaceId: string, includeTombstone = false): Promise<WorkspaceRecord> {
+  const ws = await deps.configStore.getWorkspace(workspaceId)
+  if (!ws || (ws.tombstone && !includeTombstone)) throw notFound('StandardWorkspace', workspaceId)
+  return ws
+}
+
+async function uniqueSlug(deps: ApiDeps, wanted: string): Promise<string> {
+  let slug = wanted
+  for (let n = 2; await deps.configStore.getWorkspaceBySlug(slug); n++) slug = `${wanted}-${n}`
+  return slug
+}
+
+/** workspaces/list, get, get_by_slug, create, update, update_name, delete, list_by_organization_id. */
+export function registerWorkspaceRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  postRoute(app, 'workspaces/list', { summary: 'List workspaces (no body needed).', response: 'WorkspaceReadList' }, async () => ({
+    workspaces: (await deps.configStore.listWorkspaces()).map(toWorkspaceRead),
+  }))
+
+  postRoute<{ organizationId: string; nameContains?: string }>(
+    app,
+    'workspaces/list_by_organization_id',
+    { summary: 'List the workspaces of an organization.', requestSchema: orgBody, response: 'WorkspaceReadList' },
+    async (body) => {
+      const needle = body.nameContains?.toLowerCase()
+      const workspaces = (await deps.configStore.listWorkspaces()).filter(
+        (w) => w.organizationId === body.organizationId && (needle === undefined || w.name.toLowerCase().includes(needle)),
+      )
+      return { workspaces: workspaces.map(toWorkspaceRead) }
+    },
+  )
+
+  postRoute<{ workspaceId: string; includeTombstone?: boolean }>(
+    app,
+    'workspaces/get',
+    { summary: 'Get a workspace.', requestSchema: idBody, response: 'WorkspaceRead' },
+    async (body) => toWorkspaceRead(await requireWorkspace(deps, body.workspaceId, body.includeTombstone)),
+  )
+
+  postRoute<{ slug: string }>(
+    app,
+    'workspaces/get_by_slug',
+    { summary: 'Get a workspace by slug.', requestSchema: objectSchema({ slug: str }, ['slug']), response: 'WorkspaceRead' },
+    async (body) => {
+      const ws = await deps.configStore.getWorkspaceBySlug(body.slug)
+      if (!ws) throw notFound('StandardWorkspace', body.slug)
+      return toWorkspaceRead(ws)
+    },
+  )
+
+  postRoute<NewWorkspaceInput>(app, 'workspaces/create', { summary: 'Create a workspace.', requestSchema: createBody, response: 'WorkspaceRead' }, async (body) => {
+    const ws = newWorkspaceRecord({ ...body, slug: await uniqueSlug(deps, body.slug ? slugify(body.slug) : slugify(body.name)) })
+    await deps.configStore.putWorkspace(ws)
+    return toWorkspaceRead(ws)
+  })
+
+  const update = async (body: Partial<WorkspaceRecord> & { workspaceId: string }): Promise<Record<string, unknown>> => {
+    const ws = await requireWorkspace(deps, body.workspaceId)
+    const next: WorkspaceRecord = { ...ws }
+    const patchable = [
+      'name',
+      'email',
+      'anonymousDataCollection',
+      'news',
+      'securityUpdates',
+      'displaySetupWizard',
+      'initialSetupComplete',
+      'notifications',
+      'notificationSettings',
+      'defaultGeography',
+      'webhookConfigs',
+    ] as const
+    for (const key of patchable) {
+      if (body[key] !== undefined && body[key] !== null) (next as unknown as Record<string, unknown>)[key] = body[key]
+    }
+    if (next.name.trim() === '') {
+      throw new SluiceError('SLUICE_ERR_INVALID_INPUT', 'The workspace name must not be empty.', {
+        validationErrors: [{ propertyPath: 'name', invalidValue: next.name, message: 'must not be empty' }],
+      })
+    }
+    await deps.configStore.putWorkspace(next)
+    return toWorkspaceRead(next)
+  }
+  postRoute(app, 'workspaces/update', { summary: 'Update a workspace (patch).', requestSchema: updateBody, response: 'WorkspaceRead' }, update)
+  postRoute(
+    app,
+    'workspaces/update_name',
+    { summary: 'Rename a workspace.', requestSchema: objectSchema({ workspaceId: uuid, name: { type: 'string', minLength: 1 } }, ['workspaceId', 'name']), response: 'WorkspaceRead' },
+    update,
+  )
+
+  postRoute<{ workspaceId: string }>(
+    app,
+    'workspaces/delete',
+    { summary: 'Delete a workspace and everything in it.', requestSchema: idBody, response: 'empty' },
+    async (body) => {
+      await requireWorkspace(deps, body.workspaceId)
+      await deps.configStore.deleteWorkspace(body.workspaceId)
+      return undefined
+    },
+  )
+}

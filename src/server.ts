@@ -1,0 +1,162 @@
+import { isIP } from 'node:net'
+import { join, resolve } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import { destination, pino, type Logger } from 'pino'
+import { createApp } from './api/app.js'
+import type { ApiDeps } from './api/deps.js'
+import { newWorkspaceRecord } from './api/workspace-records.js'
+import type { ConnectorContext } from './connectors/connector.js'
+import { ConnectorRegistry } from './connectors/registry.js'
+import { SluiceError } from './errors.js'
+import { loadSecretKey, SecretService } from './secrets/secret-service.js'
+import type { JobStore } from './store/job-store.js'
+import { openSqliteDatabase, type SqliteDatabase } from './store/sqlite/database.js'
+import { SqliteConfigStore } from './store/sqlite/sqlite-config-store.js'
+
+export { createApp } from './api/app.js'
+
+/**
+ * A long-running part of the server (worker, scheduler, ...). Started after the store opens and
+ * the app is built, stopped (in reverse order) before the store closes.
+ */
+export interface SluiceService {
+  name: string
+  start(deps: ApiDeps): Promise<void> | void
+  stop(): Promise<void> | void
+}
+
+export interface StartSluiceOptions {
+  /** Default 127.0.0.1. */
+  host?: string
+  /** Default 8001; 0 picks a free port. */
+  port?: number
+  /** Default `SLUICE_DATA_DIR` or `./.sluice`. */
+  dataDir?: string
+  /** Environment to read SLUICE_* settings from (default process.env). */
+  env?: NodeJS.ProcessEnv
+  /** Default: pino JSON to stderr at SLUICE_LOG_LEVEL (default info). */
+  logger?: Logger
+  /** Extra services to start beside the built-in ones (tests). */
+  services?: SluiceService[]
+}
+
+export interface RunningSluice {
+  /** e.g. http://127.0.0.1:8001 */
+  url: string
+  port: number
+  dataDir: string
+  deps: ApiDeps
+  app: FastifyInstance
+  /** Stops services, the HTTP server and the store; safe to call twice. */
+  close(): Promise<void>
+}
+
+/** Never log a secret: request bodies are never logged, and these paths are redacted anyway. */
+export const LOG_REDACT_PATHS = [
+  'req.headers.authorization',
+  'headers.authorization',
+  'body',
+  'req.body',
+  '*.password',
+  '*.connectionConfiguration',
+  'connectionConfiguration',
+]
+
+/** The process logger: JSON lines on stderr (data goes to stdout). */
+export function createLogger(env: NodeJS.ProcessEnv = process.env): Logger {
+  return pino({ level: env.SLUICE_LOG_LEVEL ?? 'info', redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } }, destination(2))
+}
+
+/** True for 127.0.0.0/8, ::1 and localhost. */
+export function isLoopbackHost(host: string): boolean {
+  if (host === 'localhost') return true
+  if (isIP(host) === 4) return host.startsWith('127.')
+  return host === '::1' || host === '[::1]'
+}
+
+/** Server settings connectors see; `SLUICE_LOCAL_ROOT` overrides the Local Files root. */
+export function connectorContext(dataDir: string, env: NodeJS.ProcessEnv = process.env): ConnectorContext {
+  return { dataDir, localFilesRoot: resolve(env.SLUICE_LOCAL_ROOT || join(dataDir, 'files')) }
+}
+
+/**
+ * Job store placeholder until the SQLite job store (issue 3) is wired in here: job calls fail
+ * with a clear 422 instead of crashing.
+ * TODO(#3): replace with the SQLite job store.
+ */
+function jobStoreUnavailable(): JobStore {
+  return new Proxy({} as JobStore, {
+    get: () => () => Promise.reject(new SluiceError('SLUICE_ERR_UNSUPPORTED', 'Jobs are not available in this build.')),
+  })
+}
+
+/** Built-in services (worker, scheduler, custom definitions loader) in start order. */
+function builtinServices(_db: SqliteDatabase): SluiceService[] {
+  return []
+}
+
+/**
+ * The composition root: opens the store in the data dir, builds the registry, secrets, app and
+ * services, and listens. Creates the `default` workspace on first start.
+ */
+export async function startSluice(options: StartSluiceOptions = {}): Promise<RunningSluice> {
+  const env = options.env ?? process.env
+  const host = options.host ?? '127.0.0.1'
+  const dataDir = resolve(options.dataDir ?? (env.SLUICE_DATA_DIR || '.sluice'))
+  const logger = options.logger ?? createLogger(env)
+  const apiToken = env.SLUICE_API_TOKEN || undefined
+  if (!apiToken && !isLoopbackHost(host)) {
+    logger.warn({ host }, `sluice is listening on ${host} without authentication: anyone who can reach it can read and change connections. Set SLUICE_API_TOKEN.`)
+  }
+
+  const secrets = new SecretService(loadSecretKey({ dataDir, envKey: env.SLUICE_SECRET_KEY }))
+  const db = openSqliteDatabase(join(dataDir, 'sluice.db'))
+  const configStore = new SqliteConfigStore(db)
+  const deps: ApiDeps = {
+    configStore,
+    jobStore: jobStoreUnavailable(),
+    registry: new ConnectorRegistry(),
+    secrets,
+    context: connectorContext(dataDir, env),
+    logger,
+    apiToken,
+  }
+  const started: SluiceService[] = []
+  let app: FastifyInstance | undefined
+  const close = async (): Promise<void> => {
+    for (const service of started.splice(0).reverse()) {
+      try {
+        await service.stop()
+      } catch (err) {
+        logger.error({ err, service: service.name }, 'service failed to stop')
+      }
+    }
+    if (app) await app.close()
+    app = undefined
+    if (db.open) db.close()
+  }
+  try {
+    await ensureDefaultWorkspace(deps)
+    app = await createApp(deps)
+    for (const service of [...builtinServices(db), ...(options.services ?? [])]) {
+      await service.start(deps)
+      started.push(service)
+    }
+    await app.listen({ host, port: options.port ?? 8001 })
+  } catch (e) {
+    await close()
+    throw e
+  }
+  const address = app.server.address()
+  const port = typeof address === 'object' && address ? address.port : (options.port ?? 8001)
+  const urlHost = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host
+  logger.info({ url: `http://${urlHost}:${port}`, dataDir }, 'sluice listening')
+  return { url: `http://${urlHost}:${port}`, port, dataDir, deps, app, close }
+}
+
+/** Creates the `default` workspace (name and slug "default") when no workspace exists. */
+export async function ensureDefaultWorkspace(deps: Pick<ApiDeps, 'configStore'>): Promise<void> {
+  const existing = await deps.configStore.listWorkspaces({ includeTombstone: true })
+  if (existing.length > 0) return
+  await deps.configStore.putWorkspace(newWorkspaceRecord({ name: 'default', slug: 'default' }))
+}

@@ -1,0 +1,6 @@
+import type { SqliteMigration } from '../database.js'
+import { configMigration } from './001-config.js'
+import { jobsMigration } from './002-jobs.js'
+
+/** Every SQLite migration, by version. Add yours with one import and one entry. */
+export const SQLITE_MIGRATIONS: SqliteMigration[] = [configMigration, jobsMigration]
