@@ -1,0 +1,169 @@
+import type {
+  ActorRecord,
+  CatalogRecord,
+  ConfigStore,
+  ConnectionRecord,
+  CustomDefinitionRecord,
+  WorkspaceRecord,
+} from '../config-store.js'
+import type { PostgresDatabase } from './postgres-database.js'
+
+interface DocRow<T> {
+  doc: T
+}
+
+/**
+ * ConfigStore on a shared PostgreSQL database. Each record is kept whole as jsonb (the store
+ * never interprets connector configs) next to the few columns that lists filter and sort on.
+ * Lists are ordered by creation time, then id, so every process sees the same order.
+ */
+export class PostgresConfigStore implements ConfigStore {
+  readonly #db: PostgresDatabase
+
+  constructor(db: PostgresDatabase) {
+    this.#db = db
+  }
+
+  async listWorkspaces(opts: { includeTombstone?: boolean } = {}): Promise<WorkspaceRecord[]> {
+    const rows = await this.#db.query<DocRow<WorkspaceRecord>>(
+      `SELECT doc FROM sluice_workspaces WHERE ($1 OR NOT tombstone) ORDER BY created_at, workspace_id`,
+      [opts.includeTombstone === true],
+    )
+    return rows.map((r) => r.doc)
+  }
+
+  async getWorkspace(workspaceId: string): Promise<WorkspaceRecord | undefined> {
+    const rows = await this.#db.query<DocRow<WorkspaceRecord>>(`SELECT doc FROM sluice_workspaces WHERE workspace_id = $1`, [workspaceId])
+    return rows[0]?.doc
+  }
+
+  async getWorkspaceBySlug(slug: string): Promise<WorkspaceRecord | undefined> {
+    const rows = await this.#db.query<DocRow<WorkspaceRecord>>(
+      `SELECT doc FROM sluice_workspaces WHERE slug = $1 ORDER BY tombstone, created_at LIMIT 1`,
+      [slug],
+    )
+    return rows[0]?.doc
+  }
+
+  async putWorkspace(ws: WorkspaceRecord): Promise<void> {
+    await this.#db.query(
+      `INSERT INTO sluice_workspaces (workspace_id, slug, tombstone, created_at, doc) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (workspace_id) DO UPDATE SET slug = EXCLUDED.slug, tombstone = EXCLUDED.tombstone,
+         created_at = EXCLUDED.created_at, doc = EXCLUDED.doc`,
+      [ws.workspaceId, ws.slug, ws.tombstone, ws.createdAt, JSON.stringify(ws)],
+    )
+  }
+
+  async deleteWorkspace(workspaceId: string): Promise<void> {
+    await this.#db.transaction(async () => {
+      await this.#db.query(
+        `DELETE FROM sluice_catalogs WHERE source_id IN (SELECT id FROM sluice_actors WHERE workspace_id = $1)`,
+        [workspaceId],
+      )
+      await this.#db.query(`DELETE FROM sluice_connections WHERE workspace_id = $1`, [workspaceId])
+      await this.#db.query(`DELETE FROM sluice_actors WHERE workspace_id = $1`, [workspaceId])
+      await this.#db.query(`DELETE FROM sluice_custom_definitions WHERE workspace_id = $1`, [workspaceId])
+      await this.#db.query(`DELETE FROM sluice_workspaces WHERE workspace_id = $1`, [workspaceId])
+    })
+  }
+
+  async listActors(
+    kind: ActorRecord['kind'],
+    workspaceId?: string,
+    opts: { includeTombstone?: boolean } = {},
+  ): Promise<ActorRecord[]> {
+    const rows = await this.#db.query<DocRow<ActorRecord>>(
+      `SELECT doc FROM sluice_actors
+       WHERE kind = $1 AND ($2::text IS NULL OR workspace_id = $2) AND ($3 OR NOT tombstone)
+       ORDER BY created_at, id`,
+      [kind, workspaceId ?? null, opts.includeTombstone === true],
+    )
+    return rows.map((r) => r.doc)
+  }
+
+  async getActor(kind: ActorRecord['kind'], id: string): Promise<ActorRecord | undefined> {
+    const rows = await this.#db.query<DocRow<ActorRecord>>(`SELECT doc FROM sluice_actors WHERE kind = $1 AND id = $2`, [kind, id])
+    return rows[0]?.doc
+  }
+
+  async putActor(actor: ActorRecord): Promise<void> {
+    await this.#db.query(
+      `INSERT INTO sluice_actors (id, kind, workspace_id, tombstone, created_at, doc) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, workspace_id = EXCLUDED.workspace_id,
+         tombstone = EXCLUDED.tombstone, created_at = EXCLUDED.created_at, doc = EXCLUDED.doc`,
+      [actor.id, actor.kind, actor.workspaceId, actor.tombstone, actor.createdAt, JSON.stringify(actor)],
+    )
+  }
+
+  async listConnections(
+    opts: { workspaceId?: string; includeDeprecated?: boolean; actorId?: string } = {},
+  ): Promise<ConnectionRecord[]> {
+    const rows = await this.#db.query<DocRow<ConnectionRecord>>(
+      `SELECT doc FROM sluice_connections
+       WHERE ($1::text IS NULL OR workspace_id = $1)
+         AND ($2 OR status <> 'deprecated')
+         AND ($3::text IS NULL OR source_id = $3 OR destination_id = $3)
+       ORDER BY created_at, connection_id`,
+      [opts.workspaceId ?? null, opts.includeDeprecated === true, opts.actorId ?? null],
+    )
+    return rows.map((r) => r.doc)
+  }
+
+  async getConnection(connectionId: string): Promise<ConnectionRecord | undefined> {
+    const rows = await this.#db.query<DocRow<ConnectionRecord>>(`SELECT doc FROM sluice_connections WHERE connection_id = $1`, [connectionId])
+    return rows[0]?.doc
+  }
+
+  async putConnection(conn: ConnectionRecord): Promise<void> {
+    await this.#db.query(
+      `INSERT INTO sluice_connections (connection_id, workspace_id, source_id, destination_id, status, created_at, doc)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (connection_id) DO UPDATE SET workspace_id = EXCLUDED.workspace_id, source_id = EXCLUDED.source_id,
+         destination_id = EXCLUDED.destination_id, status = EXCLUDED.status, created_at = EXCLUDED.created_at, doc = EXCLUDED.doc`,
+      [conn.connectionId, conn.workspaceId, conn.sourceId, conn.destinationId, conn.status, conn.createdAt, JSON.stringify(conn)],
+    )
+  }
+
+  async putCatalog(cat: CatalogRecord): Promise<void> {
+    await this.#db.query(
+      `INSERT INTO sluice_catalogs (catalog_id, source_id, config_hash, created_at, doc) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (catalog_id) DO UPDATE SET source_id = EXCLUDED.source_id, config_hash = EXCLUDED.config_hash,
+         created_at = EXCLUDED.created_at, doc = EXCLUDED.doc`,
+      [cat.catalogId, cat.sourceId, cat.configHash, cat.createdAt, JSON.stringify(cat)],
+    )
+  }
+
+  async getCatalog(catalogId: string): Promise<CatalogRecord | undefined> {
+    const rows = await this.#db.query<DocRow<CatalogRecord>>(`SELECT doc FROM sluice_catalogs WHERE catalog_id = $1`, [catalogId])
+    return rows[0]?.doc
+  }
+
+  async latestCatalog(sourceId: string, configHash?: string): Promise<CatalogRecord | undefined> {
+    // seq breaks ties between catalogs discovered in the same millisecond: the last written wins.
+    const rows = await this.#db.query<DocRow<CatalogRecord>>(
+      `SELECT doc FROM sluice_catalogs WHERE source_id = $1 AND ($2::text IS NULL OR config_hash = $2)
+       ORDER BY created_at DESC, seq DESC LIMIT 1`,
+      [sourceId, configHash ?? null],
+    )
+    return rows[0]?.doc
+  }
+
+  async listCustomDefinitions(): Promise<CustomDefinitionRecord[]> {
+    const rows = await this.#db.query<DocRow<CustomDefinitionRecord>>(
+      `SELECT doc FROM sluice_custom_definitions ORDER BY created_at, definition_id`,
+    )
+    return rows.map((r) => r.doc)
+  }
+
+  async putCustomDefinition(def: CustomDefinitionRecord): Promise<void> {
+    await this.#db.query(
+      `INSERT INTO sluice_custom_definitions (definition_id, workspace_id, created_at, doc) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (definition_id) DO UPDATE SET workspace_id = EXCLUDED.workspace_id, created_at = EXCLUDED.created_at, doc = EXCLUDED.doc`,
+      [def.definitionId, def.workspaceId ?? null, def.createdAt, JSON.stringify(def)],
+    )
+  }
+
+  transaction<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#db.transaction(fn)
+  }
+}

@@ -1,0 +1,486 @@
+import { streamKey, type StreamDescriptor } from '../../protocol/index.js'
+import { SluiceError, notFound } from '../../errors.js'
+import type {
+  AttemptRecord,
+  ClaimedAttempt,
+  JobConfigType,
+  JobListFilter,
+  JobRecord,
+  JobStatus,
+  JobStore,
+  StreamStateRecord,
+} from '../job-store.js'
+import { isUniqueViolation, type PostgresDatabase } from './postgres-database.js'
+
+/** The NOTIFY channel job events travel on. */
+export const JOB_EVENTS_CHANNEL = 'sluice_jobs'
+
+/** What other processes hear about jobs: a new runnable job, or a cancel request. */
+export interface JobEvent {
+  type: 'runnable' | 'cancel'
+  jobId: number
+}
+
+const EMPTY_STATS = { recordsEmitted: 0, bytesEmitted: 0, recordsCommitted: 0, bytesCommitted: 0, stateMessagesEmitted: 0 }
+
+interface JobRow {
+  id: number
+  config_type: JobConfigType
+  config_id: string
+  status: JobStatus
+  streams: StreamDescriptor[]
+  scheduled_for: number | null
+  cancel_requested: boolean
+  run_after: number
+  created_at: number
+  updated_at: number
+  started_at: number | null
+}
+
+interface AttemptRow {
+  job_id: number
+  attempt_number: number
+  status: AttemptRecord['status']
+  worker_id: string | null
+  lease_expires_at: number | null
+  total_stats: AttemptRecord['totalStats']
+  stream_stats: AttemptRecord['streamStats']
+  failures: AttemptRecord['failures']
+  created_at: number
+  updated_at: number
+  ended_at: number | null
+}
+
+export interface PostgresJobStoreOptions {
+  /** Injected clock (epoch ms) for tests of leases and schedules; defaults to Date.now. */
+  now?: () => number
+}
+
+/**
+ * JobStore on a shared PostgreSQL database, for many API and worker processes at once.
+ * - claimNext is one statement: `FOR UPDATE SKIP LOCKED` picks a runnable job no other worker
+ *   is claiming, and the attempt row carries the lease that heartbeats extend.
+ * - A partial unique index keeps one non-terminal job per connection (SLUICE_ERR_SYNC_RUNNING)
+ *   and another one job per schedule slot, so racing schedulers cannot double-create.
+ * - Job creation and cancel requests NOTIFY `sluice_jobs` (see PostgresJobEvents) so idle
+ *   workers wake at once and running ones stop within a heartbeat.
+ */
+export class PostgresJobStore implements JobStore {
+  readonly #db: PostgresDatabase
+  readonly #now: () => number
+
+  constructor(db: PostgresDatabase, options: PostgresJobStoreOptions = {}) {
+    this.#db = db
+    this.#now = options.now ?? Date.now
+  }
+
+  async createJob(input: {
+    configType: JobConfigType
+    configId: string
+    streams: StreamDescriptor[]
+    scheduledFor?: number
+    cancelActive?: boolean
+  }): Promise<JobRecord> {
+    // Two racing resets can both cancel the same active job; the loser's insert then trips the
+    // one-active index and a retry sees the winner's new job, which it cancels in turn.
+    for (let tries = 0; ; tries++) {
+      try {
+        return await this.#createJobOnce(input)
+      } catch (e) {
+        if (!(input.cancelActive === true && tries < 3 && isUniqueViolation(e, 'sluice_jobs_one_active'))) {
+          throw this.#createJobError(e, input)
+        }
+      }
+    }
+  }
+
+  async #createJobOnce(input: {
+    configType: JobConfigType
+    configId: string
+    streams: StreamDescriptor[]
+    scheduledFor?: number
+    cancelActive?: boolean
+  }): Promise<JobRecord> {
+    const nowMs = this.#now()
+    const nowS = Math.floor(nowMs / 1000)
+    const { job, cancelled } = await this.#db.transaction(async () => {
+      let cancelled: number[] = []
+      if (input.cancelActive === true) {
+        const rows = await this.#db.query<{ id: number }>(
+          `UPDATE sluice_jobs SET status = 'cancelled', cancel_requested = true, updated_at = $2
+           WHERE config_id = $1 AND status NOT IN ('failed', 'succeeded', 'cancelled') RETURNING id`,
+          [input.configId, nowS],
+        )
+        cancelled = rows.map((r) => Number(r.id))
+      }
+      const rows = await this.#db.query<JobRow>(
+        `INSERT INTO sluice_jobs (config_type, config_id, status, streams, scheduled_for, cancel_requested, run_after, created_at, updated_at)
+         VALUES ($1, $2, 'pending', $3, $4, false, $5, $6, $6) RETURNING *`,
+        [input.configType, input.configId, JSON.stringify(input.streams), input.scheduledFor ?? null, nowMs, nowS],
+      )
+      return { job: toJob(rows[0] as JobRow), cancelled }
+    })
+    for (const id of cancelled) await this.#notify({ type: 'cancel', jobId: id })
+    await this.#notify({ type: 'runnable', jobId: job.id })
+    return job
+  }
+
+  #createJobError(e: unknown, input: { configId: string; scheduledFor?: number }): unknown {
+    if (isUniqueViolation(e, 'sluice_jobs_one_active')) {
+      return new SluiceError('SLUICE_ERR_SYNC_RUNNING', `A sync is already running for: ${input.configId}`, { id: input.configId })
+    }
+    if (isUniqueViolation(e, 'sluice_jobs_schedule_slot')) {
+      return new SluiceError(
+        'SLUICE_ERR_CONFLICT',
+        `A job already exists for connection ${input.configId} and schedule slot ${input.scheduledFor}.`,
+        { id: input.configId },
+      )
+    }
+    return e
+  }
+
+  async getJob(id: number): Promise<JobRecord | undefined> {
+    const rows = await this.#db.query<JobRow>(`SELECT * FROM sluice_jobs WHERE id = $1`, [id])
+    return rows[0] && toJob(rows[0])
+  }
+
+  async listJobs(filter: JobListFilter): Promise<{ jobs: JobRecord[]; totalJobCount: number }> {
+    const where: string[] = []
+    const params: unknown[] = []
+    const add = (sql: string, value: unknown): void => {
+      params.push(value)
+      where.push(sql.replace('?', `$${params.length}`))
+    }
+    if (filter.configTypes && filter.configTypes.length > 0) add('config_type = ANY(?)', filter.configTypes)
+    if (filter.configId !== undefined) add('config_id = ?', filter.configId)
+    if (filter.statuses && filter.statuses.length > 0) add('status = ANY(?)', filter.statuses)
+    if (filter.createdAtStart !== undefined) add('created_at >= ?', filter.createdAtStart)
+    if (filter.createdAtEnd !== undefined) add('created_at <= ?', filter.createdAtEnd)
+    if (filter.updatedAtStart !== undefined) add('updated_at >= ?', filter.updatedAtStart)
+    if (filter.updatedAtEnd !== undefined) add('updated_at <= ?', filter.updatedAtEnd)
+    const whereSql = where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''
+    const column = filter.orderByField === 'updatedAt' ? 'updated_at' : 'created_at'
+    const direction = filter.orderByMethod === 'ASC' ? 'ASC' : 'DESC'
+    const countRows = await this.#db.query<{ n: number }>(`SELECT count(*)::int AS n FROM sluice_jobs ${whereSql}`, params)
+    const pageParams = [...params, filter.pageSize ?? null, filter.rowOffset ?? 0]
+    const rows = await this.#db.query<JobRow>(
+      `SELECT * FROM sluice_jobs ${whereSql} ORDER BY ${column} ${direction}, id ${direction}
+       LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+      pageParams,
+    )
+    return { jobs: rows.map(toJob), totalJobCount: countRows[0]?.n ?? 0 }
+  }
+
+  async activeJob(connectionId: string): Promise<JobRecord | undefined> {
+    const rows = await this.#db.query<JobRow>(
+      `SELECT * FROM sluice_jobs WHERE config_id = $1 AND status NOT IN ('failed', 'succeeded', 'cancelled') ORDER BY id DESC LIMIT 1`,
+      [connectionId],
+    )
+    return rows[0] && toJob(rows[0])
+  }
+
+  async updateJob(
+    id: number,
+    patch: Partial<Pick<JobRecord, 'status' | 'runAfter' | 'cancelRequested' | 'startedAt'>>,
+  ): Promise<JobRecord> {
+    const sets: string[] = []
+    const params: unknown[] = [id]
+    const set = (column: string, value: unknown): void => {
+      params.push(value)
+      sets.push(`${column} = $${params.length}`)
+    }
+    if (patch.status !== undefined) set('status', patch.status)
+    if (patch.runAfter !== undefined) set('run_after', patch.runAfter)
+    if (patch.cancelRequested !== undefined) set('cancel_requested', patch.cancelRequested)
+    if (patch.startedAt !== undefined) set('started_at', patch.startedAt)
+    set('updated_at', Math.floor(this.#now() / 1000))
+    let rows: JobRow[]
+    try {
+      rows = await this.#db.query<JobRow>(`UPDATE sluice_jobs SET ${sets.join(', ')} WHERE id = $1 RETURNING *`, params)
+    } catch (e) {
+      if (isUniqueViolation(e, 'sluice_jobs_one_active')) {
+        throw new SluiceError('SLUICE_ERR_SYNC_RUNNING', `Another job is already active for the connection of job ${id}.`, { id })
+      }
+      throw e
+    }
+    const row = rows[0]
+    if (!row) throw notFound('job', id)
+    const job = toJob(row)
+    if (patch.cancelRequested === true) await this.#notify({ type: 'cancel', jobId: id })
+    if (patch.status === 'pending' || patch.status === 'incomplete') await this.#notify({ type: 'runnable', jobId: id })
+    return job
+  }
+
+  async listAttempts(jobId: number): Promise<AttemptRecord[]> {
+    const rows = await this.#db.query<AttemptRow>(`SELECT * FROM sluice_attempts WHERE job_id = $1 ORDER BY attempt_number`, [jobId])
+    return rows.map(toAttempt)
+  }
+
+  async getAttempt(jobId: number, attemptNumber: number): Promise<AttemptRecord | undefined> {
+    const rows = await this.#db.query<AttemptRow>(`SELECT * FROM sluice_attempts WHERE job_id = $1 AND attempt_number = $2`, [
+      jobId,
+      attemptNumber,
+    ])
+    return rows[0] && toAttempt(rows[0])
+  }
+
+  async updateAttempt(
+    jobId: number,
+    attemptNumber: number,
+    patch: Partial<Pick<AttemptRecord, 'status' | 'totalStats' | 'streamStats' | 'failures' | 'endedAt' | 'leaseExpiresAt' | 'workerId'>>,
+  ): Promise<AttemptRecord> {
+    const sets: string[] = []
+    const params: unknown[] = [jobId, attemptNumber]
+    const set = (column: string, value: unknown): void => {
+      params.push(value)
+      sets.push(`${column} = $${params.length}`)
+    }
+    if (patch.status !== undefined) set('status', patch.status)
+    if (patch.totalStats !== undefined) set('total_stats', JSON.stringify(patch.totalStats))
+    if (patch.streamStats !== undefined) set('stream_stats', JSON.stringify(patch.streamStats))
+    if (patch.failures !== undefined) set('failures', JSON.stringify(patch.failures))
+    if (patch.endedAt !== undefined) set('ended_at', patch.endedAt)
+    if (patch.leaseExpiresAt !== undefined) set('lease_expires_at', patch.leaseExpiresAt)
+    if (patch.workerId !== undefined) set('worker_id', patch.workerId)
+    set('updated_at', Math.floor(this.#now() / 1000))
+    const rows = await this.#db.query<AttemptRow>(
+      `UPDATE sluice_attempts SET ${sets.join(', ')} WHERE job_id = $1 AND attempt_number = $2 RETURNING *`,
+      params,
+    )
+    const row = rows[0]
+    if (!row) throw notFound('attempt', `${jobId}/${attemptNumber}`)
+    return toAttempt(row)
+  }
+
+  async requestCancel(id: number): Promise<JobRecord | undefined> {
+    const rows = await this.#db.query<JobRow>(
+      `UPDATE sluice_jobs SET
+         status = CASE WHEN status IN ('pending', 'incomplete') THEN 'cancelled' ELSE status END,
+         cancel_requested = true,
+         updated_at = $2
+       WHERE id = $1 AND status NOT IN ('failed', 'succeeded', 'cancelled')
+       RETURNING *`,
+      [id, Math.floor(this.#now() / 1000)],
+    )
+    const row = rows[0]
+    if (!row) return this.getJob(id)
+    await this.#notify({ type: 'cancel', jobId: id })
+    return toJob(row)
+  }
+
+  async claimNext(workerId: string, leaseMs: number, now: number = this.#now()): Promise<ClaimedAttempt | undefined> {
+    const nowS = Math.floor(now / 1000)
+    // One statement, so the pick, the attempt row and the job's move to running commit together;
+    // SKIP LOCKED lets concurrent claimers pass over the row another one is taking.
+    const rows = await this.#db.query<{ job: JobRow; attempt: AttemptRow }>(
+      `WITH next AS (
+         SELECT id FROM sluice_jobs
+         WHERE (status = 'pending' OR (status = 'incomplete' AND run_after <= $3))
+           AND NOT cancel_requested
+           AND NOT EXISTS (
+             SELECT 1 FROM sluice_attempts a JOIN sluice_jobs o ON o.id = a.job_id
+             WHERE o.config_id = sluice_jobs.config_id AND a.status = 'running')
+         ORDER BY id LIMIT 1
+         FOR UPDATE SKIP LOCKED
+       ), job AS (
+         UPDATE sluice_jobs j SET status = 'running', started_at = COALESCE(j.started_at, $4), updated_at = $4
+         FROM next WHERE j.id = next.id
+         RETURNING j.*
+       ), attempt AS (
+         INSERT INTO sluice_attempts (job_id, attempt_number, status, worker_id, lease_expires_at, total_stats, stream_stats, failures, created_at, updated_at)
+         SELECT job.id, COALESCE((SELECT max(a.attempt_number) + 1 FROM sluice_attempts a WHERE a.job_id = job.id), 0),
+                'running', $1, $3 + $2, $5, '[]', '[]', $4, $4
+         FROM job
+         RETURNING *
+       )
+       SELECT row_to_json(job.*) AS job, row_to_json(attempt.*) AS attempt FROM job, attempt`,
+      [workerId, leaseMs, now, nowS, JSON.stringify(EMPTY_STATS)],
+    )
+    const row = rows[0]
+    if (!row) return undefined
+    return { job: toJob(row.job), attempt: toAttempt(row.attempt) }
+  }
+
+  async heartbeat(jobId: number, attemptNumber: number, workerId: string, leaseMs: number): Promise<boolean> {
+    const rows = await this.#db.query(
+      `UPDATE sluice_attempts SET lease_expires_at = $4
+       WHERE job_id = $1 AND attempt_number = $2 AND worker_id = $3 AND status = 'running'
+       RETURNING job_id`,
+      [jobId, attemptNumber, workerId, this.#now() + leaseMs],
+    )
+    return rows.length > 0
+  }
+
+  async expiredAttempts(now: number = this.#now()): Promise<AttemptRecord[]> {
+    const rows = await this.#db.query<AttemptRow>(
+      `SELECT * FROM sluice_attempts WHERE status = 'running' AND lease_expires_at < $1 ORDER BY job_id, attempt_number`,
+      [now],
+    )
+    return rows.map(toAttempt)
+  }
+
+  async finishAttempt(
+    jobId: number,
+    attemptNumber: number,
+    workerId: string | undefined,
+    attempt: Pick<AttemptRecord, 'status' | 'failures'> & Partial<Pick<AttemptRecord, 'totalStats' | 'streamStats'>>,
+    job: Pick<JobRecord, 'status'> & Partial<Pick<JobRecord, 'runAfter'>>,
+  ): Promise<boolean> {
+    const nowS = Math.floor(this.#now() / 1000)
+    // One statement: the attempt guard (still running, still ours) and the job move commit
+    // together, so a reaper and a late worker cannot both finish the same attempt.
+    const rows = await this.#db.query<{ finished: number }>(
+      `WITH a AS (
+         UPDATE sluice_attempts SET status = $4, failures = $5,
+           total_stats = COALESCE($6::jsonb, total_stats), stream_stats = COALESCE($7::jsonb, stream_stats),
+           ended_at = $8, updated_at = $8
+         WHERE job_id = $1 AND attempt_number = $2 AND status = 'running' AND ($3::text IS NULL OR worker_id = $3)
+         RETURNING job_id
+       ), j AS (
+         UPDATE sluice_jobs SET status = $9, run_after = COALESCE($10::bigint, run_after), updated_at = $8
+         FROM a WHERE sluice_jobs.id = a.job_id AND sluice_jobs.status NOT IN ('failed', 'succeeded', 'cancelled')
+         RETURNING sluice_jobs.id
+       )
+       SELECT (SELECT count(*)::int FROM a) AS finished, (SELECT count(*)::int FROM j) AS moved`,
+      [
+        jobId,
+        attemptNumber,
+        workerId ?? null,
+        attempt.status,
+        JSON.stringify(attempt.failures),
+        attempt.totalStats === undefined ? null : JSON.stringify(attempt.totalStats),
+        attempt.streamStats === undefined ? null : JSON.stringify(attempt.streamStats),
+        nowS,
+        job.status,
+        job.runAfter ?? null,
+      ],
+    )
+    if ((rows[0]?.finished ?? 0) === 0) return false
+    // The connection is free again: a retry or a job queued behind this attempt may now run.
+    await this.#notify({ type: 'runnable', jobId })
+    return true
+  }
+
+  async getState(connectionId: string): Promise<StreamStateRecord[]> {
+    const rows = await this.#db.query<StreamRow & { state: Record<string, unknown> | null }>(
+      `SELECT stream_namespace, stream_name, state FROM sluice_stream_state WHERE connection_id = $1
+       ORDER BY stream_namespace, stream_name`,
+      [connectionId],
+    )
+    return rows.map((r) => ({ stream: toDescriptor(r), state: r.state }))
+  }
+
+  async saveState(connectionId: string, states: StreamStateRecord[]): Promise<void> {
+    if (states.length === 0) return
+    // Last write wins per stream when the same stream appears twice in one call.
+    const byKey = new Map(states.map((s) => [streamKey(s.stream), s]))
+    const values = [...byKey.values()]
+    await this.#db.query(
+      `INSERT INTO sluice_stream_state (connection_id, stream_namespace, stream_name, state)
+       SELECT $1, ns, n, st FROM unnest($2::text[], $3::text[], $4::jsonb[]) AS t(ns, n, st)
+       ON CONFLICT (connection_id, stream_namespace, stream_name) DO UPDATE SET state = EXCLUDED.state`,
+      [
+        connectionId,
+        values.map((s) => s.stream.namespace ?? ''),
+        values.map((s) => s.stream.name),
+        values.map((s) => (s.state === null ? null : JSON.stringify(s.state))),
+      ],
+    )
+  }
+
+  async clearState(connectionId: string, streams?: StreamDescriptor[]): Promise<void> {
+    if (streams === undefined) {
+      await this.#db.query(`DELETE FROM sluice_stream_state WHERE connection_id = $1`, [connectionId])
+      return
+    }
+    await this.#db.query(
+      `DELETE FROM sluice_stream_state s USING unnest($2::text[], $3::text[]) AS t(ns, n)
+       WHERE s.connection_id = $1 AND s.stream_namespace = t.ns AND s.stream_name = t.n`,
+      [connectionId, streams.map((d) => d.namespace ?? ''), streams.map((d) => d.name)],
+    )
+  }
+
+  async getGenerations(connectionId: string): Promise<Map<string, number>> {
+    const rows = await this.#db.query<StreamRow & { generation: number }>(
+      `SELECT stream_namespace, stream_name, generation FROM sluice_generations WHERE connection_id = $1`,
+      [connectionId],
+    )
+    return new Map(rows.map((r) => [streamKey(toDescriptor(r)), Number(r.generation)]))
+  }
+
+  async bumpGenerations(connectionId: string, streams: StreamDescriptor[]): Promise<Map<string, number>> {
+    const unique = [...new Map(streams.map((d) => [streamKey(d), d])).values()]
+    if (unique.length === 0) return new Map()
+    const rows = await this.#db.query<StreamRow & { generation: number }>(
+      `INSERT INTO sluice_generations AS g (connection_id, stream_namespace, stream_name, generation)
+       SELECT $1, ns, n, 1 FROM unnest($2::text[], $3::text[]) AS t(ns, n)
+       ON CONFLICT (connection_id, stream_namespace, stream_name) DO UPDATE SET generation = g.generation + 1
+       RETURNING stream_namespace, stream_name, generation`,
+      [connectionId, unique.map((d) => d.namespace ?? ''), unique.map((d) => d.name)],
+    )
+    return new Map(rows.map((r) => [streamKey(toDescriptor(r)), Number(r.generation)]))
+  }
+
+  async appendLogs(jobId: number, attemptNumber: number, lines: string[]): Promise<void> {
+    if (lines.length === 0) return
+    await this.#db.query(
+      `INSERT INTO sluice_attempt_logs (job_id, attempt_number, line) SELECT $1, $2, l FROM unnest($3::text[]) WITH ORDINALITY AS t(l, n) ORDER BY n`,
+      [jobId, attemptNumber, lines],
+    )
+  }
+
+  async readLogs(jobId: number, attemptNumber: number): Promise<string[]> {
+    const rows = await this.#db.query<{ line: string }>(
+      `SELECT line FROM sluice_attempt_logs WHERE job_id = $1 AND attempt_number = $2 ORDER BY id`,
+      [jobId, attemptNumber],
+    )
+    return rows.map((r) => r.line)
+  }
+
+  async #notify(event: JobEvent): Promise<void> {
+    await this.#db.query(`SELECT pg_notify($1, $2)`, [JOB_EVENTS_CHANNEL, JSON.stringify(event)])
+  }
+}
+
+interface StreamRow {
+  stream_namespace: string
+  stream_name: string
+}
+
+function toDescriptor(r: StreamRow): StreamDescriptor {
+  return r.stream_namespace === '' ? { name: r.stream_name } : { name: r.stream_name, namespace: r.stream_namespace }
+}
+
+function toJob(r: JobRow): JobRecord {
+  const job: JobRecord = {
+    id: Number(r.id),
+    configType: r.config_type,
+    configId: r.config_id,
+    status: r.status,
+    streams: r.streams,
+    cancelRequested: r.cancel_requested,
+    runAfter: Number(r.run_after),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+  }
+  if (r.scheduled_for !== null) job.scheduledFor = Number(r.scheduled_for)
+  if (r.started_at !== null) job.startedAt = Number(r.started_at)
+  return job
+}
+
+function toAttempt(r: AttemptRow): AttemptRecord {
+  const attempt: AttemptRecord = {
+    jobId: Number(r.job_id),
+    attemptNumber: r.attempt_number,
+    status: r.status,
+    totalStats: r.total_stats,
+    streamStats: r.stream_stats,
+    failures: r.failures,
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+  }
+  if (r.worker_id !== null) attempt.workerId = r.worker_id
+  if (r.lease_expires_at !== null) attempt.leaseExpiresAt = Number(r.lease_expires_at)
+  if (r.ended_at !== null) attempt.endedAt = Number(r.ended_at)
+  return attempt
+}
