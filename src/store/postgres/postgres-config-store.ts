@@ -39,7 +39,7 @@ export class PostgresConfigStore implements ConfigStore {
 
   async getWorkspaceBySlug(slug: string): Promise<WorkspaceRecord | undefined> {
     const rows = await this.#db.query<DocRow<WorkspaceRecord>>(
-      `SELECT doc FROM sluice_workspaces WHERE slug = $1 ORDER BY tombstone, created_at LIMIT 1`,
+      `SELECT doc FROM sluice_workspaces WHERE slug = $1 AND NOT tombstone ORDER BY created_at, workspace_id LIMIT 1`,
       [slug],
     )
     return rows[0]?.doc
