@@ -4,6 +4,7 @@ import type { ConnectorRegistry } from '../connectors/registry.js'
 import type { SecretService } from '../secrets/secret-service.js'
 import type { ConfigStore } from '../store/config-store.js'
 import type { JobStore } from '../store/job-store.js'
+import type { WorkerRegistry } from '../store/worker-registry.js'
 
 /** Everything the HTTP layer needs; built once by the composition root (src/server.ts). */
 export interface ApiDeps {
@@ -16,6 +17,8 @@ export interface ApiDeps {
   logger: Logger
   /** When set, every call except health needs this token (Bearer, or Basic password). */
   apiToken?: string | undefined
+  /** Live worker processes (shared PostgreSQL store); without it workers/list derives them from running attempts. */
+  workers?: WorkerRegistry | undefined
   /** Time limits of synchronous connector calls, in ms (defaults: check 60 s, discover 5 min). */
   timeouts?: { checkMs?: number; discoverMs?: number } | undefined
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { ApiDeps } from '../deps.js'
 import { registerHealthRoutes } from './health-routes.js'
 import { registerWorkspaceRoutes } from './workspace-routes.js'
+import { registerWorkerRoutes } from './worker-routes.js'
 
 /** A route module: registers its routes (use postRoute from ../route-helpers.js). */
 export type RouteModule = (app: FastifyInstance, deps: ApiDeps) => void
@@ -10,4 +11,5 @@ export type RouteModule = (app: FastifyInstance, deps: ApiDeps) => void
 export const ROUTE_MODULES: RouteModule[] = [
   registerHealthRoutes,
   registerWorkspaceRoutes,
+  registerWorkerRoutes,
 ]
