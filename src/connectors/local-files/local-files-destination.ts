@@ -9,7 +9,21 @@ import type {
   StateMessage,
 } from '../../protocol/index.js'
 import type { ConnectorConfig, Destination, DestinationCapabilities, RunOptions } from '../connector.js'
+import {
+  DEFAULT_FILE_LIMITS,
+  DEFAULT_FILE_NAME_PATTERN,
+  DEFAULT_PATH_FORMAT,
+  type FileLimits,
+  type FileWriteSettings,
+  type FormatConfig,
+  parseFormatConfig,
+  writeFiles,
+} from '../../formats/index.js'
+import { LocalFileStore } from './local-file-store.js'
 import { type LocalFilesConfig, localFilesSpec } from './local-files-spec.js'
+
+/** Parquet with snappy when the config names no format. */
+const DEFAULT_LOCAL_FORMAT: FormatConfig = { type: 'Parquet', codec: 'SNAPPY', blockSizeMb: 128, pageSizeKb: 1024, dictionaryEncoding: true }
 
 /**
  * Resolves `destination_path` under the local files root. Relative paths are taken from the
@@ -78,6 +92,13 @@ async function probeDirectory(dir: string): Promise<void> {
 
 /** The Local Files destination: JSONL, CSV or Parquet files in the S3 path layout, in a directory. */
 export class LocalFilesDestination implements Destination {
+  readonly #limits: Partial<FileLimits>
+
+  /** `limits` overrides part rotation and state flush bounds (tests use tiny ones). */
+  constructor(limits: Partial<FileLimits> = {}) {
+    this.#limits = limits
+  }
+
   readonly spec = localFilesSpec
   readonly capabilities: DestinationCapabilities = {
     supportedSyncModes: ['overwrite', 'append'],
@@ -98,11 +119,22 @@ export class LocalFilesDestination implements Destination {
   }
 
   async *write(
-    _config: ConnectorConfig,
-    _catalog: ConfiguredCatalog,
-    _input: AsyncIterable<DestinationMessage>,
-    _opts: RunOptions,
+    raw: ConnectorConfig,
+    catalog: ConfiguredCatalog,
+    input: AsyncIterable<DestinationMessage>,
+    opts: RunOptions,
   ): AsyncIterable<StateMessage> {
-    throw new SluiceError('SLUICE_ERR_UNSUPPORTED', 'Local Files write is being built (issue 3).')
+    const config = raw as unknown as LocalFilesConfig
+    const dir = await resolveDestinationDir(config.destination_path, opts.context.localFilesRoot)
+    await mkdir(dir, { recursive: true })
+    const settings: FileWriteSettings = {
+      basePath: '',
+      pathFormat: config.path_format || DEFAULT_PATH_FORMAT,
+      fileNamePattern: config.file_name_pattern || DEFAULT_FILE_NAME_PATTERN,
+      format: parseFormatConfig(config.format, DEFAULT_LOCAL_FORMAT),
+      ...DEFAULT_FILE_LIMITS,
+      ...this.#limits,
+    }
+    yield* writeFiles(new LocalFileStore(dir), settings, catalog, input, opts)
   }
 }

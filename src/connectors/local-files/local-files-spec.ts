@@ -1,4 +1,4 @@
-import { FORMAT_SPEC } from '../../formats/format-config.js'
+import { FORMAT_SPEC } from '../../formats/index.js'
 import type { ConnectorSpecification } from '../../protocol/index.js'
 
 /** Local Files configuration (after spec validation). */

@@ -1,0 +1,40 @@
+import { randomUUID } from 'node:crypto'
+import type { RecordBatch } from '../protocol/index.js'
+import { airbyteMeta, type ChunkOutput, type EncodeContext, type RecordEncoder } from './record-encoder.js'
+
+/**
+ * JSON Lines: one object per record with the Airbyte columns, then either `_airbyte_data` or
+ * (root-level flattening) the record's own top-level fields. One string per batch, so the cost is
+ * one JSON.stringify per row and one Buffer per batch.
+ */
+export class JsonlEncoder implements RecordEncoder {
+  readonly #output: ChunkOutput
+  readonly #ctx: EncodeContext
+  readonly #flatten: boolean
+
+  constructor(output: ChunkOutput, ctx: EncodeContext, flatten: boolean) {
+    this.#output = output
+    this.#ctx = ctx
+    this.#flatten = flatten
+  }
+
+  async write(batch: RecordBatch): Promise<void> {
+    const rows = batch.rows()
+    const plainMeta = airbyteMeta(this.#ctx.syncId, undefined)
+    const tail = `,"_airbyte_generation_id":${this.#ctx.generationId}`
+    let text = ''
+    for (let i = 0; i < rows.length; i++) {
+      const changes = batch.changes?.get(i)
+      const meta = changes ? airbyteMeta(this.#ctx.syncId, changes) : plainMeta
+      const head = `{"_airbyte_raw_id":"${randomUUID()}","_airbyte_extracted_at":${batch.emittedAt},"_airbyte_meta":${meta}${tail}`
+      const data = JSON.stringify(rows[i])
+      if (!this.#flatten) text += `${head},"_airbyte_data":${data}}\n`
+      else text += data === '{}' ? `${head}}\n` : `${head},${data.slice(1)}\n`
+    }
+    if (text) await this.#output(Buffer.from(text))
+  }
+
+  async end(): Promise<void> {}
+
+  destroy(): void {}
+}

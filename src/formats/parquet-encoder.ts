@@ -1,0 +1,390 @@
+import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import {
+  Bool,
+  type Data,
+  type DataType,
+  DateDay,
+  Decimal,
+  Field,
+  Float64,
+  Int64,
+  List,
+  makeData,
+  RecordBatch as ArrowRecordBatch,
+  Schema,
+  Struct,
+  Table as ArrowTable,
+  TimeMicrosecond,
+  TimestampMicrosecond,
+  TimestampMillisecond,
+  tableToIPC,
+  Utf8,
+} from 'apache-arrow'
+import * as wasm from 'parquet-wasm/esm'
+import type { RecordBatch, RecordChange, RecordValue } from '../protocol/index.js'
+import type { ParquetCodec } from './format-config.js'
+import { type ChunkOutput, type EncodeContext, mergeChanges, type RecordEncoder } from './record-encoder.js'
+import type { DataColumn } from './stream-columns.js'
+import { toBoolean, toDouble, toEpochDays, toEpochMicros, toInt64, toTimeMicros, toUnscaledDecimal } from './value-conversions.js'
+
+/** Parquet writer options (from the `format` object). */
+export interface ParquetOptions {
+  codec: ParquetCodec
+  blockSizeMb: number
+  pageSizeKb: number
+  dictionaryEncoding: boolean
+}
+
+let wasmReady = false
+
+/** parquet-wasm's ESM build needs its module instantiated once per process. */
+function initWasm(): void {
+  if (wasmReady) return
+  const require = createRequire(import.meta.url)
+  wasm.initSync({ module: readFileSync(require.resolve('parquet-wasm/esm/parquet_wasm_bg.wasm')) })
+  wasmReady = true
+}
+
+const CODECS: Record<ParquetCodec, wasm.Compression> = {
+  UNCOMPRESSED: wasm.Compression.UNCOMPRESSED,
+  SNAPPY: wasm.Compression.SNAPPY,
+  GZIP: wasm.Compression.GZIP,
+  ZSTD: wasm.Compression.ZSTD,
+}
+
+const CHANGE_TYPE = new Struct([
+  new Field('field', new Utf8(), true),
+  new Field('change', new Utf8(), true),
+  new Field('reason', new Utf8(), true),
+])
+const META_TYPE = new Struct([
+  new Field('sync_id', new Int64(), true),
+  new Field('changes', new List(new Field('item', CHANGE_TYPE, true)), true),
+])
+
+function arrowType(c: DataColumn): DataType {
+  switch (c.kind) {
+    case 'integer':
+      return new Int64()
+    case 'number':
+      return new Float64()
+    case 'decimal':
+      return new Decimal(c.scale ?? 0, c.precision ?? 38, 128)
+    case 'boolean':
+      return new Bool()
+    case 'date':
+      return new DateDay()
+    case 'timestamp_tz':
+      return new TimestampMicrosecond('UTC')
+    case 'timestamp':
+      return new TimestampMicrosecond()
+    case 'time':
+      return new TimeMicrosecond()
+    case 'string':
+    case 'json':
+      return new Utf8()
+  }
+}
+
+/** Validity bitmap with a null count, filled as values are set. */
+class Validity {
+  readonly bits: Uint8Array
+  nulls = 0
+  constructor(n: number) {
+    this.bits = new Uint8Array((n + 7) >> 3)
+  }
+  set(i: number): void {
+    this.bits[i >> 3]! |= 1 << (i & 7)
+  }
+}
+
+/** UTF-8 column from strings (nulls allowed), written straight into one buffer. */
+function utf8Data(values: readonly (string | null | undefined)[]): Data<Utf8> {
+  const n = values.length
+  const offsets = new Int32Array(n + 1)
+  const valid = new Validity(n)
+  let cap = 64 + n * 16
+  let buf = Buffer.allocUnsafe(cap)
+  let pos = 0
+  for (let i = 0; i < n; i++) {
+    const v = values[i]
+    if (v === null || v === undefined) {
+      valid.nulls++
+    } else {
+      const need = pos + v.length * 3
+      if (need > cap) {
+        cap = Math.max(cap * 2, need)
+        const grown = Buffer.allocUnsafe(cap)
+        buf.copy(grown, 0, 0, pos)
+        buf = grown
+      }
+      pos += buf.write(v, pos)
+      valid.set(i)
+    }
+    offsets[i + 1] = pos
+  }
+  return makeData({ type: new Utf8(), length: n, nullCount: valid.nulls, valueOffsets: offsets, data: buf.subarray(0, pos), nullBitmap: valid.bits })
+}
+
+function int64Data(type: Int64 | TimestampMicrosecond | TimestampMillisecond | TimeMicrosecond, values: readonly (bigint | undefined)[]): Data {
+  const n = values.length
+  const out = new BigInt64Array(n)
+  const valid = new Validity(n)
+  for (let i = 0; i < n; i++) {
+    const v = values[i]
+    if (v === undefined) valid.nulls++
+    else {
+      out[i] = v
+      valid.set(i)
+    }
+  }
+  return makeData({ type, length: n, nullCount: valid.nulls, data: out, nullBitmap: valid.bits } as never)
+}
+
+/** Column builder state for one batch: converts values and notes the ones it had to null. */
+class ColumnConverter {
+  readonly changes = new Map<number, RecordChange[]>()
+
+  #fail(row: number, field: string): undefined {
+    const list = this.changes.get(row)
+    const change: RecordChange = { field, change: 'NULLED', reason: 'DESTINATION_SERIALIZATION_ERROR' }
+    if (list) list.push(change)
+    else this.changes.set(row, [change])
+    return undefined
+  }
+
+  build(c: DataColumn, values: readonly RecordValue[]): Data {
+    const n = values.length
+    const convert = <T>(fn: (v: unknown) => T | undefined): (T | undefined)[] => {
+      const out = new Array<T | undefined>(n)
+      for (let i = 0; i < n; i++) {
+        const v = values[i]
+        out[i] = v === null || v === undefined ? undefined : (fn(v) ?? this.#fail(i, c.name))
+      }
+      return out
+    }
+    switch (c.kind) {
+      case 'integer':
+        return int64Data(new Int64(), convert(toInt64))
+      case 'timestamp_tz':
+      case 'timestamp':
+        return int64Data(arrowType(c) as TimestampMicrosecond, convert(toEpochMicros))
+      case 'time':
+        return int64Data(new TimeMicrosecond(), convert(toTimeMicros))
+      case 'number':
+        return numberData(new Float64(), convert(toDouble), Float64Array)
+      case 'date':
+        return numberData(new DateDay(), convert(toEpochDays), Int32Array)
+      case 'boolean': {
+        const bits = new Uint8Array((n + 7) >> 3)
+        const valid = new Validity(n)
+        const converted = convert(toBoolean)
+        for (let i = 0; i < n; i++) {
+          const v = converted[i]
+          if (v === undefined) valid.nulls++
+          else {
+            if (v) bits[i >> 3]! |= 1 << (i & 7)
+            valid.set(i)
+          }
+        }
+        return makeData({ type: new Bool(), length: n, nullCount: valid.nulls, data: bits, nullBitmap: valid.bits })
+      }
+      case 'decimal': {
+        const precision = c.precision ?? 38
+        const scale = c.scale ?? 0
+        const converted = convert((v) => toUnscaledDecimal(v, precision, scale))
+        const words = new BigInt64Array(n * 2)
+        const valid = new Validity(n)
+        for (let i = 0; i < n; i++) {
+          const v = converted[i]
+          if (v === undefined) valid.nulls++
+          else {
+            words[i * 2] = BigInt.asIntN(64, v)
+            words[i * 2 + 1] = BigInt.asIntN(64, v >> 64n)
+            valid.set(i)
+          }
+        }
+        const type = new Decimal(scale, precision, 128)
+        return makeData({ type, length: n, nullCount: valid.nulls, data: new Uint32Array(words.buffer), nullBitmap: valid.bits })
+      }
+      case 'string':
+        return utf8Data(convert((v) => (typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v))))
+      case 'json':
+        return utf8Data(convert((v) => JSON.stringify(v)))
+    }
+  }
+}
+
+function numberData(
+  type: Float64 | DateDay,
+  values: readonly (number | undefined)[],
+  ArrayType: Float64ArrayConstructor | Int32ArrayConstructor,
+): Data {
+  const n = values.length
+  const out = new ArrayType(n)
+  const valid = new Validity(n)
+  for (let i = 0; i < n; i++) {
+    const v = values[i]
+    if (v === undefined) valid.nulls++
+    else {
+      out[i] = v
+      valid.set(i)
+    }
+  }
+  return makeData({ type, length: n, nullCount: valid.nulls, data: out, nullBitmap: valid.bits } as never)
+}
+
+/** `_airbyte_meta` as Airbyte's record {sync_id, changes: [{field, change, reason}]}. */
+function metaData(syncId: number, n: number, changes: (i: number) => readonly RecordChange[] | undefined): Data {
+  const offsets = new Int32Array(n + 1)
+  const field: string[] = []
+  const change: string[] = []
+  const reason: string[] = []
+  for (let i = 0; i < n; i++) {
+    for (const c of changes(i) ?? []) {
+      field.push(c.field)
+      change.push(c.change)
+      reason.push(c.reason)
+    }
+    offsets[i + 1] = field.length
+  }
+  const items = makeData({ type: CHANGE_TYPE, length: field.length, nullCount: 0, children: [utf8Data(field), utf8Data(change), utf8Data(reason)] })
+  const list = makeData({ type: META_TYPE.children[1]!.type as List, length: n, nullCount: 0, valueOffsets: offsets, child: items })
+  const ids = int64Data(new Int64(), new Array<bigint>(n).fill(BigInt(syncId)))
+  return makeData({ type: META_TYPE, length: n, nullCount: 0, children: [ids, list] })
+}
+
+/**
+ * Parquet through parquet-wasm (arrow-rs compiled to WebAssembly): each batch becomes Arrow
+ * columns built directly in typed buffers, handed over as Arrow IPC, and the writer streams row
+ * groups out as they fill (bounded by `block_size_mb`). See docs/parquet-encoders.md for why.
+ */
+export class ParquetEncoder implements RecordEncoder {
+  readonly #ctx: EncodeContext
+  readonly #columns: DataColumn[]
+  readonly #schema: Schema
+  readonly #wholeRecord: boolean
+  readonly #output: Promise<void>
+  #controller!: ReadableStreamDefaultController<wasm.RecordBatch>
+  #pullWaiter: (() => void) | undefined
+  #wantsMore = false
+  #failed: unknown
+
+  constructor(output: ChunkOutput, ctx: EncodeContext, columns: readonly DataColumn[], options: ParquetOptions) {
+    initWasm()
+    this.#ctx = ctx
+    // A schema without properties still keeps the record, as JSON text.
+    this.#wholeRecord = columns.length === 0
+    this.#columns = this.#wholeRecord ? [{ name: '_airbyte_data', kind: 'json' }] : [...columns]
+    this.#schema = new Schema([
+      new Field('_airbyte_raw_id', new Utf8(), false),
+      new Field('_airbyte_extracted_at', new TimestampMillisecond('UTC'), false),
+      new Field('_airbyte_meta', META_TYPE, false),
+      new Field('_airbyte_generation_id', new Int64(), false),
+      ...this.#columns.map((c) => new Field(c.name, arrowType(c), true)),
+    ])
+    const input = new ReadableStream<wasm.RecordBatch>(
+      {
+        start: (controller) => {
+          this.#controller = controller
+        },
+        pull: () => {
+          this.#wantsMore = true
+          this.#pullWaiter?.()
+        },
+      },
+      { highWaterMark: 0 },
+    )
+    const props = new wasm.WriterPropertiesBuilder()
+      .setCompression(CODECS[options.codec])
+      .setMaxRowGroupBytes(options.blockSizeMb * 1024 * 1024)
+      .setDataPageSizeLimit(options.pageSizeKb * 1024)
+      .setDictionaryEnabled(options.dictionaryEncoding)
+      .setCreatedBy('sluice')
+      .build()
+    this.#output = (async () => {
+      const reader = (await wasm.transformParquetStream(input, props)).getReader()
+      for (;;) {
+        const { done, value } = await reader.read()
+        if (done) return
+        await output(value as Uint8Array)
+      }
+    })()
+    // Surface encoder/output failures to the next write instead of an unhandled rejection.
+    this.#output.catch((e: unknown) => {
+      this.#failed = e
+      this.#pullWaiter?.()
+    })
+  }
+
+  async write(batch: RecordBatch): Promise<void> {
+    const n = batch.count
+    if (n === 0) return
+    const values = this.#columnValues(batch)
+    const converter = new ColumnConverter()
+    const data = this.#columns.map((c, i) => converter.build(c, values[i]!))
+    const ids = new Array<string>(n)
+    for (let i = 0; i < n; i++) ids[i] = randomUUID()
+    const meta = metaData(this.#ctx.syncId, n, (i) => mergeChanges(batch.changes?.get(i), converter.changes.get(i)))
+    const children = [
+      utf8Data(ids),
+      int64Data(new TimestampMillisecond('UTC'), new Array<bigint>(n).fill(BigInt(batch.emittedAt))),
+      meta,
+      int64Data(new Int64(), new Array<bigint>(n).fill(BigInt(this.#ctx.generationId))),
+      ...data,
+    ]
+    const struct = makeData({ type: new Struct(this.#schema.fields), length: n, nullCount: 0, children })
+    const ipc = tableToIPC(new ArrowTable([new ArrowRecordBatch(this.#schema, struct)]), 'stream')
+    const table = wasm.Table.fromIPCStream(ipc)
+    for (const rb of table.recordBatches()) await this.#enqueue(rb)
+    table.free()
+  }
+
+  /** Waits until the Parquet writer asks for the next batch (backpressure of one batch). */
+  async #enqueue(rb: wasm.RecordBatch): Promise<void> {
+    while (!this.#wantsMore && this.#failed === undefined) {
+      await new Promise<void>((resolve) => {
+        this.#pullWaiter = resolve
+      })
+    }
+    this.#pullWaiter = undefined
+    if (this.#failed !== undefined) throw this.#failed
+    this.#wantsMore = false
+    this.#controller.enqueue(rb)
+  }
+
+  /** One value array per data column, from `columns()` when the batch has it. */
+  #columnValues(batch: RecordBatch): RecordValue[][] {
+    if (this.#wholeRecord) return [batch.rows()]
+    const columnar = batch.columns?.()
+    if (columnar) {
+      const index = new Map(columnar.names.map((name, i) => [name, i]))
+      return this.#columns.map((c) => {
+        const i = index.get(c.name)
+        return i === undefined ? new Array<RecordValue>(batch.count).fill(null) : columnar.columns[i]!
+      })
+    }
+    const rows = batch.rows()
+    return this.#columns.map((c) => {
+      const out = new Array<RecordValue>(rows.length)
+      for (let r = 0; r < rows.length; r++) out[r] = rows[r]![c.name]
+      return out
+    })
+  }
+
+  async end(): Promise<void> {
+    this.#controller.close()
+    await this.#output
+  }
+
+  destroy(): void {
+    try {
+      this.#controller.error(new Error('part aborted'))
+    } catch {
+      // already closed or errored
+    }
+    this.#output.catch(() => undefined)
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Conversions of JSON record values to the physical values of typed columns (Parquet). Each
+ * returns `undefined` when the value cannot be converted; the caller then writes null and
+ * records an `_airbyte_meta.changes` entry, as Airbyte does.
+ */
+
+const TIMESTAMP_RE =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?$/
+const TIME_RE = /^(\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?$/
+const MICROS_PER_DAY = 86_400_000_000
+
+/** Offset of a `Z`, `+hh`, `+hhmm` or `+hh:mm` suffix, in minutes. */
+function offsetMinutes(tz: string | undefined): number {
+  if (!tz || tz === 'Z' || tz === 'z') return 0
+  const sign = tz[0] === '-' ? -1 : 1
+  const digits = tz.slice(1).replace(':', '')
+  return sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || '0'))
+}
+
+/** Up to 6 fractional digits as microseconds (nanoseconds are truncated). */
+function fractionMicros(fraction: string | undefined): number {
+  return fraction ? Number(fraction.slice(0, 6).padEnd(6, '0')) : 0
+}
+
+/**
+ * ISO-8601 / Postgres timestamp text (with or without zone; without zone = UTC) to epoch
+ * microseconds. Numbers are taken as epoch milliseconds.
+ */
+export function toEpochMicros(value: unknown): bigint | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? BigInt(Math.trunc(value)) * 1000n : undefined
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : BigInt(value.getTime()) * 1000n
+  if (typeof value !== 'string') return undefined
+  const m = TIMESTAMP_RE.exec(value.trim())
+  if (!m) return undefined
+  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0))
+  if (Number.isNaN(ms)) return undefined
+  return (BigInt(ms) - BigInt(offsetMinutes(m[8]) * 60_000)) * 1000n + BigInt(fractionMicros(m[7]))
+}
+
+/** A date (or the date part of a timestamp) to days since the epoch. */
+export function toEpochDays(value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined
+  const m = TIMESTAMP_RE.exec(value.trim())
+  if (!m) return undefined
+  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))
+  return Number.isNaN(ms) ? undefined : Math.floor(ms / 86_400_000)
+}
+
+/** `HH:MM[:SS[.ffffff]][zone]` to microseconds since midnight, normalised to UTC when zoned. */
+export function toTimeMicros(value: unknown): bigint | undefined {
+  if (typeof value !== 'string') return undefined
+  const m = TIME_RE.exec(value.trim())
+  if (!m) return undefined
+  const h = Number(m[1])
+  const min = Number(m[2])
+  const s = Number(m[3] ?? 0)
+  if (h > 24 || min > 59 || s > 60) return undefined
+  let micros = ((h * 60 + min - offsetMinutes(m[5])) * 60 + s) * 1_000_000 + fractionMicros(m[4])
+  micros = ((micros % MICROS_PER_DAY) + MICROS_PER_DAY) % MICROS_PER_DAY
+  return BigInt(micros)
+}
+
+/** An integer value (number, bigint or integer text) to int64. */
+export function toInt64(value: unknown): bigint | undefined {
+  switch (typeof value) {
+    case 'number':
+      return Number.isInteger(value) ? BigInt(value) : undefined
+    case 'bigint':
+      return BigInt.asIntN(64, value) === value ? value : undefined
+    case 'string': {
+      if (!/^\s*[+-]?\d+\s*$/.test(value)) return undefined
+      const v = BigInt(value.trim())
+      return BigInt.asIntN(64, v) === v ? v : undefined
+    }
+    default:
+      return undefined
+  }
+}
+
+/** A number value (or numeric text, including NaN/Infinity) to double. */
+export function toDouble(value: unknown): number | undefined {
+  if (typeof value === 'number') return value
+  if (typeof value === 'bigint') return Number(value)
+  if (typeof value === 'string' && value.trim() !== '') {
+    const n = Number(value)
+    return Number.isNaN(n) && value.trim() !== 'NaN' ? undefined : n
+  }
+  return undefined
+}
+
+export function toBoolean(value: unknown): boolean | undefined {
+  if (typeof value === 'boolean') return value
+  if (value === 'true') return true
+  if (value === 'false') return false
+  return undefined
+}
+
+/**
+ * A decimal (number or text) to its unscaled integer at `scale` digits, or undefined when it
+ * does not fit `precision` digits. Extra fractional digits are rounded half away from zero.
+ */
+export function toUnscaledDecimal(value: unknown, precision: number, scale: number): bigint | undefined {
+  let text: string
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return undefined
+    text = value.toFixed(Math.min(scale + 1, 100))
+  } else if (typeof value === 'bigint') text = value.toString()
+  else if (typeof value === 'string') text = value.trim()
+  else return undefined
+  const m = /^([+-]?)(\d*)(?:\.(\d*))?$/.exec(text)
+  if (!m || (m[2] === '' && !m[3])) return undefined
+  const negative = m[1] === '-'
+  const fraction = m[3] ?? ''
+  let unscaled = BigInt((m[2] || '0') + fraction.slice(0, scale).padEnd(scale, '0'))
+  if (fraction.length > scale && Number(fraction[scale]) >= 5) unscaled += 1n
+  if (unscaled.toString().length > precision) return undefined
+  return negative ? -unscaled : unscaled
+}

@@ -1,0 +1,276 @@
+import { once } from 'node:events'
+import { finished } from 'node:stream/promises'
+import type { Writable } from 'node:stream'
+import { createGzip, type Gzip } from 'node:zlib'
+import type { RunOptions } from '../connectors/connector.js'
+import { systemError, throwIfAborted } from '../errors.js'
+import {
+  type ConfiguredCatalog,
+  type ConfiguredStream,
+  type DestinationMessage,
+  type RecordBatch,
+  type StateMessage,
+  type StreamDescriptor,
+  streamKey,
+  streamLabel,
+} from '../protocol/index.js'
+import { CsvEncoder } from './csv-encoder.js'
+import { type FormatConfig, formatExtension } from './format-config.js'
+import { JsonlEncoder } from './jsonl-encoder.js'
+import type { ObjectSink, ObjectStore } from './object-store.js'
+import { ParquetEncoder } from './parquet-encoder.js'
+import {
+  constantPrefix,
+  expandFileName,
+  expandPathFormat,
+  joinKey,
+  keyPattern,
+  pathVariables,
+  withCollisionSuffix,
+} from './path-format.js'
+import type { RecordEncoder } from './record-encoder.js'
+import { dataColumns } from './stream-columns.js'
+
+/** Part rotation and state flush bounds. */
+export interface FileLimits {
+  /** A part is completed once it holds this many (compressed) bytes... */
+  maxPartBytes: number
+  /** ...or this many rows. */
+  maxPartRows: number
+  /** A STATE waits at most this long for its stream's part to complete before the part is cut. */
+  stateFlushMs: number
+}
+
+/** How a file destination lays out and rotates its files. */
+export interface FileWriteSettings extends FileLimits {
+  /** Key prefix of everything written (S3 bucket path); '' for none. */
+  basePath: string
+  pathFormat: string
+  fileNamePattern: string
+  format: FormatConfig
+}
+
+/** Airbyte's S3 docs aim at files of about 200 MB; the row bound keeps Parquet parts sane. */
+export const DEFAULT_FILE_LIMITS: FileLimits = { maxPartBytes: 200 * 1024 * 1024, maxPartRows: 10_000_000, stateFlushMs: 60_000 }
+
+interface OpenPart {
+  seq: number
+  key: string
+  sink: ObjectSink
+  encoder: RecordEncoder
+  gzip: Gzip | undefined
+  rows: number
+  bytes: number
+}
+
+/** Waits for `drain`, failing instead of hanging when the stream errors or closes. */
+async function writeWithBackpressure(target: Writable, chunk: Uint8Array): Promise<void> {
+  if (!target.write(chunk)) await once(target, 'drain')
+}
+
+/** One stream's files for one sync: naming, the open part, and overwrite clean-up. */
+class StreamFiles {
+  readonly #store: ObjectStore
+  readonly #settings: FileWriteSettings
+  readonly #configured: ConfiguredStream
+  readonly #opts: RunOptions
+  readonly #vars: Record<string, string>
+  readonly #extension: string
+  readonly #pattern: RegExp
+  readonly #written = new Set<string>()
+  #existing: Set<string> | undefined
+  #nextPart = 0
+  #seq = 0
+  part: OpenPart | undefined
+  /** Sequence number of the last completed part. */
+  committedSeq = 0
+
+  constructor(store: ObjectStore, settings: FileWriteSettings, configured: ConfiguredStream, syncStart: Date, opts: RunOptions) {
+    this.#store = store
+    this.#settings = settings
+    this.#configured = configured
+    this.#opts = opts
+    this.#vars = pathVariables(configured.stream, syncStart)
+    this.#extension = formatExtension(settings.format)
+    this.#pattern = keyPattern(settings.pathFormat, settings.fileNamePattern, this.#vars, this.#extension)
+  }
+
+  #relative(key: string): string | undefined {
+    const base = joinKey(this.#settings.basePath, '')
+    if (base === '' || base === '/') return key
+    return key.startsWith(base) ? key.slice(base.length) : undefined
+  }
+
+  /** Part numbers continue after the highest one already under the stream's directory. */
+  async #scanExisting(directory: string): Promise<Set<string>> {
+    const existing = new Set<string>()
+    for await (const key of this.#store.list(directory)) {
+      existing.add(key)
+      const m = this.#pattern.exec(this.#relative(key) ?? '')
+      if (m?.[1] !== undefined) this.#nextPart = Math.max(this.#nextPart, Number(m[1]) + 1)
+    }
+    return existing
+  }
+
+  async #open(): Promise<OpenPart> {
+    const prefix = joinKey(this.#settings.basePath, expandPathFormat(this.#settings.pathFormat, this.#vars))
+    this.#existing ??= await this.#scanExisting(prefix.slice(0, prefix.lastIndexOf('/') + 1))
+    const name = expandFileName(this.#settings.fileNamePattern, {
+      partNumber: this.#nextPart++,
+      syncId: this.#configured.syncId,
+      extension: this.#extension,
+      now: new Date(),
+    })
+    let key = joinKey(prefix + name)
+    for (let n = 1; this.#existing.has(key) || this.#written.has(key); n++) key = joinKey(prefix + withCollisionSuffix(name, this.#extension, n))
+    this.#written.add(key)
+    const sink = await this.#store.create(key, this.#configured.generationId)
+    const format = this.#settings.format
+    const gzip = format.type !== 'Parquet' && format.gzip ? createGzip() : undefined
+    const part: OpenPart = { seq: ++this.#seq, key, sink, gzip, rows: 0, bytes: 0, encoder: undefined as never }
+    let target: Writable = sink.stream
+    if (gzip) {
+      gzip.on('data', (c: Buffer) => {
+        part.bytes += c.length
+      })
+      sink.stream.on('error', (e) => gzip.destroy(e))
+      gzip.pipe(sink.stream, { end: false })
+      target = gzip
+    }
+    const output = async (chunk: Uint8Array): Promise<void> => {
+      if (!gzip) part.bytes += chunk.length
+      await writeWithBackpressure(target, chunk)
+    }
+    const ctx = { syncId: this.#configured.syncId, generationId: this.#configured.generationId }
+    const columns = dataColumns(this.#configured.stream.jsonSchema)
+    part.encoder =
+      format.type === 'JSONL'
+        ? new JsonlEncoder(output, ctx, format.flatten)
+        : format.type === 'CSV'
+          ? new CsvEncoder(output, ctx, format.flatten, columns)
+          : new ParquetEncoder(output, ctx, columns, format)
+    return part
+  }
+
+  async write(batch: RecordBatch): Promise<void> {
+    if (batch.count === 0) return
+    this.part ??= await this.#open()
+    await this.part.encoder.write(batch)
+    this.part.rows += batch.count
+    if (this.part.bytes >= this.#settings.maxPartBytes || this.part.rows >= this.#settings.maxPartRows) await this.commitPart()
+  }
+
+  /** Completes the open part (footer, gzip trailer, durable commit); no-op when none is open. */
+  async commitPart(): Promise<void> {
+    const part = this.part
+    if (!part) return
+    await part.encoder.end()
+    if (part.gzip) {
+      part.gzip.end()
+      await finished(part.gzip)
+    }
+    await part.sink.commit()
+    this.part = undefined
+    this.committedSeq = part.seq
+    this.#opts.logger.info(`Wrote ${part.key} (${part.rows} records, ${part.bytes} bytes).`)
+  }
+
+  async abortPart(): Promise<void> {
+    const part = this.part
+    if (!part) return
+    this.part = undefined
+    part.encoder.destroy()
+    part.gzip?.destroy()
+    await part.sink.abort()
+  }
+
+  /**
+   * After the stream completed: deletes the stream's objects of generations older than the
+   * minimum generation (overwrite). Append streams have minimum generation 0: nothing goes.
+   */
+  async dropOlderGenerations(): Promise<void> {
+    const minimum = this.#configured.minimumGenerationId
+    if (minimum <= 0) return
+    const prefix = joinKey(this.#settings.basePath, constantPrefix(this.#settings.pathFormat, this.#vars))
+    const doomed: string[] = []
+    for await (const key of this.#store.list(prefix)) {
+      if (this.#written.has(key)) continue
+      const rel = this.#relative(key)
+      if (rel === undefined || !this.#pattern.test(rel)) continue
+      if ((await this.#store.generationOf(key)) < minimum) doomed.push(key)
+    }
+    for (let i = 0; i < doomed.length; i += 1000) await this.#store.delete(doomed.slice(i, i + 1000))
+    if (doomed.length > 0) this.#opts.logger.info(`Removed ${doomed.length} file(s) of older generations of ${streamLabel(this.#configured.stream)}.`)
+  }
+}
+
+interface PendingState {
+  state: StateMessage
+  files: StreamFiles | undefined
+  /** The part that must be complete before the state may pass; 0 when none. */
+  needsSeq: number
+  receivedAt: number
+}
+
+/**
+ * The write loop shared by the file destinations (Local Files, S3): batches go into bounded
+ * parts; a STATE passes on only once the parts holding the records before it are committed
+ * (states keep their order); STREAM_STATUS COMPLETE completes the stream's part and then drops
+ * older generations. On error or abort every open part is discarded, so no partial file shows.
+ */
+export async function* writeFiles(
+  store: ObjectStore,
+  settings: FileWriteSettings,
+  catalog: ConfiguredCatalog,
+  input: AsyncIterable<DestinationMessage>,
+  opts: RunOptions,
+): AsyncGenerator<StateMessage> {
+  const syncStart = new Date()
+  const configured = new Map(catalog.streams.map((s) => [streamKey(s.stream), s]))
+  const files = new Map<string, StreamFiles>()
+  const pending: PendingState[] = []
+
+  const filesFor = (d: StreamDescriptor): StreamFiles => {
+    const key = streamKey(d)
+    let f = files.get(key)
+    if (!f) {
+      const c = configured.get(key)
+      if (!c) throw systemError(`Stream ${streamLabel(d)} is not in the configured catalog.`)
+      f = new StreamFiles(store, settings, c, syncStart, opts)
+      files.set(key, f)
+    }
+    return f
+  }
+
+  function* releasable(): Generator<StateMessage> {
+    while (pending[0] && (pending[0].needsSeq === 0 || (pending[0].files?.committedSeq ?? 0) >= pending[0].needsSeq)) {
+      yield pending.shift()!.state
+    }
+  }
+
+  try {
+    for await (const msg of input) {
+      throwIfAborted(opts.signal)
+      if (msg.type === 'RECORD_BATCH') {
+        await filesFor(msg.stream).write(msg)
+      } else if (msg.type === 'STATE') {
+        const f = files.get(streamKey(msg.stream))
+        pending.push({ state: msg, files: f, needsSeq: f?.part ? f.part.seq : 0, receivedAt: Date.now() })
+      } else if (msg.status === 'COMPLETE') {
+        const f = filesFor(msg.stream)
+        await f.commitPart()
+        await f.dropOlderGenerations()
+      }
+      const oldest = pending[0]
+      if (oldest?.files && oldest.files.part?.seq === oldest.needsSeq && Date.now() - oldest.receivedAt >= settings.stateFlushMs) {
+        await oldest.files.commitPart()
+      }
+      yield* releasable()
+    }
+    throwIfAborted(opts.signal)
+    for (const f of files.values()) await f.commitPart()
+    yield* releasable()
+  } finally {
+    for (const f of files.values()) await f.abortPart().catch(() => undefined)
+  }
+}
