@@ -1,6 +1,8 @@
 import type { ConnectorDefinition, DestinationDefinition, SourceDefinition } from './connector.js'
 import { fakerDefinition } from './faker/index.js'
 import { localFilesDefinition } from './local-files/index.js'
+import { testDestinationDefinition } from './test-destination/index.js'
+import { testSourceDefinition } from './test-source/index.js'
 
 /**
  * The connector catalogue: built-in definitions (Airbyte's real ids and names, so scripts that
@@ -39,5 +41,7 @@ export class ConnectorRegistry {
 
 /** Built-in connectors. Each connector folder exports its definition from its index.ts. */
 export function builtinDefinitions(): ConnectorDefinition[] {
-  return [fakerDefinition, localFilesDefinition]
+  // The test connectors (failure knobs) are listed only for tests: only working connectors are offered.
+  const testing = process.env.SLUICE_TEST_CONNECTORS === '1' ? [testSourceDefinition, testDestinationDefinition] : []
+  return [fakerDefinition, localFilesDefinition, ...testing]
 }
