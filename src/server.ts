@@ -7,11 +7,11 @@ import type { ApiDeps } from './api/deps.js'
 import { newWorkspaceRecord } from './api/workspace-records.js'
 import type { ConnectorContext } from './connectors/connector.js'
 import { ConnectorRegistry } from './connectors/registry.js'
-import { SluiceError } from './errors.js'
 import { loadSecretKey, SecretService } from './secrets/secret-service.js'
-import type { JobStore } from './store/job-store.js'
 import { openSqliteDatabase, type SqliteDatabase } from './store/sqlite/database.js'
 import { SqliteConfigStore } from './store/sqlite/sqlite-config-store.js'
+import { SqliteJobStore } from './store/sqlite/sqlite-job-store.js'
+import { createJobServices } from './worker/job-services.js'
 
 export { createApp } from './api/app.js'
 
@@ -79,20 +79,9 @@ export function connectorContext(dataDir: string, env: NodeJS.ProcessEnv = proce
   return { dataDir, localFilesRoot: resolve(env.SLUICE_LOCAL_ROOT || join(dataDir, 'files')) }
 }
 
-/**
- * Job store placeholder until the SQLite job store (issue 3) is wired in here: job calls fail
- * with a clear 422 instead of crashing.
- * TODO(#3): replace with the SQLite job store.
- */
-function jobStoreUnavailable(): JobStore {
-  return new Proxy({} as JobStore, {
-    get: () => () => Promise.reject(new SluiceError('SLUICE_ERR_UNSUPPORTED', 'Jobs are not available in this build.')),
-  })
-}
-
 /** Built-in services (worker, scheduler, custom definitions loader) in start order. */
-function builtinServices(_db: SqliteDatabase): SluiceService[] {
-  return []
+function builtinServices(_db: SqliteDatabase, env: NodeJS.ProcessEnv): SluiceService[] {
+  return [...createJobServices({ env, singleProcessStore: true })]
 }
 
 /**
@@ -114,7 +103,7 @@ export async function startSluice(options: StartSluiceOptions = {}): Promise<Run
   const configStore = new SqliteConfigStore(db)
   const deps: ApiDeps = {
     configStore,
-    jobStore: jobStoreUnavailable(),
+    jobStore: new SqliteJobStore(db),
     registry: new ConnectorRegistry(),
     secrets,
     context: connectorContext(dataDir, env),
@@ -138,7 +127,7 @@ export async function startSluice(options: StartSluiceOptions = {}): Promise<Run
   try {
     await ensureDefaultWorkspace(deps)
     app = await createApp(deps)
-    for (const service of [...builtinServices(db), ...(options.services ?? [])]) {
+    for (const service of [...builtinServices(db, env), ...(options.services ?? [])]) {
       await service.start(deps)
       started.push(service)
     }

@@ -124,9 +124,19 @@ export function secretPaths(spec: JsonSchema, config: Record<string, unknown>): 
   return paths
 }
 
-/** Encrypts each secret leaf (already encrypted leaves are kept) for storage. */
+/** Encrypts each secret leaf for storage. */
 export function encryptSecrets(spec: JsonSchema, config: Record<string, unknown>, secrets: SecretService): Record<string, unknown> {
-  return transformSecretLeaves(spec, config, (leaf) => (leaf === null || leaf === undefined || isEncryptedValue(leaf) ? leaf : secrets.encrypt(leaf)))
+  return transformSecretLeaves(spec, config, (leaf) => (leaf === null || leaf === undefined ? leaf : secrets.encrypt(leaf)))
+}
+
+/** Paths of string values that look like stored ciphertext (never legitimate input). */
+export function encryptedLookingPaths(value: unknown, path = ''): string[] {
+  if (isEncryptedValue(value)) return [path]
+  if (Array.isArray(value)) return value.flatMap((v, i) => encryptedLookingPaths(v, `${path}[${i}]`))
+  if (typeof value === 'object' && value !== null) {
+    return Object.entries(value).flatMap(([k, v]) => encryptedLookingPaths(v, path === '' ? k : `${path}.${k}`))
+  }
+  return []
 }
 
 /** Decrypts every encrypted value of a stored configuration, wherever it is (spec changes cannot hide one). */

@@ -1,6 +1,11 @@
 import type { FastifyInstance } from 'fastify'
 import type { ApiDeps } from '../deps.js'
+import { registerConnectionRoutes } from './connection-routes.js'
+import { registerDefinitionRoutes } from './definition-routes.js'
+import { registerDestinationRoutes } from './destination-routes.js'
 import { registerHealthRoutes } from './health-routes.js'
+import { registerJobRoutes } from './job-routes.js'
+import { registerSourceRoutes } from './source-routes.js'
 import { registerWorkspaceRoutes } from './workspace-routes.js'
 import { registerWorkerRoutes } from './worker-routes.js'
 
@@ -11,5 +16,10 @@ export type RouteModule = (app: FastifyInstance, deps: ApiDeps) => void
 export const ROUTE_MODULES: RouteModule[] = [
   registerHealthRoutes,
   registerWorkspaceRoutes,
+  registerDefinitionRoutes,
+  registerSourceRoutes,
+  registerDestinationRoutes,
+  registerConnectionRoutes,
+  registerJobRoutes,
   registerWorkerRoutes,
 ]

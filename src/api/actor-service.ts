@@ -1,0 +1,237 @@
+import { createHash, randomUUID } from 'node:crypto'
+import type { ConnectorConfig, DestinationDefinition, SourceDefinition } from '../connectors/connector.js'
+import type { ConnectorRegistry } from '../connectors/registry.js'
+import { isSluiceError, notFound, SluiceError } from '../errors.js'
+import type { AirbyteCatalog, ConnectorSpecification } from '../protocol/index.js'
+import { decryptSecrets, encryptedLookingPaths, encryptSecrets, maskSecrets, restoreMaskedSecrets, secretPaths, secretValues } from '../secrets/config-secrets.js'
+import type { SecretService } from '../secrets/secret-service.js'
+import type { ActorRecord, CatalogRecord, ConfigStore } from '../store/config-store.js'
+import { toApiCatalog } from './catalog-conversion.js'
+import { callConnector, scrub, type SynchronousJobRead } from './connector-calls.js'
+import type { ApiDeps } from './deps.js'
+import { validateConnectorConfig } from './request-validation.js'
+
+export type ActorKind = ActorRecord['kind']
+export type DefinitionOf<K extends ActorKind> = K extends 'source' ? SourceDefinition : DestinationDefinition
+
+/** Airbyte's names of the config types in "Could not find configuration for <TYPE>: <id>". */
+const CONFIG_TYPE = { source: 'SourceConnection', destination: 'DestinationConnection' } as const
+const DEFINITION_TYPE = { source: 'StandardSourceDefinition', destination: 'StandardDestinationDefinition' } as const
+
+const DEFAULT_CHECK_MS = 60_000
+const DEFAULT_DISCOVER_MS = 5 * 60_000
+
+/** The definition of a kind, or undefined. */
+export function findDefinition<K extends ActorKind>(registry: ConnectorRegistry, kind: K, definitionId: string): DefinitionOf<K> | undefined {
+  return (kind === 'source' ? registry.getSource(definitionId) : registry.getDestination(definitionId)) as DefinitionOf<K> | undefined
+}
+
+/** The definition, or the 404 Airbyte sends for an unknown definition id. */
+export function requireDefinition<K extends ActorKind>(registry: ConnectorRegistry, kind: K, definitionId: string): DefinitionOf<K> {
+  const def = findDefinition(registry, kind, definitionId)
+  if (!def) throw notFound(DEFINITION_TYPE[kind], definitionId)
+  return def
+}
+
+/** The connector spec of a definition. */
+export function specOf(def: SourceDefinition | DestinationDefinition): ConnectorSpecification {
+  return def.kind === 'source' ? def.source.spec : def.destination.spec
+}
+
+/** Loads a live (not deleted) actor or throws 404. */
+export async function requireActor(store: ConfigStore, kind: ActorKind, id: string): Promise<ActorRecord> {
+  const actor = await store.getActor(kind, id)
+  if (!actor || actor.tombstone) throw notFound(CONFIG_TYPE[kind], id)
+  return actor
+}
+
+/** An actor with its definition and its configuration in clear (only ever inside the process). */
+export interface LoadedActor<K extends ActorKind = ActorKind> {
+  actor: ActorRecord
+  definition: DefinitionOf<K>
+  /** Decrypted configuration, ready for the connector. */
+  config: ConnectorConfig
+}
+
+/**
+ * Loads a source or destination with its definition and DECRYPTED configuration: what a worker
+ * needs to run the connector. Throws 404 (SLUICE_ERR_NOT_FOUND) for an unknown or deleted actor
+ * or a definition that is no longer registered.
+ */
+export async function loadActorWithConfig<K extends ActorKind>(
+  deps: Pick<ApiDeps, 'configStore' | 'registry' | 'secrets'>,
+  kind: K,
+  id: string,
+): Promise<LoadedActor<K>> {
+  const actor = await requireActor(deps.configStore, kind, id)
+  const definition = requireDefinition(deps.registry, kind, actor.definitionId)
+  return { actor, definition, config: decryptSecrets(actor.configuration, deps.secrets) }
+}
+
+/**
+ * Turns an incoming `connectionConfiguration` into what is stored: masks replaced by the stored
+ * secrets (update), validated against the spec (422 naming each field), secrets encrypted.
+ * Nothing is written here, so a failure stores nothing.
+ */
+export function prepareConfiguration(
+  spec: ConnectorSpecification,
+  incoming: Record<string, unknown>,
+  secrets: SecretService,
+  storedPlain?: Record<string, unknown>,
+): { plain: ConnectorConfig; stored: Record<string, unknown> } {
+  const schema = spec.connectionSpecification
+  const reserved = encryptedLookingPaths(incoming)
+  if (reserved.length > 0) {
+    throw new SluiceError('SLUICE_ERR_INVALID_CONFIG', `Values starting with 'sluice:v1:' are reserved for stored secrets: ${reserved.join(', ')}.`, {
+      validationErrors: reserved.map((p) => ({ propertyPath: `connectionConfiguration.${p}`, invalidValue: '**********', message: 'reserved prefix' })),
+    })
+  }
+  const plain = storedPlain ? restoreMaskedSecrets(schema, incoming, storedPlain) : incoming
+  const secretFieldPaths = new Set(secretPaths(schema, plain).map((p) => `connectionConfiguration.${p}`))
+  validateConnectorConfig(schema, plain, secretFieldPaths)
+  return { plain, stored: encryptSecrets(schema, plain, secrets) }
+}
+
+/** `SourceRead` / `DestinationRead` with every secret masked. */
+export function toActorRead(registry: ConnectorRegistry, actor: ActorRecord): Record<string, unknown> {
+  const def = findDefinition(registry, actor.kind, actor.definitionId)
+  const schema = def ? specOf(def).connectionSpecification : {}
+  const configuration = maskSecrets(schema, actor.configuration)
+  const common = {
+    workspaceId: actor.workspaceId,
+    connectionConfiguration: configuration,
+    name: actor.name,
+    createdAt: actor.createdAt,
+    icon: def?.icon,
+    isVersionOverrideApplied: false,
+    supportState: 'supported',
+    status: 'active',
+  }
+  return actor.kind === 'source'
+    ? { sourceDefinitionId: actor.definitionId, sourceId: actor.id, sourceName: def?.name ?? 'unknown', ...common }
+    : { destinationDefinitionId: actor.definitionId, destinationId: actor.id, destinationName: def?.name ?? 'unknown', ...common }
+}
+
+/** Creates the record of a new actor (not stored). */
+export function newActorRecord(kind: ActorKind, workspaceId: string, definitionId: string, name: string, configuration: Record<string, unknown>): ActorRecord {
+  return { id: randomUUID(), kind, workspaceId, definitionId, name, configuration, tombstone: false, createdAt: Math.floor(Date.now() / 1000) }
+}
+
+/** Airbyte's `CheckConnectionRead`. */
+export interface CheckConnectionRead {
+  status?: 'succeeded' | 'failed'
+  message?: string
+  jobInfo: SynchronousJobRead
+}
+
+/**
+ * Runs the connector's check with a deadline. A thrown config error is a "failed" verdict with
+ * its message (the job itself succeeded); any other throw is "failed" with jobInfo.succeeded
+ * false. Secrets never appear in the answer.
+ */
+export async function checkActor(
+  deps: Pick<ApiDeps, 'context' | 'timeouts'>,
+  definition: SourceDefinition | DestinationDefinition,
+  config: ConnectorConfig,
+  configId?: string,
+): Promise<CheckConnectionRead> {
+  const secrets = secretValues(specOf(definition).connectionSpecification, config)
+  const outcome = await callConnector(
+    {
+      configType: definition.kind === 'source' ? 'check_connection_source' : 'check_connection_destination',
+      ...(configId !== undefined ? { configId } : {}),
+      context: deps.context,
+      timeoutMs: deps.timeouts?.checkMs ?? DEFAULT_CHECK_MS,
+      secrets,
+    },
+    (opts) => (definition.kind === 'source' ? definition.source.check(config, opts) : definition.destination.check(config, opts)),
+  )
+  if (outcome.ok) {
+    const message = outcome.value.message ? outcome.value.message : outcome.value.status === 'succeeded' ? 'Connection test succeeded' : 'Connection test failed'
+    return { status: outcome.value.status, message: scrub(message, secrets), jobInfo: outcome.job }
+  }
+  if (isSluiceError(outcome.error) && outcome.error.failureType === 'config_error') {
+    outcome.job.succeeded = true
+  }
+  return { status: 'failed', message: outcome.message, jobInfo: outcome.job }
+}
+
+/** Cache key of a discovered catalog: the definition and the configuration it was discovered with. */
+export function configHash(definitionId: string, config: ConnectorConfig): string {
+  return createHash('sha256').update(definitionId).update('\u0000').update(canonicalJson(config)).digest('hex')
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`
+  }
+  return JSON.stringify(value) ?? 'null'
+}
+
+/** Airbyte's `SourceDiscoverSchemaRead`. */
+export interface SourceDiscoverSchemaRead {
+  catalog?: { streams: Array<{ stream: Record<string, unknown>; config: Record<string, unknown> }> }
+  catalogId?: string
+  jobInfo: SynchronousJobRead
+}
+
+/** A discovered (or cached) catalog and the job that produced it. */
+export type DiscoverOutcome = { ok: true; record: CatalogRecord; job: SynchronousJobRead; cached: boolean } | { ok: false; message: string; job: SynchronousJobRead }
+
+/**
+ * The source's catalog: the newest cached one for the same configuration unless `disableCache`,
+ * else a new discover (stored with a new catalogId).
+ */
+export async function discoverCatalog(
+  deps: Pick<ApiDeps, 'configStore' | 'registry' | 'secrets' | 'context' | 'timeouts'>,
+  sourceId: string,
+  disableCache: boolean,
+): Promise<DiscoverOutcome> {
+  const { actor, definition, config } = await loadActorWithConfig(deps, 'source', sourceId)
+  const hash = configHash(actor.definitionId, config)
+  if (!disableCache) {
+    const cached = await deps.configStore.latestCatalog(sourceId, hash)
+    if (cached) {
+      const now = Date.now()
+      const job: SynchronousJobRead = {
+        id: randomUUID(),
+        configType: 'discover_schema',
+        configId: sourceId,
+        createdAt: now,
+        endedAt: now,
+        succeeded: true,
+        connectorConfigurationUpdated: false,
+        logType: 'formatted',
+        logs: { logLines: [`${new Date(now).toISOString()} INFO Catalog ${cached.catalogId} served from the cache (discovered ${new Date(cached.createdAt).toISOString()}).`] },
+      }
+      return { ok: true, record: cached, job, cached: true }
+    }
+  }
+  const outcome = await callConnector<AirbyteCatalog>(
+    {
+      configType: 'discover_schema',
+      configId: sourceId,
+      context: deps.context,
+      timeoutMs: deps.timeouts?.discoverMs ?? DEFAULT_DISCOVER_MS,
+      secrets: secretValues(specOf(definition).connectionSpecification, config),
+    },
+    (opts) => definition.source.discover(config, opts),
+  )
+  if (!outcome.ok) return { ok: false, message: outcome.message, job: outcome.job }
+  if (!outcome.value || !Array.isArray(outcome.value.streams)) {
+    throw new SluiceError('SLUICE_ERR_CONNECTOR_SYSTEM', `The ${definition.name} connector returned no catalog.`)
+  }
+  const record: CatalogRecord = { catalogId: randomUUID(), sourceId, configHash: hash, catalog: outcome.value, createdAt: Date.now() }
+  await deps.configStore.putCatalog(record)
+  return { ok: true, record, job: outcome.job, cached: false }
+}
+
+/** Shapes a discover outcome as `SourceDiscoverSchemaRead` (HTTP 200 even when discovery failed). */
+export function toDiscoverRead(outcome: DiscoverOutcome): SourceDiscoverSchemaRead {
+  if (!outcome.ok) return { jobInfo: outcome.job }
+  return { catalog: toApiCatalog(outcome.record.catalog), catalogId: outcome.record.catalogId, jobInfo: outcome.job }
+}

@@ -1,0 +1,244 @@
+import { SluiceError, type ValidationError } from '../errors.js'
+import {
+  DESTINATION_SYNC_MODES,
+  SYNC_MODES,
+  type AirbyteCatalog,
+  type AirbyteStream,
+  type ConfiguredStream,
+  type DestinationSyncMode,
+  type SyncMode,
+} from '../protocol/index.js'
+import type { ConnectionRecord } from '../store/config-store.js'
+
+/** A stream entry of a connection's `syncCatalog` (Airbyte's `AirbyteStreamAndConfiguration`). */
+export type SyncCatalogEntry = ConnectionRecord['syncCatalog']['streams'][number]
+
+/** Keys `AirbyteStream` allows (the schema is additionalProperties:false). */
+const STREAM_KEYS = ['name', 'jsonSchema', 'supportedSyncModes', 'sourceDefinedCursor', 'defaultCursorField', 'sourceDefinedPrimaryKey', 'namespace', 'isResumable'] as const
+/** Keys `AirbyteStreamConfiguration` allows (v1.6; additionalProperties:false). */
+const CONFIG_KEYS = [
+  'syncMode',
+  'cursorField',
+  'destinationSyncMode',
+  'primaryKey',
+  'aliasName',
+  'selected',
+  'suggested',
+  'fieldSelectionEnabled',
+  'selectedFields',
+  'hashedFields',
+  'mappers',
+  'minimumGenerationId',
+  'generationId',
+  'syncId',
+] as const
+
+function pick(source: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const k of keys) if (source[k] !== undefined && source[k] !== null) out[k] = source[k]
+  return out
+}
+
+/** A protocol stream in the API shape, with only the keys the contract allows. */
+export function toApiStream(stream: AirbyteStream): Record<string, unknown> {
+  return pick(stream as unknown as Record<string, unknown>, STREAM_KEYS)
+}
+
+/** Airbyte's default configuration of a discovered stream (CatalogConverter.generateDefaultConfiguration). */
+export function defaultStreamConfig(stream: AirbyteStream, streamCount: number): Record<string, unknown> {
+  const modes = stream.supportedSyncModes ?? ['full_refresh']
+  const cursor = stream.sourceDefinedCursor === true || (stream.defaultCursorField?.length ?? 0) > 0
+  const pk = (stream.sourceDefinedPrimaryKey?.length ?? 0) > 0
+  let syncMode: SyncMode = 'full_refresh'
+  let destinationSyncMode: DestinationSyncMode = 'overwrite'
+  if (cursor && modes.includes('incremental')) {
+    if (pk) {
+      syncMode = 'incremental'
+      destinationSyncMode = 'append_dedup'
+    } else if (!modes.includes('full_refresh')) {
+      syncMode = 'incremental'
+      destinationSyncMode = 'append'
+    }
+  }
+  const selected = streamCount === 1
+  return {
+    syncMode,
+    cursorField: stream.defaultCursorField ?? [],
+    destinationSyncMode,
+    primaryKey: stream.sourceDefinedPrimaryKey ?? [],
+    aliasName: stream.name.replace(/[^A-Za-z0-9]/g, '_'),
+    selected,
+    suggested: selected,
+    fieldSelectionEnabled: false,
+  }
+}
+
+/** A discovered catalog as the API returns it: each stream with its default configuration. */
+export function toApiCatalog(catalog: AirbyteCatalog): { streams: SyncCatalogEntry[] } {
+  return { streams: catalog.streams.map((s) => ({ stream: toApiStream(s), config: defaultStreamConfig(s, catalog.streams.length) })) }
+}
+
+/** A stored syncCatalog for responses: only contract keys inside each entry. */
+export function toApiSyncCatalog(syncCatalog: ConnectionRecord['syncCatalog']): { streams: SyncCatalogEntry[] } {
+  return {
+    streams: syncCatalog.streams.map((e) => ({ stream: pick(e.stream, STREAM_KEYS), config: pick(e.config, CONFIG_KEYS) })),
+  }
+}
+
+function isStringArray(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((s) => typeof s === 'string')
+}
+
+function isPathList(v: unknown): v is string[][] {
+  return Array.isArray(v) && v.every(isStringArray)
+}
+
+/** True when the path names a column of the JSON schema; a level without `properties` (schemaless) accepts any key. */
+function hasColumn(jsonSchema: Record<string, unknown> | undefined, path: string[]): boolean {
+  if (path.length === 0) return false
+  let node: unknown = jsonSchema
+  for (const key of path) {
+    const props = typeof node === 'object' && node !== null ? (node as { properties?: unknown }).properties : undefined
+    if (typeof props !== 'object' || props === null) return true
+    if (!(key in props)) return false
+    node = (props as Record<string, unknown>)[key]
+  }
+  return true
+}
+
+function sameNamespace(a: unknown, b: unknown): boolean {
+  return (a ?? '') === (b ?? '')
+}
+
+/**
+ * Validates a requested syncCatalog against the source's discovered catalog and the
+ * destination's supported sync modes, and returns what is stored: each entry's `stream` is the
+ * discovered stream, its `config` the caller's choices completed with the discover defaults.
+ * Throws 422 (SLUICE_ERR_INVALID_CATALOG) naming each stream and field that is wrong.
+ */
+export function resolveSyncCatalog(
+  requested: ReadonlyArray<{ stream?: Record<string, unknown>; config?: Record<string, unknown> }>,
+  discovered: AirbyteCatalog,
+  destinationModes: readonly DestinationSyncMode[],
+): ConnectionRecord['syncCatalog'] {
+  const errors: ValidationError[] = []
+  const fail = (i: number, field: string, invalidValue: unknown, message: string): void => {
+    errors.push({
+      propertyPath: `syncCatalog.streams[${i}].${field}`,
+      invalidValue: invalidValue === undefined ? 'null' : typeof invalidValue === 'string' ? invalidValue : JSON.stringify(invalidValue),
+      message,
+    })
+  }
+  const out: SyncCatalogEntry[] = []
+  const seen = new Set<string>()
+  requested.forEach((entry, i) => {
+    const name = entry.stream?.name
+    const namespace = entry.stream?.namespace
+    if (typeof name !== 'string' || name === '') {
+      fail(i, 'stream.name', name, 'is required')
+      return
+    }
+    const label = namespace ? `${String(namespace)}.${name}` : name
+    let match = discovered.streams.find((s) => s.name === name && sameNamespace(s.namespace, namespace))
+    if (!match && (namespace === undefined || namespace === null)) {
+      const byName = discovered.streams.filter((s) => s.name === name)
+      if (byName.length === 1) match = byName[0]
+    }
+    if (!match) {
+      fail(i, 'stream.name', label, `stream '${label}' is not in the source's catalog`)
+      return
+    }
+    const key = `${match.namespace ?? ''}\u0000${match.name}`
+    if (seen.has(key)) {
+      fail(i, 'stream.name', label, `stream '${label}' is listed twice`)
+      return
+    }
+    seen.add(key)
+    const defaults = defaultStreamConfig(match, 1)
+    const given = entry.config ?? {}
+    const config: Record<string, unknown> = { ...defaults, selected: true, suggested: false, ...pick(given, CONFIG_KEYS) }
+    const syncMode = config.syncMode
+    const destinationSyncMode = config.destinationSyncMode
+    const selected = config.selected !== false
+    if (typeof syncMode !== 'string' || !(SYNC_MODES as readonly string[]).includes(syncMode)) {
+      fail(i, 'config.syncMode', syncMode, `stream '${label}': syncMode must be one of ${SYNC_MODES.join(', ')}`)
+      return
+    }
+    if (typeof destinationSyncMode !== 'string' || !(DESTINATION_SYNC_MODES as readonly string[]).includes(destinationSyncMode)) {
+      fail(i, 'config.destinationSyncMode', destinationSyncMode, `stream '${label}': destinationSyncMode must be one of ${DESTINATION_SYNC_MODES.join(', ')}`)
+      return
+    }
+    if (given.cursorField === undefined && match.sourceDefinedCursor) config.cursorField = match.defaultCursorField ?? []
+    if (!isStringArray(config.cursorField)) {
+      fail(i, 'config.cursorField', config.cursorField, `stream '${label}': cursorField must be a path (array of strings)`)
+      return
+    }
+    if (!isPathList(config.primaryKey)) {
+      fail(i, 'config.primaryKey', config.primaryKey, `stream '${label}': primaryKey must be a list of paths (array of arrays of strings)`)
+      return
+    }
+    out.push({ stream: toApiStream(match), config })
+    if (!selected) return
+    const supported = match.supportedSyncModes ?? ['full_refresh']
+    if (!supported.includes(syncMode as SyncMode)) {
+      fail(i, 'config.syncMode', syncMode, `stream '${label}' does not support sync mode '${syncMode}' (supported: ${supported.join(', ')})`)
+    }
+    if (!destinationModes.includes(destinationSyncMode as DestinationSyncMode)) {
+      fail(i, 'config.destinationSyncMode', destinationSyncMode, `stream '${label}': the destination does not support '${destinationSyncMode}' (supported: ${destinationModes.join(', ')})`)
+    }
+    const cursor = config.cursorField as string[]
+    if (syncMode === 'incremental') {
+      if (cursor.length === 0) fail(i, 'config.cursorField', cursor, `stream '${label}': incremental sync needs a cursorField`)
+      else if (!hasColumn(match.jsonSchema, cursor)) fail(i, 'config.cursorField', cursor, `stream '${label}': cursor '${cursor.join('.')}' is not a column of the stream`)
+    }
+    const pk = config.primaryKey as string[][]
+    pk.forEach((path, j) => {
+      if (path.length === 0 || !hasColumn(match.jsonSchema, path)) {
+        fail(i, `config.primaryKey[${j}]`, path, `stream '${label}': primary key '${path.join('.')}' is not a column of the stream`)
+      }
+    })
+    if ((destinationSyncMode === 'append_dedup' || destinationSyncMode === 'overwrite_dedup') && pk.length === 0) {
+      fail(i, 'config.primaryKey', pk, `stream '${label}': ${destinationSyncMode} needs a primary key`)
+    }
+  })
+  if (errors.length > 0) {
+    throw new SluiceError('SLUICE_ERR_INVALID_CATALOG', `Invalid syncCatalog: ${errors.map((e) => `${e.propertyPath}: ${e.message}`).join('; ')}.`, {
+      validationErrors: errors,
+    })
+  }
+  return { streams: out }
+}
+
+/** A stream the worker runs: the discovered stream plus the user's choices (job ids come from the job). */
+export type SelectedStream = Omit<ConfiguredStream, 'syncId' | 'generationId' | 'minimumGenerationId'> & { aliasName?: string }
+
+/**
+ * The selected streams of a stored connection's syncCatalog, in the protocol's shape, for the
+ * worker to build the ConfiguredCatalog of a sync (adding syncId and generations).
+ */
+export function selectedStreams(syncCatalog: ConnectionRecord['syncCatalog']): SelectedStream[] {
+  return syncCatalog.streams
+    .filter((e) => e.config.selected !== false)
+    .map((e) => {
+      const s = e.stream
+      const stream: AirbyteStream = {
+        name: String(s.name),
+        jsonSchema: (s.jsonSchema as Record<string, unknown> | undefined) ?? {},
+        supportedSyncModes: (s.supportedSyncModes as SyncMode[] | undefined) ?? ['full_refresh'],
+      }
+      if (s.namespace !== undefined && s.namespace !== null) stream.namespace = String(s.namespace)
+      if (s.sourceDefinedCursor !== undefined) stream.sourceDefinedCursor = Boolean(s.sourceDefinedCursor)
+      if (isStringArray(s.defaultCursorField)) stream.defaultCursorField = s.defaultCursorField
+      if (isPathList(s.sourceDefinedPrimaryKey)) stream.sourceDefinedPrimaryKey = s.sourceDefinedPrimaryKey
+      if (typeof s.isResumable === 'boolean') stream.isResumable = s.isResumable
+      const selected: SelectedStream = {
+        stream,
+        syncMode: e.config.syncMode as SyncMode,
+        destinationSyncMode: e.config.destinationSyncMode as DestinationSyncMode,
+        cursorField: isStringArray(e.config.cursorField) ? e.config.cursorField : [],
+        primaryKey: isPathList(e.config.primaryKey) ? e.config.primaryKey : [],
+      }
+      if (typeof e.config.aliasName === 'string') selected.aliasName = e.config.aliasName
+      return selected
+    })
+}

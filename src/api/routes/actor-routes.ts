@@ -1,0 +1,156 @@
+import type { FastifyInstance } from 'fastify'
+import {
+  checkActor,
+  discoverCatalog,
+  loadActorWithConfig,
+  newActorRecord,
+  prepareConfiguration,
+  requireActor,
+  requireDefinition,
+  specOf,
+  toActorRead,
+  toDiscoverRead,
+  type ActorKind,
+} from '../actor-service.js'
+import { cancelActiveJob, deprecateConnections } from '../connection-service.js'
+import type { ApiDeps } from '../deps.js'
+import { bool, objectSchema, postRoute, str, uuid } from '../route-helpers.js'
+import { requireWorkspace } from './workspace-routes.js'
+
+const configuration = { type: 'object' } as const
+const name = { type: 'string', minLength: 1 } as const
+
+/** Field names per kind: sourceId / destinationId, sourceDefinitionId / destinationDefinitionId. */
+function names(kind: ActorKind): { id: string; definitionId: string; plural: string } {
+  return kind === 'source'
+    ? { id: 'sourceId', definitionId: 'sourceDefinitionId', plural: 'sources' }
+    : { id: 'destinationId', definitionId: 'destinationDefinitionId', plural: 'destinations' }
+}
+
+/**
+ * sources/* or destinations/*: create, get, list, update, delete, check_connection,
+ * check_connection_for_update (and discover_schema for sources).
+ */
+export function registerActorRoutes(app: FastifyInstance, deps: ApiDeps, kind: ActorKind): void {
+  const n = names(kind)
+  const idBody = objectSchema({ [n.id]: uuid }, [n.id])
+  const createBody = objectSchema({ [n.definitionId]: uuid, workspaceId: uuid, name, connectionConfiguration: configuration }, [
+    n.definitionId,
+    'workspaceId',
+    'name',
+    'connectionConfiguration',
+  ])
+  const updateBody = objectSchema({ [n.id]: uuid, name, connectionConfiguration: configuration }, [n.id, 'name', 'connectionConfiguration'])
+  const listBody = objectSchema({ workspaceId: uuid, includeTombstone: bool }, [])
+  const label = kind === 'source' ? 'source' : 'destination'
+  const readName = kind === 'source' ? 'SourceRead' : 'DestinationRead'
+
+  postRoute<Record<string, unknown>>(app, `${n.plural}/create`, { summary: `Create a ${label}.`, requestSchema: createBody, response: readName }, async (body) => {
+    const workspace = await requireWorkspace(deps, body.workspaceId as string)
+    const definition = requireDefinition(deps.registry, kind, body[n.definitionId] as string)
+    const { stored } = prepareConfiguration(specOf(definition), body.connectionConfiguration as Record<string, unknown>, deps.secrets)
+    const actor = newActorRecord(kind, workspace.workspaceId, definition.definitionId, body.name as string, stored)
+    await deps.configStore.putActor(actor)
+    return toActorRead(deps.registry, actor)
+  })
+
+  postRoute<Record<string, string>>(app, `${n.plural}/get`, { summary: `Get a ${label}.`, requestSchema: idBody, response: readName }, async (body) =>
+    toActorRead(deps.registry, await requireActor(deps.configStore, kind, body[n.id] as string)),
+  )
+
+  postRoute<{ workspaceId?: string; includeTombstone?: boolean }>(
+    app,
+    `${n.plural}/list`,
+    { summary: `List the ${label}s of a workspace (all workspaces without workspaceId).`, requestSchema: listBody, response: `${readName}List` },
+    async (body) => {
+      if (body.workspaceId !== undefined) await requireWorkspace(deps, body.workspaceId)
+      const actors = await deps.configStore.listActors(kind, body.workspaceId, { includeTombstone: body.includeTombstone ?? false })
+      return { [n.plural]: actors.map((a) => toActorRead(deps.registry, a)) }
+    },
+  )
+
+  /** The merged configuration of an update body: masks replaced by stored secrets, validated. */
+  const mergedUpdate = async (body: Record<string, unknown>) => {
+    const loaded = await loadActorWithConfig(deps, kind, body[n.id] as string)
+    const prepared = prepareConfiguration(specOf(loaded.definition), body.connectionConfiguration as Record<string, unknown>, deps.secrets, loaded.config)
+    return { ...loaded, prepared }
+  }
+
+  postRoute<Record<string, unknown>>(
+    app,
+    `${n.plural}/update`,
+    { summary: `Replace a ${label}'s name and configuration (masked secrets are kept).`, requestSchema: updateBody, response: readName },
+    async (body) => {
+      const { actor, prepared } = await mergedUpdate(body)
+      const next = { ...actor, name: body.name as string, configuration: prepared.stored }
+      await deps.configStore.putActor(next)
+      return toActorRead(deps.registry, next)
+    },
+  )
+
+  postRoute<Record<string, string>>(
+    app,
+    `${n.plural}/delete`,
+    { summary: `Delete a ${label} and (soft) its connections.`, requestSchema: idBody, response: 'empty' },
+    async (body) => {
+      const actor = await requireActor(deps.configStore, kind, body[n.id] as string)
+      const deprecated = await deps.configStore.transaction(async () => {
+        const connections = await deps.configStore.listConnections({ actorId: actor.id })
+        const ids = await deprecateConnections(deps, connections)
+        await deps.configStore.putActor({ ...actor, tombstone: true })
+        return ids
+      })
+      for (const id of deprecated) await cancelActiveJob(deps, id)
+      return undefined
+    },
+  )
+
+  postRoute<Record<string, string>>(
+    app,
+    `${n.plural}/check_connection`,
+    { summary: `Check a saved ${label} (connector verdict in status; HTTP 200 either way).`, requestSchema: idBody, response: 'CheckConnectionRead' },
+    async (body) => {
+      const { actor, definition, config } = await loadActorWithConfig(deps, kind, body[n.id] as string)
+      return checkActor(deps, definition, config, actor.id)
+    },
+  )
+
+  postRoute<Record<string, unknown>>(
+    app,
+    `${n.plural}/check_connection_for_update`,
+    { summary: `Check a ${label} with a changed configuration, without saving it.`, requestSchema: updateBody, response: 'CheckConnectionRead' },
+    async (body) => {
+      const { actor, definition, prepared } = await mergedUpdate(body)
+      return checkActor(deps, definition, prepared.plain, actor.id)
+    },
+  )
+
+  if (kind === 'source') {
+    postRoute<{ sourceId: string; disable_cache?: boolean }>(
+      app,
+      'sources/discover_schema',
+      {
+        summary: 'Discover the streams of a source (cached per configuration unless disable_cache).',
+        requestSchema: objectSchema({ sourceId: uuid, disable_cache: bool, connectionId: uuid, notifySchemaChange: bool, priority: str }, ['sourceId']),
+        response: 'SourceDiscoverSchemaRead',
+      },
+      async (body) => toDiscoverRead(await discoverCatalog(deps, body.sourceId, body.disable_cache ?? false)),
+    )
+  }
+
+  // Check of an unsaved configuration (the UI's "test" before create).
+  postRoute<Record<string, unknown>>(
+    app,
+    `scheduler/${n.plural}/check_connection`,
+    {
+      summary: `Check an unsaved ${label} configuration.`,
+      requestSchema: objectSchema({ [n.definitionId]: uuid, connectionConfiguration: configuration, workspaceId: uuid }, [n.definitionId, 'connectionConfiguration']),
+      response: 'CheckConnectionRead',
+    },
+    async (body) => {
+      const definition = requireDefinition(deps.registry, kind, body[n.definitionId] as string)
+      const { plain } = prepareConfiguration(specOf(definition), body.connectionConfiguration as Record<string, unknown>, deps.secrets)
+      return checkActor(deps, definition, plain)
+    },
+  )
+}
