@@ -1,6 +1,7 @@
 import type { ConnectorDefinition, DestinationDefinition, SourceDefinition } from './connector.js'
 import { fakerDefinition } from './faker/index.js'
 import { localFilesDefinition } from './local-files/index.js'
+import { postgresDestinationDefinition, postgresSourceDefinition } from './postgres/index.js'
 import { testDestinationDefinition } from './test-destination/index.js'
 import { testSourceDefinition } from './test-source/index.js'
 
@@ -43,5 +44,5 @@ export class ConnectorRegistry {
 export function builtinDefinitions(): ConnectorDefinition[] {
   // The test connectors (failure knobs) are listed only for tests: only working connectors are offered.
   const testing = process.env.SLUICE_TEST_CONNECTORS === '1' ? [testSourceDefinition, testDestinationDefinition] : []
-  return [fakerDefinition, localFilesDefinition, ...testing]
+  return [fakerDefinition, localFilesDefinition, postgresSourceDefinition, postgresDestinationDefinition, ...testing]
 }

@@ -1,0 +1,243 @@
+import type { JsonSchema, RecordValue } from '../../protocol/index.js'
+
+/** How a source column's COPY text is turned into a JSON value. */
+export type ValueKind = 'bool' | 'int' | 'int8' | 'numeric' | 'float' | 'timestamp' | 'timestamptz' | 'text'
+
+/** A column as the source reads it. */
+export interface PgColumn {
+  name: string
+  /** `format_type()` text, e.g. `numeric(10,2)`, `timestamp with time zone`, `integer[]`. */
+  pgType: string
+  /** `pg_type.typname` of the column (of the element for arrays), e.g. `int4`, `timestamptz`. */
+  baseType: string
+  isArray: boolean
+  /** Numeric scale when declared (`numeric(p,s)`), else undefined. */
+  numericScale?: number
+}
+
+/** The JSON value kind of a column's scalar (or element) type. */
+export function valueKindOf(baseType: string): ValueKind {
+  switch (baseType) {
+    case 'bool':
+      return 'bool'
+    case 'int2':
+    case 'int4':
+    case 'oid':
+      return 'int'
+    case 'int8':
+      return 'int8'
+    case 'numeric':
+    case 'money':
+      return 'numeric'
+    case 'float4':
+    case 'float8':
+      return 'float'
+    case 'timestamp':
+      return 'timestamp'
+    case 'timestamptz':
+      return 'timestamptz'
+    default:
+      return 'text'
+  }
+}
+
+function scalarSchema(baseType: string, numericScale: number | undefined): JsonSchema {
+  switch (baseType) {
+    case 'bool':
+      return { type: 'boolean' }
+    case 'int2':
+    case 'int4':
+    case 'int8':
+    case 'oid':
+      return { type: 'number', airbyte_type: 'integer' }
+    case 'numeric':
+      return numericScale === 0 ? { type: 'number', airbyte_type: 'integer' } : { type: 'number' }
+    case 'float4':
+    case 'float8':
+    case 'money':
+      return { type: 'number' }
+    case 'date':
+      return { type: 'string', format: 'date' }
+    case 'time':
+      return { type: 'string', format: 'time', airbyte_type: 'time_without_timezone' }
+    case 'timetz':
+      return { type: 'string', format: 'time', airbyte_type: 'time_with_timezone' }
+    case 'timestamp':
+      return { type: 'string', format: 'date-time', airbyte_type: 'timestamp_without_timezone' }
+    case 'timestamptz':
+      return { type: 'string', format: 'date-time', airbyte_type: 'timestamp_with_timezone' }
+    default:
+      return { type: 'string' }
+  }
+}
+
+/** Column type to JSON Schema as Airbyte's source-postgres maps it (semantics §4.3). */
+export function jsonSchemaOf(col: PgColumn): JsonSchema {
+  const scalar = scalarSchema(col.baseType, col.numericScale)
+  return col.isArray ? { type: 'array', items: scalar } : scalar
+}
+
+/** Undoes COPY text escaping of one field (`\N` is handled by the caller). */
+export function unescapeCopy(field: string): string {
+  if (!field.includes('\\')) return field
+  return field.replace(/\\(x[0-9A-Fa-f]{1,2}|[0-7]{1,3}|.)/g, (_m, c: string) => {
+    switch (c) {
+      case 'b':
+        return '\b'
+      case 'f':
+        return '\f'
+      case 'n':
+        return '\n'
+      case 'r':
+        return '\r'
+      case 't':
+        return '\t'
+      case 'v':
+        return '\v'
+      default:
+        if (c.length > 1 && c[0] === 'x') return String.fromCharCode(parseInt(c.slice(1), 16))
+        if (/^[0-7]+$/.test(c)) return String.fromCharCode(parseInt(c, 8))
+        return c
+    }
+  })
+}
+
+/** Escapes a string for COPY text format (NUL characters are dropped: Postgres cannot store them). */
+export function escapeCopy(value: string): string {
+  let v = value
+  if (v.includes('\u0000')) v = v.replace(/\u0000/g, '')
+  if (!/[\\\n\r\t]/.test(v)) return v
+  return v.replace(/[\\\n\r\t]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'))
+}
+
+const SAFE_DIGITS = 15
+
+/** A decimal string as a JSON number when a double holds it exactly, else the exact string. */
+function decodeNumeric(text: string): RecordValue {
+  if (text === 'NaN' || text === 'Infinity' || text === '-Infinity') return null
+  let t = text
+  // money under a non-numeric locale output: keep digits, sign and the decimal point.
+  if (/[^0-9.eE+-]/.test(t)) t = t.replace(/[^0-9.-]/g, '')
+  const digits = t.replace(/^-/, '').replace('.', '').replace(/^0+/, '')
+  const significant = digits.replace(/0+$/, '').length
+  if (significant <= SAFE_DIGITS) {
+    const n = Number(t)
+    if (Number.isFinite(n)) return n
+  }
+  return t
+}
+
+function decodeInt8(text: string): RecordValue {
+  const n = Number(text)
+  return Number.isSafeInteger(n) ? n : text
+}
+
+function decodeFloat(text: string): RecordValue {
+  const n = Number(text)
+  return Number.isFinite(n) ? n : null
+}
+
+function decodeTimestamp(text: string): string {
+  return text.length > 10 && text[10] === ' ' ? `${text.slice(0, 10)}T${text.slice(11)}` : text
+}
+
+function decodeTimestamptz(text: string): string {
+  const t = decodeTimestamp(text)
+  // The source session runs with TimeZone=UTC, so offsets are +00 (ISO "Z").
+  return t.endsWith('+00') ? `${t.slice(0, -3)}Z` : t
+}
+
+/** Decodes one unescaped scalar text value of the given kind. */
+export function decodeScalar(kind: ValueKind, text: string): RecordValue {
+  switch (kind) {
+    case 'bool':
+      return text === 't'
+    case 'int':
+      return Number(text)
+    case 'int8':
+      return decodeInt8(text)
+    case 'numeric':
+      return decodeNumeric(text)
+    case 'float':
+      return decodeFloat(text)
+    case 'timestamp':
+      return decodeTimestamp(text)
+    case 'timestamptz':
+      return decodeTimestamptz(text)
+    case 'text':
+      return text
+  }
+}
+
+/** Parses a Postgres array literal (`{1,2,NULL}`, nested, quoted) into nested arrays of strings. */
+export function parseArrayLiteral(text: string): unknown[] {
+  let i = 0
+  // Optional dimension decoration: `[1:2]={...}`.
+  if (text[0] === '[') i = text.indexOf('=') + 1
+  const parse = (): unknown[] => {
+    const out: unknown[] = []
+    i++ // '{'
+    if (text[i] === '}') {
+      i++
+      return out
+    }
+    for (;;) {
+      if (text[i] === '{') out.push(parse())
+      else if (text[i] === '"') {
+        i++
+        let s = ''
+        while (text[i] !== '"') {
+          if (text[i] === '\\') i++
+          s += text[i]
+          i++
+        }
+        i++
+        out.push(s)
+      } else {
+        let j = i
+        while (text[j] !== ',' && text[j] !== '}') j++
+        const raw = text.slice(i, j)
+        out.push(raw === 'NULL' ? null : raw)
+        i = j
+      }
+      if (text[i] === ',') i++
+      else {
+        i++ // '}'
+        return out
+      }
+    }
+  }
+  return parse()
+}
+
+function decodeArray(kind: ValueKind, text: string): RecordValue {
+  const map = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(map) : v === null ? null : decodeScalar(kind, v as string)
+  return map(parseArrayLiteral(text))
+}
+
+/** A decoder from one COPY text field (escaped, `\N` = NULL) to a JSON value. */
+export type FieldDecoder = (field: string) => RecordValue
+
+/** Builds the field decoder for a column. */
+export function fieldDecoder(col: PgColumn): FieldDecoder {
+  const kind = valueKindOf(col.baseType)
+  if (col.isArray) return (f) => (f === '\\N' ? null : decodeArray(kind, unescapeCopy(f)))
+  if (kind === 'text') return (f) => (f === '\\N' ? null : unescapeCopy(f))
+  return (f) => (f === '\\N' ? null : decodeScalar(kind, f.includes('\\') ? unescapeCopy(f) : f))
+}
+
+/** Splits COPY text bytes into rows of escaped fields. */
+export function splitCopyText(data: Buffer): string[][] {
+  const text = data.toString('utf8')
+  const lines = text.split('\n')
+  if (lines[lines.length - 1] === '') lines.pop()
+  return lines.map((l) => l.split('\t'))
+}
+
+/** Counts rows (newline bytes) in COPY text: newlines inside values are always escaped. */
+export function countRows(data: Buffer): number {
+  let n = 0
+  for (let i = data.indexOf(10); i !== -1; i = data.indexOf(10, i + 1)) n++
+  return n
+}

@@ -1,0 +1,142 @@
+import type { ClientConfig } from 'pg'
+import type { ConnectionOptions } from 'node:tls'
+import { configError } from '../../errors.js'
+import type { ConnectorLogger } from '../connector.js'
+import type { PgErrorContext } from './postgres-errors.js'
+
+/** Connection keys shared by the source and destination configs (Airbyte's names). */
+export interface PostgresConnectionConfig {
+  host: string
+  port: number
+  database: string
+  username: string
+  password?: string
+  ssl?: boolean
+  ssl_mode?: {
+    mode: 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full'
+    ca_certificate?: string
+    client_certificate?: string
+    client_key?: string
+    client_key_password?: string
+  }
+  jdbc_url_params?: string
+}
+
+export type ReplicationMethod = 'Standard' | 'Xmin' | 'CDC'
+
+/** Configuration of the Postgres source. */
+export interface PostgresSourceConfig extends PostgresConnectionConfig {
+  schemas?: string[]
+  replication_method?: { method: ReplicationMethod } | string
+}
+
+/** Configuration of the Postgres destination. */
+export interface PostgresDestinationConfig extends PostgresConnectionConfig {
+  schema?: string
+  raw_data_schema?: string
+  unconstrained_number?: boolean
+}
+
+/** Default connect timeout: check must answer within a few seconds, never hang. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000
+
+/** The replication method, Standard when absent (Airbyte also accepts the bare string form). */
+export function replicationMethodOf(config: PostgresSourceConfig): ReplicationMethod {
+  const m = config.replication_method
+  if (m === undefined) return 'Standard'
+  const method = typeof m === 'string' ? m : m.method
+  if (method === 'Standard' || method === 'Xmin' || method === 'CDC') return method
+  throw configError(`Unknown replication_method "${String(method)}": use Standard or Xmin.`)
+}
+
+/**
+ * Validates what JSON Schema cannot say. Throws a config error (HTTP 422) for CDC, which
+ * sluice does not implement yet. The API calls this after spec validation.
+ */
+export function validateSourceConfig(config: PostgresSourceConfig): void {
+  if (replicationMethodOf(config) === 'CDC') {
+    throw configError(
+      'replication_method CDC (Read Changes using Write-Ahead Log) is not supported by sluice yet: use Standard (user-defined cursor) or Xmin.',
+    )
+  }
+  validateConnection(config)
+}
+
+/** Validates the connection keys shared by source and destination. */
+export function validateConnection(config: PostgresConnectionConfig): void {
+  if (typeof config.host !== 'string' || config.host === '') throw configError('host is required.')
+  if (typeof config.database !== 'string' || config.database === '') throw configError('database is required.')
+  if (typeof config.username !== 'string' || config.username === '') throw configError('username is required.')
+}
+
+/** Context for error messages (never the password). */
+export function errorContext(config: PostgresConnectionConfig, action?: string): PgErrorContext {
+  return { host: config.host, port: Number(config.port ?? 5432), database: config.database, username: config.username, action }
+}
+
+function parseJdbcParams(params: string | undefined, logger?: ConnectorLogger): Map<string, string> {
+  const out = new Map<string, string>()
+  if (!params) return out
+  for (const part of params.split('&')) {
+    if (part === '') continue
+    const eq = part.indexOf('=')
+    const key = decodeURIComponent(eq < 0 ? part : part.slice(0, eq))
+    const value = eq < 0 ? '' : decodeURIComponent(part.slice(eq + 1))
+    out.set(key, value)
+  }
+  for (const key of out.keys()) {
+    if (!['connectTimeout', 'socketTimeout', 'ApplicationName', 'applicationName', 'options'].includes(key)) {
+      logger?.warn(`jdbc_url_params: "${key}" is not understood by sluice and is ignored.`)
+    }
+  }
+  return out
+}
+
+function tlsOptions(config: PostgresConnectionConfig): ClientConfig['ssl'] {
+  const mode = config.ssl_mode?.mode ?? (config.ssl ? 'require' : 'disable')
+  switch (mode) {
+    // node-postgres has no opportunistic TLS: allow/prefer connect in clear text.
+    case 'disable':
+    case 'allow':
+    case 'prefer':
+      return false
+    case 'require':
+      return { rejectUnauthorized: false }
+    case 'verify-ca':
+    case 'verify-full': {
+      const s = config.ssl_mode ?? { mode }
+      const tls: ConnectionOptions = { rejectUnauthorized: true, ca: s.ca_certificate }
+      if (s.client_certificate) tls.cert = s.client_certificate
+      if (s.client_key) tls.key = s.client_key
+      if (s.client_key_password) tls.passphrase = s.client_key_password
+      // verify-ca checks the chain but not the host name.
+      if (mode === 'verify-ca') tls.checkServerIdentity = () => undefined
+      return tls
+    }
+    default:
+      throw configError(`Unknown ssl_mode "${String(mode)}".`)
+  }
+}
+
+/** Builds node-postgres client options from a connector config. */
+export function toClientConfig(config: PostgresConnectionConfig, logger?: ConnectorLogger): ClientConfig {
+  validateConnection(config)
+  const params = parseJdbcParams(config.jdbc_url_params, logger)
+  const connectTimeout = Number(params.get('connectTimeout'))
+  const socketTimeout = Number(params.get('socketTimeout'))
+  const out: ClientConfig = {
+    host: config.host,
+    port: Number(config.port ?? 5432),
+    database: config.database,
+    user: config.username,
+    password: config.password ?? '',
+    ssl: tlsOptions(config),
+    connectionTimeoutMillis: connectTimeout > 0 ? connectTimeout * 1000 : DEFAULT_CONNECT_TIMEOUT_MS,
+    application_name: params.get('ApplicationName') ?? params.get('applicationName') ?? 'sluice',
+    keepAlive: true,
+  }
+  if (socketTimeout > 0) out.query_timeout = socketTimeout * 1000
+  const options = params.get('options')
+  if (options) out.options = options
+  return out
+}

@@ -1,0 +1,546 @@
+import { finished } from 'node:stream/promises'
+import { from as copyFrom } from 'pg-copy-streams'
+import type {
+  ConfiguredCatalog,
+  ConfiguredStream,
+  ConnectionStatus,
+  DestinationMessage,
+  RecordBatch,
+  StateMessage,
+} from '../../protocol/index.js'
+import { streamKey, streamLabel } from '../../protocol/index.js'
+import { cancelledError, configError, isSluiceError, systemError } from '../../errors.js'
+import type { ConnectorConfig, Destination, DestinationCapabilities, RunOptions } from '../connector.js'
+import { errorContext, validateConnection, type PostgresDestinationConfig } from './postgres-config.js'
+import { fromPgError, isDataException } from './postgres-errors.js'
+import { postgresDestinationSpec } from './postgres-spec.js'
+import { connectPg, destroyPg, endPg, type PgClient } from './pg-client.js'
+import { escapeCopy } from './pg-copy-text.js'
+import { arrayCastType, internalTypeOf, pgTypeOf, type InternalType } from './pg-destination-types.js'
+import {
+  collisionTableName,
+  normalizeIdentifier,
+  qualified,
+  quoteIdent,
+  quoteLiteral,
+  suffixedName,
+  uniqueColumnNames,
+} from './pg-identifiers.js'
+
+/** The Airbyte metadata columns of every final table (Destinations V2 / Direct Load). */
+const AIRBYTE_COLUMNS: ReadonlyArray<{ name: string; ddl: string; type: string }> = [
+  { name: '_airbyte_raw_id', ddl: 'character varying(36) NOT NULL', type: 'character varying(36)' },
+  { name: '_airbyte_extracted_at', ddl: 'timestamp with time zone NOT NULL', type: 'timestamp with time zone' },
+  { name: '_airbyte_meta', ddl: 'jsonb NOT NULL', type: 'jsonb' },
+  { name: '_airbyte_generation_id', ddl: 'bigint', type: 'bigint' },
+]
+
+const SAFE_CAST_FUNCTION = `
+CREATE OR REPLACE FUNCTION pg_temp.sluice_safe_cast(_in text, _type anyelement) RETURNS anyelement
+LANGUAGE plpgsql AS $f$
+DECLARE _out ALIAS FOR $0;
+BEGIN
+  EXECUTE format('SELECT $1::%s', pg_typeof(_type)) INTO _out USING _in;
+  RETURN _out;
+EXCEPTION WHEN others THEN
+  RETURN NULL;
+END
+$f$`
+
+const FLOAT_SPECIALS = `('NaN', 'Infinity', '-Infinity')`
+
+/** One final column: where it comes from, its name and type in the table. */
+interface ColumnPlan {
+  /** Property name in the record (and in the source). */
+  source: string
+  /** Normalised column name in the final table. */
+  name: string
+  internal: InternalType
+  /** The column's type in the table (after schema evolution, the table is the truth). */
+  pgType: string
+  /** Staging column (text). */
+  stage: string
+}
+
+/** How the rows currently in a stream's staging table were encoded. */
+type StageKind = { kind: 'rows' } | { kind: 'copy'; columns: string[]; pgTypes: string[]; signature: string }
+
+/** Per-stream state of one write: table plan, staging table, dirty flag. */
+class StreamWriter {
+  readonly cs: ConfiguredStream
+  readonly schema: string
+  readonly table: string
+  readonly target: string
+  readonly truncate: boolean
+  readonly dedup: boolean
+  columns: ColumnPlan[] = []
+  readonly pk: ColumnPlan[] = []
+  cursor: ColumnPlan | undefined
+  readonly stageTable: string
+  readonly keysTable: string
+  ready = false
+  staged = false
+  stageKind: StageKind | undefined
+  completed = false
+
+  constructor(cs: ConfiguredStream, schema: string, table: string, index: number, unconstrained: boolean) {
+    this.cs = cs
+    this.schema = schema
+    this.table = table
+    this.truncate =
+      cs.destinationSyncMode === 'overwrite' ||
+      cs.destinationSyncMode === 'overwrite_dedup' ||
+      (cs.minimumGenerationId > 0 && cs.minimumGenerationId === cs.generationId)
+    this.dedup = cs.destinationSyncMode === 'append_dedup' || cs.destinationSyncMode === 'overwrite_dedup'
+    this.target = this.truncate ? suffixedName(table, '_airbyte_tmp') : table
+    this.stageTable = `_sluice_stage_${index}`
+    this.keysTable = `_sluice_keys_${index}`
+    const props = (cs.stream.jsonSchema.properties ?? {}) as Record<string, Record<string, unknown>>
+    const names = Object.keys(props)
+    const finalNames = uniqueColumnNames(names, AIRBYTE_COLUMNS.map((c) => c.name))
+    this.columns = names.map((source, i) => {
+      const internal = internalTypeOf(props[source])
+      return { source, name: finalNames.get(source)!, internal, pgType: pgTypeOf(internal, unconstrained), stage: `c${i}` }
+    })
+    const byName = new Map(this.columns.map((c) => [c.source, c]))
+    if (this.dedup) {
+      if (cs.primaryKey.length === 0) {
+        throw configError(`Stream ${streamLabel(cs.stream)} uses ${cs.destinationSyncMode} but has no primary key.`)
+      }
+      for (const path of cs.primaryKey) {
+        if (path.length !== 1) throw configError(`Only top-level primary keys are supported (stream ${streamLabel(cs.stream)}).`)
+        const col = byName.get(path[0]!)
+        if (!col) throw configError(`Primary key column "${path[0]}" is not in the schema of stream ${streamLabel(cs.stream)}.`)
+        this.pk.push(col)
+      }
+    }
+    if (cs.cursorField.length === 1) this.cursor = byName.get(cs.cursorField[0]!)
+  }
+
+  get qualifiedTarget(): string {
+    return qualified(this.schema, this.target)
+  }
+}
+
+/** Table name of each stream, with Airbyte's collision suffix when two streams meet. */
+function planTables(catalog: ConfiguredCatalog, defaultSchema: string): Map<string, { schema: string; table: string }> {
+  const out = new Map<string, { schema: string; table: string }>()
+  const used = new Set<string>()
+  for (const cs of catalog.streams) {
+    const schema = normalizeIdentifier(cs.stream.namespace || defaultSchema)
+    let table = normalizeIdentifier(cs.stream.name)
+    if (used.has(`${schema}\u0000${table}`)) table = collisionTableName(schema, cs.stream.name)
+    used.add(`${schema}\u0000${table}`)
+    out.set(streamKey(cs.stream), { schema, table })
+  }
+  return out
+}
+
+/**
+ * The Postgres destination, Airbyte "Direct Load" layout (semantics §3.9): typed final tables
+ * with the four `_airbyte_*` columns, no raw tables. Batches are COPYed into a temporary
+ * staging table of text columns; at each STATE the staged rows are typed (safe casts) into
+ * the final table and committed, then the STATE is echoed.
+ */
+export class PostgresDestination implements Destination {
+  readonly spec = postgresDestinationSpec
+  readonly capabilities: DestinationCapabilities = {
+    supportedSyncModes: ['overwrite', 'append', 'append_dedup', 'overwrite_dedup'],
+    acceptsPgCopyText: true,
+    acceptsColumns: false,
+  }
+
+  async check(raw: ConnectorConfig, opts: RunOptions): Promise<ConnectionStatus> {
+    const config = raw as unknown as PostgresDestinationConfig
+    try {
+      validateConnection(config)
+      const client = await connectPg(config, opts)
+      try {
+        const schema = normalizeIdentifier(config.schema || 'public')
+        const probe = `_airbyte_connection_test_${Math.random().toString(36).slice(2, 10)}`
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`)
+        await client.query(`CREATE TABLE ${qualified(schema, probe)} (id integer)`)
+        await client.query(`DROP TABLE ${qualified(schema, probe)}`)
+        return { status: 'succeeded', message: 'Connected; can create tables in schema ' + JSON.stringify(schema) + '.' }
+      } finally {
+        await endPg(client)
+      }
+    } catch (err) {
+      const e = fromPgError(err, errorContext(config, 'checking that a table can be created'))
+      if (e.code === 'SLUICE_ERR_CANCELLED') throw e
+      return { status: 'failed', message: e.message }
+    }
+  }
+
+  async *write(
+    raw: ConnectorConfig,
+    catalog: ConfiguredCatalog,
+    input: AsyncIterable<DestinationMessage>,
+    opts: RunOptions,
+  ): AsyncIterable<StateMessage> {
+    const config = raw as unknown as PostgresDestinationConfig
+    validateConnection(config)
+    const unconstrained = config.unconstrained_number !== false
+    const tables = planTables(catalog, config.schema || 'public')
+    const writers = new Map<string, StreamWriter>()
+    catalog.streams.forEach((cs, i) => {
+      const t = tables.get(streamKey(cs.stream))!
+      writers.set(streamKey(cs.stream), new StreamWriter(cs, t.schema, t.table, i, unconstrained))
+    })
+    const client = await connectPg(config, opts)
+    const onAbort = (): void => destroyPg(client)
+    opts.signal.addEventListener('abort', onAbort, { once: true })
+    const session = new WriteSession(client, opts)
+    let clean = false
+    try {
+      await client.query(SAFE_CAST_FUNCTION)
+      const pending: StateMessage[] = []
+      for await (const msg of input) {
+        if (opts.signal.aborted) throw cancelledError()
+        if (msg.type === 'RECORD_BATCH') {
+          const w = writers.get(streamKey(msg.stream))
+          if (!w) throw systemError(`Received records for stream ${streamLabel(msg.stream)}, which is not in the catalog.`)
+          if (msg.count === 0) continue
+          await session.begin()
+          await session.setup(w)
+          await session.stage(w, msg)
+        } else if (msg.type === 'STATE') {
+          pending.push(msg)
+          await session.commit(writers.values())
+          yield* pending.splice(0)
+        } else if (msg.status === 'COMPLETE') {
+          const w = writers.get(streamKey(msg.stream))
+          if (!w || w.completed) continue
+          await session.begin()
+          await session.setup(w)
+          await session.complete(w)
+          await session.commit(writers.values())
+          yield* pending.splice(0)
+        }
+      }
+      await session.commit(writers.values())
+      yield* pending.splice(0)
+      clean = true
+    } catch (err) {
+      if (opts.signal.aborted) throw cancelledError()
+      throw isSluiceError(err) ? err : fromPgError(err, errorContext(config, 'writing'))
+    } finally {
+      opts.signal.removeEventListener('abort', onAbort)
+      // Without a clean end the open transaction dies with the connection: nothing partial stays.
+      if (clean) await endPg(client)
+      else destroyPg(client)
+    }
+  }
+}
+
+/** The SQL work of one write on its single connection. */
+class WriteSession {
+  readonly #client: PgClient
+  readonly #opts: RunOptions
+  #inTxn = false
+  #extractedAt: number | undefined
+
+  constructor(client: PgClient, opts: RunOptions) {
+    this.#client = client
+    this.#opts = opts
+  }
+
+  async #q(sql: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }> {
+    return this.#client.query(sql, params)
+  }
+
+  async begin(): Promise<void> {
+    if (this.#inTxn) return
+    await this.#q('BEGIN')
+    this.#inTxn = true
+  }
+
+  /** Types every staged row into its final table, then commits (STATE may follow). */
+  async commit(writers: Iterable<StreamWriter>): Promise<void> {
+    for (const w of writers) if (w.staged) await this.merge(w)
+    if (!this.#inTxn) return
+    await this.#q('COMMIT')
+    this.#inTxn = false
+  }
+
+  /** Creates schema, final or temporary table and staging table; evolves the final table's columns. */
+  async setup(w: StreamWriter): Promise<void> {
+    if (w.ready) return
+    await this.#q(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(w.schema)}`)
+    if (w.truncate) await this.#q(`DROP TABLE IF EXISTS ${w.qualifiedTarget}`)
+    const existing = await this.#q(
+      `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type
+       FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`,
+      [w.qualifiedTarget],
+    )
+    if (existing.rows.length === 0) {
+      const defs = [
+        ...w.columns.map((c) => `${quoteIdent(c.name)} ${c.pgType}`),
+        ...AIRBYTE_COLUMNS.map((c) => `${quoteIdent(c.name)} ${c.ddl}`),
+      ]
+      await this.#q(`CREATE TABLE ${w.qualifiedTarget} (${defs.join(', ')})`)
+      if (w.dedup) await this.#q(`CREATE INDEX ON ${w.qualifiedTarget} (${w.pk.map((c) => quoteIdent(c.name)).join(', ')})`)
+    } else {
+      await this.#evolve(w, new Map(existing.rows.map((r) => [String(r.name), String(r.type)])))
+    }
+    const stageCols = [
+      ...w.columns.map((c) => `${quoteIdent(c.stage)} text`),
+      `_sluice_seq bigserial`,
+      `_sluice_extracted_at bigint DEFAULT current_setting('sluice.extracted_at')::bigint`,
+      `_sluice_changes text`,
+    ]
+    await this.#q(`DROP TABLE IF EXISTS pg_temp.${quoteIdent(w.stageTable)}`)
+    await this.#q(`CREATE TEMP TABLE ${quoteIdent(w.stageTable)} (${stageCols.join(', ')})`)
+    if (w.dedup) {
+      await this.#q(`DROP TABLE IF EXISTS pg_temp.${quoteIdent(w.keysTable)}`)
+      await this.#q(
+        `CREATE TEMP TABLE ${quoteIdent(w.keysTable)} AS SELECT ${w.pk.map((c) => quoteIdent(c.name)).join(', ')} FROM ${w.qualifiedTarget} WITH NO DATA`,
+      )
+    }
+    w.ready = true
+  }
+
+  /**
+   * Schema evolution of an existing final table: new columns are added; a column whose type
+   * changed is converted when every value casts, else the old column is kept under a new
+   * name (`<name>_<old type>`) and a fresh column takes the new type: nothing is dropped.
+   */
+  async #evolve(w: StreamWriter, existing: Map<string, string>): Promise<void> {
+    const t = w.qualifiedTarget
+    for (const c of AIRBYTE_COLUMNS) {
+      if (!existing.has(c.name)) await this.#q(`ALTER TABLE ${t} ADD COLUMN ${quoteIdent(c.name)} ${c.type}`)
+    }
+    for (const c of w.columns) {
+      const current = existing.get(c.name)
+      if (current === undefined) {
+        this.#opts.logger.info(`Adding column "${c.name}" (${c.pgType}) to ${t}.`)
+        await this.#q(`ALTER TABLE ${t} ADD COLUMN ${quoteIdent(c.name)} ${c.pgType}`)
+        continue
+      }
+      if (current === c.pgType) continue
+      await this.#q('SAVEPOINT sluice_evolve')
+      try {
+        await this.#q(`ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(c.name)} TYPE ${c.pgType} USING ${quoteIdent(c.name)}::${c.pgType}`)
+        await this.#q('RELEASE SAVEPOINT sluice_evolve')
+        this.#opts.logger.info(`Changed type of "${c.name}" in ${t} from ${current} to ${c.pgType}.`)
+      } catch (err) {
+        if (!isDataException(err) && (err as { code?: string }).code !== '42846') throw err
+        await this.#q('ROLLBACK TO SAVEPOINT sluice_evolve')
+        const kept = suffixedName(c.name, `_${current.replace(/[^A-Za-z0-9]+/g, '_')}`)
+        await this.#q(`ALTER TABLE ${t} RENAME COLUMN ${quoteIdent(c.name)} TO ${quoteIdent(kept)}`)
+        await this.#q(`ALTER TABLE ${t} ADD COLUMN ${quoteIdent(c.name)} ${c.pgType}`)
+        this.#opts.logger.warn(
+          `Column "${c.name}" of ${t} changed type from ${current} to ${c.pgType} and old values do not all cast: they are kept in column "${kept}".`,
+        )
+      }
+    }
+  }
+
+  /** COPYs one batch into the stream's staging table (no JS object per row for pgCopyText). */
+  async stage(w: StreamWriter, batch: RecordBatch): Promise<void> {
+    const copyText = batch.pgCopyText
+    const known = new Map(w.columns.map((c) => [c.source, c]))
+    let kind: StageKind
+    let data: Buffer
+    let copyColumns: string[]
+    if (copyText && !batch.changes && copyText.columns.every((c) => known.has(c))) {
+      kind = { kind: 'copy', columns: copyText.columns, pgTypes: copyText.pgTypes, signature: JSON.stringify([copyText.columns, copyText.pgTypes]) }
+      data = copyText.data
+      copyColumns = copyText.columns.map((c) => quoteIdent(known.get(c)!.stage))
+    } else {
+      kind = { kind: 'rows' }
+      data = encodeRows(w, batch)
+      copyColumns = [...w.columns.map((c) => quoteIdent(c.stage)), '_sluice_changes']
+    }
+    if (w.staged && w.stageKind && stageSignature(w.stageKind) !== stageSignature(kind)) await this.merge(w)
+    w.stageKind = kind
+    if (this.#extractedAt !== batch.emittedAt) {
+      await this.#q(`SELECT set_config('sluice.extracted_at', $1, false)`, [String(batch.emittedAt)])
+      this.#extractedAt = batch.emittedAt
+    }
+    const stream = this.#client.query(copyFrom(`COPY ${quoteIdent(w.stageTable)} (${copyColumns.join(', ')}) FROM STDIN`))
+    stream.end(data)
+    await finished(stream)
+    w.staged = true
+  }
+
+  /** On STREAM_STATUS COMPLETE: for truncate streams, swap the new table in (same transaction). */
+  async complete(w: StreamWriter): Promise<void> {
+    if (w.staged) await this.merge(w)
+    if (w.truncate) {
+      await this.#q(`DROP TABLE IF EXISTS ${qualified(w.schema, w.table)}`)
+      await this.#q(`ALTER TABLE ${w.qualifiedTarget} RENAME TO ${quoteIdent(w.table)}`)
+    }
+    w.completed = true
+  }
+
+  /** Types staged rows into the target table; on a cast error retries with safe casts. */
+  async merge(w: StreamWriter): Promise<void> {
+    const kind = w.stageKind ?? { kind: 'rows' }
+    await this.#q('SAVEPOINT sluice_merge')
+    try {
+      await this.#insert(w, kind, false)
+      await this.#q('RELEASE SAVEPOINT sluice_merge')
+    } catch (err) {
+      if (!isDataException(err)) throw err
+      await this.#q('ROLLBACK TO SAVEPOINT sluice_merge')
+      this.#opts.logger.info(`Some values of ${streamLabel(w.cs.stream)} do not fit their column types: typing with safe casts.`)
+      await this.#insert(w, kind, true)
+    }
+    if (w.dedup) await this.#dedup(w)
+    await this.#q(`TRUNCATE ${quoteIdent(w.stageTable)}`)
+    w.staged = false
+  }
+
+  async #insert(w: StreamWriter, kind: StageKind, safe: boolean): Promise<void> {
+    const typed: string[] = []
+    const changes: string[] = []
+    const sourceTypes = new Map<string, string>()
+    if (kind.kind === 'copy') kind.columns.forEach((c, i) => sourceTypes.set(c, kind.pgTypes[i]!))
+    w.columns.forEach((c, i) => {
+      const x = `s.${quoteIdent(c.stage)}`
+      const { expr, nullable } = typedExpression(c, x, kind.kind === 'copy' ? sourceTypes.get(c.source) : undefined, safe)
+      typed.push(`${expr} AS v${i}`, `${x} AS r${i}`)
+      if (nullable || safe) {
+        const present = c.pgType === 'numeric' || c.pgType.startsWith('numeric(') ? `t.r${i} IS NOT NULL AND t.r${i} NOT IN ${FLOAT_SPECIALS}` : `t.r${i} IS NOT NULL`
+        changes.push(
+          `CASE WHEN ${present} AND t.v${i} IS NULL THEN jsonb_build_object('field', ${quoteLiteral(c.source)}, 'change', 'NULLED', 'reason', 'DESTINATION_TYPECAST_ERROR') END`,
+        )
+      }
+    })
+    const syncId = Number(w.cs.syncId) || 0
+    const sourceChanges = `COALESCE(t.ch::jsonb, '[]'::jsonb)`
+    const meta =
+      changes.length === 0
+        ? `CASE WHEN t.ch IS NULL THEN '${JSON.stringify({ changes: [], sync_id: syncId })}'::jsonb ELSE jsonb_build_object('changes', t.ch::jsonb, 'sync_id', ${syncId}) END`
+        : `jsonb_build_object('changes', COALESCE((SELECT jsonb_agg(x) FROM unnest(ARRAY[${changes.join(', ')}]::jsonb[]) x WHERE x IS NOT NULL), '[]'::jsonb) || ${sourceChanges}, 'sync_id', ${syncId})`
+    const inner = `SELECT ${typed.join(', ')}, s._sluice_changes AS ch, s._sluice_extracted_at AS ea, s._sluice_seq AS seq FROM ${quoteIdent(w.stageTable)} s`
+    let from = `(${inner}) t`
+    if (w.dedup) {
+      const idx = (c: ColumnPlan): number => w.columns.indexOf(c)
+      const order = [
+        ...(w.cursor ? [`t.v${idx(w.cursor)} DESC NULLS LAST`] : []),
+        't.ea DESC',
+        't.seq DESC',
+      ]
+      from = `(SELECT t.*, row_number() OVER (PARTITION BY ${w.pk.map((c) => `t.v${idx(c)}`).join(', ')} ORDER BY ${order.join(', ')}) AS rn FROM (${inner}) t) t WHERE t.rn = 1`
+    }
+    const targetCols = [...w.columns.map((c) => quoteIdent(c.name)), ...AIRBYTE_COLUMNS.map((c) => quoteIdent(c.name))]
+    const values = [
+      ...w.columns.map((_c, i) => `t.v${i}`),
+      'gen_random_uuid()::text',
+      'to_timestamp(t.ea / 1000.0)',
+      meta,
+      String(Number(w.cs.generationId) || 0),
+    ]
+    const insert = `INSERT INTO ${w.qualifiedTarget} (${targetCols.join(', ')}) SELECT ${values.join(', ')} FROM ${from}`
+    if (w.dedup) {
+      const pkCols = w.pk.map((c) => quoteIdent(c.name)).join(', ')
+      await this.#q(`WITH ins AS (${insert} RETURNING ${pkCols}) INSERT INTO ${quoteIdent(w.keysTable)} SELECT DISTINCT ${pkCols} FROM ins`)
+    } else {
+      await this.#q(insert)
+    }
+  }
+
+  /**
+   * Keeps one row per primary key among the keys just written: highest cursor (NULL lowest),
+   * then latest extraction, then the physically newest row; then applies CDC deletes.
+   */
+  async #dedup(w: StreamWriter): Promise<void> {
+    const t = w.qualifiedTarget
+    const join = w.pk.map((c) => `f.${quoteIdent(c.name)} = k.${quoteIdent(c.name)}`).join(' AND ')
+    const part = w.pk.map((c) => `f.${quoteIdent(c.name)}`).join(', ')
+    const order = [
+      ...(w.cursor ? [`f.${quoteIdent(w.cursor.name)} DESC NULLS LAST`] : []),
+      'f._airbyte_extracted_at DESC',
+      'f.ctid DESC',
+    ].join(', ')
+    await this.#q(
+      `DELETE FROM ${t} d USING (
+         SELECT f.ctid AS tid, row_number() OVER (PARTITION BY ${part} ORDER BY ${order}) AS rn
+         FROM ${t} f JOIN ${quoteIdent(w.keysTable)} k ON ${join}
+       ) o WHERE d.ctid = o.tid AND o.rn > 1`,
+    )
+    const deletedAt = w.columns.find((c) => c.source === '_ab_cdc_deleted_at')
+    if (deletedAt) {
+      await this.#q(
+        `DELETE FROM ${t} f USING ${quoteIdent(w.keysTable)} k WHERE ${join} AND f.${quoteIdent(deletedAt.name)} IS NOT NULL`,
+      )
+    }
+    await this.#q(`TRUNCATE ${quoteIdent(w.keysTable)}`)
+  }
+}
+
+function stageSignature(k: StageKind): string {
+  return k.kind === 'rows' ? 'rows' : k.signature
+}
+
+/**
+ * SQL turning one staged text value into the column's type. `sourcePgType` is set when the
+ * text is Postgres COPY output of that type, else the text is the JSON-ish row encoding.
+ * `nullable` says the fast (non-safe) expression can itself yield NULL for a present value.
+ */
+function typedExpression(
+  c: ColumnPlan,
+  x: string,
+  sourcePgType: string | undefined,
+  safe: boolean,
+): { expr: string; nullable: boolean } {
+  const cast = (type: string): string => (safe ? `pg_temp.sluice_safe_cast(${x}, NULL::${type})` : `${x}::${type}`)
+  const type = c.pgType
+  if (type === 'character varying' || type === 'text') return { expr: x, nullable: false }
+  if (type === 'jsonb') {
+    let json: string
+    if (sourcePgType === undefined) json = cast('jsonb')
+    else if (sourcePgType.endsWith('[]')) {
+      const arr = arrayCastType(sourcePgType)
+      json = safe ? `to_jsonb(pg_temp.sluice_safe_cast(${x}, NULL::${arr}))` : `to_jsonb(${x}::${arr})`
+    } else if (sourcePgType === 'json' || sourcePgType === 'jsonb') json = cast('jsonb')
+    else json = `to_jsonb(${x})`
+    if (c.internal === 'STRUCT') return { expr: `(SELECT j FROM (SELECT ${json} AS j) q WHERE jsonb_typeof(j) = 'object')`, nullable: true }
+    if (c.internal === 'ARRAY') return { expr: `(SELECT j FROM (SELECT ${json} AS j) q WHERE jsonb_typeof(j) = 'array')`, nullable: true }
+    return { expr: json, nullable: false }
+  }
+  if (type === 'numeric' || type.startsWith('numeric(')) {
+    // Airbyte's source maps NaN/Infinity to null; Postgres numeric would accept them.
+    return { expr: `CASE WHEN ${x} IN ${FLOAT_SPECIALS} THEN NULL ELSE ${cast(type)} END`, nullable: false }
+  }
+  return { expr: cast(type), nullable: false }
+}
+
+/** Encodes row objects as COPY text in staging column order (values as JSON-ish text). */
+function encodeRows(w: StreamWriter, batch: RecordBatch): Buffer {
+  const rows = batch.rows()
+  const cols = w.columns
+  const parts: string[] = []
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!
+    let line = ''
+    for (let i = 0; i < cols.length; i++) {
+      const c = cols[i]!
+      line += encodeValue(row[c.source], c.pgType === 'jsonb') + '\t'
+    }
+    const ch = batch.changes?.get(r)
+    line += ch && ch.length > 0 ? escapeCopy(JSON.stringify(ch)) : '\\N'
+    parts.push(line)
+  }
+  parts.push('')
+  return Buffer.from(parts.join('\n'), 'utf8')
+}
+
+function encodeValue(v: unknown, asJson: boolean): string {
+  if (v === null || v === undefined) return '\\N'
+  if (asJson) return escapeCopy(JSON.stringify(v))
+  switch (typeof v) {
+    case 'string':
+      return escapeCopy(v)
+    case 'number':
+      return Number.isFinite(v) ? String(v) : '\\N'
+    case 'bigint':
+      return v.toString()
+    case 'boolean':
+      return v ? 'true' : 'false'
+    default:
+      return v instanceof Date ? v.toISOString() : escapeCopy(JSON.stringify(v))
+  }
+}
