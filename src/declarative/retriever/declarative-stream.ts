@@ -1,0 +1,210 @@
+import type { JsonSchema } from '../../protocol/index.js'
+import { HttpRequester, type HttpSettings } from '../http/http-requester.js'
+import { RequestParts } from '../http/request-parts.js'
+import type { TemplateContext } from '../interpolation/interpolator.js'
+import { evaluate } from '../interpolation/interpolator.js'
+import { PyDateTime } from '../interpolation/py-datetime.js'
+import { pyStr } from '../interpolation/py-values.js'
+import type { ManifestNode } from '../manifest-loader.js'
+import { DatetimeCursor, type Window } from './datetime-cursor.js'
+import { createPaginator, type Paginator } from './paginators.js'
+import { partitionsOf, type Partition } from './partition-routers.js'
+import { decodeBodies, RecordSelector, type Row } from './record-selector.js'
+
+/** What a stream read produces: pages of records and, for incremental streams, new state. */
+export type StreamEvent = { kind: 'records'; rows: Row[] } | { kind: 'state'; data: Record<string, unknown> }
+
+/** Everything a stream needs from its source. */
+export interface StreamEnvironment {
+  config: Record<string, unknown>
+  http: HttpSettings
+  /** Invalid JSON fails the read instead of decoding to `{}` (the REST API source). */
+  strictJson: boolean
+  log(level: 'warn' | 'info', message: string): void
+}
+
+/** Normalises a primary key (string, list of strings, list of lists) to Airbyte's `[[k]]` form. */
+export function normalizePrimaryKey(pk: unknown): string[][] {
+  if (pk === undefined || pk === null || pk === '') return []
+  if (typeof pk === 'string') return [[pk]]
+  if (Array.isArray(pk)) return pk.map((k) => (Array.isArray(k) ? k.map(String) : [String(k)]))
+  return []
+}
+
+/** The stream's JSON schema from its schema loader(s); `{}`-like when none is inline. */
+export function streamSchema(node: ManifestNode): JsonSchema {
+  const loaders = Array.isArray(node.schema_loader) ? (node.schema_loader as ManifestNode[]) : node.schema_loader ? [node.schema_loader as ManifestNode] : []
+  const schemas = loaders.map((l) => (l.schema && typeof l.schema === 'object' ? (l.schema as JsonSchema) : undefined)).filter((s): s is JsonSchema => !!s)
+  if (schemas.length === 0) return { $schema: 'http://json-schema.org/draft-07/schema#', type: 'object', additionalProperties: true, properties: {} }
+  if (schemas.length === 1) return schemas[0] as JsonSchema
+  const properties: Record<string, unknown> = {}
+  for (const s of schemas) Object.assign(properties, (s.properties as Record<string, unknown> | undefined) ?? {})
+  return { ...schemas[0], properties }
+}
+
+function stableKey(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableKey).join(',')}]`
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${stableKey((v as Row)[k])}`).join(',')}}`
+  }
+  return JSON.stringify(v ?? null)
+}
+
+/** DeclarativeStream with a SimpleRetriever: partitions x date windows x pages. */
+export class DeclarativeStream {
+  readonly name: string
+  readonly primaryKey: string[][]
+  readonly jsonSchema: JsonSchema
+  readonly cursor: DatetimeCursor | undefined
+  readonly #node: ManifestNode
+  readonly #env: StreamEnvironment
+  readonly #base: TemplateContext
+  readonly #requester: HttpRequester
+  readonly #selector: RecordSelector
+  readonly #paginator: Paginator
+  readonly #routers: ManifestNode[]
+  readonly #decoder: string
+  readonly #ignoreSlicerOnPages: boolean
+
+  constructor(node: ManifestNode, env: StreamEnvironment) {
+    this.#node = node
+    this.#env = env
+    const params = (node.$parameters ?? {}) as Row
+    this.#base = { config: env.config, parameters: params }
+    this.name = pyStr(evaluate(node.name, this.#base, { literal: false }))
+    this.primaryKey = normalizePrimaryKey(node.primary_key)
+    this.jsonSchema = streamSchema(node)
+    const retriever = (node.retriever ?? {}) as ManifestNode
+    const requesterNode = (retriever.requester ?? {}) as ManifestNode
+    this.#requester = new HttpRequester(requesterNode, { config: env.config, parameters: requesterNode.$parameters ?? params }, env.http)
+    const transformations = (Array.isArray(node.transformations) ? node.transformations : []) as ManifestNode[]
+    this.#selector = new RecordSelector((retriever.record_selector ?? {}) as ManifestNode, transformations, this.#base)
+    this.#paginator = createPaginator(retriever.paginator as ManifestNode | undefined)
+    const pr = retriever.partition_router
+    this.#routers = (Array.isArray(pr) ? pr : pr ? [pr] : []) as ManifestNode[]
+    const decoderNode = (retriever.decoder ?? requesterNode.decoder) as ManifestNode | undefined
+    this.#decoder = String(decoderNode?.type ?? 'JsonDecoder')
+    this.#ignoreSlicerOnPages = retriever.ignore_stream_slicer_parameters_on_paginated_requests === true
+    this.cursor = node.incremental_sync ? new DatetimeCursor(node.incremental_sync as ManifestNode, this.#base) : undefined
+  }
+
+  /** True when the stream is partitioned and incremental: its state is per partition. */
+  get perPartitionState(): boolean {
+    return !!this.cursor && this.#routers.length > 0
+  }
+
+  /**
+   * Reads the stream. `state` is the stream's last committed state (incremental only).
+   * `firstPageOnly` stops after the first page of the first partition (check).
+   */
+  async *read(state: Record<string, unknown> | undefined, signal: AbortSignal, opts: { firstPageOnly?: boolean; fullRefresh?: boolean } = {}): AsyncGenerator<StreamEvent> {
+    const cursor = opts.fullRefresh ? undefined : this.cursor
+    const readParent = (parentNode: ManifestNode, s: AbortSignal): AsyncIterable<Row> => this.#parentRows(parentNode, s)
+    const partitionStates = new Map<string, { partition: Row; value: string }>()
+    if (cursor && this.perPartitionState && Array.isArray(state?.states)) {
+      for (const entry of state.states as Array<{ partition?: Row; cursor?: Row }>) {
+        const v = entry.cursor?.[cursor.cursorField]
+        if (entry.partition && v !== undefined && v !== null) partitionStates.set(stableKey(entry.partition), { partition: entry.partition, value: pyStr(v) })
+      }
+    }
+    for await (const partition of partitionsOf(this.#routers, this.#base, readParent, signal)) {
+      if (!cursor) {
+        for await (const ev of this.#readSlice(partition, undefined, undefined, signal, opts.firstPageOnly === true)) yield ev
+        if (opts.firstPageOnly) return
+        continue
+      }
+      const key = stableKey(partition.values)
+      const prior = this.perPartitionState ? partitionStates.get(key)?.value : state?.[cursor.cursorField]
+      const start = cursor.startFrom(prior)
+      const priorDt = cursor.parse(prior)
+      const tracker = { max: priorDt && priorDt.us >= start.us ? priorDt : undefined as PyDateTime | undefined, start }
+      for (const w of cursor.windows(start)) {
+        for await (const ev of this.#readSlice(partition, w, tracker, signal, opts.firstPageOnly === true)) yield ev
+        if (opts.firstPageOnly) return
+        // A window with no records keeps the range start (or the prior state) as the state value.
+        const value = cursor.format(tracker.max ?? start)
+        if (this.perPartitionState) {
+          partitionStates.set(key, { partition: partition.values, value })
+          yield { kind: 'state', data: this.#perPartitionState(partitionStates, cursor) }
+        } else {
+          yield { kind: 'state', data: { [cursor.cursorField]: value } }
+        }
+      }
+    }
+  }
+
+  #perPartitionState(states: Map<string, { partition: Row; value: string }>, cursor: DatetimeCursor): Record<string, unknown> {
+    let global: PyDateTime | undefined
+    const list: Array<{ partition: Row; cursor: Row }> = []
+    for (const { partition, value } of states.values()) {
+      list.push({ partition, cursor: { [cursor.cursorField]: value } })
+      const dt = cursor.parse(value)
+      if (dt && (!global || dt.us > global.us)) global = dt
+    }
+    const out: Record<string, unknown> = { use_global_cursor: false, states: list }
+    if (global) out.state = { [cursor.cursorField]: cursor.format(global) }
+    return out
+  }
+
+  async *#parentRows(node: ManifestNode, signal: AbortSignal): AsyncGenerator<Row> {
+    const parent = new DeclarativeStream(node, this.#env)
+    for await (const ev of parent.read(undefined, signal, { fullRefresh: true })) {
+      if (ev.kind === 'records') yield* ev.rows
+    }
+  }
+
+  async *#readSlice(partition: Partition, w: Window | undefined, tracker: { max: PyDateTime | undefined; start: PyDateTime } | undefined, signal: AbortSignal, firstPageOnly: boolean): AsyncGenerator<StreamEvent> {
+    const cursor = this.cursor
+    const slice: Row = { ...partition.values }
+    if (w && cursor) Object.assign(slice, cursor.sliceValues(w))
+    if (partition.extraFields) slice.extra_fields = partition.extraFields
+    const ctx: TemplateContext = {
+      ...this.#base,
+      stream_slice: slice,
+      stream_partition: slice,
+      stream_interval: slice,
+      next_page_token: null,
+    }
+    let token = this.#paginator.initialToken(ctx)
+    let first = true
+    for (;;) {
+      const reqCtx: TemplateContext = { ...ctx, next_page_token: token === undefined || token === null ? null : { next_page_token: token } }
+      const parts = new RequestParts()
+      if (first || !this.#ignoreSlicerOnPages) {
+        partition.inject(parts, reqCtx)
+        if (w && cursor) cursor.inject(parts, w, reqCtx)
+      }
+      this.#paginator.inject(parts, token, reqCtx)
+      const outcome = await this.#requester.send(reqCtx, parts, signal)
+      if (outcome.kind === 'ignored') return
+      const bodies = decodeBodies(outcome.text, this.#decoder, this.#env.strictJson)
+      const raw = this.#selector.extract(bodies, reqCtx)
+      const rawCount = raw.length
+      const lastRaw = raw[rawCount - 1]
+      let rows = this.#selector.select(raw, reqCtx)
+      let olderThanState = false
+      if (cursor && tracker && w) {
+        const kept: Row[] = []
+        for (const r of rows) {
+          const dt = cursor.recordCursor(r)
+          if (dt === undefined) {
+            kept.push(r)
+            continue
+          }
+          if (dt.us < tracker.start.us) olderThanState = true
+          if (cursor.clientSideFilter && (dt.us < tracker.start.us || dt.us > w.hi.us)) continue
+          if (!tracker.max || dt.us > tracker.max.us) tracker.max = dt
+          kept.push(r)
+        }
+        rows = kept
+      }
+      if (rows.length) yield { kind: 'records', rows }
+      if (firstPageOnly) return
+      if (cursor?.isDataFeed && olderThanState) return
+      const next = this.#paginator.nextToken({ response: bodies[0] ?? {}, headers: outcome.headers, rawCount, lastRecord: lastRaw ?? null, ctx: reqCtx }, token)
+      if (next === null || next === undefined) return
+      token = next
+      first = false
+    }
+  }
+}

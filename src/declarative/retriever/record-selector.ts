@@ -1,0 +1,212 @@
+import { configError } from '../../errors.js'
+import { evaluate, evaluateCondition, type TemplateContext } from '../interpolation/interpolator.js'
+import { pyStr } from '../interpolation/py-values.js'
+import type { ManifestNode } from '../manifest-loader.js'
+
+/** A record as extracted from a response body. */
+export type Row = Record<string, unknown>
+
+/**
+ * Decodes a response body into "bodies": JsonDecoder (a top-level array is one body per element;
+ * an empty or invalid body is `{}` unless strict) or JsonlDecoder (one body per line).
+ */
+export function decodeBodies(text: string, decoder: string, strict: boolean): unknown[] {
+  if (decoder === 'JsonlDecoder') {
+    const out: unknown[] = []
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue
+      try {
+        out.push(JSON.parse(line))
+      } catch (e) {
+        if (strict) throw configError(`the response is not valid JSON Lines: ${(e as Error).message}`)
+      }
+    }
+    return out
+  }
+  let body: unknown
+  if (text.trim() === '') body = {}
+  else {
+    try {
+      body = JSON.parse(text)
+    } catch (e) {
+      if (strict) throw configError(`the response body is not valid JSON (${(e as Error).message}); first bytes: ${JSON.stringify(text.slice(0, 80))}`)
+      body = {}
+    }
+  }
+  return Array.isArray(body) ? body : [body]
+}
+
+function dpathCollect(value: unknown, path: string[], i: number, out: unknown[]): void {
+  if (i === path.length) {
+    out.push(value)
+    return
+  }
+  const key = path[i] as string
+  if (key === '*' || key === '**') {
+    if (Array.isArray(value)) for (const v of value) dpathCollect(v, path, i + 1, out)
+    else if (value && typeof value === 'object') for (const v of Object.values(value)) dpathCollect(v, path, i + 1, out)
+    return
+  }
+  if (Array.isArray(value) && /^\d+$/.test(key)) return dpathCollect(value[Number(key)], path, i + 1, out)
+  if (value && typeof value === 'object' && !Array.isArray(value) && Object.prototype.hasOwnProperty.call(value, key)) {
+    dpathCollect((value as Row)[key], path, i + 1, out)
+  }
+}
+
+/** DpathExtractor on one decoded body: `[]` = the body; `*` collects matches; lists are flattened. */
+export function extractRecords(body: unknown, path: string[]): Row[] {
+  let found: unknown
+  if (path.length === 0) found = body
+  else if (path.includes('*') || path.includes('**')) {
+    const all: unknown[] = []
+    dpathCollect(body, path, 0, all)
+    found = all
+  } else {
+    const all: unknown[] = []
+    dpathCollect(body, path, 0, all)
+    found = all.length ? all[0] : []
+  }
+  if (Array.isArray(found)) {
+    const out: Row[] = []
+    for (const x of found) {
+      if (Array.isArray(x)) for (const y of x) out.push(y as Row)
+      else if (x !== undefined && x !== null) out.push(x as Row)
+    }
+    return out
+  }
+  if (found && typeof found === 'object') return Object.keys(found).length ? [found as Row] : []
+  return found === undefined || found === null || found === '' || found === false || found === 0 ? [] : [found as Row]
+}
+
+/** A record transformation (AddFields / RemoveFields / KeysToLower). */
+export type Transformation = (record: Row, ctx: TemplateContext) => void
+
+function setPath(record: Row, path: string[], value: unknown): void {
+  let cur: Row = record
+  for (let i = 0; i < path.length - 1; i++) {
+    const k = path[i] as string
+    const next = cur[k]
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) cur[k] = {}
+    cur = cur[k] as Row
+  }
+  cur[path[path.length - 1] as string] = value
+}
+
+function removeGlob(node: unknown, path: string[], i: number): void {
+  if (node === null || typeof node !== 'object') return
+  const key = path[i] as string
+  const last = i === path.length - 1
+  const keys = key === '*' || key === '**' ? Object.keys(node) : [key]
+  for (const k of keys) {
+    if (!Object.prototype.hasOwnProperty.call(node, k)) continue
+    if (last) {
+      if (Array.isArray(node)) node.splice(Number(k), 1)
+      else delete (node as Row)[k]
+    } else removeGlob((node as Row)[k], path, i + 1)
+  }
+}
+
+function castValueType(v: unknown, type: unknown): unknown {
+  switch (type) {
+    case 'string':
+      return pyStr(v)
+    case 'number':
+      return Number(v)
+    case 'integer':
+      return Math.trunc(Number(v))
+    case 'boolean':
+      return v === true || v === 'True' || v === 'true'
+    default:
+      return v
+  }
+}
+
+/** Builds one transformation from its manifest node. */
+export function createTransformation(node: ManifestNode, base: TemplateContext): Transformation {
+  switch (node.type) {
+    case 'AddFields': {
+      const fields = (Array.isArray(node.fields) ? node.fields : []) as ManifestNode[]
+      return (record, ctx) => {
+        const c = { ...ctx, record }
+        if (node.condition !== undefined && node.condition !== '' && !evaluateCondition(node.condition, c)) return
+        for (const f of fields) {
+          const path = (Array.isArray(f.path) ? f.path : [f.path]).map((p) => pyStr(evaluate(p, base, { literal: false })))
+          let value = evaluate(f.value, c)
+          if (f.value_type !== undefined) value = castValueType(value, f.value_type)
+          setPath(record, path, value === undefined ? null : value)
+        }
+      }
+    }
+    case 'RemoveFields': {
+      const pointers = (Array.isArray(node.field_pointers) ? node.field_pointers : []) as unknown[][]
+      return (record, ctx) => {
+        if (node.condition !== undefined && node.condition !== '') {
+          // The CDK evaluates the condition per field with `property`; sluice supports the record-level form.
+          if (!evaluateCondition(node.condition, { ...ctx, record })) return
+        }
+        for (const p of pointers) removeGlob(record, p.map((x) => String(x)), 0)
+      }
+    }
+    case 'KeysToLower':
+      return (record) => {
+        for (const k of Object.keys(record)) {
+          const lower = k.toLowerCase()
+          if (lower !== k) {
+            record[lower] = record[k]
+            delete record[k]
+          }
+        }
+      }
+    default:
+      throw configError(`unsupported transformation ${String(node.type)}`)
+  }
+}
+
+/** RecordSelector: extract, filter, transform. */
+export class RecordSelector {
+  readonly #path: unknown[]
+  readonly #filter: unknown
+  readonly #transforms: Transformation[]
+  readonly #base: TemplateContext
+
+  constructor(selector: ManifestNode, transformations: ManifestNode[], base: TemplateContext) {
+    const extractor = (selector.extractor ?? {}) as ManifestNode
+    this.#path = Array.isArray(extractor.field_path) ? extractor.field_path : []
+    const rf = selector.record_filter as ManifestNode | undefined
+    this.#filter = rf?.condition
+    this.#base = base
+    this.#transforms = transformations.map((t) => createTransformation(t, base))
+  }
+
+  /** The field path for the current context (keys may be templates). */
+  fieldPath(ctx: TemplateContext): string[] {
+    return this.#path.map((p) => pyStr(evaluate(p, ctx, { literal: false })))
+  }
+
+  /** Raw extraction (paginators count these, before filtering). */
+  extract(bodies: unknown[], ctx: TemplateContext): Row[] {
+    const path = this.fieldPath(ctx)
+    if (bodies.length === 1) return extractRecords(bodies[0], path)
+    const out: Row[] = []
+    for (const b of bodies) for (const r of extractRecords(b, path)) out.push(r)
+    return out
+  }
+
+  /** Filters and transforms extracted records in place order. */
+  select(records: Row[], ctx: TemplateContext): Row[] {
+    const hasFilter = this.#filter !== undefined && this.#filter !== ''
+    if (!hasFilter && this.#transforms.length === 0) return records
+    const out: Row[] = []
+    for (const r of records) {
+      if (r === null || typeof r !== 'object') continue
+      if (hasFilter && !evaluateCondition(this.#filter, { ...ctx, record: r })) continue
+      for (const t of this.#transforms) t(r, ctx)
+      out.push(r)
+    }
+    return out
+  }
+
+  get base(): TemplateContext {
+    return this.#base
+  }
+}
