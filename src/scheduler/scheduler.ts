@@ -1,0 +1,157 @@
+import type { Logger } from 'pino'
+import { isSluiceError } from '../errors.js'
+import type { ConfigStore, ConnectionRecord, ScheduleRecord, ScheduleTimeUnit } from '../store/config-store.js'
+import type { JobRecord, JobStore } from '../store/job-store.js'
+import { catalogEntries } from '../worker/attempt-catalog.js'
+import { parseQuartzCron, type QuartzCron } from './quartz-cron.js'
+
+export interface SchedulerOptions {
+  configStore: ConfigStore
+  jobStore: JobStore
+  /** Clock in epoch ms (default Date.now); tests inject a fake one. */
+  now?: () => number
+  /** How often schedules are checked (default 5 s). */
+  tickMs?: number
+  logger?: Logger
+  /** Called for each job the scheduler creates (e.g. to wake the worker). */
+  onJobCreated?: (job: JobRecord) => void
+}
+
+const UNIT_MS: Record<Exclude<ScheduleTimeUnit, 'months'>, number> = {
+  minutes: 60_000,
+  hours: 3_600_000,
+  days: 86_400_000,
+  weeks: 7 * 86_400_000,
+}
+
+/** `from` plus a basic schedule's interval; months are calendar months (UTC). */
+export function addInterval(from: number, units: number, timeUnit: ScheduleTimeUnit): number {
+  if (timeUnit !== 'months') return from + units * UNIT_MS[timeUnit]
+  const d = new Date(from)
+  const day = d.getUTCDate()
+  d.setUTCDate(1)
+  d.setUTCMonth(d.getUTCMonth() + units)
+  // 31 January + 1 month is the last day of February, not 3 March.
+  const last = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate()
+  d.setUTCDate(Math.min(day, last))
+  return d.getTime()
+}
+
+/** What the scheduler knows about a connection's past jobs (all epoch ms). */
+export interface ScheduleHistory {
+  /** Creation time of the newest sync job (manual ones included), if any. */
+  lastSyncStart?: number
+  /** The slot of the newest job the scheduler created, if any. */
+  lastScheduledFor?: number
+}
+
+/**
+ * The slot (epoch ms) of the run that is due at `now`, or undefined when none is. Derived only
+ * from the stored connection and its jobs, so it survives restarts and applies a schedule change
+ * at once. A run missed while the server was down yields ONE slot, not one per missed period.
+ * - basic: due when the interval has passed since the last sync start; a connection that never
+ *   synced is due at once (slot = its creation time).
+ * - cron: the first fire time after the newest of (last slot, last sync start, last change of
+ *   the connection).
+ */
+export function dueSlot(
+  connection: Pick<ConnectionRecord, 'schedule' | 'createdAt' | 'updatedAt'>,
+  history: ScheduleHistory,
+  now: number,
+  compileCron: (expr: string, zone: string) => QuartzCron = parseQuartzCron,
+): number | undefined {
+  const schedule: ScheduleRecord = connection.schedule
+  switch (schedule.type) {
+    case 'manual':
+      return undefined
+    case 'basic': {
+      if (history.lastSyncStart === undefined) return connection.createdAt * 1000
+      const due = addInterval(history.lastSyncStart, schedule.units, schedule.timeUnit)
+      return due <= now ? due : undefined
+    }
+    case 'cron': {
+      const anchor = Math.max(history.lastScheduledFor ?? 0, history.lastSyncStart ?? 0, connection.updatedAt * 1000)
+      const next = compileCron(schedule.cronExpression, schedule.cronTimeZone).nextRun(new Date(anchor))
+      return next !== undefined && next.getTime() <= now ? next.getTime() : undefined
+    }
+  }
+}
+
+/**
+ * Turns basic and cron schedules into sync jobs. Stateless: every tick re-reads connections and
+ * their jobs from the stores. The store's unique (connection, slot) key and its
+ * one-non-terminal-job rule make two schedulers (or a restart mid-tick) create one job per slot.
+ */
+export class Scheduler {
+  readonly #o: Required<Omit<SchedulerOptions, 'logger' | 'onJobCreated'>> & Pick<SchedulerOptions, 'logger' | 'onJobCreated'>
+  readonly #crons = new Map<string, QuartzCron>()
+  #timer: NodeJS.Timeout | undefined
+  #ticking: Promise<unknown> = Promise.resolve()
+
+  constructor(options: SchedulerOptions) {
+    this.#o = { now: Date.now, tickMs: 5000, ...options }
+  }
+
+  start(): void {
+    if (this.#timer !== undefined) return
+    const run = (): void => {
+      this.#ticking = this.tick().catch((err: unknown) => this.#o.logger?.error({ err }, 'scheduler tick failed'))
+    }
+    run()
+    this.#timer = setInterval(run, this.#o.tickMs)
+    this.#timer.unref()
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer !== undefined) clearInterval(this.#timer)
+    this.#timer = undefined
+    await this.#ticking
+  }
+
+  /** Creates the jobs due now; returns them. */
+  async tick(): Promise<JobRecord[]> {
+    const { configStore, jobStore } = this.#o
+    const now = this.#o.now()
+    const created: JobRecord[] = []
+    for (const connection of await configStore.listConnections()) {
+      if (connection.status !== 'active' || connection.schedule.type === 'manual') continue
+      try {
+        if ((await jobStore.activeJob(connection.connectionId)) !== undefined) continue
+        const slot = dueSlot(connection, await this.#history(connection.connectionId), now, (e, z) => this.#cron(e, z))
+        if (slot === undefined) continue
+        const streams = catalogEntries(connection)
+          .filter((e) => e.selected)
+          .map((e) => (e.stream.namespace ? { name: e.stream.name, namespace: e.stream.namespace } : { name: e.stream.name }))
+        const job = await jobStore.createJob({ configType: 'sync', configId: connection.connectionId, streams, scheduledFor: slot })
+        created.push(job)
+        this.#o.logger?.info({ connectionId: connection.connectionId, jobId: job.id, slot: new Date(slot).toISOString() }, 'scheduled sync created')
+        this.#o.onJobCreated?.(job)
+      } catch (err) {
+        // Another scheduler (or a user) got there first: the slot or the connection is taken.
+        if (isSluiceError(err) && (err.code === 'SLUICE_ERR_CONFLICT' || err.code === 'SLUICE_ERR_SYNC_RUNNING')) continue
+        this.#o.logger?.warn({ err, connectionId: connection.connectionId }, 'could not schedule a sync')
+      }
+    }
+    return created
+  }
+
+  async #history(connectionId: string): Promise<ScheduleHistory> {
+    const { jobStore } = this.#o
+    const history: ScheduleHistory = {}
+    const lastSync = (await jobStore.listJobs({ configId: connectionId, configTypes: ['sync'], pageSize: 1 })).jobs[0]
+    if (lastSync !== undefined) history.lastSyncStart = lastSync.createdAt * 1000
+    // A job is created at or after its slot, so the newest sync also carries the newest slot.
+    if (lastSync?.scheduledFor !== undefined) history.lastScheduledFor = lastSync.scheduledFor
+    return history
+  }
+
+  #cron(expression: string, zone: string): QuartzCron {
+    const key = `${zone}\u0000${expression}`
+    let cron = this.#crons.get(key)
+    if (cron === undefined) {
+      cron = parseQuartzCron(expression, zone)
+      this.#crons.set(key, cron)
+    }
+    return cron
+  }
+}

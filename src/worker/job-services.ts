@@ -1,0 +1,106 @@
+import type { Logger } from 'pino'
+import type { ConnectorContext } from '../connectors/connector.js'
+import type { ConnectorRegistry } from '../connectors/registry.js'
+import { Scheduler } from '../scheduler/scheduler.js'
+import type { SecretService } from '../secrets/secret-service.js'
+import type { ConfigStore } from '../store/config-store.js'
+import type { JobStore } from '../store/job-store.js'
+import { retryPolicyFromEnv } from './retry-policy.js'
+import { Worker, type WorkerOptions } from './worker.js'
+
+/** What the services need from the server's dependencies (a subset of ApiDeps). */
+export interface JobServiceDeps {
+  configStore: ConfigStore
+  jobStore: JobStore
+  registry: ConnectorRegistry
+  secrets: SecretService
+  context: ConnectorContext
+  logger: Logger
+}
+
+/** A long-running part of the server (matches server.ts's SluiceService). */
+export interface JobService {
+  name: string
+  start(deps: JobServiceDeps): Promise<void>
+  stop(): Promise<void>
+}
+
+function envInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
+  const raw = env[name]
+  if (raw === undefined || raw.trim() === '') return fallback
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got '${raw}'.`)
+  return n
+}
+
+/**
+ * Worker settings from the environment: SLUICE_WORKER_CONCURRENCY (2), SLUICE_WORKER_POLL_MS
+ * (500), SLUICE_WORKER_LEASE_MS (30000), SLUICE_WORKER_HEARTBEAT_MS (1000) and the retry
+ * settings of {@link retryPolicyFromEnv}.
+ */
+export function workerOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Pick<WorkerOptions, 'concurrency' | 'pollIntervalMs' | 'leaseMs' | 'heartbeatMs' | 'retry'> {
+  return {
+    concurrency: envInt(env, 'SLUICE_WORKER_CONCURRENCY', 2, 1),
+    pollIntervalMs: envInt(env, 'SLUICE_WORKER_POLL_MS', 500, 10),
+    leaseMs: envInt(env, 'SLUICE_WORKER_LEASE_MS', 30_000, 1000),
+    heartbeatMs: envInt(env, 'SLUICE_WORKER_HEARTBEAT_MS', 1000, 50),
+    retry: retryPolicyFromEnv(env),
+  }
+}
+
+export interface JobServicesOptions {
+  env?: NodeJS.ProcessEnv
+  /** Run the worker (default true). */
+  worker?: boolean
+  /** Run the scheduler (default true). */
+  scheduler?: boolean
+  /**
+   * The store is embedded and single-process (SQLite): at start every running attempt belongs
+   * to a dead process and is recovered at once, without waiting for its lease to expire.
+   */
+  singleProcessStore?: boolean
+}
+
+/**
+ * The worker and the scheduler as server services. A job the scheduler creates wakes the
+ * worker at once. SLUICE_SCHEDULER_TICK_MS (5000) sets the scheduler's period.
+ */
+export function createJobServices(options: JobServicesOptions = {}): JobService[] {
+  const env = options.env ?? process.env
+  let worker: Worker | undefined
+  let scheduler: Scheduler | undefined
+  const services: JobService[] = []
+  if (options.worker !== false) {
+    services.push({
+      name: 'worker',
+      async start(deps) {
+        worker = new Worker({ ...deps, ...workerOptionsFromEnv(env), logger: deps.logger.child({ component: 'worker' }), recoverAllOnStart: options.singleProcessStore === true })
+        await worker.start()
+      },
+      async stop() {
+        await worker?.stop()
+        worker = undefined
+      },
+    })
+  }
+  if (options.scheduler !== false) {
+    services.push({
+      name: 'scheduler',
+      async start(deps) {
+        scheduler = new Scheduler({
+          configStore: deps.configStore,
+          jobStore: deps.jobStore,
+          logger: deps.logger.child({ component: 'scheduler' }),
+          tickMs: envInt(env, 'SLUICE_SCHEDULER_TICK_MS', 5000, 100),
+          onJobCreated: () => worker?.wake(),
+        })
+        scheduler.start()
+      },
+      async stop() {
+        await scheduler?.stop()
+        scheduler = undefined
+      },
+    })
+  }
+  return services
+}
