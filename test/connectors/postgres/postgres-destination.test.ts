@@ -1,0 +1,299 @@
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { PostgresDestination } from '../../../src/connectors/postgres/postgres-destination.js'
+import {
+  rowBatch,
+  type AirbyteStream,
+  type ConfiguredCatalog,
+  type DestinationMessage,
+  type DestinationSyncMode,
+  type RecordData,
+  type StateMessage,
+} from '../../../src/protocol/index.js'
+import { createTestDatabase, memoryLogger, runOptions, type TestDatabase } from '../../helpers/pg.js'
+import { rejection } from './pg-test-utils.js'
+
+let db: TestDatabase
+let cfg: Record<string, unknown>
+const dest = new PostgresDestination()
+
+before(async () => {
+  db = await createTestDatabase('pgdst')
+  cfg = { ...db.config, schema: 'dw' }
+})
+after(() => db.drop())
+
+const usersSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'number', airbyte_type: 'integer' },
+    name: { type: 'string' },
+    score: { type: 'number' },
+    updated_at: { type: 'string', format: 'date-time', airbyte_type: 'timestamp_with_timezone' },
+    tags: { type: 'array', items: { type: 'string' } },
+    _ab_cdc_deleted_at: { type: ['null', 'string'] },
+  },
+}
+
+function catalogOf(
+  name: string,
+  mode: DestinationSyncMode,
+  opts: { schema?: Record<string, unknown>; namespace?: string | null; cursor?: string[]; pk?: string[][]; gen?: number; minGen?: number } = {},
+): ConfiguredCatalog {
+  const stream: AirbyteStream = {
+    name,
+    namespace: opts.namespace ?? null,
+    jsonSchema: opts.schema ?? usersSchema,
+    supportedSyncModes: ['full_refresh', 'incremental'],
+  }
+  return {
+    streams: [
+      {
+        stream,
+        syncMode: 'incremental',
+        destinationSyncMode: mode,
+        cursorField: opts.cursor ?? ['updated_at'],
+        primaryKey: opts.pk ?? [['id']],
+        syncId: 42,
+        generationId: opts.gen ?? 1,
+        minimumGenerationId: opts.minGen ?? 0,
+      },
+    ],
+  }
+}
+
+function state(name: string, n: number): StateMessage {
+  return { type: 'STATE', stream: { name, namespace: null }, data: { n } }
+}
+
+async function* messages(name: string, parts: Array<RecordData[] | StateMessage | 'COMPLETE'>): AsyncGenerator<DestinationMessage> {
+  let t = Date.now()
+  for (const p of parts) {
+    if (p === 'COMPLETE') yield { type: 'STREAM_STATUS', stream: { name, namespace: null }, status: 'COMPLETE' }
+    else if (Array.isArray(p)) yield rowBatch({ name, namespace: null }, p, { emittedAt: t++ })
+    else yield p
+  }
+}
+
+async function run(catalog: ConfiguredCatalog, input: AsyncIterable<DestinationMessage>, onState?: (s: StateMessage) => Promise<void>): Promise<StateMessage[]> {
+  const out: StateMessage[] = []
+  for await (const s of dest.write(cfg, catalog, input, runOptions())) {
+    out.push(s)
+    await onState?.(s)
+  }
+  return out
+}
+
+async function rows(table: string, order = 'id'): Promise<Record<string, unknown>[]> {
+  return (await db.query(`SELECT * FROM ${table} ORDER BY ${order}`)).rows
+}
+
+describe('check', () => {
+  test('creates a table in the schema', async () => {
+    const r = await dest.check(cfg, runOptions())
+    assert.equal(r.status, 'succeeded')
+    const probe = await db.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'dw'`)
+    assert.equal(probe.rows[0]!.n, 0, 'probe table removed')
+  })
+
+  test('fails clearly when the user may not create tables', async () => {
+    const role = `sluice_nocreate_${process.pid}`
+    await db.query(`CREATE ROLE ${role} LOGIN; CREATE SCHEMA locked; REVOKE CREATE ON SCHEMA public FROM PUBLIC`)
+    try {
+      const r = await dest.check({ ...cfg, username: role, schema: 'locked' }, runOptions())
+      assert.equal(r.status, 'failed')
+      assert.match(r.message, /permission denied/)
+    } finally {
+      await db.query(`DROP SCHEMA locked; DROP ROLE ${role}`)
+    }
+  })
+})
+
+describe('write', () => {
+  test('append: Airbyte columns, typed values, STATE only after commit', async () => {
+    const cat = catalogOf('users_append', 'append')
+    const seen: number[] = []
+    const states = await run(
+      cat,
+      messages('users_append', [
+        [
+          { id: 1, name: 'ann', score: 1.5, updated_at: '2024-01-01T00:00:00Z', tags: ['a'] },
+          { id: 2, name: 'bob\ttab', score: '12345678901234567890.123456789', updated_at: '2024-01-02T00:00:00+02:00', tags: [] },
+        ],
+        state('users_append', 1),
+        [{ id: 3, name: null, score: null, updated_at: null, tags: null }],
+        state('users_append', 2),
+        'COMPLETE',
+      ]),
+      async (s) => {
+        // Another connection already sees every record that preceded the state.
+        const n = await db.query(`SELECT count(*)::int AS n FROM dw.users_append`)
+        seen.push(n.rows[0]!.n)
+        assert.equal(s.data!.n, seen.length)
+      },
+    )
+    assert.equal(states.length, 2)
+    assert.deepEqual(seen, [2, 3])
+    const r = await rows('dw.users_append')
+    assert.equal(r[0]!.id, '1')
+    assert.equal(r[1]!.name, 'bob\ttab')
+    assert.equal(r[1]!.score, '12345678901234567890.123456789')
+    assert.equal((r[1]!.updated_at as Date).toISOString(), '2024-01-01T22:00:00.000Z')
+    assert.deepEqual(r[0]!.tags, ['a'])
+    assert.deepEqual(r[0]!._airbyte_meta, { changes: [], sync_id: 42 })
+    assert.equal(r[0]!._airbyte_generation_id, '1')
+    assert.match(String(r[0]!._airbyte_raw_id), /^[0-9a-f-]{36}$/)
+    await run(cat, messages('users_append', [[{ id: 1, name: 'again' }], 'COMPLETE']))
+    assert.equal((await rows('dw.users_append')).length, 4, 'append keeps old rows')
+  })
+
+  test('values that do not cast become NULL with a change; the sync goes on', async () => {
+    const cat = catalogOf('typing', 'append')
+    await run(
+      cat,
+      messages('typing', [
+        [
+          { id: 1, name: { nested: true }, score: 'not a number', updated_at: 'yesterday-ish', tags: 'not an array' },
+          { id: 'x', name: 'ok', score: 2, updated_at: '2024-01-01T00:00:00Z', tags: ['t'] },
+        ],
+        'COMPLETE',
+      ]),
+    )
+    const r = await rows('dw.typing', 'name')
+    const bad = r.find((x) => x.name === '{"nested":true}')!
+    assert.equal(bad.score, null)
+    assert.equal(bad.updated_at, null)
+    assert.equal(bad.tags, null)
+    const fields = (bad._airbyte_meta as { changes: { field: string; change: string; reason: string }[] }).changes
+    assert.deepEqual(fields.map((c) => c.field).sort(), ['score', 'tags', 'updated_at'])
+    assert.ok(fields.every((c) => c.change === 'NULLED' && c.reason === 'DESTINATION_TYPECAST_ERROR'))
+    const other = r.find((x) => x.name === 'ok')!
+    assert.equal(other.id, null)
+    assert.deepEqual((other._airbyte_meta as { changes: { field: string }[] }).changes.map((c) => c.field), ['id'])
+  })
+
+  test('append_dedup keeps the latest row per key and applies deletes', async () => {
+    const cat = catalogOf('users_dedup', 'append_dedup')
+    await run(
+      cat,
+      messages('users_dedup', [
+        [
+          { id: 1, name: 'v1', updated_at: '2024-01-01T00:00:00Z' },
+          { id: 2, name: 'v1', updated_at: '2024-01-01T00:00:00Z' },
+          { id: 1, name: 'v2', updated_at: '2024-01-02T00:00:00Z' },
+          { id: 3, name: 'v1', updated_at: '2024-01-01T00:00:00Z' },
+        ],
+        state('users_dedup', 1),
+        'COMPLETE',
+      ]),
+    )
+    assert.deepEqual((await rows('dw.users_dedup')).map((r) => [r.id, r.name]), [['1', 'v2'], ['2', 'v1'], ['3', 'v1']])
+    await run(
+      cat,
+      messages('users_dedup', [
+        [
+          { id: 2, name: 'v2', updated_at: '2024-01-03T00:00:00Z' },
+          { id: 1, name: 'older', updated_at: '2023-01-01T00:00:00Z' },
+          { id: 3, name: 'gone', updated_at: '2024-01-05T00:00:00Z', _ab_cdc_deleted_at: '2024-01-05T00:00:00Z' },
+        ],
+        state('users_dedup', 2),
+        [{ id: 2, name: 'v3', updated_at: '2024-01-03T00:00:00Z' }],
+        state('users_dedup', 3),
+        'COMPLETE',
+      ]),
+    )
+    // id 1 keeps v2 (higher cursor), id 2 takes v3 (same cursor, later extraction), id 3 deleted.
+    assert.deepEqual((await rows('dw.users_dedup')).map((r) => [r.id, r.name]), [['1', 'v2'], ['2', 'v3']])
+  })
+
+  test('overwrite swaps in only on COMPLETE; readers see the old table until then', async () => {
+    const cat = catalogOf('snap', 'overwrite')
+    await run(cat, messages('snap', [[{ id: 1, name: 'old' }, { id: 2, name: 'old' }], 'COMPLETE']))
+    const reader = await db.client()
+    try {
+      let sawOld = 0
+      async function* slow(): AsyncGenerator<DestinationMessage> {
+        yield rowBatch({ name: 'snap', namespace: null }, [{ id: 10, name: 'new' }])
+        yield state('snap', 1)
+        // Mid-sync, after a commit: the old table is still whole and readable.
+        const r = await reader.query('SELECT name FROM dw.snap ORDER BY id')
+        assert.deepEqual(r.rows.map((x) => x.name), ['old', 'old'])
+        sawOld++
+        yield rowBatch({ name: 'snap', namespace: null }, [{ id: 11, name: 'new' }])
+        yield { type: 'STREAM_STATUS', stream: { name: 'snap', namespace: null }, status: 'COMPLETE' }
+      }
+      await run(cat, slow())
+      assert.equal(sawOld, 1)
+      const r = await reader.query('SELECT id, name FROM dw.snap ORDER BY id')
+      assert.deepEqual(r.rows, [{ id: '10', name: 'new' }, { id: '11', name: 'new' }])
+    } finally {
+      await reader.end()
+    }
+    // A sync that ends without COMPLETE leaves the old data in place.
+    await run(cat, messages('snap', [[{ id: 99, name: 'partial' }]]))
+    assert.deepEqual((await rows('dw.snap')).map((r) => r.id), ['10', '11'])
+    // An empty successful overwrite empties the table.
+    await run(cat, messages('snap', ['COMPLETE']))
+    assert.equal((await rows('dw.snap')).length, 0)
+  })
+
+  test('a failure mid-write leaves nothing after the last echoed state', async () => {
+    const cat = catalogOf('crash', 'append')
+    async function* failing(): AsyncGenerator<DestinationMessage> {
+      yield rowBatch({ name: 'crash', namespace: null }, [{ id: 1 }, { id: 2 }])
+      yield state('crash', 1)
+      yield rowBatch({ name: 'crash', namespace: null }, [{ id: 3 }])
+      throw new Error('source died')
+    }
+    const echoed: StateMessage[] = []
+    const err = await rejection(async () => {
+      for await (const s of dest.write(cfg, cat, failing(), runOptions())) echoed.push(s)
+    })
+    assert.match(err.message, /source died/)
+    assert.equal(echoed.length, 1)
+    assert.deepEqual((await rows('dw.crash')).map((r) => r.id), ['1', '2'])
+  })
+
+  test('schema evolution adds columns and keeps values whose type changed', async () => {
+    const v1 = { type: 'object', properties: { id: { type: 'integer' }, code: { type: 'string' } } }
+    await run(catalogOf('evolve', 'append', { schema: v1 }), messages('evolve', [[{ id: 1, code: 'abc' }], 'COMPLETE']))
+    const v2 = {
+      type: 'object',
+      properties: { id: { type: 'integer' }, code: { type: 'integer' }, extra: { type: 'boolean' } },
+    }
+    const logger = memoryLogger()
+    for await (const _ of dest.write(cfg, catalogOf('evolve', 'append', { schema: v2 }), messages('evolve', [[{ id: 2, code: 7, extra: true }], 'COMPLETE']), { ...runOptions(), logger })) void _
+    const r = await rows('dw.evolve')
+    assert.equal(r[0]!.code_character_varying, 'abc', 'old text values kept in a renamed column')
+    assert.equal(r[1]!.code, '7')
+    assert.equal(r[1]!.extra, true)
+    assert.ok(logger.lines.some((l) => /changed type/.test(l)))
+    // A type change whose values all cast converts the column in place.
+    const v3 = { type: 'object', properties: { id: { type: 'integer' }, code: { type: 'number' }, extra: { type: 'boolean' } } }
+    await run(catalogOf('evolve', 'append', { schema: v3 }), messages('evolve', [[{ id: 3, code: 1.5 }], 'COMPLETE']))
+    assert.deepEqual((await rows('dw.evolve')).map((x) => x.code), [null, '7', '1.5'])
+  })
+
+  test('identifiers are normalised, truncated and de-duplicated', async () => {
+    const long = 'L'.repeat(70)
+    const schema = {
+      type: 'object',
+      properties: { 'a b': { type: 'string' }, a_b: { type: 'string' }, 'Ünï"code': { type: 'string' }, [long]: { type: 'string' } },
+    }
+    await run(catalogOf('Wëird Nämе!', 'append', { schema, namespace: 'My Schema' }), messages('Wëird Nämе!', []))
+    // No records and no COMPLETE: nothing created for an append stream.
+    const none = await db.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'My_Schema'`)
+    assert.equal(none.rows[0]!.n, 0)
+    const input = async function* (): AsyncGenerator<DestinationMessage> {
+      yield rowBatch({ name: 'Wëird Nämе!', namespace: 'My Schema' }, [{ 'a b': '1', a_b: '2', 'Ünï"code': '3', [long]: '4' }])
+    }
+    await run(catalogOf('Wëird Nämе!', 'append', { schema, namespace: 'My Schema' }), input())
+    const t = await db.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'My_Schema'`)
+    assert.deepEqual(t.rows.map((x) => x.tablename), ['Weird_Nam__'])
+    const r = (await db.query(`SELECT * FROM "My_Schema"."Weird_Nam__"`)).rows[0]!
+    assert.equal(r.a_b, '1')
+    assert.equal(r.a_b_1, '2')
+    assert.equal(r.Uni_code, '3')
+    assert.equal(r['L'.repeat(63)], '4')
+  })
+})
