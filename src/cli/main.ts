@@ -2,9 +2,10 @@ import { Command } from 'commander'
 import { sluiceVersion } from '../api/version.js'
 import { isSluiceError } from '../errors.js'
 import { serveCommand } from './serve-command.js'
+import { workerCommand } from './worker-command.js'
 
 /** Every CLI command; add yours with one import and one entry. */
-const COMMANDS: Array<() => Command> = [serveCommand]
+const COMMANDS: Array<() => Command> = [serveCommand, workerCommand]
 
 /** Builds the `sluice` program (exported for tests). */
 export function buildProgram(): Command {

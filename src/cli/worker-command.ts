@@ -1,0 +1,233 @@
+import { hostname } from 'node:os'
+import { randomUUID } from 'node:crypto'
+import { resolve } from 'node:path'
+import { Command, InvalidArgumentError } from 'commander'
+import type { Logger } from 'pino'
+import { ConnectorRegistry } from '../connectors/registry.js'
+import { SluiceError } from '../errors.js'
+import { loadSecretKey, SecretService } from '../secrets/secret-service.js'
+import { connectorContext, createLogger } from '../server.js'
+import type { ClaimedAttempt, JobStore } from '../store/job-store.js'
+import { isPostgresUrl, openPostgresStores, redactDatabaseUrl, type PostgresStores } from '../store/postgres/index.js'
+import { workerOptionsFromEnv } from '../worker/job-services.js'
+import { Worker } from '../worker/worker.js'
+
+/** Settings of a worker process; the CLI fills them from flags and SLUICE_* variables. */
+export interface WorkerProcessOptions {
+  /** postgres:// URL of the shared control plane. */
+  databaseUrl: string
+  /** Attempts run at the same time (default SLUICE_WORKER_CONCURRENCY or 2). */
+  concurrency?: number
+  /** Lease of a claimed attempt in ms (default 20 s, or SLUICE_WORKER_LEASE_MS): a dead worker's job moves on within about two leases. */
+  leaseMs?: number
+  /** Heartbeat and cancel check period in ms (default SLUICE_WORKER_HEARTBEAT_MS or 1 s). */
+  heartbeatMs?: number
+  /** Polling fallback when no NOTIFY arrives, in ms (default 2 s, or SLUICE_WORKER_POLL_MS). */
+  pollIntervalMs?: number
+  /** Default `SLUICE_DATA_DIR` or `./.sluice` (secret key file, Local Files root). */
+  dataDir?: string
+  env?: NodeJS.ProcessEnv
+  logger?: Logger
+  /** Connector registry (default: the built-in connectors). */
+  registry?: ConnectorRegistry
+}
+
+export interface RunningWorkerProcess {
+  workerId: string
+  concurrency: number
+  stores: PostgresStores
+  /**
+   * Graceful stop: no new claims, running attempts get up to `graceMs` to finish, the rest are
+   * aborted and released (their jobs become runnable at once, from the last saved state).
+   */
+  shutdown(graceMs: number): Promise<void>
+}
+
+/** How often the worker row in the registry is refreshed (workers/list staleness is 30 s). */
+const REGISTRY_BEAT_MS = 5_000
+
+/**
+ * Runs a worker against the shared PostgreSQL store: registers it, wakes it on NOTIFY (polling
+ * stays as the fallback), and keeps its registry row fresh. The job loop itself is the same
+ * Worker that runs inside `sluice serve`.
+ */
+export async function startWorkerProcess(options: WorkerProcessOptions): Promise<RunningWorkerProcess> {
+  const env = options.env ?? process.env
+  const logger = options.logger ?? createLogger(env)
+  const dataDir = resolve(options.dataDir ?? (env.SLUICE_DATA_DIR || '.sluice'))
+  if (!isPostgresUrl(options.databaseUrl)) {
+    throw new SluiceError(
+      'SLUICE_ERR_INVALID_INPUT',
+      'sluice worker needs a shared PostgreSQL store: pass --database-url postgres://... or set SLUICE_DATABASE_URL.',
+    )
+  }
+  if (!env.SLUICE_SECRET_KEY) {
+    logger.warn('SLUICE_SECRET_KEY is not set: every process sharing this database must use the same key, or it cannot decrypt connector secrets.')
+  }
+  const secrets = new SecretService(loadSecretKey({ dataDir, envKey: env.SLUICE_SECRET_KEY }))
+  const fromEnv = workerOptionsFromEnv(env)
+  const concurrency = options.concurrency ?? fromEnv.concurrency ?? 2
+  const stores = await openPostgresStores({ url: options.databaseUrl, applicationName: 'sluice-worker', maxConnections: concurrency + 4 })
+  const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
+  const gate = new ClaimGate(stores.jobStore)
+  const worker = new Worker({
+    ...fromEnv,
+    jobStore: gate.store,
+    configStore: stores.configStore,
+    registry: options.registry ?? new ConnectorRegistry(),
+    secrets,
+    context: connectorContext(dataDir, env),
+    logger,
+    workerId,
+    concurrency,
+    // Shorter than the embedded default so a dead worker's job moves on well within a minute.
+    leaseMs: options.leaseMs ?? (env.SLUICE_WORKER_LEASE_MS ? fromEnv.leaseMs : 20_000),
+    heartbeatMs: options.heartbeatMs ?? fromEnv.heartbeatMs,
+    // NOTIFY wakes idle slots at once; polling only covers retries coming due and lost notifications.
+    pollIntervalMs: options.pollIntervalMs ?? (env.SLUICE_WORKER_POLL_MS ? fromEnv.pollIntervalMs : 2_000),
+    // Other workers may be running: only attempts whose lease expired are theirs to recover.
+    recoverAllOnStart: false,
+  })
+  let unsubscribe: (() => void) | undefined
+  let beat: NodeJS.Timeout | undefined
+  try {
+    await stores.workers.register({ workerId, hostname: hostname(), pid: process.pid, concurrency })
+    unsubscribe = await stores.events.subscribe((event) => {
+      if (event.type === 'runnable' || event.type === 'reconnected') worker.wake()
+    })
+    await worker.start()
+    beat = setInterval(() => {
+      stores.workers.beat(workerId).catch((err: unknown) => logger.warn({ err }, 'worker registry heartbeat failed'))
+    }, REGISTRY_BEAT_MS)
+    beat.unref()
+  } catch (e) {
+    unsubscribe?.()
+    await worker.stop().catch(() => {})
+    await stores.workers.deregister(workerId).catch(() => {})
+    await stores.close()
+    throw e
+  }
+  logger.info({ workerId, concurrency, database: redactDatabaseUrl(options.databaseUrl) }, 'sluice worker started')
+
+  let stopping: Promise<void> | undefined
+  const shutdown = (graceMs: number): Promise<void> => {
+    stopping ??= (async () => {
+      gate.close()
+      unsubscribe?.()
+      if (beat) clearInterval(beat)
+      await stores.workers.beat(workerId, 'stopping').catch(() => {})
+      logger.info({ workerId, running: gate.running, graceMs }, 'worker stopping: no new claims, waiting for running attempts')
+      const drained = await gate.drained(graceMs)
+      if (!drained) logger.warn({ workerId, running: gate.running }, 'grace period over: releasing the remaining attempts to other workers')
+      await worker.stop()
+      await stores.workers.deregister(workerId).catch(() => {})
+      await stores.close()
+    })()
+    return stopping
+  }
+  return { workerId, concurrency, stores, shutdown }
+}
+
+/**
+ * Wraps the job store the Worker uses so a shutdown can stop new claims while running attempts
+ * carry on, and can tell when they have all finished. Keeps the drain logic out of the job loop.
+ */
+class ClaimGate {
+  readonly store: JobStore
+  readonly #running = new Set<string>()
+  #open = true
+  #onIdle: (() => void) | undefined
+
+  constructor(inner: JobStore) {
+    const claimNext = async (workerId: string, leaseMs: number, now?: number): Promise<ClaimedAttempt | undefined> => {
+      if (!this.#open) return undefined
+      const claimed = await inner.claimNext(workerId, leaseMs, now)
+      if (claimed) this.#running.add(`${claimed.job.id}/${claimed.attempt.attemptNumber}`)
+      return claimed
+    }
+    const finishAttempt: JobStore['finishAttempt'] = async (jobId, attemptNumber, workerId, attempt, job) => {
+      try {
+        return await inner.finishAttempt(jobId, attemptNumber, workerId, attempt, job)
+      } finally {
+        if (this.#running.delete(`${jobId}/${attemptNumber}`) && this.#running.size === 0) this.#onIdle?.()
+      }
+    }
+    this.store = new Proxy(inner, {
+      get(target, prop, receiver) {
+        if (prop === 'claimNext') return claimNext
+        if (prop === 'finishAttempt') return finishAttempt
+        const value = Reflect.get(target, prop, receiver) as unknown
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+  }
+
+  get running(): number {
+    return this.#running.size
+  }
+
+  close(): void {
+    this.#open = false
+  }
+
+  /** Resolves true when no attempt runs any more, false when `timeoutMs` passed first. */
+  drained(timeoutMs: number): Promise<boolean> {
+    if (this.#running.size === 0) return Promise.resolve(true)
+    return new Promise((resolveDrained) => {
+      const timer = setTimeout(() => {
+        this.#onIdle = undefined
+        resolveDrained(false)
+      }, timeoutMs)
+      this.#onIdle = () => {
+        clearTimeout(timer)
+        this.#onIdle = undefined
+        resolveDrained(true)
+      }
+    })
+  }
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer.')
+  return n
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value)
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number of seconds >= 0.')
+  return n
+}
+
+/** `sluice worker`: runs sync attempts claimed from a shared PostgreSQL store, until SIGTERM. */
+export function workerCommand(): Command {
+  return new Command('worker')
+    .description('run a worker process: claims and runs sync jobs from a shared PostgreSQL store (scale out)')
+    .option('--database-url <url>', 'postgres:// URL of the shared store (default: $SLUICE_DATABASE_URL)')
+    .option('--concurrency <n>', 'attempts run at the same time (default: $SLUICE_WORKER_CONCURRENCY or 2)', positiveInt)
+    .option('--lease <seconds>', 'lease of a claimed attempt; a dead worker\'s job moves on after about two leases (default 20)', positiveNumber)
+    .option('--shutdown-grace <seconds>', 'on SIGTERM, how long running attempts may finish before they are released (default 60)', positiveNumber)
+    .option('--data-dir <dir>', 'data directory (default: $SLUICE_DATA_DIR or ./.sluice)')
+    .action(async (opts: { databaseUrl?: string; concurrency?: number; lease?: number; shutdownGrace?: number; dataDir?: string }) => {
+      const env = process.env
+      const databaseUrl = opts.databaseUrl ?? env.SLUICE_DATABASE_URL ?? ''
+      const running = await startWorkerProcess({
+        databaseUrl,
+        ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+        ...(opts.lease !== undefined ? { leaseMs: opts.lease * 1000 } : {}),
+        ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+        env,
+      })
+      // Machine-readable line on stdout, like `sluice serve`.
+      process.stdout.write(`sluice worker ${running.workerId} running (concurrency ${running.concurrency})\n`)
+      const graceMs = (opts.shutdownGrace ?? 60) * 1000
+      const stop = (): void => {
+        running.shutdown(graceMs).then(
+          () => process.exit(0),
+          () => process.exit(1),
+        )
+      }
+      process.once('SIGINT', stop)
+      process.once('SIGTERM', stop)
+    })
+}
