@@ -100,8 +100,13 @@ class AttemptRun {
   readonly #runs = new Map<string, StreamRun>()
   readonly #byDestination = new Map<string, StreamRun>()
   readonly #unknownStreams = new Set<string>()
-  /** Rejects `abortGraceMs` after the internal abort: pending connector calls are then abandoned. */
-  readonly #graceOver: Promise<never>
+  /**
+   * Callbacks that abandon pending connector calls once `abortGraceMs` have passed after the
+   * internal abort. A set of callbacks rather than one long-lived promise raced against each
+   * call: every `Promise.race` would leave a reaction (and the batch it resolved with) on it.
+   */
+  readonly #graceWaiters = new Set<() => void>()
+  #graceExpired = false
   #destinationCatalog: ConfiguredCatalog = { streams: [] }
   #failure: { origin: FailureOrigin; error: unknown } | undefined
   #cancelled = false
@@ -109,17 +114,24 @@ class AttemptRun {
   #lastProgress = 0
   #lastLog = Date.now()
   #lastMacrotask = Date.now()
+  #graceTimer: NodeJS.Timeout | undefined
 
   constructor(input: AttemptInput, tuning: EngineTuning) {
     this.#input = input
     this.#tuning = tuning
     this.#options = { ...input.options, signal: this.#controller.signal }
     this.#channel = new BoundedChannel<DestinationMessage>(tuning.maxBatchesAhead, tuning.maxMessagesAhead, (m) => m.type === 'RECORD_BATCH')
-    const signal = this.#controller.signal
-    this.#graceOver = new Promise<never>((_, reject) => {
-      signal.addEventListener('abort', () => setTimeout(() => reject(cancelledError()), tuning.abortGraceMs).unref(), { once: true })
-    })
-    this.#graceOver.catch(() => {})
+    this.#controller.signal.addEventListener(
+      'abort',
+      () => {
+        this.#graceTimer = setTimeout(() => {
+          this.#graceExpired = true
+          for (const giveUp of this.#graceWaiters) giveUp()
+          this.#graceWaiters.clear()
+        }, tuning.abortGraceMs)
+      },
+      { once: true },
+    )
   }
 
   get #log() {
@@ -149,6 +161,7 @@ class AttemptRun {
       await producer
     } finally {
       outer.removeEventListener('abort', onAbort)
+      clearTimeout(this.#graceTimer)
     }
     if (this.#cancelled) {
       this.#log.warn('engine: attempt cancelled')
@@ -219,8 +232,24 @@ class AttemptRun {
 
   /** A pending connector call, abandoned if the connector ignores an abort for longer than the grace period. */
   #withGrace<T>(pending: Promise<T>): Promise<T> {
-    pending.catch(() => {})
-    return Promise.race([pending, this.#graceOver])
+    if (this.#graceExpired) {
+      pending.catch(() => {})
+      return Promise.reject(cancelledError())
+    }
+    return new Promise<T>((resolve, reject) => {
+      const giveUp = () => reject(cancelledError())
+      this.#graceWaiters.add(giveUp)
+      pending.then(
+        (value) => {
+          this.#graceWaiters.delete(giveUp)
+          resolve(value)
+        },
+        (error: unknown) => {
+          this.#graceWaiters.delete(giveUp)
+          reject(error)
+        },
+      )
+    })
   }
 
   async #close(iterator: AsyncIterator<unknown> | undefined, side: string): Promise<void> {
