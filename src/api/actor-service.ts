@@ -86,7 +86,8 @@ export function prepareConfiguration(
       validationErrors: reserved.map((p) => ({ propertyPath: `connectionConfiguration.${p}`, invalidValue: '**********', message: 'reserved prefix' })),
     })
   }
-  const plain = storedPlain ? restoreMaskedSecrets(schema, incoming, storedPlain) : incoming
+  // On create there is nothing stored: a mask is then dropped and reported as missing.
+  const plain = restoreMaskedSecrets(schema, incoming, storedPlain ?? {})
   const secretFieldPaths = new Set(secretPaths(schema, plain).map((p) => `connectionConfiguration.${p}`))
   validateConnectorConfig(schema, plain, secretFieldPaths)
   return { plain, stored: encryptSecrets(schema, plain, secrets) }

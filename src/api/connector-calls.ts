@@ -50,7 +50,10 @@ export async function callConnector<T>(options: ConnectorCallOptions, fn: (opts:
     lines.push(`${new Date().toISOString()} ${level} ${scrub(message, options.secrets)}`)
   }
   const logger: ConnectorLogger = { debug: log('DEBUG'), info: log('INFO'), warn: log('WARN'), error: log('ERROR') }
-  const signal = AbortSignal.timeout(options.timeoutMs)
+  // A ref'd timer (AbortSignal.timeout is unref'd): the request is pending, the process must wait for it.
+  const controller = new AbortController()
+  const timer = setTimeout(() => controller.abort(new Error('timeout')), options.timeoutMs)
+  const signal = controller.signal
   const job = (succeeded: boolean): SynchronousJobRead => {
     const read: SynchronousJobRead = {
       id: randomUUID(),
@@ -88,5 +91,7 @@ export async function callConnector<T>(options: ConnectorCallOptions, fn: (opts:
     }
     if (options.configType === 'check_connection_destination') read.failureReason.failureOrigin = 'destination'
     return { ok: false, error, message, job: read }
+  } finally {
+    clearTimeout(timer)
   }
 }
