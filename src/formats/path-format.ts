@@ -12,7 +12,7 @@ export function s3SafeName(name: string): string {
   return name
     .normalize('NFKD')
     .replace(/\p{M}/gu, '')
-    .replace(/[^A-Za-z0-9/!_.*'() &$@=;:+,?-]/g, '_')
+    .replace(/[^A-Za-z0-9/!_.*'()&$@=;:+,?-]/g, '_')
 }
 
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0')

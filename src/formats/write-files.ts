@@ -1,4 +1,3 @@
-import { once } from 'node:events'
 import { finished } from 'node:stream/promises'
 import type { Writable } from 'node:stream'
 import { createGzip, type Gzip } from 'node:zlib'
@@ -63,10 +62,32 @@ interface OpenPart {
   bytes: number
 }
 
-/** Waits for `drain`, failing instead of hanging when the stream errors or closes. */
+/** Writes, then waits for `drain` when needed; fails instead of hanging when the stream errors or closes. */
 async function writeWithBackpressure(target: Writable, chunk: Uint8Array): Promise<void> {
-  if (!target.write(chunk)) await once(target, 'drain')
+  if (target.destroyed) throw target.errored ?? new Error('The output stream is closed.')
+  if (target.write(chunk)) return
+  await new Promise<void>((resolve, reject) => {
+    const cleanup = (): void => {
+      target.off('drain', onDrain).off('error', onError).off('close', onClose)
+    }
+    const onDrain = (): void => {
+      cleanup()
+      resolve()
+    }
+    const onError = (e: Error): void => {
+      cleanup()
+      reject(e)
+    }
+    const onClose = (): void => {
+      cleanup()
+      reject(target.errored ?? new Error('The output stream is closed.'))
+    }
+    target.on('drain', onDrain).on('error', onError).on('close', onClose)
+  })
 }
+
+/** Stream errors surface through writes and `finished()`; this keeps them from being unhandled. */
+const ignoreError = (): void => undefined
 
 /** One stream's files for one sync: naming, the open part, and overwrite clean-up. */
 class StreamFiles {
@@ -128,8 +149,10 @@ class StreamFiles {
     const format = this.#settings.format
     const gzip = format.type !== 'Parquet' && format.gzip ? createGzip() : undefined
     const part: OpenPart = { seq: ++this.#seq, key, sink, gzip, rows: 0, bytes: 0, encoder: undefined as never }
+    sink.stream.on('error', ignoreError)
     let target: Writable = sink.stream
     if (gzip) {
+      gzip.on('error', ignoreError)
       gzip.on('data', (c: Buffer) => {
         part.bytes += c.length
       })
