@@ -36,6 +36,11 @@ export interface RunOptions {
 
 export interface Source<C extends ConnectorConfig = ConnectorConfig> {
   readonly spec: ConnectorSpecification
+  /**
+   * Optional checks JSON Schema cannot express, run after spec validation (e.g. Postgres
+   * rejects the CDC method). Throws a SluiceError (config error, HTTP 422) with a clear message.
+   */
+  validateConfig?(config: C): void
   check(config: C, opts: RunOptions): Promise<ConnectionStatus>
   discover(config: C, opts: RunOptions): Promise<AirbyteCatalog>
   /**

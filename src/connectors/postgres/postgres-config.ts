@@ -1,6 +1,6 @@
 import type { ClientConfig } from 'pg'
 import type { ConnectionOptions } from 'node:tls'
-import { configError } from '../../errors.js'
+import { SluiceError, configError } from '../../errors.js'
 import type { ConnectorLogger } from '../connector.js'
 import type { PgErrorContext } from './postgres-errors.js'
 
@@ -55,9 +55,11 @@ export function replicationMethodOf(config: PostgresSourceConfig): ReplicationMe
  */
 export function validateSourceConfig(config: PostgresSourceConfig): void {
   if (replicationMethodOf(config) === 'CDC') {
-    throw configError(
-      'replication_method CDC (Read Changes using Write-Ahead Log) is not supported by sluice yet: use Standard (user-defined cursor) or Xmin.',
-    )
+    const message =
+      'replication_method CDC (Read Changes using Write-Ahead Log) is not supported by sluice yet: use Standard (user-defined cursor) or Xmin.'
+    throw new SluiceError('SLUICE_ERR_INVALID_CONFIG', message, {
+      validationErrors: [{ propertyPath: 'connectionConfiguration.replication_method.method', invalidValue: 'CDC', message }],
+    })
   }
   validateConnection(config)
 }

@@ -206,6 +206,11 @@ export class PostgresSource implements Source {
     this.#options = { ...DEFAULT_OPTIONS, ...options }
   }
 
+  /** Rejects what the spec cannot: the CDC method (HTTP 422, SLUICE_ERR_INVALID_CONFIG). */
+  validateConfig(raw: ConnectorConfig): void {
+    validateSourceConfig(raw as unknown as PostgresSourceConfig)
+  }
+
   async check(raw: ConnectorConfig, opts: RunOptions): Promise<ConnectionStatus> {
     const config = raw as unknown as PostgresSourceConfig
     try {

@@ -115,8 +115,15 @@ describe('check', () => {
     const r = await source.check(cdc, runOptions())
     assert.equal(r.status, 'failed')
     assert.match(r.message, /not supported/)
+    assert.throws(() => source.validateConfig(cdc), (e: { code: string; httpStatus: number; failureType: string }) => {
+      assert.equal(e.code, 'SLUICE_ERR_INVALID_CONFIG')
+      assert.equal(e.httpStatus, 422)
+      assert.equal(e.failureType, 'config_error')
+      return true
+    })
+    source.validateConfig(cfg)
     const err = await rejection(() => collect(source.read(cdc, { streams: [] }, [], runOptions())))
-    assert.equal(err.code, 'SLUICE_ERR_CONNECTOR_CONFIG')
+    assert.equal(err.failureType, 'config_error')
   })
 })
 
