@@ -2,6 +2,7 @@ import type { ConnectorDefinition, DestinationDefinition, SourceDefinition } fro
 import { fakerDefinition } from './faker/index.js'
 import { localFilesDefinition } from './local-files/index.js'
 import { postgresDestinationDefinition, postgresSourceDefinition } from './postgres/index.js'
+import { restApiDefinition } from './rest-api/index.js'
 import { s3Definition } from './s3/index.js'
 import { testDestinationDefinition } from './test-destination/index.js'
 import { testSourceDefinition } from './test-source/index.js'
@@ -45,5 +46,5 @@ export class ConnectorRegistry {
 export function builtinDefinitions(): ConnectorDefinition[] {
   // The test connectors (failure knobs) are listed only for tests: only working connectors are offered.
   const testing = process.env.SLUICE_TEST_CONNECTORS === '1' ? [testSourceDefinition, testDestinationDefinition] : []
-  return [fakerDefinition, localFilesDefinition, postgresSourceDefinition, postgresDestinationDefinition, s3Definition, ...testing]
+  return [fakerDefinition, localFilesDefinition, postgresSourceDefinition, postgresDestinationDefinition, s3Definition, restApiDefinition, ...testing]
 }

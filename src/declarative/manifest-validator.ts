@@ -15,7 +15,7 @@ export const SUPPORTED_COMPONENTS = new Set([
   'JsonDecoder', 'JsonlDecoder', 'RefreshTokenUpdater', 'ConcurrencyLevel', 'HTTPAPIBudget',
   'MovingWindowCallRatePolicy', 'FixedWindowCallRatePolicy', 'UnlimitedCallRatePolicy', 'Rate',
   'HttpRequestRegexMatcher', 'RequestBodyJsonObject', 'RequestBodyUrlEncodedForm', 'RequestBodyPlainText',
-  'RequestBodyGraphQL',
+  'RequestBodyGraphQL', 'SluiceAutoExtractor',
 ])
 
 /** Fields holding data, JSON schemas or $ref sources rather than components. */

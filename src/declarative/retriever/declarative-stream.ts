@@ -177,8 +177,8 @@ export class DeclarativeStream {
       this.#paginator.inject(parts, token, reqCtx)
       const outcome = await this.#requester.send(reqCtx, parts, signal)
       if (outcome.kind === 'ignored') return
-      const bodies = decodeBodies(outcome.text, this.#decoder, this.#env.strictJson)
-      const raw = this.#selector.extract(bodies, reqCtx)
+      const { bodies, array } = decodeBodies(outcome.text, this.#decoder, this.#env.strictJson)
+      const raw = this.#selector.extract(bodies, reqCtx, array)
       const rawCount = raw.length
       const lastRaw = raw[rawCount - 1]
       let rows = this.#selector.select(raw, reqCtx)

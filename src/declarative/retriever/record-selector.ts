@@ -10,7 +10,7 @@ export type Row = Record<string, unknown>
  * Decodes a response body into "bodies": JsonDecoder (a top-level array is one body per element;
  * an empty or invalid body is `{}` unless strict) or JsonlDecoder (one body per line).
  */
-export function decodeBodies(text: string, decoder: string, strict: boolean): unknown[] {
+export function decodeBodies(text: string, decoder: string, strict: boolean): { bodies: unknown[]; array: boolean } {
   if (decoder === 'JsonlDecoder') {
     const out: unknown[] = []
     for (const line of text.split('\n')) {
@@ -21,7 +21,7 @@ export function decodeBodies(text: string, decoder: string, strict: boolean): un
         if (strict) throw configError(`the response is not valid JSON Lines: ${(e as Error).message}`)
       }
     }
-    return out
+    return { bodies: out, array: true }
   }
   let body: unknown
   if (text.trim() === '') body = {}
@@ -33,7 +33,7 @@ export function decodeBodies(text: string, decoder: string, strict: boolean): un
       body = {}
     }
   }
-  return Array.isArray(body) ? body : [body]
+  return Array.isArray(body) ? { bodies: body, array: true } : { bodies: [body], array: false }
 }
 
 function dpathCollect(value: unknown, path: string[], i: number, out: unknown[]): void {
@@ -76,6 +76,20 @@ export function extractRecords(body: unknown, path: string[]): Row[] {
   }
   if (found && typeof found === 'object') return Object.keys(found).length ? [found as Row] : []
   return found === undefined || found === null || found === '' || found === false || found === 0 ? [] : [found as Row]
+}
+
+/**
+ * Record auto-detection (sluice's `SluiceAutoExtractor`, used by the REST API source): a
+ * top-level array, else the first array field (arrays of objects first), else the body itself.
+ */
+export function autoDetectRecords(body: unknown): Row[] {
+  if (Array.isArray(body)) return body as Row[]
+  if (body === null || typeof body !== 'object') return []
+  const entries = Object.entries(body as Row).filter(([, v]) => Array.isArray(v)) as Array<[string, unknown[]]>
+  const objects = entries.find(([, v]) => v.length > 0 && v.every((x) => x !== null && typeof x === 'object' && !Array.isArray(x)))
+  const chosen = objects ?? entries[0]
+  if (chosen) return chosen[1] as Row[]
+  return Object.keys(body).length ? [body as Row] : []
 }
 
 /** A record transformation (AddFields / RemoveFields / KeysToLower). */
@@ -165,6 +179,7 @@ export function createTransformation(node: ManifestNode, base: TemplateContext):
 /** RecordSelector: extract, filter, transform. */
 export class RecordSelector {
   readonly #path: unknown[]
+  readonly #auto: boolean
   readonly #filter: unknown
   readonly #transforms: Transformation[]
   readonly #base: TemplateContext
@@ -172,6 +187,7 @@ export class RecordSelector {
   constructor(selector: ManifestNode, transformations: ManifestNode[], base: TemplateContext) {
     const extractor = (selector.extractor ?? {}) as ManifestNode
     this.#path = Array.isArray(extractor.field_path) ? extractor.field_path : []
+    this.#auto = extractor.type === 'SluiceAutoExtractor'
     const rf = selector.record_filter as ManifestNode | undefined
     this.#filter = rf?.condition
     this.#base = base
@@ -184,7 +200,8 @@ export class RecordSelector {
   }
 
   /** Raw extraction (paginators count these, before filtering). */
-  extract(bodies: unknown[], ctx: TemplateContext): Row[] {
+  extract(bodies: unknown[], ctx: TemplateContext, topLevelArray = false): Row[] {
+    if (this.#auto) return topLevelArray ? (bodies as Row[]) : autoDetectRecords(bodies[0])
     const path = this.fieldPath(ctx)
     if (bodies.length === 1) return extractRecords(bodies[0], path)
     const out: Row[] = []
