@@ -8,9 +8,7 @@ import { newWorkspaceRecord } from './api/workspace-records.js'
 import type { ConnectorContext } from './connectors/connector.js'
 import { ConnectorRegistry } from './connectors/registry.js'
 import { loadSecretKey, SecretService } from './secrets/secret-service.js'
-import { openSqliteDatabase, type SqliteDatabase } from './store/sqlite/database.js'
-import { SqliteConfigStore } from './store/sqlite/sqlite-config-store.js'
-import { SqliteJobStore } from './store/sqlite/sqlite-job-store.js'
+import { openStores, type OpenedStores } from './store/open-stores.js'
 import { createJobServices } from './worker/job-services.js'
 
 export { createApp } from './api/app.js'
@@ -38,6 +36,10 @@ export interface StartSluiceOptions {
   logger?: Logger
   /** Extra services to start beside the built-in ones (tests). */
   services?: SluiceService[]
+  /** postgres:// URL of a shared store for scale-out (default `SLUICE_DATABASE_URL`); unset: embedded SQLite. */
+  databaseUrl?: string
+  /** Run a worker in this process (default true; `sluice serve --no-worker` for API-only processes). */
+  worker?: boolean
 }
 
 export interface RunningSluice {
@@ -80,8 +82,8 @@ export function connectorContext(dataDir: string, env: NodeJS.ProcessEnv = proce
 }
 
 /** Built-in services (worker, scheduler, custom definitions loader) in start order. */
-function builtinServices(_db: SqliteDatabase, env: NodeJS.ProcessEnv): SluiceService[] {
-  return [...createJobServices({ env, singleProcessStore: true })]
+function builtinServices(stores: OpenedStores, env: NodeJS.ProcessEnv, worker: boolean): SluiceService[] {
+  return [...createJobServices({ env, worker, singleProcessStore: stores.kind === 'sqlite' })]
 }
 
 /**
@@ -99,11 +101,11 @@ export async function startSluice(options: StartSluiceOptions = {}): Promise<Run
   }
 
   const secrets = new SecretService(loadSecretKey({ dataDir, envKey: env.SLUICE_SECRET_KEY }))
-  const db = openSqliteDatabase(join(dataDir, 'sluice.db'))
-  const configStore = new SqliteConfigStore(db)
+  const stores = await openStores(dataDir, options.databaseUrl ?? env.SLUICE_DATABASE_URL)
   const deps: ApiDeps = {
-    configStore,
-    jobStore: new SqliteJobStore(db),
+    configStore: stores.configStore,
+    jobStore: stores.jobStore,
+    workers: stores.workers,
     registry: new ConnectorRegistry(),
     secrets,
     context: connectorContext(dataDir, env),
@@ -122,12 +124,13 @@ export async function startSluice(options: StartSluiceOptions = {}): Promise<Run
     }
     if (app) await app.close()
     app = undefined
-    if (db.open) db.close()
+    await stores.close()
   }
   try {
-    await ensureDefaultWorkspace(deps)
+    // Several API processes may start at once on a shared store: one creates the workspace.
+    await stores.exclusive(() => ensureDefaultWorkspace(deps))
     app = await createApp(deps)
-    for (const service of [...builtinServices(db, env), ...(options.services ?? [])]) {
+    for (const service of [...builtinServices(stores, env, options.worker !== false), ...(options.services ?? [])]) {
       await service.start(deps)
       started.push(service)
     }

@@ -14,8 +14,16 @@ export function serveCommand(): Command {
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0 = any free port)', parsePort, 8001)
     .option('--data-dir <dir>', 'data directory (default: $SLUICE_DATA_DIR or ./.sluice)')
-    .action(async (opts: { host: string; port: number; dataDir?: string }) => {
-      const running = await startSluice({ host: opts.host, port: opts.port, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) })
+    .option('--database-url <url>', 'shared PostgreSQL store for scale-out (default: $SLUICE_DATABASE_URL; unset: embedded SQLite)')
+    .option('--no-worker', 'API and scheduler only: jobs run in `sluice worker` processes')
+    .action(async (opts: { host: string; port: number; dataDir?: string; databaseUrl?: string; worker: boolean }) => {
+      const running = await startSluice({
+        host: opts.host,
+        port: opts.port,
+        worker: opts.worker,
+        ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+        ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
+      })
       // Machine-readable line on stdout so scripts can pick up the port when --port 0 is used.
       process.stdout.write(`sluice listening on ${running.url} (data dir ${running.dataDir})\n`)
       let stopping = false
