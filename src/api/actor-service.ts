@@ -70,16 +70,17 @@ export async function loadActorWithConfig<K extends ActorKind>(
 
 /**
  * Turns an incoming `connectionConfiguration` into what is stored: masks replaced by the stored
- * secrets (update), validated against the spec (422 naming each field), secrets encrypted.
+ * secrets (update), validated against the spec (422 naming each field) and the connector's own
+ * validateConfig, secrets encrypted.
  * Nothing is written here, so a failure stores nothing.
  */
 export function prepareConfiguration(
-  spec: ConnectorSpecification,
+  definition: SourceDefinition | DestinationDefinition,
   incoming: Record<string, unknown>,
   secrets: SecretService,
   storedPlain?: Record<string, unknown>,
 ): { plain: ConnectorConfig; stored: Record<string, unknown> } {
-  const schema = spec.connectionSpecification
+  const schema = specOf(definition).connectionSpecification
   const reserved = encryptedLookingPaths(incoming)
   if (reserved.length > 0) {
     throw new SluiceError('SLUICE_ERR_INVALID_CONFIG', `Values starting with 'sluice:v1:' are reserved for stored secrets: ${reserved.join(', ')}.`, {
@@ -90,6 +91,8 @@ export function prepareConfiguration(
   const plain = restoreMaskedSecrets(schema, incoming, storedPlain ?? {})
   const secretFieldPaths = new Set(secretPaths(schema, plain).map((p) => `connectionConfiguration.${p}`))
   validateConnectorConfig(schema, plain, secretFieldPaths)
+  // Rules JSON Schema cannot express (e.g. Postgres refuses CDC): the connector throws a 422.
+  if (definition.kind === 'source') definition.source.validateConfig?.(plain)
   return { plain, stored: encryptSecrets(schema, plain, secrets) }
 }
 
