@@ -215,6 +215,9 @@ export class Worker {
       })
       await progressWrite
       if (run.cause !== undefined) throw abortError(run.cause)
+      log.info(`Attempt succeeded: ${result.totalStats.recordsCommitted} records, ${result.totalStats.bytesCommitted} bytes committed.`)
+      // Logs land before the terminal status: another process may read them as soon as it sees it.
+      await log.flush()
       const finished = await store.finishAttempt(
         job.id,
         attempt.attemptNumber,
@@ -222,7 +225,6 @@ export class Worker {
         { status: 'succeeded', failures: [], totalStats: result.totalStats, streamStats: result.streamStats },
         { status: 'succeeded' },
       )
-      log.info(`Attempt succeeded: ${result.totalStats.recordsCommitted} records, ${result.totalStats.bytesCommitted} bytes committed.`)
       this.#o.logger?.info({ jobId: job.id, attempt: attempt.attemptNumber, records: result.totalStats.recordsCommitted, finished }, 'attempt succeeded')
     } catch (err) {
       await progressWrite
@@ -278,6 +280,7 @@ export class Worker {
       log.error(`Attempt failed (${failure.failureType}, ${failure.failureOrigin}): ${failure.externalMessage}`)
       if (next.status === 'incomplete') log.info(`The job will retry in ${Math.round(((next.runAfter ?? this.#o.now()) - this.#o.now()) / 1000)} s.`)
     }
+    await log.flush()
     const finished = await store.finishAttempt(
       job.id,
       attempt.attemptNumber,
