@@ -128,19 +128,38 @@ function utf8Data(values: readonly (string | null | undefined)[]): Data<Utf8> {
   return makeData({ type: new Utf8(), length: n, nullCount: valid.nulls, valueOffsets: offsets, data: buf.subarray(0, pos), nullBitmap: valid.bits })
 }
 
-function int64Data(type: Int64 | TimestampMicrosecond | TimestampMillisecond | TimeMicrosecond, values: readonly (bigint | undefined)[]): Data {
+const TWO_32 = 4_294_967_296
+
+/**
+ * 64-bit integer column. Safe-integer numbers are split into two 32-bit words without going
+ * through BigInt (a BigInt per value costs more than the rest of the conversion).
+ */
+function int64Data(
+  type: Int64 | TimestampMicrosecond | TimestampMillisecond | TimeMicrosecond,
+  values: readonly (number | bigint | undefined)[],
+): Data {
   const n = values.length
   const out = new BigInt64Array(n)
+  const words = new Uint32Array(out.buffer)
   const valid = new Validity(n)
   for (let i = 0; i < n; i++) {
     const v = values[i]
     if (v === undefined) valid.nulls++
     else {
-      out[i] = v
+      if (typeof v === 'number') {
+        const hi = Math.floor(v / TWO_32)
+        words[i * 2] = v - hi * TWO_32
+        words[i * 2 + 1] = hi
+      } else out[i] = v
       valid.set(i)
     }
   }
   return makeData({ type, length: n, nullCount: valid.nulls, data: out, nullBitmap: valid.bits } as never)
+}
+
+/** A constant 64-bit column (extracted_at, generation id, sync id). */
+function constantInt64(type: Int64 | TimestampMillisecond, value: number, n: number): Data {
+  return int64Data(type, new Array<number>(n).fill(value))
 }
 
 /** Column builder state for one batch: converts values and notes the ones it had to null. */
@@ -252,7 +271,7 @@ function metaData(syncId: number, n: number, changes: (i: number) => readonly Re
   }
   const items = makeData({ type: CHANGE_TYPE, length: field.length, nullCount: 0, children: [utf8Data(field), utf8Data(change), utf8Data(reason)] })
   const list = makeData({ type: META_TYPE.children[1]!.type as List, length: n, nullCount: 0, valueOffsets: offsets, child: items })
-  const ids = int64Data(new Int64(), new Array<bigint>(n).fill(BigInt(syncId)))
+  const ids = constantInt64(new Int64(), syncId, n)
   return makeData({ type: META_TYPE, length: n, nullCount: 0, children: [ids, list] })
 }
 
@@ -330,9 +349,9 @@ export class ParquetEncoder implements RecordEncoder {
     const meta = metaData(this.#ctx.syncId, n, (i) => mergeChanges(batch.changes?.get(i), converter.changes.get(i)))
     const children = [
       utf8Data(ids),
-      int64Data(new TimestampMillisecond('UTC'), new Array<bigint>(n).fill(BigInt(batch.emittedAt))),
+      constantInt64(new TimestampMillisecond('UTC'), batch.emittedAt, n),
       meta,
-      int64Data(new Int64(), new Array<bigint>(n).fill(BigInt(this.#ctx.generationId))),
+      constantInt64(new Int64(), this.#ctx.generationId, n),
       ...data,
     ]
     const struct = makeData({ type: new Struct(this.#schema.fields), length: n, nullCount: 0, children })

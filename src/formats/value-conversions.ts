@@ -5,7 +5,7 @@
  */
 
 const TIMESTAMP_RE =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?$/
+  /^\s*(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?\s*$/
 const TIME_RE = /^(\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?$/
 const MICROS_PER_DAY = 86_400_000_000
 
@@ -24,30 +24,32 @@ function fractionMicros(fraction: string | undefined): number {
 
 /**
  * ISO-8601 / Postgres timestamp text (with or without zone; without zone = UTC) to epoch
- * microseconds. Numbers are taken as epoch milliseconds.
+ * microseconds. Numbers are taken as epoch milliseconds. Plain numbers are exact here: epoch
+ * microseconds stay below 2^53 until the year 2255, and avoiding BigInt keeps this hot path cheap.
  */
-export function toEpochMicros(value: unknown): bigint | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? BigInt(Math.trunc(value)) * 1000n : undefined
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : BigInt(value.getTime()) * 1000n
+export function toEpochMicros(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? Math.trunc(value) * 1000 : undefined
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value.getTime() * 1000
   if (typeof value !== 'string') return undefined
-  const m = TIMESTAMP_RE.exec(value.trim())
+  const m = TIMESTAMP_RE.exec(value)
   if (!m) return undefined
   const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0))
   if (Number.isNaN(ms)) return undefined
-  return (BigInt(ms) - BigInt(offsetMinutes(m[8]) * 60_000)) * 1000n + BigInt(fractionMicros(m[7]))
+  const micros = (ms - offsetMinutes(m[8]) * 60_000) * 1000 + fractionMicros(m[7])
+  return Number.isSafeInteger(micros) ? micros : undefined
 }
 
 /** A date (or the date part of a timestamp) to days since the epoch. */
 export function toEpochDays(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined
-  const m = TIMESTAMP_RE.exec(value.trim())
+  const m = TIMESTAMP_RE.exec(value)
   if (!m) return undefined
   const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))
   return Number.isNaN(ms) ? undefined : Math.floor(ms / 86_400_000)
 }
 
 /** `HH:MM[:SS[.ffffff]][zone]` to microseconds since midnight, normalised to UTC when zoned. */
-export function toTimeMicros(value: unknown): bigint | undefined {
+export function toTimeMicros(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined
   const m = TIME_RE.exec(value.trim())
   if (!m) return undefined
@@ -56,19 +58,20 @@ export function toTimeMicros(value: unknown): bigint | undefined {
   const s = Number(m[3] ?? 0)
   if (h > 24 || min > 59 || s > 60) return undefined
   let micros = ((h * 60 + min - offsetMinutes(m[5])) * 60 + s) * 1_000_000 + fractionMicros(m[4])
-  micros = ((micros % MICROS_PER_DAY) + MICROS_PER_DAY) % MICROS_PER_DAY
-  return BigInt(micros)
+  return ((micros % MICROS_PER_DAY) + MICROS_PER_DAY) % MICROS_PER_DAY
 }
 
-/** An integer value (number, bigint or integer text) to int64. */
-export function toInt64(value: unknown): bigint | undefined {
+/** An integer value (number, bigint or integer text) to int64: a number when it is a safe integer. */
+export function toInt64(value: unknown): number | bigint | undefined {
   switch (typeof value) {
     case 'number':
-      return Number.isInteger(value) ? BigInt(value) : undefined
+      return Number.isSafeInteger(value) ? value : Number.isInteger(value) && Math.abs(value) < 2 ** 63 ? BigInt(value) : undefined
     case 'bigint':
       return BigInt.asIntN(64, value) === value ? value : undefined
     case 'string': {
       if (!/^\s*[+-]?\d+\s*$/.test(value)) return undefined
+      const n = Number(value)
+      if (Number.isSafeInteger(n)) return n
       const v = BigInt(value.trim())
       return BigInt.asIntN(64, v) === v ? v : undefined
     }
