@@ -4,7 +4,8 @@ import { SluiceError } from '../errors.js'
 import { errorBody } from './error-handler.js'
 import { API_PREFIX } from './route-helpers.js'
 
-function sameSecret(given: string, expected: string): boolean {
+/** Constant-time comparison of two secrets. */
+export function sameSecret(given: string, expected: string): boolean {
   const a = Buffer.from(given)
   const b = Buffer.from(expected)
   return a.length === b.length && timingSafeEqual(a, b)
@@ -28,7 +29,8 @@ export function installAuth(app: FastifyInstance, token: string | undefined): vo
   if (!token) return
   app.addHook('onRequest', async (request, reply) => {
     const path = request.url.split('?')[0]?.replace(/\/+$/, '')
-    if (path === `${API_PREFIX}/health`) return
+    // Health and the token exchange are open; everything else needs the token.
+    if (path === `${API_PREFIX}/health` || path === `${API_PREFIX}/applications/token`) return
     if (isAuthorized(request.headers.authorization, token)) return
     const err = new SluiceError('SLUICE_ERR_UNAUTHORIZED', 'Missing or invalid credentials: send Authorization: Bearer <SLUICE_API_TOKEN> or Basic auth with the token as password.')
     await reply.code(401).header('www-authenticate', 'Basic realm="sluice", Bearer').send(errorBody(err))

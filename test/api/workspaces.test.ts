@@ -144,6 +144,10 @@ describe('workspaces and transport', () => {
       '/api/v1/sources/discover_schema',
       '/api/v1/connections/update',
       '/api/v1/destination_definition_specifications/get',
+      '/api/v1/applications/token',
+      // Other modules' routes are collected too.
+      '/api/v1/connections/sync',
+      '/api/v1/jobs/get',
     ]) {
       assert.ok(doc.paths[path], `${path} documented`)
     }
@@ -184,5 +188,31 @@ describe('auth with SLUICE_API_TOKEN', () => {
     assert.equal((await h.post('workspaces/list', {}, { authorization: 'Bearer s3cret-token' })).statusCode, 200)
     const basic = `Basic ${Buffer.from('airbyte:s3cret-token').toString('base64')}`
     assert.equal((await h.post('workspaces/list', {}, { authorization: basic })).statusCode, 200)
+  })
+})
+
+describe('applications/token', () => {
+  it('without auth: hands out a placeholder token', async () => {
+    const h = await createHarness()
+    try {
+      const res = await h.post('applications/token', { client_id: 'x', client_secret: 'y' })
+      assert.equal(res.statusCode, 200)
+      assert.equal(res.json().token_type, 'Bearer')
+    } finally {
+      await h.close()
+    }
+  })
+
+  it('with SLUICE_API_TOKEN: open route, returns the token for the right secret only, and it works as Bearer', async () => {
+    const h = await createHarness({ apiToken: 'tok-abc' })
+    try {
+      assert.equal((await h.post('applications/token', { client_id: 'kestra', client_secret: 'nope' })).statusCode, 401)
+      const res = await h.post('applications/token', { client_id: 'kestra', client_secret: 'tok-abc' })
+      assert.equal(res.statusCode, 200)
+      const token = res.json().access_token
+      assert.equal((await h.post('workspaces/list', {}, { authorization: `Bearer ${token}` })).statusCode, 200)
+    } finally {
+      await h.close()
+    }
   })
 })
