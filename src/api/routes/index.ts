@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { ApiDeps } from '../deps.js'
+import { registerApplicationRoutes } from './application-routes.js'
 import { registerConnectionRoutes } from './connection-routes.js'
 import { registerDefinitionRoutes } from './definition-routes.js'
 import { registerDestinationRoutes } from './destination-routes.js'
@@ -20,6 +21,7 @@ export const ROUTE_MODULES: RouteModule[] = [
   registerSourceRoutes,
   registerDestinationRoutes,
   registerConnectionRoutes,
+  registerApplicationRoutes,
   registerJobRoutes,
   registerWorkerRoutes,
 ]
