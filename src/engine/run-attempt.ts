@@ -145,7 +145,7 @@ class AttemptRun {
 
   async run(): Promise<AttemptResult> {
     const outer = this.#input.options.signal
-    if (outer.aborted) throw new AttemptFailure('replication', cancelledError(), this.#snapshot())
+    if (outer.aborted) throw new AttemptFailure('replication', this.#cancelReason(), this.#snapshot())
     this.#prepareStreams()
     const onAbort = () => this.#cancel()
     outer.addEventListener('abort', onAbort, { once: true })
@@ -165,7 +165,7 @@ class AttemptRun {
     }
     if (this.#cancelled) {
       this.#log.warn('engine: attempt cancelled')
-      throw new AttemptFailure('replication', cancelledError(), this.#snapshot())
+      throw new AttemptFailure('replication', this.#cancelReason(), this.#snapshot())
     }
     if (this.#failure !== undefined) throw new AttemptFailure(this.#failure.origin, this.#failure.error, this.#snapshot())
     for (const run of this.#runs.values()) run.commitAll()
@@ -204,6 +204,12 @@ class AttemptRun {
 
   #snapshot(): AttemptProgress {
     return snapshotStats(this.#runs.values())
+  }
+
+  /** The abort reason when the caller gave a SluiceError (e.g. a lost lease), else the cancellation error. */
+  #cancelReason(): SluiceError {
+    const reason: unknown = this.#input.options.signal.reason
+    return reason instanceof SluiceError ? reason : cancelledError()
   }
 
   #cancel(): void {

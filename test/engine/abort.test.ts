@@ -4,6 +4,7 @@ import { AttemptFailure, runAttempt } from '../../src/engine/index.js'
 import { readTestDestination } from '../../src/connectors/test-destination/index.js'
 import type { Destination, Source } from '../../src/connectors/connector.js'
 import { rowBatch } from '../../src/protocol/index.js'
+import { SluiceError } from '../../src/errors.js'
 import { attemptInput, catalogOf, sandbox, testDestination, testSource } from './engine-helpers.js'
 
 const items = { name: 'items', namespace: null }
@@ -134,4 +135,20 @@ test('abort during a CPU-bound sync (fast source, fast destination) is still see
   setTimeout(() => controller.abort(), 200)
   const err = await cancelledWithin(running, () => abortedAt, 1000)
   assert.ok(err.stats.totalStats.recordsEmitted > 100)
+})
+
+test('an abort reason that is a SluiceError (a lost lease) is what the attempt rejects with', async (t) => {
+  const box = await sandbox()
+  t.after(() => box.cleanup())
+  const controller = new AbortController()
+  const catalog = await catalogOf(testSource, {}, 'full_refresh', 'append')
+  const running = runAttempt(attemptInput(box, { sourceConfig: { records: 1000, batchSize: 1, delayMs: 10 }, catalog, signal: controller.signal }))
+  setTimeout(() => controller.abort(new SluiceError('SLUICE_ERR_CANCELLED', 'lease lost', { failureType: 'system_error' })), 50)
+  await assert.rejects(running, (e: unknown) => {
+    assert.ok(e instanceof AttemptFailure)
+    assert.equal(e.code, 'SLUICE_ERR_CANCELLED')
+    assert.equal(e.failureType, 'system_error')
+    assert.equal(e.message, 'lease lost')
+    return true
+  })
 })

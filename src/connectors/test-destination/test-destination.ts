@@ -160,8 +160,13 @@ class StreamWriter {
     return generationFile(this.root, this.descriptor, this.configured.generationId)
   }
 
-  /** Drops staged generations other than the current one (left by an earlier, abandoned sync). */
+  /** Drops temp files of a crashed run and staged generations other than the current one (left by an abandoned sync). */
   async prepare(): Promise<void> {
+    for (const file of [this.visible, this.staged]) {
+      const names = await readdir(dirname(file)).catch(() => [] as string[])
+      const base = file.slice(dirname(file).length + 1)
+      for (const name of names) if (name.startsWith(`${base}.`) && name.endsWith('.tmp')) await rm(join(dirname(file), name), { force: true })
+    }
     if (!this.truncate) return
     const dir = dirname(this.staged)
     const prefix = `${safe(this.descriptor.name)}.gen-`
