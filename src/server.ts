@@ -7,6 +7,7 @@ import type { ApiDeps } from './api/deps.js'
 import { newWorkspaceRecord } from './api/workspace-records.js'
 import type { ConnectorContext } from './connectors/connector.js'
 import { ConnectorRegistry } from './connectors/registry.js'
+import { customDefinitionsService } from './declarative/declarative-definitions.js'
 import { loadSecretKey, SecretService } from './secrets/secret-service.js'
 import { openStores, type OpenedStores } from './store/open-stores.js'
 import { createJobServices } from './worker/job-services.js'
@@ -83,7 +84,8 @@ export function connectorContext(dataDir: string, env: NodeJS.ProcessEnv = proce
 
 /** Built-in services (worker, scheduler, custom definitions loader) in start order. */
 function builtinServices(stores: OpenedStores, env: NodeJS.ProcessEnv, worker: boolean): SluiceService[] {
-  return [...createJobServices({ env, worker, singleProcessStore: stores.kind === 'sqlite' })]
+  // Custom manifest definitions load first: the worker may run syncs of those sources.
+  return [customDefinitionsService(), ...createJobServices({ env, worker, singleProcessStore: stores.kind === 'sqlite' })]
 }
 
 /**

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import { resolve, sep } from 'node:path'
 import { Ajv, type ValidateFunction } from 'ajv'
 import addFormatsModule from 'ajv-formats'
 import type { ConnectorConfig, RunOptions, Source } from '../connectors/connector.js'
@@ -41,6 +43,13 @@ export interface DeclarativeSourceOptions extends RateLimitOptions {
   /** Fail on a body that is not JSON instead of reading it as `{}` (default false, as the CDK). */
   strictJson?: boolean
   fetch?: typeof fetch
+  /**
+   * Folder that JsonFileSchemaLoader `file_path`s are read from (built-in manifests only; paths
+   * may not leave it). Without it those streams get an open schema: a user manifest cannot read files.
+   */
+  baseDir?: string
+  /** Replaces the manifest's spec (Airbyte's create_manifest carries the spec separately). */
+  spec?: ConnectorSpecification
 }
 
 const DEFAULT_BATCH_ROWS = 1000
@@ -86,6 +95,25 @@ function manifestRateLimits(m: ManifestNode, config: Record<string, unknown>): R
   return out
 }
 
+/** Reads JsonFileSchemaLoader files (relative to baseDir, never outside it) into the manifest. */
+function inlineJsonFileSchemas(m: ManifestNode, baseDir: string): void {
+  const root = resolve(baseDir)
+  for (const stream of (Array.isArray(m.streams) ? m.streams : []) as ManifestNode[]) {
+    const loaders = (Array.isArray(stream.schema_loader) ? stream.schema_loader : stream.schema_loader ? [stream.schema_loader] : []) as ManifestNode[]
+    for (const loader of loaders) {
+      if (loader.type !== 'JsonFileSchemaLoader' || typeof loader.file_path !== 'string') continue
+      const rel = String(evaluate(loader.file_path, { config: {}, parameters: loader.$parameters ?? {} }, { literal: false }))
+      const file = resolve(root, rel)
+      if (file !== root && !file.startsWith(root + sep)) throw configError(`JsonFileSchemaLoader file_path ${rel} leaves the manifest folder`)
+      try {
+        loader.schema = JSON.parse(readFileSync(file, 'utf8')) as unknown
+      } catch (e) {
+        throw configError(`JsonFileSchemaLoader could not read ${rel}: ${(e as Error).message}`)
+      }
+    }
+  }
+}
+
 function validationMessage(fn: ValidateFunction): string {
   return (fn.errors ?? [])
     .slice(0, 5)
@@ -107,7 +135,8 @@ export class DeclarativeSource implements Source {
   constructor(manifest: string | ManifestNode, opts: DeclarativeSourceOptions = {}) {
     this.manifest = loadManifest(manifest)
     validateManifest(this.manifest)
-    this.spec = manifestSpec(this.manifest)
+    if (opts.baseDir) inlineJsonFileSchemas(this.manifest, opts.baseDir)
+    this.spec = opts.spec?.connectionSpecification ? opts.spec : manifestSpec(this.manifest)
     this.#opts = opts
   }
 

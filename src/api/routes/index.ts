@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { ApiDeps } from '../deps.js'
 import { registerApplicationRoutes } from './application-routes.js'
 import { registerConnectionRoutes } from './connection-routes.js'
+import { registerDeclarativeRoutes } from './declarative-routes.js'
 import { registerDefinitionRoutes } from './definition-routes.js'
 import { registerDestinationRoutes } from './destination-routes.js'
 import { registerHealthRoutes } from './health-routes.js'
@@ -18,6 +19,7 @@ export const ROUTE_MODULES: RouteModule[] = [
   registerHealthRoutes,
   registerWorkspaceRoutes,
   registerDefinitionRoutes,
+  registerDeclarativeRoutes,
   registerSourceRoutes,
   registerDestinationRoutes,
   registerConnectionRoutes,

@@ -59,6 +59,11 @@ export class RestApiSource implements Source {
     this.#opts = opts
   }
 
+  /** Rejects configs the manifest builder cannot use (bad url, unknown pagination type...). */
+  validateConfig(raw: ConnectorConfig): void {
+    buildRestApiManifest(asConfig(raw))
+  }
+
   #declarative(config: RestApiConfig): DeclarativeSource {
     return new DeclarativeSource(buildRestApiManifest(config), {
       ...this.#opts,

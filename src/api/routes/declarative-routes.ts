@@ -1,0 +1,147 @@
+import { randomUUID } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import type { SourceDefinition } from '../../connectors/connector.js'
+import { definitionFromManifest, DeclarativeInputError, manifestFromInput, type ManifestPayload } from '../../declarative/declarative-definitions.js'
+import type { ManifestNode } from '../../declarative/manifest-loader.js'
+import { SluiceError } from '../../errors.js'
+import type { ConnectorSpecification } from '../../protocol/index.js'
+import type { ApiDeps } from '../deps.js'
+import { objectSchema, postRoute, str, uuid } from '../route-helpers.js'
+import { toSourceDefinitionRead } from './definition-routes.js'
+import { requireWorkspace } from './workspace-routes.js'
+
+interface CreateManifestBody {
+  workspaceId: string
+  sourceDefinitionId?: string
+  declarativeManifest: { manifest: unknown; spec?: Record<string, unknown>; version?: number; description?: string }
+  setAsActiveManifest?: boolean
+  /** sluice extension: the definition's name when a new definition is created. */
+  name?: string
+}
+
+interface CreateDefinitionBody {
+  workspaceId?: string
+  name?: string
+  documentationUrl?: string
+  dockerRepository?: string
+  dockerImageTag?: string
+  icon?: string
+  sourceDefinition?: { name?: string; documentationUrl?: string; dockerRepository?: string; dockerImageTag?: string; icon?: string }
+  /** The declarative manifest (object, or YAML/JSON text). */
+  manifest?: unknown
+  spec?: Record<string, unknown>
+}
+
+function invalid(message: string): SluiceError {
+  return new SluiceError('SLUICE_ERR_INVALID_INPUT', message)
+}
+
+/** Airbyte's create_manifest `spec` is a ConnectorSpecification; a manifest Spec is accepted too. */
+function specFrom(spec: Record<string, unknown> | undefined): ConnectorSpecification | undefined {
+  if (!spec) return undefined
+  const conn = spec.connectionSpecification ?? spec.connection_specification
+  if (!conn || typeof conn !== 'object') return undefined
+  const out: ConnectorSpecification = { connectionSpecification: conn as Record<string, unknown> }
+  const doc = spec.documentationUrl ?? spec.documentation_url
+  if (typeof doc === 'string') out.documentationUrl = doc
+  return out
+}
+
+function nameFromManifest(m: ManifestNode, fallback: string): string {
+  const meta = m.metadata as Record<string, unknown> | undefined
+  const spec = m.spec as Record<string, unknown> | undefined
+  const conn = spec?.connection_specification as Record<string, unknown> | undefined
+  const candidates = [meta?.name, conn?.title, m.description]
+  for (const c of candidates) if (typeof c === 'string' && c.trim()) return c.trim().split('\n')[0]?.slice(0, 120) ?? fallback
+  return fallback
+}
+
+function parseManifest(input: unknown): ManifestNode {
+  try {
+    return manifestFromInput(input)
+  } catch (e) {
+    if (e instanceof DeclarativeInputError) throw invalid(e.message)
+    throw e
+  }
+}
+
+/**
+ * Validates the manifest (throws with the component path on unsupported parts), persists it as
+ * a custom definition and adds it to the registry.
+ */
+async function saveDefinition(deps: ApiDeps, definitionId: string, name: string, workspaceId: string | undefined, payload: ManifestPayload): Promise<SourceDefinition> {
+  const existing = deps.registry.getSource(definitionId)
+  if (existing && !existing.custom) throw new SluiceError('SLUICE_ERR_CONFLICT', `Source definition ${definitionId} is a built-in connector and cannot be replaced.`)
+  const def = definitionFromManifest({ ...payload, definitionId, name, custom: true })
+  await deps.configStore.putCustomDefinition({
+    definitionId,
+    kind: 'source',
+    ...(workspaceId ? { workspaceId } : {}),
+    name,
+    payload: payload as unknown as Record<string, unknown>,
+    createdAt: Date.now(),
+  })
+  deps.registry.add(def)
+  return def
+}
+
+/**
+ * Definitions from declarative manifests: Airbyte's
+ * `declarative_source_definitions/create_manifest` and sluice's `source_definitions/create`
+ * (and `create_custom`) with a `manifest` field. Both answer with the SourceDefinitionRead.
+ */
+export function registerDeclarativeRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  postRoute<CreateManifestBody>(
+    app,
+    'declarative_source_definitions/create_manifest',
+    {
+      summary: 'Create (or replace) a source definition from a declarative manifest.',
+      requestSchema: objectSchema(
+        {
+          workspaceId: uuid,
+          sourceDefinitionId: uuid,
+          name: str,
+          setAsActiveManifest: { type: 'boolean' },
+          declarativeManifest: objectSchema({ manifest: {}, spec: { type: 'object' }, version: { type: 'integer' }, description: str }, ['manifest']),
+        },
+        ['workspaceId', 'declarativeManifest'],
+      ),
+      response: 'SourceDefinitionRead',
+    },
+    async (body) => {
+      await requireWorkspace(deps, body.workspaceId)
+      const dm = body.declarativeManifest
+      const manifest = parseManifest(dm.manifest)
+      const definitionId = body.sourceDefinitionId ?? randomUUID()
+      const name = body.name ?? deps.registry.getSource(definitionId)?.name ?? nameFromManifest(manifest, 'Custom manifest source')
+      const spec = specFrom(dm.spec)
+      const payload: ManifestPayload = { manifest, ...(spec ? { spec } : {}), ...(dm.description ? { description: dm.description } : {}), ...(dm.version !== undefined ? { version: dm.version } : {}) }
+      const def = await saveDefinition(deps, definitionId, name, body.workspaceId, payload)
+      return toSourceDefinitionRead(def, deps.registry)
+    },
+  )
+
+  const createFromManifest = async (body: CreateDefinitionBody): Promise<unknown> => {
+    if (body.workspaceId) await requireWorkspace(deps, body.workspaceId)
+    if (body.manifest === undefined) {
+      throw invalid('sluice creates custom source definitions from declarative manifests: pass the manifest (YAML text or object) in `manifest`.')
+    }
+    const manifest = parseManifest(body.manifest)
+    const meta = { ...body, ...(body.sourceDefinition ?? {}) }
+    const name = meta.name ?? nameFromManifest(manifest, 'Custom manifest source')
+    const spec = specFrom(body.spec)
+    const payload: ManifestPayload = {
+      manifest,
+      ...(spec ? { spec } : {}),
+      ...(meta.documentationUrl ? { documentationUrl: meta.documentationUrl } : {}),
+      ...(meta.dockerRepository ? { dockerRepository: meta.dockerRepository } : {}),
+      ...(meta.dockerImageTag ? { dockerImageTag: meta.dockerImageTag } : {}),
+      ...(meta.icon ? { icon: meta.icon } : {}),
+    }
+    const def = await saveDefinition(deps, randomUUID(), name, body.workspaceId, payload)
+    return toSourceDefinitionRead(def, deps.registry)
+  }
+  const createSchema = objectSchema({ workspaceId: uuid, name: str, manifest: {}, spec: { type: 'object' }, sourceDefinition: { type: 'object' } })
+  postRoute<CreateDefinitionBody>(app, 'source_definitions/create', { summary: 'Create a custom source definition from a declarative manifest (`manifest`).', requestSchema: createSchema, response: 'SourceDefinitionRead' }, createFromManifest)
+  postRoute<CreateDefinitionBody>(app, 'source_definitions/create_custom', { summary: 'Create a custom source definition from a declarative manifest (`manifest`).', requestSchema: createSchema, response: 'SourceDefinitionRead' }, createFromManifest)
+}

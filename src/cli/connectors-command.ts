@@ -1,0 +1,108 @@
+import { readFile } from 'node:fs/promises'
+import { Command } from 'commander'
+import { SluiceError } from '../errors.js'
+
+/** Airbyte's public registry of manifest-only connectors; `airbyte:<name>` resolves under it. */
+export const AIRBYTE_MANIFEST_BASE = 'https://connectors.airbyte.com/files/metadata/airbyte'
+
+/** Where `airbyte:<name>` (or `airbyte:source-<name>`) is downloaded from. */
+export function airbyteManifestUrl(name: string, base: string = AIRBYTE_MANIFEST_BASE): string {
+  const connector = name.startsWith('source-') ? name : `source-${name}`
+  return `${base.replace(/\/+$/, '')}/${connector}/latest/manifest.yaml`
+}
+
+export interface ConnectorsClientOptions {
+  /** Base URL of a running server (default SLUICE_URL or http://127.0.0.1:8001). */
+  server: string
+  token?: string
+  fetch?: typeof fetch
+}
+
+async function post(opts: ConnectorsClientOptions, path: string, body: unknown): Promise<Record<string, unknown>> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' }
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`
+  let res: Response
+  try {
+    res = await (opts.fetch ?? fetch)(`${opts.server.replace(/\/+$/, '')}/api/v1/${path}`, { method: 'POST', headers, body: JSON.stringify(body) })
+  } catch (e) {
+    throw new SluiceError('SLUICE_ERR_INVALID_INPUT', `cannot reach the sluice server at ${opts.server} (${(e as Error & { cause?: { code?: string } }).cause?.code ?? (e as Error).message}); start it with \`sluice serve\` or pass --server`)
+  }
+  const text = await res.text()
+  let json: Record<string, unknown> = {}
+  try {
+    json = text ? (JSON.parse(text) as Record<string, unknown>) : {}
+  } catch {
+    json = { message: text }
+  }
+  if (!res.ok) throw new SluiceError('SLUICE_ERR_INVALID_INPUT', `the server refused the manifest (HTTP ${res.status}): ${String(json.message ?? text)}`)
+  return json
+}
+
+/** Reads a manifest from a file path, an http(s) URL, or `airbyte:<name>`. */
+export async function readManifestSource(ref: string, registryBase: string = AIRBYTE_MANIFEST_BASE, fetchImpl: typeof fetch = fetch): Promise<{ text: string; origin: string }> {
+  const url = ref.startsWith('airbyte:') ? airbyteManifestUrl(ref.slice('airbyte:'.length), registryBase) : /^https?:\/\//i.test(ref) ? ref : undefined
+  if (url) {
+    let res: Response
+    try {
+      res = await fetchImpl(url, { signal: AbortSignal.timeout(30_000) })
+    } catch (e) {
+      throw new SluiceError('SLUICE_ERR_INVALID_INPUT', `cannot download ${url}: ${(e as Error).message}`)
+    }
+    if (!res.ok) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `cannot download ${url}: HTTP ${res.status}`)
+    return { text: await res.text(), origin: url }
+  }
+  try {
+    return { text: await readFile(ref, 'utf8'), origin: ref }
+  } catch (e) {
+    throw new SluiceError('SLUICE_ERR_INVALID_INPUT', `cannot read ${ref}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+  }
+}
+
+/** Adds a manifest to a running server through `source_definitions/create`; returns the SourceDefinitionRead. */
+export async function addConnector(ref: string, opts: ConnectorsClientOptions & { name?: string; workspaceId?: string; registryBase?: string }): Promise<Record<string, unknown>> {
+  const { text } = await readManifestSource(ref, opts.registryBase, opts.fetch)
+  const body: Record<string, unknown> = { manifest: text }
+  if (opts.name) body.name = opts.name
+  if (opts.workspaceId) body.workspaceId = opts.workspaceId
+  return post(opts, 'source_definitions/create', body)
+}
+
+function clientOptions(o: { server?: string; token?: string }, env: NodeJS.ProcessEnv): ConnectorsClientOptions {
+  const token = o.token ?? env.SLUICE_API_TOKEN
+  return { server: o.server ?? env.SLUICE_URL ?? `http://127.0.0.1:${env.SLUICE_PORT ?? '8001'}`, ...(token ? { token } : {}) }
+}
+
+/** `sluice connectors add <path|url|airbyte:name>` and `sluice connectors list`. */
+export function connectorsCommand(env: NodeJS.ProcessEnv = process.env): Command {
+  const cmd = new Command('connectors').description('manage source definitions (declarative manifests) on a running server')
+  cmd
+    .command('add')
+    .description('add a declarative manifest as a source definition: a file, an http(s) URL, or airbyte:<name> from Airbyte\'s registry')
+    .argument('<manifest>', 'path, URL, or airbyte:<connector-name> (e.g. airbyte:xkcd)')
+    .option('--server <url>', 'sluice server base URL (default SLUICE_URL or http://127.0.0.1:8001)')
+    .option('--token <token>', 'API token (default SLUICE_API_TOKEN)')
+    .option('--name <name>', 'definition name (default: from the manifest)')
+    .option('--workspace-id <id>', 'workspace that owns the definition')
+    .option('--registry <url>', 'base URL for airbyte:<name> (default SLUICE_AIRBYTE_REGISTRY_URL or Airbyte\'s)')
+    .action(async (manifest: string, o: { server?: string; token?: string; name?: string; workspaceId?: string; registry?: string }) => {
+      const read = await addConnector(manifest, {
+        ...clientOptions(o, env),
+        ...(o.name ? { name: o.name } : {}),
+        ...(o.workspaceId ? { workspaceId: o.workspaceId } : {}),
+        registryBase: o.registry ?? env.SLUICE_AIRBYTE_REGISTRY_URL ?? AIRBYTE_MANIFEST_BASE,
+      })
+      process.stdout.write(`${JSON.stringify({ sourceDefinitionId: read.sourceDefinitionId, name: read.name })}\n`)
+    })
+  cmd
+    .command('list')
+    .description('list source definitions (id and name)')
+    .option('--server <url>', 'sluice server base URL')
+    .option('--token <token>', 'API token')
+    .action(async (o: { server?: string; token?: string }) => {
+      const res = await post(clientOptions(o, env), 'source_definitions/list', {})
+      for (const d of (res.sourceDefinitions ?? []) as Array<Record<string, unknown>>) {
+        process.stdout.write(`${String(d.sourceDefinitionId)}\t${String(d.name)}${d.custom ? '\t(custom)' : ''}\n`)
+      }
+    })
+  return cmd
+}
