@@ -4,7 +4,6 @@ import {
   SYNC_MODES,
   type AirbyteCatalog,
   type AirbyteStream,
-  type ConfiguredStream,
   type DestinationSyncMode,
   type SyncMode,
 } from '../protocol/index.js'
@@ -168,7 +167,10 @@ export function resolveSyncCatalog(
       fail(i, 'config.destinationSyncMode', destinationSyncMode, `stream '${label}': destinationSyncMode must be one of ${DESTINATION_SYNC_MODES.join(', ')}`)
       return
     }
-    if (given.cursorField === undefined && match.sourceDefinedCursor) config.cursorField = match.defaultCursorField ?? []
+    // Airbyte: a source-defined cursor and a source-defined primary key win over the caller's
+    // choice; store the effective values so the API shows what a sync will use.
+    if (match.sourceDefinedCursor && (match.defaultCursorField?.length ?? 0) > 0) config.cursorField = match.defaultCursorField
+    if ((match.sourceDefinedPrimaryKey?.length ?? 0) > 0) config.primaryKey = match.sourceDefinedPrimaryKey
     if (!isStringArray(config.cursorField)) {
       fail(i, 'config.cursorField', config.cursorField, `stream '${label}': cursorField must be a path (array of strings)`)
       return
@@ -207,38 +209,4 @@ export function resolveSyncCatalog(
     })
   }
   return { streams: out }
-}
-
-/** A stream the worker runs: the discovered stream plus the user's choices (job ids come from the job). */
-export type SelectedStream = Omit<ConfiguredStream, 'syncId' | 'generationId' | 'minimumGenerationId'> & { aliasName?: string }
-
-/**
- * The selected streams of a stored connection's syncCatalog, in the protocol's shape, for the
- * worker to build the ConfiguredCatalog of a sync (adding syncId and generations).
- */
-export function selectedStreams(syncCatalog: ConnectionRecord['syncCatalog']): SelectedStream[] {
-  return syncCatalog.streams
-    .filter((e) => e.config.selected !== false)
-    .map((e) => {
-      const s = e.stream
-      const stream: AirbyteStream = {
-        name: String(s.name),
-        jsonSchema: (s.jsonSchema as Record<string, unknown> | undefined) ?? {},
-        supportedSyncModes: (s.supportedSyncModes as SyncMode[] | undefined) ?? ['full_refresh'],
-      }
-      if (s.namespace !== undefined && s.namespace !== null) stream.namespace = String(s.namespace)
-      if (s.sourceDefinedCursor !== undefined) stream.sourceDefinedCursor = Boolean(s.sourceDefinedCursor)
-      if (isStringArray(s.defaultCursorField)) stream.defaultCursorField = s.defaultCursorField
-      if (isPathList(s.sourceDefinedPrimaryKey)) stream.sourceDefinedPrimaryKey = s.sourceDefinedPrimaryKey
-      if (typeof s.isResumable === 'boolean') stream.isResumable = s.isResumable
-      const selected: SelectedStream = {
-        stream,
-        syncMode: e.config.syncMode as SyncMode,
-        destinationSyncMode: e.config.destinationSyncMode as DestinationSyncMode,
-        cursorField: isStringArray(e.config.cursorField) ? e.config.cursorField : [],
-        primaryKey: isPathList(e.config.primaryKey) ? e.config.primaryKey : [],
-      }
-      if (typeof e.config.aliasName === 'string') selected.aliasName = e.config.aliasName
-      return selected
-    })
 }

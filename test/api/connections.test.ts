@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { selectedStreams } from '../../src/api/catalog-conversion.js'
+import { catalogEntries } from '../../src/worker/attempt-catalog.js'
 import { createHarness, type ApiHarness } from './api-harness.js'
 import { discoverCalls, secretDestinationDefinition, secretSourceDefinition } from './secret-test-connectors.js'
 
@@ -78,10 +78,11 @@ describe('connections', () => {
     const got = (await h.post('connections/get', { connectionId: conn.connectionId })).json()
     assert.deepEqual(got, conn)
 
-    // What the worker gets from the stored syncCatalog.
+    // What the worker decodes from the stored syncCatalog.
     const stored = await h.deps.configStore.getConnection(conn.connectionId)
-    const streams = selectedStreams(stored!.syncCatalog)
+    const streams = catalogEntries(stored!)
     assert.equal(streams.length, 1)
+    assert.equal(streams[0]!.selected, true)
     assert.equal(streams[0]!.stream.name, 'customers')
     assert.equal(streams[0]!.stream.namespace, 'public')
     assert.deepEqual(streams[0]!.cursorField, ['updated_at'])
@@ -147,18 +148,25 @@ describe('connections', () => {
   })
 
   it('rejects append_dedup without a primary key, a bad PK column, incremental without cursor', async () => {
-    const noPk = await create({ syncCatalog: { streams: [customers({ destinationSyncMode: 'append_dedup', primaryKey: [] })] } })
+    const events = (config: Json): Json => ({ stream: { name: 'events', namespace: 'public' }, config: { syncMode: 'full_refresh', destinationSyncMode: 'overwrite', ...config } })
+    const noPk = await create({ syncCatalog: { streams: [events({ destinationSyncMode: 'append_dedup', primaryKey: [] })] } })
     assert.equal(noPk.statusCode, 422)
     assert.deepEqual(noPk.json().validationErrors.map((v: Json) => v.propertyPath), ['syncCatalog.streams[0].config.primaryKey'])
     assert.match(noPk.json().message, /append_dedup needs a primary key/)
 
-    const badPk = await create({ syncCatalog: { streams: [customers({ primaryKey: [['nope']] })] } })
+    const badPk = await create({ syncCatalog: { streams: [events({ primaryKey: [['nope']] })] } })
     assert.equal(badPk.statusCode, 422)
     assert.equal(badPk.json().validationErrors[0].propertyPath, 'syncCatalog.streams[0].config.primaryKey[0]')
 
     const noCursor = await create({ syncCatalog: { streams: [customers({ cursorField: [] })] } })
     assert.equal(noCursor.statusCode, 422)
     assert.match(noCursor.json().message, /incremental sync needs a cursorField/)
+  })
+
+  it("stores the source-defined primary key over the caller's (Airbyte's rule)", async () => {
+    const res = await create({ syncCatalog: { streams: [customers({ destinationSyncMode: 'append_dedup', primaryKey: [['name']] })] } })
+    assert.equal(res.statusCode, 200, res.body)
+    assert.deepEqual(res.json().syncCatalog.streams[0].config.primaryKey, [['id']])
   })
 
   it('rejects a destination sync mode the destination does not support', async () => {
