@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { finished } from 'node:stream/promises'
 import { from as copyFrom } from 'pg-copy-streams'
 import type {
@@ -5,6 +6,7 @@ import type {
   ConfiguredStream,
   ConnectionStatus,
   DestinationMessage,
+  PgCopyText,
   RecordBatch,
   StateMessage,
 } from '../../protocol/index.js'
@@ -46,8 +48,6 @@ EXCEPTION WHEN others THEN
   RETURN NULL;
 END
 $f$`
-
-const FLOAT_SPECIALS = `('NaN', 'Infinity', '-Infinity')`
 
 /** One final column: where it comes from, its name and type in the table. */
 interface ColumnPlan {
@@ -194,6 +194,9 @@ export class PostgresDestination implements Destination {
     let clean = false
     try {
       await client.query(SAFE_CAST_FUNCTION)
+      // Tables are prepared up front, each DDL in its own short transaction, so no DDL lock is
+      // held by the long data transactions (readers of append targets are never blocked).
+      for (const w of writers.values()) await session.setup(w)
       const pending: StateMessage[] = []
       for await (const msg of input) {
         if (opts.signal.aborted) throw cancelledError()
@@ -202,7 +205,6 @@ export class PostgresDestination implements Destination {
           if (!w) throw systemError(`Received records for stream ${streamLabel(msg.stream)}, which is not in the catalog.`)
           if (msg.count === 0) continue
           await session.begin()
-          await session.setup(w)
           await session.stage(w, msg)
         } else if (msg.type === 'STATE') {
           pending.push(msg)
@@ -212,7 +214,6 @@ export class PostgresDestination implements Destination {
           const w = writers.get(streamKey(msg.stream))
           if (!w || w.completed) continue
           await session.begin()
-          await session.setup(w)
           await session.complete(w)
           await session.commit(writers.values())
           yield* pending.splice(0)
@@ -283,6 +284,11 @@ class WriteSession {
     } else {
       await this.#evolve(w, new Map(existing.rows.map((r) => [String(r.name), String(r.type)])))
     }
+    // Constant per write: the direct COPY path leaves these two columns to their defaults.
+    await this.#q(
+      `ALTER TABLE ${w.qualifiedTarget} ALTER COLUMN _airbyte_meta SET DEFAULT ${quoteLiteral(JSON.stringify({ changes: [], sync_id: Number(w.cs.syncId) || 0 }))}::jsonb, ` +
+        `ALTER COLUMN _airbyte_generation_id SET DEFAULT ${Number(w.cs.generationId) || 0}`,
+    )
     const stageCols = [
       ...w.columns.map((c) => `${quoteIdent(c.stage)} text`),
       `_sluice_seq bigserial`,
@@ -318,17 +324,17 @@ class WriteSession {
         continue
       }
       if (current === c.pgType) continue
-      await this.#q('SAVEPOINT sluice_evolve')
+      // Setup runs outside the data transactions: each ALTER commits on its own.
       try {
         await this.#q(`ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(c.name)} TYPE ${c.pgType} USING ${quoteIdent(c.name)}::${c.pgType}`)
-        await this.#q('RELEASE SAVEPOINT sluice_evolve')
         this.#opts.logger.info(`Changed type of "${c.name}" in ${t} from ${current} to ${c.pgType}.`)
       } catch (err) {
         if (!isDataException(err) && (err as { code?: string }).code !== '42846') throw err
-        await this.#q('ROLLBACK TO SAVEPOINT sluice_evolve')
         const kept = suffixedName(c.name, `_${current.replace(/[^A-Za-z0-9]+/g, '_')}`)
+        await this.#q('BEGIN')
         await this.#q(`ALTER TABLE ${t} RENAME COLUMN ${quoteIdent(c.name)} TO ${quoteIdent(kept)}`)
         await this.#q(`ALTER TABLE ${t} ADD COLUMN ${quoteIdent(c.name)} ${c.pgType}`)
+        await this.#q('COMMIT')
         this.#opts.logger.warn(
           `Column "${c.name}" of ${t} changed type from ${current} to ${c.pgType} and old values do not all cast: they are kept in column "${kept}".`,
         )
@@ -340,6 +346,9 @@ class WriteSession {
   async stage(w: StreamWriter, batch: RecordBatch): Promise<void> {
     const copyText = batch.pgCopyText
     const known = new Map(w.columns.map((c) => [c.source, c]))
+    if (copyText && !batch.changes && !w.dedup && directCopyAllowed(copyText, known)) {
+      if (await this.#copyDirect(w, copyText, batch.emittedAt)) return
+    }
     let kind: StageKind
     let data: Buffer
     let copyColumns: string[]
@@ -362,6 +371,30 @@ class WriteSession {
     stream.end(data)
     await finished(stream)
     w.staged = true
+  }
+
+  /**
+   * The fast path: COPY the source's bytes straight into the target table, each line extended
+   * with the four Airbyte columns. Used when every column's COPY text is valid input of its
+   * target type; if a value still fails (e.g. a bigint overflow), the batch goes through
+   * staging and safe casts instead. Returns false in that case.
+   */
+  async #copyDirect(w: StreamWriter, copyText: PgCopyText, emittedAt: number): Promise<boolean> {
+    const known = new Map(w.columns.map((c) => [c.source, c]))
+    const columns = [...copyText.columns.map((c) => quoteIdent(known.get(c)!.name)), '_airbyte_raw_id', '_airbyte_extracted_at']
+    const data = appendAirbyteColumns(copyText.data, emittedAt)
+    await this.#q('SAVEPOINT sluice_direct')
+    try {
+      const stream = this.#client.query(copyFrom(`COPY ${w.qualifiedTarget} (${columns.join(', ')}) FROM STDIN`))
+      stream.end(data)
+      await finished(stream)
+      await this.#q('RELEASE SAVEPOINT sluice_direct')
+      return true
+    } catch (err) {
+      if (!isDataException(err)) throw err
+      await this.#q('ROLLBACK TO SAVEPOINT sluice_direct')
+      return false
+    }
   }
 
   /** On STREAM_STATUS COMPLETE: for truncate streams, swap the new table in (same transaction). */
@@ -402,9 +435,8 @@ class WriteSession {
       const { expr, nullable } = typedExpression(c, x, kind.kind === 'copy' ? sourceTypes.get(c.source) : undefined, safe)
       typed.push(`${expr} AS v${i}`, `${x} AS r${i}`)
       if (nullable || safe) {
-        const present = c.pgType === 'numeric' || c.pgType.startsWith('numeric(') ? `t.r${i} IS NOT NULL AND t.r${i} NOT IN ${FLOAT_SPECIALS}` : `t.r${i} IS NOT NULL`
         changes.push(
-          `CASE WHEN ${present} AND t.v${i} IS NULL THEN jsonb_build_object('field', ${quoteLiteral(c.source)}, 'change', 'NULLED', 'reason', 'DESTINATION_TYPECAST_ERROR') END`,
+          `CASE WHEN t.r${i} IS NOT NULL AND t.v${i} IS NULL THEN jsonb_build_object('field', ${quoteLiteral(c.source)}, 'change', 'NULLED', 'reason', 'DESTINATION_TYPECAST_ERROR') END`,
         )
       }
     })
@@ -471,6 +503,74 @@ class WriteSession {
   }
 }
 
+/** Target types whose input function accepts the COPY text of these source types unchanged. */
+const DIRECT_SOURCES: Record<string, ReadonlySet<string>> = {
+  bigint: new Set(['smallint', 'integer', 'bigint']),
+  numeric: new Set(['smallint', 'integer', 'bigint', 'numeric', 'real', 'double precision']),
+  boolean: new Set(['boolean']),
+  date: new Set(['date']),
+  'time without time zone': new Set(['time without time zone']),
+  'time with time zone': new Set(['time with time zone']),
+  'timestamp without time zone': new Set(['timestamp without time zone']),
+  'timestamp with time zone': new Set(['timestamp with time zone']),
+}
+
+/** `numeric(10,2)` -> `numeric`, `timestamp(3) with time zone` -> `timestamp with time zone`. */
+function baseTypeName(pgType: string): string {
+  return pgType.replace(/\([^)]*\)/g, '').replace(/\s+/g, ' ').trim()
+}
+
+/** True when every column of the batch can be COPYed into its final column as is. */
+function directCopyAllowed(copyText: PgCopyText, known: Map<string, ColumnPlan>): boolean {
+  return copyText.columns.every((name, i) => {
+    const col = known.get(name)
+    const source = copyText.pgTypes[i]
+    if (!col || source === undefined || source.endsWith('[]')) return false
+    const target = baseTypeName(col.pgType)
+    if (target === 'character varying') return true
+    if (target === 'jsonb') return col.internal === 'UNKNOWN' && (source === 'json' || source === 'jsonb')
+    return DIRECT_SOURCES[target]?.has(baseTypeName(source)) ?? false
+  })
+}
+
+/**
+ * Extends every COPY line with `_airbyte_raw_id` and `_airbyte_extracted_at` (meta and
+ * generation come from column defaults: parsing a jsonb per row cost more than the COPY).
+ * Raw ids are UUID v4 shaped: a random per-batch prefix, then a 12-hex-digit row counter
+ * (unique without a random call per row).
+ */
+export function appendAirbyteColumns(data: Buffer, emittedAt: number): Buffer {
+  const tail = Buffer.from(`\t${new Date(emittedAt).toISOString()}\n`, 'latin1')
+  const id = Buffer.from(`\t${randomUUID().slice(0, 24)}000000000000`, 'latin1')
+  const last = id.length - 1
+  let rows = 0
+  for (let i = data.indexOf(10); i !== -1; i = data.indexOf(10, i + 1)) rows++
+  const out = Buffer.allocUnsafe(data.length - rows + rows * (id.length + tail.length))
+  let src = 0
+  let dst = 0
+  for (let r = 0; r < rows; r++) {
+    const nl = data.indexOf(10, src)
+    dst += data.copy(out, dst, src, nl)
+    dst += id.copy(out, dst)
+    dst += tail.copy(out, dst)
+    src = nl + 1
+    // Increment the hex counter in place (carry to the left).
+    for (let k = last; ; k--) {
+      const c = id[k]!
+      if (c === 57) {
+        id[k] = 97 // '9' -> 'a'
+        break
+      }
+      if (c !== 102) {
+        id[k] = c + 1
+        break
+      }
+      id[k] = 48 // 'f' -> '0', carry
+    }
+  }
+  return out
+}
+
 function stageSignature(k: StageKind): string {
   return k.kind === 'rows' ? 'rows' : k.signature
 }
@@ -500,10 +600,6 @@ function typedExpression(
     if (c.internal === 'STRUCT') return { expr: `(SELECT j FROM (SELECT ${json} AS j) q WHERE jsonb_typeof(j) = 'object')`, nullable: true }
     if (c.internal === 'ARRAY') return { expr: `(SELECT j FROM (SELECT ${json} AS j) q WHERE jsonb_typeof(j) = 'array')`, nullable: true }
     return { expr: json, nullable: false }
-  }
-  if (type === 'numeric' || type.startsWith('numeric(')) {
-    // Airbyte's source maps NaN/Infinity to null; Postgres numeric would accept them.
-    return { expr: `CASE WHEN ${x} IN ${FLOAT_SPECIALS} THEN NULL ELSE ${cast(type)} END`, nullable: false }
   }
   return { expr: cast(type), nullable: false }
 }

@@ -118,6 +118,41 @@ describe('Postgres -> Postgres', () => {
     assert.deepEqual(meta[0], ['{"changes": [], "sync_id": 7}', '0'])
   })
 
+  test('the direct COPY path keeps values exactly and falls back to safe casts per batch', async () => {
+    await db.query(`
+      CREATE TABLE plain (id integer PRIMARY KEY, f double precision, r real, n0 numeric(30,0), n numeric, ts timestamp,
+        tz timestamptz, d date, t time, b boolean, s text, jb jsonb, u uuid);
+      INSERT INTO plain VALUES
+        (1, 'NaN', '-Infinity', 1, 1e-30, '2024-01-01 00:00:00.000001', 'infinity', '-infinity', '24:00:00', true,
+         E'\\N \\t', '{"k": [1]}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'),
+        (2, 1e-310, 3.4e38, 9223372036854775807, -1, '4713-01-01 00:00:00 BC', '294276-12-31 23:59:59.999999+00',
+         '5874897-12-31', '00:00:00', false, '', '"str"', NULL);
+      CREATE TABLE plain_overflow (id integer PRIMARY KEY, n0 numeric(30,0));
+      INSERT INTO plain_overflow VALUES (1, 5), (2, 99999999999999999999);`)
+    const source = new PostgresSource()
+    const ctx = { signal: new AbortController().signal, logger: memoryLogger(), context: { dataDir: root, localFilesRoot: root } }
+    const catalog = configure(await source.discover(srcCfg, ctx), { names: ['plain', 'plain_overflow'], destinationSyncMode: 'append' })
+    await sync(source, new PostgresDestination(), dstCfg, catalog, [])
+    const cols = ['f', 'r', 'n0', 'n', 'ts', 'tz', 'd', 't', 'b', 's', 'jb', 'u']
+    const expected = await textRows(`SELECT id::bigint::text, ${cols.map((c) => `${c}::text`).join(', ')} FROM public.plain ORDER BY id`)
+    const actual = await textRows(`SELECT id::text, ${cols.map((c) => `${c}::text`).join(', ')} FROM dw.plain ORDER BY id`)
+    // Floats land in numeric columns: compare them as numeric text.
+    const asNumeric = await textRows(`SELECT f::text::numeric::text, r::text::numeric::text FROM public.plain ORDER BY id`)
+    expected.forEach((row, i) => {
+      const r = row as unknown[]
+      const [f, rr] = asNumeric[i] as unknown[]
+      r[1] = f
+      r[2] = rr
+    })
+    assert.deepEqual(actual, expected)
+    // A bigint overflow cannot be COPYed as is: that batch is typed with safe casts instead.
+    const overflow = await textRows(`SELECT id::text, n0::text, _airbyte_meta->'changes' FROM dw.plain_overflow ORDER BY id`)
+    assert.deepEqual(overflow, [
+      ['1', '5', []],
+      ['2', null, [{ field: 'n0', change: 'NULLED', reason: 'DESTINATION_TYPECAST_ERROR' }]],
+    ])
+  })
+
   test('incremental append_dedup over three syncs with updates, ties and deletes', async () => {
     await db.query(`
       CREATE TABLE orders (id integer PRIMARY KEY, status text, updated_at timestamptz NOT NULL);
