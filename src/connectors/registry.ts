@@ -1,3 +1,4 @@
+import { builtinManifestDefinitions } from '../declarative/declarative-definitions.js'
 import type { ConnectorDefinition, DestinationDefinition, SourceDefinition } from './connector.js'
 import { fakerDefinition } from './faker/index.js'
 import { localFilesDefinition } from './local-files/index.js'
@@ -46,5 +47,5 @@ export class ConnectorRegistry {
 export function builtinDefinitions(): ConnectorDefinition[] {
   // The test connectors (failure knobs) are listed only for tests: only working connectors are offered.
   const testing = process.env.SLUICE_TEST_CONNECTORS === '1' ? [testSourceDefinition, testDestinationDefinition] : []
-  return [fakerDefinition, localFilesDefinition, postgresSourceDefinition, postgresDestinationDefinition, s3Definition, restApiDefinition, ...testing]
+  return [fakerDefinition, localFilesDefinition, postgresSourceDefinition, postgresDestinationDefinition, s3Definition, restApiDefinition, ...builtinManifestDefinitions(), ...testing]
 }

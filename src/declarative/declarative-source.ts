@@ -167,6 +167,7 @@ export class DeclarativeSource implements Source {
       maxBackoffSeconds: this.#opts.maxBackoffSeconds ?? 600,
       fetch: this.#opts.fetch ?? fetch,
       log: (level, message) => opts.logger[level](message),
+      shared: new Map(),
     }
     return { config, http, strictJson: this.#opts.strictJson ?? false, log: (level, message) => opts.logger[level](message) }
   }

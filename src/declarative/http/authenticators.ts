@@ -12,6 +12,14 @@ export interface Authenticator {
   onUnauthorized?(signal: AbortSignal): Promise<boolean>
 }
 
+/** Token state shared by the streams of one run. */
+interface OAuthState {
+  token: string | undefined
+  expiresAt: number
+  refreshToken: string | undefined
+  refreshing: Promise<void> | undefined
+}
+
 /** Sends a form POST for the OAuth refresh; provided by the HTTP layer (rate limits, rewrites). */
 export type TokenFetch = (url: string, init: { headers: Record<string, string>; body: string }, signal: AbortSignal) => Promise<{ status: number; text: string }>
 
@@ -41,37 +49,42 @@ class OptionAuthenticator implements Authenticator {
  * for the rest of the run (sluice does not write it back into the stored config yet).
  */
 class OAuthAuthenticator implements Authenticator {
-  #token: string | undefined
-  #expiresAt = 0
-  #refreshToken: string | undefined
-  #refreshing: Promise<void> | undefined
+  readonly #s: OAuthState
 
-  constructor(private readonly node: ManifestNode, private readonly ctx: TemplateContext, private readonly tokenFetch: TokenFetch) {
-    const fixed = node.access_token_value === undefined ? '' : str(evaluate(node.access_token_value, ctx))
-    if (fixed) {
-      this.#token = fixed
-      this.#expiresAt = Number.POSITIVE_INFINITY
+  constructor(private readonly node: ManifestNode, private readonly ctx: TemplateContext, private readonly tokenFetch: TokenFetch, shared: Map<string, unknown>) {
+    // Every stream of a run shares one token (and one rotated refresh token) per authenticator.
+    const key = `oauth:${JSON.stringify(node)}`
+    let state = shared.get(key) as OAuthState | undefined
+    if (!state) {
+      state = { token: undefined, expiresAt: 0, refreshToken: undefined, refreshing: undefined }
+      const fixed = node.access_token_value === undefined ? '' : str(evaluate(node.access_token_value, ctx))
+      if (fixed) {
+        state.token = fixed
+        state.expiresAt = Number.POSITIVE_INFINITY
+      }
+      state.refreshToken = node.refresh_token === undefined ? undefined : str(evaluate(node.refresh_token, ctx))
+      shared.set(key, state)
     }
-    this.#refreshToken = node.refresh_token === undefined ? undefined : str(evaluate(node.refresh_token, ctx))
+    this.#s = state
   }
 
   async apply(parts: RequestParts, signal: AbortSignal): Promise<void> {
-    if (!this.#token || Date.now() >= this.#expiresAt) await this.#refresh(signal)
-    parts.set('header', 'Authorization', `Bearer ${this.#token}`, 'authenticator')
+    if (!this.#s.token || Date.now() >= this.#s.expiresAt) await this.#refresh(signal)
+    parts.set('header', 'Authorization', `Bearer ${this.#s.token}`, 'authenticator')
   }
 
   async onUnauthorized(signal: AbortSignal): Promise<boolean> {
-    if (this.#expiresAt === Number.POSITIVE_INFINITY && this.node.access_token_value !== undefined && !this.node.token_refresh_endpoint) return false
-    this.#token = undefined
+    if (this.#s.expiresAt === Number.POSITIVE_INFINITY && this.node.access_token_value !== undefined && !this.node.token_refresh_endpoint) return false
+    this.#s.token = undefined
     await this.#refresh(signal)
     return true
   }
 
   #refresh(signal: AbortSignal): Promise<void> {
-    this.#refreshing ??= this.#doRefresh(signal).finally(() => {
-      this.#refreshing = undefined
+    this.#s.refreshing ??= this.#doRefresh(signal).finally(() => {
+      this.#s.refreshing = undefined
     })
-    return this.#refreshing
+    return this.#s.refreshing
   }
 
   async #doRefresh(signal: AbortSignal): Promise<void> {
@@ -85,7 +98,7 @@ class OAuthAuthenticator implements Authenticator {
     const clientSecret = str(evaluate(n.client_secret, this.ctx))
     if (clientId) form.set('client_id', clientId)
     if (clientSecret) form.set('client_secret', clientSecret)
-    if (grant === 'refresh_token' && this.#refreshToken) form.set('refresh_token', this.#refreshToken)
+    if (grant === 'refresh_token' && this.#s.refreshToken) form.set('refresh_token', this.#s.refreshToken)
     if (Array.isArray(n.scopes) && n.scopes.length) form.set('scope', n.scopes.map(str).join(' '))
     const extra = n.refresh_request_body && typeof n.refresh_request_body === 'object' ? (n.refresh_request_body as Record<string, unknown>) : {}
     for (const [k, v] of Object.entries(extra)) {
@@ -109,12 +122,12 @@ class OAuthAuthenticator implements Authenticator {
     const tokenName = str(n.access_token_name ?? 'access_token') || 'access_token'
     const token = body[tokenName]
     if (typeof token !== 'string' || !token) throw configError(`OAuth token response has no ${tokenName}`)
-    this.#token = token
+    this.#s.token = token
     const expiresName = str(n.expires_in_name ?? 'expires_in') || 'expires_in'
     const exp = body[expiresName]
-    this.#expiresAt = this.#expiry(exp)
+    this.#s.expiresAt = this.#expiry(exp)
     const rotated = body[str((n.refresh_token_updater as ManifestNode | undefined)?.refresh_token_name ?? 'refresh_token')]
-    if (n.refresh_token_updater && typeof rotated === 'string' && rotated) this.#refreshToken = rotated
+    if (n.refresh_token_updater && typeof rotated === 'string' && rotated) this.#s.refreshToken = rotated
   }
 
   #expiry(exp: unknown): number {
@@ -134,7 +147,7 @@ class OAuthAuthenticator implements Authenticator {
 }
 
 /** Builds the authenticator of a requester (component already validated). */
-export function createAuthenticator(node: ManifestNode | undefined, ctx: TemplateContext, tokenFetch: TokenFetch): Authenticator {
+export function createAuthenticator(node: ManifestNode | undefined, ctx: TemplateContext, tokenFetch: TokenFetch, shared: Map<string, unknown>): Authenticator {
   if (!node) return noAuth
   switch (node.type) {
     case 'NoAuth':
@@ -153,7 +166,7 @@ export function createAuthenticator(node: ManifestNode | undefined, ctx: Templat
         return `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`
       })
     case 'OAuthAuthenticator':
-      return new OAuthAuthenticator(node, ctx, tokenFetch)
+      return new OAuthAuthenticator(node, ctx, tokenFetch, shared)
     case 'SelectiveAuthenticator': {
       const path = Array.isArray(node.authenticator_selection_path) ? node.authenticator_selection_path.map(String) : []
       let cur: unknown = ctx.config
@@ -161,7 +174,7 @@ export function createAuthenticator(node: ManifestNode | undefined, ctx: Templat
       const options = (node.authenticators ?? {}) as Record<string, ManifestNode>
       const chosen = options[str(cur)]
       if (!chosen) throw configError(`no authenticator for ${path.join('.')} = ${JSON.stringify(str(cur))}; expected one of ${Object.keys(options).join(', ')}`)
-      return createAuthenticator(chosen, ctx, tokenFetch)
+      return createAuthenticator(chosen, ctx, tokenFetch, shared)
     }
     default:
       throw configError(`unsupported authenticator ${String(node.type)}`)

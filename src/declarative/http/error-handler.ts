@@ -134,7 +134,7 @@ export class DefaultErrorHandler implements ErrorHandler {
   }
 }
 
-/** CompositeErrorHandler: the first SUCCESS/RETRY/IGNORE/RESET_PAGINATION answer wins, else the last. */
+/** CompositeErrorHandler: the first SUCCESS/RETRY/RATE_LIMITED/IGNORE/RESET_PAGINATION answer wins, else the last. */
 export class CompositeErrorHandler implements ErrorHandler {
   readonly maxRetries: number
   readonly #children: DefaultErrorHandler[]
@@ -148,7 +148,8 @@ export class CompositeErrorHandler implements ErrorHandler {
     let last: ErrorResolution | undefined
     for (const c of this.#children) {
       const res = c.interpret(r)
-      if (['SUCCESS', 'RETRY', 'IGNORE', 'RESET_PAGINATION'].includes(res.action)) return res
+      // sluice also lets RATE_LIMITED win, so a rate-limit filter is not overridden by a later FAIL.
+      if (['SUCCESS', 'RETRY', 'RATE_LIMITED', 'IGNORE', 'RESET_PAGINATION'].includes(res.action)) return res
       last = res
     }
     return last ?? defaultResolution(r)

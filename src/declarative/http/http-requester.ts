@@ -23,6 +23,8 @@ export interface HttpSettings {
   /** The fetch implementation (global fetch by default). */
   fetch: typeof fetch
   log?: (level: 'warn' | 'info', message: string) => void
+  /** State shared by the requesters of one run (OAuth tokens). */
+  shared: Map<string, unknown>
 }
 
 /** The outcome of a request: a response to use, or "ignored" (no records, end of pagination). */
@@ -107,7 +109,7 @@ export class HttpRequester {
     this.#node = node
     this.#base = base
     this.#http = http
-    this.#auth = createAuthenticator(node.authenticator as ManifestNode | undefined, base, this.#tokenFetch)
+    this.#auth = createAuthenticator(node.authenticator as ManifestNode | undefined, base, this.#tokenFetch, http.shared)
     this.#errors = createErrorHandler(node.error_handler as ManifestNode | undefined, base)
   }
 
