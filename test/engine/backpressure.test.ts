@@ -79,6 +79,7 @@ test('bounded memory: 1.5 GiB streamed through a slow consumer without RSS growi
   const result = await runAttempt(input)
   assert.equal(result.totalStats.bytesCommitted, 1536 * MiB)
   const growth = (peak - baseline) / MiB
+  t.diagnostic(`RSS growth ${growth.toFixed(0)} MiB while streaming 1536 MiB`)
   assert.ok(growth < 200, `RSS grew by ${growth.toFixed(0)} MiB while streaming 1536 MiB`)
 })
 
@@ -86,7 +87,7 @@ test('bounded memory on a real source: 1M Faker users take no more memory than a
   const box = await sandbox()
   t.after(() => box.cleanup())
   const faker = fakerDefinition.source
-  const config = { count: 1_000_000, records_per_slice: 10_000, always_updated: false }
+  const config = { count: 1_000_000, records_per_slice: 2_000, always_updated: false }
   const discovered = await faker.discover(config, box.options())
   const users = discovered.streams.find((s) => s.name === 'users')
   assert.ok(users)
@@ -109,7 +110,8 @@ test('bounded memory on a real source: 1M Faker users take no more memory than a
   const result = await runAttempt(input)
   assert.equal(rows, 1_000_000)
   assert.equal(result.totalStats.recordsCommitted, 1_000_000)
-  assert.equal(input.committed.length, 100)
+  assert.equal(input.committed.length, 500)
   const growth = (peak - baseline) / MiB
+  t.diagnostic(`RSS growth ${growth.toFixed(0)} MiB for 1M Faker users`)
   assert.ok(growth < 150, `RSS grew by ${growth.toFixed(0)} MiB for 1M rows`)
 })

@@ -97,3 +97,23 @@ test('emptySource (clear): null states are committed and overwrite empties the s
   assert.deepEqual(await readTestDestination(box.outDir, items), [])
   assert.deepEqual(await readTestDestination(box.outDir, { name: 'other', namespace: null }), [])
 })
+
+test('full_refresh + overwrite_dedup: one row per key, only this generation', async (t) => {
+  const box = await sandbox()
+  t.after(() => box.cleanup())
+  const config = { records: 10, batchSize: 4 }
+  const catalog = await catalogOf(testSource, config, 'full_refresh', 'overwrite_dedup', { generationId: 3, minimumGenerationId: 3 })
+  // A source that sends every row twice: dedup must keep one.
+  const doubled = {
+    ...testSource,
+    async *read(c: Record<string, unknown>, cat: typeof catalog, st: [], opts: Parameters<typeof testSource.read>[3]) {
+      yield* testSource.read(c, cat, st, opts)
+      yield* testSource.read(c, cat, st, opts)
+    },
+  }
+  const result = await runAttempt(attemptInput(box, { source: doubled, sourceConfig: config, catalog }))
+  assert.equal(result.totalStats.recordsEmitted, 20)
+  const lines = await readTestDestination(box.outDir, items)
+  assert.deepEqual(ids(lines), range(1, 10))
+  assert.ok(lines.every((l) => l._airbyte_generation_id === 3))
+})
