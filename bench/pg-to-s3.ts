@@ -2,7 +2,8 @@
  * Postgres -> S3 (s3rver on loopback, in its own process) through the engine, beside the table's
  * own `COPY TO STDOUT` time in the same run. Each case runs in a child process so each peak RSS
  * is its own. Cases: COPY TO STDOUT (the extraction limit), Postgres -> discard (source + engine),
- * -> S3 Parquet/snappy, -> S3 JSONL.
+ * -> S3 Parquet/snappy, -> S3 JSONL, and the same two formats to Local Files (the writers without
+ * the S3 server, which shares the machine's cores in this bench).
  *
  *   node --import tsx bench/pg-to-s3.ts [--rows 2000000] [--keep-table]
  *   (or, compiled: node dist/bench/pg-to-s3.js ...)
@@ -10,7 +11,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
@@ -20,6 +21,7 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
 import pg from 'pg'
 import { to as copyTo } from 'pg-copy-streams'
 import type { ConnectorLogger, Destination } from '../src/connectors/connector.js'
+import { localFilesDefinition } from '../src/connectors/local-files/index.js'
 import { postgresSourceDefinition } from '../src/connectors/postgres/index.js'
 import { s3Definition } from '../src/connectors/s3/index.js'
 import { runAttempt } from '../src/engine/index.js'
@@ -42,6 +44,8 @@ const CASES: Record<string, Record<string, unknown> | null | 'copy'> = {
   'Postgres -> discard': null,
   'S3 Parquet snappy': { format_type: 'Parquet', compression_codec: 'snappy' },
   'S3 JSONL': { format_type: 'JSONL', compression: { compression_type: 'No Compression' } },
+  'Local Files Parquet snappy': { format_type: 'Parquet', compression_codec: 'snappy' },
+  'Local Files JSONL': { format_type: 'JSONL', compression: { compression_type: 'No Compression' } },
 }
 
 function arg(name: string, fallback: string): string {
@@ -130,17 +134,27 @@ async function objectBytes(endpoint: string, prefix: string): Promise<number> {
   return total
 }
 
+async function directoryBytes(dir: string): Promise<number> {
+  let total = 0
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && !entry.name.startsWith('.')) total += (await stat(join(entry.parentPath, entry.name))).size
+  }
+  return total
+}
+
 async function syncCase(name: string, endpoint: string): Promise<CaseResult> {
   const format = CASES[name]
   if (format === undefined || format === 'copy') throw new Error(`unknown case ${name}`)
+  const root = await mkdtemp(join(tmpdir(), 'sluice-bench-local-'))
+  const options = { signal: new AbortController().signal, logger: quiet, context: { dataDir: root, localFilesRoot: root } }
   const sourceConfig = { ...pgConfig(DATABASE), username: pgConfig(DATABASE).user, schemas: ['public'], replication_method: { method: 'Standard' } }
-  const options = { signal: new AbortController().signal, logger: quiet, context: { dataDir: tmpdir(), localFilesRoot: tmpdir() } }
   const discovered = await postgresSourceDefinition.source.discover(sourceConfig, options)
   const catalog: ConfiguredCatalog = {
     streams: discovered.streams
       .filter((s) => s.name === TABLE)
       .map((stream) => ({ stream, syncMode: 'full_refresh', destinationSyncMode: 'overwrite', cursorField: [], primaryKey: [['id']], syncId: 1, generationId: 1, minimumGenerationId: 1 })),
   }
+  const local = name.startsWith('Local Files')
   const prefix = `bench-${Date.now()}/`
   const destinationConfig = {
     s3_bucket_name: BUCKET,
@@ -155,8 +169,8 @@ async function syncCase(name: string, endpoint: string): Promise<CaseResult> {
   const result = await runAttempt({
     source: postgresSourceDefinition.source,
     sourceConfig,
-    destination: format === null ? discard : s3Definition.destination,
-    destinationConfig,
+    destination: format === null ? discard : local ? localFilesDefinition.destination : s3Definition.destination,
+    destinationConfig: local ? { destination_path: 'out', format } : destinationConfig,
     catalog,
     mapping: { namespaceDefinition: 'source' },
     state: [],
@@ -164,13 +178,9 @@ async function syncCase(name: string, endpoint: string): Promise<CaseResult> {
     onStateCommitted: async () => {},
   })
   const seconds = Number(process.hrtime.bigint() - started) / 1e9
-  return {
-    name,
-    rows: result.totalStats.recordsCommitted,
-    seconds,
-    outputBytes: format === null ? 0 : await objectBytes(endpoint, prefix),
-    peakRssMiB: process.resourceUsage().maxRSS / 1024,
-  }
+  const outputBytes = format === null ? 0 : local ? await directoryBytes(join(root, 'out')) : await objectBytes(endpoint, prefix)
+  await rm(root, { recursive: true, force: true })
+  return { name, rows: result.totalStats.recordsCommitted, seconds, outputBytes, peakRssMiB: process.resourceUsage().maxRSS / 1024 }
 }
 
 /** Child mode: run s3rver until killed, printing its endpoint (keeps its CPU and memory apart). */

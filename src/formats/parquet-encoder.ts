@@ -37,6 +37,12 @@ export interface ParquetOptions {
   dictionaryEncoding: boolean
 }
 
+/**
+ * The row group being built lives in WebAssembly memory, which never shrinks; capping it keeps
+ * peak memory bounded whatever `block_size_mb` says (see docs/parquet-encoders.md).
+ */
+export const MAX_ROW_GROUP_MB = 8
+
 let wasmReady = false
 
 /** parquet-wasm's ESM build needs its module instantiated once per process. */
@@ -318,7 +324,7 @@ export class ParquetEncoder implements RecordEncoder {
     )
     const props = new wasm.WriterPropertiesBuilder()
       .setCompression(CODECS[options.codec])
-      .setMaxRowGroupBytes(options.blockSizeMb * 1024 * 1024)
+      .setMaxRowGroupBytes(Math.min(options.blockSizeMb, MAX_ROW_GROUP_MB) * 1024 * 1024)
       .setDataPageSizeLimit(options.pageSizeKb * 1024)
       .setDictionaryEnabled(options.dictionaryEncoding)
       .setCreatedBy('sluice')

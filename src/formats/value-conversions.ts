@@ -22,6 +22,56 @@ function fractionMicros(fraction: string | undefined): number {
   return fraction ? Number(fraction.slice(0, 6).padEnd(6, '0')) : 0
 }
 
+/** Digit value of the char at `i`, or NaN when it is not a digit. */
+function digit(s: string, i: number): number {
+  const c = s.charCodeAt(i) - 48
+  return c >= 0 && c <= 9 ? c : NaN
+}
+
+function digits(s: string, from: number, count: number): number {
+  let n = 0
+  for (let i = from; i < from + count; i++) n = n * 10 + digit(s, i)
+  return n
+}
+
+/**
+ * The common shapes `YYYY-MM-DD[T ]HH:MM:SS[.f{1,6}][Z|+00|+00:00]` without a regex or any
+ * allocation; anything else (other offsets, more digits, spaces) returns undefined and goes
+ * through the general parser.
+ */
+function fastIsoMicros(s: string): number | undefined {
+  const n = s.length
+  if (n < 19 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return undefined
+  const sep = s.charCodeAt(10)
+  if (sep !== 84 && sep !== 32) return undefined
+  const month = digits(s, 5, 2)
+  const day = digits(s, 8, 2)
+  const hour = digits(s, 11, 2)
+  const minute = digits(s, 14, 2)
+  const second = digits(s, 17, 2)
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 24 || minute > 59 || second > 60) return undefined
+  let i = 19
+  let fraction = 0
+  if (s.charCodeAt(i) === 46) {
+    let scale = 100_000
+    for (i++; i < n && scale >= 1; i++, scale /= 10) {
+      const d = digit(s, i)
+      if (Number.isNaN(d)) break
+      fraction += d * scale
+    }
+    if (scale === 100_000) return undefined
+  }
+  const rest = n - i
+  // UTC only: "Z", "+00", "+00:00" or nothing (no zone = UTC).
+  if (rest === 1 ? s.charCodeAt(i) !== 90 && s.charCodeAt(i) !== 122 : rest === 3 ? s.slice(i) !== '+00' : rest === 6 ? s.slice(i) !== '+00:00' : rest !== 0) {
+    return undefined
+  }
+  const ms = Date.UTC(digits(s, 0, 4), month - 1, day, hour, minute, second)
+  if (Number.isNaN(ms) || Number.isNaN(fraction)) return undefined
+  const micros = ms * 1000 + fraction
+  return Number.isSafeInteger(micros) ? micros : undefined
+}
+
 /**
  * ISO-8601 / Postgres timestamp text (with or without zone; without zone = UTC) to epoch
  * microseconds. Numbers are taken as epoch milliseconds. Plain numbers are exact here: epoch
@@ -31,6 +81,8 @@ export function toEpochMicros(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? Math.trunc(value) * 1000 : undefined
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value.getTime() * 1000
   if (typeof value !== 'string') return undefined
+  const fast = fastIsoMicros(value)
+  if (fast !== undefined) return fast
   const m = TIMESTAMP_RE.exec(value)
   if (!m) return undefined
   const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0))
