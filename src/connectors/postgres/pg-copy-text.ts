@@ -227,12 +227,25 @@ export function fieldDecoder(col: PgColumn): FieldDecoder {
   return (f) => (f === '\\N' ? null : decodeScalar(kind, f.includes('\\') ? unescapeCopy(f) : f))
 }
 
-/** Splits COPY text bytes into rows of escaped fields. */
-export function splitCopyText(data: Buffer): string[][] {
+/**
+ * Decodes COPY text straight into one value array per column: one pass over the text, no
+ * per-line arrays. Assumes every line has `decoders.length` fields (COPY guarantees it).
+ */
+export function decodeColumns(data: Buffer, decoders: readonly FieldDecoder[]): unknown[][] {
   const text = data.toString('utf8')
-  const lines = text.split('\n')
-  if (lines[lines.length - 1] === '') lines.pop()
-  return lines.map((l) => l.split('\t'))
+  const n = decoders.length
+  const cols: unknown[][] = decoders.map(() => [])
+  const last = n - 1
+  let pos = 0
+  while (pos < text.length) {
+    for (let i = 0; i < n; i++) {
+      let end = text.indexOf(i === last ? '\n' : '\t', pos)
+      if (end === -1) end = text.length
+      cols[i]!.push(decoders[i]!(text.slice(pos, end)))
+      pos = end + 1
+    }
+  }
+  return cols
 }
 
 /** Counts rows (newline bytes) in COPY text: newlines inside values are always escaped. */

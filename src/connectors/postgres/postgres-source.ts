@@ -19,7 +19,7 @@ import { errorContext, replicationMethodOf, validateSourceConfig, type PostgresS
 import { fromPgError } from './postgres-errors.js'
 import { postgresSourceSpec } from './postgres-spec.js'
 import { connectPg, destroyPg, endPg, type PgClient } from './pg-client.js'
-import { countRows, fieldDecoder, jsonSchemaOf, splitCopyText, unescapeCopy, type FieldDecoder, type PgColumn } from './pg-copy-text.js'
+import { countRows, decodeColumns, fieldDecoder, jsonSchemaOf, unescapeCopy, type FieldDecoder, type PgColumn } from './pg-copy-text.js'
 import { qualified, quoteIdent } from './pg-identifiers.js'
 
 /** Tuning knobs of the source (tests lower them to exercise batching and checkpoints). */
@@ -156,22 +156,19 @@ function copyBatch(
     pgCopyText: { columns: names, pgTypes: columns.map((c) => c.pgType), data },
     rows() {
       if (!rowsCache) {
-        rowsCache = splitCopyText(data).map((fields) => {
+        const cols = columnsCache?.columns ?? decodeColumns(data, decoders)
+        const out: RecordData[] = new Array(count)
+        for (let r = 0; r < count; r++) {
           const row: RecordData = {}
-          for (let i = 0; i < names.length; i++) row[names[i]!] = decoders[i]!(fields[i] ?? '\\N')
-          return row
-        })
+          for (let i = 0; i < names.length; i++) row[names[i]!] = cols[i]![r]
+          out[r] = row
+        }
+        rowsCache = out
       }
       return rowsCache
     },
     columns() {
-      if (!columnsCache) {
-        const lines = splitCopyText(data)
-        columnsCache = {
-          names,
-          columns: names.map((_n, i) => lines.map((fields) => decoders[i]!(fields[i] ?? '\\N'))),
-        }
-      }
+      columnsCache ??= { names, columns: decodeColumns(data, decoders) }
       return columnsCache
     },
   }
