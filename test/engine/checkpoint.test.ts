@@ -242,3 +242,30 @@ test('states of streams outside the catalog are ignored with a warning', async (
   assert.ok(input.committed.every((s) => s.stream.name === 'items'))
   assert.equal(input.options.logger.lines.filter((l) => l.includes('ghost')).length, 2)
 })
+
+test('onProgress: running totals at the configured interval, the last call equals the result', async (t) => {
+  const box = await sandbox()
+  t.after(() => box.cleanup())
+  const config = { records: 40, batchSize: 2, delayMs: 15 }
+  const catalog = await catalogOf(testSource, config, 'incremental', 'append')
+  const input = attemptInput(box, { sourceConfig: config, catalog })
+  const seen: { emitted: number; committed: number }[] = []
+  let last: unknown
+  input.onProgress = (p) => {
+    seen.push({ emitted: p.totalStats.recordsEmitted, committed: p.totalStats.recordsCommitted })
+    last = p
+  }
+  const started = Date.now()
+  const result = await runAttempt(input, { progressIntervalMs: 50 })
+  const elapsed = Date.now() - started
+  assert.ok(seen.length >= 4, `only ${seen.length} progress calls`)
+  // At most one per interval, plus the final one.
+  assert.ok(seen.length <= elapsed / 50 + 2, `${seen.length} progress calls in ${elapsed} ms at 50 ms`)
+  for (let i = 1; i < seen.length; i++) {
+    assert.ok((seen[i]?.emitted ?? 0) >= (seen[i - 1]?.emitted ?? 0))
+    assert.ok((seen[i]?.committed ?? 0) >= (seen[i - 1]?.committed ?? 0))
+  }
+  assert.ok(seen.every((s) => s.committed <= s.emitted))
+  assert.deepEqual(last, result)
+  assert.equal(result.totalStats.recordsCommitted, 40)
+})
