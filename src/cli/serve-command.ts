@@ -24,8 +24,6 @@ export function serveCommand(): Command {
         ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
         ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
       })
-      // Machine-readable line on stdout so scripts can pick up the port when --port 0 is used.
-      process.stdout.write(`sluice listening on ${running.url} (data dir ${running.dataDir})\n`)
       let stopping = false
       const stop = (): void => {
         if (stopping) return
@@ -37,5 +35,8 @@ export function serveCommand(): Command {
       }
       process.once('SIGINT', stop)
       process.once('SIGTERM', stop)
+      // Machine-readable line on stdout so scripts can pick up the port when --port 0 is used;
+      // written after the signal handlers exist, so a caller may stop us as soon as it reads it.
+      process.stdout.write(`sluice listening on ${running.url} (data dir ${running.dataDir})\n`)
     })
 }
