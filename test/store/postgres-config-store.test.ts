@@ -3,6 +3,20 @@ import assert from 'node:assert/strict'
 import type { ActorRecord, ConnectionRecord, WorkspaceRecord } from '../../src/store/config-store.js'
 import { openPostgresStores, type PostgresStores } from '../../src/store/postgres/index.js'
 import { createTestDatabase, type TestDatabase } from '../scale/pg-test-database.js'
+import { configStoreContract } from './config-store-contract.js'
+
+// The shared ConfigStore contract, unchanged, on a fresh PostgreSQL database.
+configStoreContract('postgres', async () => {
+  const contractDb = await createTestDatabase('configcontract')
+  const stores = await openPostgresStores({ url: contractDb.url })
+  return {
+    store: stores.configStore,
+    close: async () => {
+      await stores.close()
+      await contractDb.drop()
+    },
+  }
+})
 
 let tdb: TestDatabase
 let a: PostgresStores
@@ -61,10 +75,7 @@ function connection(id: string, workspaceId: string, sourceId: string, destinati
   }
 }
 
-/**
- * PostgreSQL-specific behaviour of the config store. The shared ConfigStore contract suite
- * (A's test/store/config-store.test.ts) covers the port itself.
- */
+/** PostgreSQL-specific behaviour: several processes (pools) on one database. */
 describe('PostgresConfigStore across processes', () => {
   test('documents round-trip and are visible to every process', async () => {
     const ws = workspace('w1', 'team', 100)
@@ -122,6 +133,22 @@ describe('PostgresConfigStore across processes', () => {
       await a.configStore.transaction(async () => a.configStore.putActor(actor('s-tx', 'source', 'w-tx', 1)))
     })
     assert.equal((await b.configStore.getActor('source', 's-tx'))?.workspaceId, 'w-tx')
+  })
+
+  test('config transactions of two processes never interleave', async () => {
+    const order: string[] = []
+    const slow = a.configStore.transaction(async () => {
+      order.push('a-start')
+      await new Promise((r) => setTimeout(r, 200))
+      order.push('a-end')
+    })
+    await new Promise((r) => setTimeout(r, 50))
+    const fast = b.configStore.transaction(async () => {
+      order.push('b-start')
+      order.push('b-end')
+    })
+    await Promise.all([slow, fast])
+    assert.deepEqual(order, ['a-start', 'a-end', 'b-start', 'b-end'])
   })
 
   test('deleteWorkspace removes everything in it and nothing else', async () => {

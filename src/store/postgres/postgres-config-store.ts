@@ -8,6 +8,9 @@ import type {
 } from '../config-store.js'
 import type { PostgresDatabase } from './postgres-database.js'
 
+/** Advisory lock key serialising config transactions across processes ("sluice" + 2). */
+const CONFIG_TX_LOCK_KEY = 0x736c75696367
+
 interface DocRow<T> {
   doc: T
 }
@@ -19,6 +22,7 @@ interface DocRow<T> {
  */
 export class PostgresConfigStore implements ConfigStore {
   readonly #db: PostgresDatabase
+  #queue: Promise<void> = Promise.resolve()
 
   constructor(db: PostgresDatabase) {
     this.#db = db
@@ -163,7 +167,26 @@ export class PostgresConfigStore implements ConfigStore {
     )
   }
 
-  transaction<T>(fn: () => Promise<T>): Promise<T> {
-    return this.#db.transaction(fn)
+  /**
+   * Config transactions are serialised, like SQLite's BEGIN IMMEDIATE: in this process by a FIFO
+   * queue, across processes by a transaction-level advisory lock. Callers can then read, decide
+   * and write without another API process interleaving. Config writes are rare, so one lock is cheap.
+   */
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#db.inTransaction) return fn()
+    const previous = this.#queue
+    let release!: () => void
+    this.#queue = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    await previous
+    try {
+      return await this.#db.transaction(async () => {
+        await this.#db.query('SELECT pg_advisory_xact_lock($1)', [CONFIG_TX_LOCK_KEY])
+        return fn()
+      })
+    } finally {
+      release()
+    }
   }
 }

@@ -67,6 +67,11 @@ export class PostgresDatabase {
     }
   }
 
+  /** True inside `transaction(fn)` on this async path. */
+  get inTransaction(): boolean {
+    return this.#tx.getStore() !== undefined
+  }
+
   /** Runs fn in one transaction; nested calls join the outer one. */
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
     if (this.#tx.getStore()) return fn()
