@@ -142,6 +142,9 @@ function resumeId(saved: number | undefined, cfg: FakerConfig, runStart: number,
   return Math.max(1, saved - UPDATED_BASE + 1)
 }
 
+/** Upper bound of rows per batch whatever `records_per_slice` says: batches must stay small for bounded memory. */
+export const MAX_FAKER_BATCH_ROWS = 50_000
+
 /** Lets timers and I/O (an abort, a progress tick) run between CPU-bound batches. */
 const YIELD_EVERY_MS = 20
 
@@ -186,9 +189,10 @@ export const fakerSource: Source = {
       yield { type: 'ESTIMATE', stream, rowEstimate: Math.max(0, total - firstId + 1) }
       let lastYield = Date.now()
       let emitted = false
-      for (let id = firstId; id <= total; id += cfg.recordsPerSlice) {
+      const batchRows = Math.min(cfg.recordsPerSlice, MAX_FAKER_BATCH_ROWS)
+      for (let id = firstId; id <= total; id += batchRows) {
         throwIfAborted(opts.signal)
-        const n = Math.min(cfg.recordsPerSlice, total - id + 1)
+        const n = Math.min(batchRows, total - id + 1)
         const generated = generateColumns(name, id, n, { seed: cfg.seed, count: cfg.count, updatedAtOverride: override })
         yield fakerBatch(stream, generated, Date.now())
         yield { type: 'STATE', stream, data: { updated_at: override ?? isoSeconds(updatedAtSeconds(id + n - 1)) } }
