@@ -47,6 +47,11 @@ describe('connector definitions and specifications', () => {
   it('gets definitions and specifications, 404 for unknown ids', async () => {
     const got = await h.post('source_definitions/get', { sourceDefinitionId: FAKER_ID })
     assert.equal(got.json().name, 'Sample Data (Faker)')
+    const forWs = await h.post('source_definitions/get_for_workspace', { sourceDefinitionId: FAKER_ID, workspaceId: h.workspaceId })
+    assert.deepEqual(forWs.json(), got.json())
+    const dstGot = (await h.post('destination_definitions/get_for_workspace', { destinationDefinitionId: secretDestinationDefinition.definitionId, workspaceId: h.workspaceId })).json()
+    assert.equal(dstGot.name, 'Secret Test')
+    assert.equal(dstGot.supportsDbt, false)
     const spec = (await h.post('source_definition_specifications/get', { sourceDefinitionId: FAKER_ID, workspaceId: h.workspaceId })).json()
     assert.equal(spec.sourceDefinitionId, FAKER_ID)
     assert.equal(spec.connectionSpecification.type, 'object')

@@ -127,6 +127,14 @@ describe('workspaces and transport', () => {
     assert.doesNotMatch(res.body, /at .*\.js:\d+/)
   })
 
+  it('answers 422 for a JSON body that is not an object', async () => {
+    for (const body of ['[]', '"text"', '42']) {
+      const res = await h.post('workspaces/get', body)
+      assert.equal(res.statusCode, 422, body)
+      assert.match(res.json().message, /must be object/)
+    }
+  })
+
   it('answers 404 in the Airbyte shape for an unknown endpoint', async () => {
     const res = await h.post('nothing/here', {})
     assert.equal(res.statusCode, 404)
