@@ -80,3 +80,20 @@ test('health reports the PostgreSQL store', async () => {
   assert.equal(res.statusCode, 200)
   assert.deepEqual(res.json(), { available: true, db: true })
 })
+
+test('health reports an unreachable PostgreSQL store', async () => {
+  const doomed = await createTestDatabase('health')
+  const other = await openPostgresStores({ url: doomed.url })
+  const app = await createApp({ ...deps(true), configStore: other.configStore, jobStore: other.jobStore, workers: other.workers })
+  try {
+    assert.deepEqual((await app.inject({ method: 'GET', url: '/api/v1/health' })).json(), { available: true, db: true })
+    await doomed.drop()
+    const res = await app.inject({ method: 'GET', url: '/api/v1/health' })
+    assert.equal(res.statusCode, 200)
+    assert.deepEqual(res.json(), { available: false, db: false })
+  } finally {
+    await app.close()
+    await other.close()
+    await doomed.drop()
+  }
+})

@@ -1,0 +1,67 @@
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { openPostgresStores, PostgresJobEvents, type PostgresStores } from '../../src/store/postgres/index.js'
+import { createTestDatabase, type TestDatabase } from '../scale/pg-test-database.js'
+
+let tdb: TestDatabase
+let stores: PostgresStores
+
+before(async () => {
+  tdb = await createTestDatabase('events')
+  stores = await openPostgresStores({ url: tdb.url })
+})
+
+after(async () => {
+  await stores?.close()
+  await tdb?.drop()
+})
+
+async function until(cond: () => boolean, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > deadline) assert.fail('condition not met in time')
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+test('a dropped LISTEN connection is re-opened and listeners are told to poll', async () => {
+  const events = new PostgresJobEvents(stores.db, { retryBaseMs: 50 })
+  const seen: string[] = []
+  try {
+    await events.subscribe((e) => seen.push(e.type === 'reconnected' ? 'reconnected' : `${e.type}:${e.jobId}`))
+    assert.equal(events.listening, true)
+    const first = await stores.jobStore.createJob({ configType: 'sync', configId: 'c1', streams: [] })
+    await until(() => seen.includes(`runnable:${first.id}`))
+
+    // The server drops the listening session (restart, failover, idle kill...).
+    const killed = await stores.db.query<{ ok: boolean }>(
+      `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'sluice-listen'`,
+    )
+    assert.ok(killed.length >= 1 && killed.every((r) => r.ok))
+    await until(() => seen.includes('reconnected'))
+    assert.equal(events.listening, true)
+
+    const second = await stores.jobStore.createJob({ configType: 'sync', configId: 'c2', streams: [] })
+    await stores.jobStore.requestCancel(second.id)
+    await until(() => seen.includes(`cancel:${second.id}`))
+    assert.ok(seen.indexOf('reconnected') < seen.indexOf(`runnable:${second.id}`))
+  } finally {
+    await events.close()
+  }
+  assert.equal(events.listening, false)
+})
+
+test('an unreachable database: subscribe resolves, nothing is heard, close stops the retries', async () => {
+  const { PostgresDatabase } = await import('../../src/store/postgres/index.js')
+  const dead = new PostgresDatabase({ url: 'postgres://postgres@127.0.0.1:1/none' })
+  const events = new PostgresJobEvents(dead, { retryBaseMs: 20 })
+  try {
+    const unsubscribe = await events.subscribe(() => assert.fail('no event expected'))
+    assert.equal(events.listening, false)
+    await new Promise((r) => setTimeout(r, 150))
+    unsubscribe()
+  } finally {
+    await events.close()
+    await dead.close()
+  }
+})
