@@ -127,10 +127,10 @@ export function propagateTypesAndParameters(doc: ManifestNode): ManifestNode {
     if (!isObject(node)) return node
     if (node.type === 'object' || node.type === 'array') return node
     const out: Record<string, unknown> = { ...node }
-    if (out.type === undefined && parentType && field) {
+    if (out.type === undefined && typeof out.class_name === 'string') out.type = 'CustomComponent'
+    else if (out.type === undefined && parentType && field) {
       const dflt = DEFAULT_TYPES[`${parentType}.${field}`]
       if (dflt) out.type = dflt
-      else if (typeof out.class_name === 'string') out.type = 'CustomComponent'
     }
     const type = typeof out.type === 'string' ? out.type : undefined
     if (!type) return out

@@ -216,6 +216,25 @@ function installPatches(): void {
     return undefined
   }
   runtime.suppressValue = (val: unknown): unknown => pyStr(val)
+  // Python string literals keep unknown escapes: regex_search('\\d+') must see `\d`, not `d`.
+  const lexer = (nunjucks as unknown as { lexer: { lex(src: string): object } }).lexer
+  const tokenizer = Object.getPrototypeOf(lexer.lex('')) as Record<string, unknown>
+  tokenizer._parseString = function (this: { forward(): void; current(): string; isFinished(): boolean }, delimiter: string): string {
+    this.forward()
+    let out = ''
+    const known: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', "'": "'", '"': '"' }
+    while (!this.isFinished() && this.current() !== delimiter) {
+      const c = this.current()
+      if (c === '\\') {
+        this.forward()
+        const e = this.current()
+        out += known[e] ?? `\\${e}`
+      } else out += c
+      this.forward()
+    }
+    this.forward()
+    return out
+  }
   runtime.__pyTruthy = pyTruthy
   runtime.__pyAdd = pyAdd
   runtime.__pySub = pySub
