@@ -61,6 +61,9 @@ export function mix(seed: number, stream: number, id: number, field: number): nu
   return h >>> 0
 }
 
+const FIRST_NAMES_LOWER = FIRST_NAMES.map((n) => n.toLowerCase())
+const LAST_NAMES_LOWER = LAST_NAMES.map((n) => n.toLowerCase())
+
 function pick<T>(pool: readonly T[], h: number): T {
   return pool[h % pool.length] as T
 }
@@ -213,16 +216,16 @@ function generateUsers(firstId: number, n: number, opts: GenerateOptions): Gener
     id[r] = i
     const created = isoSeconds(CREATED_BASE + (h0 % CREATED_SPAN))
     createdAt[r] = created
-    const first = pick(FIRST_NAMES, h1)
-    const last = pick(LAST_NAMES, h1 >>> 8)
-    const fullName = `${first} ${last}`
+    const firstIndex = h1 % FIRST_NAMES.length
+    const lastIndex = (h1 >>> 8) % LAST_NAMES.length
+    const fullName = `${FIRST_NAMES[firstIndex]} ${LAST_NAMES[lastIndex]}`
     name[r] = fullName
     const t = pick(TITLES, h1 >>> 16)
     title[r] = t
     const a = 18 + (h1 >>> 20) % 70
     age[r] = a
     const domain = pick(EMAIL_DOMAINS, h2)
-    const mail = `${first.toLowerCase()}.${last.toLowerCase()}${i}@${domain}`
+    const mail = `${FIRST_NAMES_LOWER[firstIndex]}.${LAST_NAMES_LOWER[lastIndex]}${i}@${domain}`
     email[r] = mail
     const tel = `+1-${200 + (h2 >>> 4) % 800}-${100 + (h2 >>> 14) % 900}-${1000 + (h3 % 9000)}`
     telephone[r] = tel
