@@ -130,6 +130,8 @@ export function resolveSyncCatalog(
   }
   const out: SyncCatalogEntry[] = []
   const seen = new Set<string>()
+  const names = discovered.streams.map((s) => (s.namespace ? `${s.namespace}.${s.name}` : s.name))
+  const available = names.length > 10 ? `${names.slice(0, 10).join(', ')}, ...` : names.join(', ') || 'none'
   requested.forEach((entry, i) => {
     const name = entry.stream?.name
     const namespace = entry.stream?.namespace
@@ -144,7 +146,7 @@ export function resolveSyncCatalog(
       if (byName.length === 1) match = byName[0]
     }
     if (!match) {
-      fail(i, 'stream.name', label, `stream '${label}' is not in the source's catalog`)
+      fail(i, 'stream.name', label, `stream '${label}' is not in the source's catalog (streams: ${available})`)
       return
     }
     const key = `${match.namespace ?? ''}\u0000${match.name}`

@@ -1,4 +1,5 @@
 import type { FastifyInstance, RouteOptions } from 'fastify'
+import { RESPONSE_SCHEMAS } from './openapi-schemas.js'
 import type { RouteDoc } from './route-helpers.js'
 
 interface CollectedRoute {
@@ -38,6 +39,10 @@ const errorSchema = {
   },
 }
 
+function responseSchema(name: string | undefined): Record<string, unknown> {
+  return name !== undefined && RESPONSE_SCHEMAS[name] ? { $ref: `#/components/schemas/${name}` } : { type: 'object' }
+}
+
 /** Builds the OpenAPI 3 document from the collected routes. */
 export function openApiDocument(routes: readonly CollectedRoute[], version: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {}
@@ -48,13 +53,14 @@ export function openApiDocument(routes: readonly CollectedRoute[], version: stri
       responses:
         doc?.response === 'empty'
           ? { '204': { description: 'Done, no body.' } }
-          : { '200': { description: doc?.response ?? 'Success', content: { 'application/json': { schema: { type: 'object' } } } } },
+          : { '200': { description: doc?.response ?? 'Success', content: { 'application/json': { schema: responseSchema(doc?.response) } } } },
     }
     const responses = op.responses as Record<string, unknown>
     if (r.method === 'post') {
       op.requestBody = { required: false, content: { 'application/json': { schema: doc?.requestSchema ?? { type: 'object' } } } }
-      responses['404'] = { description: 'Not found', content: { 'application/json': { schema: errorSchema } } }
-      responses['422'] = { description: 'Invalid input', content: { 'application/json': { schema: errorSchema } } }
+      const error = { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } }
+      responses['404'] = { description: 'Not found', content: error }
+      responses['422'] = { description: 'Invalid input', content: error }
     }
     paths[r.url] = { ...(paths[r.url] ?? {}), [r.method]: op }
   }
@@ -63,6 +69,7 @@ export function openApiDocument(routes: readonly CollectedRoute[], version: stri
     info: { title: 'sluice Config API (Airbyte-compatible)', version },
     servers: [{ url: '/' }],
     components: {
+      schemas: { ...RESPONSE_SCHEMAS, ErrorBody: errorSchema },
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, basic: { type: 'http', scheme: 'basic' } },
     },
     paths,
