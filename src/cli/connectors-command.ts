@@ -73,7 +73,7 @@ function clientOptions(o: { server?: string; token?: string }, env: NodeJS.Proce
 }
 
 /** `sluice connectors add <path|url|airbyte:name>` and `sluice connectors list`. */
-export function connectorsCommand(env: NodeJS.ProcessEnv = process.env): Command {
+export function connectorsCommand(env: NodeJS.ProcessEnv = process.env, out: (text: string) => void = (t) => void process.stdout.write(t)): Command {
   const cmd = new Command('connectors').description('manage source definitions (declarative manifests) on a running server')
   cmd
     .command('add')
@@ -91,7 +91,7 @@ export function connectorsCommand(env: NodeJS.ProcessEnv = process.env): Command
         ...(o.workspaceId ? { workspaceId: o.workspaceId } : {}),
         registryBase: o.registry ?? env.SLUICE_AIRBYTE_REGISTRY_URL ?? AIRBYTE_MANIFEST_BASE,
       })
-      process.stdout.write(`${JSON.stringify({ sourceDefinitionId: read.sourceDefinitionId, name: read.name })}\n`)
+      out(`${JSON.stringify({ sourceDefinitionId: read.sourceDefinitionId, name: read.name })}\n`)
     })
   cmd
     .command('list')
@@ -101,7 +101,7 @@ export function connectorsCommand(env: NodeJS.ProcessEnv = process.env): Command
     .action(async (o: { server?: string; token?: string }) => {
       const res = await post(clientOptions(o, env), 'source_definitions/list', {})
       for (const d of (res.sourceDefinitions ?? []) as Array<Record<string, unknown>>) {
-        process.stdout.write(`${String(d.sourceDefinitionId)}\t${String(d.name)}${d.custom ? '\t(custom)' : ''}\n`)
+        out(`${String(d.sourceDefinitionId)}\t${String(d.name)}${d.custom ? '\t(custom)' : ''}\n`)
       }
     })
   return cmd
