@@ -37,6 +37,13 @@ interface CaseResult {
   seconds: number
   outputBytes: number
   peakRssMiB: number
+  /** CPU seconds (user + system) of the case's process: steadier than wall time on a busy machine. */
+  cpuSeconds: number
+}
+
+function cpuSeconds(): number {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1e6
 }
 
 const CASES: Record<string, Record<string, unknown> | null | 'copy'> = {
@@ -98,6 +105,7 @@ async function copyCase(): Promise<CaseResult> {
   const client = new pg.Client(pgConfig(DATABASE))
   await client.connect()
   let bytes = 0
+  const cpuStart = cpuSeconds()
   const started = process.hrtime.bigint()
   await pipeline(
     client.query(copyTo(`COPY ${TABLE} TO STDOUT`)),
@@ -109,9 +117,10 @@ async function copyCase(): Promise<CaseResult> {
     }),
   )
   const seconds = Number(process.hrtime.bigint() - started) / 1e9
+  const cpu = cpuSeconds() - cpuStart
   const { rows } = await client.query(`SELECT count(*)::int AS n FROM ${TABLE}`)
   await client.end()
-  return { name: 'COPY TO STDOUT', rows: rows[0].n as number, seconds, outputBytes: bytes, peakRssMiB: process.resourceUsage().maxRSS / 1024 }
+  return { name: 'COPY TO STDOUT', rows: rows[0].n as number, seconds, outputBytes: bytes, peakRssMiB: process.resourceUsage().maxRSS / 1024, cpuSeconds: cpu }
 }
 
 const discard: Destination = {
@@ -165,6 +174,7 @@ async function syncCase(name: string, endpoint: string): Promise<CaseResult> {
     s3_endpoint: endpoint,
     format,
   }
+  const cpuStart = cpuSeconds()
   const started = process.hrtime.bigint()
   const result = await runAttempt({
     source: postgresSourceDefinition.source,
@@ -178,9 +188,10 @@ async function syncCase(name: string, endpoint: string): Promise<CaseResult> {
     onStateCommitted: async () => {},
   })
   const seconds = Number(process.hrtime.bigint() - started) / 1e9
+  const cpu = cpuSeconds() - cpuStart
   const outputBytes = format === null ? 0 : local ? await directoryBytes(join(root, 'out')) : await objectBytes(endpoint, prefix)
   await rm(root, { recursive: true, force: true })
-  return { name, rows: result.totalStats.recordsCommitted, seconds, outputBytes, peakRssMiB: process.resourceUsage().maxRSS / 1024 }
+  return { name, rows: result.totalStats.recordsCommitted, seconds, outputBytes, peakRssMiB: process.resourceUsage().maxRSS / 1024, cpuSeconds: cpu }
 }
 
 /** Child mode: run s3rver until killed, printing its endpoint (keeps its CPU and memory apart). */
@@ -195,13 +206,14 @@ async function serveS3(directory: string): Promise<void> {
 }
 
 function table(results: CaseResult[], copySeconds: number): string {
-  const header = ['case', 'rows', 'seconds', 'rows/s', 'x COPY', 'output MB', 'peak RSS MiB']
+  const header = ['case', 'rows', 'seconds', 'rows/s', 'x COPY', 'CPU s', 'output MB', 'peak RSS MiB']
   const lines = results.map((r) => [
     r.name,
     String(r.rows),
     r.seconds.toFixed(2),
     Math.round(r.rows / r.seconds).toLocaleString('en-US'),
     (r.seconds / copySeconds).toFixed(2),
+    r.cpuSeconds.toFixed(2),
     (r.outputBytes / 1e6).toFixed(1),
     r.peakRssMiB.toFixed(0),
   ])

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { randomFillSync } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import {
@@ -25,6 +25,7 @@ import {
 import * as wasm from 'parquet-wasm/esm'
 import type { RecordBatch, RecordChange, RecordValue } from '../protocol/index.js'
 import type { ParquetCodec } from './format-config.js'
+import { type CopyDecoder, type CopyFields, copyDecoderFor, copyTextColumn, decodeCopyColumn, splitCopyFields } from './copy-text-fields.js'
 import { type ChunkOutput, type EncodeContext, mergeChanges, type RecordEncoder } from './record-encoder.js'
 import type { DataColumn } from './stream-columns.js'
 import { toBoolean, toDouble, toEpochDays, toEpochMicros, toInt64, toTimeMicros, toUnscaledDecimal } from './value-conversions.js'
@@ -134,6 +135,32 @@ function utf8Data(values: readonly (string | null | undefined)[]): Data<Utf8> {
   return makeData({ type: new Utf8(), length: n, nullCount: valid.nulls, valueOffsets: offsets, data: buf.subarray(0, pos), nullBitmap: valid.bits })
 }
 
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0')).map((h) => [h.charCodeAt(0), h.charCodeAt(1)] as const)
+
+/**
+ * `n` random (version 4) UUIDs as one UTF-8 column, written as hex bytes straight from one
+ * random buffer: no string per row (`_airbyte_raw_id` would otherwise be 2M short-lived strings).
+ */
+function uuidData(n: number): Data<Utf8> {
+  const random = randomFillSync(Buffer.allocUnsafe(n * 16))
+  const bytes = Buffer.allocUnsafe(n * 36)
+  const offsets = new Int32Array(n + 1)
+  let pos = 0
+  for (let i = 0; i < n; i++) {
+    const r = i * 16
+    random[r + 6] = (random[r + 6]! & 0x0f) | 0x40
+    random[r + 8] = (random[r + 8]! & 0x3f) | 0x80
+    for (let k = 0; k < 16; k++) {
+      if (k === 4 || k === 6 || k === 8 || k === 10) bytes[pos++] = 45
+      const h = HEX[random[r + k]!]!
+      bytes[pos++] = h[0]
+      bytes[pos++] = h[1]
+    }
+    offsets[i + 1] = pos
+  }
+  return makeData({ type: new Utf8(), length: n, nullCount: 0, valueOffsets: offsets, data: bytes })
+}
+
 const TWO_32 = 4_294_967_296
 
 /**
@@ -172,7 +199,7 @@ function constantInt64(type: Int64 | TimestampMillisecond, value: number, n: num
 class ColumnConverter {
   readonly changes = new Map<number, RecordChange[]>()
 
-  #fail(row: number, field: string): undefined {
+  fail(row: number, field: string): undefined {
     const list = this.changes.get(row)
     const change: RecordChange = { field, change: 'NULLED', reason: 'DESTINATION_SERIALIZATION_ERROR' }
     if (list) list.push(change)
@@ -180,34 +207,41 @@ class ColumnConverter {
     return undefined
   }
 
-  build(c: DataColumn, values: readonly RecordValue[]): Data {
-    const n = values.length
-    const convert = <T>(fn: (v: unknown) => T | undefined): (T | undefined)[] => {
-      const out = new Array<T | undefined>(n)
-      for (let i = 0; i < n; i++) {
-        const v = values[i]
-        out[i] = v === null || v === undefined ? undefined : (fn(v) ?? this.#fail(i, c.name))
-      }
-      return out
+  /** A column decoded from COPY bytes; `undefined` values were unconvertible, `null` were NULL. */
+  buildFromCopy(c: DataColumn, fields: CopyFields, index: number, decoder: CopyDecoder): Data {
+    if (decoder === 'text') {
+      const t = copyTextColumn(fields, index)
+      return makeData({ type: new Utf8(), length: fields.rows, nullCount: t.nulls, valueOffsets: t.offsets, data: t.bytes, nullBitmap: t.valid })
     }
+    const raw = decodeCopyColumn(fields, index, decoder, c)
+    const values = new Array<number | bigint | boolean | undefined>(raw.length)
+    for (let i = 0; i < raw.length; i++) {
+      const v = raw[i]
+      values[i] = v === null ? undefined : v === undefined ? this.fail(i, c.name) : v
+    }
+    return this.#typed(c, values)
+  }
+
+  /** Builds the Arrow column of a kind from already converted values (undefined = null). */
+  #typed(c: DataColumn, values: readonly (number | bigint | boolean | string | undefined)[]): Data {
+    const n = values.length
     switch (c.kind) {
       case 'integer':
-        return int64Data(new Int64(), convert(toInt64))
+        return int64Data(new Int64(), values as (number | bigint | undefined)[])
       case 'timestamp_tz':
       case 'timestamp':
-        return int64Data(arrowType(c) as TimestampMicrosecond, convert(toEpochMicros))
+        return int64Data(arrowType(c) as TimestampMicrosecond, values as (number | undefined)[])
       case 'time':
-        return int64Data(new TimeMicrosecond(), convert(toTimeMicros))
+        return int64Data(new TimeMicrosecond(), values as (number | undefined)[])
       case 'number':
-        return numberData(new Float64(), convert(toDouble), Float64Array)
+        return numberData(new Float64(), values as (number | undefined)[], Float64Array)
       case 'date':
-        return numberData(new DateDay(), convert(toEpochDays), Int32Array)
+        return numberData(new DateDay(), values as (number | undefined)[], Int32Array)
       case 'boolean': {
         const bits = new Uint8Array((n + 7) >> 3)
         const valid = new Validity(n)
-        const converted = convert(toBoolean)
         for (let i = 0; i < n; i++) {
-          const v = converted[i]
+          const v = values[i]
           if (v === undefined) valid.nulls++
           else {
             if (v) bits[i >> 3]! |= 1 << (i & 7)
@@ -219,11 +253,10 @@ class ColumnConverter {
       case 'decimal': {
         const precision = c.precision ?? 38
         const scale = c.scale ?? 0
-        const converted = convert((v) => toUnscaledDecimal(v, precision, scale))
         const words = new BigInt64Array(n * 2)
         const valid = new Validity(n)
         for (let i = 0; i < n; i++) {
-          const v = converted[i]
+          const v = values[i] as bigint | undefined
           if (v === undefined) valid.nulls++
           else {
             words[i * 2] = BigInt.asIntN(64, v)
@@ -231,13 +264,44 @@ class ColumnConverter {
             valid.set(i)
           }
         }
-        const type = new Decimal(scale, precision, 128)
-        return makeData({ type, length: n, nullCount: valid.nulls, data: new Uint32Array(words.buffer), nullBitmap: valid.bits })
+        return makeData({ type: new Decimal(scale, precision, 128), length: n, nullCount: valid.nulls, data: new Uint32Array(words.buffer), nullBitmap: valid.bits })
       }
       case 'string':
-        return utf8Data(convert((v) => (typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v))))
       case 'json':
-        return utf8Data(convert((v) => JSON.stringify(v)))
+        return utf8Data(values as (string | undefined)[])
+    }
+  }
+
+  build(c: DataColumn, values: readonly RecordValue[]): Data {
+    const n = values.length
+    const convert = <T>(fn: (v: unknown) => T | undefined): (T | undefined)[] => {
+      const out = new Array<T | undefined>(n)
+      for (let i = 0; i < n; i++) {
+        const v = values[i]
+        out[i] = v === null || v === undefined ? undefined : (fn(v) ?? this.fail(i, c.name))
+      }
+      return out
+    }
+    switch (c.kind) {
+      case 'integer':
+        return this.#typed(c, convert(toInt64))
+      case 'timestamp_tz':
+      case 'timestamp':
+        return this.#typed(c, convert(toEpochMicros))
+      case 'time':
+        return this.#typed(c, convert(toTimeMicros))
+      case 'number':
+        return this.#typed(c, convert(toDouble))
+      case 'date':
+        return this.#typed(c, convert(toEpochDays))
+      case 'boolean':
+        return this.#typed(c, convert(toBoolean))
+      case 'decimal':
+        return this.#typed(c, convert((v) => toUnscaledDecimal(v, c.precision ?? 38, c.scale ?? 0)))
+      case 'string':
+        return this.#typed(c, convert((v) => (typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v))))
+      case 'json':
+        return this.#typed(c, convert((v) => JSON.stringify(v)))
     }
   }
 }
@@ -347,14 +411,11 @@ export class ParquetEncoder implements RecordEncoder {
   async write(batch: RecordBatch): Promise<void> {
     const n = batch.count
     if (n === 0) return
-    const values = this.#columnValues(batch)
     const converter = new ColumnConverter()
-    const data = this.#columns.map((c, i) => converter.build(c, values[i]!))
-    const ids = new Array<string>(n)
-    for (let i = 0; i < n; i++) ids[i] = randomUUID()
+    const data = this.#buildColumns(batch, converter)
     const meta = metaData(this.#ctx.syncId, n, (i) => mergeChanges(batch.changes?.get(i), converter.changes.get(i)))
     const children = [
-      utf8Data(ids),
+      uuidData(n),
       constantInt64(new TimestampMillisecond('UTC'), batch.emittedAt, n),
       meta,
       constantInt64(new Int64(), this.#ctx.generationId, n),
@@ -378,6 +439,25 @@ export class ParquetEncoder implements RecordEncoder {
     if (this.#failed !== undefined) throw this.#failed
     this.#wantsMore = false
     this.#controller.enqueue(rb)
+  }
+
+  /**
+   * The data columns of a batch: straight from COPY text bytes where the column's Postgres type
+   * has a byte decoder, else from `columns()` or `rows()`.
+   */
+  #buildColumns(batch: RecordBatch, converter: ColumnConverter): Data[] {
+    const copy = this.#wholeRecord ? undefined : batch.pgCopyText
+    const fields = copy ? splitCopyFields(copy.data, copy.columns.length, batch.count) : undefined
+    let values: RecordValue[][] | undefined
+    return this.#columns.map((c, i) => {
+      if (copy && fields) {
+        const index = copy.columns.indexOf(c.name)
+        const decoder = index >= 0 ? copyDecoderFor(c, copy.pgTypes[index] ?? '') : undefined
+        if (decoder) return converter.buildFromCopy(c, fields, index, decoder)
+      }
+      values ??= this.#columnValues(batch)
+      return converter.build(c, values[i]!)
+    })
   }
 
   /** One value array per data column, from `columns()` when the batch has it. */

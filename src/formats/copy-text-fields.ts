@@ -1,0 +1,277 @@
+import { toEpochDays, toEpochMicros, toTimeMicros, toUnscaledDecimal } from './value-conversions.js'
+import type { DataColumn } from './stream-columns.js'
+
+/**
+ * Reading Postgres COPY text (`RecordBatch.pgCopyText`) straight into typed column values, so a
+ * Postgres -> Parquet sync never builds a JS string or object per field for the common types.
+ * Format: one row per `\n`, fields separated by `\t`, `\N` for NULL, backslash escapes inside
+ * values (newlines and tabs in values are always escaped).
+ */
+
+const TAB = 9
+const NL = 10
+const BACKSLASH = 92
+
+/** Field boundaries of a COPY text buffer: field (r, c) is `data[starts[r*n+c], ends[r*n+c])`. */
+export interface CopyFields {
+  data: Buffer
+  columnCount: number
+  rows: number
+  starts: Int32Array
+  ends: Int32Array
+}
+
+/** One pass over the bytes; returns undefined if a row does not have `columnCount` fields. */
+export function splitCopyFields(data: Buffer, columnCount: number, rowCount: number): CopyFields | undefined {
+  const starts = new Int32Array(rowCount * columnCount)
+  const ends = new Int32Array(rowCount * columnCount)
+  let field = 0
+  let start = 0
+  let col = 0
+  const n = data.length
+  for (let i = 0; i < n; i++) {
+    const b = data[i]!
+    if (b === TAB || b === NL) {
+      if (field >= starts.length) return undefined
+      starts[field] = start
+      ends[field] = i
+      field++
+      start = i + 1
+      col++
+      if (b === NL) {
+        if (col !== columnCount) return undefined
+        col = 0
+      }
+    }
+  }
+  if (field !== rowCount * columnCount) return undefined
+  return { data, columnCount, rows: rowCount, starts, ends }
+}
+
+function isNull(data: Buffer, s: number, e: number): boolean {
+  return e - s === 2 && data[s] === BACKSLASH && data[s + 1] === 78
+}
+
+/** How a COPY field of a Postgres type becomes a column value; undefined = not handled here. */
+export type CopyDecoder = 'int' | 'float' | 'bool' | 'date' | 'timestamp' | 'time' | 'decimal' | 'text'
+
+/** Picks the byte-level decoder for a column from its kind and its Postgres type name. */
+export function copyDecoderFor(column: DataColumn, pgType: string): CopyDecoder | undefined {
+  const t = pgType.toLowerCase()
+  if (t.endsWith('[]')) return undefined
+  switch (column.kind) {
+    case 'integer':
+      return /^(smallint|integer|bigint|oid)$/.test(t) || /^numeric\(\d+,\s*0\)$/.test(t) ? 'int' : undefined
+    case 'number':
+      return /^(real|double precision|numeric(\(.*\))?)$/.test(t) ? 'float' : undefined
+    case 'decimal':
+      return /^numeric(\(.*\))?$/.test(t) ? 'decimal' : undefined
+    case 'boolean':
+      return t === 'boolean' ? 'bool' : undefined
+    case 'date':
+      return t === 'date' ? 'date' : undefined
+    case 'timestamp':
+    case 'timestamp_tz':
+      return t.startsWith('timestamp') ? 'timestamp' : undefined
+    case 'time':
+      return t.startsWith('time') && !t.startsWith('timestamp') ? 'time' : undefined
+    case 'string':
+      return 'text'
+    case 'json':
+      return t === 'json' || t === 'jsonb' ? 'text' : undefined
+  }
+}
+
+function digitsAt(data: Buffer, from: number, count: number): number {
+  let n = 0
+  for (let i = from; i < from + count; i++) {
+    const d = data[i]! - 48
+    if (d < 0 || d > 9) return NaN
+    n = n * 10 + d
+  }
+  return n
+}
+
+/**
+ * `YYYY-MM-DD HH:MM:SS[.ffffff][+00]` as Postgres prints it in a UTC session, to epoch micros;
+ * other shapes (offsets, BC, infinity) go through the general string parser.
+ */
+function timestampMicros(data: Buffer, s: number, e: number): number | undefined {
+  const len = e - s
+  if (len >= 19 && data[s + 4] === 45 && data[s + 7] === 45 && data[s + 10] === 32 && data[s + 13] === 58 && data[s + 16] === 58) {
+    let i = s + 19
+    let fraction = 0
+    if (data[i] === 46) {
+      let scale = 100_000
+      for (i++; i < e && scale >= 1; i++, scale /= 10) {
+        const d = data[i]! - 48
+        if (d < 0 || d > 9) break
+        fraction += d * scale
+      }
+    }
+    const rest = e - i
+    if (rest === 0 || (rest === 3 && data[i] === 43 && data[i + 1] === 48 && data[i + 2] === 48)) {
+      const ms = Date.UTC(digitsAt(data, s, 4), digitsAt(data, s + 5, 2) - 1, digitsAt(data, s + 8, 2), digitsAt(data, s + 11, 2), digitsAt(data, s + 14, 2), digitsAt(data, s + 17, 2))
+      if (!Number.isNaN(ms)) return ms * 1000 + fraction
+    }
+  }
+  return toEpochMicros(data.toString('latin1', s, e))
+}
+
+function intValue(data: Buffer, s: number, e: number): number | bigint | undefined {
+  if (e - s > 15) {
+    const text = data.toString('latin1', s, e)
+    if (!/^[+-]?\d+$/.test(text)) return undefined
+    const v = BigInt(text)
+    return BigInt.asIntN(64, v) === v ? v : undefined
+  }
+  let i = s
+  let sign = 1
+  if (data[i] === 45) {
+    sign = -1
+    i++
+  }
+  if (i === e) return undefined
+  let n = 0
+  for (; i < e; i++) {
+    const d = data[i]! - 48
+    if (d < 0 || d > 9) return undefined
+    n = n * 10 + d
+  }
+  return sign * n
+}
+
+/**
+ * Values of one column, decoded from the COPY bytes: `null` for SQL NULL, `undefined` for a
+ * value that cannot be converted (the caller nulls it and records a change).
+ */
+export function decodeCopyColumn(
+  fields: CopyFields,
+  index: number,
+  decoder: Exclude<CopyDecoder, 'text'>,
+  column: DataColumn,
+): (number | bigint | boolean | null | undefined)[] {
+  const { data, starts, ends, columnCount, rows } = fields
+  const out = new Array<number | bigint | boolean | null | undefined>(rows)
+  for (let r = 0, f = index; r < rows; r++, f += columnCount) {
+    const s = starts[f]!
+    const e = ends[f]!
+    if (isNull(data, s, e)) {
+      out[r] = null
+      continue
+    }
+    switch (decoder) {
+      case 'int':
+        out[r] = intValue(data, s, e)
+        break
+      case 'float': {
+        // NaN and ±Infinity become null, as the Postgres source decodes them.
+        const text = data.toString('latin1', s, e)
+        const v = Number(text)
+        out[r] = Number.isFinite(v) ? v : text === 'NaN' || text.endsWith('Infinity') ? null : undefined
+        break
+      }
+      case 'bool':
+        out[r] = data[s] === 116 ? true : data[s] === 102 ? false : undefined
+        break
+      case 'date': {
+        const ms = e - s === 10 ? Date.UTC(digitsAt(data, s, 4), digitsAt(data, s + 5, 2) - 1, digitsAt(data, s + 8, 2)) : NaN
+        out[r] = Number.isNaN(ms) ? toEpochDays(data.toString('latin1', s, e)) : ms / 86_400_000
+        break
+      }
+      case 'timestamp':
+        out[r] = timestampMicros(data, s, e)
+        break
+      case 'time':
+        out[r] = toTimeMicros(data.toString('latin1', s, e))
+        break
+      case 'decimal':
+        out[r] = toUnscaledDecimal(data.toString('latin1', s, e), column.precision ?? 38, column.scale ?? 0)
+        break
+    }
+  }
+  return out
+}
+
+/** Undoes COPY escapes of one field into `out` at `pos`; returns the new position. */
+function unescapeInto(data: Buffer, s: number, e: number, out: Buffer, pos: number): number {
+  for (let i = s; i < e; i++) {
+    const b = data[i]!
+    if (b !== BACKSLASH || i + 1 >= e) {
+      out[pos++] = b
+      continue
+    }
+    const c = data[++i]!
+    switch (c) {
+      case 110: // n
+        out[pos++] = 10
+        break
+      case 116: // t
+        out[pos++] = 9
+        break
+      case 114: // r
+        out[pos++] = 13
+        break
+      case 98: // b
+        out[pos++] = 8
+        break
+      case 102: // f
+        out[pos++] = 12
+        break
+      case 118: // v
+        out[pos++] = 11
+        break
+      case 120: {
+        // \xHH
+        let v = 0
+        let k = 0
+        for (; k < 2 && i + 1 < e; k++) {
+          const h = String.fromCharCode(data[i + 1]!)
+          if (!/[0-9a-fA-F]/.test(h)) break
+          v = v * 16 + parseInt(h, 16)
+          i++
+        }
+        out[pos++] = k === 0 ? 120 : v
+        break
+      }
+      default:
+        if (c >= 48 && c <= 55) {
+          // \ooo octal
+          let v = c - 48
+          for (let k = 0; k < 2 && i + 1 < e && data[i + 1]! >= 48 && data[i + 1]! <= 55; k++) v = v * 8 + (data[++i]! - 48)
+          out[pos++] = v & 0xff
+        } else out[pos++] = c
+    }
+  }
+  return pos
+}
+
+/** A UTF-8 column's offsets, bytes and validity, copied from the COPY bytes (escapes undone). */
+export function copyTextColumn(fields: CopyFields, index: number): { offsets: Int32Array; bytes: Buffer; valid: Uint8Array; nulls: number } {
+  const { data, starts, ends, columnCount, rows } = fields
+  const offsets = new Int32Array(rows + 1)
+  const valid = new Uint8Array((rows + 7) >> 3)
+  let total = 0
+  for (let r = 0, f = index; r < rows; r++, f += columnCount) total += ends[f]! - starts[f]!
+  const bytes = Buffer.allocUnsafe(total)
+  let pos = 0
+  let nulls = 0
+  for (let r = 0, f = index; r < rows; r++, f += columnCount) {
+    const s = starts[f]!
+    const e = ends[f]!
+    if (isNull(data, s, e)) nulls++
+    else {
+      valid[r >> 3]! |= 1 << (r & 7)
+      let escaped = false
+      for (let i = s; i < e; i++) {
+        if (data[i] === BACKSLASH) {
+          escaped = true
+          break
+        }
+      }
+      pos = escaped ? unescapeInto(data, s, e, bytes, pos) : pos + data.copy(bytes, pos, s, e)
+    }
+    offsets[r + 1] = pos
+  }
+  return { offsets, bytes: bytes.subarray(0, pos), valid, nulls }
+}
