@@ -284,6 +284,13 @@ describe('connections', () => {
     assert.equal(badSource.statusCode, 404)
   })
 
+  it("deleting a connection cancels its pending job", async () => {
+    const conn = (await create({ name: 'with job' })).json()
+    const job = await h.deps.jobStore.createJob({ configType: 'sync', configId: conn.connectionId, streams: [{ name: 'customers', namespace: 'public' }] })
+    assert.equal((await h.post('connections/delete', { connectionId: conn.connectionId })).statusCode, 204)
+    assert.equal((await h.deps.jobStore.getJob(job.id))?.status, 'cancelled')
+  })
+
   it('deleting a source deprecates its connections in the same transaction', async () => {
     const config = { host: 'db', port: 5432, password: 'pw' }
     const src = (await h.post('sources/create', { sourceDefinitionId: secretSourceDefinition.definitionId, workspaceId: h.workspaceId, name: 'doomed', connectionConfiguration: config })).json()

@@ -61,6 +61,8 @@ describe('workspaces and transport', () => {
 
     const again = await h.post('workspaces/create', { name: 'Data Team' })
     assert.equal(again.json().slug, 'data-team-2', 'slugs stay unique')
+    const concurrent = await Promise.all([1, 2, 3].map(() => h.post('workspaces/create', { name: 'Twin' })))
+    assert.deepEqual(concurrent.map((r) => r.json().slug).sort(), ['twin', 'twin-2', 'twin-3'])
 
     assert.equal((await h.post('workspaces/get', { workspaceId: ws.workspaceId })).json().name, 'Data Team')
     assert.equal((await h.post('workspaces/get_by_slug', { slug: 'data-team' })).json().workspaceId, ws.workspaceId)

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { notFound, SluiceError } from '../../errors.js'
 import type { WorkspaceRecord } from '../../store/config-store.js'
+import { cancelActiveJob } from '../connection-service.js'
 import type { ApiDeps } from '../deps.js'
 import { bool, objectSchema, postRoute, str, uuid } from '../route-helpers.js'
 import { newWorkspaceRecord, slugify, toWorkspaceRead, type NewWorkspaceInput } from '../workspace-records.js'
@@ -76,8 +77,12 @@ export function registerWorkspaceRoutes(app: FastifyInstance, deps: ApiDeps): vo
   )
 
   postRoute<NewWorkspaceInput>(app, 'workspaces/create', { summary: 'Create a workspace.', requestSchema: createBody, response: 'WorkspaceRead' }, async (body) => {
-    const ws = newWorkspaceRecord({ ...body, slug: await uniqueSlug(deps, body.slug ? slugify(body.slug) : slugify(body.name)) })
-    await deps.configStore.putWorkspace(ws)
+    // In one transaction so that two concurrent creates cannot pick the same slug.
+    const ws = await deps.configStore.transaction(async () => {
+      const record = newWorkspaceRecord({ ...body, slug: await uniqueSlug(deps, body.slug ? slugify(body.slug) : slugify(body.name)) })
+      await deps.configStore.putWorkspace(record)
+      return record
+    })
     return toWorkspaceRead(ws)
   })
 
@@ -122,7 +127,10 @@ export function registerWorkspaceRoutes(app: FastifyInstance, deps: ApiDeps): vo
     { summary: 'Delete a workspace and everything in it.', requestSchema: idBody, response: 'empty' },
     async (body) => {
       await requireWorkspace(deps, body.workspaceId)
+      const connections = await deps.configStore.listConnections({ workspaceId: body.workspaceId })
       await deps.configStore.deleteWorkspace(body.workspaceId)
+      // The connections are gone: their running jobs must stop.
+      for (const conn of connections) await cancelActiveJob(deps, conn.connectionId)
       return undefined
     },
   )
