@@ -204,3 +204,33 @@ describe('REST API source: errors, retries and incremental state', () => {
     assert.match(status.message, /http or https/)
   })
 })
+
+describe('REST API source through the Config API (the seed\'s create_api_source)', () => {
+  test('sources/create with {url, api_key, method: "GET"} validates, checks and discovers', async () => {
+    const { createHarness } = await import('../../api/api-harness.js')
+    const h = await createHarness()
+    const s = await api((r) => (r.headers.authorization === 'Bearer your-api-key' ? { body: { customers: customers(1, 2) } } : { status: 401, body: {} }))
+    try {
+      const list = (await h.post('source_definitions/list', { workspaceId: h.workspaceId })).json() as { sourceDefinitions: Array<{ name: string; sourceDefinitionId: string }> }
+      const def = list.sourceDefinitions.find((d) => d.name.toLowerCase().includes('rest api'))
+      assert.ok(def)
+      const created = await h.post('sources/create', {
+        sourceDefinitionId: def.sourceDefinitionId,
+        connectionConfiguration: { url: `${s.origin}/api.example.com/customers`, api_key: 'your-api-key', method: 'GET' },
+        workspaceId: h.workspaceId,
+        name: 'CRM API',
+      })
+      assert.equal(created.statusCode, 200, created.body)
+      const source = created.json() as { sourceId: string; connectionConfiguration: { api_key: string } }
+      assert.notEqual(source.connectionConfiguration.api_key, 'your-api-key', 'the key is masked in responses')
+      const check = (await h.post('sources/check_connection', { sourceId: source.sourceId })).json() as { status: string }
+      assert.equal(check.status, 'succeeded')
+      const discovered = (await h.post('sources/discover_schema', { sourceId: source.sourceId })).json() as { catalog: { streams: Array<{ stream: { name: string } }> } }
+      assert.equal(discovered.catalog.streams[0]?.stream.name, 'customers')
+      const bad = await h.post('sources/create', { sourceDefinitionId: def.sourceDefinitionId, connectionConfiguration: { url: 'not a url' }, workspaceId: h.workspaceId, name: 'bad' })
+      assert.equal(bad.statusCode, 422)
+    } finally {
+      await h.close()
+    }
+  })
+})
