@@ -116,6 +116,39 @@ export async function sluiceFullRefresh(destination: Destination, destinationCon
   })
 }
 
+/** Reads the table with a server-side cursor (node-postgres row objects), the alternative to COPY. */
+export async function cursorRead(): Promise<number> {
+  const c = new pg.Client({ ...conn, database: SRC_DB })
+  await c.connect()
+  try {
+    await c.query('BEGIN')
+    await c.query('DECLARE cur NO SCROLL CURSOR FOR SELECT * FROM t')
+    let n = 0
+    for (;;) {
+      const r = await c.query('FETCH 10000 FROM cur')
+      if (r.rows.length === 0) break
+      n += r.rows.length
+    }
+    await c.query('COMMIT')
+    return n
+  } finally {
+    await c.end()
+  }
+}
+
+/** Drains the sluice source alone (COPY text batches, no decoding). */
+export async function sourceDrain(): Promise<number> {
+  const source = new PostgresSource()
+  const sourceConfig = { ...conn, username: 'postgres', password: '', database: SRC_DB, ssl: false }
+  const stream = (await source.discover(sourceConfig, benchOptions())).streams.find((s) => s.name === 't')!
+  const catalog: ConfiguredCatalog = {
+    streams: [{ stream, syncMode: 'full_refresh', destinationSyncMode: 'overwrite', cursorField: [], primaryKey: [], syncId: 1, generationId: 1, minimumGenerationId: 1 }],
+  }
+  let n = 0
+  for await (const m of source.read(sourceConfig, catalog, [], benchOptions())) if (m.type === 'RECORD_BATCH') n += m.count
+  return n
+}
+
 export function ratio(x: number, base: number): string {
   return `${(x / base).toFixed(2)}x`
 }
@@ -130,6 +163,8 @@ async function main(): Promise<void> {
   const pipe = await timeShell(
     `psql -h 127.0.0.1 -U postgres -d ${SRC_DB} -Atc "COPY t TO STDOUT" | psql -h 127.0.0.1 -U postgres -d ${DST_DB} -c "COPY t2 FROM STDIN"`,
   )
+  const drain = await measure(sourceDrain)
+  const cursor = await measure(cursorRead)
   const before = process.memoryUsage().rss / 1024 / 1024
   const destCfg = { ...conn, username: 'postgres', password: '', database: DST_DB, schema: 'public', ssl: false }
   const sl = await measure(() => sluiceFullRefresh(new PostgresDestination(), destCfg))
@@ -137,6 +172,8 @@ async function main(): Promise<void> {
   if (check.rows[0].n !== BENCH_ROWS) throw new Error(`destination has ${check.rows[0].n} rows`)
   console.log(`COPY t TO STDOUT                       ${copyOut.toFixed(2)} s  (${Math.round(BENCH_ROWS / copyOut)} rows/s)`)
   console.log(`COPY TO | COPY FROM (t2 with PK)       ${pipe.toFixed(2)} s  (${Math.round(BENCH_ROWS / pipe)} rows/s)`)
+  console.log(`sluice source alone (COPY batches)     ${drain.seconds.toFixed(2)} s  ${ratio(drain.seconds, copyOut)} COPY TO`)
+  console.log(`server-side cursor, FETCH 10000 (rows)  ${cursor.seconds.toFixed(2)} s  ${ratio(cursor.seconds, copyOut)} COPY TO; peak RSS ${cursor.peakMb.toFixed(0)} MB`)
   console.log(
     `sluice Postgres -> Postgres (overwrite) ${sl.seconds.toFixed(2)} s  (${Math.round(BENCH_ROWS / sl.seconds)} rows/s)  ` +
       `${ratio(sl.seconds, pipe)} the COPY pipe, ${ratio(sl.seconds, copyOut)} COPY TO; peak RSS ${sl.peakMb.toFixed(0)} MB (${before.toFixed(0)} MB at start)`,
