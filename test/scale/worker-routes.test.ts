@@ -68,6 +68,16 @@ test('workers/list shows live workers with their running jobs and hides dead one
     },
   ])
 
+  // A worker embedded in `sluice serve` does not register: it is listed through its attempt.
+  const other = await stores.jobStore.createJob({ configType: 'sync', configId: 'conn-2', streams: [] })
+  assert.equal((await stores.jobStore.claimNext('embedded', 60_000))?.job.id, other.id)
+  const merged = await withRegistry.inject({ method: 'POST', url: '/api/v1/workers/list', payload: {} })
+  assert.deepEqual(
+    (merged.json() as { workers: Array<{ workerId: string }> }).workers.map((w) => w.workerId),
+    ['busy', 'embedded'],
+  )
+  await stores.jobStore.finishAttempt(other.id, 0, 'embedded', { status: 'succeeded', failures: [] }, { status: 'succeeded' })
+
   const derived = await withoutRegistry.inject({ method: 'POST', url: '/api/v1/workers/list/' })
   assert.equal(derived.statusCode, 200)
   assert.deepEqual(derived.json(), {

@@ -20,14 +20,18 @@ export interface WorkerRead {
 
 /**
  * `POST /api/v1/workers/list` (a sluice extension, not in Airbyte's API): the live worker
- * processes and the attempts each one runs. With a worker registry (PostgreSQL) every process
- * that heartbeats recently is listed, idle or not; without one (single-process SQLite) the
- * list is derived from running attempts.
+ * processes and the attempts each one runs. With a worker registry (PostgreSQL) every
+ * `sluice worker` that heartbeats recently is listed, idle or not; workers that do not register
+ * (embedded in `sluice serve`, or the single SQLite process) are derived from running attempts.
  */
 export function registerWorkerRoutes(app: FastifyInstance, deps: ApiDeps): void {
   postRoute(app, 'workers/list', { summary: 'List live workers and their running jobs (sluice extension).', requestSchema: objectSchema({}) }, async () => {
-    const workers = deps.workers ? (await deps.workers.list(WORKER_STALE_AFTER_MS)).map(toRead) : await fromRunningAttempts(deps)
-    return { workers }
+    const derived = await fromRunningAttempts(deps)
+    if (!deps.workers) return { workers: derived }
+    const registered = (await deps.workers.list(WORKER_STALE_AFTER_MS)).map(toRead)
+    // Workers embedded in `sluice serve` do not register; they still show up through their attempts.
+    const known = new Set(registered.map((w) => w.workerId))
+    return { workers: [...registered, ...derived.filter((w) => !known.has(w.workerId))] }
   })
 }
 
