@@ -15,21 +15,19 @@ export class BoundedChannel<T> {
   #failure: { error: unknown } | undefined
   #pushWaiter: Waiter | undefined
   #takeWaiter: Waiter | undefined
+  readonly #maxBatches: number
+  readonly #maxMessages: number
+  readonly #isBatch: (item: T) => boolean
 
-  constructor(
-    private readonly maxBatches: number,
-    private readonly maxMessages: number,
-    private readonly isBatch: (item: T) => boolean,
-  ) {}
-
-  /** Messages waiting for the consumer. */
-  get size(): number {
-    return this.#queue.length
+  constructor(maxBatches: number, maxMessages: number, isBatch: (item: T) => boolean) {
+    this.#maxBatches = maxBatches
+    this.#maxMessages = maxMessages
+    this.#isBatch = isBatch
   }
 
   /** Adds an item, waiting while the channel is full; rejects once the channel is cancelled. */
   async push(item: T): Promise<void> {
-    const batch = this.isBatch(item)
+    const batch = this.#isBatch(item)
     while (this.#failure === undefined && this.#full(batch)) {
       await new Promise<void>((resolve, reject) => {
         this.#pushWaiter = { resolve, reject }
@@ -52,7 +50,7 @@ export class BoundedChannel<T> {
     if (this.#failure !== undefined) throw this.#failure.error
     const item = this.#queue.shift()
     if (item === undefined) return undefined
-    if (this.isBatch(item)) this.#batches--
+    if (this.#isBatch(item)) this.#batches--
     this.#wake('push')
     return item
   }
@@ -75,7 +73,7 @@ export class BoundedChannel<T> {
   }
 
   #full(batch: boolean): boolean {
-    return this.#queue.length >= this.maxMessages || (batch && this.#batches >= this.maxBatches)
+    return this.#queue.length >= this.#maxMessages || (batch && this.#batches >= this.#maxBatches)
   }
 
   #wake(side: 'push' | 'take'): void {
