@@ -96,7 +96,6 @@ export const postgresSourceSpec: ConnectorSpecification = {
         title: 'Update Method',
         description: 'How to detect new or updated rows.',
         order: 8,
-        default: 'Standard',
         oneOf: [
           {
             title: 'Scan Changes with User Defined Cursor',
