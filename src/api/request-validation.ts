@@ -9,7 +9,8 @@ const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
 /** One Ajv for request bodies (our schemas, strict) ... */
 const requestAjv = addFormats(new Ajv({ allErrors: true, strict: false }))
 /** ... and one for connector specs, which carry Airbyte keywords (airbyte_secret, order, ...). */
-const specAjv = addFormats(new Ajv({ allErrors: true, strict: false, validateSchema: false }))
+// logger: false: a spec's unknown format must not print to the console (logs are JSON on stderr).
+const specAjv = addFormats(new Ajv({ allErrors: true, strict: false, validateSchema: false, logger: false }))
 
 const requestValidators = new WeakMap<object, ValidateFunction>()
 const specValidators = new WeakMap<object, ValidateFunction>()

@@ -220,11 +220,14 @@ describe('sources and destinations', () => {
     const fresh = (await h.post('sources/discover_schema', { sourceId: src.sourceId, disable_cache: true })).json()
     assert.notEqual(fresh.catalogId, d1.catalogId)
     assert.equal(discoverCalls.count, calls + 2)
+    const camel = (await h.post('sources/discover_schema', { sourceId: src.sourceId, disableCache: true })).json()
+    assert.notEqual(camel.catalogId, fresh.catalogId)
+    assert.equal(discoverCalls.count, calls + 3)
 
     // A changed configuration is a new cache key.
     await h.post('sources/update', { sourceId: src.sourceId, name: 'n', connectionConfiguration: { host: 'disc2', port: 1, password: MASK } })
     const afterUpdate = (await h.post('sources/discover_schema', { sourceId: src.sourceId })).json()
-    assert.equal(discoverCalls.count, calls + 3)
+    assert.equal(discoverCalls.count, calls + 4)
     assert.notEqual(afterUpdate.catalogId, fresh.catalogId)
   })
 

@@ -125,15 +125,19 @@ export function registerActorRoutes(app: FastifyInstance, deps: ApiDeps, kind: A
   )
 
   if (kind === 'source') {
-    postRoute<{ sourceId: string; disable_cache?: boolean }>(
+    postRoute<{ sourceId: string; disable_cache?: boolean; disableCache?: boolean }>(
       app,
       'sources/discover_schema',
       {
         summary: 'Discover the streams of a source (cached per configuration unless disable_cache).',
-        requestSchema: objectSchema({ sourceId: uuid, disable_cache: bool, connectionId: uuid, notifySchemaChange: bool, priority: str }, ['sourceId']),
+        requestSchema: objectSchema(
+          { sourceId: uuid, disable_cache: bool, disableCache: bool, connectionId: uuid, notifySchemaChange: bool, priority: str },
+          ['sourceId'],
+        ),
         response: 'SourceDiscoverSchemaRead',
       },
-      async (body) => toDiscoverRead(await discoverCatalog(deps, body.sourceId, body.disable_cache ?? false)),
+      // The spec's name is snake_case; some clients send camelCase: accept both.
+      async (body) => toDiscoverRead(await discoverCatalog(deps, body.sourceId, body.disable_cache ?? body.disableCache ?? false)),
     )
   }
 
