@@ -112,7 +112,9 @@ export function buildRestApiManifest(c: RestApiConfig): ManifestNode {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw configError('url must be http or https')
   const requester: ManifestNode = {
     type: 'HttpRequester',
-    url_base: c.url,
+    // Split so that a root-relative next URL (`/items?page=2`) resolves against the host.
+    url_base: `${url.protocol}//${url.host}`,
+    path: `${url.pathname}${url.search}`,
     http_method: (c.method ?? 'GET').toUpperCase(),
     authenticator: authenticator(c),
     request_headers: { ...(c.headers ?? {}) },

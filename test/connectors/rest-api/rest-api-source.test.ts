@@ -234,3 +234,11 @@ describe('REST API source through the Config API (the seed\'s create_api_source)
     }
   })
 })
+
+test('a root-relative next URL resolves against the host', async () => {
+  const s = await api((r) => (r.query.get('p') === '2' ? { body: { results: [{ id: 2 }], next: null } } : { body: { results: [{ id: 1 }], next: '/h/items?p=2' } }))
+  const { records } = await readAll(new RestApiSource(), { url: `${s.origin}/h/items?x=1`, pagination: { type: 'next_url' } }, catalogFor(['items']))
+  assert.deepEqual(records.items?.map((r) => r.id), [1, 2])
+  assert.equal(s.requests[0]?.query.get('x'), '1')
+  assert.equal(s.requests[1]?.path, '/items')
+})
