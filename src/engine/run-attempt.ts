@@ -282,12 +282,13 @@ class AttemptRun {
           this.#lastMacrotask = Date.now()
         }
       }
+      this.#log.info('engine: source finished')
       for (const run of this.#runs.values()) {
         if (run.completeSent) continue
         run.completeSent = true
+        this.#log.info(`engine: stream ${streamLabel(run.source)} complete: ${run.stats.recordsEmitted} records read`)
         await this.#channel.push({ type: 'STREAM_STATUS', stream: run.destination, status: 'COMPLETE' })
       }
-      this.#log.info('engine: source finished')
       this.#channel.close()
     } catch (e) {
       if (!this.#stopped) this.#fail('source', e)
@@ -334,7 +335,10 @@ class AttemptRun {
       case 'STREAM_STATUS': {
         const run = this.#runFor(message.stream, 'a stream status')
         if (run === undefined) return
-        if (message.status === 'COMPLETE') run.completeSent = true
+        if (message.status === 'COMPLETE' && !run.completeSent) {
+          run.completeSent = true
+          this.#log.info(`engine: stream ${streamLabel(run.source)} complete: ${run.stats.recordsEmitted} records read`)
+        }
         await this.#channel.push({ type: 'STREAM_STATUS', stream: run.destination, status: message.status })
         return
       }

@@ -63,7 +63,12 @@ test('the destination sees records, then their state, and COMPLETE once per stre
   const config = { records: 6, batchSize: 4, streams: ['items', 'other'] }
   const catalog = await catalogOf(testSource, config, 'full_refresh', 'append')
   const dest = recording()
-  await runAttempt(attemptInput(box, { sourceConfig: config, catalog, destination: dest }))
+  const input = attemptInput(box, { sourceConfig: config, catalog, destination: dest })
+  await runAttempt(input)
+  const logs = input.options.logger.lines
+  for (const expected of ['INFO engine: attempt started with 2 stream(s): items, other', 'INFO engine: stream items started', 'INFO engine: stream other complete: 6 records read', 'INFO engine: stream items: 6 records (', 'INFO engine: attempt succeeded: 12 records (']) {
+    assert.ok(logs.some((l) => l.startsWith(expected)), `no log line starting with ${expected}`)
+  }
   const trace = dest.seen.map((m) => (m.type === 'RECORD_BATCH' ? `R:${m.stream.name}:${m.count}` : m.type === 'STATE' ? `S:${m.stream.name}:${m.recordCount}` : `${m.status}:${m.stream.name}`))
   assert.deepEqual(trace, ['R:items:4', 'S:items:4', 'R:items:2', 'S:items:2', 'R:other:4', 'S:other:4', 'R:other:2', 'S:other:2', 'COMPLETE:items', 'COMPLETE:other'])
 })
