@@ -284,6 +284,20 @@ describe('connections', () => {
     assert.equal(badSource.statusCode, 404)
   })
 
+  it('answers 422 when the catalog cannot be discovered to validate syncCatalog', async () => {
+    const bad = (await h.post('sources/create', {
+      sourceDefinitionId: secretSourceDefinition.definitionId,
+      workspaceId: h.workspaceId,
+      name: 'unreachable',
+      connectionConfiguration: { host: 'bad', port: 1, password: 'pw-bad' },
+    })).json()
+    const res = await create({ sourceId: bad.sourceId })
+    assert.equal(res.statusCode, 422)
+    assert.equal(res.json().validationErrors[0].propertyPath, 'syncCatalog')
+    assert.match(res.json().message, /could not be discovered.*cannot connect/)
+    assert.ok(!res.body.includes('pw-bad'))
+  })
+
   it("deleting a connection cancels its pending job", async () => {
     const conn = (await create({ name: 'with job' })).json()
     const job = await h.deps.jobStore.createJob({ configType: 'sync', configId: conn.connectionId, streams: [{ name: 'customers', namespace: 'public' }] })
