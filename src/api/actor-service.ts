@@ -227,7 +227,11 @@ export async function discoverCatalog(
   )
   if (!outcome.ok) return { ok: false, message: outcome.message, job: outcome.job }
   if (!outcome.value || !Array.isArray(outcome.value.streams)) {
-    throw new SluiceError('SLUICE_ERR_CONNECTOR_SYSTEM', `The ${definition.name} connector returned no catalog.`)
+    // A connector bug: answer as a failed discovery, not a 500.
+    const message = `The ${definition.name} connector returned no catalog.`
+    outcome.job.succeeded = false
+    outcome.job.failureReason = { failureOrigin: 'source', failureType: 'system_error', externalMessage: message, retryable: false, timestamp: Date.now() }
+    return { ok: false, message, job: outcome.job }
   }
   const record: CatalogRecord = { catalogId: randomUUID(), sourceId, configHash: hash, catalog: outcome.value, createdAt: Date.now() }
   await deps.configStore.putCatalog(record)
