@@ -198,8 +198,7 @@ export class PostgresDestination implements Destination {
       // held by the long data transactions (readers of append targets are never blocked).
       for (const w of writers.values()) await session.setup(w)
       const pending: StateMessage[] = []
-      for await (const msg of input) {
-        if (opts.signal.aborted) throw cancelledError()
+      for await (const msg of abortable(input, opts.signal)) {
         if (msg.type === 'RECORD_BATCH') {
           const w = writers.get(streamKey(msg.stream))
           if (!w) throw systemError(`Received records for stream ${streamLabel(msg.stream)}, which is not in the catalog.`)
@@ -569,6 +568,35 @@ export function appendAirbyteColumns(data: Buffer, emittedAt: number): Buffer {
     }
   }
   return out
+}
+
+/**
+ * Iterates `input` but rejects as soon as `signal` aborts, even while the producer is stuck
+ * (the destination must stop promptly; the hung producer is told to return, not awaited).
+ */
+async function* abortable<T>(input: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
+  const it = input[Symbol.asyncIterator]()
+  let aborted: (() => void) | undefined
+  const onAbort = new Promise<never>((_resolve, reject) => {
+    aborted = () => reject(cancelledError())
+  })
+  onAbort.catch(() => undefined)
+  signal.addEventListener('abort', aborted!, { once: true })
+  let done = false
+  try {
+    for (;;) {
+      if (signal.aborted) throw cancelledError()
+      const next = await Promise.race([it.next(), onAbort])
+      if (next.done) {
+        done = true
+        return
+      }
+      yield next.value
+    }
+  } finally {
+    signal.removeEventListener('abort', aborted!)
+    if (!done) void Promise.resolve(it.return?.()).catch(() => undefined)
+  }
 }
 
 function stageSignature(k: StageKind): string {

@@ -254,6 +254,26 @@ describe('write', () => {
     assert.deepEqual((await rows('dw.crash')).map((r) => r.id), ['1', '2'])
   })
 
+  test('abort rolls back the open transaction and rejects promptly', async () => {
+    const cat = catalogOf('aborted', 'append')
+    const ac = new AbortController()
+    async function* hanging(): AsyncGenerator<DestinationMessage> {
+      yield rowBatch({ name: 'aborted', namespace: null }, [{ id: 1 }])
+      yield state('aborted', 1)
+      yield rowBatch({ name: 'aborted', namespace: null }, [{ id: 2 }])
+      setTimeout(() => ac.abort(), 50)
+      // Stuck producer that ignores the signal (unref'd so the test process can exit).
+      await new Promise((r) => setTimeout(r, 10_000).unref())
+    }
+    const t0 = Date.now()
+    const err = await rejection(async () => {
+      for await (const _ of dest.write(cfg, cat, hanging(), runOptions(ac.signal))) void _
+    })
+    assert.equal(err.code, 'SLUICE_ERR_CANCELLED')
+    assert.ok(Date.now() - t0 < 2000, 'no hang')
+    assert.deepEqual((await rows('dw.aborted')).map((r) => r.id), ['1'])
+  })
+
   test('schema evolution adds columns and keeps values whose type changed', async () => {
     const v1 = { type: 'object', properties: { id: { type: 'integer' }, code: { type: 'string' } } }
     await run(catalogOf('evolve', 'append', { schema: v1 }), messages('evolve', [[{ id: 1, code: 'abc' }], 'COMPLETE']))

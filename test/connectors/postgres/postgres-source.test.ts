@@ -310,6 +310,25 @@ describe('read', () => {
     assert.deepEqual(second.rows.map((r) => r.v).sort(), ['b2', 'c'])
   })
 
+  test('a slow consumer holds the COPY on the server (backpressure, no buffering in memory)', async () => {
+    await db.query(`CREATE TABLE wide AS SELECT g AS id, repeat('w', 200) AS pad FROM generate_series(1, 150000) g`)
+    const slow = new PostgresSource({ batchBytes: 64 * 1024 })
+    const catalog = configure(await slow.discover(cfg, runOptions()), { names: ['wide'] })
+    const it = slow.read({ ...cfg, jdbc_url_params: 'ApplicationName=sluice-backpressure' }, catalog, [], runOptions())[Symbol.asyncIterator]()
+    let first = await it.next()
+    while (!first.done && first.value.type !== 'RECORD_BATCH') first = await it.next()
+    await new Promise((r) => setTimeout(r, 300))
+    const act = await db.query(`SELECT state, wait_event FROM pg_stat_activity WHERE application_name = 'sluice-backpressure'`)
+    assert.equal(act.rows.length, 1)
+    assert.equal(act.rows[0]!.state, 'active', 'the COPY is still running: the rest of the table is not in memory')
+    assert.equal(act.rows[0]!.wait_event, 'ClientWrite')
+    await it.return?.(undefined)
+    // Stopping early releases the connection.
+    await new Promise((r) => setTimeout(r, 200))
+    const after = await db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'sluice-backpressure'`)
+    assert.equal(after.rows[0]!.n, 0)
+  })
+
   test('abort stops a read promptly', async () => {
     const big = new PostgresSource({ batchBytes: 1024 })
     const catalog = configure(await big.discover(cfg, runOptions()), { names: ['big'] })
