@@ -103,26 +103,31 @@ export class PostgresJobStore implements JobStore {
   }): Promise<JobRecord> {
     const nowMs = this.#now()
     const nowS = Math.floor(nowMs / 1000)
-    const { job, cancelled } = await this.#db.transaction(async () => {
-      let cancelled: number[] = []
-      if (input.cancelActive === true) {
-        const rows = await this.#db.query<{ id: number }>(
-          `UPDATE sluice_jobs SET status = 'cancelled', cancel_requested = true, updated_at = $2
-           WHERE config_id = $1 AND status NOT IN ('failed', 'succeeded', 'cancelled') RETURNING id`,
-          [input.configId, nowS],
-        )
-        cancelled = rows.map((r) => Number(r.id))
-      }
-      const rows = await this.#db.query<JobRow>(
-        `INSERT INTO sluice_jobs (config_type, config_id, status, streams, scheduled_for, cancel_requested, run_after, created_at, updated_at)
-         VALUES ($1, $2, 'pending', $3, $4, false, $5, $6, $6) RETURNING *`,
-        [input.configType, input.configId, JSON.stringify(input.streams), input.scheduledFor ?? null, nowMs, nowS],
+    const values = [input.configType, input.configId, JSON.stringify(input.streams), input.scheduledFor ?? null, nowMs, nowS, JOB_EVENTS_CHANNEL]
+    // The NOTIFY rides in the same statement (one round trip) and is delivered only on commit.
+    const insert = `WITH ins AS (
+        INSERT INTO sluice_jobs (config_type, config_id, status, streams, scheduled_for, cancel_requested, run_after, created_at, updated_at)
+        VALUES ($1, $2, 'pending', $3, $4, false, $5, $6, $6) RETURNING *
+      ), note AS (
+        SELECT pg_notify($7, json_build_object('type', 'runnable', 'jobId', id)::text) FROM ins
       )
-      return { job: toJob(rows[0] as JobRow), cancelled }
+      SELECT ins.* FROM ins, note`
+    if (input.cancelActive !== true) {
+      const rows = await this.#db.query<JobRow>(insert, values)
+      return toJob(rows[0] as JobRow)
+    }
+    return this.#db.transaction(async () => {
+      await this.#db.query(
+        `WITH cancelled AS (
+           UPDATE sluice_jobs SET status = 'cancelled', cancel_requested = true, updated_at = $2
+           WHERE config_id = $1 AND status NOT IN ('failed', 'succeeded', 'cancelled') RETURNING id
+         )
+         SELECT pg_notify($3, json_build_object('type', 'cancel', 'jobId', id)::text) FROM cancelled`,
+        [input.configId, nowS, JOB_EVENTS_CHANNEL],
+      )
+      const rows = await this.#db.query<JobRow>(insert, values)
+      return toJob(rows[0] as JobRow)
     })
-    for (const id of cancelled) await this.#notify({ type: 'cancel', jobId: id })
-    await this.#notify({ type: 'runnable', jobId: job.id })
-    return job
   }
 
   #createJobError(e: unknown, input: { configId: string; scheduledFor?: number }): unknown {
@@ -341,7 +346,11 @@ export class PostgresJobStore implements JobStore {
          FROM a WHERE sluice_jobs.id = a.job_id AND sluice_jobs.status NOT IN ('failed', 'succeeded', 'cancelled')
          RETURNING sluice_jobs.id
        )
-       SELECT (SELECT count(*)::int FROM a) AS finished, (SELECT count(*)::int FROM j) AS moved`,
+       , note AS (
+         -- The connection is free again: a retry or a job queued behind this attempt may now run.
+         SELECT pg_notify($11, json_build_object('type', 'runnable', 'jobId', job_id)::text) FROM a
+       )
+       SELECT (SELECT count(*)::int FROM a) AS finished, (SELECT count(*)::int FROM j) AS moved, (SELECT count(*)::int FROM note) AS notified`,
       [
         jobId,
         attemptNumber,
@@ -353,12 +362,10 @@ export class PostgresJobStore implements JobStore {
         nowS,
         job.status,
         job.runAfter ?? null,
+        JOB_EVENTS_CHANNEL,
       ],
     )
-    if ((rows[0]?.finished ?? 0) === 0) return false
-    // The connection is free again: a retry or a job queued behind this attempt may now run.
-    await this.#notify({ type: 'runnable', jobId })
-    return true
+    return (rows[0]?.finished ?? 0) > 0
   }
 
   async getState(connectionId: string): Promise<StreamStateRecord[]> {
