@@ -168,6 +168,24 @@ describe('sluice CLI (built binary)', () => {
     }
   })
 
+  it('serve: a port in use is a one-line error and exit code 1', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-cli-port-'))
+    try {
+      const first = await serve(['--data-dir', dir])
+      try {
+        const port = new URL(first.url).port
+        const second = run(['serve', '--port', port, '--data-dir', dir])
+        assert.equal(second.status, 1)
+        assert.match(second.stderr, /^sluice: .*EADDRINUSE/m)
+        assert.doesNotMatch(second.stderr, /\n\s+at /, 'no stack trace')
+      } finally {
+        await first.stop()
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
   it('serve: with SLUICE_API_TOKEN, calls need the token', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sluice-cli-auth-'))
     try {
