@@ -1,7 +1,9 @@
 /**
  * Faker -> Local Files throughput through the engine (runAttempt), one child process per case
  * so each peak RSS is its own. Cases: Faker -> a discarding destination (the source's own
- * limit), Faker -> Local Files Parquet (snappy), JSONL, JSONL gzip.
+ * limit), Faker -> Local Files Parquet (snappy), JSONL, JSONL gzip. Wall-clock rates depend
+ * on what else runs on the machine; the CPU columns (user + system time of the process) do not,
+ * as long as the pipeline is CPU-bound (it is: local disk writes are buffered).
  *
  *   node --import tsx bench/faker-to-local.ts [--rows 1000000] [--slice 10000] [--streams users]
  *   (or, compiled: node dist/bench/faker-to-local.js ...)
@@ -21,6 +23,8 @@ interface CaseResult {
   name: string
   rows: number
   seconds: number
+  /** CPU seconds of the process (user + system): meaningful even on a busy machine. */
+  cpuSeconds: number
   jsonBytes: number
   outputBytes: number
   peakRssMiB: number
@@ -70,6 +74,7 @@ async function runCase(name: string, rows: number, slice: number, streams: strin
         .map((stream) => ({ stream, syncMode: 'full_refresh', destinationSyncMode: 'overwrite', cursorField: ['updated_at'], primaryKey: [['id']], syncId: 1, generationId: 1, minimumGenerationId: 1 })),
     }
     const started = process.hrtime.bigint()
+    const cpuStart = process.cpuUsage()
     const result = await runAttempt({
       source: fakerDefinition.source,
       sourceConfig,
@@ -82,10 +87,12 @@ async function runCase(name: string, rows: number, slice: number, streams: strin
       onStateCommitted: async () => {},
     })
     const seconds = Number(process.hrtime.bigint() - started) / 1e9
+    const cpu = process.cpuUsage(cpuStart)
     return {
       name,
       rows: result.totalStats.recordsCommitted,
       seconds,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
       jsonBytes: result.totalStats.bytesCommitted,
       outputBytes: format === null ? 0 : await sizeOf(join(root, 'out')),
       peakRssMiB: process.resourceUsage().maxRSS / 1024,
@@ -96,13 +103,15 @@ async function runCase(name: string, rows: number, slice: number, streams: strin
 }
 
 function table(results: CaseResult[]): string {
-  const header = ['case', 'rows', 'seconds', 'rows/s', 'MB/s (JSON)', 'output MB', 'peak RSS MiB']
+  const header = ['case', 'rows', 'seconds', 'rows/s', 'MB/s (JSON)', 'CPU s', 'rows/CPU s', 'output MB', 'peak RSS MiB']
   const lines = results.map((r) => [
     r.name,
     String(r.rows),
     r.seconds.toFixed(2),
     Math.round(r.rows / r.seconds).toLocaleString('en-US'),
     (r.jsonBytes / 1e6 / r.seconds).toFixed(1),
+    r.cpuSeconds.toFixed(2),
+    Math.round(r.rows / r.cpuSeconds).toLocaleString('en-US'),
     r.outputBytes === 0 ? '-' : (r.outputBytes / 1e6).toFixed(1),
     r.peakRssMiB.toFixed(0),
   ])
