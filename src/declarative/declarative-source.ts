@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { resolve, sep } from 'node:path'
 import { Ajv, type ValidateFunction } from 'ajv'
@@ -131,6 +132,8 @@ export class DeclarativeSource implements Source {
   readonly manifest: ManifestNode
   readonly #opts: DeclarativeSourceOptions
   #validate: ValidateFunction | undefined
+  /** One limiter per source configuration, shared by concurrent runs (checks, discovers, syncs). */
+  readonly #limiters = new Map<string, RateLimiter>()
 
   constructor(manifest: string | ManifestNode, opts: DeclarativeSourceOptions = {}) {
     this.manifest = loadManifest(manifest)
@@ -155,12 +158,20 @@ export class DeclarativeSource implements Source {
   }
 
   #environment(config: ConnectorConfig, opts: RunOptions): StreamEnvironment {
-    const fromManifest = manifestRateLimits(this.manifest, config)
-    const http: HttpSettings = {
-      limiter: new RateLimiter({
+    const key = createHash('sha256').update(JSON.stringify(config)).digest('hex')
+    let limiter = this.#limiters.get(key)
+    if (!limiter) {
+      const fromManifest = manifestRateLimits(this.manifest, config)
+      limiter = new RateLimiter({
         maxConcurrency: this.#opts.maxConcurrency ?? fromManifest.maxConcurrency,
         requestsPerSecond: this.#opts.requestsPerSecond ?? fromManifest.requestsPerSecond,
-      }),
+      })
+      // Bounded: a definition serves a handful of source configurations.
+      if (this.#limiters.size >= 1000) this.#limiters.clear()
+      this.#limiters.set(key, limiter)
+    }
+    const http: HttpSettings = {
+      limiter,
       timeoutMs: this.#opts.requestTimeoutMs ?? 60_000,
       rewriteUrl: this.#opts.rewriteUrl,
       sleep: this.#opts.sleep ?? sleep,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { ConnectorConfig, RunOptions, Source } from '../connector.js'
 import { DeclarativeSource, type DeclarativeSourceOptions } from '../../declarative/declarative-source.js'
 import { cancelledError, configError, SluiceError, throwIfAborted } from '../../errors.js'
@@ -54,6 +55,8 @@ function asConfig(raw: ConnectorConfig): RestApiConfig {
 export class RestApiSource implements Source {
   readonly spec = restApiSpec
   readonly #opts: DeclarativeSourceOptions
+  /** Built sources by configuration, so the rate limit holds across runs of one source. */
+  readonly #built = new Map<string, DeclarativeSource>()
 
   constructor(opts: DeclarativeSourceOptions = {}) {
     this.#opts = opts
@@ -65,11 +68,18 @@ export class RestApiSource implements Source {
   }
 
   #declarative(config: RestApiConfig): DeclarativeSource {
-    return new DeclarativeSource(buildRestApiManifest(config), {
-      ...this.#opts,
-      strictJson: true,
-      requestsPerSecond: this.#opts.requestsPerSecond ?? config.requests_per_second,
-    })
+    const key = createHash('sha256').update(JSON.stringify(config)).digest('hex')
+    let source = this.#built.get(key)
+    if (!source) {
+      source = new DeclarativeSource(buildRestApiManifest(config), {
+        ...this.#opts,
+        strictJson: true,
+        requestsPerSecond: this.#opts.requestsPerSecond ?? config.requests_per_second,
+      })
+      if (this.#built.size >= 100) this.#built.clear()
+      this.#built.set(key, source)
+    }
+    return source
   }
 
   async check(raw: ConnectorConfig, opts: RunOptions): Promise<ConnectionStatus> {

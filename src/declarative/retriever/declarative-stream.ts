@@ -12,7 +12,7 @@ import { partitionsOf, type Partition } from './partition-routers.js'
 import { decodeBodies, RecordSelector, type Row } from './record-selector.js'
 
 /** What a stream read produces: pages of records and, for incremental streams, new state. */
-export type StreamEvent = { kind: 'records'; rows: Row[] } | { kind: 'state'; data: Record<string, unknown> }
+export type StreamEvent = { kind: 'records'; rows: Row[]; partition: Row } | { kind: 'state'; data: Record<string, unknown> }
 
 /** Everything a stream needs from its source. */
 export interface StreamEnvironment {
@@ -99,7 +99,7 @@ export class DeclarativeStream {
    */
   async *read(state: Record<string, unknown> | undefined, signal: AbortSignal, opts: { firstPageOnly?: boolean; fullRefresh?: boolean } = {}): AsyncGenerator<StreamEvent> {
     const cursor = opts.fullRefresh ? undefined : this.cursor
-    const readParent = (parentNode: ManifestNode, s: AbortSignal): AsyncIterable<Row> => this.#parentRows(parentNode, s)
+    const readParent = (parentNode: ManifestNode, s: AbortSignal): AsyncIterable<{ record: Row; partition: Row }> => this.#parentRows(parentNode, s)
     const partitionStates = new Map<string, { partition: Row; value: string }>()
     if (cursor && this.perPartitionState && Array.isArray(state?.states)) {
       for (const entry of state.states as Array<{ partition?: Row; cursor?: Row }>) {
@@ -146,10 +146,10 @@ export class DeclarativeStream {
     return out
   }
 
-  async *#parentRows(node: ManifestNode, signal: AbortSignal): AsyncGenerator<Row> {
+  async *#parentRows(node: ManifestNode, signal: AbortSignal): AsyncGenerator<{ record: Row; partition: Row }> {
     const parent = new DeclarativeStream(node, this.#env)
     for await (const ev of parent.read(undefined, signal, { fullRefresh: true })) {
-      if (ev.kind === 'records') yield* ev.rows
+      if (ev.kind === 'records') for (const record of ev.rows) yield { record, partition: ev.partition }
     }
   }
 
@@ -198,7 +198,7 @@ export class DeclarativeStream {
         }
         rows = kept
       }
-      if (rows.length) yield { kind: 'records', rows }
+      if (rows.length) yield { kind: 'records', rows, partition: partition.values }
       if (firstPageOnly) return
       if (cursor?.isDataFeed && olderThanState) return
       const next = this.#paginator.nextToken({ response: bodies[0] ?? {}, headers: outcome.headers, rawCount, lastRecord: lastRaw ?? null, ctx: reqCtx }, token)

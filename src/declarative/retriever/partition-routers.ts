@@ -12,8 +12,8 @@ export interface Partition {
   inject(parts: RequestParts, ctx: TemplateContext): void
 }
 
-/** Reads every record of a parent stream (all partitions and pages, with its transformations). */
-export type ParentReader = (streamNode: ManifestNode, signal: AbortSignal) => AsyncIterable<Row>
+/** Reads every record of a parent stream (all partitions and pages, with its transformations), with the parent partition it came from. */
+export type ParentReader = (streamNode: ManifestNode, signal: AbortSignal) => AsyncIterable<{ record: Row; partition: Row }>
 
 const none = (): void => undefined
 
@@ -48,7 +48,7 @@ async function* substreamPartitions(node: ManifestNode, base: TemplateContext, r
     const field = pyStr(evaluate(cfg.partition_field, base, { literal: false }))
     const option = cfg.request_option as ManifestNode | undefined
     const extra = (Array.isArray(cfg.extra_fields) ? cfg.extra_fields : []) as unknown[][]
-    for await (const record of readParent(cfg.stream as ManifestNode, signal)) {
+    for await (const { record, partition } of readParent(cfg.stream as ManifestNode, signal)) {
       const v = dpathGet(record, parentKey)
       // Parent records without the key are skipped, as in the CDK.
       if (v === undefined) continue
@@ -58,7 +58,7 @@ async function* substreamPartitions(node: ManifestNode, base: TemplateContext, r
         extraFields[path.join('.')] = dpathGet(record, path)
       }
       yield {
-        values: { [field]: v, parent_slice: {} },
+        values: { [field]: v, parent_slice: partition },
         extraFields: extra.length ? extraFields : undefined,
         inject: option ? (parts, ctx) => injectOption(parts, option, v, ctx, 'partition_router') : none,
       }
