@@ -391,6 +391,10 @@ export class ParquetEncoder implements RecordEncoder {
       .setMaxRowGroupBytes(Math.min(options.blockSizeMb, MAX_ROW_GROUP_MB) * 1024 * 1024)
       .setDataPageSizeLimit(options.pageSizeKb * 1024)
       .setDictionaryEnabled(options.dictionaryEncoding)
+      // Raw ids never repeat: a dictionary attempt there is pure cost.
+      .setColumnDictionaryEnabled('_airbyte_raw_id', false)
+      // Column-chunk min/max is what readers prune with; page-level statistics cost more than they give here.
+      .setStatisticsEnabled(wasm.EnabledStatistics.Chunk)
       .setCreatedBy('sluice')
       .build()
     this.#output = (async () => {

@@ -102,7 +102,8 @@ export class LocalFilesDestination implements Destination {
   readonly spec = localFilesSpec
   readonly capabilities: DestinationCapabilities = {
     supportedSyncModes: ['overwrite', 'append'],
-    acceptsPgCopyText: false,
+    // Parquet reads COPY text bytes and columns directly; JSONL and CSV use rows().
+    acceptsPgCopyText: true,
     acceptsColumns: true,
   }
 

@@ -36,7 +36,8 @@ export class S3Destination implements Destination {
   readonly spec = s3Spec
   readonly capabilities: DestinationCapabilities = {
     supportedSyncModes: ['overwrite', 'append'],
-    acceptsPgCopyText: false,
+    // Parquet reads COPY text bytes and columns directly; JSONL and CSV use rows().
+    acceptsPgCopyText: true,
     acceptsColumns: true,
   }
   readonly #limits: Partial<FileLimits>
