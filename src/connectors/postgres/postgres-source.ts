@@ -340,6 +340,15 @@ export class PostgresSource implements Source {
     const columns = selected.map((s) => s.column)
     const selectList = selected.map((s) => s.sql).join(', ')
     const table = qualified(namespace, name)
+    // Planner statistics only (no scan): lets the engine show progress of big tables.
+    const est = await client.query<{ rows: string; bytes: string }>(
+      `SELECT GREATEST(c.reltuples, 0)::bigint AS rows, pg_relation_size(c.oid) AS bytes FROM pg_class c WHERE c.oid = to_regclass($1)`,
+      [table],
+    )
+    const e = est.rows[0]
+    if (e && Number(e.rows) > 0) {
+      yield { type: 'ESTIMATE', stream: descriptor, rowEstimate: Number(e.rows), byteEstimate: Number(e.bytes) }
+    }
 
     if (cs.syncMode === 'full_refresh') {
       yield* this.#copy(client, `SELECT ${selectList} FROM ${table}`, descriptor, columns, undefined, opts)

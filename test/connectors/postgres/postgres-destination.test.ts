@@ -294,6 +294,22 @@ describe('write', () => {
     assert.deepEqual((await rows('dw.evolve')).map((x) => x.code), [null, '7', '1.5'])
   })
 
+  test('two streams that normalise to one table name get a hash suffix', async () => {
+    const schema = { type: 'object', properties: { id: { type: 'integer' } } }
+    const a = catalogOf('clash one', 'append', { schema }).streams[0]!
+    const b = { ...catalogOf('clash_one', 'append', { schema }).streams[0]! }
+    async function* input(): AsyncGenerator<DestinationMessage> {
+      yield rowBatch({ name: 'clash one', namespace: null }, [{ id: 1 }])
+      yield rowBatch({ name: 'clash_one', namespace: null }, [{ id: 2 }])
+    }
+    await run({ streams: [a, b] }, input())
+    const t = await db.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'dw' AND tablename LIKE 'clash%' ORDER BY 1`)
+    assert.equal(t.rows.length, 2)
+    assert.equal(t.rows[0]!.tablename, 'clash_one')
+    assert.match(t.rows[1]!.tablename, /^clash_one_[0-9a-f]{3}$/)
+    assert.deepEqual((await rows(`dw."${t.rows[1]!.tablename}"`)).map((r) => r.id), ['2'])
+  })
+
   test('identifiers are normalised, truncated and de-duplicated', async () => {
     const long = 'L'.repeat(70)
     const schema = {

@@ -204,6 +204,19 @@ describe('read', () => {
     assert.deepEqual(cols.columns[0], batches[0]!.rows().map((r) => r.id))
   })
 
+  test('an ESTIMATE from planner statistics precedes the records', async () => {
+    const catalog = configure(await source.discover(cfg, runOptions()), { names: ['big'] })
+    await db.query('ANALYZE big')
+    const kinds: string[] = []
+    let estimate = 0
+    for await (const m of source.read(cfg, catalog, [], runOptions())) {
+      kinds.push(m.type)
+      if (m.type === 'ESTIMATE') estimate = m.rowEstimate ?? 0
+    }
+    assert.deepEqual(kinds.slice(0, 3), ['STREAM_STATUS', 'ESTIMATE', 'RECORD_BATCH'])
+    assert.equal(estimate, 20000)
+  })
+
   test('hostile identifiers are read correctly', async () => {
     const catalog = configure(await source.discover(cfg, runOptions()), { names: ['Sel"ect ÜÑ'] })
     const { rows } = await collect(source.read(cfg, catalog, [], runOptions()))
