@@ -232,8 +232,10 @@ export function fieldDecoder(col: PgColumn): FieldDecoder {
  * per-line arrays. Assumes every line has `decoders.length` fields (COPY guarantees it).
  */
 export function decodeColumns(data: Buffer, decoders: readonly FieldDecoder[]): unknown[][] {
-  const text = data.toString('utf8')
   const n = decoders.length
+  // A relation without (selected) columns: its lines are empty and there is nothing to decode.
+  if (n === 0) return []
+  const text = data.toString('utf8')
   const cols: unknown[][] = decoders.map(() => [])
   const last = n - 1
   let pos = 0

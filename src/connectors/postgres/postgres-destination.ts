@@ -351,7 +351,7 @@ class WriteSession {
     let kind: StageKind
     let data: Buffer
     let copyColumns: string[]
-    if (copyText && !batch.changes && copyText.columns.every((c) => known.has(c))) {
+    if (copyText && !batch.changes && copyText.columns.length > 0 && copyText.columns.every((c) => known.has(c))) {
       kind = { kind: 'copy', columns: copyText.columns, pgTypes: copyText.pgTypes, signature: JSON.stringify([copyText.columns, copyText.pgTypes]) }
       data = copyText.data
       copyColumns = copyText.columns.map((c) => quoteIdent(known.get(c)!.stage))
@@ -521,6 +521,7 @@ function baseTypeName(pgType: string): string {
 
 /** True when every column of the batch can be COPYed into its final column as is. */
 function directCopyAllowed(copyText: PgCopyText, known: Map<string, ColumnPlan>): boolean {
+  if (copyText.columns.length === 0) return false
   return copyText.columns.every((name, i) => {
     const col = known.get(name)
     const source = copyText.pgTypes[i]

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { escapeCopy, fieldDecoder, parseArrayLiteral, unescapeCopy } from '../../../src/connectors/postgres/pg-copy-text.js'
+import { decodeColumns, escapeCopy, fieldDecoder, parseArrayLiteral, unescapeCopy } from '../../../src/connectors/postgres/pg-copy-text.js'
 import { collisionTableName, normalizeIdentifier, quoteIdent, uniqueColumnNames } from '../../../src/connectors/postgres/pg-identifiers.js'
 import { internalTypeOf } from '../../../src/connectors/postgres/pg-destination-types.js'
 
@@ -55,4 +55,11 @@ test('JSON schema to internal types, unions as Airbyte resolves them', () => {
   assert.equal(internalTypeOf({ oneOf: [{ type: 'string' }, { type: 'array' }] }), 'ARRAY')
   assert.equal(internalTypeOf({ type: ['integer', 'string'] }), 'STRING')
   assert.equal(internalTypeOf({}), 'UNKNOWN')
+})
+
+test('columnar decoding of COPY text (and of lines without columns)', () => {
+  const int = fieldDecoder({ name: 'i', pgType: 'integer', baseType: 'int4', isArray: false })
+  const txt = fieldDecoder({ name: 't', pgType: 'text', baseType: 'text', isArray: false })
+  assert.deepEqual(decodeColumns(Buffer.from('1\ta\\tb\n\\N\t\\N\n'), [int, txt]), [[1, null], ['a\tb', null]])
+  assert.deepEqual(decodeColumns(Buffer.from('\n\n'), []), [])
 })
