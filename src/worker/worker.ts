@@ -199,6 +199,11 @@ export class Worker {
     const controller = new AbortController()
     const run: RunningAttempt = { controller, cause: undefined, done: Promise.resolve() }
     this.#running.set(attemptKey(attempt), run)
+    if (this.#stop.signal.aborted) {
+      // stop() ran between the claim and this point: it could not see this attempt.
+      run.cause = 'shutdown'
+      controller.abort(new SluiceError('SLUICE_ERR_CANCELLED', 'The worker is shutting down.', { failureType: 'system_error' }))
+    }
     let progress: AttemptProgress | undefined
     let progressWrite: Promise<unknown> = Promise.resolve()
     const heartbeat = setInterval(() => void this.#heartbeat(job.id, attempt.attemptNumber, run), this.#o.heartbeatMs)
@@ -206,6 +211,7 @@ export class Worker {
     log.info(`Attempt ${attempt.attemptNumber} of job ${job.id} (${job.configType}) started on worker ${this.workerId}.`)
     try {
       const input = await this.#prepare(job, attempt, log, controller.signal)
+      if (run.cause !== undefined) throw abortError(run.cause)
       const result = await this.#o.runAttempt({
         ...input,
         onProgress: (p) => {
