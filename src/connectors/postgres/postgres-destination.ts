@@ -283,11 +283,15 @@ class WriteSession {
     } else {
       await this.#evolve(w, new Map(existing.rows.map((r) => [String(r.name), String(r.type)])))
     }
-    // Constant per write: the direct COPY path leaves these two columns to their defaults.
-    await this.#q(
-      `ALTER TABLE ${w.qualifiedTarget} ALTER COLUMN _airbyte_meta SET DEFAULT ${quoteLiteral(JSON.stringify({ changes: [], sync_id: Number(w.cs.syncId) || 0 }))}::jsonb, ` +
-        `ALTER COLUMN _airbyte_generation_id SET DEFAULT ${Number(w.cs.generationId) || 0}`,
-    )
+    // Constant per write: the direct COPY path leaves these two columns to their defaults. Only
+    // on the temporary table this write created: an ALTER on a live final table would wait for
+    // (and queue readers behind) its readers' locks.
+    if (w.truncate) {
+      await this.#q(
+        `ALTER TABLE ${w.qualifiedTarget} ALTER COLUMN _airbyte_meta SET DEFAULT ${quoteLiteral(metaJson(w))}::jsonb, ` +
+          `ALTER COLUMN _airbyte_generation_id SET DEFAULT ${Number(w.cs.generationId) || 0}`,
+      )
+    }
     const stageCols = [
       ...w.columns.map((c) => `${quoteIdent(c.stage)} text`),
       `_sluice_seq bigserial`,
@@ -380,8 +384,10 @@ class WriteSession {
    */
   async #copyDirect(w: StreamWriter, copyText: PgCopyText, emittedAt: number): Promise<boolean> {
     const known = new Map(w.columns.map((c) => [c.source, c]))
-    const columns = [...copyText.columns.map((c) => quoteIdent(known.get(c)!.name)), '_airbyte_raw_id', '_airbyte_extracted_at']
-    const data = appendAirbyteColumns(copyText.data, emittedAt)
+    const airbyte = w.truncate ? ['_airbyte_raw_id', '_airbyte_extracted_at'] : AIRBYTE_COLUMNS.map((c) => c.name)
+    const columns = [...copyText.columns.map((c) => quoteIdent(known.get(c)!.name)), ...airbyte]
+    const constants = w.truncate ? '' : `\t${escapeCopy(metaJson(w))}\t${Number(w.cs.generationId) || 0}`
+    const data = appendAirbyteColumns(copyText.data, emittedAt, constants)
     await this.#q('SAVEPOINT sluice_direct')
     try {
       const stream = this.#client.query(copyFrom(`COPY ${w.qualifiedTarget} (${columns.join(', ')}) FROM STDIN`))
@@ -533,14 +539,21 @@ function directCopyAllowed(copyText: PgCopyText, known: Map<string, ColumnPlan>)
   })
 }
 
+/** `_airbyte_meta` of rows without changes. */
+function metaJson(w: StreamWriter): string {
+  return JSON.stringify({ changes: [], sync_id: Number(w.cs.syncId) || 0 })
+}
+
 /**
- * Extends every COPY line with `_airbyte_raw_id` and `_airbyte_extracted_at` (meta and
- * generation come from column defaults: parsing a jsonb per row cost more than the COPY).
+ * Extends every COPY line with `_airbyte_raw_id`, `_airbyte_extracted_at` and the optional
+ * `constants` (already COPY-escaped fields, each preceded by a tab). Overwrite targets take
+ * meta and generation from column defaults instead: a jsonb parsed per row costs about a
+ * third of the COPY.
  * Raw ids are UUID v4 shaped: a random per-batch prefix, then a 12-hex-digit row counter
  * (unique without a random call per row).
  */
-export function appendAirbyteColumns(data: Buffer, emittedAt: number): Buffer {
-  const tail = Buffer.from(`\t${new Date(emittedAt).toISOString()}\n`, 'latin1')
+export function appendAirbyteColumns(data: Buffer, emittedAt: number, constants = ''): Buffer {
+  const tail = Buffer.from(`\t${new Date(emittedAt).toISOString()}${constants}\n`, 'utf8')
   const id = Buffer.from(`\t${randomUUID().slice(0, 24)}000000000000`, 'latin1')
   const last = id.length - 1
   let rows = 0

@@ -147,6 +147,36 @@ describe('write', () => {
     assert.equal((await rows('dw.users_append')).length, 4, 'append keeps old rows')
   })
 
+  test('an append sync never waits for readers of the final table (no DDL on it)', async () => {
+    const schema = { type: 'object', properties: { id: { type: 'integer' }, name: { type: 'string' } } }
+    const cat = catalogOf('busy', 'append', { schema })
+    const copyBatch = (id: number): DestinationMessage => ({
+      ...rowBatch({ name: 'busy', namespace: null }, [{ id, name: `n${id}` }]),
+      pgCopyText: { columns: ['id', 'name'], pgTypes: ['integer', 'text'], data: Buffer.from(`${id}\tn${id}\n`) },
+    })
+    async function* one(id: number): AsyncGenerator<DestinationMessage> {
+      yield copyBatch(id)
+      yield state('busy', id)
+    }
+    await run(cat, one(1))
+    const reader = await db.client()
+    try {
+      await reader.query('BEGIN')
+      await reader.query('SELECT count(*) FROM dw.busy')
+      // The reader holds its lock until COMMIT: an ALTER TABLE here would block the sync.
+      const t0 = Date.now()
+      await run(cat, one(2))
+      assert.ok(Date.now() - t0 < 3000)
+      await reader.query('COMMIT')
+    } finally {
+      await reader.end()
+    }
+    const r = await rows('dw.busy')
+    assert.deepEqual(r.map((x) => [x.id, x.name]), [['1', 'n1'], ['2', 'n2']])
+    assert.deepEqual(r[1]!._airbyte_meta, { changes: [], sync_id: 42 })
+    assert.equal(r[1]!._airbyte_generation_id, '1')
+  })
+
   test('values that do not cast become NULL with a change; the sync goes on', async () => {
     const cat = catalogOf('typing', 'append')
     await run(
