@@ -4,6 +4,7 @@ import { resolve } from 'node:path'
 import { Command, InvalidArgumentError } from 'commander'
 import type { Logger } from 'pino'
 import { ConnectorRegistry } from '../connectors/registry.js'
+import { loadCustomDefinitions } from '../declarative/declarative-definitions.js'
 import { SluiceError } from '../errors.js'
 import { loadSecretKey, SecretService } from '../secrets/secret-service.js'
 import { connectorContext, createLogger } from '../server.js'
@@ -69,12 +70,21 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
   const concurrency = options.concurrency ?? fromEnv.concurrency ?? 2
   const stores = await openPostgresStores({ url: options.databaseUrl, applicationName: 'sluice-worker', maxConnections: concurrency + 4 })
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
-  const gate = new ClaimGate(stores.jobStore)
+  const registry = options.registry ?? new ConnectorRegistry()
+  // Custom (declarative) definitions live in the database and may be added by any API process
+  // after this worker started: load them now, and again when a claimed job needs one we lack.
+  const loadDefinitions = (): Promise<number> => loadCustomDefinitions(stores.configStore, registry, logger)
+  const gate = new ClaimGate(stores.jobStore, async (claimed) => {
+    const connection = await stores.configStore.getConnection(claimed.job.configId)
+    if (!connection) return
+    const source = await stores.configStore.getActor('source', connection.sourceId)
+    if (source && !registry.getSource(source.definitionId)) await loadDefinitions()
+  })
   const worker = new Worker({
     ...fromEnv,
     jobStore: gate.store,
     configStore: stores.configStore,
-    registry: options.registry ?? new ConnectorRegistry(),
+    registry,
     secrets,
     context: connectorContext(dataDir, env),
     logger,
@@ -91,6 +101,7 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
   let unsubscribe: (() => void) | undefined
   let beat: NodeJS.Timeout | undefined
   try {
+    await loadDefinitions()
     await stores.workers.register({ workerId, hostname: hostname(), pid: process.pid, concurrency })
     unsubscribe = await stores.events.subscribe((event) => {
       if (event.type === 'runnable' || event.type === 'reconnected') worker.wake()
@@ -138,11 +149,16 @@ class ClaimGate {
   #open = true
   #onIdle: (() => void) | undefined
 
-  constructor(inner: JobStore) {
+  /** `onClaimed` runs before the Worker sees a claimed attempt (e.g. to load what it needs). */
+  constructor(inner: JobStore, onClaimed: (claimed: ClaimedAttempt) => Promise<void>) {
     const claimNext = async (workerId: string, leaseMs: number, now?: number): Promise<ClaimedAttempt | undefined> => {
       if (!this.#open) return undefined
       const claimed = await inner.claimNext(workerId, leaseMs, now)
-      if (claimed) this.#running.add(`${claimed.job.id}/${claimed.attempt.attemptNumber}`)
+      if (claimed) {
+        this.#running.add(`${claimed.job.id}/${claimed.attempt.attemptNumber}`)
+        // A failure here must not strand the claimed attempt: the Worker reports what is missing.
+        await onClaimed(claimed).catch(() => undefined)
+      }
       return claimed
     }
     const finishAttempt: JobStore['finishAttempt'] = async (jobId, attemptNumber, workerId, attempt, job) => {
