@@ -194,7 +194,7 @@ export function decodeCopyColumn(
 }
 
 /** Undoes COPY escapes of one field into `out` at `pos`; returns the new position. */
-function unescapeInto(data: Buffer, s: number, e: number, out: Buffer, pos: number): number {
+export function unescapeCopyInto(data: Buffer, s: number, e: number, out: Buffer, pos: number): number {
   for (let i = s; i < e; i++) {
     const b = data[i]!
     if (b !== BACKSLASH || i + 1 >= e) {
@@ -269,7 +269,7 @@ export function copyTextColumn(fields: CopyFields, index: number): { offsets: In
           break
         }
       }
-      pos = escaped ? unescapeInto(data, s, e, bytes, pos) : pos + data.copy(bytes, pos, s, e)
+      pos = escaped ? unescapeCopyInto(data, s, e, bytes, pos) : pos + data.copy(bytes, pos, s, e)
     }
     offsets[r + 1] = pos
   }

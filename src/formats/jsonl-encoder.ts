@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import type { RecordBatch } from '../protocol/index.js'
+import type { RecordBatch, RecordValue } from '../protocol/index.js'
+import { encodeCopyJsonl, type JsonRule, jsonRuleFor } from './copy-text-jsonl.js'
 import { airbyteMeta, type ChunkOutput, type EncodeContext, type RecordEncoder } from './record-encoder.js'
 
 /**
@@ -19,6 +20,11 @@ export class JsonlEncoder implements RecordEncoder {
   }
 
   async write(batch: RecordBatch): Promise<void> {
+    const fast = this.#fromCopyText(batch)
+    if (fast) {
+      await this.#output(fast)
+      return
+    }
     const rows = batch.rows()
     const plainMeta = airbyteMeta(this.#ctx.syncId, undefined)
     const tail = `,"_airbyte_generation_id":${this.#ctx.generationId}`
@@ -34,7 +40,24 @@ export class JsonlEncoder implements RecordEncoder {
     if (text) await this.#output(Buffer.from(text))
   }
 
+  #rules: { key: string; rules: JsonRule[] } | undefined
+
+  /** The COPY text fast path: same lines as the rows() path, without a JS value per field. */
+  #fromCopyText(batch: RecordBatch): Buffer | undefined {
+    const copy = batch.pgCopyText
+    if (!copy || batch.changes?.size) return undefined
+    const key = copy.pgTypes.join('\u0000')
+    if (this.#rules?.key !== key) this.#rules = { key, rules: copy.pgTypes.map(jsonRuleFor) }
+    const ctx = { emittedAt: batch.emittedAt, meta: airbyteMeta(this.#ctx.syncId, undefined), generationId: this.#ctx.generationId, flatten: this.#flatten }
+    return encodeCopyJsonl(copy, batch.count, this.#rules.rules, ctx, () => batch.columns?.() ?? rowsAsColumns(copy.columns, batch))
+  }
+
   async end(): Promise<void> {}
 
   destroy(): void {}
+}
+
+function rowsAsColumns(names: string[], batch: RecordBatch): { names: string[]; columns: RecordValue[][] } {
+  const rows = batch.rows()
+  return { names, columns: names.map((n) => rows.map((r) => r[n])) }
 }

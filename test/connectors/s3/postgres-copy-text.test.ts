@@ -8,14 +8,14 @@ import { LocalFilesDestination } from '../../../src/connectors/local-files/index
 import { postgresSourceDefinition } from '../../../src/connectors/postgres/index.js'
 import { runAttempt } from '../../../src/engine/index.js'
 import type { ConfiguredCatalog, SourceMessage } from '../../../src/protocol/index.js'
-import { readParquet, runOptions } from '../../formats/fixtures.js'
+import { readJsonl, readParquet, runOptions } from '../../formats/fixtures.js'
 import { createTestDatabase, type TestDatabase } from '../../helpers/pg.js'
 
 /**
  * The headline pipeline's encoding: the Postgres source hands Parquet its COPY text bytes; the
  * values decoded from those bytes must equal the ones decoded from the source's own rows.
  */
-describe('Postgres -> Parquet from COPY text', () => {
+describe('Postgres -> Parquet and JSONL from COPY text', () => {
   let db: TestDatabase
   let root: string
   before(async () => {
@@ -56,7 +56,7 @@ describe('Postgres -> Parquet from COPY text', () => {
     },
   }
 
-  async function sync(source: Source, dir: string): Promise<Record<string, unknown>[]> {
+  async function sync(source: Source, dir: string, format?: Record<string, unknown>): Promise<Record<string, unknown>[]> {
     const config = { ...db.config, schemas: ['public'], replication_method: { method: 'Standard' } }
     const opts = runOptions(root)
     const discovered = await source.discover(config, opts)
@@ -76,17 +76,19 @@ describe('Postgres -> Parquet from COPY text', () => {
       source,
       sourceConfig: config,
       destination: new LocalFilesDestination(),
-      destinationConfig: { destination_path: dir, path_format: '${STREAM_NAME}/' },
+      destinationConfig: { destination_path: dir, path_format: '${STREAM_NAME}/', format },
       catalog,
       mapping: { namespaceDefinition: 'source' },
       state: [],
       options: opts,
       onStateCommitted: async () => {},
     })
-    const files = (await readdir(path.join(root, dir, 'mixed'))).filter((f) => f.endsWith('.parquet'))
+    const files = (await readdir(path.join(root, dir, 'mixed'))).filter((f) => !f.startsWith('.'))
     assert.equal(files.length, 1)
-    const rows = await readParquet(await readFile(path.join(root, dir, 'mixed', files[0]!)))
-    return rows.map(({ _airbyte_raw_id, _airbyte_extracted_at, ...rest }) => rest).sort((a, b) => Number(a.id) - Number(b.id))
+    const bytes = await readFile(path.join(root, dir, 'mixed', files[0]!))
+    const rows = format ? readJsonl(bytes, false) : await readParquet(bytes)
+    const key = (r: Record<string, unknown>): number => Number(r.id ?? (r._airbyte_data as { id: number }).id)
+    return rows.map(({ _airbyte_raw_id, _airbyte_extracted_at, ...rest }) => rest).sort((a, b) => key(a) - key(b))
   }
 
   it('gives the same Parquet values from COPY bytes as from decoded rows', async () => {
@@ -105,4 +107,20 @@ describe('Postgres -> Parquet from COPY text', () => {
     assert.equal(four!.born, null)
     assert.deepEqual((four!._airbyte_meta as { changes: { field: string }[] }).changes.map((c) => c.field), ['born'])
   })
+  for (const flattening of ['No flattening', 'Root level flattening']) {
+    it(`gives the same JSONL from COPY bytes as from decoded rows (${flattening})`, async () => {
+      const format = { format_type: 'JSONL', compression: { compression_type: 'No Compression' }, flattening }
+      const tag = flattening.startsWith('No') ? 'nested' : 'flat'
+      const fromCopy = await sync(postgresSourceDefinition.source, `jsonl-copy-${tag}`, format)
+      const fromRows = await sync(rowsOnly, `jsonl-rows-${tag}`, format)
+      assert.equal(fromCopy.length, 4)
+      assert.deepEqual(fromCopy, fromRows)
+      const data = (r: Record<string, unknown>): Record<string, unknown> => (flattening.startsWith('No') ? (r._airbyte_data as Record<string, unknown>) : r)
+      assert.equal(data(fromCopy[0]!).big, '9007199254740993')
+      assert.equal(data(fromCopy[0]!).created_at, '2024-05-01T10:00:00.123456Z')
+      assert.equal(data(fromCopy[1]!).name, 'tab\there\nnew line \\ back "q"')
+      assert.equal(data(fromCopy[1]!).amount, null)
+      assert.deepEqual(data(fromCopy[0]!).tags, [1, 2])
+    })
+  }
 })

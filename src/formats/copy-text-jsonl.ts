@@ -1,0 +1,269 @@
+import { randomFillSync } from 'node:crypto'
+import type { PgCopyText, RecordValue } from '../protocol/index.js'
+import { type CopyFields, splitCopyFields, unescapeCopyInto } from './copy-text-fields.js'
+
+/**
+ * JSON Lines straight from Postgres COPY text: each field's bytes are turned into its JSON text
+ * the way the Postgres source decodes it (`src/connectors/postgres/pg-copy-text.ts`) followed by
+ * JSON.stringify, without building a JS value or string per field. Columns whose type has no
+ * byte rule here (arrays, money, user types) take the source's decoded value instead.
+ */
+
+/** How one COPY column becomes JSON; `value` = use the decoded value from `columns()`/`rows()`. */
+export type JsonRule = 'int' | 'int8' | 'numeric' | 'float' | 'bool' | 'timestamp' | 'timestamptz' | 'string' | 'value'
+
+const TEXT_TYPES = /^(text|character varying(\(\d+\))?|character(\(\d+\))?|varchar(\(\d+\))?|char(\(\d+\))?|uuid|json|jsonb|date|citext|name|inet|cidr|macaddr|interval.*|time(\(\d\))? with(out)? time zone)$/
+
+/** The JSON rule of a Postgres type name (`format_type` output). */
+export function jsonRuleFor(pgType: string): JsonRule {
+  const t = pgType.toLowerCase()
+  if (t.endsWith('[]')) return 'value'
+  if (t === 'smallint' || t === 'integer' || t === 'oid') return 'int'
+  if (t === 'bigint') return 'int8'
+  if (/^numeric(\(.*\))?$/.test(t)) return 'numeric'
+  if (t === 'real' || t === 'double precision') return 'float'
+  if (t === 'boolean') return 'bool'
+  if (/^timestamp(\(\d\))? with time zone$/.test(t)) return 'timestamptz'
+  if (/^timestamp(\(\d\))? without time zone$/.test(t)) return 'timestamp'
+  return TEXT_TYPES.test(t) ? 'string' : 'value'
+}
+
+const HEX_DIGITS = Buffer.from('0123456789abcdef')
+const NULL_BYTES = Buffer.from('null')
+const TRUE_BYTES = Buffer.from('true')
+const FALSE_BYTES = Buffer.from('false')
+
+/** A growable output buffer. */
+class ByteSink {
+  buf: Buffer
+  pos = 0
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(size)
+  }
+  reserve(n: number): void {
+    if (this.pos + n <= this.buf.length) return
+    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n))
+    this.buf.copy(grown, 0, 0, this.pos)
+    this.buf = grown
+  }
+  bytes(src: Uint8Array, start = 0, end = src.length): void {
+    this.reserve(end - start)
+    this.buf.set(src.subarray(start, end), this.pos)
+    this.pos += end - start
+  }
+  ascii(s: string): void {
+    this.reserve(s.length * 3)
+    this.pos += this.buf.write(s, this.pos)
+  }
+  byte(b: number): void {
+    this.reserve(1)
+    this.buf[this.pos++] = b
+  }
+}
+
+/** JSON string escaping of UTF-8 bytes, matching JSON.stringify (short escapes, else \u00xx). */
+function jsonStringInto(out: ByteSink, src: Uint8Array, s: number, e: number): void {
+  out.reserve((e - s) * 6 + 2)
+  const buf = out.buf
+  let pos = out.pos
+  buf[pos++] = 34
+  for (let i = s; i < e; i++) {
+    const b = src[i]!
+    if (b >= 0x20 && b !== 34 && b !== 92) {
+      buf[pos++] = b
+      continue
+    }
+    buf[pos++] = 92
+    switch (b) {
+      case 34:
+        buf[pos++] = 34
+        break
+      case 92:
+        buf[pos++] = 92
+        break
+      case 8:
+        buf[pos++] = 98
+        break
+      case 9:
+        buf[pos++] = 116
+        break
+      case 10:
+        buf[pos++] = 110
+        break
+      case 12:
+        buf[pos++] = 102
+        break
+      case 13:
+        buf[pos++] = 114
+        break
+      default:
+        buf[pos++] = 117
+        buf[pos++] = 48
+        buf[pos++] = 48
+        buf[pos++] = HEX_DIGITS[b >> 4]!
+        buf[pos++] = HEX_DIGITS[b & 15]!
+    }
+  }
+  buf[pos++] = 34
+  out.pos = pos
+}
+
+function isNull(data: Buffer, s: number, e: number): boolean {
+  return e - s === 2 && data[s] === 92 && data[s + 1] === 78
+}
+
+function hasBackslash(data: Buffer, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) if (data[i] === 92) return true
+  return false
+}
+
+/** Significant digits of a decimal literal (leading and trailing zeros do not count). */
+function significantDigits(data: Buffer, s: number, e: number): number {
+  let first = -1
+  let last = -1
+  let count = 0
+  for (let i = s; i < e; i++) {
+    const b = data[i]!
+    if (b >= 48 && b <= 57) {
+      if (first < 0 && b === 48) continue
+      if (first < 0) first = count
+      count++
+      if (b !== 48) last = count
+    }
+  }
+  return first < 0 ? 0 : last - first
+}
+
+/** A timestamp as the source prints it: `T` between date and time, `+00` as `Z`. */
+function timestampInto(out: ByteSink, data: Buffer, s: number, e: number, utc: boolean): void {
+  const zulu = utc && e - s >= 3 && data[e - 3] === 43 && data[e - 2] === 48 && data[e - 1] === 48
+  const end = zulu ? e - 3 : e
+  out.reserve(end - s + 3)
+  out.byte(34)
+  const start = out.pos
+  out.bytes(data, s, end)
+  if (end - s > 10 && data[s + 10] === 32) out.buf[start + 10] = 84
+  if (zulu) out.byte(90)
+  out.byte(34)
+}
+
+/** One field (non-NULL) as JSON, by rule; `scratch` holds unescaped text. */
+function fieldInto(out: ByteSink, rule: JsonRule, data: Buffer, s: number, e: number, scratch: ByteSink): void {
+  switch (rule) {
+    case 'int':
+      out.bytes(data, s, e)
+      return
+    case 'int8': {
+      if (e - s <= 15) out.bytes(data, s, e)
+      else {
+        const n = Number(data.toString('latin1', s, e))
+        if (Number.isSafeInteger(n)) out.bytes(data, s, e)
+        else jsonStringInto(out, data, s, e)
+      }
+      return
+    }
+    case 'numeric': {
+      const first = data[s]!
+      if (first === 78 || first === 73 || (first === 45 && data[s + 1] === 73)) out.bytes(NULL_BYTES)
+      else if (significantDigits(data, s, e) <= 15) out.ascii(JSON.stringify(Number(data.toString('latin1', s, e))))
+      else jsonStringInto(out, data, s, e)
+      return
+    }
+    case 'float': {
+      const n = Number(data.toString('latin1', s, e))
+      if (Number.isFinite(n)) out.ascii(JSON.stringify(n))
+      else out.bytes(NULL_BYTES)
+      return
+    }
+    case 'bool':
+      out.bytes(data[s] === 116 ? TRUE_BYTES : FALSE_BYTES)
+      return
+    case 'timestamp':
+    case 'timestamptz':
+      timestampInto(out, data, s, e, rule === 'timestamptz')
+      return
+    case 'string':
+      if (!hasBackslash(data, s, e)) jsonStringInto(out, data, s, e)
+      else {
+        scratch.pos = 0
+        scratch.reserve(e - s)
+        scratch.pos = unescapeCopyInto(data, s, e, scratch.buf, 0)
+        jsonStringInto(out, scratch.buf, 0, scratch.pos)
+      }
+      return
+    case 'value':
+      return
+  }
+}
+
+/** Per-batch constants of the Airbyte columns. */
+export interface JsonlRowContext {
+  emittedAt: number
+  meta: string
+  generationId: number
+  flatten: boolean
+}
+
+/**
+ * Encodes a COPY text batch as JSONL; undefined when the bytes do not split into the expected
+ * rows and columns (the caller then uses `rows()`).
+ */
+export function encodeCopyJsonl(
+  copy: PgCopyText,
+  count: number,
+  rules: readonly JsonRule[],
+  ctx: JsonlRowContext,
+  decoded: () => { names: string[]; columns: RecordValue[][] },
+): Buffer | undefined {
+  const fields: CopyFields | undefined = splitCopyFields(copy.data, copy.columns.length, count)
+  if (!fields) return undefined
+  const keys = copy.columns.map((name) => Buffer.from(`${JSON.stringify(name)}:`))
+  const valueColumns = rules.some((r) => r === 'value') ? decoded() : undefined
+  const valueIndex = valueColumns ? copy.columns.map((n) => valueColumns.names.indexOf(n)) : []
+  const head = Buffer.from('{"_airbyte_raw_id":"')
+  const middle = Buffer.from(
+    `","_airbyte_extracted_at":${ctx.emittedAt},"_airbyte_meta":${ctx.meta},"_airbyte_generation_id":${ctx.generationId}${ctx.flatten ? '' : ',"_airbyte_data":{'}`,
+  )
+  const out = new ByteSink(copy.data.length * 2 + count * (head.length + middle.length + 40))
+  const scratch = new ByteSink(4096)
+  const random = randomFillSync(Buffer.allocUnsafe(count * 16))
+  const { data, starts, ends, columnCount } = fields
+  for (let r = 0; r < count; r++) {
+    out.bytes(head)
+    uuidInto(out, random, r * 16)
+    out.bytes(middle)
+    for (let c = 0; c < columnCount; c++) {
+      if (c > 0 || ctx.flatten) out.byte(44)
+      out.bytes(keys[c]!)
+      const f = r * columnCount + c
+      const s = starts[f]!
+      const e = ends[f]!
+      const rule = rules[c]!
+      if (rule === 'value') {
+        const v = valueColumns!.columns[valueIndex[c]!]?.[r]
+        out.ascii(v === undefined ? 'null' : JSON.stringify(v))
+      } else if (isNull(data, s, e)) out.bytes(NULL_BYTES)
+      else fieldInto(out, rule, data, s, e, scratch)
+    }
+    if (!ctx.flatten) out.byte(125)
+    out.byte(125)
+    out.byte(10)
+  }
+  return out.buf.subarray(0, out.pos)
+}
+
+/** A version 4 UUID as 36 hex bytes from 16 random bytes. */
+function uuidInto(out: ByteSink, random: Buffer, at: number): void {
+  out.reserve(36)
+  const buf = out.buf
+  let pos = out.pos
+  for (let k = 0; k < 16; k++) {
+    if (k === 4 || k === 6 || k === 8 || k === 10) buf[pos++] = 45
+    let b = random[at + k]!
+    if (k === 6) b = (b & 0x0f) | 0x40
+    else if (k === 8) b = (b & 0x3f) | 0x80
+    buf[pos++] = HEX_DIGITS[b >> 4]!
+    buf[pos++] = HEX_DIGITS[b & 15]!
+  }
+  out.pos = pos
+}
