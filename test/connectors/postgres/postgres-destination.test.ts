@@ -236,6 +236,24 @@ describe('write', () => {
     assert.deepEqual((await rows('dw.users_dedup')).map((r) => [r.id, r.name]), [['1', 'v2'], ['2', 'v3']])
   })
 
+  test('overwrite_dedup keeps only this sync, one row per key', async () => {
+    const cat = catalogOf('od', 'overwrite_dedup')
+    await run(cat, messages('od', [[{ id: 1, name: 'old', updated_at: '2024-01-01T00:00:00Z' }], 'COMPLETE']))
+    await run(
+      cat,
+      messages('od', [
+        [
+          { id: 2, name: 'a', updated_at: '2024-01-01T00:00:00Z' },
+          { id: 2, name: 'b', updated_at: '2024-01-02T00:00:00Z' },
+        ],
+        state('od', 1),
+        [{ id: 3, name: 'c', updated_at: '2024-01-01T00:00:00Z' }, { id: 2, name: 'stale', updated_at: '2023-01-01T00:00:00Z' }],
+        'COMPLETE',
+      ]),
+    )
+    assert.deepEqual((await rows('dw.od')).map((r) => [r.id, r.name]), [['2', 'b'], ['3', 'c']])
+  })
+
   test('overwrite swaps in only on COMPLETE; readers see the old table until then', async () => {
     const cat = catalogOf('snap', 'overwrite')
     await run(cat, messages('snap', [[{ id: 1, name: 'old' }, { id: 2, name: 'old' }], 'COMPLETE']))

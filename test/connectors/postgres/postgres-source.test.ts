@@ -72,6 +72,12 @@ describe('check', () => {
     assert.ok(Date.now() - t0 < 3000)
   })
 
+  test('reports an unknown host', async () => {
+    const r = await source.check({ ...cfg, host: 'no-such-host.invalid' }, runOptions())
+    assert.equal(r.status, 'failed')
+    assert.match(r.message, /Cannot resolve host "no-such-host.invalid"|Timed out connecting/)
+  })
+
   test('times out on a server that never answers instead of hanging', async () => {
     const sockets: import('node:net').Socket[] = []
     const silent: Server = createServer((s) => sockets.push(s))
