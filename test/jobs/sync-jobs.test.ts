@@ -222,6 +222,8 @@ describe('sync jobs through the API', () => {
     const all = await s.post('jobs/list', { configTypes: ['sync', 'reset_connection'], configId: connectionId, pagination: { pageSize: 2, rowOffset: 1 } })
     assert.equal(all.body.totalJobCount, 4)
     assert.deepEqual(all.body.jobs.map((j: any) => j.id), [jobIds[2], jobIds[1]])
+    const including = await s.post('jobs/list', { configTypes: ['sync'], configId: connectionId, includingJobId: jobIds[0], pagination: { pageSize: 1 } })
+    assert.deepEqual(including.body.jobs.map((j: any) => j.id), [...jobIds].reverse(), 'the page grows to reach includingJobId')
     const failedOnly = await s.post('jobs/list', { configTypes: ['sync'], configId: connectionId, statuses: ['failed'] })
     assert.deepEqual(failedOnly.body, { jobs: [], totalJobCount: 0 })
     const asc = await s.post('jobs/list', { configTypes: ['SYNC'], configId: connectionId, orderByField: 'createdAt', orderByMethod: 'ASC', pagination: { pageSize: 1 } })

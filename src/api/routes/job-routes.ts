@@ -52,6 +52,7 @@ const listBody = objectSchema(
 interface ListBody {
   configTypes: string[]
   configId?: string
+  includingJobId?: number
   statuses?: JobStatus[]
   pagination?: { pageSize?: number; rowOffset?: number }
   createdAtStart?: string
@@ -212,6 +213,20 @@ function seconds(iso: string | undefined): number | undefined {
   return iso === undefined ? undefined : Math.floor(Date.parse(iso) / 1000)
 }
 
+/**
+ * `includingJobId`: grows the page (newest-first order) so that it reaches the given job, as
+ * Airbyte does; a job outside the filter changes nothing.
+ */
+async function extendPageTo(deps: ApiDeps, filter: JobListFilter, jobId: number): Promise<void> {
+  const target = await deps.jobStore.getJob(jobId)
+  if (target === undefined || filter.orderByMethod === 'ASC' || filter.orderByField === 'updatedAt') return
+  const newer = await deps.jobStore.listJobs({ ...filter, createdAtStart: target.createdAt, pageSize: Number.MAX_SAFE_INTEGER, rowOffset: 0 })
+  const index = newer.jobs.findIndex((j) => j.id === jobId)
+  const offset = filter.rowOffset ?? 0
+  const pageSize = filter.pageSize ?? 200
+  if (index >= offset + pageSize) filter.pageSize = index - offset + 1
+}
+
 /** `ConnectionStatusRead` of one connection. */
 async function connectionStatus(deps: ApiDeps, connection: ConnectionRecord): Promise<Record<string, unknown>> {
   const { jobStore } = deps
@@ -345,6 +360,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
       if (body.orderByMethod !== undefined) filter.orderByMethod = body.orderByMethod
       const ranges = { createdAtStart: seconds(body.createdAtStart), createdAtEnd: seconds(body.createdAtEnd), updatedAtStart: seconds(body.updatedAtStart), updatedAtEnd: seconds(body.updatedAtEnd) }
       for (const [key, value] of Object.entries(ranges)) if (value !== undefined) filter[key as 'createdAtStart'] = value
+      if (body.includingJobId !== undefined) await extendPageTo(deps, filter, body.includingJobId)
       const { jobs, totalJobCount } = await deps.jobStore.listJobs(filter)
       const items = await Promise.all(
         jobs.map(async (job) => {
