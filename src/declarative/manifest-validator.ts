@@ -15,7 +15,10 @@ export const SUPPORTED_COMPONENTS = new Set([
   'JsonDecoder', 'JsonlDecoder', 'RefreshTokenUpdater', 'ConcurrencyLevel', 'HTTPAPIBudget',
   'MovingWindowCallRatePolicy', 'FixedWindowCallRatePolicy', 'UnlimitedCallRatePolicy', 'Rate',
   'HttpRequestRegexMatcher', 'RequestBodyJsonObject', 'RequestBodyUrlEncodedForm', 'RequestBodyPlainText',
-  'RequestBodyGraphQL', 'SluiceAutoExtractor',
+  'RequestBodyGraphQL', 'SluiceAutoExtractor', 'SessionTokenAuthenticator', 'LegacyToPerPartitionStateMigration',
+  'KeysToSnakeCase', 'KeysReplace', 'DpathFlattenFields',
+  // SessionTokenAuthenticator.request_authentication types.
+  'ApiKey', 'Bearer',
 ])
 
 /** Fields holding data, JSON schemas or $ref sources rather than components. */
@@ -24,7 +27,6 @@ const DATA_FIELDS = new Set(['definitions', 'schemas', 'schema', 'connection_spe
 /** Top-level or component fields sluice does not implement: rejected instead of silently ignored. */
 const UNSUPPORTED_FIELDS: Record<string, string> = {
   'DeclarativeSource.dynamic_streams': 'dynamic streams',
-  'DeclarativeStream.state_migrations': 'state migrations',
   'DeclarativeStream.file_uploader': 'file uploads',
 }
 

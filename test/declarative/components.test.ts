@@ -53,7 +53,7 @@ describe('manifest loading', () => {
   test('unsupported components are rejected with their path', () => {
     const cases: Array<[Record<string, unknown>, RegExp]> = [
       [minimal({ paginator: { type: 'DefaultPaginator', pagination_strategy: { type: 'CustomPaginationStrategy', class_name: 'x.Y' } } }), /CustomPaginationStrategy \(x\.Y\) at streams\[0\]\.retriever\.paginator\.pagination_strategy/],
-      [minimal({ requester: { type: 'HttpRequester', url_base: 'https://a', authenticator: { type: 'SessionTokenAuthenticator' } } }), /SessionTokenAuthenticator at streams\[0\]\.retriever\.requester\.authenticator/],
+      [minimal({ requester: { type: 'HttpRequester', url_base: 'https://a', authenticator: { type: 'JwtAuthenticator' } } }), /JwtAuthenticator at streams\[0\]\.retriever\.requester\.authenticator/],
       [minimal({ decoder: { type: 'XmlDecoder' } }), /XmlDecoder at streams\[0\]\.retriever\.decoder/],
       [minimal({ requester: { type: 'HttpRequester', error_handler: { response_filters: [{ action: 'RESET_PAGINATION', http_codes: [400] }] } } }), /RESET_PAGINATION at streams\[0\]\.retriever\.requester\.error_handler\.response_filters\[0\]\.action/],
       [{ dynamic_streams: [{ type: 'DynamicDeclarativeStream' }] }, /DynamicDeclarativeStream at dynamic_streams/],

@@ -147,7 +147,14 @@ class OAuthAuthenticator implements Authenticator {
 }
 
 /** Builds the authenticator of a requester (component already validated). */
-export function createAuthenticator(node: ManifestNode | undefined, ctx: TemplateContext, tokenFetch: TokenFetch, shared: Map<string, unknown>): Authenticator {
+export function createAuthenticator(
+  node: ManifestNode | undefined,
+  ctx: TemplateContext,
+  tokenFetch: TokenFetch,
+  shared: Map<string, unknown>,
+  /** Builds authenticators that need a full requester (SessionTokenAuthenticator). */
+  extra?: (node: ManifestNode) => Authenticator | undefined,
+): Authenticator {
   if (!node) return noAuth
   switch (node.type) {
     case 'NoAuth':
@@ -174,9 +181,12 @@ export function createAuthenticator(node: ManifestNode | undefined, ctx: Templat
       const options = (node.authenticators ?? {}) as Record<string, ManifestNode>
       const chosen = options[str(cur)]
       if (!chosen) throw configError(`no authenticator for ${path.join('.')} = ${JSON.stringify(str(cur))}; expected one of ${Object.keys(options).join(', ')}`)
-      return createAuthenticator(chosen, ctx, tokenFetch, shared)
+      return createAuthenticator(chosen, ctx, tokenFetch, shared, extra)
     }
-    default:
+    default: {
+      const built = extra?.(node)
+      if (built) return built
       throw configError(`unsupported authenticator ${String(node.type)}`)
+    }
   }
 }

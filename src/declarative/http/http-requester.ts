@@ -7,7 +7,8 @@ import type { ManifestNode } from '../manifest-loader.js'
 import { createAuthenticator, type Authenticator, type TokenFetch } from './authenticators.js'
 import { CompositeErrorHandler, DefaultErrorHandler, defaultResolution, type ErrorHandler, type ObservedResponse } from './error-handler.js'
 import type { RateLimiter } from './rate-limiter.js'
-import { evaluateFlatMap, evaluateNested, RequestParts } from './request-parts.js'
+import { parseIsoDuration } from '../interpolation/py-datetime.js'
+import { evaluateFlatMap, evaluateNested, injectOption, RequestParts } from './request-parts.js'
 
 /** Process-level HTTP settings of a declarative source (tests inject the clock and rewrites). */
 export interface HttpSettings {
@@ -109,7 +110,9 @@ export class HttpRequester {
     this.#node = node
     this.#base = base
     this.#http = http
-    this.#auth = createAuthenticator(node.authenticator as ManifestNode | undefined, base, this.#tokenFetch, http.shared)
+    this.#auth = createAuthenticator(node.authenticator as ManifestNode | undefined, base, this.#tokenFetch, http.shared, (n) =>
+      n.type === 'SessionTokenAuthenticator' ? new SessionTokenAuthenticator(n, base, http) : undefined,
+    )
     this.#errors = createErrorHandler(node.error_handler as ManifestNode | undefined, base)
   }
 
@@ -265,6 +268,75 @@ export class HttpRequester {
     } finally {
       release()
     }
+  }
+}
+
+/** A session token shared by the streams of one run. */
+interface SessionState {
+  token?: string
+  expiresAt: number
+  pending?: Promise<void>
+}
+
+/**
+ * SessionTokenAuthenticator: logs in with `login_requester`, reads the token at
+ * `session_token_path`, keeps it for `expiration_duration` (shared by the streams of a run) and
+ * sends it as a Bearer token or through an ApiKey RequestOption.
+ */
+class SessionTokenAuthenticator implements Authenticator {
+  readonly #node: ManifestNode
+  readonly #base: TemplateContext
+  readonly #login: HttpRequester
+  readonly #state: SessionState
+
+  constructor(node: ManifestNode, base: TemplateContext, http: HttpSettings) {
+    this.#node = node
+    this.#base = base
+    this.#login = new HttpRequester((node.login_requester ?? {}) as ManifestNode, base, http)
+    const key = `session:${JSON.stringify(node)}`
+    let state = http.shared.get(key) as SessionState | undefined
+    if (!state) {
+      state = { expiresAt: 0 }
+      http.shared.set(key, state)
+    }
+    this.#state = state
+  }
+
+  async apply(parts: RequestParts, signal: AbortSignal): Promise<void> {
+    if (!this.#state.token || Date.now() >= this.#state.expiresAt) {
+      this.#state.pending ??= this.#refresh(signal).finally(() => {
+        this.#state.pending = undefined
+      })
+      await this.#state.pending
+    }
+    const token = this.#state.token as string
+    const how = (this.#node.request_authentication ?? { type: 'Bearer' }) as ManifestNode
+    if (how.type === 'ApiKey' && how.inject_into && typeof how.inject_into === 'object') injectOption(parts, how.inject_into as ManifestNode, token, this.#base, 'authenticator')
+    else parts.set('header', 'Authorization', `Bearer ${token}`, 'authenticator')
+  }
+
+  async onUnauthorized(): Promise<boolean> {
+    this.#state.token = undefined
+    return true
+  }
+
+  async #refresh(signal: AbortSignal): Promise<void> {
+    const outcome = await this.#login.send(this.#base, new RequestParts(), signal)
+    if (outcome.kind !== 'response') throw configError(`session login failed (HTTP ${outcome.status})`)
+    let body: unknown
+    try {
+      body = JSON.parse(outcome.text)
+    } catch {
+      throw configError('session login answered with a body that is not JSON')
+    }
+    let cur = body
+    for (const k of (Array.isArray(this.#node.session_token_path) ? this.#node.session_token_path : []).map((x) => pyStr(x))) {
+      cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[k] : undefined
+    }
+    if (cur === undefined || cur === null || cur === '') throw configError('session login response has no token at session_token_path')
+    this.#state.token = pyStr(cur)
+    const d = typeof this.#node.expiration_duration === 'string' ? parseIsoDuration(this.#node.expiration_duration) : undefined
+    this.#state.expiresAt = d ? Date.now() + d.us / 1000 - 5_000 : Number.POSITIVE_INFINITY
   }
 }
 

@@ -171,8 +171,58 @@ export function createTransformation(node: ManifestNode, base: TemplateContext):
           }
         }
       }
+    case 'KeysToSnakeCase':
+      return (record) => renameKeys(record, snakeCase)
+    case 'KeysReplace': {
+      return (record, ctx) => {
+        const oldText = pyStr(evaluate(node.old, { ...ctx, record }, { literal: false }) ?? '')
+        const newText = pyStr(evaluate(node.new, { ...ctx, record }, { literal: false }) ?? '')
+        if (oldText) renameKeys(record, (k) => k.split(oldText).join(newText), true)
+      }
+    }
+    case 'DpathFlattenFields': {
+      const path = (Array.isArray(node.field_path) ? node.field_path : []).map((p) => pyStr(evaluate(p, base, { literal: false })))
+      return (record) => {
+        let parent: unknown = record
+        for (const k of path.slice(0, -1)) parent = parent && typeof parent === 'object' ? (parent as Row)[k] : undefined
+        const last = path[path.length - 1]
+        if (last === undefined || !parent || typeof parent !== 'object') return
+        const value = (parent as Row)[last]
+        if (!value || typeof value !== 'object' || Array.isArray(value)) return
+        if (node.replace_record === true) {
+          for (const k of Object.keys(record)) delete record[k]
+          Object.assign(record, value)
+          return
+        }
+        if (node.delete_origin_value === true) delete (parent as Row)[last]
+        for (const [k, v] of Object.entries(value as Row)) if (!(k in record)) record[k] = v
+      }
+    }
     default:
       throw configError(`unsupported transformation ${String(node.type)}`)
+  }
+}
+
+function snakeCase(key: string): string {
+  const s = key
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
+    .replace(/[^A-Za-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .toLowerCase()
+  return /^\d/.test(s) ? `_${s}` : s
+}
+
+/** Renames keys in place (recursively into nested objects when `deep`). */
+function renameKeys(obj: Row, rename: (k: string) => string, deep = false): void {
+  for (const k of Object.keys(obj)) {
+    const v = obj[k]
+    if (deep && v && typeof v === 'object' && !Array.isArray(v)) renameKeys(v as Row, rename, deep)
+    const nk = rename(k)
+    if (nk !== k) {
+      delete obj[k]
+      obj[nk] = v
+    }
   }
 }
 

@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict'
+import { after, test } from 'node:test'
+import { DeclarativeSource } from '../../src/declarative/declarative-source.js'
+import { createTransformation } from '../../src/declarative/retriever/record-selector.js'
+import { catalogFor, readAll, runOptions, startMockApi, type MockApi } from './helpers/mock-api.js'
+
+// Less common components: SessionTokenAuthenticator, state_migrations (accepted, ignored),
+// KeysToSnakeCase, KeysReplace, DpathFlattenFields.
+
+const servers: MockApi[] = []
+after(async () => {
+  await Promise.all(servers.map((s) => s.close()))
+})
+
+function manifest(origin: string, extraStream: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    version: '6.0.0',
+    check: { stream_names: ['tickets'] },
+    definitions: {
+      auth: {
+        type: 'SessionTokenAuthenticator',
+        login_requester: {
+          type: 'HttpRequester',
+          url_base: `${origin}/login.example.com`,
+          path: '/session',
+          http_method: 'POST',
+          request_body_json: { username: "{{ config['username'] }}", password: "{{ config['password'] }}" },
+        },
+        session_token_path: ['data', 'token'],
+        expiration_duration: 'PT1H',
+        request_authentication: { type: 'ApiKey', inject_into: { type: 'RequestOption', inject_into: 'header', field_name: 'X-Session' } },
+      },
+    },
+    streams: [
+      {
+        name: 'tickets',
+        primary_key: 'id',
+        retriever: {
+          requester: { url_base: `${origin}/api.example.com`, path: '/tickets', authenticator: { $ref: '#/definitions/auth' } },
+          record_selector: { extractor: { field_path: ['tickets'] } },
+          paginator: { type: 'DefaultPaginator', pagination_strategy: { type: 'PageIncrement', page_size: 1, start_from_page: 1, inject_on_first_request: true }, page_token_option: { type: 'RequestOption', inject_into: 'request_parameter', field_name: 'page' } },
+        },
+        state_migrations: [{ type: 'LegacyToPerPartitionStateMigration' }],
+        schema_loader: { type: 'InlineSchemaLoader', schema: { type: 'object' } },
+        ...extraStream,
+      },
+    ],
+    spec: { connection_specification: { type: 'object', required: ['username', 'password'], properties: { username: { type: 'string' }, password: { type: 'string', airbyte_secret: true } } } },
+  }
+}
+
+test('SessionTokenAuthenticator logs in once, injects the token, logs in again after a 401', async () => {
+  let logins = 0
+  let ticketCalls = 0
+  const api = await startMockApi((r) => {
+    if (r.host === 'login.example.com') {
+      const body = JSON.parse(r.body) as { username: string; password: string }
+      if (body.password !== 'pw') return { status: 401, body: { error: 'bad login' } }
+      logins++
+      return { body: { data: { token: `sess-${logins}` } } }
+    }
+    ticketCalls++
+    if (ticketCalls === 2 && r.headers['x-session'] === 'sess-1') return { status: 401, body: { error: 'expired' } }
+    const page = Number(r.query.get('page'))
+    return { body: { tickets: page <= 2 ? [{ id: page, Subject_Line: 'Hi', 'Created-At': '2024', owner: { id: 7, name: 'x' } }] : [] } }
+  })
+  servers.push(api)
+  const source = new DeclarativeSource(manifest(api.origin))
+  const { records } = await readAll(source, { username: 'ada', password: 'pw' }, catalogFor(['tickets']))
+  assert.deepEqual(records.tickets?.map((t) => t.id), [1, 2])
+  assert.equal(logins, 2)
+  const ticketReqs = api.requests.filter((r) => r.host === 'api.example.com')
+  assert.deepEqual(ticketReqs.map((r) => r.headers['x-session']), ['sess-1', 'sess-1', 'sess-2', 'sess-2'])
+  const bad = await source.check({ username: 'ada', password: 'nope' }, runOptions())
+  assert.equal(bad.status, 'failed')
+  assert.match(bad.message, /401/)
+})
+
+test('KeysToSnakeCase, KeysReplace and DpathFlattenFields', () => {
+  const base = { config: {}, parameters: {} }
+  const r: Record<string, unknown> = { Subject_Line: 'a', 'Created-At': 1, userID: 2, owner: { id: 7, name: 'x' } }
+  createTransformation({ type: 'KeysToSnakeCase' }, base)(r, base)
+  assert.deepEqual(Object.keys(r).sort(), ['created_at', 'owner', 'subject_line', 'user_id'])
+  const k: Record<string, unknown> = { 'a.b': 1, nested: { 'c.d': 2 } }
+  createTransformation({ type: 'KeysReplace', old: '.', new: '_' }, base)(k, base)
+  assert.deepEqual(k, { a_b: 1, nested: { c_d: 2 } })
+  const f: Record<string, unknown> = { id: 1, owner: { id: 7, name: 'x' } }
+  createTransformation({ type: 'DpathFlattenFields', field_path: ['owner'], delete_origin_value: true }, base)(f, base)
+  assert.deepEqual(f, { id: 1, name: 'x' })
+  const g: Record<string, unknown> = { id: 1, payload: { a: 1 } }
+  createTransformation({ type: 'DpathFlattenFields', field_path: ['payload'], replace_record: true }, base)(g, base)
+  assert.deepEqual(g, { a: 1 })
+})
