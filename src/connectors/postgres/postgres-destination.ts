@@ -56,7 +56,7 @@ interface ColumnPlan {
   /** Normalised column name in the final table. */
   name: string
   internal: InternalType
-  /** The column's type in the table (after schema evolution, the table is the truth). */
+  /** The column's type in the final table (schema evolution makes the table match it). */
   pgType: string
   /** Staging column (text). */
   stage: string
@@ -73,9 +73,9 @@ class StreamWriter {
   readonly target: string
   readonly truncate: boolean
   readonly dedup: boolean
-  columns: ColumnPlan[] = []
+  readonly columns: ColumnPlan[]
   readonly pk: ColumnPlan[] = []
-  cursor: ColumnPlan | undefined
+  readonly cursor: ColumnPlan | undefined
   readonly stageTable: string
   readonly keysTable: string
   ready = false
@@ -138,9 +138,10 @@ function planTables(catalog: ConfiguredCatalog, defaultSchema: string): Map<stri
 
 /**
  * The Postgres destination, Airbyte "Direct Load" layout (semantics §3.9): typed final tables
- * with the four `_airbyte_*` columns, no raw tables. Batches are COPYed into a temporary
- * staging table of text columns; at each STATE the staged rows are typed (safe casts) into
- * the final table and committed, then the STATE is echoed.
+ * with the four `_airbyte_*` columns, no raw tables. Source COPY bytes go straight into the
+ * target when their types allow it; other batches are COPYed into a temporary staging table
+ * of text columns and typed (safe casts) into the target. At each STATE the open transaction
+ * commits, then the STATE is echoed.
  */
 export class PostgresDestination implements Destination {
   readonly spec = postgresDestinationSpec
