@@ -6,6 +6,7 @@
  * as long as the pipeline is CPU-bound (it is: local disk writes are buffered).
  *
  *   node --import tsx bench/faker-to-local.ts [--rows 1000000] [--slice 10000] [--streams users]
+ *     [--cases 'discard (source limit),Parquet snappy']
  *   (or, compiled: node dist/bench/faker-to-local.js ...)
  */
 import { spawnSync } from 'node:child_process'
@@ -132,7 +133,9 @@ async function main(): Promise<void> {
   }
   const script = fileURLToPath(import.meta.url)
   const results: CaseResult[] = []
-  for (const name of Object.keys(CASES)) {
+  const selected = arg('cases', '')
+  const names = selected === '' ? Object.keys(CASES) : selected.split(',')
+  for (const name of names) {
     const child = spawnSync(process.execPath, [...process.execArgv, script, '--case', name, '--rows', String(rows), '--slice', String(slice), '--streams', streams.join(',')], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
