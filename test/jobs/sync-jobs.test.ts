@@ -190,6 +190,20 @@ describe('sync jobs through the API', () => {
     assert.deepEqual(await readTestDestination(out, items), [])
   })
 
+  test('namespace mapping and prefix reach the destination; state keeps source names', async () => {
+    const out = `${s.outDir}/mapping`
+    const connectionId = await s.connection({
+      source: { records: 7, namespace: 'src' },
+      destination: { path: out },
+      extra: { namespaceDefinition: 'customformat', namespaceFormat: 'ns_${SOURCE_NAMESPACE}', prefix: 'pre_' },
+    })
+    const done = await s.waitFor((await s.post('connections/sync', { connectionId })).body.job.id, ['succeeded', 'failed'])
+    assert.equal(done.job.status, 'succeeded', JSON.stringify(done.attempts.map((a: any) => a.attempt.failureSummary)))
+    assert.equal((await readTestDestination(out, { name: 'pre_items', namespace: 'ns_src' })).length, 7)
+    const state = await s.post('state/get', { connectionId })
+    assert.deepEqual(state.body.streamState[0].streamDescriptor, { name: 'items', namespace: 'src' })
+  })
+
   test('jobs/list: filters, pagination, newest first, seed fields on each item', async () => {
     const connectionId = await s.connection({
       source: { records: 5 },
