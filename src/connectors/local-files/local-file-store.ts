@@ -3,6 +3,7 @@ import { createWriteStream } from 'node:fs'
 import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises'
 import path from 'node:path'
 import { finished } from 'node:stream/promises'
+import { configError } from '../../errors.js'
 import type { ObjectSink, ObjectStore } from '../../formats/index.js'
 
 /** fsync of a file or directory by path. */
@@ -35,11 +36,15 @@ export class LocalFileStore implements ObjectStore {
   readonly #dir: string
 
   constructor(dir: string) {
-    this.#dir = dir
+    this.#dir = path.resolve(dir)
   }
 
+  /** The file of a key; a key leading outside the directory (`..` in a stream name or path format) is refused. */
   #path(key: string): string {
-    return path.join(this.#dir, ...key.split('/'))
+    const file = path.resolve(this.#dir, ...key.split('/'))
+    const rel = path.relative(this.#dir, file)
+    if (rel.startsWith('..') || path.isAbsolute(rel)) throw configError(`File path "${key}" leads outside destination_path (path traversal).`)
+    return file
   }
 
   async create(key: string, generationId: number): Promise<ObjectSink> {

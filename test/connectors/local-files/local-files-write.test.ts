@@ -259,4 +259,16 @@ describe('Local Files write', () => {
     await assert.rejects(collect(dest.write({ destination_path: '../../etc' }, catalog, messages(catalog, 1, 1), runOptions(root))), /path traversal/)
     await assert.rejects(stat(path.join(root, '..', '..', 'etc', 'public')))
   })
+  it('refuses stream names and path formats that would lead outside destination_path', async () => {
+    const dest = new LocalFilesDestination()
+    const evil = { streams: [configuredStream('../../../escape', MIXED_SCHEMA, { namespace: '' })] }
+    await assert.rejects(collect(dest.write({ destination_path: 'inside' }, evil, messages(evil, 2, 2), runOptions(root))), /path traversal/)
+    const catalog = { streams: [configuredStream('ok', MIXED_SCHEMA)] }
+    await assert.rejects(
+      collect(dest.write({ destination_path: 'inside', path_format: '../../${STREAM_NAME}/' }, catalog, messages(catalog, 2, 2), runOptions(root))),
+      /path traversal/,
+    )
+    assert.deepEqual(await walk(path.join(root, '..', 'escape')), [])
+  })
 })
+
