@@ -77,6 +77,7 @@ export function validateManifest(m: ManifestNode): void {
       throw manifestError(path, 'DatetimeBasedCursor needs start_datetime')
     }
     if (type === 'SimpleRetriever' && !obj.requester) throw manifestError(path, 'SimpleRetriever needs a requester')
+    if (type === 'DeclarativeStream' && (typeof obj.name !== 'string' || obj.name === '')) throw manifestError(path, 'a stream needs a name')
     for (const [k, v] of Object.entries(obj)) {
       if (DATA_FIELDS.has(k)) {
         // Data fields are not components, but their templates must still compile.

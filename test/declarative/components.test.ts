@@ -9,7 +9,7 @@ import { loadManifest, resolveReferences } from '../../src/declarative/manifest-
 import { validateManifest } from '../../src/declarative/manifest-validator.js'
 import { DatetimeCursor } from '../../src/declarative/retriever/datetime-cursor.js'
 import { createPaginator } from '../../src/declarative/retriever/paginators.js'
-import { autoDetectRecords, createTransformation, decodeBodies, extractRecords } from '../../src/declarative/retriever/record-selector.js'
+import { autoDetectRecords, createTransformation, decodeBodies, extractRecords, normalizeToSchema } from '../../src/declarative/retriever/record-selector.js'
 import { SluiceError } from '../../src/errors.js'
 
 const base = { config: {}, parameters: {} }
@@ -73,6 +73,10 @@ describe('manifest loading', () => {
     assert.throws(() => new DeclarativeSource(minimal({ requester: { type: 'HttpRequester', url_base: 'https://a', path: "{{ config['x' }}" } })), /streams\[0\]\.retriever\.requester\.path: template does not compile/)
   })
 
+  test('a stream without a name is refused', () => {
+    assert.throws(() => validateManifest(loadManifest({ streams: [{ retriever: { requester: { url_base: 'https://a' } } }] })), /streams\[0\]: a stream needs a name/)
+  })
+
   test('unknown extra keys are ignored', () => {
     assert.doesNotThrow(() => validateManifest(loadManifest({ ...minimal({ some_builder_key: 1 }), metadata: { autoImportSchema: {} } })))
   })
@@ -122,6 +126,13 @@ describe('records', () => {
     assert.deepEqual(extractRecords(body, ['nope']), [])
     assert.deepEqual(extractRecords(body, ['one']), [{ id: 9 }])
     assert.deepEqual(extractRecords({}, []), [])
+  })
+
+  test('schema_normalization Default casts to the declared types', () => {
+    const schema = { type: 'object', properties: { n: { type: ['null', 'integer'] }, s: { type: 'string' }, b: { type: 'boolean' }, tags: { type: 'array', items: { type: 'string' } }, x: { type: 'number' }, o: { type: 'object', properties: { f: { type: 'number' } } } } }
+    const r = { n: '42', s: 7, b: 'TRUE', tags: 3, x: 'abc', o: { f: '1.5' }, extra: '1' }
+    normalizeToSchema(r, schema)
+    assert.deepEqual(r, { n: 42, s: '7', b: true, tags: ['3'], x: 'abc', o: { f: 1.5 }, extra: '1' })
   })
 
   test('record auto-detection for the REST API source', () => {

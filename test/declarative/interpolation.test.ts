@@ -50,6 +50,7 @@ describe('Jinja evaluation with Python semantics', () => {
     ["{{ next_page_token['next_page_token'] }}", undefined],
     ["{{ True }}|{{ None }}|{{ False }}", 'True|None|False'],
     ["{{ camel_case_to_snake_case('someFieldName') }}", 'some_field_name'],
+    ["{{ config.missing | d('fallback') }}", 'fallback'],
   ]
   for (const [template, expected] of cases) {
     test(template, () => assert.deepEqual(evaluate(template, ctx), expected))

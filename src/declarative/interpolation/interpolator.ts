@@ -406,6 +406,9 @@ function installFilters(env: nunjucks.Environment): void {
   env.addFilter('select', (arr: unknown, test?: unknown, arg?: unknown) => filterList(arr).filter((x) => applyTest(env, x, test, arg)))
   env.addFilter('reject', (arr: unknown, test?: unknown, arg?: unknown) => filterList(arr).filter((x) => !applyTest(env, x, test, arg)))
   env.addFilter('items', (v: unknown) => (isPlainObject(v) ? Object.entries(v) : []))
+  // Jinja's short aliases.
+  env.addFilter('d', (env as unknown as { getFilter(n: string): Fn }).getFilter('default'))
+  env.addFilter('count', (env as unknown as { getFilter(n: string): Fn }).getFilter('length'))
   const t = env as unknown as { addTest(n: string, f: Fn): void }
   t.addTest('none', (v: unknown) => v === null || v === undefined)
   t.addTest('None', (v: unknown) => v === null || v === undefined)

@@ -78,7 +78,7 @@ export class DeclarativeStream {
     const requesterNode = (retriever.requester ?? {}) as ManifestNode
     this.#requester = new HttpRequester(requesterNode, { config: env.config, parameters: requesterNode.$parameters ?? params }, env.http)
     const transformations = (Array.isArray(node.transformations) ? node.transformations : []) as ManifestNode[]
-    this.#selector = new RecordSelector((retriever.record_selector ?? {}) as ManifestNode, transformations, this.#base)
+    this.#selector = new RecordSelector((retriever.record_selector ?? {}) as ManifestNode, transformations, this.#base, this.jsonSchema)
     this.#paginator = createPaginator(retriever.paginator as ManifestNode | undefined)
     const pr = retriever.partition_router
     this.#routers = (Array.isArray(pr) ? pr : pr ? [pr] : []) as ManifestNode[]

@@ -226,6 +226,64 @@ function renameKeys(obj: Row, rename: (k: string) => string, deep = false): void
   }
 }
 
+function jsonTypeMatches(v: unknown, t: string): boolean {
+  switch (t) {
+    case 'string':
+      return typeof v === 'string'
+    case 'integer':
+      return typeof v === 'number' && Number.isInteger(v)
+    case 'number':
+      return typeof v === 'number'
+    case 'boolean':
+      return typeof v === 'boolean'
+    case 'array':
+      return Array.isArray(v)
+    case 'object':
+      return v !== null && typeof v === 'object' && !Array.isArray(v)
+    default:
+      return false
+  }
+}
+
+/**
+ * `schema_normalization: Default`: casts values to the declared JSON-schema type (numeric strings
+ * to numbers, scalars to strings, 'true'/'false' to booleans, a scalar to a one-item array),
+ * recursing into objects and arrays; values that cannot be cast stay as they are.
+ */
+export function normalizeToSchema(v: unknown, schema: unknown): unknown {
+  if (v === null || v === undefined || !schema || typeof schema !== 'object') return v
+  const sc = schema as Record<string, unknown>
+  const types = (Array.isArray(sc.type) ? sc.type : sc.type === undefined ? [] : [sc.type]).map(String).filter((t) => t !== 'null')
+  const matched = types.find((t) => jsonTypeMatches(v, t))
+  const target = matched ?? types[0]
+  if (target === 'object' && matched && sc.properties && typeof sc.properties === 'object') {
+    const o = v as Row
+    for (const [k, sub] of Object.entries(sc.properties as Record<string, unknown>)) if (k in o) o[k] = normalizeToSchema(o[k], sub)
+    return o
+  }
+  if (target === 'array') {
+    const arr = Array.isArray(v) ? v : [v]
+    return sc.items ? arr.map((x) => normalizeToSchema(x, sc.items)) : arr
+  }
+  if (matched || target === undefined) return v
+  switch (target) {
+    case 'string':
+      return typeof v === 'object' ? v : pyStr(v)
+    case 'integer':
+    case 'number': {
+      if (typeof v === 'boolean') return v ? 1 : 0
+      if (typeof v !== 'string' || v.trim() === '') return v
+      const n = Number(v)
+      if (!Number.isFinite(n)) return v
+      return target === 'integer' && !Number.isInteger(n) ? v : n
+    }
+    case 'boolean':
+      return typeof v === 'string' && /^(true|false)$/i.test(v) ? v.toLowerCase() === 'true' : v
+    default:
+      return v
+  }
+}
+
 /** RecordSelector: extract, filter, transform. */
 export class RecordSelector {
   readonly #path: unknown[]
@@ -233,8 +291,9 @@ export class RecordSelector {
   readonly #filter: unknown
   readonly #transforms: Transformation[]
   readonly #base: TemplateContext
+  readonly #normalizeSchema: unknown
 
-  constructor(selector: ManifestNode, transformations: ManifestNode[], base: TemplateContext) {
+  constructor(selector: ManifestNode, transformations: ManifestNode[], base: TemplateContext, schema?: unknown) {
     const extractor = (selector.extractor ?? {}) as ManifestNode
     this.#path = Array.isArray(extractor.field_path) ? extractor.field_path : []
     this.#auto = extractor.type === 'SluiceAutoExtractor'
@@ -242,6 +301,7 @@ export class RecordSelector {
     this.#filter = rf?.condition
     this.#base = base
     this.#transforms = transformations.map((t) => createTransformation(t, base))
+    this.#normalizeSchema = selector.schema_normalization === 'Default' ? schema : undefined
   }
 
   /** The field path for the current context (keys may be templates). */
@@ -262,12 +322,14 @@ export class RecordSelector {
   /** Filters and transforms extracted records in place order. */
   select(records: Row[], ctx: TemplateContext): Row[] {
     const hasFilter = this.#filter !== undefined && this.#filter !== ''
-    if (!hasFilter && this.#transforms.length === 0) return records
+    const schema = this.#normalizeSchema
+    if (!hasFilter && this.#transforms.length === 0 && !schema) return records
     const out: Row[] = []
     for (const r of records) {
       if (r === null || typeof r !== 'object') continue
       if (hasFilter && !evaluateCondition(this.#filter, { ...ctx, record: r })) continue
       for (const t of this.#transforms) t(r, ctx)
+      if (schema) normalizeToSchema(r, schema)
       out.push(r)
     }
     return out
