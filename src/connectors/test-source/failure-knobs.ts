@@ -5,7 +5,10 @@ export type TestFailureType = (typeof TEST_FAILURE_TYPES)[number]
 
 /** The failure knobs shared by the test source and the test destination. */
 export interface FailureKnobs {
-  /** Fail once this many records have passed in this run (every run, unless transientFailures is set). */
+  /**
+   * Fail once this many records have passed in this run (every run, unless transientFailures is
+   * set). The source emits exactly this many; the destination fails on the batch that would exceed it.
+   */
   failAfterRecords?: number
   /** Type of the failAfterRecords error (default system). */
   failureType: TestFailureType
