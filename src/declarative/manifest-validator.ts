@@ -98,4 +98,8 @@ export function validateManifest(m: ManifestNode): void {
     if (m[key] !== undefined) visit(m[key], key, 'DeclarativeSource')
   }
   if (m.dynamic_streams !== undefined) throw unsupported('dynamic_streams', 'dynamic streams')
+  const spec = m.spec as ManifestNode | undefined
+  const rules = spec?.config_normalization_rules as ManifestNode | undefined
+  // Config migrations rewrite the user's config before use; running without them would misread it.
+  if (rules && Object.values(rules).some((v) => Array.isArray(v) ? v.length > 0 : !!v)) throw unsupported('spec.config_normalization_rules', 'config normalization rules')
 }
