@@ -15,6 +15,8 @@ export interface SchedulerOptions {
   logger?: Logger
   /** Called for each job the scheduler creates (e.g. to wake the worker). */
   onJobCreated?: (job: JobRecord) => void
+  /** A basic-schedule connection that never synced is due this long after its creation (default 0). */
+  newConnectionGraceMs?: number
 }
 
 const UNIT_MS: Record<Exclude<ScheduleTimeUnit, 'months'>, number> = {
@@ -23,6 +25,13 @@ const UNIT_MS: Record<Exclude<ScheduleTimeUnit, 'months'>, number> = {
   days: 86_400_000,
   weeks: 7 * 86_400_000,
 }
+
+/**
+ * The server's default for {@link SchedulerOptions.newConnectionGraceMs}: scripts (the seed's
+ * among them) create a connection and call connections/sync right away, and must get their job
+ * rather than a 409 because the scheduler won the race. Their manual sync then starts the interval.
+ */
+export const NEW_CONNECTION_GRACE_MS = 10_000
 
 /** `from` plus a basic schedule's interval; months are calendar months (UTC). */
 export function addInterval(from: number, units: number, timeUnit: ScheduleTimeUnit): number {
@@ -50,7 +59,7 @@ export interface ScheduleHistory {
  * from the stored connection and its jobs, so it survives restarts and applies a schedule change
  * at once. A run missed while the server was down yields ONE slot, not one per missed period.
  * - basic: due when the interval has passed since the last sync start; a connection that never
- *   synced is due at once (slot = its creation time).
+ *   synced is due at once, or `newConnectionGraceMs` after its creation (that is the slot).
  * - cron: the first fire time after the newest of (last slot, last sync start, last change of
  *   the connection).
  */
@@ -58,14 +67,18 @@ export function dueSlot(
   connection: Pick<ConnectionRecord, 'schedule' | 'createdAt' | 'updatedAt'>,
   history: ScheduleHistory,
   now: number,
-  compileCron: (expr: string, zone: string) => QuartzCron = parseQuartzCron,
+  opts: { newConnectionGraceMs?: number; compileCron?: (expr: string, zone: string) => QuartzCron } = {},
 ): number | undefined {
+  const compileCron = opts.compileCron ?? parseQuartzCron
   const schedule: ScheduleRecord = connection.schedule
   switch (schedule.type) {
     case 'manual':
       return undefined
     case 'basic': {
-      if (history.lastSyncStart === undefined) return connection.createdAt * 1000
+      if (history.lastSyncStart === undefined) {
+        const first = connection.createdAt * 1000 + (opts.newConnectionGraceMs ?? 0)
+        return first <= now ? first : undefined
+      }
       const due = addInterval(history.lastSyncStart, schedule.units, schedule.timeUnit)
       return due <= now ? due : undefined
     }
@@ -89,7 +102,7 @@ export class Scheduler {
   #ticking: Promise<unknown> = Promise.resolve()
 
   constructor(options: SchedulerOptions) {
-    this.#o = { now: Date.now, tickMs: 5000, ...options }
+    this.#o = { now: Date.now, tickMs: 5000, newConnectionGraceMs: 0, ...options }
   }
 
   start(): void {
@@ -117,7 +130,10 @@ export class Scheduler {
       if (connection.status !== 'active' || connection.schedule.type === 'manual') continue
       try {
         if ((await jobStore.activeJob(connection.connectionId)) !== undefined) continue
-        const slot = dueSlot(connection, await this.#history(connection.connectionId), now, (e, z) => this.#cron(e, z))
+        const slot = dueSlot(connection, await this.#history(connection.connectionId), now, {
+          newConnectionGraceMs: this.#o.newConnectionGraceMs,
+          compileCron: (e, z) => this.#cron(e, z),
+        })
         if (slot === undefined) continue
         const streams = catalogEntries(connection)
           .filter((e) => e.selected)

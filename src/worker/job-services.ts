@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { ConnectorContext } from '../connectors/connector.js'
 import type { ConnectorRegistry } from '../connectors/registry.js'
-import { Scheduler } from '../scheduler/scheduler.js'
+import { NEW_CONNECTION_GRACE_MS, Scheduler } from '../scheduler/scheduler.js'
 import type { SecretService } from '../secrets/secret-service.js'
 import type { ConfigStore } from '../store/config-store.js'
 import type { JobStore } from '../store/job-store.js'
@@ -63,7 +63,9 @@ export interface JobServicesOptions {
 
 /**
  * The worker and the scheduler as server services. A job the scheduler creates wakes the
- * worker at once. SLUICE_SCHEDULER_TICK_MS (5000) sets the scheduler's period.
+ * worker at once. SLUICE_SCHEDULER_TICK_MS (5000) sets the scheduler's period,
+ * SLUICE_SCHEDULER_NEW_CONNECTION_GRACE_MS (10000) the delay before a new basic-schedule
+ * connection's first run.
  */
 export function createJobServices(options: JobServicesOptions = {}): JobService[] {
   const env = options.env ?? process.env
@@ -92,6 +94,7 @@ export function createJobServices(options: JobServicesOptions = {}): JobService[
           jobStore: deps.jobStore,
           logger: deps.logger.child({ component: 'scheduler' }),
           tickMs: envInt(env, 'SLUICE_SCHEDULER_TICK_MS', 5000, 100),
+          newConnectionGraceMs: envInt(env, 'SLUICE_SCHEDULER_NEW_CONNECTION_GRACE_MS', NEW_CONNECTION_GRACE_MS),
           onJobCreated: () => worker?.wake(),
         })
         scheduler.start()

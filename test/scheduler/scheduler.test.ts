@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { newWorkspaceRecord } from '../../src/api/workspace-records.js'
-import { addInterval, dueSlot, Scheduler } from '../../src/scheduler/scheduler.js'
+import { addInterval, dueSlot, NEW_CONNECTION_GRACE_MS, Scheduler } from '../../src/scheduler/scheduler.js'
 import type { ConnectionRecord, ScheduleRecord } from '../../src/store/config-store.js'
 import { openSqliteDatabase, type SqliteDatabase } from '../../src/store/sqlite/database.js'
 import { SqliteConfigStore } from '../../src/store/sqlite/sqlite-config-store.js'
@@ -34,7 +34,7 @@ describe('scheduler (fake clock)', () => {
 
   /** A fresh scheduler each time: everything it needs is derived from the stores (restart-safe). */
   function scheduler(): Scheduler {
-    return new Scheduler({ configStore, jobStore, now })
+    return new Scheduler({ configStore, jobStore, now, newConnectionGraceMs: NEW_CONNECTION_GRACE_MS })
   }
 
   async function connection(schedule: ScheduleRecord, status: ConnectionRecord['status'] = 'active'): Promise<ConnectionRecord> {
@@ -85,20 +85,23 @@ describe('scheduler (fake clock)', () => {
     assert.equal(addInterval(Date.UTC(2026, 0, 15, 6), 3, 'months'), Date.UTC(2026, 3, 15, 6))
   })
 
-  test('basic: a new connection syncs at once, then every interval after the last start', async () => {
+  test('basic: a new connection syncs at once (after a short grace), then every interval after the last start', async () => {
     clock = T0
     const conn = await connection({ type: 'basic', units: 1, timeUnit: 'hours' })
+    assert.equal(await tickFor(conn.connectionId), 0, 'a script may still call connections/sync itself')
+    clock = T0 + NEW_CONNECTION_GRACE_MS
     assert.equal(await tickFor(conn.connectionId), 1)
     const [first] = await jobsOf(conn.connectionId)
     assert.equal(first?.configType, 'sync')
-    assert.equal(first?.scheduledFor, conn.createdAt * 1000)
+    assert.equal(first?.scheduledFor, conn.createdAt * 1000 + NEW_CONNECTION_GRACE_MS)
     assert.deepEqual(first?.streams, [{ name: 'items' }])
     assert.equal(await tickFor(conn.connectionId), 0, 'one job at a time')
     clock = T0 + 5 * MIN
     await finish(conn.connectionId)
-    clock = T0 + 59 * MIN
+    const started = T0 + NEW_CONNECTION_GRACE_MS
+    clock = started + 59 * MIN
     assert.equal(await tickFor(conn.connectionId), 0)
-    clock = T0 + HOUR
+    clock = started + HOUR
     assert.equal(await tickFor(conn.connectionId), 1)
     assert.equal((await jobsOf(conn.connectionId)).length, 2)
   })
@@ -121,6 +124,7 @@ describe('scheduler (fake clock)', () => {
   test('a schedule change applies at once', async () => {
     clock = T0
     const conn = await connection({ type: 'basic', units: 24, timeUnit: 'hours' })
+    clock = T0 + NEW_CONNECTION_GRACE_MS
     assert.equal(await tickFor(conn.connectionId), 1)
     await finish(conn.connectionId)
     clock = T0 + 10 * MIN
@@ -184,7 +188,9 @@ describe('scheduler (fake clock)', () => {
 
   test('dueSlot is pure: derived from the connection and its history only', () => {
     const conn = { schedule: { type: 'basic', units: 2, timeUnit: 'hours' } as ScheduleRecord, createdAt: T0 / 1000, updatedAt: T0 / 1000 }
-    assert.equal(dueSlot(conn, {}, T0), T0)
+    assert.equal(dueSlot(conn, {}, T0), T0, 'without a grace a new connection is due at once')
+    assert.equal(dueSlot(conn, {}, T0, { newConnectionGraceMs: 10_000 }), undefined)
+    assert.equal(dueSlot(conn, {}, T0 + 10_000, { newConnectionGraceMs: 10_000 }), T0 + 10_000)
     assert.equal(dueSlot(conn, { lastSyncStart: T0 }, T0 + HOUR), undefined)
     assert.equal(dueSlot(conn, { lastSyncStart: T0 }, T0 + 3 * HOUR), T0 + 2 * HOUR)
     assert.equal(dueSlot({ ...conn, schedule: { type: 'manual' } }, {}, T0), undefined)
@@ -194,7 +200,8 @@ describe('scheduler (fake clock)', () => {
     clock = T0
     const conn = await connection({ type: 'basic', units: 1, timeUnit: 'hours' })
     const created: number[] = []
-    const s = new Scheduler({ configStore, jobStore, now, tickMs: 20, onJobCreated: (j) => created.push(j.id) })
+    clock = T0 + NEW_CONNECTION_GRACE_MS
+    const s = new Scheduler({ configStore, jobStore, now, tickMs: 20, newConnectionGraceMs: NEW_CONNECTION_GRACE_MS, onJobCreated: (j) => created.push(j.id) })
     s.start()
     await new Promise((r) => setTimeout(r, 100))
     await s.stop()
