@@ -74,7 +74,7 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
   // Custom (declarative) definitions live in the database and may be added by any API process
   // after this worker started: load them now, and again when a claimed job needs one we lack.
   const loadDefinitions = (): Promise<number> => loadCustomDefinitions(stores.configStore, registry, logger)
-  const gate = new ClaimGate(stores.jobStore, async (claimed) => {
+  const jobStore = withClaimHook(stores.jobStore, async (claimed) => {
     const connection = await stores.configStore.getConnection(claimed.job.configId)
     if (!connection) return
     const source = await stores.configStore.getActor('source', connection.sourceId)
@@ -82,7 +82,7 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
   })
   const worker = new Worker({
     ...fromEnv,
-    jobStore: gate.store,
+    jobStore,
     configStore: stores.configStore,
     registry,
     secrets,
@@ -123,16 +123,14 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
   let stopping: Promise<void> | undefined
   const shutdown = (graceMs: number): Promise<void> => {
     stopping ??= (async () => {
-      gate.close()
       unsubscribe?.()
       if (beat) clearInterval(beat)
       await stores.workers.beat(workerId, 'stopping').catch(() => {})
-      logger.info({ workerId, running: gate.running, graceMs }, 'worker stopping: no new claims, waiting for running attempts')
-      const drained = await gate.drained(graceMs)
-      if (!drained) logger.warn({ workerId, running: gate.running }, 'grace period over: releasing the remaining attempts to other workers')
-      await worker.stop()
+      logger.info({ workerId, graceMs }, 'worker stopping: no new claims, running attempts may finish')
+      await worker.stop(graceMs)
       await stores.workers.deregister(workerId).catch(() => {})
       await stores.close()
+      logger.info({ workerId }, 'worker stopped')
     })()
     return stopping
   }
@@ -140,67 +138,23 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
 }
 
 /**
- * Wraps the job store the Worker uses so a shutdown can stop new claims while running attempts
- * carry on, and can tell when they have all finished. Keeps the drain logic out of the job loop.
+ * The job store the Worker uses, with `onClaimed` run on each claimed attempt before the Worker
+ * sees it. A failure of the hook must not strand the claimed attempt: the Worker then reports
+ * whatever is missing as the attempt's failure.
  */
-class ClaimGate {
-  readonly store: JobStore
-  readonly #running = new Set<string>()
-  #open = true
-  #onIdle: (() => void) | undefined
-
-  /** `onClaimed` runs before the Worker sees a claimed attempt (e.g. to load what it needs). */
-  constructor(inner: JobStore, onClaimed: (claimed: ClaimedAttempt) => Promise<void>) {
-    const claimNext = async (workerId: string, leaseMs: number, now?: number): Promise<ClaimedAttempt | undefined> => {
-      if (!this.#open) return undefined
-      const claimed = await inner.claimNext(workerId, leaseMs, now)
-      if (claimed) {
-        this.#running.add(`${claimed.job.id}/${claimed.attempt.attemptNumber}`)
-        // A failure here must not strand the claimed attempt: the Worker reports what is missing.
-        await onClaimed(claimed).catch(() => undefined)
-      }
-      return claimed
-    }
-    const finishAttempt: JobStore['finishAttempt'] = async (jobId, attemptNumber, workerId, attempt, job) => {
-      try {
-        return await inner.finishAttempt(jobId, attemptNumber, workerId, attempt, job)
-      } finally {
-        if (this.#running.delete(`${jobId}/${attemptNumber}`) && this.#running.size === 0) this.#onIdle?.()
-      }
-    }
-    this.store = new Proxy(inner, {
-      get(target, prop, receiver) {
-        if (prop === 'claimNext') return claimNext
-        if (prop === 'finishAttempt') return finishAttempt
-        const value = Reflect.get(target, prop, receiver) as unknown
-        return typeof value === 'function' ? value.bind(target) : value
-      },
-    })
+function withClaimHook(inner: JobStore, onClaimed: (claimed: ClaimedAttempt) => Promise<void>): JobStore {
+  const claimNext: JobStore['claimNext'] = async (workerId, leaseMs, now) => {
+    const claimed = await inner.claimNext(workerId, leaseMs, now)
+    if (claimed) await onClaimed(claimed).catch(() => undefined)
+    return claimed
   }
-
-  get running(): number {
-    return this.#running.size
-  }
-
-  close(): void {
-    this.#open = false
-  }
-
-  /** Resolves true when no attempt runs any more, false when `timeoutMs` passed first. */
-  drained(timeoutMs: number): Promise<boolean> {
-    if (this.#running.size === 0) return Promise.resolve(true)
-    return new Promise((resolveDrained) => {
-      const timer = setTimeout(() => {
-        this.#onIdle = undefined
-        resolveDrained(false)
-      }, timeoutMs)
-      this.#onIdle = () => {
-        clearTimeout(timer)
-        this.#onIdle = undefined
-        resolveDrained(true)
-      }
-    })
-  }
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      if (prop === 'claimNext') return claimNext
+      const value = Reflect.get(target, prop, receiver) as unknown
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
 }
 
 function positiveInt(value: string): number {

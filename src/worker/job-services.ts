@@ -80,7 +80,8 @@ export function createJobServices(options: JobServicesOptions = {}): JobService[
         await worker.start()
       },
       async stop() {
-        await worker?.stop()
+        // SLUICE_SHUTDOWN_GRACE_MS: how long running attempts may finish before they are released.
+        await worker?.stop(envInt(env, 'SLUICE_SHUTDOWN_GRACE_MS', 0))
         worker = undefined
       },
     })

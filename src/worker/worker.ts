@@ -102,12 +102,19 @@ export class Worker {
   }
 
   /**
-   * Stops claiming, aborts the running attempts (they are recorded as failed and their jobs made
-   * runnable again at once, resuming from the saved state) and waits for them to wind down.
+   * Stops claiming, lets running attempts finish for up to `graceMs`, then aborts the rest (they
+   * are recorded as failed and their jobs made runnable again at once, resuming from the saved
+   * state) and waits for them to wind down.
    */
-  async stop(): Promise<void> {
+  async stop(graceMs = 0): Promise<void> {
     this.#stop.abort()
     this.#wake?.()
+    if (graceMs > 0 && this.#running.size > 0) {
+      // Graceful shutdown: no new claims; the loops end as their attempts finish, or the grace ends.
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([Promise.all(this.#loops), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))])
+      clearTimeout(timer)
+    }
     for (const run of this.#running.values()) {
       run.cause ??= 'shutdown'
       run.controller.abort(new SluiceError('SLUICE_ERR_CANCELLED', 'The worker is shutting down.', { failureType: 'system_error' }))

@@ -56,6 +56,11 @@ export class Cluster {
     return this.#spawn(['serve', '--port', '0', '--no-worker', ...args], /sluice listening on (\S+)/)
   }
 
+  /** `sluice serve` with its embedded worker (the all-in-one role). */
+  async serve(...args: string[]): Promise<SluiceProcess> {
+    return this.#spawn(['serve', '--port', '0', ...args], /sluice listening on (\S+)/)
+  }
+
   async worker(...args: string[]): Promise<SluiceProcess> {
     return this.#spawn(['worker', ...args], /sluice worker (\S+) running/)
   }

@@ -68,39 +68,41 @@ describe('graceful shutdown: the running attempt finishes inside the grace perio
     if (out) await rm(out, { recursive: true, force: true })
   })
 
+  /** A test source -> test destination connection writing under out/c<k>; about 0.4 s per 100 rows. */
+  async function connection(k: number, records = 300): Promise<string> {
+    const ws = (await post(api.ready, 'workspaces/list')).body.workspaces[0].workspaceId as string
+    const s = await post(api.ready, 'sources/create', {
+      workspaceId: ws,
+      sourceDefinitionId: testSourceDefinition.definitionId,
+      name: `s${k}`,
+      connectionConfiguration: { streams: ['items'], records, batchSize: 10, delayMs: 40, runKey: `k${k}` },
+    })
+    const d = await post(api.ready, 'destinations/create', {
+      workspaceId: ws,
+      destinationDefinitionId: testDestinationDefinition.definitionId,
+      name: `d${k}`,
+      connectionConfiguration: { path: join(out, `c${k}`), runKey: `k${k}` },
+    })
+    const c = await post(api.ready, 'connections/create', {
+      sourceId: s.body.sourceId,
+      destinationId: d.body.destinationId,
+      status: 'active',
+      scheduleType: 'manual',
+      syncCatalog: { streams: [{ stream: { name: 'items' }, config: { syncMode: 'incremental', destinationSyncMode: 'append_dedup', cursorField: ['updated_at'], primaryKey: [['id']], selected: true } }] },
+    })
+    assert.equal(c.status, 200, JSON.stringify(c.body))
+    return c.body.connectionId as string
+  }
+
+  async function waitRunning(jobId: number): Promise<void> {
+    while ((await post(api.ready, 'jobs/get', { id: jobId })).body.job.status !== 'running') await sleep(50)
+  }
+
   test('SIGTERM: no new claims, the attempt completes on the same worker, then exit 0', async () => {
     const worker = await cluster.worker('--shutdown-grace', '30')
-    const ws = (await post(api.ready, 'workspaces/list')).body.workspaces[0].workspaceId as string
-    const ids: string[] = []
-    for (const k of [1, 2]) {
-      const s = await post(api.ready, 'sources/create', {
-        workspaceId: ws,
-        sourceDefinitionId: testSourceDefinition.definitionId,
-        name: `s${k}`,
-        connectionConfiguration: { streams: ['items'], records: 300, batchSize: 10, delayMs: 40, runKey: `k${k}` },
-      })
-      const d = await post(api.ready, 'destinations/create', {
-        workspaceId: ws,
-        destinationDefinitionId: testDestinationDefinition.definitionId,
-        name: `d${k}`,
-        connectionConfiguration: { path: join(out, `c${k}`), runKey: `k${k}` },
-      })
-      const c = await post(api.ready, 'connections/create', {
-        sourceId: s.body.sourceId,
-        destinationId: d.body.destinationId,
-        status: 'active',
-        scheduleType: 'manual',
-        syncCatalog: { streams: [{ stream: { name: 'items' }, config: { syncMode: 'incremental', destinationSyncMode: 'append_dedup', cursorField: ['updated_at'], primaryKey: [['id']], selected: true } }] },
-      })
-      assert.equal(c.status, 200, JSON.stringify(c.body))
-      ids.push(c.body.connectionId as string)
-    }
+    const ids = [await connection(1), await connection(2)]
     const first = (await post(api.ready, 'connections/sync', { connectionId: ids[0] })).body.job.id as number
-    for (;;) {
-      const job = (await post(api.ready, 'jobs/get', { id: first })).body
-      if (job.job.status === 'running') break
-      await sleep(50)
-    }
+    await waitRunning(first)
     worker.child.kill('SIGTERM')
     await sleep(300)
     // Created while the worker drains: it must not be claimed by it.
@@ -116,5 +118,23 @@ describe('graceful shutdown: the running attempt finishes inside the grace perio
     assert.equal(rows.length, 300)
     assert.equal((await post(api.ready, 'jobs/get', { id: second })).body.job.status, 'pending')
     assert.deepEqual((await post(api.ready, 'workers/list')).body.workers, [])
+  })
+
+  test('sluice serve with its embedded worker honours SLUICE_SHUTDOWN_GRACE_MS', async () => {
+    const all = new Cluster({ databaseUrl: tdb.url, env: { SLUICE_WORKER_HEARTBEAT_MS: '200', SLUICE_SHUTDOWN_GRACE_MS: '30000' } })
+    try {
+      // The pending job left by the previous test runs here too; both finish inside the grace.
+      const serve = await all.serve()
+      const jobId = (await post(api.ready, 'connections/sync', { connectionId: await connection(3, 200) })).body.job.id as number
+      await waitRunning(jobId)
+      serve.child.kill('SIGTERM')
+      assert.equal(await serve.exited, 0)
+      const done = (await post(api.ready, 'jobs/get', { id: jobId })).body
+      assert.equal(done.job.status, 'succeeded')
+      assert.equal(done.attempts.length, 1)
+      assert.equal((await readTestDestination(join(out, 'c3'), { name: 'items' })).length, 200)
+    } finally {
+      await all.close()
+    }
   })
 })
