@@ -150,6 +150,13 @@ describe('source-wikipedia-pageviews', () => {
     ])
     assert.equal(api.requests[0]?.headers['user-agent'], 'AirbyteWikipediaPageviewsConnector/1.0')
     assert.deepEqual(states.at(-1)?.data, { timestamp: '20240103' })
+    // check and full refresh also slice by date windows (the path needs stream_slice.start_time).
+    assert.equal((await source.check(config, runOptions())).status, 'succeeded')
+    const before = api.requests.length
+    const full = await readAll(source, config, catalogFor(['per-article']), [{ type: 'STATE', stream: { name: 'per-article' }, data: { timestamp: '20240103' } }])
+    assert.equal(full.records['per-article']?.length, 3, 'full refresh ignores the state')
+    assert.equal(full.states.length, 0)
+    assert.equal(api.requests.length - before, 2, 'two date windows')
   })
 })
 

@@ -95,10 +95,14 @@ export class DeclarativeStream {
 
   /**
    * Reads the stream. `state` is the stream's last committed state (incremental only).
-   * `firstPageOnly` stops after the first page of the first partition (check).
+   * `firstPageOnly` stops after the first page of the first partition (check). `fullRefresh`
+   * ignores the state and emits none, but still slices by the cursor's windows: paths and
+   * params often need `stream_interval` (as the CDK does for full refresh reads).
    */
-  async *read(state: Record<string, unknown> | undefined, signal: AbortSignal, opts: { firstPageOnly?: boolean; fullRefresh?: boolean } = {}): AsyncGenerator<StreamEvent> {
-    const cursor = opts.fullRefresh ? undefined : this.cursor
+  async *read(stateIn: Record<string, unknown> | undefined, signal: AbortSignal, opts: { firstPageOnly?: boolean; fullRefresh?: boolean } = {}): AsyncGenerator<StreamEvent> {
+    const cursor = this.cursor
+    const emitState = !opts.fullRefresh
+    const state = emitState ? stateIn : undefined
     const readParent = (parentNode: ManifestNode, s: AbortSignal): AsyncIterable<{ record: Row; partition: Row }> => this.#parentRows(parentNode, s)
     const partitionStates = new Map<string, { partition: Row; value: string }>()
     if (cursor && this.perPartitionState && Array.isArray(state?.states)) {
@@ -123,6 +127,7 @@ export class DeclarativeStream {
         if (opts.firstPageOnly) return
         // A window with no records keeps the range start (or the prior state) as the state value.
         const value = cursor.format(tracker.max ?? start)
+        if (!emitState) continue
         if (this.perPartitionState) {
           partitionStates.set(key, { partition: partition.values, value })
           yield { kind: 'state', data: this.#perPartitionState(partitionStates, cursor) }
