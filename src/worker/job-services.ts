@@ -25,6 +25,15 @@ export interface JobService {
   stop(): Promise<void>
 }
 
+/** A store that tells in-process workers about new jobs (the embedded SQLite store does). */
+interface RunnableNotifier {
+  onRunnable(listener: () => void): () => void
+}
+
+function isRunnableNotifier(store: JobStore): store is JobStore & RunnableNotifier {
+  return typeof (store as Partial<RunnableNotifier>).onRunnable === 'function'
+}
+
 function envInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
   const raw = env[name]
   if (raw === undefined || raw.trim() === '') return fallback
@@ -71,6 +80,7 @@ export function createJobServices(options: JobServicesOptions = {}): JobService[
   const env = options.env ?? process.env
   let worker: Worker | undefined
   let scheduler: Scheduler | undefined
+  let unsubscribe: (() => void) | undefined
   const services: JobService[] = []
   if (options.worker !== false) {
     services.push({
@@ -78,8 +88,12 @@ export function createJobServices(options: JobServicesOptions = {}): JobService[
       async start(deps) {
         worker = new Worker({ ...deps, ...workerOptionsFromEnv(env), logger: deps.logger.child({ component: 'worker' }), recoverAllOnStart: options.singleProcessStore === true })
         await worker.start()
+        // A job created through the API starts at once, not at the next poll.
+        if (isRunnableNotifier(deps.jobStore)) unsubscribe = deps.jobStore.onRunnable(() => worker?.wake())
       },
       async stop() {
+        unsubscribe?.()
+        unsubscribe = undefined
         // SLUICE_SHUTDOWN_GRACE_MS: how long running attempts may finish before they are released.
         await worker?.stop(envInt(env, 'SLUICE_SHUTDOWN_GRACE_MS', 0))
         worker = undefined

@@ -72,7 +72,8 @@ export class Worker {
   readonly #running = new Map<string, RunningAttempt>()
   readonly #stop = new AbortController()
   #loops: Array<Promise<void>> = []
-  #wake: (() => void) | undefined
+  /** Wake-up functions of the slots sleeping in #idle. */
+  readonly #sleepers = new Set<() => void>()
   #lastRecovery = 0
 
   constructor(options: WorkerOptions) {
@@ -108,7 +109,7 @@ export class Worker {
    */
   async stop(graceMs = 0): Promise<void> {
     this.#stop.abort()
-    this.#wake?.()
+    for (const wake of [...this.#sleepers]) wake()
     if (graceMs > 0 && this.#running.size > 0) {
       // Graceful shutdown: no new claims; the loops end as their attempts finish, or the grace ends.
       let timer: NodeJS.Timeout | undefined
@@ -125,7 +126,7 @@ export class Worker {
 
   /** Makes idle slots look for work now (e.g. right after a job was created). */
   wake(): void {
-    this.#wake?.()
+    for (const wake of [...this.#sleepers]) wake()
   }
 
   /**
@@ -186,16 +187,12 @@ export class Worker {
       const done = (): void => {
         clearTimeout(timer)
         signal.removeEventListener('abort', done)
-        if (this.#wake === done) this.#wake = undefined
+        this.#sleepers.delete(done)
         resolve()
       }
       const timer = setTimeout(done, this.#o.pollIntervalMs)
       signal.addEventListener('abort', done, { once: true })
-      const previous = this.#wake
-      this.#wake = () => {
-        previous?.()
-        done()
-      }
+      this.#sleepers.add(done)
     })
   }
 

@@ -1,6 +1,10 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes, randomUUID } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pino } from 'pino'
 import { newWorkspaceRecord } from '../../src/api/workspace-records.js'
 import type { DestinationDefinition, Source, SourceDefinition } from '../../src/connectors/connector.js'
 import { ConnectorRegistry } from '../../src/connectors/registry.js'
@@ -16,6 +20,7 @@ import { emptyStats, SqliteJobStore } from '../../src/store/sqlite/sqlite-job-st
 import { catalogEntries, configuredCatalog, resetEntries } from '../../src/worker/attempt-catalog.js'
 import { AttemptLog } from '../../src/worker/attempt-log.js'
 import { decideRetry, DEFAULT_RETRY_POLICY, retryPolicyFromEnv } from '../../src/worker/retry-policy.js'
+import { createJobServices } from '../../src/worker/job-services.js'
 import { Worker, type RunAttemptFn } from '../../src/worker/worker.js'
 
 const SECRET = 'pa55-w0rd-XYZ'
@@ -125,6 +130,7 @@ describe('Worker with a scripted engine', () => {
   let configStore: SqliteConfigStore
   let jobStore: SqliteJobStore
   let workspaceId: string
+  let outDir: string
   const secrets = new SecretService(randomBytes(32))
   const secretSourceSpec = {
     connectionSpecification: { type: 'object', properties: { password: { type: 'string', airbyte_secret: true }, host: { type: 'string' } } },
@@ -151,6 +157,7 @@ describe('Worker with a scripted engine', () => {
   const registry = new ConnectorRegistry([sourceDef, destinationDef])
 
   before(async () => {
+    outDir = await mkdtemp(join(tmpdir(), 'sluice-worker-'))
     db = openSqliteDatabase(':memory:')
     configStore = new SqliteConfigStore(db)
     jobStore = new SqliteJobStore(db)
@@ -158,15 +165,16 @@ describe('Worker with a scripted engine', () => {
     await configStore.putWorkspace(ws)
     workspaceId = ws.workspaceId
   })
-  after(() => {
+  after(async () => {
     db.close()
+    await rm(outDir, { recursive: true, force: true })
   })
 
   async function connection(): Promise<ConnectionRecord> {
     const sourceId = randomUUID()
     const destinationId = randomUUID()
     await configStore.putActor({ id: sourceId, kind: 'source', workspaceId, definitionId: sourceDef.definitionId, name: 's', configuration: { host: 'db', password: secrets.encrypt(SECRET) }, tombstone: false, createdAt: 0 })
-    await configStore.putActor({ id: destinationId, kind: 'destination', workspaceId, definitionId: destinationDef.definitionId, name: 'd', configuration: { path: '/tmp/unused' }, tombstone: false, createdAt: 0 })
+    await configStore.putActor({ id: destinationId, kind: 'destination', workspaceId, definitionId: destinationDef.definitionId, name: 'd', configuration: { path: outDir }, tombstone: false, createdAt: 0 })
     const conn: ConnectionRecord = {
       connectionId: randomUUID(),
       workspaceId,
@@ -198,7 +206,7 @@ describe('Worker with a scripted engine', () => {
       configStore,
       registry,
       secrets,
-      context: { dataDir: '/tmp', localFilesRoot: '/tmp' },
+      context: { dataDir: outDir, localFilesRoot: outDir },
       runAttempt,
       pollIntervalMs: 10,
       heartbeatMs: 20,
@@ -300,6 +308,25 @@ describe('Worker with a scripted engine', () => {
     assert.equal(a?.status, 'failed')
     assert.equal(a?.failures[0]?.failureType, 'system_error')
     await jobStore.requestCancel(job.id)
+  })
+
+  test('a new job wakes sleeping slots at once (embedded store notifies the worker service)', async () => {
+    const conn = await connection()
+    const services = createJobServices({ env: { SLUICE_WORKER_POLL_MS: '60000', SLUICE_SCHEDULER_TICK_MS: '3600000' }, scheduler: false })
+    const deps = { configStore, jobStore, registry, secrets, context: { dataDir: outDir, localFilesRoot: outDir }, logger: pino({ level: 'silent' }) }
+    for (const service of services) await service.start(deps)
+    try {
+      // Let every slot fall asleep for a minute, then create a job.
+      await new Promise((r) => setTimeout(r, 100))
+      const t0 = Date.now()
+      const job = await jobStore.createJob({ configType: 'sync', configId: conn.connectionId, streams: [] })
+      await waitJob(job.id, ['running', 'succeeded', 'failed', 'incomplete'])
+      assert.ok(Date.now() - t0 < 2000, `claimed after ${Date.now() - t0} ms`)
+      await jobStore.requestCancel(job.id)
+      await waitJob(job.id, ['cancelled', 'succeeded', 'failed'])
+    } finally {
+      for (const service of services.reverse()) await service.stop()
+    }
   })
 
   test('recovery: only expired leases are taken over unless the store is single-process', async () => {

@@ -64,10 +64,20 @@ export function emptyStats(): StreamStats {
 export class SqliteJobStore implements JobStore {
   readonly #db: SqliteDatabase
   readonly #now: () => number
+  readonly #runnableListeners = new Set<() => void>()
 
   constructor(db: SqliteDatabase, options: SqliteJobStoreOptions = {}) {
     this.#db = db
     this.#now = options.now ?? Date.now
+  }
+
+  /**
+   * Calls `listener` after each new job is committed, so a worker in this process can claim it at
+   * once instead of at its next poll. Returns the unsubscribe function.
+   */
+  onRunnable(listener: () => void): () => void {
+    this.#runnableListeners.add(listener)
+    return () => this.#runnableListeners.delete(listener)
   }
 
   #seconds(): number {
@@ -86,6 +96,12 @@ export class SqliteJobStore implements JobStore {
     scheduledFor?: number
     cancelActive?: boolean
   }): Promise<JobRecord> {
+    const job = this.#insertJob(input)
+    for (const listener of this.#runnableListeners) listener()
+    return job
+  }
+
+  #insertJob(input: Parameters<JobStore['createJob']>[0]): JobRecord {
     return this.#immediate(() => {
       const nowS = this.#seconds()
       const active = this.#activeRows(input.configId)
