@@ -11,6 +11,9 @@ import { createPaginator, type Paginator } from './paginators.js'
 import { partitionsOf, type Partition } from './partition-routers.js'
 import { decodeBodies, RecordSelector, type Row } from './record-selector.js'
 
+/** Per-partition state lists every partition, so it is sent at most this often (plus once at the end). */
+const PER_PARTITION_STATE_INTERVAL_MS = 60_000
+
 /** What a stream read produces: pages of records and, for incremental streams, new state. */
 export type StreamEvent = { kind: 'records'; rows: Row[]; partition: Row } | { kind: 'state'; data: Record<string, unknown> }
 
@@ -111,6 +114,8 @@ export class DeclarativeStream {
         if (entry.partition && v !== undefined && v !== null) partitionStates.set(stableKey(entry.partition), { partition: entry.partition, value: pyStr(v) })
       }
     }
+    let lastStateAt = 0
+    let pendingState = false
     for await (const partition of partitionsOf(this.#routers, this.#base, readParent, signal)) {
       if (!cursor) {
         for await (const ev of this.#readSlice(partition, undefined, undefined, signal, opts.firstPageOnly === true)) yield ev
@@ -130,12 +135,19 @@ export class DeclarativeStream {
         if (!emitState) continue
         if (this.perPartitionState) {
           partitionStates.set(key, { partition: partition.values, value })
-          yield { kind: 'state', data: this.#perPartitionState(partitionStates, cursor) }
+          pendingState = true
+          // The message lists every partition: throttle it (as the CDK does) and send the last one at the end.
+          if (Date.now() - lastStateAt >= PER_PARTITION_STATE_INTERVAL_MS) {
+            lastStateAt = Date.now()
+            pendingState = false
+            yield { kind: 'state', data: this.#perPartitionState(partitionStates, cursor) }
+          }
         } else {
           yield { kind: 'state', data: { [cursor.cursorField]: value } }
         }
       }
     }
+    if (pendingState && cursor) yield { kind: 'state', data: this.#perPartitionState(partitionStates, cursor) }
   }
 
   #perPartitionState(states: Map<string, { partition: Row; value: string }>, cursor: DatetimeCursor): Record<string, unknown> {
