@@ -1,9 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mapStreamDescriptor, runAttempt } from '../../src/engine/index.js'
+import { AttemptFailure, mapStreamDescriptor, runAttempt, toSluiceError } from '../../src/engine/index.js'
+import type { Destination, Source } from '../../src/connectors/connector.js'
 import { readTestDestination } from '../../src/connectors/test-destination/index.js'
-import { streamKey, type StreamDescriptor } from '../../src/protocol/index.js'
-import { attemptInput, catalogOf, latestStates, sandbox, testSource } from './engine-helpers.js'
+import { type RecordBatch, streamKey, type StreamDescriptor } from '../../src/protocol/index.js'
+import { attemptInput, catalogOf, latestStates, sandbox, testDestination, testSource } from './engine-helpers.js'
 
 const users: StreamDescriptor = { name: 'users', namespace: 'public' }
 const bare: StreamDescriptor = { name: 'users', namespace: null }
@@ -72,4 +73,62 @@ test('two streams mapped onto one destination stream fail with a config error be
     return true
   })
   assert.equal((await readTestDestination(box.outDir, { name: 'a', namespace: null })).length, 0)
+})
+
+test('fast path: the engine never calls rows(); a renamed batch keeps the same columns and COPY bytes', async (t) => {
+  const box = await sandbox()
+  t.after(() => box.cleanup())
+  const columns = { names: ['id'], columns: [[1, 2, 3]] }
+  const pgCopyText = { columns: ['id'], pgTypes: ['integer'], data: Buffer.from('1\n2\n3\n') }
+  const untouchable: Source = {
+    ...testSource,
+    async *read() {
+      yield {
+        type: 'RECORD_BATCH',
+        stream: { name: 'items', namespace: 'shop' },
+        emittedAt: 1,
+        count: 3,
+        bytes: 24,
+        rows: () => assert.fail('the engine must not build rows'),
+        columns: () => columns,
+        pgCopyText,
+      } satisfies RecordBatch
+      yield { type: 'STATE', stream: { name: 'items', namespace: 'shop' }, data: { id: 3 } }
+    },
+  }
+  const seen: RecordBatch[] = []
+  const columnar: Destination = {
+    ...testDestination,
+    async *write(_c, _cat, input) {
+      for await (const m of input) {
+        if (m.type === 'RECORD_BATCH') seen.push(m)
+        if (m.type === 'STATE') yield m
+      }
+    },
+  }
+  const catalog = await catalogOf(testSource, { namespace: 'shop' }, 'full_refresh', 'append')
+  const input = attemptInput(box, { source: untouchable, destination: columnar, catalog, mapping: { namespaceDefinition: 'destination', prefix: 'raw_' } })
+  const result = await runAttempt(input)
+  assert.equal(seen.length, 1)
+  const batch = seen[0] as RecordBatch
+  assert.deepEqual(batch.stream, { name: 'raw_items', namespace: null })
+  assert.equal(batch.columns?.(), columns)
+  assert.equal(batch.pgCopyText, pgCopyText)
+  assert.equal(batch.count, 3)
+  assert.equal(result.totalStats.bytesCommitted, 24)
+  assert.deepEqual(input.committed.map((s) => s.stream), [{ name: 'items', namespace: 'shop' }])
+})
+
+test('errors that are not SluiceErrors: network codes are transient, the rest system errors', () => {
+  const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })
+  assert.equal(toSluiceError(reset).failureType, 'transient_error')
+  assert.equal(toSluiceError(reset).code, 'SLUICE_ERR_CONNECTOR_TRANSIENT')
+  assert.equal(toSluiceError(new TypeError('x is undefined')).failureType, 'system_error')
+  assert.equal(toSluiceError('a string').message, 'a string')
+  const failure = new AttemptFailure('destination', reset, { totalStats: { recordsEmitted: 1, bytesEmitted: 1, recordsCommitted: 0, bytesCommitted: 0, stateMessagesEmitted: 0 }, streamStats: [] })
+  assert.equal(failure.retryable, true)
+  assert.equal(failure.partialSuccess, false)
+  assert.equal(failure.toFailureReason(5).failureOrigin, 'destination')
+  assert.equal(failure.toFailureReason(5).timestamp, 5)
+  assert.equal(failure.cause, reset)
 })
