@@ -290,7 +290,6 @@ export class RecordSelector {
   readonly #auto: boolean
   readonly #filter: unknown
   readonly #transforms: Transformation[]
-  readonly #base: TemplateContext
   readonly #normalizeSchema: unknown
 
   constructor(selector: ManifestNode, transformations: ManifestNode[], base: TemplateContext, schema?: unknown) {
@@ -299,7 +298,6 @@ export class RecordSelector {
     this.#auto = extractor.type === 'SluiceAutoExtractor'
     const rf = selector.record_filter as ManifestNode | undefined
     this.#filter = rf?.condition
-    this.#base = base
     this.#transforms = transformations.map((t) => createTransformation(t, base))
     this.#normalizeSchema = selector.schema_normalization === 'Default' ? schema : undefined
   }
@@ -333,9 +331,5 @@ export class RecordSelector {
       out.push(r)
     }
     return out
-  }
-
-  get base(): TemplateContext {
-    return this.#base
   }
 }
