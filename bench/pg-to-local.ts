@@ -7,7 +7,7 @@
 import { rm, readdir, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { LocalFilesDestination } from '../src/connectors/local-files/index.js'
-import { BENCH_ROWS, SRC_DB, measure, prepareSource, ratio, sluiceFullRefresh, timeShell } from './pg-to-pg.js'
+import { BENCH_ROWS, SRC_DB, phaseArg, prepareSource, ratio, reportPhase, runPhase, sluiceFullRefresh, timeShell } from './pg-to-pg.js'
 
 async function sizeOf(dir: string): Promise<number> {
   let total = 0
@@ -18,23 +18,26 @@ async function sizeOf(dir: string): Promise<number> {
   return total
 }
 
+const DIR = 'sluice-bench-local'
+
 async function main(): Promise<void> {
+  if (phaseArg() === 'local') {
+    return reportPhase(() =>
+      sluiceFullRefresh(new LocalFilesDestination(), { destination_path: DIR, format: { format_type: 'Parquet', compression_codec: 'SNAPPY' } }),
+    )
+  }
   const { bytes } = await prepareSource()
   console.log(`table t: ${BENCH_ROWS} rows, ${(bytes / 1024 / 1024).toFixed(0)} MB on disk`)
   const copyOut = await timeShell(`psql -h 127.0.0.1 -U postgres -d ${SRC_DB} -Atc "COPY t TO STDOUT" > /dev/null`)
-  const dir = 'sluice-bench-local'
-  await rm(path.join('/tmp', dir), { recursive: true, force: true })
-  const before = process.memoryUsage().rss / 1024 / 1024
-  const sl = await measure(() =>
-    sluiceFullRefresh(new LocalFilesDestination(), { destination_path: dir, format: { format_type: 'Parquet', compression_codec: 'SNAPPY' } }),
-  )
-  const written = await sizeOf(path.join('/tmp', dir))
+  await rm(path.join('/tmp', DIR), { recursive: true, force: true })
+  const sl = await runPhase(process.argv[1]!, 'local')
+  const written = await sizeOf(path.join('/tmp', DIR))
   console.log(`COPY t TO STDOUT                        ${copyOut.toFixed(2)} s  (${Math.round(BENCH_ROWS / copyOut)} rows/s)`)
   console.log(
     `sluice Postgres -> Local Files Parquet   ${sl.seconds.toFixed(2)} s  (${Math.round(BENCH_ROWS / sl.seconds)} rows/s)  ` +
-      `${ratio(sl.seconds, copyOut)} COPY TO; ${(written / 1024 / 1024).toFixed(0)} MB written; peak RSS ${sl.peakMb.toFixed(0)} MB (${before.toFixed(0)} MB at start)`,
+      `${ratio(sl.seconds, copyOut)} COPY TO; ${(written / 1024 / 1024).toFixed(0)} MB written; peak RSS ${sl.peakMb.toFixed(0)} MB`,
   )
-  await rm(path.join('/tmp', dir), { recursive: true, force: true })
+  await rm(path.join('/tmp', DIR), { recursive: true, force: true })
 }
 
 main().catch((err) => {

@@ -71,20 +71,38 @@ export function timeShell(cmd: string): Promise<number> {
   })
 }
 
-/** Samples RSS while fn runs; returns its wall time and the peak RSS in MB. */
-export async function measure(fn: () => Promise<unknown>): Promise<{ seconds: number; peakMb: number }> {
-  let peak = process.memoryUsage().rss
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss)
-  }, 20)
+/** Wall time and peak RSS of one measured phase. */
+export interface PhaseResult {
+  seconds: number
+  peakMb: number
+}
+
+/**
+ * Runs `phase` of `script` in a fresh Node process (same loader flags), so its peak RSS
+ * (`resourceUsage().maxRSS`) is its own and not the leftovers of earlier phases.
+ */
+export function runPhase(script: string, phase: string): Promise<PhaseResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, script, '--phase', phase], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    child.on('error', reject)
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1)!) as PhaseResult) : reject(new Error(`phase ${phase} exited ${code}`))))
+  })
+}
+
+/** In a phase child: runs fn, prints its PhaseResult as the last stdout line. */
+export async function reportPhase(fn: () => Promise<unknown>): Promise<void> {
   const t0 = process.hrtime.bigint()
-  try {
-    await fn()
-  } finally {
-    clearInterval(timer)
-  }
-  peak = Math.max(peak, process.memoryUsage().rss)
-  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, peakMb: peak / 1024 / 1024 }
+  await fn()
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9
+  console.log(JSON.stringify({ seconds, peakMb: process.resourceUsage().maxRSS / 1024 }))
+}
+
+/** The `--phase <name>` argument of a phase child, if any. */
+export function phaseArg(): string | undefined {
+  const i = process.argv.indexOf('--phase')
+  return i === -1 ? undefined : process.argv[i + 1]
 }
 
 export function benchOptions(): RunOptions {
@@ -153,7 +171,14 @@ export function ratio(x: number, base: number): string {
   return `${(x / base).toFixed(2)}x`
 }
 
+const PG_DEST_CONFIG = { ...conn, username: 'postgres', password: '', database: DST_DB, schema: 'public', ssl: false }
+
 async function main(): Promise<void> {
+  const phase = phaseArg()
+  if (phase === 'source') return reportPhase(sourceDrain)
+  if (phase === 'cursor') return reportPhase(cursorRead)
+  if (phase === 'pg') return reportPhase(() => sluiceFullRefresh(new PostgresDestination(), PG_DEST_CONFIG))
+  const script = process.argv[1]!
   const { bytes } = await prepareSource()
   console.log(`table t: ${BENCH_ROWS} rows, ${(bytes / 1024 / 1024).toFixed(0)} MB on disk`)
   await query(DST_DB, 'DROP TABLE IF EXISTS t2')
@@ -163,20 +188,19 @@ async function main(): Promise<void> {
   const pipe = await timeShell(
     `psql -h 127.0.0.1 -U postgres -d ${SRC_DB} -Atc "COPY t TO STDOUT" | psql -h 127.0.0.1 -U postgres -d ${DST_DB} -c "COPY t2 FROM STDIN"`,
   )
-  const drain = await measure(sourceDrain)
-  const cursor = await measure(cursorRead)
-  const before = process.memoryUsage().rss / 1024 / 1024
-  const destCfg = { ...conn, username: 'postgres', password: '', database: DST_DB, schema: 'public', ssl: false }
-  const sl = await measure(() => sluiceFullRefresh(new PostgresDestination(), destCfg))
+  const drain = await runPhase(script, 'source')
+  const cursor = await runPhase(script, 'cursor')
+  const sl = await runPhase(script, 'pg')
   const check = await query(DST_DB, 'SELECT count(*)::int AS n FROM public.t')
   if (check.rows[0].n !== BENCH_ROWS) throw new Error(`destination has ${check.rows[0].n} rows`)
-  console.log(`COPY t TO STDOUT                       ${copyOut.toFixed(2)} s  (${Math.round(BENCH_ROWS / copyOut)} rows/s)`)
-  console.log(`COPY TO | COPY FROM (t2 with PK)       ${pipe.toFixed(2)} s  (${Math.round(BENCH_ROWS / pipe)} rows/s)`)
-  console.log(`sluice source alone (COPY batches)     ${drain.seconds.toFixed(2)} s  ${ratio(drain.seconds, copyOut)} COPY TO`)
-  console.log(`server-side cursor, FETCH 10000 (rows)  ${cursor.seconds.toFixed(2)} s  ${ratio(cursor.seconds, copyOut)} COPY TO; peak RSS ${cursor.peakMb.toFixed(0)} MB`)
+  const rate = (s: number): string => `${Math.round(BENCH_ROWS / s)} rows/s`
+  console.log(`COPY t TO STDOUT                         ${copyOut.toFixed(2)} s  ${rate(copyOut)}`)
+  console.log(`COPY TO | COPY FROM (t2 with PK)         ${pipe.toFixed(2)} s  ${rate(pipe)}`)
+  console.log(`sluice source alone (COPY batches)       ${drain.seconds.toFixed(2)} s  ${ratio(drain.seconds, copyOut)} COPY TO; peak RSS ${drain.peakMb.toFixed(0)} MB`)
+  console.log(`server-side cursor, FETCH 10000 (rows)   ${cursor.seconds.toFixed(2)} s  ${ratio(cursor.seconds, copyOut)} COPY TO; peak RSS ${cursor.peakMb.toFixed(0)} MB`)
   console.log(
-    `sluice Postgres -> Postgres (overwrite) ${sl.seconds.toFixed(2)} s  (${Math.round(BENCH_ROWS / sl.seconds)} rows/s)  ` +
-      `${ratio(sl.seconds, pipe)} the COPY pipe, ${ratio(sl.seconds, copyOut)} COPY TO; peak RSS ${sl.peakMb.toFixed(0)} MB (${before.toFixed(0)} MB at start)`,
+    `sluice Postgres -> Postgres (overwrite)  ${sl.seconds.toFixed(2)} s  ${rate(sl.seconds)}  ` +
+      `${ratio(sl.seconds, pipe)} the COPY pipe, ${ratio(sl.seconds, copyOut)} COPY TO; peak RSS ${sl.peakMb.toFixed(0)} MB`,
   )
 }
 

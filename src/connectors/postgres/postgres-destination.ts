@@ -240,6 +240,8 @@ class WriteSession {
   readonly #opts: RunOptions
   #inTxn = false
   #extractedAt: number | undefined
+  /** Output buffer of the direct path, reused between batches (no 3 MB allocation per batch). */
+  #scratch: Buffer | undefined
 
   constructor(client: PgClient, opts: RunOptions) {
     this.#client = client
@@ -388,7 +390,9 @@ class WriteSession {
     const airbyte = w.truncate ? ['_airbyte_raw_id', '_airbyte_extracted_at'] : AIRBYTE_COLUMNS.map((c) => c.name)
     const columns = [...copyText.columns.map((c) => quoteIdent(known.get(c)!.name)), ...airbyte]
     const constants = w.truncate ? '' : `\t${escapeCopy(metaJson(w))}\t${Number(w.cs.generationId) || 0}`
-    const data = appendAirbyteColumns(copyText.data, emittedAt, constants)
+    const data = appendAirbyteColumns(copyText.data, emittedAt, constants, this.#scratch)
+    // The COPY below completes before the next batch, so its buffer can be reused then.
+    this.#scratch = Buffer.from(data.buffer)
     await this.#q('SAVEPOINT sluice_direct')
     try {
       const stream = this.#client.query(copyFrom(`COPY ${w.qualifiedTarget} (${columns.join(', ')}) FROM STDIN`))
@@ -553,13 +557,15 @@ function metaJson(w: StreamWriter): string {
  * Raw ids are UUID v4 shaped: a random per-batch prefix, then a 12-hex-digit row counter
  * (unique without a random call per row).
  */
-export function appendAirbyteColumns(data: Buffer, emittedAt: number, constants = ''): Buffer {
+export function appendAirbyteColumns(data: Buffer, emittedAt: number, constants = '', scratch?: Buffer): Buffer {
   const tail = Buffer.from(`\t${new Date(emittedAt).toISOString()}${constants}\n`, 'utf8')
   const id = Buffer.from(`\t${randomUUID().slice(0, 24)}000000000000`, 'latin1')
   const last = id.length - 1
   let rows = 0
   for (let i = data.indexOf(10); i !== -1; i = data.indexOf(10, i + 1)) rows++
-  const out = Buffer.allocUnsafe(data.length - rows + rows * (id.length + tail.length))
+  const size = data.length - rows + rows * (id.length + tail.length)
+  // Reuse the caller's buffer when it is big enough; otherwise a dedicated one with headroom.
+  const out = (scratch && scratch.length >= size ? scratch : Buffer.allocUnsafeSlow(Math.ceil(size * 1.25))).subarray(0, size)
   let src = 0
   let dst = 0
   for (let r = 0; r < rows; r++) {
@@ -588,20 +594,29 @@ export function appendAirbyteColumns(data: Buffer, emittedAt: number, constants 
 /**
  * Iterates `input` but rejects as soon as `signal` aborts, even while the producer is stuck
  * (the destination must stop promptly; the hung producer is told to return, not awaited).
+ * Each step gets its own abort listener, removed once the step settles: racing every step
+ * against one long-lived promise would pin each batch in that promise's reactions.
  */
 async function* abortable<T>(input: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
   const it = input[Symbol.asyncIterator]()
-  let aborted: (() => void) | undefined
-  const onAbort = new Promise<never>((_resolve, reject) => {
-    aborted = () => reject(cancelledError())
-  })
-  onAbort.catch(() => undefined)
-  signal.addEventListener('abort', aborted!, { once: true })
   let done = false
   try {
     for (;;) {
       if (signal.aborted) throw cancelledError()
-      const next = await Promise.race([it.next(), onAbort])
+      const next = await new Promise<IteratorResult<T>>((resolve, reject) => {
+        const onAbort = (): void => reject(cancelledError())
+        signal.addEventListener('abort', onAbort, { once: true })
+        it.next().then(
+          (r) => {
+            signal.removeEventListener('abort', onAbort)
+            resolve(r)
+          },
+          (e: unknown) => {
+            signal.removeEventListener('abort', onAbort)
+            reject(e)
+          },
+        )
+      })
       if (next.done) {
         done = true
         return
@@ -609,7 +624,6 @@ async function* abortable<T>(input: AsyncIterable<T>, signal: AbortSignal): Asyn
       yield next.value
     }
   } finally {
-    signal.removeEventListener('abort', aborted!)
     if (!done) void Promise.resolve(it.return?.()).catch(() => undefined)
   }
 }
