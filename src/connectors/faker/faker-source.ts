@@ -138,7 +138,8 @@ function fakerBatch(stream: StreamDescriptor, generated: GeneratedColumns, emitt
 /** First id to emit for an incremental stream given its saved `updated_at` (rows are ordered by it). */
 function resumeId(saved: number | undefined, cfg: FakerConfig, runStart: number, total: number): number {
   if (saved === undefined) return 1
-  if (cfg.alwaysUpdated) return runStart > saved ? 1 : total + 1
+  // Second resolution: a sync starting in the same second as the saved one still re-emits everything.
+  if (cfg.alwaysUpdated) return runStart >= saved ? 1 : total + 1
   return Math.max(1, saved - UPDATED_BASE + 1)
 }
 

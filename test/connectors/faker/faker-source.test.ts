@@ -153,3 +153,11 @@ test('a huge records_per_slice is capped so batches stay small', async () => {
   const counts = batches(await readAll(config, await catalogFor(config, 'full_refresh', ['users']))).map((b) => b.count)
   assert.deepEqual(counts, [50_000, 50_000, 20_000])
 })
+
+test('always_updated: a sync in the same second as the saved state still re-emits everything', async () => {
+  const config = { count: 5, always_updated: true }
+  const catalog = await catalogFor(config, 'incremental', ['users'])
+  const first = await readAll(config, catalog)
+  const saved = first.filter((m): m is StateMessage => m.type === 'STATE').at(-1) as StateMessage
+  assert.equal(rowsOf(await readAll(config, catalog, [saved]), 'users').length, 5)
+})
