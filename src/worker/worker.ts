@@ -55,7 +55,6 @@ type AbortCause = 'cancel' | 'lease_lost' | 'shutdown'
 interface RunningAttempt {
   controller: AbortController
   cause: AbortCause | undefined
-  done: Promise<void>
 }
 
 const WORKER_LOST_MESSAGE = 'The worker running this attempt stopped (process killed or crashed); the job resumes from the last saved state.'
@@ -201,7 +200,7 @@ export class Worker {
     const store = this.#o.jobStore
     const log = new AttemptLog(store, job.id, attempt.attemptNumber, this.#o.now)
     const controller = new AbortController()
-    const run: RunningAttempt = { controller, cause: undefined, done: Promise.resolve() }
+    const run: RunningAttempt = { controller, cause: undefined }
     this.#running.set(attemptKey(attempt), run)
     if (this.#stop.signal.aborted) {
       // stop() ran between the claim and this point: it could not see this attempt.
