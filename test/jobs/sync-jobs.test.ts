@@ -159,7 +159,7 @@ describe('sync jobs through the API', () => {
     const reset = await s.post('connections/reset', { connectionId })
     assert.equal(reset.status, 200)
     assert.equal(reset.body.job.configType, 'reset_connection')
-    assert.deepEqual(reset.body.job.resetConfig, { streamsToReset: [] })
+    assert.deepEqual(reset.body.job.resetConfig, { streamsToReset: [{ name: 'items' }] })
     const resetDone = await s.waitFor(reset.body.job.id, ['succeeded', 'failed'])
     assert.equal(resetDone.job.status, 'succeeded', JSON.stringify(resetDone.attempts.map((a: any) => a.attempt.failureSummary)))
     assert.deepEqual(await readTestDestination(out, items), [])

@@ -195,13 +195,21 @@ function enabledStreams(connection: ConnectionRecord): StreamDescriptor[] {
     .map((e) => descriptorRead({ name: e.stream.name, namespace: e.stream.namespace ?? null }))
 }
 
-/** Starts a reset: the running job is cancelled and the reset takes its place (no 409). */
+/**
+ * Starts a reset: the running job is cancelled and the reset takes its place (no 409). A reset
+ * of the whole connection lists its selected streams, as Airbyte's `streamsToReset` does.
+ */
 async function startReset(deps: ApiDeps, connectionId: string, streams: StreamDescriptor[]): Promise<Record<string, unknown>> {
   const connection = await requireConnection(deps, connectionId)
   if (connection.status === 'deprecated') {
     throw new SluiceError('SLUICE_ERR_CONNECTION_INACTIVE', `Cannot reset a deleted connection: ${connectionId}`)
   }
-  const job = await deps.jobStore.createJob({ configType: 'reset_connection', configId: connectionId, streams, cancelActive: true })
+  const job = await deps.jobStore.createJob({
+    configType: 'reset_connection',
+    configId: connectionId,
+    streams: streams.length > 0 ? streams : enabledStreams(connection),
+    cancelActive: true,
+  })
   return jobInfo(deps, job)
 }
 
