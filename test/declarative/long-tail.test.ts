@@ -91,3 +91,56 @@ test('KeysToSnakeCase, KeysReplace and DpathFlattenFields', () => {
   createTransformation({ type: 'DpathFlattenFields', field_path: ['payload'], replace_record: true }, base)(g, base)
   assert.deepEqual(g, { a: 1 })
 })
+
+test('incremental_dependency: the parent is read from its own state, kept in the child state as parent_state', async () => {
+  const tickets = [
+    { id: 1, updated: '2024-01-05' },
+    { id: 2, updated: '2024-02-10' },
+  ]
+  const api = await startMockApi((r) => {
+    if (r.path === '/tickets') return { body: { data: tickets.filter((t) => t.updated >= (r.query.get('since') ?? '')) } }
+    const m = /^\/tickets\/(\d+)\/comments$/.exec(r.path)
+    if (m) return { body: { data: [{ id: `c${m[1]}`, created: m[1] === '1' ? '2024-01-06' : '2024-02-11' }] } }
+    return { status: 404, body: {} }
+  })
+  servers.push(api)
+  const requester = { type: 'HttpRequester', url_base: `${api.origin}/api.example.com` }
+  const parent = {
+    type: 'DeclarativeStream',
+    name: 'tickets',
+    primary_key: 'id',
+    retriever: { type: 'SimpleRetriever', requester: { ...requester, path: '/tickets' }, record_selector: { extractor: { field_path: ['data'] } } },
+    incremental_sync: { type: 'DatetimeBasedCursor', cursor_field: 'updated', datetime_format: '%Y-%m-%d', start_datetime: '2024-01-01', start_time_option: { type: 'RequestOption', inject_into: 'request_parameter', field_name: 'since' } },
+  }
+  const source = new DeclarativeSource({
+    streams: [
+      parent,
+      {
+        type: 'DeclarativeStream',
+        name: 'comments',
+        primary_key: 'id',
+        retriever: {
+          type: 'SimpleRetriever',
+          requester: { ...requester, path: '/tickets/{{ stream_partition.ticket_id }}/comments' },
+          record_selector: { extractor: { field_path: ['data'] } },
+          partition_router: { type: 'SubstreamPartitionRouter', parent_stream_configs: [{ type: 'ParentStreamConfig', stream: parent, parent_key: 'id', partition_field: 'ticket_id', incremental_dependency: true }] },
+        },
+        incremental_sync: { type: 'DatetimeBasedCursor', cursor_field: 'created', datetime_format: '%Y-%m-%d', start_datetime: '2024-01-01' },
+      },
+    ],
+  })
+  const first = await readAll(source, {}, catalogFor(['comments'], 'incremental'))
+  assert.deepEqual(first.records.comments?.map((c) => c.id), ['c1', 'c2'])
+  const state = first.states.at(-1)?.data as { parent_state: Record<string, unknown>; states: unknown[] }
+  assert.deepEqual(state.parent_state, { tickets: { updated: '2024-02-10' } })
+  assert.equal(state.states.length, 2)
+
+  tickets.push({ id: 3, updated: '2024-03-01' })
+  const before = api.requests.length
+  const second = await readAll(source, {}, catalogFor(['comments'], 'incremental'), [{ type: 'STATE', stream: { name: 'comments' }, data: state }])
+  const reqs = api.requests.slice(before)
+  assert.equal(reqs[0]?.query.get('since'), '2024-02-10', 'the parent resumes from parent_state')
+  assert.deepEqual(reqs.slice(1).map((r) => r.path), ['/tickets/2/comments', '/tickets/3/comments'])
+  assert.deepEqual(second.records.comments?.map((c) => c.id), ['c2', 'c3'])
+  assert.deepEqual((second.states.at(-1)?.data as { parent_state: unknown }).parent_state, { tickets: { updated: '2024-03-01' } })
+})

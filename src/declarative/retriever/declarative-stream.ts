@@ -106,7 +106,11 @@ export class DeclarativeStream {
     const cursor = this.cursor
     const emitState = !opts.fullRefresh
     const state = emitState ? stateIn : undefined
-    const readParent = (parentNode: ManifestNode, s: AbortSignal): AsyncIterable<{ record: Row; partition: Row }> => this.#parentRows(parentNode, s)
+    // incremental_dependency: parents are read from their own state, kept in the child's state.
+    const parentStatesIn = (state?.parent_state && typeof state.parent_state === 'object' ? state.parent_state : {}) as Record<string, Record<string, unknown>>
+    const parentStatesOut: Record<string, Record<string, unknown>> = { ...parentStatesIn }
+    const readParent = (parentConfig: ManifestNode, s: AbortSignal): AsyncIterable<{ record: Row; partition: Row }> =>
+      this.#parentRows(parentConfig, s, emitState && !!cursor ? { in: parentStatesIn, out: parentStatesOut } : undefined)
     const partitionStates = new Map<string, { partition: Row; value: string }>()
     if (cursor && this.perPartitionState && Array.isArray(state?.states)) {
       for (const entry of state.states as Array<{ partition?: Row; cursor?: Row }>) {
@@ -140,17 +144,20 @@ export class DeclarativeStream {
           if (Date.now() - lastStateAt >= PER_PARTITION_STATE_INTERVAL_MS) {
             lastStateAt = Date.now()
             pendingState = false
-            yield { kind: 'state', data: this.#perPartitionState(partitionStates, cursor) }
+            yield { kind: 'state', data: this.#perPartitionState(partitionStates, cursor, parentStatesOut) }
           }
         } else {
           yield { kind: 'state', data: { [cursor.cursorField]: value } }
         }
       }
     }
-    if (pendingState && cursor) yield { kind: 'state', data: this.#perPartitionState(partitionStates, cursor) }
+    const parentAdvanced = JSON.stringify(parentStatesOut) !== JSON.stringify(parentStatesIn)
+    if (cursor && emitState && this.perPartitionState && (pendingState || parentAdvanced)) {
+      yield { kind: 'state', data: this.#perPartitionState(partitionStates, cursor, parentStatesOut) }
+    }
   }
 
-  #perPartitionState(states: Map<string, { partition: Row; value: string }>, cursor: DatetimeCursor): Record<string, unknown> {
+  #perPartitionState(states: Map<string, { partition: Row; value: string }>, cursor: DatetimeCursor, parentStates: Record<string, unknown>): Record<string, unknown> {
     let global: PyDateTime | undefined
     const list: Array<{ partition: Row; cursor: Row }> = []
     for (const { partition, value } of states.values()) {
@@ -160,13 +167,18 @@ export class DeclarativeStream {
     }
     const out: Record<string, unknown> = { use_global_cursor: false, states: list }
     if (global) out.state = { [cursor.cursorField]: cursor.format(global) }
+    if (Object.keys(parentStates).length) out.parent_state = { ...parentStates }
     return out
   }
 
-  async *#parentRows(node: ManifestNode, signal: AbortSignal): AsyncGenerator<{ record: Row; partition: Row }> {
-    const parent = new DeclarativeStream(node, this.#env)
-    for await (const ev of parent.read(undefined, signal, { fullRefresh: true })) {
+  async *#parentRows(config: ManifestNode, signal: AbortSignal, states?: { in: Record<string, Record<string, unknown>>; out: Record<string, Record<string, unknown>> }): AsyncGenerator<{ record: Row; partition: Row }> {
+    const parent = new DeclarativeStream(config.stream as ManifestNode, this.#env)
+    const incremental = !!states && config.incremental_dependency === true && !!parent.cursor
+    const prior = incremental ? states.in[parent.name] : undefined
+    for await (const ev of parent.read(prior, signal, { fullRefresh: !incremental })) {
       if (ev.kind === 'records') for (const record of ev.rows) yield { record, partition: ev.partition }
+      // A parent state arrives only after every partition built from its records was read.
+      else if (incremental) states.out[parent.name] = ev.data
     }
   }
 

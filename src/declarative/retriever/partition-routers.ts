@@ -12,8 +12,12 @@ export interface Partition {
   inject(parts: RequestParts, ctx: TemplateContext): void
 }
 
-/** Reads every record of a parent stream (all partitions and pages, with its transformations), with the parent partition it came from. */
-export type ParentReader = (streamNode: ManifestNode, signal: AbortSignal) => AsyncIterable<{ record: Row; partition: Row }>
+/**
+ * Reads every record of a parent stream (all partitions and pages, with its transformations),
+ * with the parent partition it came from. Gets the whole ParentStreamConfig, which says whether
+ * the parent is read incrementally (`incremental_dependency`).
+ */
+export type ParentReader = (parentConfig: ManifestNode, signal: AbortSignal) => AsyncIterable<{ record: Row; partition: Row }>
 
 const none = (): void => undefined
 
@@ -48,7 +52,7 @@ async function* substreamPartitions(node: ManifestNode, base: TemplateContext, r
     const field = pyStr(evaluate(cfg.partition_field, base, { literal: false }))
     const option = cfg.request_option as ManifestNode | undefined
     const extra = (Array.isArray(cfg.extra_fields) ? cfg.extra_fields : []) as unknown[][]
-    for await (const { record, partition } of readParent(cfg.stream as ManifestNode, signal)) {
+    for await (const { record, partition } of readParent(cfg, signal)) {
       const v = dpathGet(record, parentKey)
       // Parent records without the key are skipped, as in the CDK.
       if (v === undefined) continue
