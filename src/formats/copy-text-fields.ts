@@ -141,56 +141,99 @@ function intValue(data: Buffer, s: number, e: number): number | bigint | undefin
   return sign * n
 }
 
+/** A fixed-width column decoded from COPY bytes, ready to become an Arrow buffer. */
+export interface DecodedColumn {
+  /** int64 / timestamp / time: BigInt64Array; decimal: 128-bit words as Uint32Array; float: Float64Array; date: Int32Array; bool: bit-packed Uint8Array. */
+  data: BigInt64Array | Uint32Array | Float64Array | Int32Array | Uint8Array
+  valid: Uint8Array
+  nulls: number
+}
+
+const TWO_32 = 4_294_967_296
+
 /**
- * Values of one column, decoded from the COPY bytes: `null` for SQL NULL, `undefined` for a
- * value that cannot be converted (the caller nulls it and records a change).
+ * Decodes one fixed-width column straight from the COPY bytes into its typed buffer. NULL (and
+ * NaN/Infinity for floats, as the Postgres source decodes them) become nulls; a value that cannot
+ * be converted becomes null and is reported through `fail(row)`.
  */
 export function decodeCopyColumn(
   fields: CopyFields,
   index: number,
   decoder: Exclude<CopyDecoder, 'text'>,
   column: DataColumn,
-): (number | bigint | boolean | null | undefined)[] {
+  fail: (row: number) => void,
+): DecodedColumn {
   const { data, starts, ends, columnCount, rows } = fields
-  const out = new Array<number | bigint | boolean | null | undefined>(rows)
+  const valid = new Uint8Array((rows + 7) >> 3)
+  let nulls = 0
+  const wide = decoder === 'int' || decoder === 'timestamp' || decoder === 'time' ? new BigInt64Array(rows) : undefined
+  const words = wide ? new Uint32Array(wide.buffer) : undefined
+  const decimal = decoder === 'decimal' ? new BigInt64Array(rows * 2) : undefined
+  const doubles = decoder === 'float' ? new Float64Array(rows) : undefined
+  const days = decoder === 'date' ? new Int32Array(rows) : undefined
+  const bits = decoder === 'bool' ? new Uint8Array((rows + 7) >> 3) : undefined
   for (let r = 0, f = index; r < rows; r++, f += columnCount) {
     const s = starts[f]!
     const e = ends[f]!
     if (isNull(data, s, e)) {
-      out[r] = null
+      nulls++
       continue
     }
+    let ok = true
     switch (decoder) {
       case 'int':
-        out[r] = intValue(data, s, e)
+      case 'timestamp':
+      case 'time': {
+        const v = decoder === 'int' ? intValue(data, s, e) : decoder === 'timestamp' ? timestampMicros(data, s, e) : toTimeMicros(data.toString('latin1', s, e))
+        if (v === undefined) ok = false
+        else if (typeof v === 'number') {
+          // Two 32-bit words without a BigInt: exact for safe integers, negatives included.
+          const hi = Math.floor(v / TWO_32)
+          words![r * 2] = v - hi * TWO_32
+          words![r * 2 + 1] = hi
+        } else wide![r] = v
         break
+      }
       case 'float': {
-        // NaN and ±Infinity become null, as the Postgres source decodes them.
         const text = data.toString('latin1', s, e)
         const v = Number(text)
-        out[r] = Number.isFinite(v) ? v : text === 'NaN' || text.endsWith('Infinity') ? null : undefined
+        if (Number.isFinite(v)) doubles![r] = v
+        else if (text === 'NaN' || text.endsWith('Infinity')) {
+          nulls++
+          continue
+        } else ok = false
         break
       }
       case 'bool':
-        out[r] = data[s] === 116 ? true : data[s] === 102 ? false : undefined
+        if (data[s] === 116) bits![r >> 3]! |= 1 << (r & 7)
+        else ok = data[s] === 102
         break
       case 'date': {
         const ms = e - s === 10 ? Date.UTC(digitsAt(data, s, 4), digitsAt(data, s + 5, 2) - 1, digitsAt(data, s + 8, 2)) : NaN
-        out[r] = Number.isNaN(ms) ? toEpochDays(data.toString('latin1', s, e)) : ms / 86_400_000
+        const v = Number.isNaN(ms) ? toEpochDays(data.toString('latin1', s, e)) : ms / 86_400_000
+        if (v === undefined) ok = false
+        else days![r] = v
         break
       }
-      case 'timestamp':
-        out[r] = timestampMicros(data, s, e)
+      case 'decimal': {
+        const v = toUnscaledDecimal(data.toString('latin1', s, e), column.precision ?? 38, column.scale ?? 0)
+        if (v === undefined) ok = false
+        else {
+          decimal![r * 2] = BigInt.asIntN(64, v)
+          decimal![r * 2 + 1] = BigInt.asIntN(64, v >> 64n)
+        }
         break
-      case 'time':
-        out[r] = toTimeMicros(data.toString('latin1', s, e))
-        break
-      case 'decimal':
-        out[r] = toUnscaledDecimal(data.toString('latin1', s, e), column.precision ?? 38, column.scale ?? 0)
-        break
+      }
     }
+    if (!ok) {
+      fail(r)
+      nulls++
+      continue
+    }
+    valid[r >> 3]! |= 1 << (r & 7)
   }
-  return out
+  const out = wide ?? (decimal ? new Uint32Array(decimal.buffer) : (doubles ?? days ?? bits!))
+  return { data: out, valid, nulls }
 }
 
 /** Undoes COPY escapes of one field into `out` at `pos`; returns the new position. */

@@ -213,13 +213,8 @@ class ColumnConverter {
       const t = copyTextColumn(fields, index)
       return makeData({ type: new Utf8(), length: fields.rows, nullCount: t.nulls, valueOffsets: t.offsets, data: t.bytes, nullBitmap: t.valid })
     }
-    const raw = decodeCopyColumn(fields, index, decoder, c)
-    const values = new Array<number | bigint | boolean | undefined>(raw.length)
-    for (let i = 0; i < raw.length; i++) {
-      const v = raw[i]
-      values[i] = v === null ? undefined : v === undefined ? this.fail(i, c.name) : v
-    }
-    return this.#typed(c, values)
+    const d = decodeCopyColumn(fields, index, decoder, c, (row) => this.fail(row, c.name))
+    return makeData({ type: arrowType(c), length: fields.rows, nullCount: d.nulls, data: d.data, nullBitmap: d.valid } as never)
   }
 
   /** Builds the Arrow column of a kind from already converted values (undefined = null). */
