@@ -35,7 +35,7 @@ describe('Sample Data (Faker) -> Local Files through the API', () => {
   })
 
   async function connection(path: string, syncMode: string, destinationSyncMode: string): Promise<string> {
-    const source = await s.post('sources/create', { workspaceId: s.workspaceId, sourceDefinitionId: FAKER_ID, name: `faker ${path}`, connectionConfiguration: { count: 300, seed: 7 } })
+    const source = await s.post('sources/create', { workspaceId: s.workspaceId, sourceDefinitionId: FAKER_ID, name: `faker ${path}`, connectionConfiguration: { count: 300, seed: 7, always_updated: false } })
     assert.equal(source.status, 200, JSON.stringify(source.body))
     const destination = await s.post('destinations/create', {
       workspaceId: s.workspaceId,
@@ -75,7 +75,7 @@ describe('Sample Data (Faker) -> Local Files through the API', () => {
     assert.equal(new Set(after.map((r) => r._airbyte_generation_id)).size, 1)
   })
 
-  test('incremental + append: a second sync with nothing new adds nothing', async () => {
+  test('incremental + append (always_updated false): a second sync with nothing new adds nothing', async () => {
     const connectionId = await connection('incremental', 'incremental', 'append')
     const root = join(s.running.dataDir, 'files', 'incremental')
     const first = await sync(connectionId)
