@@ -59,7 +59,8 @@ interface OpenPart {
   encoder: RecordEncoder
   gzip: Gzip | undefined
   rows: number
-  bytes: number
+  /** Bytes written to the object so far (after compression). */
+  counter: { bytes: number }
 }
 
 /** Writes, then waits for `drain` when needed; fails instead of hanging when the stream errors or closes. */
@@ -146,33 +147,43 @@ class StreamFiles {
     for (let n = 1; this.#existing.has(key) || this.#written.has(key); n++) key = joinKey(prefix + withCollisionSuffix(name, this.#extension, n))
     this.#written.add(key)
     const sink = await this.#store.create(key, this.#configured.generationId)
+    try {
+      return { seq: ++this.#seq, key, sink, rows: 0, ...this.#encoderFor(sink) }
+    } catch (e) {
+      await sink.abort()
+      throw e
+    }
+  }
+
+  /** The encoder of the configured format, writing (through gzip when asked) into the sink. */
+  #encoderFor(sink: ObjectSink): Pick<OpenPart, 'encoder' | 'gzip' | 'counter'> {
     const format = this.#settings.format
     const gzip = format.type !== 'Parquet' && format.gzip ? createGzip() : undefined
-    const part: OpenPart = { seq: ++this.#seq, key, sink, gzip, rows: 0, bytes: 0, encoder: undefined as never }
+    const counter = { bytes: 0 }
     sink.stream.on('error', ignoreError)
     let target: Writable = sink.stream
     if (gzip) {
       gzip.on('error', ignoreError)
       gzip.on('data', (c: Buffer) => {
-        part.bytes += c.length
+        counter.bytes += c.length
       })
       sink.stream.on('error', (e) => gzip.destroy(e))
       gzip.pipe(sink.stream, { end: false })
       target = gzip
     }
     const output = async (chunk: Uint8Array): Promise<void> => {
-      if (!gzip) part.bytes += chunk.length
+      if (!gzip) counter.bytes += chunk.length
       await writeWithBackpressure(target, chunk)
     }
     const ctx = { syncId: this.#configured.syncId, generationId: this.#configured.generationId }
     const columns = dataColumns(this.#configured.stream.jsonSchema)
-    part.encoder =
+    const encoder =
       format.type === 'JSONL'
         ? new JsonlEncoder(output, ctx, format.flatten)
         : format.type === 'CSV'
           ? new CsvEncoder(output, ctx, format.flatten, columns)
           : new ParquetEncoder(output, ctx, columns, format)
-    return part
+    return { encoder, gzip, counter }
   }
 
   async write(batch: RecordBatch): Promise<void> {
@@ -180,7 +191,7 @@ class StreamFiles {
     this.part ??= await this.#open()
     await this.part.encoder.write(batch)
     this.part.rows += batch.count
-    if (this.part.bytes >= this.#settings.maxPartBytes || this.part.rows >= this.#settings.maxPartRows) await this.commitPart()
+    if (this.part.counter.bytes >= this.#settings.maxPartBytes || this.part.rows >= this.#settings.maxPartRows) await this.commitPart()
   }
 
   /** Completes the open part (footer, gzip trailer, durable commit); no-op when none is open. */
@@ -195,7 +206,7 @@ class StreamFiles {
     await part.sink.commit()
     this.part = undefined
     this.committedSeq = part.seq
-    this.#opts.logger.info(`Wrote ${part.key} (${part.rows} records, ${part.bytes} bytes).`)
+    this.#opts.logger.info(`Wrote ${part.key} (${part.rows} records, ${part.counter.bytes} bytes).`)
   }
 
   async abortPart(): Promise<void> {
