@@ -4,6 +4,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { gunzipSync } from 'node:zlib'
+import { parquetReadObjects } from 'hyparquet'
 import { runAttempt } from '../../../src/engine/index.js'
 import type { Destination, Source } from '../../../src/connectors/connector.js'
 import { PostgresSource } from '../../../src/connectors/postgres/postgres-source.js'
@@ -262,5 +263,35 @@ describe('Postgres -> Local Files', () => {
     assert.equal(data[1]!.f8, 1e308)
     assert.equal(data[1]!.tstz, '2262-04-11T23:47:16.854775Z')
     assert.ok(Object.values(data[2]!).slice(1).every((v) => v === null))
+  })
+
+  test('Parquet output keeps integers, floats, text and instants exactly', async () => {
+    const source = new PostgresSource()
+    const ctx = { signal: new AbortController().signal, logger: memoryLogger(), context: { dataDir: root, localFilesRoot: root } }
+    const catalog = configure(await source.discover(srcCfg, ctx), { names: ['types'] })
+    await sync(source, new LocalFilesDestination(), { destination_path: 'pq', format: { format_type: 'Parquet' } }, catalog, [])
+    const files: string[] = []
+    const walk = async (dir: string): Promise<void> => {
+      for (const e of await readdir(dir, { withFileTypes: true })) {
+        if (e.isDirectory()) await walk(path.join(dir, e.name))
+        else if (e.name.endsWith('.parquet')) files.push(path.join(dir, e.name))
+      }
+    }
+    await walk(path.join(root, 'pq'))
+    assert.equal(files.length, 1)
+    const bytes = await readFile(files[0]!)
+    const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
+    const rows = ((await parquetReadObjects({ file })) as Record<string, unknown>[]).sort((a, b) => Number(a.id) - Number(b.id))
+    assert.equal(rows.length, 3)
+    const [a, b, c] = rows as [Record<string, unknown>, Record<string, unknown>, Record<string, unknown>]
+    assert.equal(a.i8, 9223372036854775807n)
+    assert.equal(b.i8, -9223372036854775808n)
+    assert.equal(a.f8, 0.1)
+    assert.equal(b.f8, 1e308)
+    assert.equal(a.b, true)
+    assert.equal(a.t, 'tab\tnl\n bs\\ q" é 😀')
+    assert.equal((a.tstz as Date).toISOString(), '2024-01-01T08:00:00.000Z')
+    assert.equal(c.i8, null)
+    assert.equal(c.t, null)
   })
 })
