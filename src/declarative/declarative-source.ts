@@ -51,6 +51,8 @@ export interface DeclarativeSourceOptions extends RateLimitOptions {
   baseDir?: string
   /** Replaces the manifest's spec (Airbyte's create_manifest carries the spec separately). */
   spec?: ConnectorSpecification
+  /** Partitions tracked one by one in per-partition state before switching to a global cursor (default 10,000). */
+  maxPartitionStates?: number
 }
 
 const DEFAULT_BATCH_ROWS = 1000
@@ -180,7 +182,7 @@ export class DeclarativeSource implements Source {
       log: (level, message) => opts.logger[level](message),
       shared: new Map(),
     }
-    return { config, http, strictJson: this.#opts.strictJson ?? false, log: (level, message) => opts.logger[level](message) }
+    return { config, http, strictJson: this.#opts.strictJson ?? false, log: (level, message) => opts.logger[level](message), maxPartitionStates: this.#opts.maxPartitionStates ?? 10_000 }
   }
 
   /** The manifest's streams, built for one run. */

@@ -144,3 +144,31 @@ test('incremental_dependency: the parent is read from its own state, kept in the
   assert.deepEqual(second.records.comments?.map((c) => c.id), ['c2', 'c3'])
   assert.deepEqual((second.states.at(-1)?.data as { parent_state: unknown }).parent_state, { tickets: { updated: '2024-03-01' } })
 })
+
+test('past maxPartitionStates partitions the state becomes one global cursor (the lowest value)', async () => {
+  const days: Record<string, string> = { a: '2024-02-01', b: '2024-01-15', c: '2024-03-01', d: '2024-01-20' }
+  const api = await startMockApi((r) => ({ body: { data: [{ id: r.query.get('k'), day: days[r.query.get('k') ?? ''] }] } }))
+  servers.push(api)
+  const source = new DeclarativeSource(
+    {
+      streams: [
+        {
+          name: 'events',
+          retriever: {
+            requester: { url_base: `${api.origin}/api.example.com`, path: '/events' },
+            record_selector: { extractor: { field_path: ['data'] } },
+            partition_router: { type: 'ListPartitionRouter', values: ['a', 'b', 'c', 'd'], cursor_field: 'k', request_option: { type: 'RequestOption', inject_into: 'request_parameter', field_name: 'k' } },
+          },
+          incremental_sync: { type: 'DatetimeBasedCursor', cursor_field: 'day', datetime_format: '%Y-%m-%d', start_datetime: '2024-01-01', start_time_option: { type: 'RequestOption', inject_into: 'request_parameter', field_name: 'since' } },
+        },
+      ],
+    },
+    { maxPartitionStates: 2 },
+  )
+  const first = await readAll(source, {}, catalogFor(['events'], 'incremental'))
+  assert.equal(first.records.events?.length, 4)
+  assert.deepEqual(first.states.at(-1)?.data, { use_global_cursor: true, state: { day: '2024-01-15' } })
+  const before = api.requests.length
+  await readAll(source, {}, catalogFor(['events'], 'incremental'), first.states)
+  assert.deepEqual(api.requests.slice(before).map((r) => r.query.get('since')), ['2024-01-15', '2024-01-15', '2024-01-15', '2024-01-15'])
+})

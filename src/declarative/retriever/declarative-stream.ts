@@ -24,6 +24,8 @@ export interface StreamEnvironment {
   /** Invalid JSON fails the read instead of decoding to `{}` (the REST API source). */
   strictJson: boolean
   log(level: 'warn' | 'info', message: string): void
+  /** Partitions tracked one by one before the state switches to a global cursor (default 10,000). */
+  maxPartitionStates: number
 }
 
 /** Normalises a primary key (string, list of strings, list of lists) to Airbyte's `[[k]]` form. */
@@ -118,6 +120,13 @@ export class DeclarativeStream {
         if (entry.partition && v !== undefined && v !== null) partitionStates.set(stableKey(entry.partition), { partition: entry.partition, value: pyStr(v) })
       }
     }
+    // Past maxPartitionStates partitions the state switches to one global cursor (as the CDK
+    // does): the lowest partition value, so no partition skips data on the next sync.
+    let useGlobal = state?.use_global_cursor === true
+    const loadedGlobal = state?.state && typeof state.state === 'object' ? (state.state as Row)[cursor?.cursorField ?? ''] : undefined
+    let globalPrior: string | undefined = useGlobal && loadedGlobal !== undefined && loadedGlobal !== null ? pyStr(loadedGlobal) : undefined
+    let globalOut: PyDateTime | undefined
+    const lowest = (a: PyDateTime | undefined, b: PyDateTime | undefined): PyDateTime | undefined => (!a ? b : !b ? a : a.us <= b.us ? a : b)
     let lastStateAt = 0
     let pendingState = false
     for await (const partition of partitionsOf(this.#routers, this.#base, readParent, signal)) {
@@ -127,7 +136,7 @@ export class DeclarativeStream {
         continue
       }
       const key = stableKey(partition.values)
-      const prior = this.perPartitionState ? partitionStates.get(key)?.value : state?.[cursor.cursorField]
+      const prior = !this.perPartitionState ? state?.[cursor.cursorField] : useGlobal ? globalPrior : partitionStates.get(key)?.value
       const start = cursor.startFrom(prior)
       const priorDt = cursor.parse(prior)
       const tracker = { max: priorDt && priorDt.us >= start.us ? priorDt : undefined as PyDateTime | undefined, start }
@@ -138,13 +147,20 @@ export class DeclarativeStream {
         const value = cursor.format(tracker.max ?? start)
         if (!emitState) continue
         if (this.perPartitionState) {
-          partitionStates.set(key, { partition: partition.values, value })
+          if (useGlobal) globalOut = lowest(globalOut, cursor.parse(value))
+          else partitionStates.set(key, { partition: partition.values, value })
+          if (!useGlobal && partitionStates.size > this.#env.maxPartitionStates) {
+            useGlobal = true
+            for (const p of partitionStates.values()) globalOut = lowest(globalOut, cursor.parse(p.value))
+            globalPrior = globalOut ? cursor.format(globalOut) : undefined
+            partitionStates.clear()
+          }
           pendingState = true
           // The message lists every partition: throttle it (as the CDK does) and send the last one at the end.
           if (Date.now() - lastStateAt >= PER_PARTITION_STATE_INTERVAL_MS) {
             lastStateAt = Date.now()
             pendingState = false
-            yield { kind: 'state', data: this.#perPartitionState(partitionStates, cursor, parentStatesOut) }
+            yield { kind: 'state', data: useGlobal ? this.#globalState(globalOut, globalPrior, cursor, parentStatesOut) : this.#perPartitionState(partitionStates, cursor, parentStatesOut) }
           }
         } else {
           yield { kind: 'state', data: { [cursor.cursorField]: value } }
@@ -153,8 +169,15 @@ export class DeclarativeStream {
     }
     const parentAdvanced = JSON.stringify(parentStatesOut) !== JSON.stringify(parentStatesIn)
     if (cursor && emitState && this.perPartitionState && (pendingState || parentAdvanced)) {
-      yield { kind: 'state', data: this.#perPartitionState(partitionStates, cursor, parentStatesOut) }
+      yield { kind: 'state', data: useGlobal ? this.#globalState(globalOut, globalPrior, cursor, parentStatesOut) : this.#perPartitionState(partitionStates, cursor, parentStatesOut) }
     }
+  }
+
+  #globalState(out: PyDateTime | undefined, prior: string | undefined, cursor: DatetimeCursor, parentStates: Record<string, unknown>): Record<string, unknown> {
+    const value = out ? cursor.format(out) : prior
+    const data: Record<string, unknown> = { use_global_cursor: true, state: value === undefined ? {} : { [cursor.cursorField]: value } }
+    if (Object.keys(parentStates).length) data.parent_state = { ...parentStates }
+    return data
   }
 
   #perPartitionState(states: Map<string, { partition: Row; value: string }>, cursor: DatetimeCursor, parentStates: Record<string, unknown>): Record<string, unknown> {
