@@ -86,6 +86,19 @@ describe('declarative definitions through the Config API', () => {
     assert.equal(def.dockerRepository, 'airbyte/source-declarative-manifest')
   })
 
+  test('sources of real Airbyte manifests are created with their own specs (secrets masked)', async () => {
+    for (const [name, config, secret] of [
+      ['source-stockdata', { api_key: 'sd-key', symbols: ['AAPL'], industries: ['Technology'], filter_entities: true, start_date: '2024-01-01T00:00:00Z' }, 'sd-key'],
+      ['source-exchange-rates', { access_key: 'test-key', start_date: '2024-01-01', base: 'EUR', ignore_weekends: true }, 'test-key'],
+      ['source-chargedesk', { username: 'sk_test_chargedesk', start_date: 1704067200 }, undefined],
+    ] as const) {
+      const def = (await h.post('source_definitions/create', { manifest: airbyteManifest(name), name })).json() as { sourceDefinitionId: string }
+      const created = await h.post('sources/create', { workspaceId: h.workspaceId, sourceDefinitionId: def.sourceDefinitionId, name, connectionConfiguration: config })
+      assert.equal(created.statusCode, 200, `${name}: ${created.body}`)
+      if (secret) assert.doesNotMatch(created.body, new RegExp(secret))
+    }
+  })
+
   test('an unsupported component is refused at creation with its path in the manifest', async () => {
     const m = manifestFor(mock.origin)
     const stream = (m.streams as Array<Record<string, unknown>>)[0] as { retriever: Record<string, unknown> }
