@@ -242,3 +242,16 @@ test('a root-relative next URL resolves against the host', async () => {
   assert.equal(s.requests[0]?.query.get('x'), '1')
   assert.equal(s.requests[1]?.path, '/items')
 })
+
+test('requests_per_second spaces the requests of a source', async () => {
+  const s = await api((r) => {
+    const page = Number(r.query.get('page'))
+    return { body: { items: page <= 4 ? [{ id: page }] : [] } }
+  })
+  const started = Date.now()
+  const { records } = await readAll(new RestApiSource(), { url: `${s.origin}/h/items`, pagination: { type: 'page' }, requests_per_second: 20 }, catalogFor(['items']))
+  assert.equal(records.items?.length, 4)
+  assert.equal(s.requests.length, 5)
+  // 5 requests at 20/s: the last one starts at least 200 ms after the first.
+  assert.ok(Date.now() - started >= 190, `took ${Date.now() - started} ms`)
+})
