@@ -34,8 +34,8 @@ describe('Sample Data (Faker) -> Local Files through the API', () => {
     await s.close()
   })
 
-  async function connection(path: string, syncMode: string, destinationSyncMode: string): Promise<string> {
-    const source = await s.post('sources/create', { workspaceId: s.workspaceId, sourceDefinitionId: FAKER_ID, name: `faker ${path}`, connectionConfiguration: { count: 300, seed: 7, always_updated: false } })
+  async function connection(path: string, syncMode: string, destinationSyncMode: string, count = 300): Promise<string> {
+    const source = await s.post('sources/create', { workspaceId: s.workspaceId, sourceDefinitionId: FAKER_ID, name: `faker ${path}`, connectionConfiguration: { count, seed: 7, always_updated: false } })
     assert.equal(source.status, 200, JSON.stringify(source.body))
     const destination = await s.post('destinations/create', {
       workspaceId: s.workspaceId,
@@ -85,5 +85,22 @@ describe('Sample Data (Faker) -> Local Files through the API', () => {
     const second = await sync(connectionId)
     assert.equal(second.job.aggregatedStats.recordsEmitted, 0)
     assert.equal((await jsonlRows(root)).length, 300)
+  })
+
+  test('cancel mid-sync leaves only complete files and no temp files', async () => {
+    const connectionId = await connection('cancelled', 'full_refresh', 'overwrite', 20_000_000)
+    const root = join(s.running.dataDir, 'files', 'cancelled')
+    const jobId = (await s.post('connections/sync', { connectionId })).body.job.id as number
+    await s.waitFor(jobId, ['running'])
+    await new Promise((r) => setTimeout(r, 700))
+    await s.post('jobs/cancel', { id: jobId })
+    const done = await s.waitFor(jobId, ['cancelled', 'succeeded', 'failed'], 15_000)
+    assert.equal(done.job.status, 'cancelled')
+    assert.equal(done.attempts[0].attempt.failureSummary.failures[0].failureType, 'manual_cancellation')
+    const entries = ((await readdir(root, { recursive: true }).catch(() => [])) as string[]).map((e) => e.split('/').pop() as string)
+    assert.deepEqual(entries.filter((e) => e.endsWith('.sluice-tmp')), [], 'temp files are removed')
+    // Every visible data file is whole (gunzip and JSON.parse of every line succeed).
+    const rows = await jsonlRows(root)
+    assert.ok(rows.length < 20_000_000)
   })
 })
