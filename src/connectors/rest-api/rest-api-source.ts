@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { ConnectorConfig, RunOptions, Source } from '../connector.js'
 import { DeclarativeSource, type DeclarativeSourceOptions } from '../../declarative/declarative-source.js'
+import { redactUrl } from '../../declarative/http/http-requester.js'
 import { cancelledError, configError, SluiceError, throwIfAborted } from '../../errors.js'
 import {
   rowBatch,
@@ -91,7 +92,7 @@ export class RestApiSource implements Source {
       for await (const ev of stream.read(undefined, opts.signal, { firstPageOnly: true, fullRefresh: true })) {
         if (ev.kind === 'records') break
       }
-      return { status: 'succeeded', message: `Fetched ${config.url} successfully.` }
+      return { status: 'succeeded', message: `Fetched ${redactUrl(config.url)} successfully.` }
     } catch (e) {
       if (e instanceof SluiceError && e.code === 'SLUICE_ERR_CANCELLED') throw e
       return { status: 'failed', message: (e as Error).message }
