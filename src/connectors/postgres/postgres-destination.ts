@@ -159,9 +159,20 @@ export class PostgresDestination implements Destination {
       try {
         const schema = normalizeIdentifier(config.schema || 'public')
         const probe = `_airbyte_connection_test_${Math.random().toString(36).slice(2, 10)}`
-        await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`)
+        await ensureSchema(client, schema)
         await client.query(`CREATE TABLE ${qualified(schema, probe)} (id integer)`)
         await client.query(`DROP TABLE ${qualified(schema, probe)}`)
+        // Writes stage batches in temporary tables: the TEMP privilege is needed too.
+        try {
+          await client.query(`CREATE TEMP TABLE ${quoteIdent(probe)} (id integer)`)
+          await client.query(`DROP TABLE pg_temp.${quoteIdent(probe)}`)
+        } catch (err) {
+          if ((err as { code?: string }).code !== '42501') throw err
+          return {
+            status: 'failed',
+            message: `User "${config.username}" may not create temporary tables in database "${config.database}", which writes need for staging: GRANT TEMP ON DATABASE.`,
+          }
+        }
         return { status: 'succeeded', message: 'Connected; can create tables in schema ' + JSON.stringify(schema) + '.' }
       } finally {
         await endPg(client)
@@ -269,7 +280,7 @@ class WriteSession {
   /** Creates schema, final or temporary table and staging table; evolves the final table's columns. */
   async setup(w: StreamWriter): Promise<void> {
     if (w.ready) return
-    await this.#q(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(w.schema)}`)
+    await ensureSchema(this.#client, w.schema)
     if (w.truncate) await this.#q(`DROP TABLE IF EXISTS ${w.qualifiedTarget}`)
     const existing = await this.#q(
       `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type
@@ -626,6 +637,15 @@ async function* abortable<T>(input: AsyncIterable<T>, signal: AbortSignal): Asyn
   } finally {
     if (!done) void Promise.resolve(it.return?.()).catch(() => undefined)
   }
+}
+
+/**
+ * Creates the schema only when it is missing: `CREATE SCHEMA IF NOT EXISTS` checks the
+ * database's CREATE privilege even for an existing schema, which a writer may lack.
+ */
+async function ensureSchema(client: PgClient, schema: string): Promise<void> {
+  const found = await client.query(`SELECT 1 FROM pg_namespace WHERE nspname = $1`, [schema])
+  if (found.rowCount === 0) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`)
 }
 
 function stageSignature(k: StageKind): string {

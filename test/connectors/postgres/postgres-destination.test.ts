@@ -105,8 +105,16 @@ describe('check', () => {
       const r = await dest.check({ ...cfg, username: role, schema: 'locked' }, runOptions())
       assert.equal(r.status, 'failed')
       assert.match(r.message, /permission denied/)
+      // Able to create tables but not temporary ones: staging would fail, so check fails.
+      await db.query(`GRANT USAGE, CREATE ON SCHEMA locked TO ${role}; REVOKE TEMP ON DATABASE "${db.name}" FROM PUBLIC`)
+      const noTemp = await dest.check({ ...cfg, username: role, schema: 'locked' }, runOptions())
+      assert.equal(noTemp.status, 'failed')
+      assert.match(noTemp.message, new RegExp(`User "${role}" may not create temporary tables`))
+      await db.query(`GRANT TEMP ON DATABASE "${db.name}" TO PUBLIC`)
+      assert.equal((await dest.check({ ...cfg, username: role, schema: 'locked' }, runOptions())).status, 'succeeded')
     } finally {
-      await db.query(`DROP SCHEMA locked; DROP ROLE ${role}`)
+      await db.query(`DROP SCHEMA locked CASCADE; REVOKE ALL ON SCHEMA locked FROM ${role}`).catch(() => undefined)
+      await db.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`)
     }
   })
 })

@@ -72,6 +72,15 @@ describe('check', () => {
     assert.ok(Date.now() - t0 < 3000)
   })
 
+  test('reports TLS requested from a server without TLS', async () => {
+    for (const tls of [{ ssl: true }, { ssl_mode: { mode: 'require' } }]) {
+      const r = await source.check({ ...cfg, ...tls }, runOptions())
+      assert.equal(r.status, 'failed')
+      assert.match(r.message, /does not support SSL: set ssl to false or ssl_mode to disable/)
+    }
+    assert.equal((await source.check({ ...cfg, ssl_mode: { mode: 'prefer' } }, runOptions())).status, 'succeeded')
+  })
+
   test('reports an unknown host', async () => {
     const r = await source.check({ ...cfg, host: 'no-such-host.invalid' }, runOptions())
     assert.equal(r.status, 'failed')
