@@ -111,7 +111,11 @@ describe('check', () => {
       assert.equal(noTemp.status, 'failed')
       assert.match(noTemp.message, new RegExp(`User "${role}" may not create temporary tables`))
       await db.query(`GRANT TEMP ON DATABASE "${db.name}" TO PUBLIC`)
-      assert.equal((await dest.check({ ...cfg, username: role, schema: 'locked' }, runOptions())).status, 'succeeded')
+      const limited = { ...cfg, username: role, schema: 'locked' }
+      assert.equal((await dest.check(limited, runOptions())).status, 'succeeded')
+      // With just USAGE + CREATE on the schema and TEMP, a write works (no database CREATE).
+      for await (const _ of dest.write(limited, catalogOf('lim', 'append'), messages('lim', [[{ id: 1, name: 'x' }], 'COMPLETE']), runOptions())) void _
+      assert.equal((await db.query('SELECT count(*)::int AS n FROM locked.lim')).rows[0]!.n, 1)
     } finally {
       await db.query(`DROP SCHEMA locked CASCADE; REVOKE ALL ON SCHEMA locked FROM ${role}`).catch(() => undefined)
       await db.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`)
