@@ -59,7 +59,8 @@ export async function startJobsServer(env: Record<string, string> = {}): Promise
   const running = await startSluice({
     port: 0,
     dataDir,
-    env: { ...process.env, ...FAST_ENV, SLUICE_SECRET_KEY: randomBytes(32).toString('hex'), ...env },
+    // The embedded SQLite store, whatever the environment says (SLUICE_DATABASE_URL picks PostgreSQL).
+    env: { ...process.env, SLUICE_DATABASE_URL: '', ...FAST_ENV, SLUICE_SECRET_KEY: randomBytes(32).toString('hex'), ...env },
     logger: pino({ level: 'silent' }),
   })
   const post = async (path: string, body: unknown = {}): Promise<Reply> => {

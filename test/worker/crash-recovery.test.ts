@@ -36,6 +36,8 @@ async function startServer(): Promise<Server> {
     cwd: root,
     env: {
       ...process.env,
+      // The embedded single-process SQLite store is what this test is about.
+      SLUICE_DATABASE_URL: '',
       SLUICE_TEST_CONNECTORS: '1',
       SLUICE_SECRET_KEY: secretKey,
       SLUICE_LOG_LEVEL: 'warn',
