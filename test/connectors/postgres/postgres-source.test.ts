@@ -335,7 +335,11 @@ describe('read', () => {
     assert.equal(typeof st.data!.xmin_xid_value, 'number')
     await db.query(`UPDATE xm SET v = 'b2' WHERE id = 2; INSERT INTO xm VALUES (3, 'c')`)
     const second = await collect(source.read(xcfg, catalog, [st], runOptions()))
-    assert.deepEqual(second.rows.map((r) => r.v).sort(), ['b2', 'c'])
+    // Rows of transactions still open elsewhere in the cluster at the first snapshot may be
+    // read again (duplicates over loss), so only require the changes and no stale version.
+    const seen = second.rows.map((r) => r.v)
+    assert.ok(seen.includes('b2') && seen.includes('c'), JSON.stringify(seen))
+    assert.ok(!seen.includes('b'))
   })
 
   test('a slow consumer holds the COPY on the server (backpressure, no buffering in memory)', async () => {
@@ -355,6 +359,21 @@ describe('read', () => {
     await new Promise((r) => setTimeout(r, 200))
     const after = await db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'sluice-backpressure'`)
     assert.equal(after.rows[0]!.n, 0)
+  })
+
+  test('a role with only SELECT on one table discovers and reads it incrementally', async () => {
+    await db.query(`GRANT SELECT ON events TO ${role}`)
+    try {
+      const ro = { ...cfg, username: role }
+      const discovered = await source.discover(ro, runOptions())
+      assert.deepEqual(discovered.streams.map((s) => s.name), ['events'])
+      const catalog = configure(discovered, { syncMode: 'incremental', cursorField: ['updated_at'] })
+      const { rows, states } = await collect(source.read(ro, catalog, [], runOptions()))
+      assert.ok(rows.length > 0)
+      assert.equal(states.at(-1)!.data!.state_type, 'cursor_based')
+    } finally {
+      await db.query(`REVOKE SELECT ON events FROM ${role}`)
+    }
   })
 
   test('abort stops a read promptly', async () => {
