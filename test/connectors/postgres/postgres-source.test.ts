@@ -349,11 +349,16 @@ describe('read', () => {
     const it = slow.read({ ...cfg, jdbc_url_params: 'ApplicationName=sluice-backpressure' }, catalog, [], runOptions())[Symbol.asyncIterator]()
     let first = await it.next()
     while (!first.done && first.value.type !== 'RECORD_BATCH') first = await it.next()
-    await new Promise((r) => setTimeout(r, 300))
-    const act = await db.query(`SELECT state, wait_event FROM pg_stat_activity WHERE application_name = 'sluice-backpressure'`)
-    assert.equal(act.rows.length, 1)
-    assert.equal(act.rows[0]!.state, 'active', 'the COPY is still running: the rest of the table is not in memory')
-    assert.equal(act.rows[0]!.wait_event, 'ClientWrite')
+    // The server fills the socket buffers, then waits for the client to read (ClientWrite).
+    let act = { state: '', wait_event: '' }
+    for (let i = 0; i < 50 && act.wait_event !== 'ClientWrite'; i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      const q = await db.query(`SELECT state, wait_event FROM pg_stat_activity WHERE application_name = 'sluice-backpressure'`)
+      assert.equal(q.rows.length, 1)
+      act = q.rows[0] as typeof act
+    }
+    assert.equal(act.state, 'active', 'the COPY is still running: the rest of the table is not in memory')
+    assert.equal(act.wait_event, 'ClientWrite')
     await it.return?.(undefined)
     // Stopping early releases the connection.
     await new Promise((r) => setTimeout(r, 200))
