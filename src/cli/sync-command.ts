@@ -123,7 +123,13 @@ export function syncCommand(): Command {
       process.stdout.write(`started job ${jobId} for connection ${connectionId}\n`)
       if (!opts.wait) return
       const pollMs = Math.max(50, Number(opts.pollMs) || 1000)
-      const info = await follow(opts.url, jobId, pollMs)
+      // Ctrl-C stops following, not the job: say how to cancel it.
+      const interrupted = (): void => {
+        process.stderr.write(`\nsluice: job ${jobId} keeps running on the server; cancel it with POST ${opts.url}/api/v1/jobs/cancel {"id": ${jobId}}\n`)
+        process.exit(130)
+      }
+      process.once('SIGINT', interrupted)
+      const info = await follow(opts.url, jobId, pollMs).finally(() => process.removeListener('SIGINT', interrupted))
       if (info.job.status === 'succeeded') {
         const records = info.job.summary?.recordsSynced ?? latestTotals(info).records
         const bytes = info.job.summary?.bytesSynced ?? latestTotals(info).bytes

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -73,6 +73,30 @@ describe('sluice sync (CLI over HTTP)', () => {
     const down = await sluice(['sync', connectionId, '--url', 'http://127.0.0.1:9'])
     assert.equal(down.code, 1)
     assert.match(down.stderr, /cannot reach the sluice server/)
+  })
+
+  test('Ctrl-C stops following but not the job', async () => {
+    const connectionId = await s.connection({ source: { records: 100, batchSize: 5, delayMs: 100 }, destination: { path: `${s.outDir}/cli-int` } })
+    const root = repoRoot()
+    const child = spawn(process.execPath, [join(root, 'bin', 'sluice.js'), 'sync', connectionId, '--wait', '--url', s.running.url, '--poll-ms', '100'], { cwd: root })
+    let stdout = ''
+    let stderr = ''
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString()
+        if (stdout.includes('running')) resolve()
+      })
+    })
+    child.kill('SIGINT')
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+    assert.equal(code, 130)
+    const jobId = Number(/started job (\d+)/.exec(stdout)?.[1])
+    assert.match(stderr, new RegExp(`job ${jobId} keeps running on the server`))
+    const job = await s.post('jobs/get', { id: jobId })
+    assert.ok(['pending', 'running'].includes(job.body.job.status))
+    await s.post('jobs/cancel', { id: jobId })
+    await s.waitFor(jobId, ['cancelled'])
   })
 
   test('progress line formats (TTY bar and plain)', () => {
