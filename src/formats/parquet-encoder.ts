@@ -42,7 +42,7 @@ export interface ParquetOptions {
  * The row group being built lives in WebAssembly memory, which never shrinks; capping it keeps
  * peak memory bounded whatever `block_size_mb` says (see docs/parquet-encoders.md).
  */
-export const MAX_ROW_GROUP_MB = 8
+export const MAX_ROW_GROUP_MB = 4
 
 let wasmReady = false
 
