@@ -32,6 +32,12 @@ export interface RunOptions {
   signal: AbortSignal
   logger: ConnectorLogger
   context: ConnectorContext
+  /**
+   * Optional: persist a connector config the source had to change during the run (Airbyte's
+   * CONTROL connectorConfig message, e.g. an OAuth provider rotated the refresh token). The
+   * caller stores it (secrets encrypted) so the next run uses it.
+   */
+  onConfigUpdate?(config: ConnectorConfig): Promise<void>
 }
 
 export interface Source<C extends ConnectorConfig = ConnectorConfig> {

@@ -181,6 +181,7 @@ export class DeclarativeSource implements Source {
       fetch: this.#opts.fetch ?? fetch,
       log: (level, message) => opts.logger[level](message),
       shared: new Map(),
+      ...(opts.onConfigUpdate ? { onConfigUpdate: opts.onConfigUpdate } : {}),
     }
     return { config, http, strictJson: this.#opts.strictJson ?? false, log: (level, message) => opts.logger[level](message), maxPartitionStates: this.#opts.maxPartitionStates ?? 10_000 }
   }

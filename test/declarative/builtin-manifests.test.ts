@@ -128,7 +128,13 @@ describe('strava.yaml', () => {
       return { status: 404, body: {} }
     })
     const config = { client_id: 'cid', client_secret: 'secret', refresh_token: 'rt-1', start_date: '2024-01-01T00:00:00Z', end_date: '2024-02-15T00:00:00Z', page_size: 2 }
-    const { records, states } = await readAll(source, config, catalogFor(['athlete', 'activities'], 'incremental'))
+    const updates: Array<Record<string, unknown>> = []
+    const opts = { ...runOptions(), onConfigUpdate: async (c: Record<string, unknown>) => void updates.push(c) }
+    const { records, states } = await readAll(source, config, catalogFor(['athlete', 'activities'], 'incremental'), [], opts)
+    // Each rotation hands the config with the new tokens to the caller, who persists it.
+    assert.deepEqual(updates.map((u) => [u.refresh_token, u.access_token, u.client_secret]), [['rt-2', 'at-1', 'secret'], ['rt-3', 'at-2', 'secret']])
+    assert.equal(typeof updates[0]?.token_expiry_date, 'string')
+    assert.equal(config.refresh_token, 'rt-1', 'the caller\'s object is not mutated')
     assert.deepEqual(records.athlete, [{ id: 9, username: 'ada' }])
     assert.deepEqual(records.activities?.map((a) => [a.id, a.athlete_id, 'map' in a]), [[1, 9, false], [2, 9, false], [3, 9, false]])
     assert.equal(tokenRequests.length, 2)

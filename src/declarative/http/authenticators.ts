@@ -18,6 +18,8 @@ interface OAuthState {
   expiresAt: number
   refreshToken: string | undefined
   refreshing: Promise<void> | undefined
+  /** The config with rotated tokens written back (what onConfigUpdate last received). */
+  config: Record<string, unknown>
 }
 
 /** Sends a form POST for the OAuth refresh; provided by the HTTP layer (rate limits, rewrites). */
@@ -51,12 +53,13 @@ class OptionAuthenticator implements Authenticator {
 class OAuthAuthenticator implements Authenticator {
   readonly #s: OAuthState
 
-  constructor(private readonly node: ManifestNode, private readonly ctx: TemplateContext, private readonly tokenFetch: TokenFetch, shared: Map<string, unknown>) {
+  constructor(private readonly node: ManifestNode, private readonly ctx: TemplateContext, private readonly deps: AuthDeps) {
     // Every stream of a run shares one token (and one rotated refresh token) per authenticator.
     const key = `oauth:${JSON.stringify(node)}`
+    const shared = deps.shared
     let state = shared.get(key) as OAuthState | undefined
     if (!state) {
-      state = { token: undefined, expiresAt: 0, refreshToken: undefined, refreshing: undefined }
+      state = { token: undefined, expiresAt: 0, refreshToken: undefined, refreshing: undefined, config: (ctx.config ?? {}) as Record<string, unknown> }
       const fixed = node.access_token_value === undefined ? '' : str(evaluate(node.access_token_value, ctx))
       if (fixed) {
         state.token = fixed
@@ -108,7 +111,7 @@ class OAuthAuthenticator implements Authenticator {
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }
     const extraHeaders = n.refresh_request_headers && typeof n.refresh_request_headers === 'object' ? (n.refresh_request_headers as Record<string, unknown>) : {}
     for (const [k, v] of Object.entries(extraHeaders)) headers[k.toLowerCase()] = str(evaluate(v, this.ctx))
-    const res = await this.tokenFetch(endpoint, { headers, body: form.toString() }, signal)
+    const res = await this.deps.tokenFetch(endpoint, { headers, body: form.toString() }, signal)
     if (res.status === 401 || res.status === 400 || res.status === 403) {
       throw configError(`OAuth token refresh was rejected (HTTP ${res.status}); check the client id, secret and refresh token`)
     }
@@ -126,8 +129,31 @@ class OAuthAuthenticator implements Authenticator {
     const expiresName = str(n.expires_in_name ?? 'expires_in') || 'expires_in'
     const exp = body[expiresName]
     this.#s.expiresAt = this.#expiry(exp)
-    const rotated = body[str((n.refresh_token_updater as ManifestNode | undefined)?.refresh_token_name ?? 'refresh_token')]
-    if (n.refresh_token_updater && typeof rotated === 'string' && rotated) this.#s.refreshToken = rotated
+    const updater = n.refresh_token_updater as ManifestNode | undefined
+    const rotated = body[str(updater?.refresh_token_name ?? 'refresh_token')]
+    if (updater && typeof rotated === 'string' && rotated) {
+      this.#s.refreshToken = rotated
+      await this.#persist(updater, rotated)
+    }
+  }
+
+  /** Writes rotated tokens into the config at the updater's paths and hands it to the caller. */
+  async #persist(updater: ManifestNode, refreshToken: string): Promise<void> {
+    const path = (v: unknown, dflt: string[]): string[] => (Array.isArray(v) ? v.map((x) => str(x)) : dflt)
+    const config = structuredClone(this.#s.config)
+    const put = (keys: string[], value: unknown): void => {
+      let cur = config
+      for (const k of keys.slice(0, -1)) {
+        const next = cur[k]
+        cur = (next && typeof next === 'object' ? next : (cur[k] = {})) as Record<string, unknown>
+      }
+      cur[keys[keys.length - 1] as string] = value
+    }
+    put(path(updater.refresh_token_config_path, ['credentials', 'refresh_token']), refreshToken)
+    put(path(updater.access_token_config_path, ['credentials', 'access_token']), this.#s.token)
+    if (Number.isFinite(this.#s.expiresAt)) put(path(updater.token_expiry_date_config_path, ['credentials', 'token_expiry_date']), new Date(this.#s.expiresAt).toISOString())
+    this.#s.config = config
+    await this.deps.onConfigUpdate?.(config)
   }
 
   #expiry(exp: unknown): number {
@@ -147,14 +173,18 @@ class OAuthAuthenticator implements Authenticator {
 }
 
 /** Builds the authenticator of a requester (component already validated). */
-export function createAuthenticator(
-  node: ManifestNode | undefined,
-  ctx: TemplateContext,
-  tokenFetch: TokenFetch,
-  shared: Map<string, unknown>,
+/** What authenticators need from the HTTP layer. */
+export interface AuthDeps {
+  tokenFetch: TokenFetch
+  /** State shared by the streams of one run (tokens). */
+  shared: Map<string, unknown>
   /** Builds authenticators that need a full requester (SessionTokenAuthenticator). */
-  extra?: (node: ManifestNode) => Authenticator | undefined,
-): Authenticator {
+  extra?: (node: ManifestNode) => Authenticator | undefined
+  /** Persists a config changed by the run (rotated OAuth tokens). */
+  onConfigUpdate?: (config: Record<string, unknown>) => Promise<void>
+}
+
+export function createAuthenticator(node: ManifestNode | undefined, ctx: TemplateContext, deps: AuthDeps): Authenticator {
   if (!node) return noAuth
   switch (node.type) {
     case 'NoAuth':
@@ -173,7 +203,7 @@ export function createAuthenticator(
         return `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`
       })
     case 'OAuthAuthenticator':
-      return new OAuthAuthenticator(node, ctx, tokenFetch, shared)
+      return new OAuthAuthenticator(node, ctx, deps)
     case 'SelectiveAuthenticator': {
       const path = Array.isArray(node.authenticator_selection_path) ? node.authenticator_selection_path.map(String) : []
       let cur: unknown = ctx.config
@@ -181,10 +211,10 @@ export function createAuthenticator(
       const options = (node.authenticators ?? {}) as Record<string, ManifestNode>
       const chosen = options[str(cur)]
       if (!chosen) throw configError(`no authenticator for ${path.join('.')} = ${JSON.stringify(str(cur))}; expected one of ${Object.keys(options).join(', ')}`)
-      return createAuthenticator(chosen, ctx, tokenFetch, shared, extra)
+      return createAuthenticator(chosen, ctx, deps)
     }
     default: {
-      const built = extra?.(node)
+      const built = deps.extra?.(node)
       if (built) return built
       throw configError(`unsupported authenticator ${String(node.type)}`)
     }

@@ -26,6 +26,8 @@ export interface HttpSettings {
   log?: (level: 'warn' | 'info', message: string) => void
   /** State shared by the requesters of one run (OAuth tokens). */
   shared: Map<string, unknown>
+  /** Persists a config changed during the run (RunOptions.onConfigUpdate). */
+  onConfigUpdate?: (config: Record<string, unknown>) => Promise<void>
 }
 
 /** The outcome of a request: a response to use, or "ignored" (no records, end of pagination). */
@@ -110,9 +112,12 @@ export class HttpRequester {
     this.#node = node
     this.#base = base
     this.#http = http
-    this.#auth = createAuthenticator(node.authenticator as ManifestNode | undefined, base, this.#tokenFetch, http.shared, (n) =>
-      n.type === 'SessionTokenAuthenticator' ? new SessionTokenAuthenticator(n, base, http) : undefined,
-    )
+    this.#auth = createAuthenticator(node.authenticator as ManifestNode | undefined, base, {
+      tokenFetch: this.#tokenFetch,
+      shared: http.shared,
+      extra: (n) => (n.type === 'SessionTokenAuthenticator' ? new SessionTokenAuthenticator(n, base, http) : undefined),
+      ...(http.onConfigUpdate ? { onConfigUpdate: http.onConfigUpdate } : {}),
+    })
     this.#errors = createErrorHandler(node.error_handler as ManifestNode | undefined, base)
   }
 
