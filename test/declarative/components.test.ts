@@ -9,7 +9,7 @@ import { loadManifest, resolveReferences } from '../../src/declarative/manifest-
 import { validateManifest } from '../../src/declarative/manifest-validator.js'
 import { DatetimeCursor } from '../../src/declarative/retriever/datetime-cursor.js'
 import { createPaginator } from '../../src/declarative/retriever/paginators.js'
-import { autoDetectRecords, createTransformation, decodeBodies, extractRecords, normalizeToSchema } from '../../src/declarative/retriever/record-selector.js'
+import { autoDetectRecords, createTransformation, decodeBodies, extractRecords, normalizeToSchema, protectBigIntegers } from '../../src/declarative/retriever/record-selector.js'
 import { SluiceError } from '../../src/errors.js'
 
 const base = { config: {}, parameters: {} }
@@ -118,6 +118,12 @@ describe('records', () => {
     assert.deepEqual(decodeBodies('<html>', 'JsonDecoder', false).bodies, [{}])
     assert.throws(() => decodeBodies('<html>', 'JsonDecoder', true), /not valid JSON/)
     assert.deepEqual(decodeBodies('{"a":1}\n{"a":2}\n', 'JsonlDecoder', false).bodies, [{ a: 1 }, { a: 2 }])
+  })
+
+  test('integers beyond 2^53 stay exact (as strings); strings and floats are untouched', () => {
+    const body = decodeBodies('{"id": 1234567890123456789, "neg": -9007199254740993, "ok": 9007199254740991, "s": "12345678901234567890 \\" 12345678901234567890", "f": 1234567890123456789.5, "e": 12345678901234567e3}', 'JsonDecoder', true).bodies[0]
+    assert.deepEqual(body, { id: '1234567890123456789', neg: '-9007199254740993', ok: 9007199254740991, s: '12345678901234567890 " 12345678901234567890', f: 1234567890123456789.5, e: 12345678901234567e3 })
+    assert.equal(protectBigIntegers('{"a":1}'), '{"a":1}')
   })
 
   test('dpath extraction: [], nested keys, * wildcard, missing path, single object', () => {

@@ -6,6 +6,52 @@ import type { ManifestNode } from '../manifest-loader.js'
 /** A record as extracted from a response body. */
 export type Row = Record<string, unknown>
 
+const BIG_INT_HINT = /\d{16,}/
+
+/**
+ * Quotes integer literals too large for a double (ids such as 1234567890123456789), so they
+ * survive as exact strings instead of being rounded by JSON.parse. Strings are skipped.
+ */
+export function protectBigIntegers(text: string): string {
+  if (!BIG_INT_HINT.test(text)) return text
+  let out = ''
+  let last = 0
+  let i = 0
+  const n = text.length
+  while (i < n) {
+    const c = text.charCodeAt(i)
+    if (c === 34) {
+      i++
+      while (i < n) {
+        const d = text.charCodeAt(i)
+        if (d === 92) i += 2
+        else {
+          i++
+          if (d === 34) break
+        }
+      }
+      continue
+    }
+    if ((c >= 48 && c <= 57) || c === 45) {
+      const start = i
+      let j = c === 45 ? i + 1 : i
+      while (j < n && text.charCodeAt(j) >= 48 && text.charCodeAt(j) <= 57) j++
+      const next = text.charCodeAt(j)
+      if (j - start >= 16 && next !== 46 && next !== 101 && next !== 69) {
+        const literal = text.slice(start, j)
+        if (!Number.isSafeInteger(Number(literal))) {
+          out += `${text.slice(last, start)}"${literal}"`
+          last = j
+        }
+      }
+      i = j > i ? j : i + 1
+      continue
+    }
+    i++
+  }
+  return last === 0 ? text : out + text.slice(last)
+}
+
 /**
  * Decodes a response body into "bodies": JsonDecoder (a top-level array is one body per element;
  * an empty or invalid body is `{}` unless strict) or JsonlDecoder (one body per line).
@@ -16,7 +62,7 @@ export function decodeBodies(text: string, decoder: string, strict: boolean): { 
     for (const line of text.split('\n')) {
       if (!line.trim()) continue
       try {
-        out.push(JSON.parse(line))
+        out.push(JSON.parse(protectBigIntegers(line)))
       } catch (e) {
         if (strict) throw configError(`the response is not valid JSON Lines: ${(e as Error).message}`)
       }
@@ -27,7 +73,7 @@ export function decodeBodies(text: string, decoder: string, strict: boolean): { 
   if (text.trim() === '') body = {}
   else {
     try {
-      body = JSON.parse(text)
+      body = JSON.parse(protectBigIntegers(text))
     } catch (e) {
       if (strict) throw configError(`the response body is not valid JSON (${(e as Error).message}); first bytes: ${JSON.stringify(text.slice(0, 80))}`)
       body = {}
