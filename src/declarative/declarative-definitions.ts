@@ -139,6 +139,17 @@ interface BuiltinMetadata {
  * the built-in manifest tests, so it throws.
  */
 export function builtinManifestDefinitions(dir: string = builtinManifestDir()): SourceDefinition[] {
+  // Parsing the YAML costs ~100 ms: build once per process (the sources hold no per-run state).
+  const cached = builtinCache.get(dir)
+  if (cached) return [...cached]
+  const built = loadBuiltinManifests(dir)
+  builtinCache.set(dir, built)
+  return [...built]
+}
+
+const builtinCache = new Map<string, SourceDefinition[]>()
+
+function loadBuiltinManifests(dir: string): SourceDefinition[] {
   if (!existsSync(dir)) return []
   const out: SourceDefinition[] = []
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort()) {
