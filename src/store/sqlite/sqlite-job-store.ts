@@ -2,6 +2,7 @@ import type { SqliteDatabase } from './database.js'
 import { SluiceError } from '../../errors.js'
 import { streamKey, type StreamDescriptor } from '../../protocol/index.js'
 import {
+  JOB_STATUSES,
   TERMINAL_JOB_STATUSES,
   type AttemptRecord,
   type ClaimedAttempt,
@@ -49,6 +50,8 @@ interface AttemptRow {
 }
 
 const TERMINAL_SQL = TERMINAL_JOB_STATUSES.map((s) => `'${s}'`).join(', ')
+/** Non-terminal statuses, spelled as in the partial index `jobs_active` (migration 003) so SQLite uses it. */
+const ACTIVE_SQL = JOB_STATUSES.filter((s) => !TERMINAL_JOB_STATUSES.includes(s)).map((s) => `'${s}'`).join(', ')
 const DEFAULT_PAGE_SIZE = 200
 
 /** All-zero stats of a fresh attempt. */
@@ -110,7 +113,7 @@ export class SqliteJobStore implements JobStore {
           throw new SluiceError('SLUICE_ERR_SYNC_RUNNING', `A sync is already running for: ${input.configId}`)
         }
         this.#db
-          .prepare(`UPDATE jobs SET status = 'cancelled', cancel_requested = 1, updated_at = ? WHERE config_id = ? AND status NOT IN (${TERMINAL_SQL})`)
+          .prepare(`UPDATE jobs SET status = 'cancelled', cancel_requested = 1, updated_at = ? WHERE config_id = ? AND status IN (${ACTIVE_SQL})`)
           .run(nowS, input.configId)
       }
       if (input.scheduledFor !== undefined) {
@@ -232,12 +235,15 @@ export class SqliteJobStore implements JobStore {
       const nowMs = now ?? this.#now()
       const row = this.#db
         .prepare(
+          // The IN term lets SQLite use the partial index of runnable jobs; CROSS JOIN makes the
+          // check for a running attempt start from the (few) running attempts, not the history.
           `SELECT j.* FROM jobs j
-           WHERE (j.status = 'pending' OR (j.status = 'incomplete' AND j.run_after <= ?))
+           WHERE j.status IN ('pending', 'incomplete')
+             AND (j.status = 'pending' OR j.run_after <= ?)
              AND j.cancel_requested = 0
              AND NOT EXISTS (
-               SELECT 1 FROM attempts a JOIN jobs o ON o.id = a.job_id
-               WHERE o.config_id = j.config_id AND a.status = 'running')
+               SELECT 1 FROM attempts a CROSS JOIN jobs o ON o.id = a.job_id
+               WHERE a.status = 'running' AND o.config_id = j.config_id)
            ORDER BY j.id LIMIT 1`,
         )
         .get(nowMs) as JobRow | undefined
@@ -367,7 +373,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   #activeRows(connectionId: string): JobRow[] {
-    return this.#db.prepare(`SELECT * FROM jobs WHERE config_id = ? AND status NOT IN (${TERMINAL_SQL}) ORDER BY id DESC`).all(connectionId) as JobRow[]
+    return this.#db.prepare(`SELECT * FROM jobs WHERE config_id = ? AND status IN (${ACTIVE_SQL}) ORDER BY id DESC`).all(connectionId) as JobRow[]
   }
 
   #jobById(id: number): JobRecord | undefined {
