@@ -86,7 +86,7 @@ export class Cluster {
     })
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
     const ready = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`sluice ${args[0]} did not start; stderr: ${stderr}`)), 30_000)
+      const timer = setTimeout(() => reject(new Error(`sluice ${args[0]} did not start; stderr: ${stderr}`)), 60_000)
       child.stdout.on('data', (d: Buffer) => {
         stdout += d.toString()
         const m = readyLine.exec(stdout)

@@ -72,7 +72,7 @@ describe('scale out: 2 API processes and 3 workers on one PostgreSQL', () => {
     let last: any
     while (Date.now() < deadline) {
       const res = await post(via, 'jobs/get', { id: jobId })
-      assert.equal(res.status, 200)
+      assert.equal(res.status, 200, JSON.stringify(res.body))
       last = res.body
       if (statuses.includes(last.job.status)) return last
       await sleep(100)
@@ -100,6 +100,8 @@ describe('scale out: 2 API processes and 3 workers on one PostgreSQL', () => {
     Cluster.ensureBuilt()
     tdb = await createTestDatabase('scale')
     db = new pg.Pool({ connectionString: tdb.url, max: 2 })
+    // The last test makes the server drop every session, idle pooled ones included.
+    db.on('error', () => {})
     out = await mkdtemp(join(tmpdir(), 'sluice-scale-out-'))
     cluster = new Cluster({
       databaseUrl: tdb.url,
@@ -239,5 +241,34 @@ describe('scale out: 2 API processes and 3 workers on one PostgreSQL', () => {
     assert.deepEqual((await readTestDestination(c.path, { name: 'items' })).map((r) => r._airbyte_data.id), ids)
     assert.deepEqual((await readTestDestination(c.path, { name: 'things' })).map((r) => r._airbyte_data.id), ids)
     process.stderr.write(`# scale: job taken over and finished ${((Date.now() - killedAt) / 1000).toFixed(1)} s after kill -9\n`)
+  })
+
+  test('the database drops every session mid-sync: processes reconnect and the job completes without loss', async () => {
+    const streams: Stream[] = [{ name: 'items', syncMode: 'incremental', destinationSyncMode: 'append_dedup' }]
+    const records = 500
+    const c = await connection(api(0), { records, batchSize: 20, delayMs: 40 }, streams)
+    const jobId = (await post(api(1), 'connections/sync', { connectionId: c.connectionId })).body.job.id as number
+    for (;;) {
+      const saved = await db.query(`SELECT 1 FROM sluice_stream_state WHERE connection_id = $1`, [c.connectionId])
+      if (saved.rowCount) break
+      await sleep(20)
+    }
+    // What a PostgreSQL restart or failover does to every client: all sessions end at once.
+    const killed = await db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+    assert.ok((killed.rowCount ?? 0) >= 3, 'API, worker and LISTEN sessions were dropped')
+    const done = await waitForJob(api(0), jobId, ['succeeded', 'failed', 'cancelled'], 40_000)
+    assert.equal(done.job.status, 'succeeded', JSON.stringify(done.attempts.map((a: any) => a.attempt.failureSummary)))
+    assert.deepEqual(
+      (await readTestDestination(c.path, { name: 'items' })).map((r) => r._airbyte_data.id),
+      Array.from({ length: records }, (_, i) => i + 1),
+    )
+    for (let i = 0; i < apis.length; i++) {
+      const health = await fetch(`${api(i)}/api/v1/health`)
+      assert.deepEqual(await health.json(), { available: true, db: true })
+    }
+    // The surviving worker's LISTEN session is back: a new job is picked up without waiting for a poll.
+    const again = (await post(api(1), 'connections/sync', { connectionId: c.connectionId })).body.job.id as number
+    assert.equal((await waitForJob(api(1), again, ['succeeded', 'failed', 'cancelled'])).job.status, 'succeeded')
+    process.stderr.write(`# scale: after all sessions were dropped, the job finished in ${done.attempts.length} attempt(s)\n`)
   })
 })

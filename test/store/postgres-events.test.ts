@@ -65,3 +65,29 @@ test('an unreachable database: subscribe resolves, nothing is heard, close stops
     await dead.close()
   }
 })
+
+test('all sessions dropped: reads in flight are re-run on fresh connections, writes fail as transient', async () => {
+  const { PostgresDatabase } = await import('../../src/store/postgres/index.js')
+  const { isSluiceError } = await import('../../src/errors.js')
+  const db = new PostgresDatabase({ url: tdb.url, maxConnections: 8 })
+  try {
+    await Promise.all(Array.from({ length: 8 }, () => db.query('SELECT pg_sleep(0.02)')))
+    await db.query('CREATE TABLE IF NOT EXISTS t_write (n int)')
+    const reads = Array.from({ length: 3 }, () => db.query<{ one: number }>('SELECT pg_sleep(0.5), 1 AS one'))
+    const write = db.query('INSERT INTO t_write SELECT 1 FROM pg_sleep(0.5)').then(
+      () => 'committed',
+      (e: unknown) => (isSluiceError(e) ? `${e.code}/${e.failureType}` : String(e)),
+    )
+    await new Promise((r) => setTimeout(r, 150))
+    const killed = await stores.db.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'sluice' AND pid <> pg_backend_pid()`,
+    )
+    assert.ok(killed.length >= 8)
+    for (const rows of await Promise.all(reads)) assert.equal(rows[0]?.one, 1)
+    assert.equal(await write, 'SLUICE_ERR_STORE_UNAVAILABLE/transient_error')
+    // Idle dead sessions are dropped too: the next statements just work.
+    for (let i = 0; i < 10; i++) assert.equal((await db.query<{ one: number }>('SELECT 1 AS one'))[0]?.one, 1)
+  } finally {
+    await db.close()
+  }
+})

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
+import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { SluiceError, isSluiceError } from '../../errors.js'
 
@@ -17,6 +18,8 @@ export interface PostgresDatabaseOptions {
 }
 
 const INT8_OID = 20
+/** Tries of one statement when the server ended the session under it. */
+const ENDED_SESSION_RETRIES = 4
 
 /**
  * Parses int8 as a JS number for this pool only: ids, epoch ms and counters stay far below 2^53,
@@ -58,12 +61,19 @@ export class PostgresDatabase {
   }
 
   async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]> {
-    const client: PostgresQueryable = this.#tx.getStore() ?? this.pool
-    try {
-      const res = await client.query<R>(text, values)
-      return res.rows
-    } catch (e) {
-      throw translatePgError(e)
+    const tx = this.#tx.getStore()
+    const client: PostgresQueryable = tx ?? this.pool
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await client.query<R>(text, values)).rows
+      } catch (e) {
+        // A server restart or failover ends every session at once. A read is simply re-run on a
+        // fresh connection, after a pause that lets the pool drop the other dead sessions. A write
+        // may have committed just before the kill, so it surfaces as a transient error instead
+        // (the worker retries the attempt from saved state); so does anything in a transaction.
+        if (tx || attempt >= ENDED_SESSION_RETRIES || !isEndedSession(e) || !isPlainRead(text)) throw translatePgError(e)
+        await sleep(20 * attempt)
+      }
     }
   }
 
@@ -136,6 +146,17 @@ export function translatePgError(e: unknown): SluiceError {
     })
   }
   return new SluiceError('SLUICE_ERR_STORE', `PostgreSQL store error${code ? ` ${code}` : ''}: ${message}`, { cause: e })
+}
+
+/** The server ended the session (admin shutdown, crash, broken pipe): any statement on it was aborted. */
+function isEndedSession(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code
+  return code === '57P01' || code === '57P02' || code === '57P03' || code === 'EPIPE'
+}
+
+/** A SELECT without side effects (no NOTIFY, no row locks): safe to run twice. */
+function isPlainRead(sql: string): boolean {
+  return /^\s*SELECT\b/i.test(sql) && !/pg_notify|pg_advisory|FOR\s+UPDATE/i.test(sql)
 }
 
 function isNetworkError(code: string): boolean {
