@@ -11,6 +11,7 @@ export function airbyteManifestUrl(name: string, base: string = AIRBYTE_MANIFEST
   return `${base.replace(/\/+$/, '')}/${connector}/latest/manifest.yaml`
 }
 
+/** Where the server is and how to authenticate to it. */
 export interface ConnectorsClientOptions {
   /** Base URL of a running server (default SLUICE_URL or http://127.0.0.1:8001). */
   server: string

@@ -1,8 +1,10 @@
 import type { ConnectorSpecification } from '../../protocol/index.js'
 
+/** Pagination styles of the simple form. */
 export const PAGINATION_TYPES = ['none', 'page', 'offset', 'cursor', 'link_header', 'next_url'] as const
 export type PaginationType = (typeof PAGINATION_TYPES)[number]
 
+/** Where the API key goes: `Authorization: Bearer`, a named header, or a query parameter. */
 export const API_KEY_LOCATIONS = ['bearer', 'header', 'query'] as const
 export type ApiKeyLocation = (typeof API_KEY_LOCATIONS)[number]
 

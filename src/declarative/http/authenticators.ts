@@ -172,7 +172,6 @@ class OAuthAuthenticator implements Authenticator {
   }
 }
 
-/** Builds the authenticator of a requester (component already validated). */
 /** What authenticators need from the HTTP layer. */
 export interface AuthDeps {
   tokenFetch: TokenFetch
@@ -184,6 +183,7 @@ export interface AuthDeps {
   onConfigUpdate?: (config: Record<string, unknown>) => Promise<void>
 }
 
+/** Builds the authenticator of a requester (component already validated). */
 export function createAuthenticator(node: ManifestNode | undefined, ctx: TemplateContext, deps: AuthDeps): Authenticator {
   if (!node) return noAuth
   switch (node.type) {

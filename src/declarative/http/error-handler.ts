@@ -5,6 +5,7 @@ import type { ManifestNode } from '../manifest-loader.js'
 export const RESPONSE_ACTIONS = ['SUCCESS', 'FAIL', 'RETRY', 'IGNORE', 'RATE_LIMITED', 'RESET_PAGINATION'] as const
 export type ResponseAction = (typeof RESPONSE_ACTIONS)[number]
 
+/** The action for one response, with the failure type and message used when it fails. */
 export interface ErrorResolution {
   action: ResponseAction
   failureType?: 'config_error' | 'system_error' | 'transient_error'

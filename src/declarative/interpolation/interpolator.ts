@@ -468,6 +468,7 @@ export function renderTemplate(template: string, context: TemplateContext): stri
   return t.render(ctx)
 }
 
+/** Options of one evaluation. */
 export interface EvaluateOptions {
   /** Returned when the render is empty or fails (the CDK's `default`). */
   default?: unknown
