@@ -77,7 +77,8 @@ class StreamWriter {
   readonly pk: ColumnPlan[] = []
   readonly cursor: ColumnPlan | undefined
   readonly stageTable: string
-  readonly keysTable: string
+  /** Dedup streams: the typed incoming rows (latest per key) before they replace older ones. */
+  readonly typedTable: string
   ready = false
   staged = false
   stageKind: StageKind | undefined
@@ -94,7 +95,7 @@ class StreamWriter {
     this.dedup = cs.destinationSyncMode === 'append_dedup' || cs.destinationSyncMode === 'overwrite_dedup'
     this.target = this.truncate ? suffixedName(table, '_airbyte_tmp') : table
     this.stageTable = `_sluice_stage_${index}`
-    this.keysTable = `_sluice_keys_${index}`
+    this.typedTable = `_sluice_typed_${index}`
     const props = (cs.stream.jsonSchema.properties ?? {}) as Record<string, Record<string, unknown>>
     const names = Object.keys(props)
     const finalNames = uniqueColumnNames(names, AIRBYTE_COLUMNS.map((c) => c.name))
@@ -315,10 +316,8 @@ class WriteSession {
     await this.#q(`DROP TABLE IF EXISTS pg_temp.${quoteIdent(w.stageTable)}`)
     await this.#q(`CREATE TEMP TABLE ${quoteIdent(w.stageTable)} (${stageCols.join(', ')})`)
     if (w.dedup) {
-      await this.#q(`DROP TABLE IF EXISTS pg_temp.${quoteIdent(w.keysTable)}`)
-      await this.#q(
-        `CREATE TEMP TABLE ${quoteIdent(w.keysTable)} AS SELECT ${w.pk.map((c) => quoteIdent(c.name)).join(', ')} FROM ${w.qualifiedTarget} WITH NO DATA`,
-      )
+      await this.#q(`DROP TABLE IF EXISTS pg_temp.${quoteIdent(w.typedTable)}`)
+      await this.#q(`CREATE TEMP TABLE ${quoteIdent(w.typedTable)} AS SELECT * FROM ${w.qualifiedTarget} WITH NO DATA`)
     }
     w.ready = true
   }
@@ -486,42 +485,39 @@ class WriteSession {
       meta,
       String(Number(w.cs.generationId) || 0),
     ]
-    const insert = `INSERT INTO ${w.qualifiedTarget} (${targetCols.join(', ')}) SELECT ${values.join(', ')} FROM ${from}`
-    if (w.dedup) {
-      const pkCols = w.pk.map((c) => quoteIdent(c.name)).join(', ')
-      await this.#q(`WITH ins AS (${insert} RETURNING ${pkCols}) INSERT INTO ${quoteIdent(w.keysTable)} SELECT DISTINCT ${pkCols} FROM ins`)
-    } else {
-      await this.#q(insert)
-    }
+    // Dedup streams type into their temporary table first; #dedup moves the rows on.
+    const into = w.dedup ? quoteIdent(w.typedTable) : w.qualifiedTarget
+    await this.#q(`INSERT INTO ${into} (${targetCols.join(', ')}) SELECT ${values.join(', ')} FROM ${from}`)
   }
 
   /**
-   * Keeps one row per primary key among the keys just written: highest cursor (NULL lowest),
-   * then latest extraction, then the physically newest row; then applies CDC deletes.
+   * Applies the typed incoming rows (already one per key) to the final table with joins, no
+   * window over the table: incoming rows older than the row already there are dropped
+   * (higher cursor wins, NULL lowest; then later extraction; a full tie goes to the incoming
+   * row), the rows they supersede are deleted, the rest inserted; then CDC tombstones delete
+   * their key.
    */
   async #dedup(w: StreamWriter): Promise<void> {
-    const t = w.qualifiedTarget
-    const join = w.pk.map((c) => `f.${quoteIdent(c.name)} = k.${quoteIdent(c.name)}`).join(' AND ')
-    const part = w.pk.map((c) => `f.${quoteIdent(c.name)}`).join(', ')
-    const order = [
-      ...(w.cursor ? [`f.${quoteIdent(w.cursor.name)} DESC NULLS LAST`] : []),
-      'f._airbyte_extracted_at DESC',
-      'f.ctid DESC',
-    ].join(', ')
-    await this.#q(
-      `DELETE FROM ${t} d USING (
-         SELECT f.ctid AS tid, row_number() OVER (PARTITION BY ${part} ORDER BY ${order}) AS rn
-         FROM ${t} f JOIN ${quoteIdent(w.keysTable)} k ON ${join}
-       ) o WHERE d.ctid = o.tid AND o.rn > 1`,
-    )
+    const target = w.qualifiedTarget
+    const typed = quoteIdent(w.typedTable)
+    const join = w.pk.map((c) => `f.${quoteIdent(c.name)} = t.${quoteIdent(c.name)}`).join(' AND ')
+    const ea = '_airbyte_extracted_at'
+    let newer = `f.${ea} > t.${ea}`
+    if (w.cursor) {
+      const c = quoteIdent(w.cursor.name)
+      newer = `(f.${c} IS NOT NULL AND (t.${c} IS NULL OR f.${c} > t.${c})) OR (f.${c} IS NOT DISTINCT FROM t.${c} AND ${newer})`
+    }
+    await this.#q(`DELETE FROM ${typed} t USING ${target} f WHERE ${join} AND (${newer})`)
+    await this.#q(`DELETE FROM ${target} f USING ${typed} t WHERE ${join}`)
+    const cols = [...w.columns.map((c) => quoteIdent(c.name)), ...AIRBYTE_COLUMNS.map((c) => quoteIdent(c.name))].join(', ')
+    await this.#q(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${typed}`)
     const deletedAt = w.columns.find((c) => c.source === '_ab_cdc_deleted_at')
     if (deletedAt) {
-      await this.#q(
-        `DELETE FROM ${t} f USING ${quoteIdent(w.keysTable)} k WHERE ${join} AND f.${quoteIdent(deletedAt.name)} IS NOT NULL`,
-      )
+      await this.#q(`DELETE FROM ${target} f USING ${typed} t WHERE ${join} AND f.${quoteIdent(deletedAt.name)} IS NOT NULL`)
     }
-    await this.#q(`TRUNCATE ${quoteIdent(w.keysTable)}`)
+    await this.#q(`TRUNCATE ${typed}`)
   }
+
 }
 
 /** Target types whose input function accepts the COPY text of these source types unchanged. */
