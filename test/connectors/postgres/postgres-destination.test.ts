@@ -277,6 +277,32 @@ describe('write', () => {
     assert.deepEqual((await rows('dw.users_dedup')).map((r) => [r.id, r.name]), [['1', 'v2'], ['2', 'v3']])
   })
 
+  test('dedup: a NULL cursor loses to any value, ties on the cursor go to the later extraction', async () => {
+    const cat = catalogOf('nulls', 'append_dedup')
+    await run(
+      cat,
+      messages('nulls', [
+        [
+          { id: 1, name: 'dated', updated_at: '2024-01-01T00:00:00Z' },
+          { id: 2, name: 'undated', updated_at: null },
+          { id: 3, name: 'first', updated_at: null },
+        ],
+        state('nulls', 1),
+        [
+          { id: 1, name: 'undated later', updated_at: null },
+          { id: 2, name: 'dated later', updated_at: '2020-01-01T00:00:00Z' },
+          { id: 3, name: 'second', updated_at: null },
+        ],
+        state('nulls', 2),
+      ]),
+    )
+    assert.deepEqual((await rows('dw.nulls')).map((r) => [r.id, r.name]), [
+      ['1', 'dated'],
+      ['2', 'dated later'],
+      ['3', 'second'],
+    ])
+  })
+
   test('overwrite_dedup keeps only this sync, one row per key', async () => {
     const cat = catalogOf('od', 'overwrite_dedup')
     await run(cat, messages('od', [[{ id: 1, name: 'old', updated_at: '2024-01-01T00:00:00Z' }], 'COMPLETE']))
