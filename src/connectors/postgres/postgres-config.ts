@@ -22,6 +22,7 @@ export interface PostgresConnectionConfig {
   jdbc_url_params?: string
 }
 
+/** Airbyte's replication methods; sluice implements Standard and Xmin. */
 export type ReplicationMethod = 'Standard' | 'Xmin' | 'CDC'
 
 /** Configuration of the Postgres source. */
