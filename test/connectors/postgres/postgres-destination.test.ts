@@ -352,6 +352,16 @@ describe('write', () => {
     assert.equal((await rows('dw.snap')).length, 0)
   })
 
+  test('a clear (null state + COMPLETE on a truncate stream) empties the table', async () => {
+    await run(catalogOf('cleared', 'append'), messages('cleared', [[{ id: 1 }, { id: 2 }], state('cleared', 1)]))
+    assert.equal((await rows('dw.cleared')).length, 2)
+    const clear = catalogOf('cleared', 'append', { gen: 2, minGen: 2 })
+    const nullState: StateMessage = { type: 'STATE', stream: { name: 'cleared', namespace: null }, data: null }
+    const echoed = await run(clear, messages('cleared', [nullState, 'COMPLETE']))
+    assert.deepEqual(echoed, [nullState])
+    assert.equal((await rows('dw.cleared')).length, 0)
+  })
+
   test('a failure mid-write leaves nothing after the last echoed state', async () => {
     const cat = catalogOf('crash', 'append')
     async function* failing(): AsyncGenerator<DestinationMessage> {
