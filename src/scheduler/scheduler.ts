@@ -154,7 +154,7 @@ export class Scheduler {
   async #history(connectionId: string): Promise<ScheduleHistory> {
     const { jobStore } = this.#o
     const history: ScheduleHistory = {}
-    const lastSync = (await jobStore.listJobs({ configId: connectionId, configTypes: ['sync'], pageSize: 1 })).jobs[0]
+    const lastSync = (await jobStore.listJobs({ configId: connectionId, configTypes: ['sync', 'refresh'], pageSize: 1 })).jobs[0]
     if (lastSync !== undefined) history.lastSyncStart = lastSync.createdAt * 1000
     // A job is created at or after its slot, so the newest sync also carries the newest slot.
     if (lastSync?.scheduledFor !== undefined) history.lastScheduledFor = lastSync.scheduledFor

@@ -15,6 +15,9 @@ export type JobConfigType = (typeof JOB_CONFIG_TYPES)[number]
 
 export type AttemptStatus = 'running' | 'failed' | 'succeeded'
 
+export const REFRESH_MODES = ['truncate', 'merge'] as const
+export type RefreshMode = (typeof REFRESH_MODES)[number]
+
 export interface StreamStats {
   recordsEmitted: number
   bytesEmitted: number
@@ -51,6 +54,11 @@ export interface JobRecord {
   streams: StreamDescriptor[]
   /** Set when the job was created by the scheduler: the slot it is for (epoch ms); unique per connection. */
   scheduledFor?: number
+  /**
+   * Refresh jobs only: `truncate` drops the streams' older records at the end, `merge` keeps
+   * them. Adapters that do not store it read it back as undefined, which the worker runs as merge.
+   */
+  refreshMode?: RefreshMode
   cancelRequested: boolean
   /** Earliest time (epoch ms) a worker may start the next attempt (retry backoff). */
   runAfter: number
@@ -118,6 +126,7 @@ export interface JobStore {
     streams: StreamDescriptor[]
     scheduledFor?: number
     cancelActive?: boolean
+    refreshMode?: RefreshMode
   }): Promise<JobRecord>
   getJob(id: number): Promise<JobRecord | undefined>
   listJobs(filter: JobListFilter): Promise<{ jobs: JobRecord[]; totalJobCount: number }>

@@ -91,19 +91,20 @@ export function namespaceMapping(connection: ConnectionRecord, entries: readonly
 /**
  * The configured catalog of one attempt. `generations` are the streams' current generation ids
  * (already bumped where the job needs it); reset streams are forced to full_refresh + overwrite
- * (Airbyte's CatalogTransforms.updateCatalogForReset).
+ * (Airbyte's CatalogTransforms.updateCatalogForReset); `truncate` (streamKeys) are streams of a
+ * "refresh and remove records" whose older generations go at the end.
  */
 export function configuredCatalog(
   entries: readonly CatalogEntry[],
   syncId: number,
   generations: ReadonlyMap<string, number>,
-  opts: { reset?: boolean } = {},
+  opts: { reset?: boolean; truncate?: ReadonlySet<string> } = {},
 ): ConfiguredCatalog {
   const streams: ConfiguredStream[] = entries.map((e) => {
     const syncMode: SyncMode = opts.reset === true ? 'full_refresh' : e.syncMode
     const destinationSyncMode: DestinationSyncMode = opts.reset === true ? 'overwrite' : e.destinationSyncMode
     const generationId = generations.get(streamKey(e.stream)) ?? 0
-    const truncates = destinationSyncMode === 'overwrite' || destinationSyncMode === 'overwrite_dedup'
+    const truncates = destinationSyncMode === 'overwrite' || destinationSyncMode === 'overwrite_dedup' || opts.truncate?.has(streamKey(e.stream)) === true
     return {
       stream: e.stream,
       syncMode,

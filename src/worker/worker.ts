@@ -356,9 +356,12 @@ export class Worker {
     const entries = catalogEntries(connection)
     const isReset = job.configType === 'reset_connection' || job.configType === 'clear'
     const selected = isReset ? resetEntries(entries, job.streams) : entries.filter((e) => e.selected)
-    await this.#applyGenerationRules(job, attempt, selected, isReset, log)
+    // A refresh is a sync whose named streams start over (state cleared, new generation).
+    const refreshed = job.configType === 'refresh' ? resetEntries(selected, job.streams) : []
+    await this.#applyGenerationRules(job, attempt, selected, refreshed, isReset, log)
     const generations = await jobStore.getGenerations(connection.connectionId)
-    const catalog = configuredCatalog(selected, job.id, generations, { reset: isReset })
+    const truncate = new Set(job.refreshMode === 'truncate' ? refreshed.map((e) => streamKey(e.stream)) : [])
+    const catalog = configuredCatalog(selected, job.id, generations, { reset: isReset, truncate })
 
     const wanted = new Set(selected.map((e) => streamKey(e.stream)))
     const state: StateMessage[] = isReset
@@ -394,13 +397,21 @@ export class Worker {
   /**
    * Airbyte's generation rules (semantics doc §2.4, §2.5): at the first attempt of a sync job,
    * every full_refresh stream gets a new generation and loses its state; later attempts do the
-   * same for non-resumable full_refresh streams. A reset/clear does it for its streams once.
+   * same for non-resumable full_refresh streams. A reset/clear does it for its streams once, and
+   * so does a refresh for the streams it refreshes (on top of the sync rule).
    */
-  async #applyGenerationRules(job: JobRecord, attempt: AttemptRecord, selected: CatalogEntry[], isReset: boolean, log: AttemptLog): Promise<void> {
+  async #applyGenerationRules(
+    job: JobRecord,
+    attempt: AttemptRecord,
+    selected: CatalogEntry[],
+    refreshed: CatalogEntry[],
+    isReset: boolean,
+    log: AttemptLog,
+  ): Promise<void> {
     const { jobStore } = this.#o
     let streams: CatalogEntry[]
     if (isReset) streams = attempt.attemptNumber === 0 ? selected : []
-    else if (attempt.attemptNumber === 0) streams = selected.filter((e) => e.syncMode === 'full_refresh')
+    else if (attempt.attemptNumber === 0) streams = selected.filter((e) => e.syncMode === 'full_refresh' || refreshed.includes(e))
     else streams = selected.filter((e) => e.syncMode === 'full_refresh' && e.stream.isResumable !== true)
     if (streams.length === 0) return
     const descriptors = streams.map((e) => ({ name: e.stream.name, namespace: e.stream.namespace ?? null }))

@@ -176,6 +176,33 @@ describe('sync jobs through the API', () => {
     assert.deepEqual(await readTestDestination(out, items), [])
   })
 
+  test('connections/refresh: Merge re-reads and keeps old records, Truncate re-reads and drops them', async () => {
+    const out = `${s.outDir}/refresh`
+    const connectionId = await s.connection({ source: { records: 30 }, destination: { path: out }, streams: [{ name: 'items', syncMode: 'incremental', destinationSyncMode: 'append' }] })
+    assert.equal((await s.waitFor((await s.post('connections/sync', { connectionId })).body.job.id, ['succeeded', 'failed'])).job.status, 'succeeded')
+
+    const merge = await s.post('connections/refresh', { connectionId, refreshMode: 'Merge', streams: [{ streamName: 'items' }] })
+    assert.equal(merge.status, 200, JSON.stringify(merge.body))
+    assert.equal(merge.body.job.configType, 'refresh')
+    assert.deepEqual(merge.body.job.refreshConfig, { streamsToRefresh: [{ name: 'items' }] })
+    const merged = await s.waitFor(merge.body.job.id, ['succeeded', 'failed'])
+    assert.equal(merged.job.status, 'succeeded')
+    assert.equal(merged.job.aggregatedStats.recordsEmitted, 30, 'state cleared: everything is read again')
+    let rows = await readTestDestination(out, items)
+    assert.equal(rows.length, 60)
+    assert.deepEqual([...new Set(rows.map((r) => r._airbyte_generation_id))].sort(), [0, 1])
+
+    const truncate = await s.post('connections/refresh', { connectionId, refreshMode: 'truncate' })
+    assert.equal(truncate.status, 200)
+    assert.equal((await s.waitFor(truncate.body.job.id, ['succeeded', 'failed'])).job.status, 'succeeded')
+    rows = await readTestDestination(out, items)
+    assert.deepEqual(ids(rows), range(1, 30))
+    assert.deepEqual([...new Set(rows.map((r) => r._airbyte_generation_id))], [2])
+    const last = await s.post('jobs/get_last_replication_job', { connectionId })
+    assert.equal(last.body.job.id, truncate.body.job.id)
+    assert.equal((await s.post('connections/refresh', { connectionId, refreshMode: 'Sideways' })).status, 422)
+  })
+
   test('reset while a sync runs cancels the sync and takes its place', async () => {
     const out = `${s.outDir}/reset-running`
     const connectionId = await s.connection({ source: { records: 100, batchSize: 5, delayMs: 100 }, destination: { path: out } })

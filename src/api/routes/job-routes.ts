@@ -160,6 +160,7 @@ export function toJobRead(job: JobRecord, attempts: readonly AttemptRecord[]): R
   }
   if (job.startedAt !== undefined) read.startedAt = job.startedAt
   if (job.configType === 'reset_connection' || job.configType === 'clear') read.resetConfig = { streamsToReset: job.streams.map(descriptorRead) }
+  if (job.configType === 'refresh') read.refreshConfig = { streamsToRefresh: job.streams.map(descriptorRead) }
   return read
 }
 
@@ -306,6 +307,37 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
     )
   }
 
+  postRoute<{ connectionId: string; refreshMode: string; streams?: StreamsBody['streams'] }>(
+    app,
+    'connections/refresh',
+    {
+      summary: 'Sync again from scratch some streams (Truncate: drop their older records at the end; Merge: keep them).',
+      requestSchema: objectSchema(
+        {
+          connectionId: str,
+          refreshMode: { type: 'string', enum: ['Truncate', 'Merge'] },
+          streams: { type: 'array', items: objectSchema({ streamName: { type: 'string', minLength: 1 }, streamNamespace: { type: ['string', 'null'] } }, ['streamName']) },
+        },
+        ['connectionId', 'refreshMode'],
+      ),
+      response: 'JobReadResponse',
+    },
+    async (body) => {
+      const connection = await requireConnection(deps, body.connectionId)
+      if (connection.status !== 'active') {
+        throw new SluiceError('SLUICE_ERR_CONNECTION_INACTIVE', `Can only sync an active connection: ${body.connectionId} is ${connection.status}.`)
+      }
+      const streams = body.streams !== undefined && body.streams.length > 0 ? toStreams({ connectionId: body.connectionId, streams: body.streams }) : enabledStreams(connection)
+      const job = await deps.jobStore.createJob({
+        configType: 'refresh',
+        configId: connection.connectionId,
+        streams,
+        refreshMode: body.refreshMode === 'Truncate' ? 'truncate' : 'merge',
+      })
+      return { job: toJobRead(job, []) }
+    },
+  )
+
   postRoute<{ connectionIds: string[] }>(
     app,
     'connections/status',
@@ -409,7 +441,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
     { summary: 'The newest sync job of a connection, if any.', requestSchema: connectionIdBody, response: 'JobOptionalRead' },
     async (body) => {
       await requireConnection(deps, body.connectionId)
-      const job = (await deps.jobStore.listJobs({ configId: body.connectionId, configTypes: ['sync'], pageSize: 1 })).jobs[0]
+      const job = (await deps.jobStore.listJobs({ configId: body.connectionId, configTypes: ['sync', 'refresh'], pageSize: 1 })).jobs[0]
       return job === undefined ? {} : { job: toJobRead(job, await deps.jobStore.listAttempts(job.id)) }
     },
   )

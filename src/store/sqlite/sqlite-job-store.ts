@@ -11,6 +11,7 @@ import {
   type JobRecord,
   type JobStatus,
   type JobStore,
+  type RefreshMode,
   type StreamStateRecord,
   type StreamStats,
 } from '../job-store.js'
@@ -33,6 +34,7 @@ interface JobRow {
   created_at: number
   updated_at: number
   started_at: number | null
+  refresh_mode: string | null
 }
 
 interface AttemptRow {
@@ -92,13 +94,7 @@ export class SqliteJobStore implements JobStore {
     return this.#db.transaction(fn).immediate()
   }
 
-  async createJob(input: {
-    configType: JobConfigType
-    configId: string
-    streams: StreamDescriptor[]
-    scheduledFor?: number
-    cancelActive?: boolean
-  }): Promise<JobRecord> {
+  async createJob(input: Parameters<JobStore['createJob']>[0]): Promise<JobRecord> {
     const job = this.#insertJob(input)
     for (const listener of this.#runnableListeners) listener()
     return job
@@ -124,10 +120,10 @@ export class SqliteJobStore implements JobStore {
       }
       const info = this.#db
         .prepare(
-          `INSERT INTO jobs (config_type, config_id, status, streams, scheduled_for, cancel_requested, run_after, created_at, updated_at)
-           VALUES (?, ?, 'pending', ?, ?, 0, 0, ?, ?)`,
+          `INSERT INTO jobs (config_type, config_id, status, streams, scheduled_for, cancel_requested, run_after, created_at, updated_at, refresh_mode)
+           VALUES (?, ?, 'pending', ?, ?, 0, 0, ?, ?, ?)`,
         )
-        .run(input.configType, input.configId, JSON.stringify(input.streams.map(plainDescriptor)), input.scheduledFor ?? null, nowS, nowS)
+        .run(input.configType, input.configId, JSON.stringify(input.streams.map(plainDescriptor)), input.scheduledFor ?? null, nowS, nowS, input.refreshMode ?? null)
       return this.#jobById(Number(info.lastInsertRowid)) as JobRecord
     })
   }
@@ -426,6 +422,7 @@ function toJob(r: JobRow): JobRecord {
   }
   if (r.scheduled_for !== null) job.scheduledFor = r.scheduled_for
   if (r.started_at !== null) job.startedAt = r.started_at
+  if (r.refresh_mode !== null) job.refreshMode = r.refresh_mode as RefreshMode
   return job
 }
 
