@@ -25,6 +25,10 @@ function s3Config(raw: ConnectorConfig): S3Config {
   const config = raw as unknown as S3Config
   if (typeof config.s3_bucket_name !== 'string' || config.s3_bucket_name.trim() === '') throw configError('s3_bucket_name is required.')
   if (config.format === undefined) throw configError('format is required (JSONL, CSV or Parquet).')
+  const endpoint = config.s3_endpoint?.trim()
+  if (endpoint && !/^https?:\/\/[^/]/i.test(endpoint)) {
+    throw configError(`s3_endpoint "${endpoint}" must be a URL starting with http:// or https:// (for MinIO: http://host:9000).`)
+  }
   return config
 }
 

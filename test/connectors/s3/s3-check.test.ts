@@ -74,6 +74,12 @@ describe('S3 check', () => {
     assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`)
   })
 
+  it('reports an endpoint without a scheme before connecting', async () => {
+    const status = await dest.check(config({ s3_endpoint: 'minio:9000' }), opts)
+    assert.equal(status.status, 'failed')
+    assert.match(status.message, /must be a URL starting with http:\/\/ or https:\/\//)
+  })
+
   it('reports an unsupported Parquet codec before connecting', async () => {
     const status = await dest.check(config({ format: { format_type: 'Parquet', compression_codec: 'LZO' } }), opts)
     assert.equal(status.status, 'failed')
