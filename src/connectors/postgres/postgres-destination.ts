@@ -81,6 +81,8 @@ class StreamWriter {
   readonly typedTable: string
   ready = false
   staged = false
+  /** Rows were COPYed straight into the typed table since the last merge (dedup streams). */
+  directRows = false
   stageKind: StageKind | undefined
   completed = false
 
@@ -362,7 +364,7 @@ class WriteSession {
   async stage(w: StreamWriter, batch: RecordBatch): Promise<void> {
     const copyText = batch.pgCopyText
     const known = new Map(w.columns.map((c) => [c.source, c]))
-    if (copyText && !batch.changes && !w.dedup && directCopyAllowed(copyText, known)) {
+    if (copyText && !batch.changes && directCopyAllowed(copyText, known)) {
       if (await this.#copyDirect(w, copyText, batch.emittedAt)) return
     }
     let kind: StageKind
@@ -397,18 +399,27 @@ class WriteSession {
    */
   async #copyDirect(w: StreamWriter, copyText: PgCopyText, emittedAt: number): Promise<boolean> {
     const known = new Map(w.columns.map((c) => [c.source, c]))
-    const airbyte = w.truncate ? ['_airbyte_raw_id', '_airbyte_extracted_at'] : AIRBYTE_COLUMNS.map((c) => c.name)
+    // Dedup streams COPY into their typed temporary table (no defaults there); #dedup moves
+    // the rows on. Only the overwrite temporary target has the meta/generation defaults.
+    const into = w.dedup ? quoteIdent(w.typedTable) : w.qualifiedTarget
+    const withDefaults = w.truncate && !w.dedup
+    const airbyte = withDefaults ? ['_airbyte_raw_id', '_airbyte_extracted_at'] : AIRBYTE_COLUMNS.map((c) => c.name)
     const columns = [...copyText.columns.map((c) => quoteIdent(known.get(c)!.name)), ...airbyte]
-    const constants = w.truncate ? '' : `\t${escapeCopy(metaJson(w))}\t${Number(w.cs.generationId) || 0}`
+    const constants = withDefaults ? '' : `\t${escapeCopy(metaJson(w))}\t${Number(w.cs.generationId) || 0}`
     const data = appendAirbyteColumns(copyText.data, emittedAt, constants, this.#scratch)
     // The COPY below completes before the next batch, so its buffer can be reused then.
     this.#scratch = Buffer.from(data.buffer)
     await this.#q('SAVEPOINT sluice_direct')
     try {
-      const stream = this.#client.query(copyFrom(`COPY ${w.qualifiedTarget} (${columns.join(', ')}) FROM STDIN`))
+      const stream = this.#client.query(copyFrom(`COPY ${into} (${columns.join(', ')}) FROM STDIN`))
       stream.end(data)
       await finished(stream)
       await this.#q('RELEASE SAVEPOINT sluice_direct')
+      if (w.dedup) {
+        // Several rows per key may now sit in the typed table: the merge dedups them.
+        w.staged = true
+        w.directRows = true
+      }
       return true
     } catch (err) {
       if (!isDataException(err)) throw err
@@ -491,8 +502,9 @@ class WriteSession {
   }
 
   /**
-   * Applies the typed incoming rows (already one per key) to the final table with joins, no
-   * window over the table: incoming rows older than the row already there are dropped
+   * Applies the typed incoming rows to the final table with joins, no window over the table:
+   * rows COPYed directly are first reduced to one per key; incoming rows older than the row
+   * already there are dropped
    * (higher cursor wins, NULL lowest; then later extraction; a full tie goes to the incoming
    * row), the rows they supersede are deleted, the rest inserted; then CDC tombstones delete
    * their key.
@@ -500,14 +512,16 @@ class WriteSession {
   async #dedup(w: StreamWriter): Promise<void> {
     const target = w.qualifiedTarget
     const typed = quoteIdent(w.typedTable)
-    const join = w.pk.map((c) => `f.${quoteIdent(c.name)} = t.${quoteIdent(c.name)}`).join(' AND ')
-    const ea = '_airbyte_extracted_at'
-    let newer = `f.${ea} > t.${ea}`
-    if (w.cursor) {
-      const c = quoteIdent(w.cursor.name)
-      newer = `(f.${c} IS NOT NULL AND (t.${c} IS NULL OR f.${c} > t.${c})) OR (f.${c} IS NOT DISTINCT FROM t.${c} AND ${newer})`
+    if (w.directRows) {
+      // Rows COPYed as they came: keep the latest per key (a full tie goes to the later row).
+      await this.#q(
+        `DELETE FROM ${typed} a USING ${typed} b WHERE ${keyJoin(w, 'a', 'b')} AND a.ctid <> b.ctid ` +
+          `AND ((${newerThan(w, 'b', 'a')}) OR (${sameRank(w, 'b', 'a')} AND b.ctid > a.ctid))`,
+      )
+      w.directRows = false
     }
-    await this.#q(`DELETE FROM ${typed} t USING ${target} f WHERE ${join} AND (${newer})`)
+    const join = keyJoin(w, 'f', 't')
+    await this.#q(`DELETE FROM ${typed} t USING ${target} f WHERE ${join} AND (${newerThan(w, 'f', 't')})`)
     await this.#q(`DELETE FROM ${target} f USING ${typed} t WHERE ${join}`)
     const cols = [...w.columns.map((c) => quoteIdent(c.name)), ...AIRBYTE_COLUMNS.map((c) => quoteIdent(c.name))].join(', ')
     await this.#q(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${typed}`)
@@ -517,6 +531,7 @@ class WriteSession {
     }
     await this.#q(`TRUNCATE ${typed}`)
   }
+
 
 }
 
@@ -642,6 +657,25 @@ async function* abortable<T>(input: AsyncIterable<T>, signal: AbortSignal): Asyn
 async function ensureSchema(client: PgClient, schema: string): Promise<void> {
   const found = await client.query(`SELECT 1 FROM pg_namespace WHERE nspname = $1`, [schema])
   if (found.rowCount === 0) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`)
+}
+
+/** `x.pk = y.pk` for every primary-key column. */
+function keyJoin(w: StreamWriter, x: string, y: string): string {
+  return w.pk.map((c) => `${x}.${quoteIdent(c.name)} = ${y}.${quoteIdent(c.name)}`).join(' AND ')
+}
+
+/** Row x supersedes row y: higher cursor (NULL lowest), then later extraction. */
+function newerThan(w: StreamWriter, x: string, y: string): string {
+  const ea = `${x}._airbyte_extracted_at > ${y}._airbyte_extracted_at`
+  if (!w.cursor) return ea
+  const c = quoteIdent(w.cursor.name)
+  return `(${x}.${c} IS NOT NULL AND (${y}.${c} IS NULL OR ${x}.${c} > ${y}.${c})) OR (${x}.${c} IS NOT DISTINCT FROM ${y}.${c} AND ${ea})`
+}
+
+/** Rows x and y rank equal (same cursor, same extraction time). */
+function sameRank(w: StreamWriter, x: string, y: string): string {
+  const ea = `${x}._airbyte_extracted_at = ${y}._airbyte_extracted_at`
+  return w.cursor ? `${x}.${quoteIdent(w.cursor.name)} IS NOT DISTINCT FROM ${y}.${quoteIdent(w.cursor.name)} AND ${ea}` : ea
 }
 
 function stageSignature(k: StageKind): string {

@@ -277,6 +277,35 @@ describe('write', () => {
     assert.deepEqual((await rows('dw.users_dedup')).map((r) => [r.id, r.name]), [['1', 'v2'], ['2', 'v3']])
   })
 
+  test('dedup of COPY batches (direct path): duplicates within and across batches', async () => {
+    const schema = {
+      type: 'object',
+      properties: { id: { type: 'integer' }, v: { type: 'string' }, c: { type: 'integer' } },
+    }
+    const cat = catalogOf('ddc', 'append_dedup', { schema, cursor: ['c'] })
+    let t = Date.now()
+    const copyBatch = (text: string): DestinationMessage => ({
+      ...rowBatch({ name: 'ddc', namespace: null }, [], { emittedAt: t++ }),
+      count: text.split('\n').length - 1,
+      pgCopyText: { columns: ['id', 'v', 'c'], pgTypes: ['integer', 'text', 'integer'], data: Buffer.from(text) },
+    })
+    async function* input(): AsyncGenerator<DestinationMessage> {
+      yield copyBatch('1\ta\t1\n1\tb\t2\n2\tx\t5\n1\tstale\t0\n')
+      yield copyBatch('2\ty\t5\n3\tz\t\\N\n')
+      yield state('ddc', 1)
+      yield copyBatch('3\tz2\t\\N\n2\told\t4\n1\tc\t2\n')
+      yield state('ddc', 2)
+    }
+    await run(cat, input())
+    // 1: cursor 2 wins, the tie at 2 goes to the later batch; 2: tie at 5 -> later batch, the
+    // older cursor 4 arrives later but loses; 3: NULL cursors -> later extraction.
+    assert.deepEqual((await rows('dw.ddc')).map((r) => [r.id, r.v, r.c]), [
+      ['1', 'c', '2'],
+      ['2', 'y', '5'],
+      ['3', 'z2', null],
+    ])
+  })
+
   test('dedup: a NULL cursor loses to any value, ties on the cursor go to the later extraction', async () => {
     const cat = catalogOf('nulls', 'append_dedup')
     await run(
