@@ -34,6 +34,7 @@ export class QuartzCronError extends Error {
 const DAY_NAMES = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT']
 const MIN_YEAR = 1970
 const MAX_YEAR = 2199
+const QUARTER_HOUR_MS = 15 * 60_000
 /** Upper bound on croner candidates examined by the day-of-month / year filters. */
 const MAX_FILTER_STEPS = 200_000
 
@@ -101,7 +102,9 @@ export function parseQuartzCron(expression: string, timeZone = 'UTC'): QuartzCro
           continue
         }
         if (dayFilter !== undefined && !dayFilter(parts.year, parts.month, parts.day)) {
-          from = next
+          // The whole day is out: skip to the next quarter hour. Every zone's day starts on a
+          // quarter-hour boundary of UTC, so no fire time of the next day is skipped.
+          from = new Date(Math.floor(next.getTime() / QUARTER_HOUR_MS) * QUARTER_HOUR_MS + QUARTER_HOUR_MS - 1)
           continue
         }
         return next

@@ -40,6 +40,9 @@ test('L, W, # and year forms', () => {
   assert.equal(next('0 0 12 LW * ?'), '2026-01-30T12:00:00.000Z')
   assert.equal(next('0 0 12 15W * ?', 'UTC', new Date('2026-02-01T00:00:00Z')), '2026-02-16T12:00:00.000Z')
   assert.equal(next('0 0 0 1 1 ? 2028'), '2028-01-01T00:00:00.000Z')
+  // Every second, but only on the weekday nearest the 15th: the filter skips whole days quickly.
+  assert.equal(next('* * * 15W * ?', 'UTC', new Date('2026-02-01T00:00:00Z')), '2026-02-16T00:00:00.000Z')
+  assert.equal(next('* * * 15W * ?', 'Asia/Kolkata', new Date('2026-02-01T00:00:00Z')), '2026-02-15T18:30:00.000Z')
   assert.equal(parseQuartzCron('0 0 0 1 1 ? 2028').nextRun(new Date('2028-01-01T00:00:00Z')), undefined)
 })
 
