@@ -39,13 +39,13 @@ after(async () => {
 describe('migrations', () => {
   test('concurrent starts apply each migration exactly once', async () => {
     const applied = [...a.migrations.applied, ...b.migrations.applied].sort()
-    assert.deepEqual(applied, [1, 2, 3])
-    assert.equal(a.migrations.current, 3)
-    assert.equal(b.migrations.current, 3)
+    assert.deepEqual(applied, [1, 2, 3, 4])
+    assert.equal(a.migrations.current, 4)
+    assert.equal(b.migrations.current, 4)
     const rows = await a.db.query<{ version: number }>('SELECT version FROM sluice_schema_migrations ORDER BY version')
-    assert.deepEqual(rows.map((r) => r.version), [1, 2, 3])
+    assert.deepEqual(rows.map((r) => r.version), [1, 2, 3, 4])
     const again = await migratePostgres(a.db.pool)
-    assert.deepEqual(again, { applied: [], current: 3 })
+    assert.deepEqual(again, { applied: [], current: 4 })
   })
 
   test('a process waits for the migration lock held by another', async () => {
@@ -60,7 +60,7 @@ describe('migrations', () => {
       await new Promise((r) => setTimeout(r, 200))
       assert.equal(done, false, 'migrator must block while another process holds the lock')
       await holder.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY])
-      assert.deepEqual(await waiting, { applied: [], current: 3 })
+      assert.deepEqual(await waiting, { applied: [], current: 4 })
     } finally {
       holder.release()
     }
@@ -72,7 +72,7 @@ describe('migrations', () => {
       await assert.rejects(migratePostgres(db.pool, [{ version: 1, name: 'config', sql: 'SELECT 1' }]), (e: unknown) => {
         assert.ok(isSluiceError(e))
         assert.equal(e.code, 'SLUICE_ERR_STORE')
-        assert.match(e.message, /does not know \(2, 3\)/)
+        assert.match(e.message, /does not know \(2, 3, 4\)/)
         return true
       })
     } finally {
@@ -83,12 +83,12 @@ describe('migrations', () => {
   test('a failing migration rolls back and is not recorded', async () => {
     const db = new PostgresDatabase({ url: tdb.url })
     try {
-      const bad = { version: 4, name: 'bad', sql: 'CREATE TABLE sluice_tmp_x (id int); SELECT * FROM no_such_table' }
+      const bad = { version: 5, name: 'bad', sql: 'CREATE TABLE sluice_tmp_x (id int); SELECT * FROM no_such_table' }
       const all = [...(await import('../../src/store/postgres/index.js')).POSTGRES_MIGRATIONS, bad]
-      await assert.rejects(migratePostgres(db.pool, all), /migration 4 \(bad\) failed/)
+      await assert.rejects(migratePostgres(db.pool, all), /migration 5 \(bad\) failed/)
       const t = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'sluice_tmp_x'`)
       assert.equal(t[0]?.n, 0)
-      const v = await db.query(`SELECT 1 FROM sluice_schema_migrations WHERE version = 4`)
+      const v = await db.query(`SELECT 1 FROM sluice_schema_migrations WHERE version = 5`)
       assert.equal(v.length, 0)
     } finally {
       await db.close()

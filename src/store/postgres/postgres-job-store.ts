@@ -8,6 +8,7 @@ import type {
   JobRecord,
   JobStatus,
   JobStore,
+  RefreshMode,
   StreamStateRecord,
 } from '../job-store.js'
 import { isUniqueViolation, type PostgresDatabase } from './postgres-database.js'
@@ -35,6 +36,7 @@ interface JobRow {
   created_at: number
   updated_at: number
   started_at: number | null
+  refresh_mode: RefreshMode | null
 }
 
 interface AttemptRow {
@@ -80,6 +82,7 @@ export class PostgresJobStore implements JobStore {
     streams: StreamDescriptor[]
     scheduledFor?: number
     cancelActive?: boolean
+    refreshMode?: RefreshMode
   }): Promise<JobRecord> {
     // Two racing resets can both cancel the same active job; the loser's insert then trips the
     // one-active index and a retry sees the winner's new job, which it cancels in turn.
@@ -100,14 +103,24 @@ export class PostgresJobStore implements JobStore {
     streams: StreamDescriptor[]
     scheduledFor?: number
     cancelActive?: boolean
+    refreshMode?: RefreshMode
   }): Promise<JobRecord> {
     const nowMs = this.#now()
     const nowS = Math.floor(nowMs / 1000)
-    const values = [input.configType, input.configId, JSON.stringify(input.streams), input.scheduledFor ?? null, nowMs, nowS, JOB_EVENTS_CHANNEL]
+    const values = [
+      input.configType,
+      input.configId,
+      JSON.stringify(input.streams),
+      input.scheduledFor ?? null,
+      nowMs,
+      nowS,
+      JOB_EVENTS_CHANNEL,
+      input.refreshMode ?? null,
+    ]
     // The NOTIFY rides in the same statement (one round trip) and is delivered only on commit.
     const insert = `WITH ins AS (
-        INSERT INTO sluice_jobs (config_type, config_id, status, streams, scheduled_for, cancel_requested, run_after, created_at, updated_at)
-        VALUES ($1, $2, 'pending', $3, $4, false, $5, $6, $6) RETURNING *
+        INSERT INTO sluice_jobs (config_type, config_id, status, streams, scheduled_for, cancel_requested, run_after, created_at, updated_at, refresh_mode)
+        VALUES ($1, $2, 'pending', $3, $4, false, $5, $6, $6, $8) RETURNING *
       ), note AS (
         SELECT pg_notify($7, json_build_object('type', 'runnable', 'jobId', id)::text) FROM ins
       )
@@ -472,6 +485,7 @@ function toJob(r: JobRow): JobRecord {
   }
   if (r.scheduled_for !== null) job.scheduledFor = Number(r.scheduled_for)
   if (r.started_at !== null) job.startedAt = Number(r.started_at)
+  if (r.refresh_mode !== null && r.refresh_mode !== undefined) job.refreshMode = r.refresh_mode
   return job
 }
 
