@@ -126,6 +126,23 @@ describe('jobs across processes', () => {
     })
   })
 
+  test('a refresh job keeps its mode through create, read and claim', async () => {
+    const c = conn()
+    const job = await a.jobStore.createJob({ configType: 'refresh', configId: c, streams: [{ name: 'users' }], refreshMode: 'truncate' })
+    assert.equal(job.refreshMode, 'truncate')
+    assert.equal((await b.jobStore.getJob(job.id))?.refreshMode, 'truncate')
+    const plain = await a.jobStore.createJob({ configType: 'sync', configId: conn(), streams: [] })
+    assert.equal('refreshMode' in plain, false)
+    await a.jobStore.requestCancel(plain.id)
+    let claimed = await b.jobStore.claimNext('w-refresh', 10_000)
+    while (claimed && claimed.job.id !== job.id) {
+      await b.jobStore.finishAttempt(claimed.job.id, claimed.attempt.attemptNumber, 'w-refresh', { status: 'succeeded', failures: [] }, { status: 'succeeded' })
+      claimed = await b.jobStore.claimNext('w-refresh', 10_000)
+    }
+    assert.equal(claimed?.job.refreshMode, 'truncate')
+    await b.jobStore.finishAttempt(job.id, 0, 'w-refresh', { status: 'succeeded', failures: [] }, { status: 'succeeded' })
+  })
+
   test('claims from many concurrent claimers hand each job to exactly one worker', async () => {
     const ids = new Set<number>()
     for (let i = 0; i < 40; i++) ids.add((await a.jobStore.createJob({ configType: 'sync', configId: conn(), streams: [] })).id)
