@@ -104,6 +104,9 @@ export async function startSluice(options: StartSluiceOptions = {}): Promise<Run
 
   const secrets = new SecretService(loadSecretKey({ dataDir, envKey: env.SLUICE_SECRET_KEY }))
   const stores = await openStores(dataDir, options.databaseUrl ?? env.SLUICE_DATABASE_URL)
+  if (stores.kind === 'sqlite' && options.worker === false) {
+    logger.warn('--no-worker on the embedded SQLite store: no process can run jobs (only one process may open it). Use SLUICE_DATABASE_URL to run workers apart.')
+  }
   if (stores.kind === 'postgres' && !env.SLUICE_SECRET_KEY) {
     logger.warn('SLUICE_SECRET_KEY is not set: every process sharing this database must use the same key, or it cannot decrypt connector secrets.')
   }
