@@ -1,3 +1,4 @@
+import { setInt64Words } from './byte-writers.js'
 import { toEpochDays, toEpochMicros, toTimeMicros, toUnscaledDecimal } from './value-conversions.js'
 import type { DataColumn } from './stream-columns.js'
 
@@ -149,8 +150,6 @@ export interface DecodedColumn {
   nulls: number
 }
 
-const TWO_32 = 4_294_967_296
-
 /**
  * Decodes one fixed-width column straight from the COPY bytes into its typed buffer. NULL (and
  * NaN/Infinity for floats, as the Postgres source decodes them) become nulls; a value that cannot
@@ -186,12 +185,8 @@ export function decodeCopyColumn(
       case 'time': {
         const v = decoder === 'int' ? intValue(data, s, e) : decoder === 'timestamp' ? timestampMicros(data, s, e) : toTimeMicros(data.toString('latin1', s, e))
         if (v === undefined) ok = false
-        else if (typeof v === 'number') {
-          // Two 32-bit words without a BigInt: exact for safe integers, negatives included.
-          const hi = Math.floor(v / TWO_32)
-          words![r * 2] = v - hi * TWO_32
-          words![r * 2 + 1] = hi
-        } else wide![r] = v
+        else if (typeof v === 'number') setInt64Words(words!, r, v)
+        else wide![r] = v
         break
       }
       case 'float': {

@@ -1,5 +1,6 @@
 import { randomFillSync } from 'node:crypto'
 import type { PgCopyText, RecordValue } from '../protocol/index.js'
+import { writeUuidHex } from './byte-writers.js'
 import { type CopyFields, splitCopyFields, unescapeCopyInto } from './copy-text-fields.js'
 
 /**
@@ -230,7 +231,8 @@ export function encodeCopyJsonl(
   const { data, starts, ends, columnCount } = fields
   for (let r = 0; r < count; r++) {
     out.bytes(head)
-    uuidInto(out, random, r * 16)
+    out.reserve(36)
+    out.pos = writeUuidHex(random, r * 16, out.buf, out.pos)
     out.bytes(middle)
     for (let c = 0; c < columnCount; c++) {
       if (c > 0 || ctx.flatten) out.byte(44)
@@ -250,20 +252,4 @@ export function encodeCopyJsonl(
     out.byte(10)
   }
   return out.buf.subarray(0, out.pos)
-}
-
-/** A version 4 UUID as 36 hex bytes from 16 random bytes. */
-function uuidInto(out: ByteSink, random: Buffer, at: number): void {
-  out.reserve(36)
-  const buf = out.buf
-  let pos = out.pos
-  for (let k = 0; k < 16; k++) {
-    if (k === 4 || k === 6 || k === 8 || k === 10) buf[pos++] = 45
-    let b = random[at + k]!
-    if (k === 6) b = (b & 0x0f) | 0x40
-    else if (k === 8) b = (b & 0x3f) | 0x80
-    buf[pos++] = HEX_DIGITS[b >> 4]!
-    buf[pos++] = HEX_DIGITS[b & 15]!
-  }
-  out.pos = pos
 }

@@ -25,6 +25,7 @@ import {
 import * as wasm from 'parquet-wasm/esm'
 import type { RecordBatch, RecordChange, RecordValue } from '../protocol/index.js'
 import type { ParquetCodec } from './format-config.js'
+import { setInt64Words, writeUuidHex } from './byte-writers.js'
 import { type CopyDecoder, type CopyFields, copyDecoderFor, copyTextColumn, decodeCopyColumn, splitCopyFields } from './copy-text-fields.js'
 import { type ChunkOutput, type EncodeContext, mergeChanges, type RecordEncoder } from './record-encoder.js'
 import type { DataColumn } from './stream-columns.js'
@@ -135,8 +136,6 @@ function utf8Data(values: readonly (string | null | undefined)[]): Data<Utf8> {
   return makeData({ type: new Utf8(), length: n, nullCount: valid.nulls, valueOffsets: offsets, data: buf.subarray(0, pos), nullBitmap: valid.bits })
 }
 
-const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0')).map((h) => [h.charCodeAt(0), h.charCodeAt(1)] as const)
-
 /**
  * `n` random (version 4) UUIDs as one UTF-8 column, written as hex bytes straight from one
  * random buffer: no string per row (`_airbyte_raw_id` would otherwise be 2M short-lived strings).
@@ -147,21 +146,12 @@ function uuidData(n: number): Data<Utf8> {
   const offsets = new Int32Array(n + 1)
   let pos = 0
   for (let i = 0; i < n; i++) {
-    const r = i * 16
-    random[r + 6] = (random[r + 6]! & 0x0f) | 0x40
-    random[r + 8] = (random[r + 8]! & 0x3f) | 0x80
-    for (let k = 0; k < 16; k++) {
-      if (k === 4 || k === 6 || k === 8 || k === 10) bytes[pos++] = 45
-      const h = HEX[random[r + k]!]!
-      bytes[pos++] = h[0]
-      bytes[pos++] = h[1]
-    }
+    pos = writeUuidHex(random, i * 16, bytes, pos)
     offsets[i + 1] = pos
   }
   return makeData({ type: new Utf8(), length: n, nullCount: 0, valueOffsets: offsets, data: bytes })
 }
 
-const TWO_32 = 4_294_967_296
 
 /**
  * 64-bit integer column. Safe-integer numbers are split into two 32-bit words without going
@@ -179,11 +169,8 @@ function int64Data(
     const v = values[i]
     if (v === undefined) valid.nulls++
     else {
-      if (typeof v === 'number') {
-        const hi = Math.floor(v / TWO_32)
-        words[i * 2] = v - hi * TWO_32
-        words[i * 2 + 1] = hi
-      } else out[i] = v
+      if (typeof v === 'number') setInt64Words(words, i, v)
+      else out[i] = v
       valid.set(i)
     }
   }
