@@ -138,7 +138,7 @@ describe('scale out: 2 API processes and 3 workers on one PostgreSQL', () => {
 
   test(`${CONNECTIONS} connections synced at once: each job runs exactly once, every row delivered`, async () => {
     const streams: Stream[] = [{ name: 'items', syncMode: 'incremental', destinationSyncMode: 'append_dedup' }]
-    const conns = await Promise.all(Array.from({ length: CONNECTIONS }, (_, i) => connection(api(i), { records: ROWS }, streams)))
+    const conns = await Promise.all(Array.from({ length: CONNECTIONS }, (_, i) => connection(api(i), { records: ROWS, delayMs: 10 }, streams)))
     const started = Date.now()
     const jobs = await Promise.all(conns.map(async (c, i) => {
       const res = await post(api(i + 1), 'connections/sync', { connectionId: c.connectionId })
@@ -185,7 +185,8 @@ describe('scale out: 2 API processes and 3 workers on one PostgreSQL', () => {
   })
 
   test('SIGTERM: the worker stops claiming, releases its attempt after the grace period and exits 0; another worker finishes', async () => {
-    const c = await connection(api(0), { records: 400, batchSize: 10, delayMs: 30 }, [{ name: 'items', syncMode: 'incremental', destinationSyncMode: 'append_dedup' }])
+    // About 3 s of work: well beyond the 1 s grace, so the attempt must be released.
+    const c = await connection(api(0), { records: 1000, batchSize: 10, delayMs: 30 }, [{ name: 'items', syncMode: 'incremental', destinationSyncMode: 'append_dedup' }])
     const jobId = (await post(api(1), 'connections/sync', { connectionId: c.connectionId })).body.job.id as number
     let owner = await workerOf(jobId)
     while (owner === undefined) {
@@ -203,7 +204,7 @@ describe('scale out: 2 API processes and 3 workers on one PostgreSQL', () => {
     assert.notEqual(attempts[1]?.worker_id, owner.workerId)
     assert.match(done.attempts[0].attempt.failureSummary.failures[0].externalMessage, /shut down/)
     const rows = await readTestDestination(c.path, { name: 'items' })
-    assert.deepEqual(rows.map((r) => r._airbyte_data.id), Array.from({ length: 400 }, (_, i) => i + 1))
+    assert.deepEqual(rows.map((r) => r._airbyte_data.id), Array.from({ length: 1000 }, (_, i) => i + 1))
     const list = await post(api(1), 'workers/list')
     assert.ok(!list.body.workers.some((w: any) => w.workerId === owner.workerId), 'a stopped worker leaves the registry')
   })
