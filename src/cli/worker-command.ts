@@ -68,6 +68,13 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
   const secrets = new SecretService(loadSecretKey({ dataDir, envKey: env.SLUICE_SECRET_KEY }))
   const fromEnv = workerOptionsFromEnv(env)
   const concurrency = options.concurrency ?? fromEnv.concurrency ?? 2
+  // Shorter than the embedded default so a dead worker's job moves on well within a minute.
+  const leaseMs = options.leaseMs ?? (env.SLUICE_WORKER_LEASE_MS ? (fromEnv.leaseMs ?? 20_000) : 20_000)
+  const heartbeatMs = options.heartbeatMs ?? fromEnv.heartbeatMs ?? 1_000
+  if (leaseMs < 3 * heartbeatMs) {
+    // One late heartbeat must not cost the lease: another worker would take over a live attempt.
+    throw new SluiceError('SLUICE_ERR_INVALID_INPUT', `The lease (${leaseMs} ms) must be at least 3 heartbeats (${3 * heartbeatMs} ms).`)
+  }
   const stores = await openPostgresStores({ url: options.databaseUrl, applicationName: 'sluice-worker', maxConnections: concurrency + 4 })
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
   const registry = options.registry ?? new ConnectorRegistry()
@@ -90,9 +97,8 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
     logger,
     workerId,
     concurrency,
-    // Shorter than the embedded default so a dead worker's job moves on well within a minute.
-    leaseMs: options.leaseMs ?? (env.SLUICE_WORKER_LEASE_MS ? fromEnv.leaseMs : 20_000),
-    heartbeatMs: options.heartbeatMs ?? fromEnv.heartbeatMs,
+    leaseMs,
+    heartbeatMs,
     // NOTIFY wakes idle slots at once; polling only covers retries coming due and lost notifications.
     pollIntervalMs: options.pollIntervalMs ?? (env.SLUICE_WORKER_POLL_MS ? fromEnv.pollIntervalMs : 2_000),
     // Other workers may be running: only attempts whose lease expired are theirs to recover.

@@ -37,6 +37,12 @@ describe('sluice worker (built binary)', () => {
     assert.doesNotMatch(res.stderr, /hunter2/)
   })
 
+  test('a lease shorter than three heartbeats is refused', () => {
+    const res = run(['worker', '--database-url', 'postgres://postgres@127.0.0.1:5432/postgres', '--lease', '1'], { SLUICE_WORKER_HEARTBEAT_MS: '500' })
+    assert.equal(res.status, 1)
+    assert.match(res.stderr, /The lease \(1000 ms\) must be at least 3 heartbeats \(1500 ms\)/)
+  })
+
   test('serve rejects a database URL that is not PostgreSQL', () => {
     const res = run(['serve', '--port', '0', '--database-url', 'sqlite:///tmp/x.db'])
     assert.equal(res.status, 1)
