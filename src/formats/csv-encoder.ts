@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { RecordBatch } from '../protocol/index.js'
 import { airbyteMeta, type ChunkOutput, type EncodeContext, type RecordEncoder } from './record-encoder.js'
+import { FLUSH_CHARS } from './jsonl-encoder.js'
 import { AIRBYTE_COLUMNS, type DataColumn } from './stream-columns.js'
 
 const NEEDS_QUOTES = /[",\r\n]/
@@ -48,8 +49,12 @@ export class CsvEncoder implements RecordEncoder {
       if (fields) for (const f of fields) text += `,${csvField(row[f])}`
       else text += `,${csvField(JSON.stringify(row))}`
       text += '\n'
+      if (text.length >= FLUSH_CHARS) {
+        await this.#output(Buffer.from(text))
+        text = ''
+      }
     }
-    await this.#output(Buffer.from(text))
+    if (text) await this.#output(Buffer.from(text))
   }
 
   async end(): Promise<void> {

@@ -3,6 +3,9 @@ import type { RecordBatch, RecordValue } from '../protocol/index.js'
 import { encodeCopyJsonl, type JsonRule, jsonRuleFor } from './copy-text-jsonl.js'
 import { airbyteMeta, type ChunkOutput, type EncodeContext, type RecordEncoder } from './record-encoder.js'
 
+/** Text is handed to the output in pieces of about this many characters. */
+export const FLUSH_CHARS = 1 << 20
+
 /**
  * JSON Lines: one object per record with the Airbyte columns, then either `_airbyte_data` or
  * (root-level flattening) the record's own top-level fields. One string per batch, so the cost is
@@ -36,6 +39,11 @@ export class JsonlEncoder implements RecordEncoder {
       const data = JSON.stringify(rows[i])
       if (!this.#flatten) text += `${head},"_airbyte_data":${data}}\n`
       else text += data === '{}' ? `${head}}\n` : `${head},${data.slice(1)}\n`
+      // Hand over about 1 MB at a time: one huge string per batch made V8's heap balloon.
+      if (text.length >= FLUSH_CHARS) {
+        await this.#output(Buffer.from(text))
+        text = ''
+      }
     }
     if (text) await this.#output(Buffer.from(text))
   }
