@@ -236,6 +236,16 @@ describe('read', () => {
     const catalog = configure(await source.discover(cfg, runOptions()), { names: ['Sel"ect ÜÑ'] })
     const { rows } = await collect(source.read(cfg, catalog, [], runOptions()))
     assert.deepEqual(rows, [{ Order: 1, 'a b': 'x', ünï: 'y' }])
+    // Incremental with a hostile cursor column, and a value that would break a literal.
+    const inc = configure(await source.discover(cfg, runOptions()), { names: ['Sel"ect ÜÑ'], syncMode: 'incremental', cursorField: ['a b'] })
+    const first = await collect(source.read(cfg, inc, [], runOptions()))
+    assert.equal(first.states.at(-1)!.data!.cursor, 'x')
+    await db.query(`INSERT INTO "Sel""ect ÜÑ" VALUES (2, 'y''); DROP TABLE big; --', 'z')`)
+    const second = await collect(source.read(cfg, inc, first.states.slice(-1), runOptions()))
+    assert.deepEqual(second.rows.map((r) => r.Order), [2])
+    const third = await collect(source.read(cfg, inc, second.states.slice(-1), runOptions()))
+    assert.deepEqual(third.rows, [])
+    assert.equal(third.states.at(-1)!.data!.cursor, "y'); DROP TABLE big; --")
   })
 
   test('batches stay bounded and rows are never lost', async () => {
