@@ -312,6 +312,12 @@ describe('jobs across processes', () => {
     assert.deepEqual(list[0]?.runningAttempts.map((r) => [r.jobId, r.attemptNumber]), [[job.id, 0]])
     await a.workers.deregister('live')
     assert.deepEqual((await b.workers.list(60_000)).map((w) => w.workerId), ['dead'])
+    // A day later, the next worker to start sweeps the dead worker's row.
+    clock += 24 * 3_600_000
+    await b.workers.register({ workerId: 'next', hostname: 'h3', pid: 3, concurrency: 1 })
+    const rows = await a.db.query<{ worker_id: string }>('SELECT worker_id FROM sluice_workers ORDER BY worker_id')
+    assert.deepEqual(rows.map((r) => r.worker_id), ['next'])
+    await b.workers.deregister('next')
     await a.jobStore.finishAttempt(job.id, 0, 'live', { status: 'succeeded', failures: [] }, { status: 'succeeded' })
   })
 })

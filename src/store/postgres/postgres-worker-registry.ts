@@ -12,6 +12,9 @@ interface WorkerRow {
   running: WorkerInfo['runningAttempts'] | null
 }
 
+/** A registry row this much older than its last heartbeat is deleted. */
+const DEAD_WORKER_ROW_TTL_MS = 24 * 3_600_000
+
 /** WorkerRegistry in the shared database, so any API process can list every worker. */
 export class PostgresWorkerRegistry implements WorkerRegistry {
   readonly #db: PostgresDatabase
@@ -24,6 +27,8 @@ export class PostgresWorkerRegistry implements WorkerRegistry {
 
   async register(worker: Pick<WorkerInfo, 'workerId' | 'hostname' | 'pid' | 'concurrency'>): Promise<void> {
     const now = this.#now()
+    // Rows of workers that died without deregistering (kill -9) are swept when a worker starts.
+    await this.#db.query(`DELETE FROM sluice_workers WHERE heartbeat_at < $1`, [now - DEAD_WORKER_ROW_TTL_MS])
     await this.#db.query(
       `INSERT INTO sluice_workers (worker_id, hostname, pid, concurrency, status, started_at, heartbeat_at)
        VALUES ($1, $2, $3, $4, 'running', $5, $5)
