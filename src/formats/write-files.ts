@@ -226,12 +226,20 @@ class StreamFiles {
     const minimum = this.#configured.minimumGenerationId
     if (minimum <= 0) return
     const prefix = joinKey(this.#settings.basePath, constantPrefix(this.#settings.pathFormat, this.#vars))
-    const doomed: string[] = []
+    const candidates: string[] = []
     for await (const key of this.#store.list(prefix)) {
       if (this.#written.has(key)) continue
       const rel = this.#relative(key)
-      if (rel === undefined || !this.#pattern.test(rel)) continue
-      if ((await this.#store.generationOf(key)) < minimum) doomed.push(key)
+      if (rel !== undefined && this.#pattern.test(rel)) candidates.push(key)
+    }
+    // Generations are per-object metadata (one HEAD each on S3): ask 16 at a time.
+    const doomed: string[] = []
+    for (let i = 0; i < candidates.length; i += 16) {
+      const slice = candidates.slice(i, i + 16)
+      const generations = await Promise.all(slice.map((key) => this.#store.generationOf(key)))
+      slice.forEach((key, j) => {
+        if (generations[j]! < minimum) doomed.push(key)
+      })
     }
     for (let i = 0; i < doomed.length; i += 1000) await this.#store.delete(doomed.slice(i, i + 1000))
     if (doomed.length > 0) this.#opts.logger.info(`Removed ${doomed.length} file(s) of older generations of ${streamLabel(this.#configured.stream)}.`)
