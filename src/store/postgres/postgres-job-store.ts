@@ -272,18 +272,21 @@ export class PostgresJobStore implements JobStore {
 
   async requestCancel(id: number): Promise<JobRecord | undefined> {
     const rows = await this.#db.query<JobRow>(
-      `UPDATE sluice_jobs SET
-         status = CASE WHEN status IN ('pending', 'incomplete') THEN 'cancelled' ELSE status END,
-         cancel_requested = true,
-         updated_at = $2
-       WHERE id = $1 AND status NOT IN ('failed', 'succeeded', 'cancelled')
-       RETURNING *`,
-      [id, Math.floor(this.#now() / 1000)],
+      `WITH upd AS (
+         UPDATE sluice_jobs SET
+           status = CASE WHEN status IN ('pending', 'incomplete') THEN 'cancelled' ELSE status END,
+           cancel_requested = true,
+           updated_at = $2
+         WHERE id = $1 AND status NOT IN ('failed', 'succeeded', 'cancelled')
+         RETURNING *
+       ), note AS (
+         SELECT pg_notify($3, json_build_object('type', 'cancel', 'jobId', id)::text) FROM upd
+       )
+       SELECT upd.* FROM upd, note`,
+      [id, Math.floor(this.#now() / 1000), JOB_EVENTS_CHANNEL],
     )
     const row = rows[0]
-    if (!row) return this.getJob(id)
-    await this.#notify({ type: 'cancel', jobId: id })
-    return toJob(row)
+    return row ? toJob(row) : this.getJob(id)
   }
 
   async claimNext(workerId: string, leaseMs: number, now: number = this.#now()): Promise<ClaimedAttempt | undefined> {
