@@ -113,6 +113,17 @@ describe('check', () => {
     assert.match(ro.message, new RegExp(`User "${role}" cannot SELECT any of the \\d+ tables`))
   })
 
+  test('reports a user without CONNECT on the database', async () => {
+    await db.query(`REVOKE CONNECT ON DATABASE "${db.name}" FROM PUBLIC`)
+    try {
+      const r = await source.check({ ...cfg, username: role }, runOptions())
+      assert.equal(r.status, 'failed')
+      assert.match(r.message, /permission denied for database/)
+    } finally {
+      await db.query(`GRANT CONNECT ON DATABASE "${db.name}" TO PUBLIC`)
+    }
+  })
+
   test('translates authentication and privilege SQLSTATEs (the test server uses trust auth)', () => {
     const auth = fromPgError({ code: '28P01', message: 'password authentication failed for user "bob"' }, { username: 'bob', host: 'h' })
     assert.equal(auth.failureType, 'config_error')
