@@ -161,8 +161,10 @@ export interface JobStore {
   expiredAttempts(now?: number): Promise<AttemptRecord[]>
   /**
    * Ends a running attempt and updates its job in one transaction. The job patch is skipped
-   * when the job is already terminal (e.g. cancelled by a reset). Returns false, changing
-   * nothing, when the attempt is no longer running or (given `workerId`) belongs to another worker.
+   * when the job is already terminal (e.g. cancelled by a reset), and a job whose cancel was
+   * requested becomes `cancelled` instead of `incomplete`/`pending` (the worker also sweeps such
+   * jobs, for adapters that do not). Returns false, changing nothing, when the attempt is no
+   * longer running or (given `workerId`) belongs to another worker.
    */
   finishAttempt(
     jobId: number,

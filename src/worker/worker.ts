@@ -47,6 +47,8 @@ export interface WorkerOptions {
   recoverAllOnStart?: boolean
   /** Clock in epoch ms (default Date.now). */
   now?: () => number
+  /** Set a connection inactive after this many sync jobs in a row failed (default 30; 0: never). */
+  autoDisableAfterFailedJobs?: number
 }
 
 /** Why the worker aborted an attempt's signal. */
@@ -92,6 +94,7 @@ export class Worker {
       heartbeatMs: options.heartbeatMs ?? 1000,
       recoverAllOnStart: options.recoverAllOnStart ?? false,
       now: options.now ?? Date.now,
+      autoDisableAfterFailedJobs: options.autoDisableAfterFailedJobs ?? 30,
     }
   }
 
@@ -135,6 +138,9 @@ export class Worker {
    */
   async recover(all = false): Promise<number> {
     const store = this.#o.jobStore
+    // A job left incomplete with a cancel request is never claimed again: finish the cancel.
+    const stranded = await store.listJobs({ statuses: ['incomplete', 'pending'], pageSize: 1000 })
+    for (const job of stranded.jobs) if (job.cancelRequested) await store.requestCancel(job.id)
     const lost = (await store.expiredAttempts(all ? Number.MAX_SAFE_INTEGER : this.#o.now())).filter((a) => !this.#running.has(attemptKey(a)))
     let recovered = 0
     for (const attempt of lost) {
@@ -284,6 +290,9 @@ export class Worker {
     } else if (run.cause === 'shutdown') {
       next = { status: 'incomplete', runAfter: this.#o.now() }
       log.warn('Attempt stopped because the worker is shutting down; the job will resume from the last saved state.')
+    } else if ((await store.getJob(job.id))?.cancelRequested === true) {
+      // Cancelled while the attempt was failing on its own: no retry.
+      next = { status: 'cancelled' }
     } else {
       next = await this.#afterFailure(job, failed, failure.failureType)
       log.error(`Attempt failed (${failure.failureType}, ${failure.failureOrigin}): ${failure.externalMessage}`)
@@ -298,6 +307,27 @@ export class Worker {
       next,
     )
     this.#o.logger?.warn({ jobId: job.id, attempt: attempt.attemptNumber, failureType: failure.failureType, next: next.status, finished }, 'attempt failed')
+    if (finished && next.status === 'failed') await this.#disableIfAlwaysFailing(job.configId)
+  }
+
+  /**
+   * Airbyte turns a connection off after a run of failed jobs (semantics doc §6.5), so a broken
+   * scheduled connection stops retrying forever. Only sync jobs count; any other outcome in the
+   * window (succeeded, cancelled) keeps it on.
+   */
+  async #disableIfAlwaysFailing(connectionId: string): Promise<void> {
+    const limit = this.#o.autoDisableAfterFailedJobs
+    if (limit <= 0) return
+    try {
+      const { jobs } = await this.#o.jobStore.listJobs({ configId: connectionId, configTypes: ['sync'], pageSize: limit })
+      if (jobs.length < limit || !jobs.every((j) => j.status === 'failed')) return
+      const connection = await this.#o.configStore.getConnection(connectionId)
+      if (connection === undefined || connection.status !== 'active') return
+      await this.#o.configStore.putConnection({ ...connection, status: 'inactive', updatedAt: Math.floor(this.#o.now() / 1000) })
+      this.#o.logger?.warn({ connectionId, failedJobs: limit }, 'connection disabled after consecutive failed jobs')
+    } catch (err) {
+      this.#o.logger?.error({ err, connectionId }, 'could not check the failed jobs of a connection')
+    }
   }
 
   /** Status (and runAfter) of a job whose attempt just failed with `failureType`. */

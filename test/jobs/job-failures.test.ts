@@ -132,4 +132,21 @@ describe('job failures: retries, config errors, cancel', () => {
       await slow.close()
     }
   })
+
+  test('a connection whose last N sync jobs all failed is turned off', async () => {
+    const strict = await startJobsServer({ SLUICE_AUTO_DISABLE_FAILED_JOBS: '3' })
+    try {
+      const connectionId = await strict.connection({ source: { failAfterRecords: 0, failureType: 'config' }, destination: { path: `${strict.outDir}/off` } })
+      for (let i = 0; i < 3; i++) {
+        const done = await strict.waitFor((await strict.post('connections/sync', { connectionId })).body.job.id, ['failed', 'succeeded'])
+        assert.equal(done.job.status, 'failed')
+        const status = (await strict.post('connections/get', { connectionId })).body.status
+        assert.equal(status, i < 2 ? 'active' : 'inactive', `after ${i + 1} failed jobs`)
+      }
+      const refused = await strict.post('connections/sync', { connectionId })
+      assert.equal(refused.status, 422)
+    } finally {
+      await strict.close()
+    }
+  })
 })

@@ -83,14 +83,15 @@ export async function startJobsServer(env: Record<string, string> = {}): Promise
         workspaceId,
         sourceDefinitionId: TEST_SOURCE_ID,
         name: `test source ${n}`,
-        connectionConfiguration: { streams: ['items'], records: 50, batchSize: 10, ...opts.source },
+        // A run key per connector: concurrent runs never share a run counter file.
+        connectionConfiguration: { streams: ['items'], records: 50, batchSize: 10, runKey: `source-${n}`, ...opts.source },
       })
       assert.equal(source.status, 200, JSON.stringify(source.body))
       const destination = await post('destinations/create', {
         workspaceId,
         destinationDefinitionId: TEST_DESTINATION_ID,
         name: `test destination ${n}`,
-        connectionConfiguration: { path: outDir, ...opts.destination },
+        connectionConfiguration: { path: outDir, runKey: `destination-${n}`, ...opts.destination },
       })
       assert.equal(destination.status, 200, JSON.stringify(destination.body))
       const streams = opts.streams ?? [{ name: 'items', syncMode: 'incremental', destinationSyncMode: 'append_dedup' }]

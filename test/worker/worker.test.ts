@@ -272,6 +272,23 @@ describe('Worker with a scripted engine', () => {
     assert.ok(!JSON.stringify(attempts).includes(SECRET))
   })
 
+  test('a cancel that arrives while the attempt fails on its own ends the job cancelled, not retried', async () => {
+    const conn = await connection()
+    let calls = 0
+    const w = worker(async (input) => {
+      calls++
+      // The cancel lands in the store, then the attempt fails before a heartbeat notices it.
+      await jobStore.requestCancel((await jobStore.activeJob(conn.connectionId))!.id)
+      throw transientError('network blip')
+    }, { heartbeatMs: 60_000 })
+    await w.start()
+    const job = await jobStore.createJob({ configType: 'sync', configId: conn.connectionId, streams: [] })
+    await waitJob(job.id, ['cancelled', 'failed', 'succeeded'])
+    await w.stop()
+    assert.equal((await jobStore.getJob(job.id))?.status, 'cancelled')
+    assert.equal(calls, 1)
+  })
+
   test('a reset runs an empty source over its streams, once bumped', async () => {
     const conn = await connection()
     await jobStore.saveState(conn.connectionId, [{ stream: { name: 'inc' }, state: { u: 5 } }])

@@ -288,9 +288,13 @@ export class SqliteJobStore implements JobStore {
       if (workerId !== undefined && current.workerId !== workerId) return false
       const nowS = this.#seconds()
       this.#writeAttempt({ ...current, ...attempt, endedAt: nowS, updatedAt: nowS, leaseExpiresAt: undefined })
+      // A cancel requested while the attempt was failing wins over a retry: the job ends cancelled.
       this.#db
-        .prepare(`UPDATE jobs SET status = ?, run_after = COALESCE(?, run_after) WHERE id = ? AND status NOT IN (${TERMINAL_SQL})`)
-        .run(job.status, job.runAfter ?? null, jobId)
+        .prepare(
+          `UPDATE jobs SET status = CASE WHEN cancel_requested = 1 AND ? IN ('pending', 'incomplete') THEN 'cancelled' ELSE ? END,
+             run_after = COALESCE(?, run_after) WHERE id = ? AND status NOT IN (${TERMINAL_SQL})`,
+        )
+        .run(job.status, job.status, job.runAfter ?? null, jobId)
       // A job already terminal (cancelled by a reset) still records when its attempt ended.
       this.#db.prepare('UPDATE jobs SET updated_at = ? WHERE id = ?').run(nowS, jobId)
       return true
