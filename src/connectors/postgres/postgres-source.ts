@@ -121,16 +121,17 @@ function schemasOf(config: PostgresSourceConfig): string[] {
   return Array.isArray(s) && s.length > 0 ? s : ['public']
 }
 
-/** Money is read as numeric so its text does not depend on the server's lc_monetary. */
-function selectExpression(col: PgColumn): { sql: string; column: PgColumn } {
+/**
+ * How a column is selected: `expr` is its value expression, `sql` the select-list item. Money
+ * is read as numeric so its text does not depend on the server's lc_monetary.
+ */
+function selectExpression(col: PgColumn): { expr: string; sql: string; column: PgColumn } {
   if (col.baseType === 'money') {
     const pgType = col.isArray ? 'numeric[]' : 'numeric'
-    return {
-      sql: `${quoteIdent(col.name)}::${pgType} AS ${quoteIdent(col.name)}`,
-      column: { ...col, pgType, baseType: 'numeric' },
-    }
+    const expr = `${quoteIdent(col.name)}::${pgType}`
+    return { expr, sql: `${expr} AS ${quoteIdent(col.name)}`, column: { ...col, pgType, baseType: 'numeric' } }
   }
-  return { sql: quoteIdent(col.name), column: col }
+  return { expr: quoteIdent(col.name), sql: quoteIdent(col.name), column: col }
 }
 
 /**
@@ -361,7 +362,7 @@ export class PostgresSource implements Source {
       yield* this.#readXmin(client, table, selectList, descriptor, columns, saved, opts)
       return
     }
-    yield* this.#readCursor(client, cs, table, label, selectList, descriptor, columns, saved, opts)
+    yield* this.#readCursor(client, cs, table, label, selectList, selected.map((x) => x.expr), descriptor, columns, saved, opts)
   }
 
   async *#readCursor(
@@ -370,6 +371,7 @@ export class PostgresSource implements Source {
     table: string,
     label: string,
     selectList: string,
+    expressions: string[],
     descriptor: StreamDescriptor,
     columns: PgColumn[],
     saved: Record<string, unknown> | null,
@@ -383,7 +385,8 @@ export class PostgresSource implements Source {
     const cursorIndex = columns.findIndex((c) => c.name === cursorName)
     if (cursorIndex < 0) throw configError(`Cursor column "${cursorName}" is not a selected column of ${label}.`)
     const cursorCol = columns[cursorIndex]!
-    const cursorSql = quoteIdent(cursorName)
+    // The selected expression (money is compared as numeric, like its values and its state).
+    const cursorSql = expressions[cursorIndex]!
     const cursorType = cursorCol.baseType === 'numeric' && cursorCol.pgType.startsWith('numeric') ? 'numeric' : cursorCol.pgType
     const hasNull = await client.query(`SELECT 1 FROM ${table} WHERE ${cursorSql} IS NULL LIMIT 1`)
     if (hasNull.rowCount) {

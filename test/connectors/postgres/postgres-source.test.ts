@@ -312,6 +312,17 @@ describe('read', () => {
     assert.deepEqual(fourth.rows, [])
   })
 
+  test('incremental on a money cursor compares it as numeric', async () => {
+    await db.query(`CREATE TABLE pay (id integer PRIMARY KEY, amount money NOT NULL); INSERT INTO pay VALUES (1, 10), (2, 20.5)`)
+    const catalog = configure(await source.discover(cfg, runOptions()), { names: ['pay'], syncMode: 'incremental', cursorField: ['amount'] })
+    const first = await collect(source.read(cfg, catalog, [], runOptions()))
+    assert.deepEqual(first.rows, [{ id: 1, amount: 10 }, { id: 2, amount: 20.5 }])
+    assert.equal(first.states.at(-1)!.data!.cursor, '20.50')
+    await db.query(`INSERT INTO pay VALUES (3, 30)`)
+    const second = await collect(source.read(cfg, catalog, first.states.slice(-1), runOptions()))
+    assert.deepEqual(second.rows, [{ id: 3, amount: 30 }])
+  })
+
   test('intermediate states resume without loss', async () => {
     const catalog = configure(await source.discover(cfg, runOptions()), {
       names: ['events'],
