@@ -18,7 +18,8 @@ interface PgLikeError {
 }
 
 const TRANSIENT_SQLSTATES = new Set(['57P01', '57P02', '57P03', '40001', '40P01', '53300', '53400', '55P03'])
-const CONFIG_SQLSTATES = new Set(['28P01', '28000', '3D000', '42501', '42P01', '42703', '3F000', '42704'])
+// 42883: e.g. a cursor column of a type without ordering (json): the user must pick another.
+const CONFIG_SQLSTATES = new Set(['28P01', '28000', '3D000', '42501', '42P01', '42703', '3F000', '42704', '42883'])
 const NETWORK_TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'])
 
 /**

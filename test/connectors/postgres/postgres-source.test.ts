@@ -323,6 +323,14 @@ describe('read', () => {
     assert.deepEqual(second.rows, [{ id: 3, amount: 30 }])
   })
 
+  test('a cursor column without ordering (json) is a config error', async () => {
+    await db.query(`CREATE TABLE jcur (id integer PRIMARY KEY, doc json NOT NULL); INSERT INTO jcur VALUES (1, '{}')`)
+    const catalog = configure(await source.discover(cfg, runOptions()), { names: ['jcur'], syncMode: 'incremental', cursorField: ['doc'] })
+    const err = await rejection(() => collect(source.read(cfg, catalog, [], runOptions())))
+    assert.equal(err.failureType, 'config_error')
+    assert.match(err.message, /could not identify an ordering operator for type json/)
+  })
+
   test('intermediate states resume without loss', async () => {
     const catalog = configure(await source.discover(cfg, runOptions()), {
       names: ['events'],
