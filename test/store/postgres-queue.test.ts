@@ -195,6 +195,19 @@ describe('jobs across processes', () => {
     assert.ok(await a.jobStore.finishAttempt(reset.id, 0, 'w3', { status: 'succeeded', failures: [] }, { status: 'succeeded' }))
   })
 
+  test('a cancel requested during a failing attempt wins over the retry', async () => {
+    const job = await a.jobStore.createJob({ configType: 'sync', configId: conn(), streams: [] })
+    let claimed = await b.jobStore.claimNext('w-fail', 60_000)
+    while (claimed && claimed.job.id !== job.id) {
+      await b.jobStore.finishAttempt(claimed.job.id, claimed.attempt.attemptNumber, 'w-fail', { status: 'succeeded', failures: [] }, { status: 'succeeded' })
+      claimed = await b.jobStore.claimNext('w-fail', 60_000)
+    }
+    assert.equal(claimed?.job.id, job.id)
+    await a.jobStore.requestCancel(job.id)
+    assert.equal(await b.jobStore.finishAttempt(job.id, 0, 'w-fail', { status: 'failed', failures: [] }, { status: 'incomplete', runAfter: 0 }), true)
+    assert.equal((await a.jobStore.getJob(job.id))?.status, 'cancelled')
+  })
+
   test('heartbeat, lease expiry and finish guards', async () => {
     const c = conn()
     const job = await a.jobStore.createJob({ configType: 'sync', configId: c, streams: [] })

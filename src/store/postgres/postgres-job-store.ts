@@ -358,7 +358,10 @@ export class PostgresJobStore implements JobStore {
          WHERE job_id = $1 AND attempt_number = $2 AND status = 'running' AND ($3::text IS NULL OR worker_id = $3)
          RETURNING job_id
        ), j AS (
-         UPDATE sluice_jobs SET status = $9, run_after = COALESCE($10::bigint, run_after), updated_at = $8
+         -- A cancel requested while the attempt was failing wins over a retry: the job ends cancelled.
+         UPDATE sluice_jobs SET
+           status = CASE WHEN sluice_jobs.cancel_requested AND $9 IN ('pending', 'incomplete') THEN 'cancelled' ELSE $9 END,
+           run_after = COALESCE($10::bigint, run_after), updated_at = $8
          FROM a WHERE sluice_jobs.id = a.job_id AND sluice_jobs.status NOT IN ('failed', 'succeeded', 'cancelled')
          RETURNING sluice_jobs.id
        )
