@@ -114,7 +114,7 @@ describe('job failures: retries, config errors, cancel', () => {
   })
 
   test('failures without progress back off; the job is incomplete until the next attempt', async () => {
-    const slow = await startJobsServer({ SLUICE_RETRY_BACKOFF_MS: '800' })
+    const slow = await startJobsServer({ SLUICE_RETRY_BACKOFF_MS: '1500' })
     try {
       const connectionId = await slow.connection({ source: { records: 10, transientFailures: 1, failAfterRecords: 0, runKey: 'backoff' }, destination: { path: `${slow.outDir}/b` } })
       const jobId = (await slow.post('connections/sync', { connectionId })).body.job.id as number

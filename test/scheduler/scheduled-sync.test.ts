@@ -56,7 +56,8 @@ test('the server schedules syncs: basic runs a new connection, a change to cron 
 
   // Inactive: no more runs.
   assert.equal((await s.post('connections/update', { connectionId, status: 'inactive' })).status, 200)
-  await sleep(300)
+  // Let a tick that read the connection before the change finish.
+  await sleep(1000)
   const settled = (await jobsOf(connectionId)).length
   await sleep(1500)
   assert.equal((await jobsOf(connectionId)).length, settled, 'an inactive connection is not scheduled')
