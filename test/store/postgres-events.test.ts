@@ -91,3 +91,23 @@ test('all sessions dropped: reads in flight are re-run on fresh connections, wri
     await db.close()
   }
 })
+
+test('onRunnable wakes an in-process worker for jobs created by another process', async () => {
+  const other = await openPostgresStores({ url: tdb.url })
+  let calls = 0
+  const unsubscribe = stores.jobStore.onRunnable(() => calls++)
+  try {
+    await until(() => stores.events.listening)
+    const job = await other.jobStore.createJob({ configType: 'sync', configId: 'c-wake', streams: [] })
+    await until(() => calls >= 1)
+    unsubscribe()
+    const before = calls
+    await other.jobStore.requestCancel(job.id)
+    await other.jobStore.createJob({ configType: 'sync', configId: 'c-wake', streams: [] })
+    await new Promise((r) => setTimeout(r, 200))
+    assert.equal(calls, before, 'no calls after unsubscribe')
+  } finally {
+    unsubscribe()
+    await other.close()
+  }
+})

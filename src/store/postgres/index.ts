@@ -8,7 +8,7 @@ import { PostgresWorkerRegistry } from './postgres-worker-registry.js'
 export { PostgresConfigStore } from './postgres-config-store.js'
 export { PostgresDatabase, redactDatabaseUrl, translatePgError, type PostgresDatabaseOptions } from './postgres-database.js'
 export { PostgresJobEvents, type JobEventListener } from './postgres-job-events.js'
-export { PostgresJobStore, JOB_EVENTS_CHANNEL, type JobEvent, type PostgresJobStoreOptions } from './postgres-job-store.js'
+export { PostgresJobStore, JOB_EVENTS_CHANNEL, type JobEvent, type JobEventSource, type PostgresJobStoreOptions } from './postgres-job-store.js'
 export { migratePostgres, MIGRATION_LOCK_KEY, type MigrationReport, type PostgresMigration } from './postgres-migrator.js'
 export { PostgresWorkerRegistry } from './postgres-worker-registry.js'
 export { POSTGRES_MIGRATIONS } from './migrations/index.js'
@@ -53,7 +53,7 @@ export async function openPostgresStores(options: OpenPostgresStoresOptions): Pr
   return {
     db,
     configStore: new PostgresConfigStore(db),
-    jobStore: new PostgresJobStore(db, clock),
+    jobStore: new PostgresJobStore(db, { ...clock, events }),
     events,
     workers: new PostgresWorkerRegistry(db, clock),
     migrations,

@@ -56,6 +56,13 @@ interface AttemptRow {
 export interface PostgresJobStoreOptions {
   /** Injected clock (epoch ms) for tests of leases and schedules; defaults to Date.now. */
   now?: () => number
+  /** Where `onRunnable` listens (a LISTEN connection, opened on the first listener). */
+  events?: JobEventSource
+}
+
+/** The part of PostgresJobEvents the store uses (kept narrow to avoid an import cycle). */
+export interface JobEventSource {
+  subscribe(listener: (event: JobEvent | { type: 'reconnected' }) => void): Promise<() => void>
 }
 
 /**
@@ -70,10 +77,35 @@ export interface PostgresJobStoreOptions {
 export class PostgresJobStore implements JobStore {
   readonly #db: PostgresDatabase
   readonly #now: () => number
+  readonly #events: JobEventSource | undefined
 
   constructor(db: PostgresDatabase, options: PostgresJobStoreOptions = {}) {
     this.#db = db
     this.#now = options.now ?? Date.now
+    this.#events = options.events
+  }
+
+  /**
+   * Calls `listener` whenever a job may have become runnable in ANY process (creation, retry,
+   * finished attempt) and after the LISTEN connection was re-opened, so an in-process worker
+   * claims at once instead of at its next poll. Returns the unsubscribe function.
+   */
+  onRunnable(listener: () => void): () => void {
+    if (!this.#events) return () => undefined
+    let unsubscribe: (() => void) | undefined
+    let stopped = false
+    void this.#events
+      .subscribe((event) => {
+        if (event.type === 'runnable' || event.type === 'reconnected') listener()
+      })
+      .then((u) => {
+        if (stopped) u()
+        else unsubscribe = u
+      })
+    return () => {
+      stopped = true
+      unsubscribe?.()
+    }
   }
 
   async createJob(input: {
