@@ -6,6 +6,8 @@ const FLUSH_LINES = 200
 const FLUSH_INTERVAL_MS = 500
 /** Secrets shorter than this are not scrubbed: they would blank out ordinary words. */
 const MIN_SECRET_LENGTH = 3
+/** Lines kept per attempt: a connector that logs without end must not fill the store (or jobs/get). */
+export const MAX_LOG_LINES_PER_ATTEMPT = 50_000
 
 /**
  * The log of one attempt, kept in the job store so any process can read it (jobs/get,
@@ -20,6 +22,8 @@ export class AttemptLog implements ConnectorLogger {
   readonly #now: () => number
   #secrets: string[] = []
   #buffer: string[] = []
+  #lines = 0
+  #dropped = false
   #timer: NodeJS.Timeout | undefined
   #writing: Promise<void> = Promise.resolve()
 
@@ -75,7 +79,15 @@ export class AttemptLog implements ConnectorLogger {
 
   #add(level: string, message: string): void {
     const stamp = new Date(this.#now()).toISOString().replace('T', ' ').slice(0, 19)
-    for (const line of this.scrub(message).split('\n')) this.#buffer.push(`${stamp} ${level} ${line}`)
+    for (const line of this.scrub(message).split('\n')) {
+      if (this.#lines >= MAX_LOG_LINES_PER_ATTEMPT) {
+        if (!this.#dropped) this.#buffer.push(`${stamp} WARN log limit of ${MAX_LOG_LINES_PER_ATTEMPT} lines reached: later lines of this attempt are dropped`)
+        this.#dropped = true
+        break
+      }
+      this.#lines++
+      this.#buffer.push(`${stamp} ${level} ${line}`)
+    }
     if (this.#buffer.length >= FLUSH_LINES) void this.flush()
     else if (this.#timer === undefined) {
       this.#timer = setTimeout(() => void this.flush(), FLUSH_INTERVAL_MS)

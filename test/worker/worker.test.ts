@@ -18,7 +18,7 @@ import { openSqliteDatabase, type SqliteDatabase } from '../../src/store/sqlite/
 import { SqliteConfigStore } from '../../src/store/sqlite/sqlite-config-store.js'
 import { emptyStats, SqliteJobStore } from '../../src/store/sqlite/sqlite-job-store.js'
 import { catalogEntries, configuredCatalog, resetEntries } from '../../src/worker/attempt-catalog.js'
-import { AttemptLog } from '../../src/worker/attempt-log.js'
+import { AttemptLog, MAX_LOG_LINES_PER_ATTEMPT } from '../../src/worker/attempt-log.js'
 import { decideRetry, DEFAULT_RETRY_POLICY, retryPolicyFromEnv } from '../../src/worker/retry-policy.js'
 import { createJobServices } from '../../src/worker/job-services.js'
 import { Worker, type RunAttemptFn } from '../../src/worker/worker.js'
@@ -123,6 +123,23 @@ describe('AttemptLog', () => {
       db.close()
     }
   })
+})
+
+test('AttemptLog stops at its line limit with one notice', async () => {
+  const db = openSqliteDatabase(':memory:')
+  try {
+    const store = new SqliteJobStore(db)
+    const job = await store.createJob({ configType: 'sync', configId: 'c', streams: [] })
+    const log = new AttemptLog(store, job.id, 0)
+    for (let i = 0; i < MAX_LOG_LINES_PER_ATTEMPT + 10; i++) log.debug(`line ${i}`)
+    log.error('too late')
+    await log.flush()
+    const lines = await store.readLogs(job.id, 0)
+    assert.equal(lines.length, MAX_LOG_LINES_PER_ATTEMPT + 1)
+    assert.match(lines.at(-1) ?? '', /log limit of 50000 lines reached/)
+  } finally {
+    db.close()
+  }
 })
 
 describe('Worker with a scripted engine', () => {
