@@ -45,13 +45,15 @@ function envInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0)
 /**
  * Worker settings from the environment: SLUICE_WORKER_CONCURRENCY (2), SLUICE_WORKER_POLL_MS
  * (500), SLUICE_WORKER_LEASE_MS (30000), SLUICE_WORKER_HEARTBEAT_MS (1000),
- * SLUICE_AUTO_DISABLE_FAILED_JOBS (30) and the retry settings of {@link retryPolicyFromEnv}.
+ * SLUICE_AUTO_DISABLE_FAILED_JOBS (30), SLUICE_AUTO_DISABLE_FAILED_DAYS (7) and the retry
+ * settings of {@link retryPolicyFromEnv}.
  */
 export function workerOptionsFromEnv(
   env: NodeJS.ProcessEnv = process.env,
-): Pick<WorkerOptions, 'concurrency' | 'pollIntervalMs' | 'leaseMs' | 'heartbeatMs' | 'retry' | 'autoDisableAfterFailedJobs'> {
+): Pick<WorkerOptions, 'concurrency' | 'pollIntervalMs' | 'leaseMs' | 'heartbeatMs' | 'retry' | 'autoDisableAfterFailedJobs' | 'autoDisableAfterFailedDays'> {
   return {
     autoDisableAfterFailedJobs: envInt(env, 'SLUICE_AUTO_DISABLE_FAILED_JOBS', 30),
+    autoDisableAfterFailedDays: envInt(env, 'SLUICE_AUTO_DISABLE_FAILED_DAYS', 7),
     concurrency: envInt(env, 'SLUICE_WORKER_CONCURRENCY', 2, 1),
     pollIntervalMs: envInt(env, 'SLUICE_WORKER_POLL_MS', 500, 10),
     leaseMs: envInt(env, 'SLUICE_WORKER_LEASE_MS', 30_000, 1000),

@@ -49,6 +49,8 @@ export interface WorkerOptions {
   now?: () => number
   /** Set a connection inactive after this many sync jobs in a row failed (default 30; 0: never). */
   autoDisableAfterFailedJobs?: number
+  /** ... or when its sync jobs have only failed for this many days (default 7; 0: never). */
+  autoDisableAfterFailedDays?: number
 }
 
 /** Why the worker aborted an attempt's signal. */
@@ -95,6 +97,7 @@ export class Worker {
       recoverAllOnStart: options.recoverAllOnStart ?? false,
       now: options.now ?? Date.now,
       autoDisableAfterFailedJobs: options.autoDisableAfterFailedJobs ?? 30,
+      autoDisableAfterFailedDays: options.autoDisableAfterFailedDays ?? 7,
     }
   }
 
@@ -311,20 +314,30 @@ export class Worker {
   }
 
   /**
-   * Airbyte turns a connection off after a run of failed jobs (semantics doc §6.5), so a broken
-   * scheduled connection stops retrying forever. Only sync jobs count; any other outcome in the
-   * window (succeeded, cancelled) keeps it on.
+   * Airbyte turns a connection off after a run of failed jobs (semantics doc §6.5): N sync jobs in
+   * a row, or only failures for D days. A broken scheduled connection then stops retrying forever.
+   * Only sync jobs count; a success or a cancel ends the run.
    */
   async #disableIfAlwaysFailing(connectionId: string): Promise<void> {
     const limit = this.#o.autoDisableAfterFailedJobs
-    if (limit <= 0) return
+    const days = this.#o.autoDisableAfterFailedDays
+    if (limit <= 0 && days <= 0) return
     try {
-      const { jobs } = await this.#o.jobStore.listJobs({ configId: connectionId, configTypes: ['sync'], pageSize: limit })
-      if (jobs.length < limit || !jobs.every((j) => j.status === 'failed')) return
+      const { jobs } = await this.#o.jobStore.listJobs({ configId: connectionId, configTypes: ['sync'], pageSize: Math.max(limit, 200) })
+      let streak = 0
+      let firstFailure: JobRecord | undefined
+      for (const j of jobs) {
+        if (j.status !== 'failed') break
+        streak++
+        firstFailure = j
+      }
+      const tooMany = limit > 0 && streak >= limit
+      const tooLong = days > 0 && firstFailure !== undefined && this.#o.now() - firstFailure.createdAt * 1000 >= days * 86_400_000
+      if (!tooMany && !tooLong) return
       const connection = await this.#o.configStore.getConnection(connectionId)
       if (connection === undefined || connection.status !== 'active') return
       await this.#o.configStore.putConnection({ ...connection, status: 'inactive', updatedAt: Math.floor(this.#o.now() / 1000) })
-      this.#o.logger?.warn({ connectionId, failedJobs: limit }, 'connection disabled after consecutive failed jobs')
+      this.#o.logger?.warn({ connectionId, failedJobs: streak, failingSince: firstFailure?.createdAt }, 'connection disabled after failing jobs')
     } catch (err) {
       this.#o.logger?.error({ err, connectionId }, 'could not check the failed jobs of a connection')
     }

@@ -10,7 +10,7 @@ import type { DestinationDefinition, Source, SourceDefinition } from '../../src/
 import { ConnectorRegistry } from '../../src/connectors/registry.js'
 import { testDestinationDefinition } from '../../src/connectors/test-destination/index.js'
 import type { AttemptInput } from '../../src/engine/types.js'
-import { SluiceError, transientError } from '../../src/errors.js'
+import { configError, SluiceError, transientError } from '../../src/errors.js'
 import { SecretService } from '../../src/secrets/secret-service.js'
 import type { AttemptRecord, JobRecord } from '../../src/store/job-store.js'
 import type { ConnectionRecord } from '../../src/store/config-store.js'
@@ -304,6 +304,27 @@ describe('Worker with a scripted engine', () => {
     await w.stop()
     assert.equal((await jobStore.getJob(job.id))?.status, 'cancelled')
     assert.equal(calls, 1)
+  })
+
+  test('a connection whose sync jobs only failed for 7 days is turned off', async () => {
+    const conn = await connection()
+    let clock = Date.now() - 8 * 86_400_000
+    const now = (): number => clock
+    const store = new SqliteJobStore(db, { now })
+    const old = await store.createJob({ configType: 'sync', configId: conn.connectionId, streams: [] })
+    const claimed = await store.claimNext('w-old', 60_000)
+    assert.equal(claimed?.job.id, old.id)
+    await store.finishAttempt(old.id, 0, 'w-old', { status: 'failed', failures: [] }, { status: 'failed' })
+    clock += 8 * 86_400_000
+    const w = worker(async () => {
+      throw configError('still broken')
+    }, { jobStore: store, now })
+    await w.start()
+    const job = await store.createJob({ configType: 'sync', configId: conn.connectionId, streams: [] })
+    for (let i = 0; i < 300 && (await configStore.getConnection(conn.connectionId))?.status === 'active'; i++) await new Promise((r) => setTimeout(r, 10))
+    await w.stop()
+    assert.equal((await store.getJob(job.id))?.status, 'failed')
+    assert.equal((await configStore.getConnection(conn.connectionId))?.status, 'inactive', 'two failed jobs, the first 8 days ago')
   })
 
   test('a reset runs an empty source over its streams, once bumped', async () => {
