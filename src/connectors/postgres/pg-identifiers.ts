@@ -71,3 +71,15 @@ export function collisionTableName(namespace: string, name: string): string {
 export function suffixedName(base: string, suffix: string): string {
   return base.slice(0, PG_MAX_IDENTIFIER_LENGTH - suffix.length) + suffix
 }
+
+/**
+ * The Destinations V2 raw table of a stream (semantics §3.1): `<namespace><delimiter><name>`,
+ * normalised and lower-cased. The delimiter `_raw` + `_`×(L+1) + `stream_`, L the longest run
+ * of `_` in either part (at least 1), cannot occur inside them, so distinct streams do not meet:
+ * `public`/`users` -> `public_raw__stream_users`, `a__b`/`x` -> `a__b_raw___stream_x`.
+ */
+export function rawTableName(namespace: string, name: string): string {
+  const longest = Math.max(1, ...[...`${namespace}${name}`.matchAll(/_+/g)].map((m) => m[0].length))
+  const delimiter = `_raw${'_'.repeat(longest + 1)}stream_`
+  return normalizeIdentifier(`${namespace}${delimiter}${name}`).toLowerCase()
+}

@@ -36,6 +36,8 @@ export interface PostgresDestinationConfig extends PostgresConnectionConfig {
   schema?: string
   raw_data_schema?: string
   unconstrained_number?: boolean
+  /** Destinations V2 layout: raw tables in `raw_data_schema` plus typed final tables. */
+  use_raw_tables?: boolean
 }
 
 /** Default connect timeout: check must answer within a few seconds, never hang. */

@@ -25,9 +25,16 @@ import {
   qualified,
   quoteIdent,
   quoteLiteral,
+  rawTableName,
   suffixedName,
   uniqueColumnNames,
 } from './pg-identifiers.js'
+import { createRawTableSql, encodeRawRows, RAW_COLUMNS, rawToStageSql, type RawTablePlan } from './pg-raw-tables.js'
+
+/** The raw-table schema of the Destinations V2 layout: normalised and lower-cased like raw names. */
+function rawSchemaOf(config: PostgresDestinationConfig): string {
+  return normalizeIdentifier(config.raw_data_schema || 'airbyte_internal').toLowerCase()
+}
 
 /** The Airbyte metadata columns of every final table (Destinations V2 / Direct Load). */
 const AIRBYTE_COLUMNS: ReadonlyArray<{ name: string; ddl: string; type: string }> = [
@@ -73,8 +80,19 @@ class StreamWriter {
   directRows = false
   stageKind: StageKind | undefined
   completed = false
+  /** Destinations V2 layout: the stream's raw table (undefined in Direct Load). */
+  readonly raw: RawTablePlan | undefined
+  /** The raw table holds rows not yet typed into the final table. */
+  rawPending = false
 
-  constructor(cs: ConfiguredStream, schema: string, table: string, index: number, unconstrained: boolean) {
+  constructor(
+    cs: ConfiguredStream,
+    schema: string,
+    table: string,
+    index: number,
+    unconstrained: boolean,
+    raw?: { schema: string; table: string },
+  ) {
     this.cs = cs
     this.schema = schema
     this.table = table
@@ -82,6 +100,7 @@ class StreamWriter {
       cs.destinationSyncMode === 'overwrite' ||
       cs.destinationSyncMode === 'overwrite_dedup' ||
       (cs.minimumGenerationId > 0 && cs.minimumGenerationId === cs.generationId)
+    this.raw = raw && { ...raw, target: this.truncate ? suffixedName(raw.table, '_airbyte_tmp') : raw.table }
     this.dedup = cs.destinationSyncMode === 'append_dedup' || cs.destinationSyncMode === 'overwrite_dedup'
     this.target = this.truncate ? suffixedName(table, '_airbyte_tmp') : table
     this.stageTable = `_sluice_stage_${index}`
@@ -128,6 +147,23 @@ function planTables(catalog: ConfiguredCatalog, defaultSchema: string): Map<stri
 }
 
 /**
+ * Raw table of each stream (Destinations V2 layout). Distinct streams only meet after the
+ * 63-character cut; the later one then takes the same hash suffix as final tables do.
+ */
+function planRawTables(catalog: ConfiguredCatalog, defaultSchema: string, rawSchema: string): Map<string, { schema: string; table: string }> {
+  const out = new Map<string, { schema: string; table: string }>()
+  const used = new Set<string>()
+  for (const cs of catalog.streams) {
+    const namespace = cs.stream.namespace || defaultSchema
+    let table = rawTableName(namespace, cs.stream.name)
+    if (used.has(table)) table = collisionTableName(rawSchema, table).toLowerCase()
+    used.add(table)
+    out.set(streamKey(cs.stream), { schema: rawSchema, table })
+  }
+  return out
+}
+
+/**
  * The Postgres destination, Airbyte "Direct Load" layout (semantics §3.9): typed final tables
  * with the four `_airbyte_*` columns, no raw tables. Source COPY bytes go straight into the
  * target when their types allow it; other batches are COPYed into a temporary staging table
@@ -153,6 +189,12 @@ export class PostgresDestination implements Destination {
         await ensureSchema(client, schema)
         await client.query(`CREATE TABLE ${qualified(schema, probe)} (id integer)`)
         await client.query(`DROP TABLE ${qualified(schema, probe)}`)
+        if (config.use_raw_tables === true) {
+          const rawSchema = rawSchemaOf(config)
+          await ensureSchema(client, rawSchema)
+          await client.query(`CREATE TABLE ${qualified(rawSchema, probe)} (id integer)`)
+          await client.query(`DROP TABLE ${qualified(rawSchema, probe)}`)
+        }
         // Writes stage batches in temporary tables: the TEMP privilege is needed too.
         try {
           await client.query(`CREATE TEMP TABLE ${quoteIdent(probe)} (id integer)`)
@@ -185,10 +227,11 @@ export class PostgresDestination implements Destination {
     validateConnection(config)
     const unconstrained = config.unconstrained_number !== false
     const tables = planTables(catalog, config.schema || 'public')
+    const rawTables = config.use_raw_tables === true ? planRawTables(catalog, config.schema || 'public', rawSchemaOf(config)) : undefined
     const writers = new Map<string, StreamWriter>()
     catalog.streams.forEach((cs, i) => {
       const t = tables.get(streamKey(cs.stream))!
-      writers.set(streamKey(cs.stream), new StreamWriter(cs, t.schema, t.table, i, unconstrained))
+      writers.set(streamKey(cs.stream), new StreamWriter(cs, t.schema, t.table, i, unconstrained, rawTables?.get(streamKey(cs.stream))))
     })
     const client = await connectPg(config, opts)
     const onAbort = (): void => destroyPg(client)
@@ -206,7 +249,8 @@ export class PostgresDestination implements Destination {
           if (!w) throw systemError(`Received records for stream ${streamLabel(msg.stream)}, which is not in the catalog.`)
           if (msg.count === 0) continue
           await session.begin()
-          await session.stage(w, msg)
+          if (w.raw) await session.stageRaw(w, msg)
+          else await session.stage(w, msg)
         } else if (msg.type === 'STATE') {
           pending.push(msg)
           await session.commit(writers.values())
@@ -261,7 +305,10 @@ class WriteSession {
 
   /** Types every staged row into its final table, then commits (STATE may follow). */
   async commit(writers: Iterable<StreamWriter>): Promise<void> {
-    for (const w of writers) if (w.staged) await this.merge(w)
+    for (const w of writers) {
+      if (w.rawPending) await this.typeAndDedupe(w)
+      if (w.staged) await this.merge(w)
+    }
     if (!this.#inTxn) return
     await this.#q('COMMIT')
     this.#inTxn = false
@@ -301,6 +348,7 @@ class WriteSession {
       `_sluice_seq bigserial`,
       `_sluice_extracted_at bigint DEFAULT current_setting('sluice.extracted_at')::bigint`,
       `_sluice_changes text`,
+      ...(w.raw ? ['_sluice_raw_id text'] : []),
     ]
     await this.#q(`DROP TABLE IF EXISTS pg_temp.${quoteIdent(w.stageTable)}`)
     await this.#q(`CREATE TEMP TABLE ${quoteIdent(w.stageTable)} (${stageCols.join(', ')})`)
@@ -308,7 +356,64 @@ class WriteSession {
       await this.#q(`DROP TABLE IF EXISTS pg_temp.${quoteIdent(w.typedTable)}`)
       await this.#q(`CREATE TEMP TABLE ${quoteIdent(w.typedTable)} AS SELECT * FROM ${w.qualifiedTarget} WITH NO DATA`)
     }
+    if (w.raw) await this.#setupRaw(w, w.raw)
     w.ready = true
+  }
+
+  /**
+   * Creates the raw table this write fills (truncate syncs: a fresh `_airbyte_tmp` twin).
+   * A normal sync first takes over the rows of a temporary raw table a failed overwrite left
+   * behind, and types any raw rows still pending (semantics §3.6).
+   */
+  async #setupRaw(w: StreamWriter, raw: RawTablePlan): Promise<void> {
+    await ensureSchema(this.#client, raw.schema)
+    const exists = async (table: string): Promise<boolean> =>
+      (await this.#q(`SELECT to_regclass($1) IS NOT NULL AS found`, [qualified(raw.schema, table)])).rows[0]!.found === true
+    if (w.truncate) await this.#q(`DROP TABLE IF EXISTS ${qualified(raw.schema, raw.target)}`)
+    if (!(await exists(raw.target))) {
+      await this.#q('BEGIN')
+      for (const sql of createRawTableSql(raw.schema, raw.target)) await this.#q(sql)
+      await this.#q('COMMIT')
+    }
+    if (w.truncate) return
+    const leftover = suffixedName(raw.table, '_airbyte_tmp')
+    if (await exists(leftover)) {
+      await this.#q('BEGIN')
+      await this.#q(`INSERT INTO ${qualified(raw.schema, raw.table)} SELECT * FROM ${qualified(raw.schema, leftover)} ON CONFLICT DO NOTHING`)
+      await this.#q(`DROP TABLE ${qualified(raw.schema, leftover)}`)
+      await this.#q('COMMIT')
+    }
+    const pending = await this.#q(`SELECT EXISTS (SELECT 1 FROM ${qualified(raw.schema, raw.table)} WHERE _airbyte_loaded_at IS NULL) AS pending`)
+    w.rawPending = pending.rows[0]!.pending === true
+  }
+
+  /** Destinations V2 layout: COPYs one batch into the stream's raw table. */
+  async stageRaw(w: StreamWriter, batch: RecordBatch): Promise<void> {
+    const raw = w.raw!
+    const data = encodeRawRows(batch, Number(w.cs.syncId) || 0, Number(w.cs.generationId) || 0)
+    const stream = this.#client.query(copyFrom(`COPY ${qualified(raw.schema, raw.target)} (${RAW_COLUMNS.join(', ')}) FROM STDIN`))
+    stream.end(data)
+    await finished(stream)
+    w.rawPending = true
+  }
+
+  /**
+   * Typing and deduping (semantics §3.4-3.5) inside the open transaction: the pending raw rows
+   * go through the staging table and the same typing/dedup as Direct Load, keeping their raw
+   * ids, then are marked loaded. The caller commits raw rows, final rows and marks together.
+   */
+  async typeAndDedupe(w: StreamWriter): Promise<void> {
+    const raw = w.raw!
+    await this.begin()
+    const tombstones = w.dedup && w.columns.some((c) => c.source === '_ab_cdc_deleted_at')
+    const columns = w.columns.map((c) => ({ source: c.source, stage: c.stage, json: c.pgType === 'jsonb' }))
+    if (w.staged) await this.merge(w)
+    await this.#q(rawToStageSql(raw, w.stageTable, columns, tombstones))
+    w.stageKind = { kind: 'rows' }
+    w.staged = true
+    await this.merge(w)
+    await this.#q(`UPDATE ${qualified(raw.schema, raw.target)} SET _airbyte_loaded_at = now() WHERE _airbyte_loaded_at IS NULL`)
+    w.rawPending = false
   }
 
   /**
@@ -417,7 +522,12 @@ class WriteSession {
 
   /** On STREAM_STATUS COMPLETE: for truncate streams, swap the new table in (same transaction). */
   async complete(w: StreamWriter): Promise<void> {
+    if (w.rawPending) await this.typeAndDedupe(w)
     if (w.staged) await this.merge(w)
+    if (w.raw && w.truncate) {
+      await this.#q(`DROP TABLE IF EXISTS ${qualified(w.raw.schema, w.raw.table)}`)
+      await this.#q(`ALTER TABLE ${qualified(w.raw.schema, w.raw.target)} RENAME TO ${quoteIdent(w.raw.table)}`)
+    }
     if (w.truncate) {
       await this.#q(`DROP TABLE IF EXISTS ${qualified(w.schema, w.table)}`)
       await this.#q(`ALTER TABLE ${w.qualifiedTarget} RENAME TO ${quoteIdent(w.table)}`)
@@ -474,7 +584,8 @@ class WriteSession {
       changes.length === 0
         ? `CASE WHEN t.ch IS NULL THEN '${JSON.stringify({ changes: [], sync_id: syncId })}'::jsonb ELSE jsonb_build_object('changes', t.ch::jsonb, 'sync_id', ${syncId}) END`
         : `jsonb_build_object('changes', COALESCE((SELECT jsonb_agg(x) FROM unnest(ARRAY[${changes.join(', ')}]::jsonb[]) x WHERE x IS NOT NULL), '[]'::jsonb) || ${sourceChanges}, 'sync_id', ${syncId})`
-    const inner = `SELECT ${typed.join(', ')}, s._sluice_changes AS ch, s._sluice_extracted_at AS ea, s._sluice_seq AS seq FROM ${quoteIdent(w.stageTable)} s`
+    const rawId = w.raw ? ', s._sluice_raw_id AS rid' : ''
+    const inner = `SELECT ${typed.join(', ')}, s._sluice_changes AS ch, s._sluice_extracted_at AS ea, s._sluice_seq AS seq${rawId} FROM ${quoteIdent(w.stageTable)} s`
     let from = `(${inner}) t`
     if (w.dedup) {
       const idx = (c: ColumnPlan): number => w.columns.indexOf(c)
@@ -488,7 +599,7 @@ class WriteSession {
     const targetCols = [...w.columns.map((c) => quoteIdent(c.name)), ...AIRBYTE_COLUMNS.map((c) => quoteIdent(c.name))]
     const values = [
       ...w.columns.map((_c, i) => `t.v${i}`),
-      'gen_random_uuid()::text',
+      w.raw ? 't.rid' : 'gen_random_uuid()::text',
       'to_timestamp(t.ea / 1000.0)',
       meta,
       String(Number(w.cs.generationId) || 0),

@@ -157,9 +157,17 @@ export const postgresDestinationSpec: ConnectorSpecification = {
         type: 'string',
         title: 'Raw Table Schema Name',
         description:
-          'Accepted for compatibility. sluice writes typed final tables directly (Airbyte "Direct Load") and keeps no raw tables.',
+          'The schema of the raw tables when "Destinations V2 layout" is on. Unused otherwise: the default layout writes typed final tables directly (Airbyte "Direct Load").',
         default: 'airbyte_internal',
         order: 10,
+      },
+      use_raw_tables: {
+        type: 'boolean',
+        title: 'Destinations V2 layout: raw tables in raw_data_schema plus typed final tables',
+        description:
+          'Also keep every record as JSON in a raw table (`<raw_data_schema>.<namespace>_raw__stream_<name>`) and type and dedupe from it into the same final tables as the default Direct Load layout (Airbyte destination-postgres 2.x). Slower; lets a final table be rebuilt from raw rows.',
+        default: false,
+        order: 12,
       },
       unconstrained_number: {
         type: 'boolean',

@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto'
+import type { RecordBatch } from '../../protocol/index.js'
+import { escapeCopy } from './pg-copy-text.js'
+import { qualified, quoteIdent, quoteLiteral } from './pg-identifiers.js'
+
+/** Where a stream's Destinations V2 raw table lives; `target` is the table this write fills. */
+export interface RawTablePlan {
+  schema: string
+  /** The real raw table. */
+  table: string
+  /** `table`, or its `_airbyte_tmp` twin for truncate syncs (swapped in on COMPLETE). */
+  target: string
+}
+
+/** The columns of a raw table, in COPY order (semantics §3.1). */
+export const RAW_COLUMNS = [
+  '_airbyte_raw_id',
+  '_airbyte_data',
+  '_airbyte_extracted_at',
+  '_airbyte_loaded_at',
+  '_airbyte_meta',
+  '_airbyte_generation_id',
+] as const
+
+/** DDL of a raw table and its three indexes (raw id, extraction time, pending rows). */
+export function createRawTableSql(schema: string, table: string): string[] {
+  const t = qualified(schema, table)
+  return [
+    `CREATE TABLE ${t} (_airbyte_raw_id character varying(36) NOT NULL PRIMARY KEY, _airbyte_data jsonb NOT NULL, ` +
+      `_airbyte_extracted_at timestamp with time zone NOT NULL, _airbyte_loaded_at timestamp with time zone, ` +
+      `_airbyte_meta jsonb NOT NULL, _airbyte_generation_id bigint)`,
+    `CREATE INDEX ON ${t} (_airbyte_extracted_at)`,
+    `CREATE INDEX ON ${t} (_airbyte_loaded_at, _airbyte_extracted_at)`,
+  ]
+}
+
+/**
+ * A record as the `_airbyte_data` JSON text. Postgres cannot store NUL characters, so they are
+ * removed from string values (as Airbyte does); big integers are kept as their digits.
+ */
+export function rawDataJson(row: Record<string, unknown>): string {
+  let json: string
+  try {
+    json = JSON.stringify(row)
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err
+    json = JSON.stringify(row, jsonReplacer)
+  }
+  // `\u0000` only appears escaped; the rare hit (it may be an escaped backslash) re-encodes exactly.
+  return json.includes('u0000') ? JSON.stringify(row, jsonReplacer) : json
+}
+
+function jsonReplacer(_key: string, value: unknown): unknown {
+  if (typeof value === 'string') return value.includes('\u0000') ? value.replace(/\u0000/g, '') : value
+  if (typeof value === 'bigint') return value.toString()
+  return value
+}
+
+/** COPY text (all six raw columns) of one batch: a fresh UUID per row, `_airbyte_loaded_at` NULL. */
+export function encodeRawRows(batch: RecordBatch, syncId: number, generationId: number): Buffer {
+  const rows = batch.rows()
+  const extractedAt = new Date(batch.emittedAt).toISOString()
+  const plainMeta = escapeCopy(JSON.stringify({ changes: [], sync_id: syncId }))
+  const parts: string[] = []
+  for (let r = 0; r < rows.length; r++) {
+    const changes = batch.changes?.get(r)
+    const meta = changes && changes.length > 0 ? escapeCopy(JSON.stringify({ changes, sync_id: syncId })) : plainMeta
+    parts.push(`${randomUUID()}\t${escapeCopy(rawDataJson(rows[r]!))}\t${extractedAt}\t\\N\t${meta}\t${generationId}`)
+  }
+  parts.push('')
+  return Buffer.from(parts.join('\n'), 'utf8')
+}
+
+/** A final column as the raw-to-staging query needs it. */
+export interface RawColumn {
+  /** Property name in `_airbyte_data`. */
+  source: string
+  /** Staging column that receives the value's text. */
+  stage: string
+  /** The staging text is parsed as jsonb (objects, arrays, unknown types). */
+  json: boolean
+}
+
+/**
+ * Copies the raw rows awaiting typing into the staging table in the text encoding the typing
+ * step reads (values as text, JSON columns as JSON text), oldest first. With `tombstones`,
+ * already-typed CDC deletes are taken again so they also remove rows that arrived after them
+ * (semantics §3.5 step 1).
+ */
+export function rawToStageSql(raw: RawTablePlan, stageTable: string, columns: readonly RawColumn[], tombstones: boolean): string {
+  const values = columns.map((c) =>
+    c.json ? `NULLIF(_airbyte_data -> ${quoteLiteral(c.source)}, 'null'::jsonb)::text` : `_airbyte_data ->> ${quoteLiteral(c.source)}`,
+  )
+  const where = `_airbyte_loaded_at IS NULL` + (tombstones ? ` OR _airbyte_data ->> '_ab_cdc_deleted_at' IS NOT NULL` : '')
+  return (
+    `INSERT INTO ${quoteIdent(stageTable)} (${[...columns.map((c) => quoteIdent(c.stage)), '_sluice_raw_id', '_sluice_extracted_at', '_sluice_changes'].join(', ')}) ` +
+    `SELECT ${[...values, '_airbyte_raw_id', `(extract(epoch FROM _airbyte_extracted_at) * 1000)::bigint`, `NULLIF(_airbyte_meta -> 'changes', '[]'::jsonb)::text`].join(', ')} ` +
+    `FROM ${qualified(raw.schema, raw.target)} WHERE ${where} ORDER BY _airbyte_extracted_at, ctid`
+  )
+}

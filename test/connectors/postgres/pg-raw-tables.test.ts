@@ -1,0 +1,361 @@
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { runAttempt } from '../../../src/engine/index.js'
+import { PostgresDestination } from '../../../src/connectors/postgres/postgres-destination.js'
+import { PostgresSource } from '../../../src/connectors/postgres/postgres-source.js'
+import { rawTableName } from '../../../src/connectors/postgres/pg-identifiers.js'
+import { rawDataJson } from '../../../src/connectors/postgres/pg-raw-tables.js'
+import {
+  rowBatch,
+  type AirbyteStream,
+  type ConfiguredCatalog,
+  type DestinationMessage,
+  type DestinationSyncMode,
+  type RecordData,
+  type StateMessage,
+} from '../../../src/protocol/index.js'
+import { createTestDatabase, memoryLogger, runOptions, type TestDatabase } from '../../helpers/pg.js'
+import { configure } from './pg-test-utils.js'
+
+let db: TestDatabase
+let cfg: Record<string, unknown>
+const dest = new PostgresDestination()
+
+before(async () => {
+  db = await createTestDatabase('pgraw')
+  cfg = { ...db.config, schema: 'dw', use_raw_tables: true }
+})
+after(() => db.drop())
+
+const usersSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'number', airbyte_type: 'integer' },
+    name: { type: 'string' },
+    score: { type: 'number' },
+    updated_at: { type: 'string', format: 'date-time', airbyte_type: 'timestamp_with_timezone' },
+    tags: { type: 'array', items: { type: 'string' } },
+    _ab_cdc_deleted_at: { type: ['null', 'string'] },
+  },
+}
+
+function catalogOf(
+  name: string,
+  mode: DestinationSyncMode,
+  opts: { namespace?: string | null; cursor?: string[]; pk?: string[][]; gen?: number } = {},
+): ConfiguredCatalog {
+  const stream: AirbyteStream = {
+    name,
+    namespace: opts.namespace ?? null,
+    jsonSchema: usersSchema,
+    supportedSyncModes: ['full_refresh', 'incremental'],
+  }
+  return {
+    streams: [
+      {
+        stream,
+        syncMode: 'incremental',
+        destinationSyncMode: mode,
+        cursorField: opts.cursor ?? ['updated_at'],
+        primaryKey: opts.pk ?? [['id']],
+        syncId: 42,
+        generationId: opts.gen ?? 1,
+        minimumGenerationId: mode.startsWith('overwrite') ? (opts.gen ?? 1) : 0,
+      },
+    ],
+  }
+}
+
+function state(name: string, n: number): StateMessage {
+  return { type: 'STATE', stream: { name, namespace: null }, data: { n } }
+}
+
+async function* messages(name: string, parts: Array<RecordData[] | StateMessage | 'COMPLETE'>): AsyncGenerator<DestinationMessage> {
+  let t = Date.now()
+  for (const p of parts) {
+    if (p === 'COMPLETE') yield { type: 'STREAM_STATUS', stream: { name, namespace: null }, status: 'COMPLETE' }
+    else if (Array.isArray(p)) yield rowBatch({ name, namespace: null }, p, { emittedAt: t++ })
+    else yield p
+  }
+}
+
+async function run(catalog: ConfiguredCatalog, input: AsyncIterable<DestinationMessage>, onState?: (s: StateMessage) => Promise<void>): Promise<StateMessage[]> {
+  const out: StateMessage[] = []
+  for await (const s of dest.write(cfg, catalog, input, runOptions())) {
+    out.push(s)
+    await onState?.(s)
+  }
+  return out
+}
+
+async function rows(sql: string): Promise<Record<string, unknown>[]> {
+  return (await db.query(sql)).rows
+}
+
+const u = (id: number, name: string, at: string, extra: Record<string, unknown> = {}): RecordData => ({
+  id,
+  name,
+  score: id * 1.5,
+  updated_at: at,
+  tags: ['t'],
+  ...extra,
+})
+
+describe('raw table names', () => {
+  test('delimiter grows with runs of underscores; lower-cased; 63 characters', () => {
+    assert.equal(rawTableName('public', 'users'), 'public_raw__stream_users')
+    assert.equal(rawTableName('a__b', 'x'), 'a__b_raw___stream_x')
+    assert.equal(rawTableName('Sales', 'My Orders'), 'sales_raw__stream_my_orders')
+    assert.equal(rawTableName('public', 'x'.repeat(80)).length, 63)
+  })
+
+  test('NUL characters are removed from values, escaped backslashes kept', () => {
+    assert.equal(rawDataJson({ a: 'x\u0000y', b: '\\u0000', c: 12n }), '{"a":"xy","b":"\\\\u0000","c":"12"}')
+  })
+})
+
+describe('Destinations V2 layout', () => {
+  test('check also creates a table in the raw schema', async () => {
+    const r = await dest.check({ ...cfg, raw_data_schema: 'raw_check' }, runOptions())
+    assert.equal(r.status, 'succeeded')
+    const probe = await rows(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'raw_check'`)
+    assert.equal(probe[0]!.n, 0)
+  })
+
+  test('append: raw rows keep the JSON, final rows share their raw ids, loaded_at set', async () => {
+    const states = await run(
+      catalogOf('app', 'append'),
+      messages('app', [[u(1, 'a', '2024-01-01T00:00:00Z'), u(2, 'b', '2024-01-02T00:00:00Z')], state('app', 1), [u(3, 'c', '2024-01-03T00:00:00Z')], state('app', 2)]),
+    )
+    assert.deepEqual(states.map((s) => s.data), [{ n: 1 }, { n: 2 }])
+    const raw = await rows(
+      `SELECT _airbyte_raw_id, _airbyte_data, _airbyte_loaded_at IS NOT NULL AS loaded, _airbyte_meta, _airbyte_generation_id::int AS gen
+       FROM airbyte_internal.dw_raw__stream_app ORDER BY (_airbyte_data->>'id')::int`,
+    )
+    assert.equal(raw.length, 3)
+    assert.deepEqual(raw[0]!._airbyte_data, u(1, 'a', '2024-01-01T00:00:00Z'))
+    assert.deepEqual(raw.map((r) => r.loaded), [true, true, true])
+    assert.deepEqual(raw[0]!._airbyte_meta, { changes: [], sync_id: 42 })
+    assert.equal(raw[0]!.gen, 1)
+    const fin = await rows(`SELECT id::int, name, score::text, tags, _airbyte_raw_id, _airbyte_meta FROM dw.app ORDER BY id`)
+    assert.deepEqual(fin.map((r) => [r.id, r.name, r.score, r.tags]), [[1, 'a', '1.5', ['t']], [2, 'b', '3', ['t']], [3, 'c', '4.5', ['t']]])
+    assert.deepEqual(fin.map((r) => r._airbyte_raw_id), raw.map((r) => r._airbyte_raw_id))
+    // Same final columns as Direct Load.
+    const cols = await rows(`SELECT column_name FROM information_schema.columns WHERE table_schema = 'dw' AND table_name = 'app' ORDER BY ordinal_position`)
+    assert.deepEqual(
+      cols.map((c) => c.column_name),
+      ['id', 'name', 'score', 'updated_at', 'tags', '_ab_cdc_deleted_at', '_airbyte_raw_id', '_airbyte_extracted_at', '_airbyte_meta', '_airbyte_generation_id'],
+    )
+    // A second sync appends.
+    await run(catalogOf('app', 'append'), messages('app', [[u(1, 'a2', '2024-02-01T00:00:00Z')], state('app', 3)]))
+    assert.equal((await rows(`SELECT count(*)::int AS n FROM dw.app`))[0]!.n, 4)
+    assert.equal((await rows(`SELECT count(*)::int AS n FROM airbyte_internal.dw_raw__stream_app WHERE _airbyte_loaded_at IS NULL`))[0]!.n, 0)
+  })
+
+  test('a value that does not cast: NULL + change in the final table, raw keeps the value, sync goes on', async () => {
+    const states = await run(
+      catalogOf('bad', 'append'),
+      messages('bad', [[u(1, 'ok', '2024-01-01T00:00:00Z'), { ...u(2, 'bad', 'not a date'), score: 'lots', tags: 'nope' }], state('bad', 1)]),
+    )
+    assert.equal(states.length, 1)
+    const fin = await rows(`SELECT id::int, score, updated_at, tags, _airbyte_meta FROM dw.bad ORDER BY id`)
+    assert.equal(fin.length, 2)
+    assert.deepEqual(fin[0]!._airbyte_meta, { changes: [], sync_id: 42 })
+    assert.equal(fin[1]!.score, null)
+    assert.equal(fin[1]!.updated_at, null)
+    assert.equal(fin[1]!.tags, null)
+    const changes = (fin[1]!._airbyte_meta as { changes: Array<{ field: string; change: string; reason: string }> }).changes
+    assert.deepEqual(
+      changes.map((c) => c.field).sort(),
+      ['score', 'tags', 'updated_at'],
+    )
+    assert.ok(changes.every((c) => c.change === 'NULLED' && c.reason === 'DESTINATION_TYPECAST_ERROR'))
+    const raw = await rows(`SELECT _airbyte_data FROM airbyte_internal.dw_raw__stream_bad WHERE _airbyte_data->>'id' = '2'`)
+    assert.deepEqual(raw[0]!._airbyte_data, { ...u(2, 'bad', 'not a date'), score: 'lots', tags: 'nope' })
+  })
+
+  test('source-side changes from the record meta reach raw and final meta', async () => {
+    const batch = rowBatch({ name: 'chg', namespace: null }, [u(1, 'x', '2024-01-01T00:00:00Z')])
+    batch.changes = new Map([[0, [{ field: 'name', change: 'TRUNCATED', reason: 'SOURCE_FIELD_SIZE_LIMITATION' }]]])
+    async function* input(): AsyncGenerator<DestinationMessage> {
+      yield batch
+      yield state('chg', 1)
+    }
+    await run(catalogOf('chg', 'append'), input())
+    const expected = { changes: [{ field: 'name', change: 'TRUNCATED', reason: 'SOURCE_FIELD_SIZE_LIMITATION' }], sync_id: 42 }
+    assert.deepEqual((await rows(`SELECT _airbyte_meta FROM airbyte_internal.dw_raw__stream_chg`))[0]!._airbyte_meta, expected)
+    assert.deepEqual((await rows(`SELECT _airbyte_meta FROM dw.chg`))[0]!._airbyte_meta, expected)
+  })
+
+  test('STATE is echoed only after raw rows, final rows and loaded marks are committed', async () => {
+    const seen: Array<[number, number, number]> = []
+    await run(
+      catalogOf('st', 'append'),
+      messages('st', [[u(1, 'a', '2024-01-01T00:00:00Z')], [u(2, 'b', '2024-01-01T00:00:00Z')], state('st', 1), [u(3, 'c', '2024-01-01T00:00:00Z')], state('st', 2)]),
+      async () => {
+        // Another session sees what the destination committed before it yielded the STATE.
+        const r = await rows(
+          `SELECT (SELECT count(*)::int FROM airbyte_internal.dw_raw__stream_st) AS raw,
+                  (SELECT count(*)::int FROM airbyte_internal.dw_raw__stream_st WHERE _airbyte_loaded_at IS NOT NULL) AS loaded,
+                  (SELECT count(*)::int FROM dw.st) AS fin`,
+        )
+        seen.push([r[0]!.raw as number, r[0]!.loaded as number, r[0]!.fin as number])
+      },
+    )
+    assert.deepEqual(seen, [[2, 2, 2], [3, 3, 3]])
+  })
+
+  test('a failure before the STATE leaves neither raw nor final rows of the batch', async () => {
+    await run(catalogOf('fail', 'append'), messages('fail', [[u(1, 'a', '2024-01-01T00:00:00Z')], state('fail', 1)]))
+    async function* broken(): AsyncGenerator<DestinationMessage> {
+      yield rowBatch({ name: 'fail', namespace: null }, [u(2, 'b', '2024-01-01T00:00:00Z')])
+      throw new Error('source died')
+    }
+    await assert.rejects(run(catalogOf('fail', 'append'), broken()), /source died/)
+    assert.equal((await rows(`SELECT count(*)::int AS n FROM airbyte_internal.dw_raw__stream_fail`))[0]!.n, 1)
+    assert.equal((await rows(`SELECT count(*)::int AS n FROM dw.fail`))[0]!.n, 1)
+  })
+
+  test('overwrite: old raw and final rows stay visible until COMPLETE, then both swap', async () => {
+    await run(catalogOf('ow', 'overwrite', { gen: 1 }), messages('ow', [[u(1, 'old', '2024-01-01T00:00:00Z'), u(2, 'old', '2024-01-01T00:00:00Z')], state('ow', 1), 'COMPLETE']))
+    const during: Array<[number, number]> = []
+    await run(
+      catalogOf('ow', 'overwrite', { gen: 2 }),
+      messages('ow', [[u(3, 'new', '2024-01-02T00:00:00Z')], state('ow', 2), 'COMPLETE', state('ow', 3)]),
+      async (s) => {
+        const r = await rows(
+          `SELECT (SELECT count(*)::int FROM airbyte_internal.dw_raw__stream_ow) AS raw, (SELECT count(*)::int FROM dw.ow) AS fin`,
+        )
+        if ((s.data as { n: number }).n === 2) during.push([r[0]!.raw as number, r[0]!.fin as number])
+      },
+    )
+    assert.deepEqual(during, [[2, 2]], 'old data visible before COMPLETE')
+    const fin = await rows(`SELECT id::int, name, _airbyte_generation_id::int AS gen FROM dw.ow ORDER BY id`)
+    assert.deepEqual(fin, [{ id: 3, name: 'new', gen: 2 }])
+    const raw = await rows(`SELECT _airbyte_data->>'name' AS name, _airbyte_loaded_at IS NOT NULL AS loaded FROM airbyte_internal.dw_raw__stream_ow`)
+    assert.deepEqual(raw, [{ name: 'new', loaded: true }])
+    const tmp = await rows(`SELECT count(*)::int AS n FROM pg_tables WHERE tablename LIKE '%airbyte_tmp'`)
+    assert.equal(tmp[0]!.n, 0)
+  })
+
+  test('overwrite without COMPLETE keeps the old tables', async () => {
+    await run(catalogOf('ow2', 'overwrite', { gen: 1 }), messages('ow2', [[u(1, 'old', '2024-01-01T00:00:00Z')], state('ow2', 1), 'COMPLETE']))
+    await run(catalogOf('ow2', 'overwrite', { gen: 2 }), messages('ow2', [[u(2, 'new', '2024-01-02T00:00:00Z')], state('ow2', 2)]))
+    assert.deepEqual(await rows(`SELECT id::int, name FROM dw.ow2`), [{ id: 1, name: 'old' }])
+    assert.deepEqual(await rows(`SELECT _airbyte_data->>'name' AS name FROM airbyte_internal.dw_raw__stream_ow2`), [{ name: 'old' }])
+  })
+
+  test('append_dedup: latest per key by cursor then extraction; deletes applied, also to later-arriving older rows', async () => {
+    const cat = catalogOf('dd', 'append_dedup')
+    await run(
+      cat,
+      messages('dd', [
+        [u(1, 'a1', '2024-01-01T00:00:00Z'), u(2, 'b1', '2024-01-01T00:00:00Z'), u(3, 'c1', '2024-01-01T00:00:00Z')],
+        // Same batch: key 1 updated twice (highest cursor wins), key 2 with an older cursor (ignored).
+        [u(1, 'a3', '2024-01-03T00:00:00Z'), u(1, 'a2', '2024-01-02T00:00:00Z'), u(2, 'b0', '2023-12-31T00:00:00Z')],
+        state('dd', 1),
+      ]),
+    )
+    assert.deepEqual(await rows(`SELECT id::int, name FROM dw.dd ORDER BY id`), [
+      { id: 1, name: 'a3' },
+      { id: 2, name: 'b1' },
+      { id: 3, name: 'c1' },
+    ])
+    await run(
+      cat,
+      messages('dd', [
+        [u(2, 'b2', '2024-01-05T00:00:00Z'), u(3, 'gone', '2024-01-05T00:00:00Z', { _ab_cdc_deleted_at: '2024-01-05T00:00:00Z' })],
+        state('dd', 2),
+      ]),
+    )
+    assert.deepEqual(await rows(`SELECT id::int, name FROM dw.dd ORDER BY id`), [
+      { id: 1, name: 'a3' },
+      { id: 2, name: 'b2' },
+    ])
+    // A row of key 3 older than its delete arrives late: the tombstone in raw still wins.
+    await run(cat, messages('dd', [[u(3, 'late', '2024-01-04T00:00:00Z')], state('dd', 3)]))
+    assert.deepEqual((await rows(`SELECT id::int FROM dw.dd ORDER BY id`)).map((r) => r.id), [1, 2])
+    // Raw keeps every version (1 + 3 + 2 + 1 rows), all typed.
+    const raw = await rows(`SELECT count(*)::int AS n, count(_airbyte_loaded_at)::int AS loaded FROM airbyte_internal.dw_raw__stream_dd`)
+    assert.deepEqual(raw[0], { n: 9, loaded: 9 })
+    // Final raw ids point at the raw versions that won.
+    const won = await rows(
+      `SELECT f.id::int, r._airbyte_data->>'name' AS name FROM dw.dd f JOIN airbyte_internal.dw_raw__stream_dd r USING (_airbyte_raw_id) ORDER BY f.id`,
+    )
+    assert.deepEqual(won, [
+      { id: 1, name: 'a3' },
+      { id: 2, name: 'b2' },
+    ])
+  })
+
+  test('pending raw rows (user cleared loaded_at and dropped the final table) are typed again on the next sync', async () => {
+    await db.query(`UPDATE airbyte_internal.dw_raw__stream_app SET _airbyte_loaded_at = NULL; DROP TABLE dw.app`)
+    await run(catalogOf('app', 'append'), messages('app', [state('app', 9)]))
+    assert.equal((await rows(`SELECT count(*)::int AS n FROM dw.app`))[0]!.n, 4)
+    assert.equal((await rows(`SELECT count(*)::int AS n FROM airbyte_internal.dw_raw__stream_app WHERE _airbyte_loaded_at IS NULL`))[0]!.n, 0)
+  })
+
+  test('raw tables of names with underscores, capitals and a custom raw schema', async () => {
+    const cat = catalogOf('My__Stream', 'append', { namespace: 'Ns_x' })
+    const custom = { ...cfg, raw_data_schema: 'Raw Zone' }
+    async function* input(): AsyncGenerator<DestinationMessage> {
+      yield rowBatch({ name: 'My__Stream', namespace: 'Ns_x' }, [u(1, 'a', '2024-01-01T00:00:00Z')])
+      yield { type: 'STATE', stream: { name: 'My__Stream', namespace: 'Ns_x' }, data: {} }
+    }
+    const states: StateMessage[] = []
+    for await (const s of dest.write(custom, cat, input(), runOptions())) states.push(s)
+    assert.equal(states.length, 1)
+    assert.equal((await rows(`SELECT count(*)::int AS n FROM raw_zone.ns_x_raw___stream_my__stream`))[0]!.n, 1)
+    assert.equal((await rows(`SELECT count(*)::int AS n FROM "Ns_x"."My__Stream"`))[0]!.n, 1)
+  })
+})
+
+describe('Postgres -> Postgres through runAttempt', () => {
+  test('full refresh overwrite then incremental append_dedup with raw tables', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'sluice-pg-raw-'))
+    try {
+      await db.query(`CREATE SCHEMA src; CREATE TABLE src.items (id int PRIMARY KEY, label text, n numeric, at timestamptz);
+        INSERT INTO src.items SELECT i, 'item ' || i, i * 0.1, '2024-01-01'::timestamptz + i * interval '1 hour' FROM generate_series(1, 2500) i`)
+      const srcCfg = { ...db.config, schemas: ['src'], replication_method: { method: 'Standard' } }
+      const dstCfg = { ...db.config, schema: 'out', use_raw_tables: true }
+      const options = { signal: new AbortController().signal, logger: memoryLogger(), context: { dataDir: root, localFilesRoot: root } }
+      const source = new PostgresSource()
+      const discovered = await source.discover(srcCfg, options)
+      const attempt = async (catalog: ConfiguredCatalog, state: StateMessage[]): Promise<StateMessage[]> => {
+        const committed: StateMessage[] = []
+        await runAttempt({
+          source,
+          sourceConfig: srcCfg,
+          destination: dest,
+          destinationConfig: dstCfg,
+          catalog,
+          mapping: { namespaceDefinition: 'destination' },
+          state,
+          options,
+          async onStateCommitted(states) {
+            committed.push(...states)
+          },
+        })
+        return committed
+      }
+      await attempt(configure(discovered, { names: ['items'] }), [])
+      const full = await rows(`SELECT count(*)::int AS n, sum(n)::text AS s FROM out.items`)
+      assert.deepEqual(full[0], { n: 2500, s: '312625.0' })
+      assert.equal((await rows(`SELECT count(*)::int AS n FROM airbyte_internal.out_raw__stream_items`))[0]!.n, 2500)
+
+      const inc = configure(discovered, { names: ['items'], syncMode: 'incremental', destinationSyncMode: 'append_dedup', cursorField: ['at'] })
+      const st = await attempt(inc, [])
+      await db.query(`UPDATE src.items SET label = 'changed', at = at + interval '1 year' WHERE id <= 10`)
+      await attempt(inc, st.slice(-1))
+      const fin = await rows(`SELECT count(*)::int AS n, count(*) FILTER (WHERE label = 'changed')::int AS changed FROM out.items`)
+      assert.deepEqual(fin[0], { n: 2500, changed: 10 })
+      const sample = await rows(`SELECT label, n::text, at FROM out.items WHERE id = 7`)
+      assert.deepEqual(sample[0], { label: 'changed', n: '0.7', at: new Date('2025-01-01T07:00:00Z') })
+    } finally {
+      await rm(root, { recursive: true, force: true })
+    }
+  })
+})
