@@ -40,7 +40,8 @@ describe('sluice sync (CLI over HTTP)', () => {
   })
 
   test('--wait follows the job with plain progress lines and exits 0 on success', async () => {
-    const connectionId = await s.connection({ source: { records: 200, batchSize: 20, delayMs: 30 }, destination: { path: `${s.outDir}/cli-ok` } })
+    // About 1 s of work, so the CLI (polling every 100 ms) sees it running even on a loaded machine.
+    const connectionId = await s.connection({ source: { records: 200, batchSize: 10, delayMs: 50 }, destination: { path: `${s.outDir}/cli-ok` } })
     const run = await sluice(['sync', connectionId, '--wait', '--url', s.running.url, '--poll-ms', '100'])
     assert.equal(run.code, 0, run.stderr)
     const lines = run.stdout.trim().split('\n')
@@ -58,7 +59,7 @@ describe('sluice sync (CLI over HTTP)', () => {
   })
 
   test('409 and unreachable servers are errors; without --wait it returns at once', async () => {
-    const connectionId = await s.connection({ source: { records: 100, batchSize: 5, delayMs: 100 }, destination: { path: `${s.outDir}/cli-busy` } })
+    const connectionId = await s.connection({ source: { records: 1000, batchSize: 5, delayMs: 100 }, destination: { path: `${s.outDir}/cli-busy` } })
     const first = await sluice(['sync', connectionId, '--url', s.running.url])
     assert.equal(first.code, 0, first.stderr)
     const jobId = Number(/started job (\d+)/.exec(first.stdout)?.[1])
@@ -76,7 +77,7 @@ describe('sluice sync (CLI over HTTP)', () => {
   })
 
   test('Ctrl-C stops following but not the job', async () => {
-    const connectionId = await s.connection({ source: { records: 100, batchSize: 5, delayMs: 100 }, destination: { path: `${s.outDir}/cli-int` } })
+    const connectionId = await s.connection({ source: { records: 1000, batchSize: 5, delayMs: 100 }, destination: { path: `${s.outDir}/cli-int` } })
     const root = repoRoot()
     const child = spawn(process.execPath, [join(root, 'bin', 'sluice.js'), 'sync', connectionId, '--wait', '--url', s.running.url, '--poll-ms', '100'], { cwd: root })
     let stdout = ''
