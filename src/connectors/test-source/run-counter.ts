@@ -1,4 +1,5 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 
 /**
@@ -16,7 +17,8 @@ export async function nextRunNumber(dataDir: string, kind: 'source' | 'destinati
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
   }
-  const tmp = `${file}.${process.pid}.tmp`
+  // A unique temp name: two connectors of one process may count the same key at once.
+  const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`
   await writeFile(tmp, String(previous + 1))
   await rename(tmp, file)
   return previous + 1
