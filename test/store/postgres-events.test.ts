@@ -111,3 +111,43 @@ test('onRunnable wakes an in-process worker for jobs created by another process'
     await other.close()
   }
 })
+
+test('a finished attempt announces only what became runnable (NOTIFY serialises commits)', async () => {
+  const heard: number[] = []
+  const unsubscribe = await stores.events.subscribe((e) => {
+    if (e.type === 'runnable') heard.push(e.jobId)
+  })
+  const claimFor = async (jobId: number) => {
+    for (;;) {
+      const c = await stores.jobStore.claimNext('w-notify', 60_000)
+      assert.ok(c, 'a job to claim')
+      if (c.job.id === jobId) return c
+      await stores.jobStore.finishAttempt(c.job.id, c.attempt.attemptNumber, 'w-notify', { status: 'succeeded', failures: [] }, { status: 'succeeded' })
+    }
+  }
+  try {
+    // Success with nothing queued: silent.
+    const plain = await stores.jobStore.createJob({ configType: 'sync', configId: 'c-n1', streams: [] })
+    await claimFor(plain.id)
+    await stores.jobStore.finishAttempt(plain.id, 0, 'w-notify', { status: 'succeeded', failures: [] }, { status: 'succeeded' })
+    // A retry: announced.
+    const retried = await stores.jobStore.createJob({ configType: 'sync', configId: 'c-n2', streams: [] })
+    await claimFor(retried.id)
+    await stores.jobStore.finishAttempt(retried.id, 0, 'w-notify', { status: 'failed', failures: [] }, { status: 'incomplete', runAfter: 0 })
+    // A reset queued behind a running attempt: announced when that attempt ends.
+    const running = await stores.jobStore.createJob({ configType: 'sync', configId: 'c-n3', streams: [] })
+    await claimFor(running.id)
+    const reset = await stores.jobStore.createJob({ configType: 'reset_connection', configId: 'c-n3', streams: [], cancelActive: true })
+    await until(() => heard.includes(reset.id) && heard.includes(retried.id))
+    // The creation of `plain` was announced once; its success adds nothing.
+    assert.equal(heard.filter((id) => id === plain.id).length, 1, 'a plain success is not announced')
+    assert.equal(heard.filter((id) => id === retried.id).length, 2, 'creation and retry are announced')
+    heard.length = 0
+    await stores.jobStore.finishAttempt(running.id, 0, 'w-notify', { status: 'failed', failures: [] }, { status: 'cancelled' })
+    await until(() => heard.includes(running.id))
+    await stores.jobStore.requestCancel(retried.id)
+    await stores.jobStore.requestCancel(reset.id)
+  } finally {
+    unsubscribe()
+  }
+})

