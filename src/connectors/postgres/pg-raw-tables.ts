@@ -22,13 +22,17 @@ export const RAW_COLUMNS = [
   '_airbyte_generation_id',
 ] as const
 
-/** DDL of a raw table and its three indexes (raw id, extraction time, pending rows). */
+/**
+ * DDL of a raw table, then of its two secondary indexes (extraction time; load state), which
+ * a truncate sync builds only once its rows are in.
+ */
 export function createRawTableSql(schema: string, table: string): string[] {
   const t = qualified(schema, table)
   return [
-    `CREATE TABLE ${t} (_airbyte_raw_id character varying(36) NOT NULL PRIMARY KEY, _airbyte_data jsonb NOT NULL, ` +
+    `CREATE TABLE ${t} (_airbyte_raw_id character varying(36) NOT NULL, _airbyte_data jsonb NOT NULL, ` +
       `_airbyte_extracted_at timestamp with time zone NOT NULL, _airbyte_loaded_at timestamp with time zone, ` +
       `_airbyte_meta jsonb NOT NULL, _airbyte_generation_id bigint)`,
+    `ALTER TABLE ${t} ADD PRIMARY KEY (_airbyte_raw_id)`,
     `CREATE INDEX ON ${t} (_airbyte_extracted_at)`,
     `CREATE INDEX ON ${t} (_airbyte_loaded_at, _airbyte_extracted_at)`,
   ]
@@ -56,8 +60,8 @@ function jsonReplacer(_key: string, value: unknown): unknown {
   return value
 }
 
-/** COPY text (all six raw columns) of one batch: a fresh UUID per row, `_airbyte_loaded_at` NULL. */
-export function encodeRawRows(batch: RecordBatch, syncId: number, generationId: number): Buffer {
+/** COPY text (all six raw columns) of one batch: a fresh UUID per row, `_airbyte_loaded_at` = `loadMark`. */
+export function encodeRawRows(batch: RecordBatch, syncId: number, generationId: number, loadMark: string): Buffer {
   const rows = batch.rows()
   const extractedAt = new Date(batch.emittedAt).toISOString()
   const plainMeta = escapeCopy(JSON.stringify({ changes: [], sync_id: syncId }))
@@ -65,7 +69,7 @@ export function encodeRawRows(batch: RecordBatch, syncId: number, generationId: 
   for (let r = 0; r < rows.length; r++) {
     const changes = batch.changes?.get(r)
     const meta = changes && changes.length > 0 ? escapeCopy(JSON.stringify({ changes, sync_id: syncId })) : plainMeta
-    parts.push(`${randomUUID()}\t${escapeCopy(rawDataJson(rows[r]!))}\t${extractedAt}\t\\N\t${meta}\t${generationId}`)
+    parts.push(`${randomUUID()}\t${escapeCopy(rawDataJson(rows[r]!))}\t${extractedAt}\t${loadMark}\t${meta}\t${generationId}`)
   }
   parts.push('')
   return Buffer.from(parts.join('\n'), 'utf8')
@@ -81,20 +85,41 @@ export interface RawColumn {
   json: boolean
 }
 
+/** Which raw rows a typing run takes. */
+export interface PendingRawRows {
+  /** Rows COPYed by this run's transaction carry this `_airbyte_loaded_at`. */
+  mark: string | undefined
+  /** Also rows left untyped by earlier writes (`_airbyte_loaded_at` NULL). */
+  unloaded: boolean
+  /**
+   * Also already-typed CDC deletes, so they remove rows of their key that arrive after them
+   * (semantics §3.5 step 1).
+   */
+  tombstones: boolean
+}
+
 /**
- * Copies the raw rows awaiting typing into the staging table in the text encoding the typing
- * step reads (values as text, JSON columns as JSON text), oldest first. With `tombstones`,
- * already-typed CDC deletes are taken again so they also remove rows that arrived after them
- * (semantics §3.5 step 1).
+ * The raw rows awaiting typing as a relation shaped like the staging table the typing step
+ * reads (values as text, JSON columns as JSON text), so they are typed straight from the raw
+ * table. `_sluice_seq` orders rows of equal extraction time by arrival (dedup tie-break).
  */
-export function rawToStageSql(raw: RawTablePlan, stageTable: string, columns: readonly RawColumn[], tombstones: boolean): string {
-  const values = columns.map((c) =>
-    c.json ? `NULLIF(_airbyte_data -> ${quoteLiteral(c.source)}, 'null'::jsonb)::text` : `_airbyte_data ->> ${quoteLiteral(c.source)}`,
+export function pendingRawRelation(raw: RawTablePlan, columns: readonly RawColumn[], pending: PendingRawRows, withSeq: boolean): string {
+  const values = columns.map(
+    (c) =>
+      (c.json ? `NULLIF(_airbyte_data -> ${quoteLiteral(c.source)}, 'null'::jsonb)::text` : `_airbyte_data ->> ${quoteLiteral(c.source)}`) +
+      ` AS ${quoteIdent(c.stage)}`,
   )
-  const where = `_airbyte_loaded_at IS NULL` + (tombstones ? ` OR _airbyte_data ->> '_ab_cdc_deleted_at' IS NOT NULL` : '')
-  return (
-    `INSERT INTO ${quoteIdent(stageTable)} (${[...columns.map((c) => quoteIdent(c.stage)), '_sluice_raw_id', '_sluice_extracted_at', '_sluice_changes'].join(', ')}) ` +
-    `SELECT ${[...values, '_airbyte_raw_id', `(extract(epoch FROM _airbyte_extracted_at) * 1000)::bigint`, `NULLIF(_airbyte_meta -> 'changes', '[]'::jsonb)::text`].join(', ')} ` +
-    `FROM ${qualified(raw.schema, raw.target)} WHERE ${where} ORDER BY _airbyte_extracted_at, ctid`
-  )
+  const where = [
+    ...(pending.mark ? [`_airbyte_loaded_at = ${quoteLiteral(pending.mark)}`] : []),
+    ...(pending.unloaded ? ['_airbyte_loaded_at IS NULL'] : []),
+    ...(pending.tombstones ? [`_airbyte_data ->> '_ab_cdc_deleted_at' IS NOT NULL`] : []),
+  ]
+  if (where.length === 0) where.push('false')
+  const meta = [
+    '_airbyte_raw_id AS _sluice_raw_id',
+    '(extract(epoch FROM _airbyte_extracted_at) * 1000)::bigint AS _sluice_extracted_at',
+    `NULLIF(_airbyte_meta -> 'changes', '[]'::jsonb)::text AS _sluice_changes`,
+    `${withSeq ? 'row_number() OVER (ORDER BY _airbyte_extracted_at, ctid)' : '0'} AS _sluice_seq`,
+  ]
+  return `(SELECT ${[...values, ...meta].join(', ')} FROM ${qualified(raw.schema, raw.target)} WHERE ${where.join(' OR ')})`
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { randomInt, randomUUID } from 'node:crypto'
 import { finished } from 'node:stream/promises'
 import { from as copyFrom } from 'pg-copy-streams'
 import type {
@@ -29,7 +29,7 @@ import {
   suffixedName,
   uniqueColumnNames,
 } from './pg-identifiers.js'
-import { createRawTableSql, encodeRawRows, RAW_COLUMNS, rawToStageSql, type RawTablePlan } from './pg-raw-tables.js'
+import { createRawTableSql, encodeRawRows, RAW_COLUMNS, pendingRawRelation, type RawTablePlan } from './pg-raw-tables.js'
 
 /** The raw-table schema of the Destinations V2 layout: normalised and lower-cased like raw names. */
 function rawSchemaOf(config: PostgresDestinationConfig): string {
@@ -82,8 +82,16 @@ class StreamWriter {
   completed = false
   /** Destinations V2 layout: the stream's raw table (undefined in Direct Load). */
   readonly raw: RawTablePlan | undefined
-  /** The raw table holds rows not yet typed into the final table. */
-  rawPending = false
+  /** Rows COPYed into the raw table since the last typing. */
+  rawNew = false
+  /**
+   * `_airbyte_loaded_at` of the rows COPYed since the last typing: they are written already
+   * marked and become visible only together with their typed rows (same transaction, or the
+   * swap of a truncate sync), so no UPDATE rewrites them.
+   */
+  rawMark: string | undefined
+  /** The raw table holds rows an earlier write left untyped (`_airbyte_loaded_at` NULL). */
+  rawUnloaded = false
 
   constructor(
     cs: ConfiguredStream,
@@ -306,7 +314,8 @@ class WriteSession {
   /** Types every staged row into its final table, then commits (STATE may follow). */
   async commit(writers: Iterable<StreamWriter>): Promise<void> {
     for (const w of writers) {
-      if (w.rawPending) await this.typeAndDedupe(w)
+      // Truncate syncs type once, on COMPLETE, into the table swapped in then (semantics §3.6).
+      if (w.raw && !w.truncate && (w.rawNew || w.rawUnloaded)) await this.typeAndDedupe(w)
       if (w.staged) await this.merge(w)
     }
     if (!this.#inTxn) return
@@ -369,51 +378,63 @@ class WriteSession {
     await ensureSchema(this.#client, raw.schema)
     const exists = async (table: string): Promise<boolean> =>
       (await this.#q(`SELECT to_regclass($1) IS NOT NULL AS found`, [qualified(raw.schema, table)])).rows[0]!.found === true
-    if (w.truncate) await this.#q(`DROP TABLE IF EXISTS ${qualified(raw.schema, raw.target)}`)
+    if (w.truncate) {
+      // Indexes are built on COMPLETE, once, instead of row by row during the load.
+      await this.#q(`DROP TABLE IF EXISTS ${qualified(raw.schema, raw.target)}`)
+      await this.#q(createRawTableSql(raw.schema, raw.target)[0]!)
+      return
+    }
     if (!(await exists(raw.target))) {
       await this.#q('BEGIN')
       for (const sql of createRawTableSql(raw.schema, raw.target)) await this.#q(sql)
       await this.#q('COMMIT')
     }
-    if (w.truncate) return
     const leftover = suffixedName(raw.table, '_airbyte_tmp')
     if (await exists(leftover)) {
+      // Never typed into the real final table: the rows arrive pending.
       await this.#q('BEGIN')
-      await this.#q(`INSERT INTO ${qualified(raw.schema, raw.table)} SELECT * FROM ${qualified(raw.schema, leftover)} ON CONFLICT DO NOTHING`)
+      await this.#q(
+        `INSERT INTO ${qualified(raw.schema, raw.table)} (${RAW_COLUMNS.join(', ')}) ` +
+          `SELECT ${RAW_COLUMNS.map((c) => (c === '_airbyte_loaded_at' ? 'NULL' : c)).join(', ')} FROM ${qualified(raw.schema, leftover)} ON CONFLICT DO NOTHING`,
+      )
       await this.#q(`DROP TABLE ${qualified(raw.schema, leftover)}`)
       await this.#q('COMMIT')
     }
     const pending = await this.#q(`SELECT EXISTS (SELECT 1 FROM ${qualified(raw.schema, raw.table)} WHERE _airbyte_loaded_at IS NULL) AS pending`)
-    w.rawPending = pending.rows[0]!.pending === true
+    w.rawUnloaded = pending.rows[0]!.pending === true
   }
 
   /** Destinations V2 layout: COPYs one batch into the stream's raw table. */
   async stageRaw(w: StreamWriter, batch: RecordBatch): Promise<void> {
     const raw = w.raw!
-    const data = encodeRawRows(batch, Number(w.cs.syncId) || 0, Number(w.cs.generationId) || 0)
+    w.rawMark ??= loadMark()
+    const data = encodeRawRows(batch, Number(w.cs.syncId) || 0, Number(w.cs.generationId) || 0, w.rawMark)
     const stream = this.#client.query(copyFrom(`COPY ${qualified(raw.schema, raw.target)} (${RAW_COLUMNS.join(', ')}) FROM STDIN`))
     stream.end(data)
     await finished(stream)
-    w.rawPending = true
+    w.rawNew = true
   }
 
   /**
    * Typing and deduping (semantics §3.4-3.5) inside the open transaction: the pending raw rows
-   * go through the staging table and the same typing/dedup as Direct Load, keeping their raw
-   * ids, then are marked loaded. The caller commits raw rows, final rows and marks together.
+   * go through the same typing/dedup as Direct Load's staged rows, keeping their raw ids. Rows of this write carry their load mark already; rows left pending by earlier
+   * writes are marked here. The caller commits raw rows, final rows and marks together.
    */
   async typeAndDedupe(w: StreamWriter): Promise<void> {
     const raw = w.raw!
     await this.begin()
     const tombstones = w.dedup && w.columns.some((c) => c.source === '_ab_cdc_deleted_at')
     const columns = w.columns.map((c) => ({ source: c.source, stage: c.stage, json: c.pgType === 'jsonb' }))
-    if (w.staged) await this.merge(w)
-    await this.#q(rawToStageSql(raw, w.stageTable, columns, tombstones))
+    const pending = { mark: w.rawNew ? w.rawMark : undefined, unloaded: w.rawUnloaded, tombstones }
     w.stageKind = { kind: 'rows' }
-    w.staged = true
-    await this.merge(w)
-    await this.#q(`UPDATE ${qualified(raw.schema, raw.target)} SET _airbyte_loaded_at = now() WHERE _airbyte_loaded_at IS NULL`)
-    w.rawPending = false
+    await this.merge(w, pendingRawRelation(raw, columns, pending, w.dedup))
+    if (w.rawUnloaded) {
+      await this.#q(`UPDATE ${qualified(raw.schema, raw.target)} SET _airbyte_loaded_at = now() WHERE _airbyte_loaded_at IS NULL`)
+      w.rawUnloaded = false
+    }
+    w.rawNew = false
+    // Normal syncs: the next transaction's rows get a new mark. A truncate sync types once.
+    if (!w.truncate) w.rawMark = undefined
   }
 
   /**
@@ -522,9 +543,10 @@ class WriteSession {
 
   /** On STREAM_STATUS COMPLETE: for truncate streams, swap the new table in (same transaction). */
   async complete(w: StreamWriter): Promise<void> {
-    if (w.rawPending) await this.typeAndDedupe(w)
+    if (w.raw && (w.rawNew || w.rawUnloaded)) await this.typeAndDedupe(w)
     if (w.staged) await this.merge(w)
     if (w.raw && w.truncate) {
+      for (const sql of createRawTableSql(w.raw.schema, w.raw.target).slice(1)) await this.#q(sql)
       await this.#q(`DROP TABLE IF EXISTS ${qualified(w.raw.schema, w.raw.table)}`)
       await this.#q(`ALTER TABLE ${qualified(w.raw.schema, w.raw.target)} RENAME TO ${quoteIdent(w.raw.table)}`)
     }
@@ -535,25 +557,28 @@ class WriteSession {
     w.completed = true
   }
 
-  /** Types staged rows into the target table; on a cast error retries with safe casts. */
-  async merge(w: StreamWriter): Promise<void> {
+  /**
+   * Types staged rows (or the rows of relation `from`, shaped like the staging table) into the
+   * target table; on a cast error retries with safe casts.
+   */
+  async merge(w: StreamWriter, from?: string): Promise<void> {
     const kind = w.stageKind ?? { kind: 'rows' }
     await this.#q('SAVEPOINT sluice_merge')
     try {
-      await this.#insert(w, kind, false)
+      await this.#insert(w, kind, false, from)
       await this.#q('RELEASE SAVEPOINT sluice_merge')
     } catch (err) {
       if (!isDataException(err)) throw err
       await this.#q('ROLLBACK TO SAVEPOINT sluice_merge')
       this.#opts.logger.info(`Some values of ${streamLabel(w.cs.stream)} do not fit their column types: typing with safe casts.`)
-      await this.#insert(w, kind, true)
+      await this.#insert(w, kind, true, from)
     }
     if (w.dedup) await this.#dedup(w)
     await this.#q(`TRUNCATE ${quoteIdent(w.stageTable)}`)
     w.staged = false
   }
 
-  async #insert(w: StreamWriter, kind: StageKind, safe: boolean): Promise<void> {
+  async #insert(w: StreamWriter, kind: StageKind, safe: boolean, source = quoteIdent(w.stageTable)): Promise<void> {
     const typed: string[] = []
     const changes: string[] = []
     const sourceTypes = new Map<string, string>()
@@ -585,7 +610,7 @@ class WriteSession {
         ? `CASE WHEN t.ch IS NULL THEN '${JSON.stringify({ changes: [], sync_id: syncId })}'::jsonb ELSE jsonb_build_object('changes', t.ch::jsonb, 'sync_id', ${syncId}) END`
         : `jsonb_build_object('changes', COALESCE((SELECT jsonb_agg(x) FROM unnest(ARRAY[${changes.join(', ')}]::jsonb[]) x WHERE x IS NOT NULL), '[]'::jsonb) || ${sourceChanges}, 'sync_id', ${syncId})`
     const rawId = w.raw ? ', s._sluice_raw_id AS rid' : ''
-    const inner = `SELECT ${typed.join(', ')}, s._sluice_changes AS ch, s._sluice_extracted_at AS ea, s._sluice_seq AS seq${rawId} FROM ${quoteIdent(w.stageTable)} s`
+    const inner = `SELECT ${typed.join(', ')}, s._sluice_changes AS ch, s._sluice_extracted_at AS ea, s._sluice_seq AS seq${rawId} FROM ${source} s`
     let from = `(${inner}) t`
     if (w.dedup) {
       const idx = (c: ColumnPlan): number => w.columns.indexOf(c)
@@ -673,6 +698,14 @@ function directCopyAllowed(copyText: PgCopyText, known: Map<string, ColumnPlan>)
     if (target === 'jsonb') return col.internal === 'UNKNOWN' && (source === 'json' || source === 'jsonb')
     return DIRECT_SOURCES[target]?.has(baseTypeName(source)) ?? false
   })
+}
+
+/**
+ * A `_airbyte_loaded_at` value unique to one typing run: now, with random microseconds, so
+ * the run selects exactly its own rows through the `(_airbyte_loaded_at, ...)` index.
+ */
+function loadMark(): string {
+  return new Date().toISOString().replace('Z', `${String(randomInt(1000)).padStart(3, '0')}Z`)
 }
 
 /** `_airbyte_meta` of rows without changes. */
