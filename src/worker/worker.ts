@@ -7,7 +7,7 @@ import { isAttemptFailure, runAttempt } from '../engine/index.js'
 import type { AttemptInput, AttemptProgress, AttemptResult } from '../engine/types.js'
 import { cancelledError, configError, isSluiceError, SluiceError, type FailureType } from '../errors.js'
 import { streamKey, streamLabel, type StateMessage } from '../protocol/index.js'
-import { decryptSecrets, secretValues } from '../secrets/config-secrets.js'
+import { decryptSecrets, encryptSecrets, secretValues } from '../secrets/config-secrets.js'
 import type { SecretService } from '../secrets/secret-service.js'
 import type { ActorRecord, ConfigStore } from '../store/config-store.js'
 import type { AttemptRecord, ClaimedAttempt, FailureReasonRecord, JobRecord, JobStore } from '../store/job-store.js'
@@ -427,7 +427,12 @@ export class Worker {
       mapping: namespaceMapping(connection, entries),
       state,
       ...(isReset ? { emptySource: true } : {}),
-      options: { signal, logger: log, context: this.#o.context },
+      options: {
+        signal,
+        logger: log,
+        context: this.#o.context,
+        onConfigUpdate: (config) => this.#saveSourceConfig(sourceActor.id, sourceDef, config, log),
+      },
       onStateCommitted: async (states) => {
         await jobStore.saveState(
           connection.connectionId,
@@ -461,6 +466,22 @@ export class Worker {
     await jobStore.clearState(job.configId, descriptors)
     await jobStore.bumpGenerations(job.configId, descriptors)
     log.info(`New generation and cleared state for: ${descriptors.map(streamLabel).join(', ')}.`)
+  }
+
+  /**
+   * Persists a configuration the source changed during the run (Airbyte's CONTROL
+   * CONNECTOR_CONFIG: rotated OAuth tokens), so the next sync starts with it. Keys in the update
+   * replace the stored ones, others are kept; secrets are encrypted and scrubbed from the log.
+   */
+  async #saveSourceConfig(sourceId: string, def: SourceDefinition, update: ConnectorConfig, log: AttemptLog): Promise<void> {
+    const { configStore, secrets } = this.#o
+    const spec = def.source.spec.connectionSpecification
+    log.addSecrets(secretValues(spec, update))
+    const current = await configStore.getActor('source', sourceId)
+    if (current === undefined || current.tombstone) return
+    const merged = { ...decryptSecrets(current.configuration, secrets), ...update }
+    await configStore.putActor({ ...current, configuration: encryptSecrets(spec, merged, secrets) })
+    log.info('Saved the source configuration updated during the sync (e.g. a rotated token).')
   }
 
   /** A connector configuration with its secrets decrypted; the secrets are scrubbed from this attempt's log. */

@@ -268,6 +268,27 @@ describe('Worker with a scripted engine', () => {
     assert.equal((await jobStore.getJob(job.id))?.status, 'succeeded')
   })
 
+  test('a config the source updates during the run (rotated token) is stored encrypted and used next time', async () => {
+    const conn = await connection()
+    const rotated = 'rotated-T0KEN-42'
+    const w = worker(async (input) => {
+      await input.options.onConfigUpdate?.({ password: rotated })
+      return { totalStats: emptyStats(), streamStats: [] }
+    })
+    await w.start()
+    const job = await jobStore.createJob({ configType: 'sync', configId: conn.connectionId, streams: [] })
+    await waitJob(job.id, ['succeeded', 'failed'])
+    await w.stop()
+    const stored = await configStore.getActor('source', conn.sourceId)
+    assert.ok(stored)
+    assert.equal(stored.configuration.host, 'db', 'keys not in the update are kept')
+    assert.notEqual(stored.configuration.password, rotated, 'the secret is encrypted at rest')
+    assert.equal(secrets.decrypt(String(stored.configuration.password)), rotated)
+    const logs = await jobStore.readLogs(job.id, 0)
+    assert.ok(logs.some((l) => l.includes('Saved the source configuration')))
+    assert.ok(!logs.some((l) => l.includes(rotated)), 'the new secret never reaches the log')
+  })
+
   test('secrets are scrubbed from logs and failure messages; transient errors retry up to maxAttempts', async () => {
     const conn = await connection()
     const w = worker(async (input) => {
