@@ -60,19 +60,28 @@ function jsonReplacer(_key: string, value: unknown): unknown {
   return value
 }
 
-/** COPY text (all six raw columns) of one batch: a fresh UUID per row, `_airbyte_loaded_at` = `loadMark`. */
-export function encodeRawRows(batch: RecordBatch, syncId: number, generationId: number, loadMark: string): Buffer {
+/** Size of the COPY text pieces encodeRawRows hands out. */
+const RAW_PIECE_BYTES = 1 << 20
+
+/**
+ * COPY text (all six raw columns) of one batch, in pieces of about 1 MB so a batch is never
+ * held twice as text: a fresh UUID per row, `_airbyte_loaded_at` = `loadMark`.
+ */
+export function* encodeRawRows(batch: RecordBatch, syncId: number, generationId: number, loadMark: string): Generator<Buffer> {
   const rows = batch.rows()
-  const extractedAt = new Date(batch.emittedAt).toISOString()
-  const plainMeta = escapeCopy(JSON.stringify({ changes: [], sync_id: syncId }))
-  const parts: string[] = []
+  const tail = `\t${new Date(batch.emittedAt).toISOString()}\t${loadMark}\t`
+  const plainMeta = `${escapeCopy(JSON.stringify({ changes: [], sync_id: syncId }))}\t${generationId}\n`
+  let piece = ''
   for (let r = 0; r < rows.length; r++) {
     const changes = batch.changes?.get(r)
-    const meta = changes && changes.length > 0 ? escapeCopy(JSON.stringify({ changes, sync_id: syncId })) : plainMeta
-    parts.push(`${randomUUID()}\t${escapeCopy(rawDataJson(rows[r]!))}\t${extractedAt}\t${loadMark}\t${meta}\t${generationId}`)
+    const meta = changes && changes.length > 0 ? `${escapeCopy(JSON.stringify({ changes, sync_id: syncId }))}\t${generationId}\n` : plainMeta
+    piece += `${randomUUID()}\t${escapeCopy(rawDataJson(rows[r]!))}${tail}${meta}`
+    if (piece.length >= RAW_PIECE_BYTES) {
+      yield Buffer.from(piece, 'utf8')
+      piece = ''
+    }
   }
-  parts.push('')
-  return Buffer.from(parts.join('\n'), 'utf8')
+  if (piece.length > 0) yield Buffer.from(piece, 'utf8')
 }
 
 /** A final column as the raw-to-staging query needs it. */

@@ -1,4 +1,5 @@
 import { randomInt, randomUUID } from 'node:crypto'
+import { once } from 'node:events'
 import { finished } from 'node:stream/promises'
 import { from as copyFrom } from 'pg-copy-streams'
 import type {
@@ -295,6 +296,11 @@ class WriteSession {
   #extractedAt: number | undefined
   /** Output buffer of the direct path, reused between batches (no 3 MB allocation per batch). */
   #scratch: Buffer | undefined
+  /**
+   * The raw-table COPY left open across batches of one stream, so the server parses a batch
+   * while the next one is encoded; any other statement ends it first.
+   */
+  #rawCopy: { w: StreamWriter; stream: NodeJS.WritableStream; done: Promise<void> } | undefined
 
   constructor(client: PgClient, opts: RunOptions) {
     this.#client = client
@@ -302,7 +308,16 @@ class WriteSession {
   }
 
   async #q(sql: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }> {
+    if (this.#rawCopy) await this.#endRawCopy()
     return this.#client.query(sql, params)
+  }
+
+  /** Ends the open raw-table COPY; its error, if any, surfaces here. */
+  async #endRawCopy(): Promise<void> {
+    const copy = this.#rawCopy!
+    this.#rawCopy = undefined
+    copy.stream.end()
+    await copy.done
   }
 
   async begin(): Promise<void> {
@@ -408,11 +423,19 @@ class WriteSession {
   async stageRaw(w: StreamWriter, batch: RecordBatch): Promise<void> {
     const raw = w.raw!
     w.rawMark ??= loadMark()
-    const data = encodeRawRows(batch, Number(w.cs.syncId) || 0, Number(w.cs.generationId) || 0, w.rawMark)
-    const stream = this.#client.query(copyFrom(`COPY ${qualified(raw.schema, raw.target)} (${RAW_COLUMNS.join(', ')}) FROM STDIN`))
-    stream.end(data)
-    await finished(stream)
+    if (this.#rawCopy && this.#rawCopy.w !== w) await this.#endRawCopy()
+    if (!this.#rawCopy) {
+      const stream = this.#client.query(copyFrom(`COPY ${qualified(raw.schema, raw.target)} (${RAW_COLUMNS.join(', ')}) FROM STDIN`))
+      const done = finished(stream)
+      // Awaited in #endRawCopy; until then a failure must not be an unhandled rejection.
+      done.catch(() => undefined)
+      this.#rawCopy = { w, stream, done }
+    }
+    const copy = this.#rawCopy
     w.rawNew = true
+    for (const piece of encodeRawRows(batch, Number(w.cs.syncId) || 0, Number(w.cs.generationId) || 0, w.rawMark)) {
+      if (!copy.stream.write(piece)) await Promise.race([once(copy.stream, 'drain'), copy.done])
+    }
   }
 
   /**
