@@ -40,7 +40,8 @@ export function createRawTableSql(schema: string, table: string): string[] {
 
 /**
  * A record as the `_airbyte_data` JSON text. Postgres cannot store NUL characters, so they are
- * removed from string values (as Airbyte does); big integers are kept as their digits.
+ * removed from string values (as Airbyte does); lone UTF-16 surrogates, which jsonb rejects,
+ * become U+FFFD (as in the UTF-8 text of the Direct Load path); big integers keep their digits.
  */
 export function rawDataJson(row: Record<string, unknown>): string {
   let json: string
@@ -50,12 +51,15 @@ export function rawDataJson(row: Record<string, unknown>): string {
     if (!(err instanceof TypeError)) throw err
     json = JSON.stringify(row, jsonReplacer)
   }
-  // `\u0000` only appears escaped; the rare hit (it may be an escaped backslash) re-encodes exactly.
-  return json.includes('u0000') ? JSON.stringify(row, jsonReplacer) : json
+  // Both only appear escaped; the rare hit (it may be an escaped backslash) re-encodes exactly.
+  return json.includes('\\u0000') || json.includes('\\ud') ? JSON.stringify(row, jsonReplacer) : json
 }
 
+/** A UTF-16 surrogate without its partner. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
+
 function jsonReplacer(_key: string, value: unknown): unknown {
-  if (typeof value === 'string') return value.includes('\u0000') ? value.replace(/\u0000/g, '') : value
+  if (typeof value === 'string') return value.replace(/\u0000/g, '').replace(LONE_SURROGATE, '\uFFFD')
   if (typeof value === 'bigint') return value.toString()
   return value
 }

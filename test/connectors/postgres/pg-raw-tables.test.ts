@@ -114,6 +114,7 @@ describe('raw table names', () => {
 
   test('NUL characters are removed from values, escaped backslashes kept', () => {
     assert.equal(rawDataJson({ a: 'x\u0000y', b: '\\u0000', c: 12n }), '{"a":"xy","b":"\\\\u0000","c":"12"}')
+    assert.equal(rawDataJson({ a: 'a\ud800b', b: '😀' }), '{"a":"a\ufffdb","b":"😀"}')
   })
 })
 
@@ -246,6 +247,61 @@ describe('Destinations V2 layout', () => {
     await run(catalogOf('ow2', 'overwrite', { gen: 2 }), messages('ow2', [[u(2, 'new', '2024-01-02T00:00:00Z')], state('ow2', 2)]))
     assert.deepEqual(await rows(`SELECT id::int, name FROM dw.ow2`), [{ id: 1, name: 'old' }])
     assert.deepEqual(await rows(`SELECT _airbyte_data->>'name' AS name FROM airbyte_internal.dw_raw__stream_ow2`), [{ name: 'old' }])
+    // A later normal sync takes over the rows the failed overwrite left in the temporary raw table.
+    await run(catalogOf('ow2', 'append', { gen: 3 }), messages('ow2', [[u(3, 'appended', '2024-01-03T00:00:00Z')], state('ow2', 3)]))
+    assert.deepEqual(await rows(`SELECT id::int, name FROM dw.ow2 ORDER BY id`), [
+      { id: 1, name: 'old' },
+      { id: 2, name: 'new' },
+      { id: 3, name: 'appended' },
+    ])
+    const raw = await rows(`SELECT count(*)::int AS n, count(_airbyte_loaded_at)::int AS loaded FROM airbyte_internal.dw_raw__stream_ow2`)
+    assert.deepEqual(raw[0], { n: 3, loaded: 3 })
+    assert.equal((await rows(`SELECT to_regclass('airbyte_internal.dw_raw__stream_ow2_airbyte_tmp') AS t`))[0]!.t, null)
+  })
+
+  test('NUL characters and lone surrogates do not fail the load', async () => {
+    await run(catalogOf('nul', 'append'), messages('nul', [[u(1, 'x\u0000y', '2024-01-01T00:00:00Z'), u(2, 'a\ud800b', '2024-01-01T00:00:00Z')], state('nul', 1)]))
+    assert.deepEqual(await rows(`SELECT id::int, name FROM dw.nul ORDER BY id`), [
+      { id: 1, name: 'xy' },
+      { id: 2, name: 'a\ufffdb' },
+    ])
+    assert.deepEqual((await rows(`SELECT _airbyte_data->>'name' AS n FROM airbyte_internal.dw_raw__stream_nul ORDER BY 1 DESC`)).map((r) => r.n), ['xy', 'a\ufffdb'])
+  })
+
+  test('a raw COPY the server rejects fails the write; nothing of the transaction stays', async () => {
+    await run(catalogOf('rej', 'append'), messages('rej', [[u(1, 'a', '2024-01-01T00:00:00Z')], state('rej', 1)]))
+    await db.query(`ALTER TABLE airbyte_internal.dw_raw__stream_rej ADD CONSTRAINT no_666 CHECK (_airbyte_data->>'id' <> '666')`)
+    const states: StateMessage[] = []
+    await assert.rejects(
+      run(catalogOf('rej', 'append'), messages('rej', [[u(2, 'b', '2024-01-01T00:00:00Z')], [u(666, 'x', '2024-01-01T00:00:00Z')], [u(3, 'c', '2024-01-01T00:00:00Z')], state('rej', 2)]), async (s) => {
+        states.push(s)
+      }),
+      /no_666/,
+    )
+    assert.equal(states.length, 0)
+    assert.equal((await rows(`SELECT count(*)::int AS n FROM airbyte_internal.dw_raw__stream_rej`))[0]!.n, 1)
+    assert.equal((await rows(`SELECT count(*)::int AS n FROM dw.rej`))[0]!.n, 1)
+  })
+
+  test('cancel while the raw COPY is open ends promptly with nothing committed', async () => {
+    const ac = new AbortController()
+    async function* hanging(): AsyncGenerator<DestinationMessage> {
+      yield rowBatch({ name: 'cx', namespace: null }, [u(1, 'a', '2024-01-01T00:00:00Z')])
+      setTimeout(() => ac.abort(), 50)
+      await new Promise(() => undefined)
+    }
+    const t0 = Date.now()
+    const err = await (async () => {
+      try {
+        for await (const _ of dest.write(cfg, catalogOf('cx', 'append'), hanging(), runOptions(ac.signal))) assert.fail('no state expected')
+      } catch (e) {
+        return e as { code?: string }
+      }
+      return undefined
+    })()
+    assert.equal(err?.code, 'SLUICE_ERR_CANCELLED')
+    assert.ok(Date.now() - t0 < 5000)
+    assert.equal((await rows(`SELECT count(*)::int AS n FROM airbyte_internal.dw_raw__stream_cx`))[0]!.n, 0)
   })
 
   test('append_dedup: latest per key by cursor then extraction; deletes applied, also to later-arriving older rows', async () => {
