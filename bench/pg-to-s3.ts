@@ -5,7 +5,7 @@
  * -> S3 Parquet/snappy, -> S3 JSONL, and the same two formats to Local Files (the writers without
  * the S3 server, which shares the machine's cores in this bench).
  *
- *   node --import tsx bench/pg-to-s3.ts [--rows 2000000] [--keep-table]
+ *   node --import tsx bench/pg-to-s3.ts [--rows 2000000] [--keep-table] [--only 'S3 Parquet snappy,S3 JSONL']
  *   (or, compiled: node dist/bench/pg-to-s3.js ...)
  * Needs PostgreSQL on 127.0.0.1:5432, user postgres, trust auth (PGHOST/PGPORT/PGUSER override).
  */
@@ -243,7 +243,10 @@ async function main(): Promise<void> {
       s3.once('exit', (code) => reject(new Error(`s3rver exited (${code})`)))
     })
     const results: CaseResult[] = []
-    for (const name of Object.keys(CASES)) {
+    // --only 'S3 JSONL,COPY TO STDOUT' runs a subset (COPY always runs: the ratios need it).
+    const subset = arg('only', '').split(',').filter(Boolean)
+    const names = Object.keys(CASES).filter((n) => n === 'COPY TO STDOUT' || subset.length === 0 || subset.includes(n))
+    for (const name of names) {
       const child = spawnSync(process.execPath, [...process.execArgv, script, '--case', name, '--endpoint', endpoint], {
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'inherit'],

@@ -22,10 +22,18 @@ export interface CopyFields {
   ends: Int32Array
 }
 
-/** One pass over the bytes; returns undefined if a row does not have `columnCount` fields. */
+/** Boundary arrays reused from batch to batch (allocating them per batch kept the GC busy). */
+let scratch = { starts: new Int32Array(0), ends: new Int32Array(0) }
+
+/**
+ * One pass over the bytes; returns undefined if a row does not have `columnCount` fields. The
+ * result's boundary arrays are reused by the next call: use it before the next batch is split.
+ */
 export function splitCopyFields(data: Buffer, columnCount: number, rowCount: number): CopyFields | undefined {
-  const starts = new Int32Array(rowCount * columnCount)
-  const ends = new Int32Array(rowCount * columnCount)
+  const size = rowCount * columnCount
+  if (scratch.starts.length < size) scratch = { starts: new Int32Array(size), ends: new Int32Array(size) }
+  const starts = scratch.starts.subarray(0, size)
+  const ends = scratch.ends.subarray(0, size)
   let field = 0
   let start = 0
   let col = 0
@@ -300,14 +308,18 @@ export function copyTextColumn(fields: CopyFields, index: number): { offsets: In
     if (isNull(data, s, e)) nulls++
     else {
       valid[r >> 3]! |= 1 << (r & 7)
+      // Copy while looking for escapes: a Buffer.copy call per short value cost more than this loop.
+      let p = pos
       let escaped = false
       for (let i = s; i < e; i++) {
-        if (data[i] === BACKSLASH) {
+        const b = data[i]!
+        if (b === BACKSLASH) {
           escaped = true
           break
         }
+        bytes[p++] = b
       }
-      pos = escaped ? unescapeCopyInto(data, s, e, bytes, pos) : pos + data.copy(bytes, pos, s, e)
+      pos = escaped ? unescapeCopyInto(data, s, e, bytes, pos) : p
     }
     offsets[r + 1] = pos
   }

@@ -48,9 +48,18 @@ class ByteSink {
     this.buf = grown
   }
   bytes(src: Uint8Array, start = 0, end = src.length): void {
-    this.reserve(end - start)
-    this.buf.set(src.subarray(start, end), this.pos)
-    this.pos += end - start
+    const n = end - start
+    this.reserve(n)
+    if (n < 64) {
+      // Most fields are short: a byte loop beats a subarray (an object) plus set per field.
+      const buf = this.buf
+      let pos = this.pos
+      for (let i = start; i < end; i++) buf[pos++] = src[i]!
+      this.pos = pos
+      return
+    }
+    this.buf.set(n === src.length ? src : src.subarray(start, end), this.pos)
+    this.pos += n
   }
   ascii(s: string): void {
     this.reserve(s.length * 3)
@@ -135,6 +144,47 @@ function significantDigits(data: Buffer, s: number, e: number): number {
   return first < 0 ? 0 : last - first
 }
 
+/**
+ * Copies a decimal literal that is already what JSON.stringify(Number(literal)) prints, with
+ * trailing fraction zeros dropped (`12.50` -> `12.5`, `3.00` -> `3`); returns false when it cannot
+ * tell (exponents, 16+ significant digits, |x| < 1e-6 or >= 1e21, -0), so the caller converts.
+ * With at most 15 significant digits the literal's digits are the shortest that round-trip.
+ */
+function plainNumberInto(out: ByteSink, data: Buffer, s: number, e: number): boolean {
+  let i = s
+  const negative = data[i] === 45
+  if (negative) i++
+  const intStart = i
+  while (i < e && data[i]! >= 48 && data[i]! <= 57) i++
+  const intEnd = i
+  const intDigits = intEnd - intStart
+  if (intDigits === 0 || intDigits > 21 || (intDigits > 1 && data[intStart] === 48)) return false
+  let fracEnd = i
+  if (i < e) {
+    if (data[i] !== 46) return false
+    i++
+    while (i < e && data[i]! >= 48 && data[i]! <= 57) i++
+    if (i !== e) return false
+    fracEnd = e
+    while (fracEnd > intEnd + 1 && data[fracEnd - 1] === 48) fracEnd--
+    if (fracEnd === intEnd + 1) fracEnd = intEnd
+  }
+  const zeroInt = intDigits === 1 && data[intStart] === 48
+  if (zeroInt) {
+    if (fracEnd === intEnd) return false
+    let zeros = 0
+    for (let k = intEnd + 1; k < fracEnd && data[k] === 48; k++) zeros++
+    if (zeros >= 6 || fracEnd - intEnd - 1 - zeros > 15) return false
+  } else {
+    let trailing = 0
+    for (let k = intEnd - 1; k > intStart && data[k] === 48; k--) trailing++
+    const significant = fracEnd > intEnd ? intDigits + (fracEnd - intEnd - 1) : intDigits - trailing
+    if (significant > 15) return false
+  }
+  out.bytes(data, s, fracEnd)
+  return true
+}
+
 /** A timestamp as the source prints it: `T` between date and time, `+00` as `Z`. */
 function timestampInto(out: ByteSink, data: Buffer, s: number, e: number, utc: boolean): void {
   const zulu = utc && e - s >= 3 && data[e - 3] === 43 && data[e - 2] === 48 && data[e - 1] === 48
@@ -166,11 +216,13 @@ function fieldInto(out: ByteSink, rule: JsonRule, data: Buffer, s: number, e: nu
     case 'numeric': {
       const first = data[s]!
       if (first === 78 || first === 73 || (first === 45 && data[s + 1] === 73)) out.bytes(NULL_BYTES)
+      else if (plainNumberInto(out, data, s, e)) return
       else if (significantDigits(data, s, e) <= 15) out.ascii(JSON.stringify(Number(data.toString('latin1', s, e))))
       else jsonStringInto(out, data, s, e)
       return
     }
     case 'float': {
+      if (plainNumberInto(out, data, s, e)) return
       const n = Number(data.toString('latin1', s, e))
       if (Number.isFinite(n)) out.ascii(JSON.stringify(n))
       else out.bytes(NULL_BYTES)

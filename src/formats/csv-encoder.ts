@@ -19,6 +19,7 @@ function csvField(value: unknown): string {
  * `_airbyte_data`, since there is nothing to flatten into).
  */
 export class CsvEncoder implements RecordEncoder {
+  readonly backlog = 0
   readonly #output: ChunkOutput
   readonly #ctx: EncodeContext
   readonly #fields: string[] | undefined

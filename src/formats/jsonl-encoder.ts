@@ -12,6 +12,7 @@ export const FLUSH_CHARS = 1 << 20
  * one JSON.stringify per row and one Buffer per batch.
  */
 export class JsonlEncoder implements RecordEncoder {
+  readonly backlog = 0
   readonly #output: ChunkOutput
   readonly #ctx: EncodeContext
   readonly #flatten: boolean

@@ -333,6 +333,7 @@ function metaData(syncId: number, n: number, changes: (i: number) => readonly Re
  * groups out as they fill (bounded by `block_size_mb`). See docs/parquet-encoders.md for why.
  */
 export class ParquetEncoder implements RecordEncoder {
+  readonly backlog = 0
   readonly #ctx: EncodeContext
   readonly #columns: DataColumn[]
   readonly #schema: Schema

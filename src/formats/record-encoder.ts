@@ -14,6 +14,8 @@ export type ChunkOutput = (chunk: Uint8Array) => Promise<void>
  * most one row group in memory; `end` writes the trailer (Parquet footer).
  */
 export interface RecordEncoder {
+  /** Batches accepted by `write` and not yet encoded (encoder threads); 0 when `write` encodes at once. */
+  readonly backlog: number
   write(batch: RecordBatch): Promise<void>
   end(): Promise<void>
   /** Releases resources after a failure; the part is discarded. */

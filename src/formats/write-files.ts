@@ -14,6 +14,7 @@ import {
   streamLabel,
 } from '../protocol/index.js'
 import { CsvEncoder } from './csv-encoder.js'
+import { encodableInThread, type EncoderPool, sharedEncoderPool } from './encoder-pool.js'
 import { type FormatConfig, formatExtension } from './format-config.js'
 import { JsonlEncoder } from './jsonl-encoder.js'
 import type { ObjectSink, ObjectStore } from './object-store.js'
@@ -28,7 +29,7 @@ import {
   withCollisionSuffix,
 } from './path-format.js'
 import type { RecordEncoder } from './record-encoder.js'
-import { dataColumns } from './stream-columns.js'
+import { type DataColumn, dataColumns } from './stream-columns.js'
 
 /** Part rotation and state flush bounds. */
 export interface FileLimits {
@@ -38,6 +39,16 @@ export interface FileLimits {
   maxPartRows: number
   /** A STATE waits at most this long for its stream's part to complete before the part is cut. */
   stateFlushMs: number
+  /**
+   * Encode Parquet/JSONL from Postgres COPY text in encoder threads (default true); false keeps
+   * all encoding on the main thread.
+   */
+  encodeInThreads?: boolean
+  /**
+   * COPY bytes a stream sends to encoder threads before a second concurrent part may open
+   * (default 32 MB): smaller streams stay one file per rotation, as on the main thread.
+   */
+  parallelPartsAfterBytes?: number
 }
 
 /** How a file destination lays out and rotates its files. */
@@ -50,7 +61,7 @@ export interface FileWriteSettings extends FileLimits {
 }
 
 /** Airbyte's S3 docs aim at files of about 200 MB; the row bound keeps Parquet parts sane. */
-export const DEFAULT_FILE_LIMITS: FileLimits = { maxPartBytes: 200 * 1024 * 1024, maxPartRows: 10_000_000, stateFlushMs: 60_000 }
+export const DEFAULT_FILE_LIMITS: FileLimits = { maxPartBytes: 200 * 1024 * 1024, maxPartRows: 10_000_000, stateFlushMs: 60_000, encodeInThreads: true, parallelPartsAfterBytes: 32 * 1024 * 1024 }
 
 interface OpenPart {
   seq: number
@@ -58,6 +69,8 @@ interface OpenPart {
   sink: ObjectSink
   encoder: RecordEncoder
   gzip: Gzip | undefined
+  /** The encoder runs in an encoder thread (takes only COPY text batches). */
+  threaded: boolean
   rows: number
   /** Bytes written to the object so far (after compression). */
   counter: { bytes: number }
@@ -99,13 +112,16 @@ class StreamFiles {
   readonly #vars: Record<string, string>
   readonly #extension: string
   readonly #pattern: RegExp
+  readonly #columns: DataColumn[]
+  readonly #pool: EncoderPool | undefined
   readonly #written = new Set<string>()
   #existing: Set<string> | undefined
   #nextPart = 0
   #seq = 0
-  part: OpenPart | undefined
-  /** Sequence number of the last completed part. */
-  committedSeq = 0
+  /** Open parts, oldest first: more than one only while encoder threads share a large stream. */
+  readonly parts: OpenPart[] = []
+  /** COPY bytes this stream has sent to encoder threads (a second part opens only past a threshold). */
+  #threadedBytes = 0
 
   constructor(store: ObjectStore, settings: FileWriteSettings, configured: ConfiguredStream, syncStart: Date, opts: RunOptions) {
     this.#store = store
@@ -115,6 +131,8 @@ class StreamFiles {
     this.#vars = pathVariables(configured.stream, syncStart)
     this.#extension = formatExtension(settings.format)
     this.#pattern = keyPattern(settings.pathFormat, settings.fileNamePattern, this.#vars, this.#extension)
+    this.#columns = dataColumns(configured.stream.jsonSchema)
+    this.#pool = settings.encodeInThreads === false || settings.format.type === 'CSV' ? undefined : sharedEncoderPool()
   }
 
   #relative(key: string): string | undefined {
@@ -134,7 +152,7 @@ class StreamFiles {
     return existing
   }
 
-  async #open(): Promise<OpenPart> {
+  async #open(threaded: boolean): Promise<OpenPart> {
     const prefix = joinKey(this.#settings.basePath, expandPathFormat(this.#settings.pathFormat, this.#vars))
     this.#existing ??= await this.#scanExisting(prefix.slice(0, prefix.lastIndexOf('/') + 1))
     const name = expandFileName(this.#settings.fileNamePattern, {
@@ -148,7 +166,7 @@ class StreamFiles {
     this.#written.add(key)
     const sink = await this.#store.create(key, this.#configured.generationId)
     try {
-      return { seq: ++this.#seq, key, sink, rows: 0, ...this.#encoderFor(sink) }
+      return { seq: ++this.#seq, key, sink, rows: 0, threaded, ...this.#encoderFor(sink, threaded) }
     } catch (e) {
       await sink.abort()
       throw e
@@ -156,7 +174,7 @@ class StreamFiles {
   }
 
   /** The encoder of the configured format, writing (through gzip when asked) into the sink. */
-  #encoderFor(sink: ObjectSink): Pick<OpenPart, 'encoder' | 'gzip' | 'counter'> {
+  #encoderFor(sink: ObjectSink, threaded: boolean): Pick<OpenPart, 'encoder' | 'gzip' | 'counter'> {
     const format = this.#settings.format
     const gzip = format.type !== 'Parquet' && format.gzip ? createGzip() : undefined
     const counter = { bytes: 0 }
@@ -176,7 +194,8 @@ class StreamFiles {
       await writeWithBackpressure(target, chunk)
     }
     const ctx = { syncId: this.#configured.syncId, generationId: this.#configured.generationId }
-    const columns = dataColumns(this.#configured.stream.jsonSchema)
+    const columns = this.#columns
+    if (threaded && this.#pool) return { encoder: this.#pool.open(output, ctx, columns, format), gzip, counter }
     const encoder =
       format.type === 'JSONL'
         ? new JsonlEncoder(output, ctx, format.flatten)
@@ -188,34 +207,69 @@ class StreamFiles {
 
   async write(batch: RecordBatch): Promise<void> {
     if (batch.count === 0) return
-    this.part ??= await this.#open()
-    await this.part.encoder.write(batch)
-    this.part.rows += batch.count
-    if (this.part.counter.bytes >= this.#settings.maxPartBytes || this.part.rows >= this.#settings.maxPartRows) await this.commitPart()
+    const threaded = this.#pool !== undefined && encodableInThread(this.#settings.format, this.#columns, batch)
+    // A thread only receives COPY text: a batch it cannot take starts a new part on this thread.
+    if (!threaded && this.parts.some((p) => p.threaded)) await this.commitParts()
+    const part = await this.#partFor(threaded, batch.bytes)
+    await part.encoder.write(batch)
+    part.rows += batch.count
+    if (part.counter.bytes >= this.#settings.maxPartBytes || part.rows >= this.#settings.maxPartRows) await this.#commit(part)
   }
 
-  /** Completes the open part (footer, gzip trailer, durable commit); no-op when none is open. */
-  async commitPart(): Promise<void> {
-    const part = this.part
-    if (!part) return
+  /**
+   * The part a batch goes to. On this thread there is one. With encoder threads, a large stream
+   * gets up to one part per thread, so two threads encode two files of it at once; each batch
+   * goes to the part with the fewest batches waiting. Rows of a stream are then spread over its
+   * concurrent files (no order across files, as with rotation).
+   */
+  async #partFor(threaded: boolean, bytes: number): Promise<OpenPart> {
+    if (!threaded || !this.#pool) {
+      const open = this.parts[0] ?? (await this.#open(false))
+      if (this.parts.length === 0) this.parts.push(open)
+      return open
+    }
+    this.#threadedBytes += bytes
+    const least = this.parts.reduce<OpenPart | undefined>((a, b) => (a === undefined || b.encoder.backlog < a.encoder.backlog ? b : a), undefined)
+    const widen = this.parts.length < this.#pool.size && this.#threadedBytes >= (this.#settings.parallelPartsAfterBytes ?? DEFAULT_FILE_LIMITS.parallelPartsAfterBytes!) && (least?.encoder.backlog ?? 1) > 0
+    if (least && !widen) return least
+    const opened = await this.#open(true)
+    this.parts.push(opened)
+    return opened
+  }
+
+  /** Completes every open part. */
+  async commitParts(): Promise<void> {
+    while (this.parts[0]) await this.#commit(this.parts[0])
+  }
+
+  /** Sequence number of the newest open part; 0 when none is open. */
+  newestOpenSeq(): number {
+    return this.parts.at(-1)?.seq ?? 0
+  }
+
+  /** Whether every part up to `seq` is complete (parts open in sequence order). */
+  committedThrough(seq: number): boolean {
+    return !this.parts.some((p) => p.seq <= seq)
+  }
+
+  /** Completes one part (footer, gzip trailer, durable commit). */
+  async #commit(part: OpenPart): Promise<void> {
     await part.encoder.end()
     if (part.gzip) {
       part.gzip.end()
       await finished(part.gzip)
     }
     await part.sink.commit()
-    this.part = undefined
-    this.committedSeq = part.seq
+    this.parts.splice(this.parts.indexOf(part), 1)
     this.#opts.logger.info(`Wrote ${part.key} (${part.rows} records, ${part.counter.bytes} bytes).`)
   }
 
-  async abortPart(): Promise<void> {
-    const part = this.part
-    if (!part) return
-    this.part = undefined
-    part.encoder.destroy()
-    part.gzip?.destroy()
-    await part.sink.abort()
+  async abortParts(): Promise<void> {
+    for (const part of this.parts.splice(0)) {
+      part.encoder.destroy()
+      part.gzip?.destroy()
+      await part.sink.abort()
+    }
   }
 
   /**
@@ -285,7 +339,7 @@ export async function* writeFiles(
   }
 
   function* releasable(): Generator<StateMessage> {
-    while (pending[0] && (pending[0].needsSeq === 0 || (pending[0].files?.committedSeq ?? 0) >= pending[0].needsSeq)) {
+    while (pending[0] && (pending[0].needsSeq === 0 || pending[0].files?.committedThrough(pending[0].needsSeq) !== false)) {
       yield pending.shift()!.state
     }
   }
@@ -297,22 +351,22 @@ export async function* writeFiles(
         await filesFor(msg.stream).write(msg)
       } else if (msg.type === 'STATE') {
         const f = files.get(streamKey(msg.stream))
-        pending.push({ state: msg, files: f, needsSeq: f?.part ? f.part.seq : 0, receivedAt: Date.now() })
+        pending.push({ state: msg, files: f, needsSeq: f?.newestOpenSeq() ?? 0, receivedAt: Date.now() })
       } else if (msg.status === 'COMPLETE') {
         const f = filesFor(msg.stream)
-        await f.commitPart()
+        await f.commitParts()
         await f.dropOlderGenerations()
       }
       const oldest = pending[0]
-      if (oldest?.files && oldest.files.part?.seq === oldest.needsSeq && Date.now() - oldest.receivedAt >= settings.stateFlushMs) {
-        await oldest.files.commitPart()
+      if (oldest?.files && !oldest.files.committedThrough(oldest.needsSeq) && Date.now() - oldest.receivedAt >= settings.stateFlushMs) {
+        await oldest.files.commitParts()
       }
       yield* releasable()
     }
     throwIfAborted(opts.signal)
-    for (const f of files.values()) await f.commitPart()
+    for (const f of files.values()) await f.commitParts()
     yield* releasable()
   } finally {
-    for (const f of files.values()) await f.abortPart().catch(() => undefined)
+    for (const f of files.values()) await f.abortParts().catch(() => undefined)
   }
 }

@@ -8,6 +8,8 @@ import { LocalFilesDestination } from '../../../src/connectors/local-files/index
 import { postgresSourceDefinition } from '../../../src/connectors/postgres/index.js'
 import { runAttempt } from '../../../src/engine/index.js'
 import type { ConfiguredCatalog, SourceMessage } from '../../../src/protocol/index.js'
+import { dataColumns, parseFormatConfig } from '../../../src/formats/index.js'
+import { encodableInThread } from '../../../src/formats/encoder-pool.js'
 import { readJsonl, readParquet, runOptions } from '../../formats/fixtures.js'
 import { createTestDatabase, type TestDatabase } from '../../helpers/pg.js'
 
@@ -36,6 +38,13 @@ describe('Postgres -> Parquet and JSONL from COPY text', () => {
       (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
       (4, 0, 0, '', '', '', 0, 0, 0, 0, 0, true, 'infinity', '2024-05-01 12:00:00+02', '2024-05-01 10:00:00', '23:59:59.999999',
        '[]', '{3}', '00000000-0000-0000-0000-000000000000')`)
+    // Only types with a byte rule: its batches are encoded in encoder threads.
+    await db.query(`CREATE TABLE plain AS SELECT id, big, small, name, label, code, amount, ratio, price, whole, loose, active, born, created_at, local_at, uid FROM mixed`)
+    await db.query(`INSERT INTO plain (id, big, name, amount, ratio, price, whole, loose, active, created_at) VALUES
+      (5, 9007199254740991, 'x', 1e20, 1e-7, 12.50, 3, -0.00, true, '2024-05-01 10:00:00+05:30'),
+      (6, -9223372036854775808, 'y', -0.0, 123456.75, -3.00, -7, 0.0000001, false, '0001-01-01 00:00:00+00'),
+      (7, 1, 'z', 0.1, 3.4028235e38, 0.01, 100, 1000000000000000000000, true, NULL)`)
+    await db.query(`INSERT INTO plain (id, name, loose) SELECT g, md5(g::text), g / 7.0 FROM generate_series(100, 3099) g`)
   })
   after(async () => {
     await rm(root, { recursive: true, force: true })
@@ -56,12 +65,12 @@ describe('Postgres -> Parquet and JSONL from COPY text', () => {
     },
   }
 
-  async function sync(source: Source, dir: string, format?: Record<string, unknown>): Promise<Record<string, unknown>[]> {
+  async function sync(source: Source, dir: string, format?: Record<string, unknown>, table = 'mixed'): Promise<Record<string, unknown>[]> {
     const config = { ...db.config, schemas: ['public'], replication_method: { method: 'Standard' } }
     const opts = runOptions(root)
     const discovered = await source.discover(config, opts)
     const catalog: ConfiguredCatalog = {
-      streams: discovered.streams.map((stream) => ({
+      streams: discovered.streams.filter((s) => s.name === table).map((stream) => ({
         stream,
         syncMode: 'full_refresh',
         destinationSyncMode: 'overwrite',
@@ -83,9 +92,9 @@ describe('Postgres -> Parquet and JSONL from COPY text', () => {
       options: opts,
       onStateCommitted: async () => {},
     })
-    const files = (await readdir(path.join(root, dir, 'mixed'))).filter((f) => !f.startsWith('.'))
+    const files = (await readdir(path.join(root, dir, table))).filter((f) => !f.startsWith('.'))
     assert.equal(files.length, 1)
-    const bytes = await readFile(path.join(root, dir, 'mixed', files[0]!))
+    const bytes = await readFile(path.join(root, dir, table, files[0]!))
     const rows = format ? readJsonl(bytes, false) : await readParquet(bytes)
     const key = (r: Record<string, unknown>): number => Number(r.id ?? (r._airbyte_data as { id: number }).id)
     return rows.map(({ _airbyte_raw_id, _airbyte_extracted_at, ...rest }) => rest).sort((a, b) => key(a) - key(b))
@@ -123,4 +132,41 @@ describe('Postgres -> Parquet and JSONL from COPY text', () => {
       assert.deepEqual(data(fromCopy[0]!).tags, [1, 2])
     })
   }
+
+  it('encodes a table of byte-rule types in encoder threads, with the same values as the rows path', async () => {
+    const config = { ...db.config, schemas: ['public'], replication_method: { method: 'Standard' } }
+    const opts = runOptions(root)
+    const stream = (await postgresSourceDefinition.source.discover(config, opts)).streams.find((s) => s.name === 'plain')!
+    const columns = dataColumns(stream.jsonSchema)
+    const catalog: ConfiguredCatalog = {
+      streams: [{ stream, syncMode: 'full_refresh', destinationSyncMode: 'overwrite', cursorField: [], primaryKey: [['id']], syncId: 1, generationId: 1, minimumGenerationId: 1 }],
+    }
+    for await (const m of postgresSourceDefinition.source.read(config, catalog, [], opts)) {
+      if (m.type !== 'RECORD_BATCH') continue
+      for (const format of [parseFormatConfig({ format_type: 'Parquet' }, { type: 'JSONL', gzip: false, flatten: false }), parseFormatConfig({ format_type: 'JSONL' }, { type: 'JSONL', gzip: false, flatten: false })]) {
+        assert.equal(encodableInThread(format, columns, m), true, format.type)
+      }
+      assert.equal(encodableInThread(parseFormatConfig({ format_type: 'CSV' }, { type: 'JSONL', gzip: false, flatten: false }), columns, m), false)
+    }
+    const fromCopy = await sync(postgresSourceDefinition.source, 'plain-copy', undefined, 'plain')
+    const fromRows = await sync(rowsOnly, 'plain-rows', undefined, 'plain')
+    assert.equal(fromCopy.length, 3007)
+    assert.deepEqual(fromCopy, fromRows)
+    assert.equal(fromCopy[1]!.name, 'tab\there\nnew line \\ back "q"')
+    assert.equal(fromCopy[5]!.big, -9_223_372_036_854_775_808n)
+    assert.equal(fromCopy[4]!.price, 12.5)
+    for (const flattening of ['No flattening', 'Root level flattening']) {
+      const format = { format_type: 'JSONL', compression: { compression_type: 'No Compression' }, flattening }
+      const tag = flattening.startsWith('No') ? 'nested' : 'flat'
+      const jsonCopy = await sync(postgresSourceDefinition.source, `plain-jsonl-copy-${tag}`, format, 'plain')
+      const jsonRows = await sync(rowsOnly, `plain-jsonl-rows-${tag}`, format, 'plain')
+      assert.equal(jsonCopy.length, 3007)
+      assert.deepEqual(jsonCopy, jsonRows)
+      const data = (r: Record<string, unknown>): Record<string, unknown> => (flattening.startsWith('No') ? (r._airbyte_data as Record<string, unknown>) : r)
+      assert.equal(data(jsonCopy[4]!).price, 12.5)
+      assert.equal(data(jsonCopy[5]!).price, -3)
+      assert.equal(data(jsonCopy[4]!).loose, 0)
+      assert.equal(data(jsonCopy[5]!).loose, 1e-7)
+    }
+  })
 })

@@ -1,0 +1,235 @@
+import { availableParallelism } from 'node:os'
+import { extname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import { systemError } from '../errors.js'
+import type { RecordBatch } from '../protocol/index.js'
+import { copyDecoderFor } from './copy-text-fields.js'
+import { jsonRuleFor } from './copy-text-jsonl.js'
+import type { EncoderRequest, EncoderResponse } from './encoder-worker.js'
+import type { FormatConfig } from './format-config.js'
+import type { ChunkOutput, EncodeContext, RecordEncoder } from './record-encoder.js'
+import type { DataColumn } from './stream-columns.js'
+
+/**
+ * Batches a part may have sent to its thread and not yet seen written: bounds the COPY bytes in
+ * flight per part (2 MB batches from the Postgres source) while keeping the thread busy.
+ */
+const MAX_IN_FLIGHT = 4
+
+/**
+ * Whether a batch can be encoded in an encoder thread: only the COPY text bytes travel there, so
+ * every column must have a byte rule in the format's COPY path, and no row may carry source-side
+ * changes. Other batches (CSV, rows from non-Postgres sources, arrays...) encode on the main thread.
+ */
+export function encodableInThread(format: FormatConfig, columns: readonly DataColumn[], batch: RecordBatch): boolean {
+  const copy = batch.pgCopyText
+  if (!copy || batch.changes?.size) return false
+  if (format.type === 'JSONL') return copy.pgTypes.every((t) => jsonRuleFor(t) !== 'value')
+  if (format.type !== 'Parquet' || columns.length === 0) return false
+  return columns.every((c) => {
+    const i = copy.columns.indexOf(c.name)
+    return i >= 0 && copyDecoderFor(c, copy.pgTypes[i] ?? '') !== undefined
+  })
+}
+
+/**
+ * Running from TypeScript sources (tests, benches under tsx): tsx's loader hooks do not reach
+ * worker threads on Node 20, so the thread registers them itself before importing its module.
+ */
+function tsBootstrap(url: URL): string {
+  const api = import.meta.resolve('tsx/esm/api')
+  return `import(${JSON.stringify(api)}).then((tsx) => tsx.register()).then(() => import(${JSON.stringify(url.href)}))`
+}
+
+interface PartChannel {
+  onMessage(m: EncoderResponse): void
+  onCrash(e: Error): void
+}
+
+/** One encoder thread and the parts it hosts. */
+class EncoderThread {
+  readonly worker: Worker
+  readonly parts = new Map<number, PartChannel>()
+  dead = false
+
+  constructor(url: URL, onDead: (t: EncoderThread) => void) {
+    this.worker = url.pathname.endsWith('.ts') ? new Worker(tsBootstrap(url), { eval: true }) : new Worker(url)
+    this.worker.unref()
+    this.worker.on('message', (m: EncoderResponse) => this.parts.get(m.part)?.onMessage(m))
+    const fail = (e: Error): void => {
+      if (this.dead) return
+      this.dead = true
+      onDead(this)
+      for (const p of this.parts.values()) p.onCrash(e)
+      this.parts.clear()
+    }
+    this.worker.on('error', fail)
+    this.worker.on('exit', (code) => fail(new Error(`encoder thread exited (${code})`)))
+  }
+
+  attach(id: number, channel: PartChannel): void {
+    if (this.parts.size === 0) this.worker.ref()
+    this.parts.set(id, channel)
+  }
+
+  detach(id: number): void {
+    if (this.parts.delete(id) && this.parts.size === 0) this.worker.unref()
+  }
+}
+
+/**
+ * A small pool of `worker_threads` running the Parquet and JSONL encoders, so reading the
+ * source, encoding and uploading overlap and parts of different streams (or consecutive parts of
+ * one stream) encode on different cores. Threads start on first use and never keep the process
+ * alive while idle.
+ */
+export class EncoderPool {
+  readonly size: number
+  readonly #url: URL
+  readonly #threads: EncoderThread[] = []
+  #nextPart = 1
+
+  constructor(size: number) {
+    this.size = Math.max(1, size)
+    const self = fileURLToPath(import.meta.url)
+    // Same extension as this module: `.ts` under tsx, `.js` once compiled.
+    this.#url = new URL(`./encoder-worker${extname(self)}`, import.meta.url)
+  }
+
+  /** The least busy thread, starting a new one while below `size`. */
+  #pick(): EncoderThread {
+    const idle = this.#threads.find((t) => t.parts.size === 0)
+    if (idle) return idle
+    if (this.#threads.length < this.size) {
+      const t = new EncoderThread(this.#url, (dead) => this.#threads.splice(this.#threads.indexOf(dead), 1))
+      this.#threads.push(t)
+      return t
+    }
+    return this.#threads.reduce((a, b) => (b.parts.size < a.parts.size ? b : a))
+  }
+
+  /** Opens an encoder for one part in a thread; its bytes come back through `output` in order. */
+  open(output: ChunkOutput, ctx: EncodeContext, columns: readonly DataColumn[], format: FormatConfig): RecordEncoder {
+    return new ThreadEncoder(this.#pick(), this.#nextPart++, output, ctx, columns, format)
+  }
+}
+
+/**
+ * A part's encoder living in an encoder thread. `write` returns as soon as the batch is handed
+ * over (at most MAX_IN_FLIGHT unwritten batches); bytes are written to `output` on this thread in
+ * order with its backpressure; `end` resolves once the whole file has gone through `output`.
+ */
+class ThreadEncoder implements RecordEncoder {
+  readonly #thread: EncoderThread
+  readonly #id: number
+  readonly #output: ChunkOutput
+  /** Output writes, in message order. */
+  #chain: Promise<void> = Promise.resolve()
+  #inFlight = 0
+  #failed: Error | undefined
+  #wake: (() => void) | undefined
+  #ended: { resolve: () => void; reject: (e: Error) => void } | undefined
+
+  constructor(thread: EncoderThread, id: number, output: ChunkOutput, ctx: EncodeContext, columns: readonly DataColumn[], format: FormatConfig) {
+    this.#thread = thread
+    this.#id = id
+    this.#output = output
+    thread.attach(id, { onMessage: (m) => this.#onMessage(m), onCrash: (e) => this.#fail(e) })
+    this.#post({ op: 'open', part: id, format, ctx, columns: [...columns] })
+  }
+
+  #post(m: EncoderRequest, transfer: ArrayBuffer[] = []): void {
+    this.#thread.worker.postMessage(m, transfer)
+  }
+
+  #fail(e: Error): void {
+    this.#failed ??= systemError(`Encoding failed: ${e.message}`, { cause: e })
+    this.#thread.detach(this.#id)
+    this.#wake?.()
+    this.#ended?.reject(this.#failed)
+  }
+
+  #onMessage(m: EncoderResponse): void {
+    switch (m.op) {
+      case 'chunk': {
+        const bytes = m.bytes
+        this.#chain = this.#chain.then(() => (this.#failed ? undefined : this.#output(bytes)))
+        break
+      }
+      case 'written':
+        this.#chain = this.#chain.then(() => {
+          this.#inFlight--
+          this.#wake?.()
+        })
+        break
+      case 'ended':
+        this.#chain = this.#chain.then(() => {
+          this.#thread.detach(this.#id)
+          this.#ended?.resolve()
+        })
+        break
+      case 'error':
+        this.#fail(new Error(m.message))
+        return
+    }
+    this.#chain = this.#chain.catch((e: unknown) => this.#fail(e instanceof Error ? e : new Error(String(e))))
+  }
+
+  get backlog(): number {
+    return this.#inFlight
+  }
+
+  async write(batch: RecordBatch): Promise<void> {
+    const copy = batch.pgCopyText
+    if (!copy) throw systemError('An encoder thread only takes COPY text batches.')
+    while (this.#inFlight >= MAX_IN_FLIGHT && !this.#failed) {
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve
+      })
+    }
+    this.#wake = undefined
+    if (this.#failed) throw this.#failed
+    // The batch is consumed here: its bytes move to the thread without a copy when they own
+    // their whole buffer (the Postgres source's batches do); a shared buffer is copied.
+    const d = copy.data
+    const own = d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && d.buffer instanceof ArrayBuffer
+    const data = own ? d : new Uint8Array(d)
+    this.#inFlight++
+    this.#post(
+      { op: 'batch', part: this.#id, count: batch.count, emittedAt: batch.emittedAt, columns: copy.columns, pgTypes: copy.pgTypes, data },
+      [data.buffer as ArrayBuffer],
+    )
+  }
+
+  async end(): Promise<void> {
+    if (this.#failed) throw this.#failed
+    const ended = new Promise<void>((resolve, reject) => {
+      this.#ended = { resolve, reject }
+    })
+    this.#post({ op: 'end', part: this.#id })
+    await ended
+  }
+
+  destroy(): void {
+    this.#failed ??= systemError('The part was discarded.')
+    if (!this.#thread.dead) this.#post({ op: 'destroy', part: this.#id })
+    this.#thread.detach(this.#id)
+    this.#wake?.()
+  }
+}
+
+let shared: EncoderPool | null | undefined
+
+/**
+ * The process-wide pool: one thread per available core (at least one), at most four.
+ * `SLUICE_ENCODER_THREADS` overrides the size; 0 keeps all encoding on the main thread (undefined).
+ */
+export function sharedEncoderPool(): EncoderPool | undefined {
+  if (shared === undefined) {
+    const env = process.env.SLUICE_ENCODER_THREADS
+    const size = env === undefined || env === '' || !Number.isInteger(Number(env)) ? Math.min(availableParallelism(), 4) : Number(env)
+    shared = size > 0 ? new EncoderPool(size) : null
+  }
+  return shared ?? undefined
+}
