@@ -347,6 +347,21 @@ describe('Destinations V2 layout', () => {
     ])
   })
 
+  test('overwrite_dedup: the new generation, deduped, replaces the old one on COMPLETE', async () => {
+    await run(catalogOf('od', 'overwrite_dedup', { gen: 1 }), messages('od', [[u(1, 'old', '2024-01-01T00:00:00Z'), u(9, 'old', '2024-01-01T00:00:00Z')], state('od', 1), 'COMPLETE']))
+    await run(
+      catalogOf('od', 'overwrite_dedup', { gen: 2 }),
+      messages('od', [[u(1, 'v1', '2024-01-01T00:00:00Z'), u(2, 'v1', '2024-01-01T00:00:00Z')], state('od', 2), [u(1, 'v2', '2024-01-02T00:00:00Z')], 'COMPLETE', state('od', 3)]),
+    )
+    assert.deepEqual(await rows(`SELECT id::int, name, _airbyte_generation_id::int AS gen FROM dw.od ORDER BY id`), [
+      { id: 1, name: 'v2', gen: 2 },
+      { id: 2, name: 'v1', gen: 2 },
+    ])
+    assert.equal((await rows(`SELECT count(*)::int AS n FROM airbyte_internal.dw_raw__stream_od`))[0]!.n, 3)
+    const idx = await rows(`SELECT count(*)::int AS n FROM pg_indexes WHERE schemaname = 'airbyte_internal' AND tablename = 'dw_raw__stream_od'`)
+    assert.equal(idx[0]!.n, 3, 'primary key and two indexes built on COMPLETE')
+  })
+
   test('pending raw rows (user cleared loaded_at and dropped the final table) are typed again on the next sync', async () => {
     await db.query(`UPDATE airbyte_internal.dw_raw__stream_app SET _airbyte_loaded_at = NULL; DROP TABLE dw.app`)
     await run(catalogOf('app', 'append'), messages('app', [state('app', 9)]))
