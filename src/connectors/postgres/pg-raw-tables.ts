@@ -23,8 +23,8 @@ export const RAW_COLUMNS = [
 ] as const
 
 /**
- * DDL of a raw table, then of its two secondary indexes (extraction time; load state), which
- * a truncate sync builds only once its rows are in.
+ * DDL of a raw table, then of its primary key and two secondary indexes (extraction time;
+ * load state), which a truncate sync builds only once its rows are in.
  */
 export function createRawTableSql(schema: string, table: string): string[] {
   const t = qualified(schema, table)
@@ -36,6 +36,14 @@ export function createRawTableSql(schema: string, table: string): string[] {
     `CREATE INDEX ON ${t} (_airbyte_extracted_at)`,
     `CREATE INDEX ON ${t} (_airbyte_loaded_at, _airbyte_extracted_at)`,
   ]
+}
+
+/** Raw rows that are CDC deletes, which every typing run of a dedup stream takes again. */
+export const TOMBSTONE_PREDICATE = `(_airbyte_data ->> '_ab_cdc_deleted_at') IS NOT NULL`
+
+/** A partial index on the CDC deletes, so taking them again does not scan the raw table. */
+export function tombstoneIndexSql(schema: string, table: string): string {
+  return `CREATE INDEX ON ${qualified(schema, table)} (_airbyte_extracted_at) WHERE ${TOMBSTONE_PREDICATE}`
 }
 
 /**
@@ -115,24 +123,31 @@ export interface PendingRawRows {
  * The raw rows awaiting typing as a relation shaped like the staging table the typing step
  * reads (values as text, JSON columns as JSON text), so they are typed straight from the raw
  * table. `_sluice_seq` orders rows of equal extraction time by arrival (dedup tie-break).
+ * New rows and CDC deletes are two branches so each is read through its own index.
  */
 export function pendingRawRelation(raw: RawTablePlan, columns: readonly RawColumn[], pending: PendingRawRows, withSeq: boolean): string {
+  const table = qualified(raw.schema, raw.target)
+  const select = `SELECT _airbyte_data, _airbyte_raw_id, _airbyte_extracted_at, _airbyte_meta, ctid AS _row FROM ${table}`
+  const fresh = [
+    ...(pending.mark ? [`_airbyte_loaded_at = ${quoteLiteral(pending.mark)}`] : []),
+    ...(pending.unloaded ? ['_airbyte_loaded_at IS NULL'] : []),
+  ]
+  const branches = fresh.length > 0 ? [`${select} WHERE ${fresh.join(' OR ')}`] : []
+  if (pending.tombstones) {
+    const notFresh = pending.mark ? ` AND _airbyte_loaded_at <> ${quoteLiteral(pending.mark)}` : ''
+    branches.push(`${select} WHERE ${TOMBSTONE_PREDICATE} AND _airbyte_loaded_at IS NOT NULL${notFresh}`)
+  }
+  if (branches.length === 0) branches.push(`${select} WHERE false`)
   const values = columns.map(
     (c) =>
       (c.json ? `NULLIF(_airbyte_data -> ${quoteLiteral(c.source)}, 'null'::jsonb)::text` : `_airbyte_data ->> ${quoteLiteral(c.source)}`) +
       ` AS ${quoteIdent(c.stage)}`,
   )
-  const where = [
-    ...(pending.mark ? [`_airbyte_loaded_at = ${quoteLiteral(pending.mark)}`] : []),
-    ...(pending.unloaded ? ['_airbyte_loaded_at IS NULL'] : []),
-    ...(pending.tombstones ? [`_airbyte_data ->> '_ab_cdc_deleted_at' IS NOT NULL`] : []),
-  ]
-  if (where.length === 0) where.push('false')
   const meta = [
     '_airbyte_raw_id AS _sluice_raw_id',
     '(extract(epoch FROM _airbyte_extracted_at) * 1000)::bigint AS _sluice_extracted_at',
     `NULLIF(_airbyte_meta -> 'changes', '[]'::jsonb)::text AS _sluice_changes`,
-    `${withSeq ? 'row_number() OVER (ORDER BY _airbyte_extracted_at, ctid)' : '0'} AS _sluice_seq`,
+    `${withSeq ? 'row_number() OVER (ORDER BY _airbyte_extracted_at, _row)' : '0'} AS _sluice_seq`,
   ]
-  return `(SELECT ${[...values, ...meta].join(', ')} FROM ${qualified(raw.schema, raw.target)} WHERE ${where.join(' OR ')})`
+  return `(SELECT ${[...values, ...meta].join(', ')} FROM (${branches.join(' UNION ALL ')}) r)`
 }

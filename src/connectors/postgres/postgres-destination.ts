@@ -30,7 +30,14 @@ import {
   suffixedName,
   uniqueColumnNames,
 } from './pg-identifiers.js'
-import { createRawTableSql, encodeRawRows, RAW_COLUMNS, pendingRawRelation, type RawTablePlan } from './pg-raw-tables.js'
+import {
+  createRawTableSql,
+  encodeRawRows,
+  pendingRawRelation,
+  RAW_COLUMNS,
+  tombstoneIndexSql,
+  type RawTablePlan,
+} from './pg-raw-tables.js'
 
 /** The raw-table schema of the Destinations V2 layout: normalised and lower-cased like raw names. */
 function rawSchemaOf(config: PostgresDestinationConfig): string {
@@ -404,6 +411,13 @@ class WriteSession {
       for (const sql of createRawTableSql(raw.schema, raw.target)) await this.#q(sql)
       await this.#q('COMMIT')
     }
+    if (reappliesDeletes(w)) {
+      const found = await this.#q(
+        `SELECT 1 FROM pg_index i WHERE i.indrelid = to_regclass($1) AND i.indpred IS NOT NULL AND pg_get_expr(i.indpred, i.indrelid) LIKE '%_ab_cdc_deleted_at%'`,
+        [qualified(raw.schema, raw.target)],
+      )
+      if (found.rows.length === 0) await this.#q(tombstoneIndexSql(raw.schema, raw.target))
+    }
     const leftover = suffixedName(raw.table, '_airbyte_tmp')
     if (await exists(leftover)) {
       // Never typed into the real final table: the rows arrive pending.
@@ -446,7 +460,7 @@ class WriteSession {
   async typeAndDedupe(w: StreamWriter): Promise<void> {
     const raw = w.raw!
     await this.begin()
-    const tombstones = w.dedup && w.columns.some((c) => c.source === '_ab_cdc_deleted_at')
+    const tombstones = reappliesDeletes(w)
     const columns = w.columns.map((c) => ({ source: c.source, stage: c.stage, json: c.pgType === 'jsonb' }))
     const pending = { mark: w.rawNew ? w.rawMark : undefined, unloaded: w.rawUnloaded, tombstones }
     w.stageKind = { kind: 'rows' }
@@ -570,6 +584,7 @@ class WriteSession {
     if (w.staged) await this.merge(w)
     if (w.raw && w.truncate) {
       for (const sql of createRawTableSql(w.raw.schema, w.raw.target).slice(1)) await this.#q(sql)
+      if (reappliesDeletes(w)) await this.#q(tombstoneIndexSql(w.raw.schema, w.raw.target))
       await this.#q(`DROP TABLE IF EXISTS ${qualified(w.raw.schema, w.raw.table)}`)
       await this.#q(`ALTER TABLE ${qualified(w.raw.schema, w.raw.target)} RENAME TO ${quoteIdent(w.raw.table)}`)
     }
@@ -721,6 +736,11 @@ function directCopyAllowed(copyText: PgCopyText, known: Map<string, ColumnPlan>)
     if (target === 'jsonb') return col.internal === 'UNKNOWN' && (source === 'json' || source === 'jsonb')
     return DIRECT_SOURCES[target]?.has(baseTypeName(source)) ?? false
   })
+}
+
+/** Dedup streams with `_ab_cdc_deleted_at` type their raw CDC deletes again on every run (§3.5). */
+function reappliesDeletes(w: StreamWriter): boolean {
+  return w.dedup && w.columns.some((c) => c.source === '_ab_cdc_deleted_at')
 }
 
 /**

@@ -359,7 +359,7 @@ describe('Destinations V2 layout', () => {
     ])
     assert.equal((await rows(`SELECT count(*)::int AS n FROM airbyte_internal.dw_raw__stream_od`))[0]!.n, 3)
     const idx = await rows(`SELECT count(*)::int AS n FROM pg_indexes WHERE schemaname = 'airbyte_internal' AND tablename = 'dw_raw__stream_od'`)
-    assert.equal(idx[0]!.n, 3, 'primary key and two indexes built on COMPLETE')
+    assert.equal(idx[0]!.n, 4, 'primary key, two indexes and the CDC-delete index built on COMPLETE')
   })
 
   test('pending raw rows (user cleared loaded_at and dropped the final table) are typed again on the next sync', async () => {
