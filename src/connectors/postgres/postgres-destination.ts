@@ -184,7 +184,9 @@ function planRawTables(catalog: ConfiguredCatalog, defaultSchema: string, rawSch
  * with the four `_airbyte_*` columns, no raw tables. Source COPY bytes go straight into the
  * target when their types allow it; other batches are COPYed into a temporary staging table
  * of text columns and typed (safe casts) into the target. At each STATE the open transaction
- * commits, then the STATE is echoed.
+ * commits, then the STATE is echoed. With `use_raw_tables` it writes the Destinations V2
+ * layout instead (semantics §3.1-3.6): records as JSON in raw tables, typed from there into the
+ * same final tables.
  */
 export class PostgresDestination implements Destination {
   readonly spec = postgresDestinationSpec
@@ -379,7 +381,6 @@ class WriteSession {
       `_sluice_seq bigserial`,
       `_sluice_extracted_at bigint DEFAULT current_setting('sluice.extracted_at')::bigint`,
       `_sluice_changes text`,
-      ...(w.raw ? ['_sluice_raw_id text'] : []),
     ]
     await this.#q(`DROP TABLE IF EXISTS pg_temp.${quoteIdent(w.stageTable)}`)
     await this.#q(`CREATE TEMP TABLE ${quoteIdent(w.stageTable)} (${stageCols.join(', ')})`)
@@ -454,8 +455,9 @@ class WriteSession {
 
   /**
    * Typing and deduping (semantics §3.4-3.5) inside the open transaction: the pending raw rows
-   * go through the same typing/dedup as Direct Load's staged rows, keeping their raw ids. Rows of this write carry their load mark already; rows left pending by earlier
-   * writes are marked here. The caller commits raw rows, final rows and marks together.
+   * go through the same typing/dedup as Direct Load's staged rows, keeping their raw ids.
+   * Rows of this write carry their load mark already; rows left pending by earlier writes are
+   * marked here. The caller commits raw rows, final rows and marks together.
    */
   async typeAndDedupe(w: StreamWriter): Promise<void> {
     const raw = w.raw!
