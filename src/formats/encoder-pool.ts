@@ -15,7 +15,7 @@ import type { DataColumn } from './stream-columns.js'
  * Batches a part may have sent to its thread and not yet seen written: bounds the COPY bytes in
  * flight per part (2 MB batches from the Postgres source) while keeping the thread busy.
  */
-const MAX_IN_FLIGHT = 4
+const MAX_IN_FLIGHT = 2
 
 /**
  * Whether a batch can be encoded in an encoder thread: only the COPY text bytes travel there, so
@@ -32,6 +32,12 @@ export function encodableInThread(format: FormatConfig, columns: readonly DataCo
     return i >= 0 && copyDecoderFor(c, copy.pgTypes[i] ?? '') !== undefined
   })
 }
+
+/**
+ * A thread's young generation: its garbage is mostly per-batch typed arrays, and V8's default
+ * let each thread hold tens of MB of it between collections (peak RSS is the target here).
+ */
+const YOUNG_GENERATION_MB = 8
 
 /**
  * Running from TypeScript sources (tests, benches under tsx): tsx's loader hooks do not reach
@@ -54,7 +60,8 @@ class EncoderThread {
   dead = false
 
   constructor(url: URL, onDead: (t: EncoderThread) => void) {
-    this.worker = url.pathname.endsWith('.ts') ? new Worker(tsBootstrap(url), { eval: true }) : new Worker(url)
+    const options = { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } }
+    this.worker = url.pathname.endsWith('.ts') ? new Worker(tsBootstrap(url), { ...options, eval: true }) : new Worker(url, options)
     this.worker.unref()
     this.worker.on('message', (m: EncoderResponse) => this.parts.get(m.part)?.onMessage(m))
     const fail = (e: Error): void => {
@@ -222,13 +229,16 @@ class ThreadEncoder implements RecordEncoder {
 let shared: EncoderPool | null | undefined
 
 /**
- * The process-wide pool: one thread per available core (at least one), at most four.
- * `SLUICE_ENCODER_THREADS` overrides the size; 0 keeps all encoding on the main thread (undefined).
+ * The process-wide pool: one thread per available core beyond the main thread's own (which reads
+ * the source and uploads), at least one, at most four. `SLUICE_ENCODER_THREADS` overrides the
+ * size (each thread adds roughly 40-90 MB of peak memory on the bench table); 0 keeps all encoding
+ * on the main thread (undefined).
  */
 export function sharedEncoderPool(): EncoderPool | undefined {
   if (shared === undefined) {
     const env = process.env.SLUICE_ENCODER_THREADS
-    const size = env === undefined || env === '' || !Number.isInteger(Number(env)) ? Math.min(availableParallelism(), 4) : Number(env)
+    const fallback = Math.max(1, Math.min(availableParallelism() - 1, 4))
+    const size = env === undefined || env === '' || !Number.isInteger(Number(env)) ? fallback : Number(env)
     shared = size > 0 ? new EncoderPool(size) : null
   }
   return shared ?? undefined

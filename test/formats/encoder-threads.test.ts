@@ -13,6 +13,9 @@ import { collect, configuredStream, readJsonl, readParquet, runOptions } from '.
  * encoded in worker threads; a large stream is spread over concurrent parts, one per thread.
  */
 
+// Two threads whatever the machine (the default leaves one core to the main thread); read lazily.
+process.env.SLUICE_ENCODER_THREADS = '2'
+
 const SCHEMA: JsonSchema = { type: 'object', properties: { id: { type: 'integer' }, name: { type: ['null', 'string'] } } }
 const STREAM = { name: 'big', namespace: 'public' }
 
