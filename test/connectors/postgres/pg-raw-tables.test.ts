@@ -369,6 +369,39 @@ describe('Destinations V2 layout', () => {
     assert.equal((await rows(`SELECT count(*)::int AS n FROM airbyte_internal.dw_raw__stream_app WHERE _airbyte_loaded_at IS NULL`))[0]!.n, 0)
   })
 
+  test('two streams interleaved, with names that only differ after 63 characters', async () => {
+    const long = 'x'.repeat(70)
+    const a = catalogOf(`${long}a`, 'append').streams[0]!
+    const b = catalogOf(`${long}b`, 'append_dedup').streams[0]!
+    const sa = { name: `${long}a`, namespace: null }
+    const sb = { name: `${long}b`, namespace: null }
+    async function* input(): AsyncGenerator<DestinationMessage> {
+      yield rowBatch(sa, [u(1, 'a1', '2024-01-01T00:00:00Z')], { emittedAt: 1000 })
+      yield rowBatch(sb, [u(1, 'b1', '2024-01-01T00:00:00Z')], { emittedAt: 1001 })
+      yield rowBatch(sa, [u(2, 'a2', '2024-01-01T00:00:00Z')], { emittedAt: 1002 })
+      yield rowBatch(sb, [u(1, 'b2', '2024-01-02T00:00:00Z')], { emittedAt: 1003 })
+      yield { type: 'STATE', stream: sa, data: { a: 1 } }
+      yield rowBatch(sa, [u(3, 'a3', '2024-01-01T00:00:00Z')], { emittedAt: 1004 })
+      yield { type: 'STATE', stream: sb, data: { b: 1 } }
+    }
+    const states: StateMessage[] = []
+    for await (const st of dest.write(cfg, { streams: [a, b] }, input(), runOptions())) states.push(st)
+    assert.deepEqual(states.map((st) => st.data), [{ a: 1 }, { b: 1 }])
+    const rawTables = await rows(
+      `SELECT tablename FROM pg_tables WHERE schemaname = 'airbyte_internal' AND tablename LIKE 'dw_raw__stream_xxx%' ORDER BY tablename`,
+    )
+    assert.equal(rawTables.length, 2)
+    assert.ok(rawTables.every((r) => (r.tablename as string).length <= 63))
+    const counts = await Promise.all(rawTables.map(async (r) => (await rows(`SELECT count(*)::int AS n FROM airbyte_internal."${r.tablename}"`))[0]!.n))
+    assert.deepEqual(counts.sort(), [2, 3])
+    const finals = await rows(`SELECT tablename FROM pg_tables WHERE schemaname = 'dw' AND tablename LIKE 'xxx%' ORDER BY tablename`)
+    assert.equal(finals.length, 2)
+    const names = await Promise.all(
+      finals.map(async (r) => (await rows(`SELECT string_agg(name, ',' ORDER BY name) AS v FROM dw."${r.tablename}"`))[0]!.v),
+    )
+    assert.deepEqual(names.sort(), ['a1,a2,a3', 'b2'])
+  })
+
   test('raw tables of names with underscores, capitals and a custom raw schema', async () => {
     const cat = catalogOf('My__Stream', 'append', { namespace: 'Ns_x' })
     const custom = { ...cfg, raw_data_schema: 'Raw Zone' }
