@@ -417,7 +417,71 @@ describe('Destinations V2 layout', () => {
   })
 })
 
+const TYPES_DDL = `
+  CREATE SCHEMA typesrc;
+  CREATE TYPE typesrc.mood AS ENUM ('happy', 'sad');
+  CREATE TABLE typesrc.types (
+    id integer PRIMARY KEY, i2 smallint, i8 bigint, n numeric, n2 numeric(10,2), f4 real, f8 double precision,
+    b boolean, t text, vc varchar(10), c char(3), d date, tm time, tmtz timetz, ts timestamp, tstz timestamptz,
+    j json, jb jsonb, u uuid, by bytea, ai int[], at text[], e typesrc.mood, ip inet, m money, iv interval);
+  INSERT INTO typesrc.types VALUES
+    (1, 32767, 9223372036854775807, 123456789012345678901234567890.123456789, -12.34, 1.5, 0.1, true,
+     E'tab\\tnl\\n bs\\\\ q" é 😀', 'x', 'ab', '2024-02-29', '23:59:59.999999', '10:00:00+02', '2024-01-01 10:00:00.123456',
+     '2024-01-01 10:00:00+02', '{"a": [1, 2]}', '{"b": null}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+     '\\xdeadbeef', '{1,NULL,-3}', '{"a b","c,d",NULL,"e\\"f"}', 'sad', '192.168.0.1/24', 1234.56, '1 day 02:03:04'),
+    (2, -32768, -9223372036854775808, -0.000000000000000000001, 0, -1e30, 1e308, false, '', '', '', '0001-01-01',
+     '00:00:00', '00:00:00-12', '1970-01-01 00:00:00', '2262-04-11 23:47:16.854775+00', 'null', '[]',
+     '00000000-0000-0000-0000-000000000000', '\\x', '{}', '{}', 'happy', '::1', -0.01, '-1 years'),
+    (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+`
+
 describe('Postgres -> Postgres through runAttempt', () => {
+  test('every type lands in the V2 final table exactly as in the Direct Load one', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'sluice-pg-raw-'))
+    try {
+      await db.query(TYPES_DDL)
+      const srcCfg = { ...db.config, schemas: ['typesrc'], replication_method: { method: 'Standard' } }
+      const options = { signal: new AbortController().signal, logger: memoryLogger(), context: { dataDir: root, localFilesRoot: root } }
+      const source = new PostgresSource()
+      const catalog = configure(await source.discover(srcCfg, options), { names: ['types'] })
+      for (const [schema, useRaw] of [['dl', false], ['v2', true]] as const) {
+        await runAttempt({
+          source,
+          sourceConfig: srcCfg,
+          destination: dest,
+          destinationConfig: { ...db.config, schema, use_raw_tables: useRaw },
+          catalog,
+          mapping: { namespaceDefinition: 'destination' },
+          state: [],
+          options,
+          onStateCommitted: async () => undefined,
+        })
+      }
+      const columns = async (schema: string): Promise<unknown[]> =>
+        (await rows(`SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = '${schema}' AND table_name = 'types' ORDER BY ordinal_position`)).map((r) => [r.column_name, r.data_type])
+      assert.deepEqual(await columns('v2'), await columns('dl'))
+      const content = async (schema: string): Promise<unknown[]> => {
+        const c = await db.client()
+        try {
+          await c.query(`SET TimeZone TO 'UTC'`)
+          const r = await c.query({ text: `SELECT to_jsonb(r0w) - '_airbyte_raw_id' - '_airbyte_extracted_at' AS v FROM ${schema}.types r0w ORDER BY id`, rowMode: 'array' })
+          return r.rows
+        } finally {
+          await c.end()
+        }
+      }
+      const v2 = await content('v2')
+      assert.equal(v2.length, 3)
+      assert.deepEqual(v2, await content('dl'))
+      const raw = await rows(`SELECT _airbyte_data->>'n' AS n, _airbyte_data->>'t' AS t FROM airbyte_internal.v2_raw__stream_types ORDER BY (_airbyte_data->>'id')::int`)
+      assert.deepEqual(raw[0], { n: '123456789012345678901234567890.123456789', t: 'tab\tnl\n bs\\ q" é 😀' })
+    } finally {
+      await rm(root, { recursive: true, force: true })
+    }
+  })
+
+
   test('full refresh overwrite then incremental append_dedup with raw tables', async () => {
     const root = await mkdtemp(path.join(tmpdir(), 'sluice-pg-raw-'))
     try {
