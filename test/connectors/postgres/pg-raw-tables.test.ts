@@ -119,6 +119,14 @@ describe('raw table names', () => {
 })
 
 describe('Destinations V2 layout', () => {
+  test('the spec offers the option, off by default, next to raw_data_schema', () => {
+    const props = dest.spec.connectionSpecification.properties as Record<string, { type?: string; default?: unknown; title?: string }>
+    assert.equal(props.use_raw_tables?.type, 'boolean')
+    assert.equal(props.use_raw_tables?.default, false)
+    assert.match(props.use_raw_tables?.title ?? '', /Destinations V2 layout/)
+    assert.equal(props.raw_data_schema?.default, 'airbyte_internal')
+  })
+
   test('check also creates a table in the raw schema', async () => {
     const r = await dest.check({ ...cfg, raw_data_schema: 'raw_check' }, runOptions())
     assert.equal(r.status, 'succeeded')
