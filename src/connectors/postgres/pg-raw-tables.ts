@@ -72,7 +72,7 @@ function jsonReplacer(_key: string, value: unknown): unknown {
   return value
 }
 
-/** Size of the COPY text pieces encodeRawRows hands out. */
+/** Size (UTF-16 units, about bytes) of the COPY text pieces encodeRawRows hands out. */
 const RAW_PIECE_BYTES = 1 << 20
 
 /**
@@ -96,11 +96,11 @@ export function* encodeRawRows(batch: RecordBatch, syncId: number, generationId:
   if (piece.length > 0) yield Buffer.from(piece, 'utf8')
 }
 
-/** A final column as the raw-to-staging query needs it. */
+/** A final column as the pending-rows relation needs it. */
 export interface RawColumn {
   /** Property name in `_airbyte_data`. */
   source: string
-  /** Staging column that receives the value's text. */
+  /** Staging column name the value's text takes (the typing step reads that name). */
   stage: string
   /** The staging text is parsed as jsonb (objects, arrays, unknown types). */
   json: boolean
