@@ -3,7 +3,9 @@
  * own `COPY TO STDOUT` time in the same run. Each case runs in a child process so each peak RSS
  * is its own. Cases: COPY TO STDOUT (the extraction limit), Postgres -> discard (source + engine),
  * -> S3 Parquet/snappy, -> S3 JSONL, and the same two formats to Local Files (the writers without
- * the S3 server, which shares the machine's cores in this bench).
+ * the S3 server, which shares the machine's cores in this bench), and S3 cases with all encoding
+ * on the main thread (`SLUICE_ENCODER_THREADS=0`, the code before encoder threads) or with two
+ * encoder threads instead of the default (cores - 1).
  *
  *   node --import tsx bench/pg-to-s3.ts [--rows 2000000] [--keep-table] [--only 'S3 Parquet snappy,S3 JSONL']
  *   (or, compiled: node dist/bench/pg-to-s3.js ...)
@@ -54,6 +56,18 @@ const CASES: Record<string, Record<string, unknown> | null | 'copy'> = {
   'Local Files Parquet snappy': { format_type: 'Parquet', compression_codec: 'snappy' },
   'Local Files JSONL': { format_type: 'JSONL', compression: { compression_type: 'No Compression' } },
   'Local Files Parquet snappy, no dictionary': { format_type: 'Parquet', compression_codec: 'snappy', dictionary_encoding: false },
+  'S3 Parquet snappy, main thread only': { format_type: 'Parquet', compression_codec: 'snappy' },
+  'S3 JSONL, main thread only': { format_type: 'JSONL', compression: { compression_type: 'No Compression' } },
+  'S3 Parquet snappy, 2 encoder threads': { format_type: 'Parquet', compression_codec: 'snappy' },
+  'S3 JSONL, 2 encoder threads': { format_type: 'JSONL', compression: { compression_type: 'No Compression' } },
+  'Local Files Parquet snappy, 2 encoder threads': { format_type: 'Parquet', compression_codec: 'snappy' },
+}
+
+/** `SLUICE_ENCODER_THREADS` of a case: the default pool unless its name says otherwise. */
+function encoderThreads(name: string): string | undefined {
+  if (name.endsWith('main thread only')) return '0'
+  if (name.endsWith('2 encoder threads')) return '2'
+  return process.env.SLUICE_ENCODER_THREADS
 }
 
 function arg(name: string, fallback: string): string {
@@ -247,8 +261,10 @@ async function main(): Promise<void> {
     const subset = arg('only', '').split(',').filter(Boolean)
     const names = Object.keys(CASES).filter((n) => n === 'COPY TO STDOUT' || subset.length === 0 || subset.includes(n))
     for (const name of names) {
+      const threads = encoderThreads(name)
       const child = spawnSync(process.execPath, [...process.execArgv, script, '--case', name, '--endpoint', endpoint], {
         encoding: 'utf8',
+        env: threads === undefined ? process.env : { ...process.env, SLUICE_ENCODER_THREADS: threads },
         stdio: ['ignore', 'pipe', 'inherit'],
       })
       if (child.status !== 0) throw new Error(`case ${name} failed (exit ${child.status})`)

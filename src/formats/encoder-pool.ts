@@ -4,10 +4,10 @@ import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { systemError } from '../errors.js'
 import type { RecordBatch } from '../protocol/index.js'
-import { copyDecoderFor } from './copy-text-fields.js'
 import { jsonRuleFor } from './copy-text-jsonl.js'
 import type { EncoderRequest, EncoderResponse } from './encoder-worker.js'
 import type { FormatConfig } from './format-config.js'
+import { ParquetBatchBuilder } from './parquet-encoder.js'
 import type { ChunkOutput, EncodeContext, RecordEncoder } from './record-encoder.js'
 import type { DataColumn } from './stream-columns.js'
 
@@ -18,19 +18,21 @@ import type { DataColumn } from './stream-columns.js'
 const MAX_IN_FLIGHT = 2
 
 /**
- * Whether a batch can be encoded in an encoder thread: only the COPY text bytes travel there, so
- * every column must have a byte rule in the format's COPY path, and no row may carry source-side
- * changes. Other batches (CSV, rows from non-Postgres sources, arrays...) encode on the main thread.
+ * Whether a batch can be encoded in an encoder thread. Parquet: always (this thread builds the
+ * Arrow columns, the thread runs the wasm writer). JSONL: only the COPY text bytes travel, so
+ * every column needs a byte rule and no row may carry source-side changes. CSV: never.
  */
-export function encodableInThread(format: FormatConfig, columns: readonly DataColumn[], batch: RecordBatch): boolean {
+export function encodableInThread(format: FormatConfig, _columns: readonly DataColumn[], batch: RecordBatch): boolean {
+  if (format.type === 'Parquet') return true
   const copy = batch.pgCopyText
-  if (!copy || batch.changes?.size) return false
-  if (format.type === 'JSONL') return copy.pgTypes.every((t) => jsonRuleFor(t) !== 'value')
-  if (format.type !== 'Parquet' || columns.length === 0) return false
-  return columns.every((c) => {
-    const i = copy.columns.indexOf(c.name)
-    return i >= 0 && copyDecoderFor(c, copy.pgTypes[i] ?? '') !== undefined
-  })
+  if (format.type !== 'JSONL' || !copy || batch.changes?.size) return false
+  return copy.pgTypes.every((t) => jsonRuleFor(t) !== 'value')
+}
+
+/** A freshly built buffer moves to the thread without a copy; a view of a larger one is copied. */
+function movable(bytes: Uint8Array): Uint8Array {
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer
+  return whole ? bytes : new Uint8Array(bytes)
 }
 
 /**
@@ -131,6 +133,8 @@ class ThreadEncoder implements RecordEncoder {
   readonly #thread: EncoderThread
   readonly #id: number
   readonly #output: ChunkOutput
+  /** Parquet: the Arrow columns are built here, the thread only runs the writer. */
+  readonly #builder: ParquetBatchBuilder | undefined
   /** Output writes, in message order. */
   #chain: Promise<void> = Promise.resolve()
   #inFlight = 0
@@ -142,6 +146,7 @@ class ThreadEncoder implements RecordEncoder {
     this.#thread = thread
     this.#id = id
     this.#output = output
+    this.#builder = format.type === 'Parquet' ? new ParquetBatchBuilder(ctx, columns) : undefined
     thread.attach(id, { onMessage: (m) => this.#onMessage(m), onCrash: (e) => this.#fail(e) })
     this.#post({ op: 'open', part: id, format, ctx, columns: [...columns] })
   }
@@ -151,7 +156,7 @@ class ThreadEncoder implements RecordEncoder {
   }
 
   #fail(e: Error): void {
-    this.#failed ??= systemError(`Encoding failed: ${e.message}`, { cause: e })
+    this.#failed ??= systemError(`Encoding failed: ${e.message}`, e)
     this.#thread.detach(this.#id)
     this.#wake?.()
     this.#ended?.reject(this.#failed)
@@ -188,8 +193,9 @@ class ThreadEncoder implements RecordEncoder {
   }
 
   async write(batch: RecordBatch): Promise<void> {
+    if (batch.count === 0) return
     const copy = batch.pgCopyText
-    if (!copy) throw systemError('An encoder thread only takes COPY text batches.')
+    if (!this.#builder && !copy) throw systemError('A JSONL encoder thread only takes COPY text batches.')
     while (this.#inFlight >= MAX_IN_FLIGHT && !this.#failed) {
       await new Promise<void>((resolve) => {
         this.#wake = resolve
@@ -197,11 +203,16 @@ class ThreadEncoder implements RecordEncoder {
     }
     this.#wake = undefined
     if (this.#failed) throw this.#failed
-    // The batch is consumed here: its bytes move to the thread without a copy when they own
-    // their whole buffer (the Postgres source's batches do); a shared buffer is copied.
-    const d = copy.data
-    const own = d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && d.buffer instanceof ArrayBuffer
-    const data = own ? d : new Uint8Array(d)
+    if (this.#builder || !copy) {
+      const ipc = movable(this.#builder!.build(batch))
+      this.#inFlight++
+      this.#post({ op: 'ipc', part: this.#id, data: ipc }, [ipc.buffer as ArrayBuffer])
+      return
+    }
+    // One copy (a memcpy, ~0.05 ms per 2 MB batch) moved to the thread: the batch's own buffer
+    // may be a view of memory the source still reads (socket chunks), so it is never detached,
+    // and the batch stays whole for anyone else holding it.
+    const data = new Uint8Array(copy.data)
     this.#inFlight++
     this.#post(
       { op: 'batch', part: this.#id, count: batch.count, emittedAt: batch.emittedAt, columns: copy.columns, pgTypes: copy.pgTypes, data },

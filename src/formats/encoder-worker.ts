@@ -1,6 +1,7 @@
 /**
  * The body of an encoder thread (see `encoder-pool.ts`): hosts the encoders of the parts the main
- * thread opened here, encodes their COPY-text batches in order, and posts the file bytes back.
+ * thread opened here, encodes their batches in order (Parquet: Arrow IPC built by the main thread;
+ * JSONL: COPY text), and posts the file bytes back.
  */
 import { parentPort } from 'node:worker_threads'
 import type { RecordBatch } from '../protocol/index.js'
@@ -14,6 +15,7 @@ import type { DataColumn } from './stream-columns.js'
 export type EncoderRequest =
   | { op: 'open'; part: number; format: FormatConfig; ctx: EncodeContext; columns: DataColumn[] }
   | { op: 'batch'; part: number; count: number; emittedAt: number; columns: string[]; pgTypes: string[]; data: Uint8Array }
+  | { op: 'ipc'; part: number; data: Uint8Array }
   | { op: 'end'; part: number }
   | { op: 'destroy'; part: number }
 
@@ -107,6 +109,14 @@ function serve(port: NonNullable<typeof parentPort>): void {
             },
           }
           await p.encoder.write(batch)
+          flushers.get(m.part)?.()
+          post({ op: 'written', part: m.part })
+        })
+        return
+      case 'ipc':
+        step(m.part, async (p) => {
+          if (!(p.encoder instanceof ParquetEncoder)) throw new Error('Arrow IPC batches go to Parquet parts only')
+          await p.encoder.writeIpc(m.data)
           flushers.get(m.part)?.()
           post({ op: 'written', part: m.part })
         })

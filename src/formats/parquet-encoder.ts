@@ -328,24 +328,17 @@ function metaData(syncId: number, n: number, changes: (i: number) => readonly Re
 }
 
 /**
- * Parquet through parquet-wasm (arrow-rs compiled to WebAssembly): each batch becomes Arrow
- * columns built directly in typed buffers, handed over as Arrow IPC, and the writer streams row
- * groups out as they fill (bounded by `block_size_mb`). See docs/parquet-encoders.md for why.
+ * Turns record batches of one stream into Arrow IPC messages of the file's schema (the Airbyte
+ * columns plus the typed data columns). Pure JS: an encoder thread's writer can take the bytes
+ * while this runs on the main thread for the next batch.
  */
-export class ParquetEncoder implements RecordEncoder {
-  readonly backlog = 0
+export class ParquetBatchBuilder {
   readonly #ctx: EncodeContext
   readonly #columns: DataColumn[]
   readonly #schema: Schema
   readonly #wholeRecord: boolean
-  readonly #output: Promise<void>
-  #controller!: ReadableStreamDefaultController<wasm.RecordBatch>
-  #pullWaiter: (() => void) | undefined
-  #wantsMore = false
-  #failed: unknown
 
-  constructor(output: ChunkOutput, ctx: EncodeContext, columns: readonly DataColumn[], options: ParquetOptions) {
-    initWasm()
+  constructor(ctx: EncodeContext, columns: readonly DataColumn[]) {
     this.#ctx = ctx
     // A schema without properties still keeps the record, as JSON text.
     this.#wholeRecord = columns.length === 0
@@ -357,6 +350,82 @@ export class ParquetEncoder implements RecordEncoder {
       new Field('_airbyte_generation_id', new Int64(), false),
       ...this.#columns.map((c) => new Field(c.name, arrowType(c), true)),
     ])
+  }
+
+  /** One batch as an Arrow IPC stream (schema + one record batch). */
+  build(batch: RecordBatch): Uint8Array {
+    const n = batch.count
+    const converter = new ColumnConverter()
+    const data = this.#buildColumns(batch, converter)
+    const meta = metaData(this.#ctx.syncId, n, (i) => mergeChanges(batch.changes?.get(i), converter.changes.get(i)))
+    const children = [
+      uuidData(n),
+      constantInt64(new TimestampMillisecond('UTC'), batch.emittedAt, n),
+      meta,
+      constantInt64(new Int64(), this.#ctx.generationId, n),
+      ...data,
+    ]
+    const struct = makeData({ type: new Struct(this.#schema.fields), length: n, nullCount: 0, children })
+    return tableToIPC(new ArrowTable([new ArrowRecordBatch(this.#schema, struct)]), 'stream')
+  }
+
+  /**
+   * The data columns of a batch: straight from COPY text bytes where the column's Postgres type
+   * has a byte decoder, else from `columns()` or `rows()`.
+   */
+  #buildColumns(batch: RecordBatch, converter: ColumnConverter): Data[] {
+    const copy = this.#wholeRecord ? undefined : batch.pgCopyText
+    const fields = copy ? splitCopyFields(copy.data, copy.columns.length, batch.count) : undefined
+    let values: RecordValue[][] | undefined
+    return this.#columns.map((c, i) => {
+      if (copy && fields) {
+        const index = copy.columns.indexOf(c.name)
+        const decoder = index >= 0 ? copyDecoderFor(c, copy.pgTypes[index] ?? '') : undefined
+        if (decoder) return converter.buildFromCopy(c, fields, index, decoder)
+      }
+      values ??= this.#columnValues(batch)
+      return converter.build(c, values[i]!)
+    })
+  }
+
+  /** One value array per data column, from `columns()` when the batch has it. */
+  #columnValues(batch: RecordBatch): RecordValue[][] {
+    if (this.#wholeRecord) return [batch.rows()]
+    const columnar = batch.columns?.()
+    if (columnar) {
+      const index = new Map(columnar.names.map((name, i) => [name, i]))
+      return this.#columns.map((c) => {
+        const i = index.get(c.name)
+        return i === undefined ? new Array<RecordValue>(batch.count).fill(null) : columnar.columns[i]!
+      })
+    }
+    const rows = batch.rows()
+    return this.#columns.map((c) => {
+      const out = new Array<RecordValue>(rows.length)
+      for (let r = 0; r < rows.length; r++) out[r] = rows[r]![c.name]
+      return out
+    })
+  }
+}
+
+/**
+ * Parquet through parquet-wasm (arrow-rs compiled to WebAssembly): each batch becomes Arrow
+ * columns built directly in typed buffers (ParquetBatchBuilder), handed over as Arrow IPC, and the
+ * writer streams row groups out as they fill (bounded by `block_size_mb`). See
+ * docs/parquet-encoders.md for why.
+ */
+export class ParquetEncoder implements RecordEncoder {
+  readonly backlog = 0
+  readonly #builder: ParquetBatchBuilder
+  readonly #output: Promise<void>
+  #controller!: ReadableStreamDefaultController<wasm.RecordBatch>
+  #pullWaiter: (() => void) | undefined
+  #wantsMore = false
+  #failed: unknown
+
+  constructor(output: ChunkOutput, ctx: EncodeContext, columns: readonly DataColumn[], options: ParquetOptions) {
+    initWasm()
+    this.#builder = new ParquetBatchBuilder(ctx, columns)
     const input = new ReadableStream<wasm.RecordBatch>(
       {
         start: (controller) => {
@@ -400,20 +469,12 @@ export class ParquetEncoder implements RecordEncoder {
   }
 
   async write(batch: RecordBatch): Promise<void> {
-    const n = batch.count
-    if (n === 0) return
-    const converter = new ColumnConverter()
-    const data = this.#buildColumns(batch, converter)
-    const meta = metaData(this.#ctx.syncId, n, (i) => mergeChanges(batch.changes?.get(i), converter.changes.get(i)))
-    const children = [
-      uuidData(n),
-      constantInt64(new TimestampMillisecond('UTC'), batch.emittedAt, n),
-      meta,
-      constantInt64(new Int64(), this.#ctx.generationId, n),
-      ...data,
-    ]
-    const struct = makeData({ type: new Struct(this.#schema.fields), length: n, nullCount: 0, children })
-    const ipc = tableToIPC(new ArrowTable([new ArrowRecordBatch(this.#schema, struct)]), 'stream')
+    if (batch.count === 0) return
+    await this.writeIpc(this.#builder.build(batch))
+  }
+
+  /** Writes a batch already built as Arrow IPC by a ParquetBatchBuilder of the same stream. */
+  async writeIpc(ipc: Uint8Array): Promise<void> {
     const table = wasm.Table.fromIPCStream(ipc)
     for (const rb of table.recordBatches()) await this.#enqueue(rb)
     table.free()
@@ -430,44 +491,6 @@ export class ParquetEncoder implements RecordEncoder {
     if (this.#failed !== undefined) throw this.#failed
     this.#wantsMore = false
     this.#controller.enqueue(rb)
-  }
-
-  /**
-   * The data columns of a batch: straight from COPY text bytes where the column's Postgres type
-   * has a byte decoder, else from `columns()` or `rows()`.
-   */
-  #buildColumns(batch: RecordBatch, converter: ColumnConverter): Data[] {
-    const copy = this.#wholeRecord ? undefined : batch.pgCopyText
-    const fields = copy ? splitCopyFields(copy.data, copy.columns.length, batch.count) : undefined
-    let values: RecordValue[][] | undefined
-    return this.#columns.map((c, i) => {
-      if (copy && fields) {
-        const index = copy.columns.indexOf(c.name)
-        const decoder = index >= 0 ? copyDecoderFor(c, copy.pgTypes[index] ?? '') : undefined
-        if (decoder) return converter.buildFromCopy(c, fields, index, decoder)
-      }
-      values ??= this.#columnValues(batch)
-      return converter.build(c, values[i]!)
-    })
-  }
-
-  /** One value array per data column, from `columns()` when the batch has it. */
-  #columnValues(batch: RecordBatch): RecordValue[][] {
-    if (this.#wholeRecord) return [batch.rows()]
-    const columnar = batch.columns?.()
-    if (columnar) {
-      const index = new Map(columnar.names.map((name, i) => [name, i]))
-      return this.#columns.map((c) => {
-        const i = index.get(c.name)
-        return i === undefined ? new Array<RecordValue>(batch.count).fill(null) : columnar.columns[i]!
-      })
-    }
-    const rows = batch.rows()
-    return this.#columns.map((c) => {
-      const out = new Array<RecordValue>(rows.length)
-      for (let r = 0; r < rows.length; r++) out[r] = rows[r]![c.name]
-      return out
-    })
   }
 
   async end(): Promise<void> {

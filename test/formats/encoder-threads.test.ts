@@ -146,13 +146,16 @@ describe('encoder threads', () => {
     const store = new LocalFileStore(path.join(root, 'failed'))
     async function* broken(): AsyncGenerator<DestinationMessage> {
       yield copyBatch(0, 1000)
-      // Encoder thread failures surface as system errors, here an impossible column count.
+      // A JSONL thread fails on an impossible column count (it has no decoded rows to fall back on).
       const bad = copyBatch(1000, 1000)
       yield { ...bad, pgCopyText: { ...bad.pgCopyText!, data: Buffer.from('1\tx\tEXTRA\n'.repeat(1000)) } }
       yield copyBatch(2000, 1000)
       yield { type: 'STREAM_STATUS', stream: STREAM, status: 'COMPLETE' }
     }
-    await assert.rejects(collect(writeFiles(store, settings(PARQUET), catalog, broken(), runOptions(root))))
+    await assert.rejects(
+      collect(writeFiles(store, settings(JSONL), catalog, broken(), runOptions(root))),
+      (e: Error & { code?: string }) => e.code === 'SLUICE_ERR_CONNECTOR_SYSTEM' && /decoded rows are not available/.test(e.message),
+    )
     const left = await readdir(path.join(root, 'failed', 'big')).catch(() => [])
     assert.deepEqual(left, [])
   })
