@@ -22,7 +22,7 @@ const MAX_IN_FLIGHT = 2
  * Arrow columns, the thread runs the wasm writer). JSONL: only the COPY text bytes travel, so
  * every column needs a byte rule and no row may carry source-side changes. CSV: never.
  */
-export function encodableInThread(format: FormatConfig, _columns: readonly DataColumn[], batch: RecordBatch): boolean {
+export function encodableInThread(format: FormatConfig, batch: RecordBatch): boolean {
   if (format.type === 'Parquet') return true
   const copy = batch.pgCopyText
   if (format.type !== 'JSONL' || !copy || batch.changes?.size) return false

@@ -207,7 +207,7 @@ class StreamFiles {
 
   async write(batch: RecordBatch): Promise<void> {
     if (batch.count === 0) return
-    const threaded = this.#pool !== undefined && encodableInThread(this.#settings.format, this.#columns, batch)
+    const threaded = this.#pool !== undefined && encodableInThread(this.#settings.format, batch)
     // A thread only receives COPY text: a batch it cannot take starts a new part on this thread.
     if (!threaded && this.parts.some((p) => p.threaded)) await this.commitParts()
     const part = await this.#partFor(threaded, batch.bytes)
