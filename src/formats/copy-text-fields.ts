@@ -152,6 +152,39 @@ function intValue(data: Buffer, s: number, e: number): number | bigint | undefin
   return sign * n
 }
 
+/**
+ * The unscaled value of a plain decimal literal (`-123.4` at scale 2 -> -12340) when it is small
+ * enough to be exact as a number (< 10^15) and needs no rounding; undefined sends the literal to
+ * the general conversion (rounding, big values, errors), which gives the same result.
+ */
+function smallUnscaled(data: Buffer, s: number, e: number, precision: number, scale: number): number | undefined {
+  let i = s
+  const negative = data[i] === 45
+  if (negative || data[i] === 43) i++
+  let v = 0
+  let digits = 0
+  for (; i < e; i++) {
+    const b = data[i]!
+    if (b < 48 || b > 57) break
+    v = v * 10 + (b - 48)
+    digits++
+  }
+  let fraction = 0
+  if (i < e) {
+    if (data[i] !== 46) return undefined
+    for (i++; i < e; i++) {
+      const b = data[i]!
+      if (b < 48 || b > 57 || fraction === scale) return undefined
+      v = v * 10 + (b - 48)
+      fraction++
+    }
+  }
+  if (digits + fraction === 0 || digits + scale > 15) return undefined
+  for (; fraction < scale; fraction++) v *= 10
+  if (precision < 16 && v >= 10 ** precision) return undefined
+  return negative ? -v : v
+}
+
 /** A fixed-width column decoded from COPY bytes, ready to become an Arrow buffer. */
 export interface DecodedColumn {
   /** int64 / timestamp / time: BigInt64Array; decimal: 128-bit words as Uint32Array; float: Float64Array; date: Int32Array; bool: bit-packed Uint8Array. */
@@ -178,6 +211,7 @@ export function decodeCopyColumn(
   const wide = decoder === 'int' || decoder === 'timestamp' || decoder === 'time' ? new BigInt64Array(rows) : undefined
   const words = wide ? new Uint32Array(wide.buffer) : undefined
   const decimal = decoder === 'decimal' ? new BigInt64Array(rows * 2) : undefined
+  const decimalWords = decimal ? new Uint32Array(decimal.buffer) : undefined
   const doubles = decoder === 'float' ? new Float64Array(rows) : undefined
   const days = decoder === 'date' ? new Int32Array(rows) : undefined
   const bits = decoder === 'bool' ? new Uint8Array((rows + 7) >> 3) : undefined
@@ -221,6 +255,13 @@ export function decodeCopyColumn(
         break
       }
       case 'decimal': {
+        const small = smallUnscaled(data, s, e, column.precision ?? 38, column.scale ?? 0)
+        if (small !== undefined) {
+          // |small| < 10^15: the low word is the value, the high word its sign.
+          setInt64Words(decimalWords!, r * 2, small)
+          decimalWords![r * 4 + 2] = decimalWords![r * 4 + 3] = small < 0 ? 0xffffffff : 0
+          break
+        }
         const v = toUnscaledDecimal(data.toString('latin1', s, e), column.precision ?? 38, column.scale ?? 0)
         if (v === undefined) ok = false
         else {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { ParquetEncoder } from '../../src/formats/parquet-encoder.js'
-import { splitCopyFields } from '../../src/formats/copy-text-fields.js'
+import { decodeCopyColumn, splitCopyFields } from '../../src/formats/copy-text-fields.js'
+import { toUnscaledDecimal } from '../../src/formats/value-conversions.js'
 import { dataColumns } from '../../src/formats/stream-columns.js'
 import type { JsonSchema, RecordBatch, RecordData } from '../../src/protocol/index.js'
 import { readParquet } from './fixtures.js'
@@ -89,5 +90,24 @@ describe('Parquet straight from Postgres COPY text', () => {
     assert.equal(rows[3]!.born, null)
     const meta = rows[3]!._airbyte_meta as { changes: { field: string; change: string }[] }
     assert.deepEqual(meta.changes.map((c) => [c.field, c.change]), [['born', 'NULLED']])
+  })
+
+  it('decodes decimals from bytes exactly as the general conversion (fast path, rounding, overflow, junk)', () => {
+    const literals = ['0', '-0', '0.00', '-0.00', '12.34', '-12.34', '12.345', '12.3', '12.', '.5', '-.5', '+7.1', '999999999999.99',
+      '1000000000000.00', '99999999999999999999.99', '123456789012345678', '1e5', 'NaN', '-', '.', '0.005', '-0.005', '42', '00012.10', '1234567890123.4']
+    const data = Buffer.from(`${literals.join('\n')}\n`)
+    for (const [precision, scale] of [[12, 2], [10, 0], [38, 9], [5, 3], [18, 4]] as const) {
+      const fields = splitCopyFields(data, 1, literals.length)!
+      const failed: number[] = []
+      const d = decodeCopyColumn(fields, 0, 'decimal', { name: 'x', kind: 'decimal', precision, scale }, (r) => failed.push(r))
+      const words = new BigInt64Array((d.data as Uint32Array).buffer)
+      literals.forEach((literal, r) => {
+        const expected = toUnscaledDecimal(literal, precision, scale)
+        const valid = ((d.valid[r >> 3]! >> (r & 7)) & 1) === 1
+        const got = valid ? BigInt.asIntN(128, BigInt.asUintN(64, words[r * 2]!) | (words[r * 2 + 1]! << 64n)) : undefined
+        assert.equal(got, expected, `${literal} as decimal(${precision},${scale})`)
+        assert.equal(failed.includes(r), expected === undefined)
+      })
+    }
   })
 })
