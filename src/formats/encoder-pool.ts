@@ -234,6 +234,7 @@ class ThreadEncoder implements RecordEncoder {
     if (!this.#thread.dead) this.#post({ op: 'destroy', part: this.#id })
     this.#thread.detach(this.#id)
     this.#wake?.()
+    this.#ended?.reject(this.#failed)
   }
 }
 

@@ -112,6 +112,27 @@ describe('encoder threads', () => {
     })
   }
 
+  it('rotates parts in the background and passes each STATE only once its records are in complete files', async () => {
+    const catalog: ConfiguredCatalog = { streams: [configuredStream('big', SCHEMA)] }
+    const store = new LocalFileStore(path.join(root, 'rotated'))
+    const format: FormatConfig = { type: 'JSONL', gzip: false, flatten: true }
+    const limits = { maxPartBytes: 150_000, parallelPartsAfterBytes: 1 << 30 }
+    let released = 0
+    for await (const state of writeFiles(store, settings(format, limits), catalog, input(40_000, 2_000), runOptions(root))) {
+      const cursor = (state.data as { cursor: number }).cursor
+      const ids = new Set<number>()
+      for (const name of await files('rotated')) {
+        for (const r of readJsonl(await readFile(path.join(root, 'rotated', 'big', name)), false)) ids.add(Number(r.id))
+      }
+      for (let id = 0; id < Math.min(cursor, 40_000); id++) assert.ok(ids.has(id), `state ${cursor} passed before record ${id} was in a complete file`)
+      released++
+    }
+    assert.equal(released, 20)
+    // Bytes come back from the thread after write() returns: rotation lags by up to two batches.
+    const rotated = (await files('rotated')).length
+    assert.ok(rotated >= 4, `only ${rotated} file(s)`)
+  })
+
   it('keeps a small stream in one part', async () => {
     const catalog: ConfiguredCatalog = { streams: [configuredStream('big', SCHEMA)] }
     const store = new LocalFileStore(path.join(root, 'small'))
