@@ -179,7 +179,13 @@ function int64Data(
 
 /** A constant 64-bit column (extracted_at, generation id, sync id). */
 function constantInt64(type: Int64 | TimestampMillisecond, value: number, n: number): Data {
-  return int64Data(type, new Array<number>(n).fill(value))
+  // One value converted, then a native fill: no JS array and no per-row conversion.
+  const out = new BigInt64Array(n)
+  if (n > 0) {
+    setInt64Words(new Uint32Array(out.buffer, 0, 2), 0, value)
+    out.fill(out[0]!)
+  }
+  return makeData({ type, length: n, nullCount: 0, data: out } as never)
 }
 
 /** Column builder state for one batch: converts values and notes the ones it had to null. */
