@@ -60,8 +60,13 @@ class EncoderThread {
   readonly worker: Worker
   readonly parts = new Map<number, PartChannel>()
   dead = false
+  readonly #onDead: (t: EncoderThread) => void
+  readonly #idleMs: number
+  #idleTimer: NodeJS.Timeout | undefined
 
-  constructor(url: URL, onDead: (t: EncoderThread) => void) {
+  constructor(url: URL, idleMs: number, onDead: (t: EncoderThread) => void) {
+    this.#onDead = onDead
+    this.#idleMs = idleMs
     const options = { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } }
     this.worker = url.pathname.endsWith('.ts') ? new Worker(tsBootstrap(url), { ...options, eval: true }) : new Worker(url, options)
     this.worker.unref()
@@ -78,12 +83,25 @@ class EncoderThread {
   }
 
   attach(id: number, channel: PartChannel): void {
+    clearTimeout(this.#idleTimer)
     if (this.parts.size === 0) this.worker.ref()
     this.parts.set(id, channel)
   }
 
   detach(id: number): void {
-    if (this.parts.delete(id) && this.parts.size === 0) this.worker.unref()
+    if (!this.parts.delete(id) || this.parts.size > 0) return
+    this.worker.unref()
+    // An idle thread still holds its heap and wasm memory (which never shrinks): a long-running
+    // server gives them back once syncs stop.
+    this.#idleTimer = setTimeout(() => this.#retire(), this.#idleMs)
+    this.#idleTimer.unref()
+  }
+
+  #retire(): void {
+    if (this.dead || this.parts.size > 0) return
+    this.dead = true
+    this.#onDead(this)
+    void this.worker.terminate()
   }
 }
 
@@ -95,12 +113,15 @@ class EncoderThread {
  */
 export class EncoderPool {
   readonly size: number
+  readonly #idleMs: number
   readonly #url: URL
   readonly #threads: EncoderThread[] = []
   #nextPart = 1
 
-  constructor(size: number) {
+  /** `idleMs`: a thread without parts for this long ends (started again on demand). */
+  constructor(size: number, idleMs = 30_000) {
     this.size = Math.max(1, size)
+    this.#idleMs = idleMs
     const self = fileURLToPath(import.meta.url)
     // Same extension as this module: `.ts` under tsx, `.js` once compiled.
     this.#url = new URL(`./encoder-worker${extname(self)}`, import.meta.url)
@@ -111,11 +132,16 @@ export class EncoderPool {
     const idle = this.#threads.find((t) => t.parts.size === 0)
     if (idle) return idle
     if (this.#threads.length < this.size) {
-      const t = new EncoderThread(this.#url, (dead) => this.#threads.splice(this.#threads.indexOf(dead), 1))
+      const t = new EncoderThread(this.#url, this.#idleMs, (dead) => this.#threads.splice(this.#threads.indexOf(dead), 1))
       this.#threads.push(t)
       return t
     }
     return this.#threads.reduce((a, b) => (b.parts.size < a.parts.size ? b : a))
+  }
+
+  /** Threads currently running. */
+  get threadCount(): number {
+    return this.#threads.length
   }
 
   /** Opens an encoder for one part in a thread; its bytes come back through `output` in order. */

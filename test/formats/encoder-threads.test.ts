@@ -4,6 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { LocalFileStore } from '../../src/connectors/local-files/local-file-store.js'
+import { EncoderPool } from '../../src/formats/encoder-pool.js'
 import { DEFAULT_FILE_NAME_PATTERN, type FileWriteSettings, type FormatConfig, writeFiles } from '../../src/formats/index.js'
 import type { ConfiguredCatalog, DestinationMessage, JsonSchema, RecordBatch, StateMessage } from '../../src/protocol/index.js'
 import { collect, configuredStream, readJsonl, readParquet, runOptions } from './fixtures.js'
@@ -179,5 +180,21 @@ describe('encoder threads', () => {
     )
     const left = await readdir(path.join(root, 'failed', 'big')).catch(() => [])
     assert.deepEqual(left, [])
+  })
+
+  it('ends an idle thread and starts a new one on demand', async () => {
+    const pool = new EncoderPool(1, 50)
+    for (let round = 0; round < 2; round++) {
+      const chunks: Uint8Array[] = []
+      const encoder = pool.open(async (c) => {
+        chunks.push(c)
+      }, { syncId: 1, generationId: 1 }, [], JSONL)
+      await encoder.write(copyBatch(0, 10))
+      await encoder.end()
+      assert.equal(Buffer.concat(chunks).toString().split('\n').filter(Boolean).length, 10)
+      assert.equal(pool.threadCount, 1)
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      assert.equal(pool.threadCount, 0)
+    }
   })
 })
