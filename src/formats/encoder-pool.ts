@@ -267,15 +267,16 @@ class ThreadEncoder implements RecordEncoder {
 let shared: EncoderPool | null | undefined
 
 /**
- * The process-wide pool: one thread per available core beyond the main thread's own (which reads
- * the source and uploads), at least one, at most four. `SLUICE_ENCODER_THREADS` overrides the
- * size (each thread adds roughly 40-90 MB of peak memory on the bench table); 0 keeps all encoding
- * on the main thread (undefined).
+ * The process-wide pool: one thread per available core beyond two (one for the main thread, which
+ * reads the source, builds columns and uploads; one left to the source database and the rest of the
+ * process), at most four; none on a 2-core machine, where a thread measured no gain and 60-100 MB
+ * more peak memory (docs/parquet-encoders.md). `SLUICE_ENCODER_THREADS` overrides the size; 0
+ * keeps all encoding on the main thread (undefined).
  */
 export function sharedEncoderPool(): EncoderPool | undefined {
   if (shared === undefined) {
     const env = process.env.SLUICE_ENCODER_THREADS
-    const fallback = Math.max(1, Math.min(availableParallelism() - 1, 4))
+    const fallback = Math.max(0, Math.min(availableParallelism() - 2, 4))
     const size = env === undefined || env === '' || !Number.isInteger(Number(env)) ? fallback : Number(env)
     shared = size > 0 ? new EncoderPool(size) : null
   }
