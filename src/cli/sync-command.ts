@@ -59,7 +59,7 @@ export function formatBytes(bytes: number): string {
     value /= 1024
     unit++
   }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`
+  return `${unit === 0 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`
 }
 
 function latestTotals(info: JobInfo): { records: number; bytes: number; attempt: number } {

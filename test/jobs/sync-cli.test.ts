@@ -105,5 +105,6 @@ describe('sluice sync (CLI over HTTP)', () => {
     assert.equal(progressLine(info, 10_000, 0, false), 'job 7 running (attempt 2): 12,345 records, 3.0 MB, 1,235 records/s, 307.2 KB/s')
     assert.match(progressLine(info, 10_000, 3, true), /^\[ {3}<=> {14}\] job 7 running/)
     assert.equal(formatBytes(512), '512 B')
+    assert.equal(formatBytes(293.37), '293 B', 'a byte rate below 1 KB is a whole number')
   })
 })
