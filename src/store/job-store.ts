@@ -111,6 +111,16 @@ export interface ClaimedAttempt {
   attempt: AttemptRecord
 }
 
+/** What `JobStore.createJob` takes. */
+export interface CreateJobInput {
+  configType: JobConfigType
+  configId: string
+  streams: StreamDescriptor[]
+  scheduledFor?: number
+  cancelActive?: boolean
+  refreshMode?: RefreshMode
+}
+
 export interface JobStore {
   /**
    * Creates a pending job; throws SLUICE_ERR_SYNC_RUNNING if the connection has a non-terminal
@@ -120,14 +130,7 @@ export interface JobStore {
    * keeps running until its worker sees the request, and `claimNext` will not start the new job
    * while that attempt runs.
    */
-  createJob(input: {
-    configType: JobConfigType
-    configId: string
-    streams: StreamDescriptor[]
-    scheduledFor?: number
-    cancelActive?: boolean
-    refreshMode?: RefreshMode
-  }): Promise<JobRecord>
+  createJob(input: CreateJobInput): Promise<JobRecord>
   getJob(id: number): Promise<JobRecord | undefined>
   listJobs(filter: JobListFilter): Promise<{ jobs: JobRecord[]; totalJobCount: number }>
   /** The non-terminal job of a connection, if any. */

@@ -2,6 +2,7 @@ import { streamKey, type StreamDescriptor } from '../../protocol/index.js'
 import { SluiceError, notFound } from '../../errors.js'
 import type {
   AttemptRecord,
+  CreateJobInput,
   ClaimedAttempt,
   JobConfigType,
   JobListFilter,
@@ -108,14 +109,7 @@ export class PostgresJobStore implements JobStore {
     }
   }
 
-  async createJob(input: {
-    configType: JobConfigType
-    configId: string
-    streams: StreamDescriptor[]
-    scheduledFor?: number
-    cancelActive?: boolean
-    refreshMode?: RefreshMode
-  }): Promise<JobRecord> {
+  async createJob(input: CreateJobInput): Promise<JobRecord> {
     // Two racing resets can both cancel the same active job; the loser's insert then trips the
     // one-active index and a retry sees the winner's new job, which it cancels in turn.
     for (let tries = 0; ; tries++) {
@@ -129,14 +123,7 @@ export class PostgresJobStore implements JobStore {
     }
   }
 
-  async #createJobOnce(input: {
-    configType: JobConfigType
-    configId: string
-    streams: StreamDescriptor[]
-    scheduledFor?: number
-    cancelActive?: boolean
-    refreshMode?: RefreshMode
-  }): Promise<JobRecord> {
+  async #createJobOnce(input: CreateJobInput): Promise<JobRecord> {
     const nowMs = this.#now()
     const nowS = Math.floor(nowMs / 1000)
     const values = [

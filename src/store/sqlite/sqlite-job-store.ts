@@ -6,6 +6,7 @@ import {
   TERMINAL_JOB_STATUSES,
   type AttemptRecord,
   type ClaimedAttempt,
+  type CreateJobInput,
   type JobConfigType,
   type JobListFilter,
   type JobRecord,
@@ -94,13 +95,13 @@ export class SqliteJobStore implements JobStore {
     return this.#db.transaction(fn).immediate()
   }
 
-  async createJob(input: Parameters<JobStore['createJob']>[0]): Promise<JobRecord> {
+  async createJob(input: CreateJobInput): Promise<JobRecord> {
     const job = this.#insertJob(input)
     for (const listener of this.#runnableListeners) listener()
     return job
   }
 
-  #insertJob(input: Parameters<JobStore['createJob']>[0]): JobRecord {
+  #insertJob(input: CreateJobInput): JobRecord {
     return this.#immediate(() => {
       const nowS = this.#seconds()
       const active = this.#activeRows(input.configId)
