@@ -313,7 +313,7 @@ describe('Worker with a scripted engine', () => {
   test('a cancel that arrives while the attempt fails on its own ends the job cancelled, not retried', async () => {
     const conn = await connection()
     let calls = 0
-    const w = worker(async (input) => {
+    const w = worker(async () => {
       calls++
       // The cancel lands in the store, then the attempt fails before a heartbeat notices it.
       await jobStore.requestCancel((await jobStore.activeJob(conn.connectionId))!.id)

@@ -103,14 +103,12 @@ function appendParams(url: string, params: Map<string, unknown>): string {
  */
 export class HttpRequester {
   readonly #node: ManifestNode
-  readonly #base: TemplateContext
   readonly #auth: Authenticator
   readonly #errors: ErrorHandler
   readonly #http: HttpSettings
 
   constructor(node: ManifestNode, base: TemplateContext, http: HttpSettings) {
     this.#node = node
-    this.#base = base
     this.#http = http
     this.#auth = createAuthenticator(node.authenticator as ManifestNode | undefined, base, {
       tokenFetch: this.#tokenFetch,

@@ -61,7 +61,6 @@ export class DeclarativeStream {
   readonly primaryKey: string[][]
   readonly jsonSchema: JsonSchema
   readonly cursor: DatetimeCursor | undefined
-  readonly #node: ManifestNode
   readonly #env: StreamEnvironment
   readonly #base: TemplateContext
   readonly #requester: HttpRequester
@@ -72,7 +71,6 @@ export class DeclarativeStream {
   readonly #ignoreSlicerOnPages: boolean
 
   constructor(node: ManifestNode, env: StreamEnvironment) {
-    this.#node = node
     this.#env = env
     const params = (node.$parameters ?? {}) as Row
     this.#base = { config: env.config, parameters: params }
