@@ -111,6 +111,12 @@ export interface ClaimedAttempt {
   attempt: AttemptRecord
 }
 
+/** How an attempt ended, as `JobStore.finishAttempt` records it. */
+export type AttemptOutcome = Pick<AttemptRecord, 'status' | 'failures'> & Partial<Pick<AttemptRecord, 'totalStats' | 'streamStats'>>
+
+/** Where the job goes when its attempt ends (`JobStore.finishAttempt`). */
+export type JobOutcome = Pick<JobRecord, 'status'> & Partial<Pick<JobRecord, 'runAfter'>>
+
 /** What `JobStore.createJob` takes. */
 export interface CreateJobInput {
   configType: JobConfigType
@@ -173,8 +179,8 @@ export interface JobStore {
     jobId: number,
     attemptNumber: number,
     workerId: string | undefined,
-    attempt: Pick<AttemptRecord, 'status' | 'failures'> & Partial<Pick<AttemptRecord, 'totalStats' | 'streamStats'>>,
-    job: Pick<JobRecord, 'status'> & Partial<Pick<JobRecord, 'runAfter'>>,
+    attempt: AttemptOutcome,
+    job: JobOutcome,
   ): Promise<boolean>
 
   getState(connectionId: string): Promise<StreamStateRecord[]>

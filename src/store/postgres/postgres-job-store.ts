@@ -1,8 +1,10 @@
 import { streamKey, type StreamDescriptor } from '../../protocol/index.js'
 import { SluiceError, notFound } from '../../errors.js'
 import type {
+  AttemptOutcome,
   AttemptRecord,
   CreateJobInput,
+  JobOutcome,
   ClaimedAttempt,
   JobConfigType,
   JobListFilter,
@@ -363,8 +365,8 @@ export class PostgresJobStore implements JobStore {
     jobId: number,
     attemptNumber: number,
     workerId: string | undefined,
-    attempt: Pick<AttemptRecord, 'status' | 'failures'> & Partial<Pick<AttemptRecord, 'totalStats' | 'streamStats'>>,
-    job: Pick<JobRecord, 'status'> & Partial<Pick<JobRecord, 'runAfter'>>,
+    attempt: AttemptOutcome,
+    job: JobOutcome,
   ): Promise<boolean> {
     const nowS = Math.floor(this.#now() / 1000)
     // One statement: the attempt guard (still running, still ours) and the job move commit

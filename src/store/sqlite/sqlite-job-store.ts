@@ -4,7 +4,9 @@ import { streamKey, type StreamDescriptor } from '../../protocol/index.js'
 import {
   JOB_STATUSES,
   TERMINAL_JOB_STATUSES,
+  type AttemptOutcome,
   type AttemptRecord,
+  type JobOutcome,
   type ClaimedAttempt,
   type CreateJobInput,
   type JobConfigType,
@@ -280,8 +282,8 @@ export class SqliteJobStore implements JobStore {
     jobId: number,
     attemptNumber: number,
     workerId: string | undefined,
-    attempt: Pick<AttemptRecord, 'status' | 'failures'> & Partial<Pick<AttemptRecord, 'totalStats' | 'streamStats'>>,
-    job: Pick<JobRecord, 'status'> & Partial<Pick<JobRecord, 'runAfter'>>,
+    attempt: AttemptOutcome,
+    job: JobOutcome,
   ): Promise<boolean> {
     return this.#immediate(() => {
       const current = this.#attempt(jobId, attemptNumber)
