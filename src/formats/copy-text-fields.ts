@@ -1,5 +1,5 @@
 import { setInt64Words } from './byte-writers.js'
-import { toEpochDays, toEpochMicros, toTimeMicros, toUnscaledDecimal } from './value-conversions.js'
+import { civilDays, toEpochDays, toEpochMicros, toTimeMicros, toUnscaledDecimal } from './value-conversions.js'
 import type { DataColumn } from './stream-columns.js'
 
 /**
@@ -38,9 +38,21 @@ export function splitCopyFields(data: Buffer, columnCount: number, rowCount: num
   let start = 0
   let col = 0
   const n = data.length
+  // Word at a time: four bytes none of which is below 11 (so neither TAB nor NL) are skipped with
+  // one test (the "has a byte less than" bit trick, exact for the whole word), which most words
+  // of text are. `lead` bytes come first so the words are 4-byte aligned.
+  const lead = Math.min(n, (4 - (data.byteOffset & 3)) & 3)
+  const words = new Uint32Array(data.buffer, data.byteOffset + lead, (n - lead) >> 2)
+  const wordsEnd = lead + words.length * 4
   for (let i = 0; i < n; i++) {
+    if (i >= lead && i < wordsEnd && ((i - lead) & 3) === 0) {
+      const w = words[(i - lead) >> 2]!
+      if (((w - 0x0b0b0b0b) & ~w & 0x80808080) === 0) {
+        i += 3
+        continue
+      }
+    }
     const b = data[i]!
-    // One comparison for the common byte (anything above a newline) before telling TAB from NL.
     if (b > NL) continue
     if (b === TAB || b === NL) {
       if (field >= starts.length) return undefined
@@ -103,13 +115,18 @@ function digitsAt(data: Buffer, from: number, count: number): number {
   return n
 }
 
+/** `YYYY-MM-DD` at `s` as days since the epoch; NaN when the bytes are not such a date. */
+function dateDaysAt(data: Buffer, s: number): number {
+  if (data[s + 4] !== 45 || data[s + 7] !== 45) return NaN
+  return civilDays(digitsAt(data, s, 4), digitsAt(data, s + 5, 2), digitsAt(data, s + 8, 2))
+}
+
 /**
  * `YYYY-MM-DD HH:MM:SS[.ffffff][+00]` as Postgres prints it in a UTC session, to epoch micros;
- * other shapes (offsets, BC, infinity) go through the general string parser.
+ * other shapes (offsets, BC, infinity, years past 9999) go through the general string parser.
  */
 function timestampMicros(data: Buffer, s: number, e: number): number | undefined {
-  const len = e - s
-  if (len >= 19 && data[s + 4] === 45 && data[s + 7] === 45 && data[s + 10] === 32 && data[s + 13] === 58 && data[s + 16] === 58) {
+  if (e - s >= 19 && data[s + 10] === 32 && data[s + 13] === 58 && data[s + 16] === 58) {
     let i = s + 19
     let fraction = 0
     if (data[i] === 46) {
@@ -122,11 +139,43 @@ function timestampMicros(data: Buffer, s: number, e: number): number | undefined
     }
     const rest = e - i
     if (rest === 0 || (rest === 3 && data[i] === 43 && data[i + 1] === 48 && data[i + 2] === 48)) {
-      const ms = Date.UTC(digitsAt(data, s, 4), digitsAt(data, s + 5, 2) - 1, digitsAt(data, s + 8, 2), digitsAt(data, s + 11, 2), digitsAt(data, s + 14, 2), digitsAt(data, s + 17, 2))
-      if (!Number.isNaN(ms)) return ms * 1000 + fraction
+      const hours = digitsAt(data, s + 11, 2)
+      const minutes = digitsAt(data, s + 14, 2)
+      const seconds = digitsAt(data, s + 17, 2)
+      const micros = ((dateDaysAt(data, s) * 24 + hours) * 3600 + minutes * 60 + seconds) * 1_000_000 + fraction
+      if (hours < 24 && minutes < 60 && seconds < 61 && Number.isSafeInteger(micros)) return micros
     }
   }
   return toEpochMicros(data.toString('latin1', s, e))
+}
+
+const POWERS_OF_TEN = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15]
+
+/**
+ * A plain decimal literal (`-12.5`, `739999.63`) with at most 15 significant digits, as the
+ * nearest double: the digits form an exact integer below 2^53 and the power of ten is exact, so
+ * one IEEE division rounds correctly (Clinger's fast path), as `Number(text)` would. NaN for any
+ * other shape (exponents, more digits, NaN/Infinity), which the caller sends to `Number`.
+ */
+function plainDecimal(data: Buffer, s: number, e: number): number {
+  let i = s
+  const negative = data[i] === 45
+  if (negative) i++
+  let mantissa = 0
+  let digits = 0
+  let fraction = -1
+  for (; i < e; i++) {
+    const b = data[i]!
+    if (b >= 48 && b <= 57) {
+      mantissa = mantissa * 10 + (b - 48)
+      if (mantissa !== 0) digits++
+      if (fraction >= 0) fraction++
+    } else if (b === 46 && fraction < 0) fraction = 0
+    else return NaN
+  }
+  if (digits > 15 || fraction === 0 || i === (negative ? s + 1 : s)) return NaN
+  const v = fraction > 0 ? mantissa / POWERS_OF_TEN[fraction]! : mantissa
+  return negative ? -v : v
 }
 
 function intValue(data: Buffer, s: number, e: number): number | bigint | undefined {
@@ -234,6 +283,11 @@ export function decodeCopyColumn(
         break
       }
       case 'float': {
+        const plain = plainDecimal(data, s, e)
+        if (plain === plain) {
+          doubles![r] = plain
+          break
+        }
         const text = data.toString('latin1', s, e)
         const v = Number(text)
         if (Number.isFinite(v)) doubles![r] = v
@@ -248,8 +302,8 @@ export function decodeCopyColumn(
         else ok = data[s] === 102
         break
       case 'date': {
-        const ms = e - s === 10 ? Date.UTC(digitsAt(data, s, 4), digitsAt(data, s + 5, 2) - 1, digitsAt(data, s + 8, 2)) : NaN
-        const v = Number.isNaN(ms) ? toEpochDays(data.toString('latin1', s, e)) : ms / 86_400_000
+        const fast = e - s === 10 ? dateDaysAt(data, s) : NaN
+        const v = Number.isNaN(fast) ? toEpochDays(data.toString('latin1', s, e)) : fast
         if (v === undefined) ok = false
         else days![r] = v
         break

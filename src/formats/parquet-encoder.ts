@@ -451,8 +451,10 @@ export class ParquetEncoder implements RecordEncoder {
       .setDictionaryEnabled(options.dictionaryEncoding)
       // A small dictionary page limit: low-cardinality columns keep their dictionary, the others
       // fall back to plain encoding early. At arrow-rs's 1 MB default, high-cardinality columns
-      // were encoded twice per row group: +47% CPU and +11% file size on the bench table.
-      .setDictionaryPageSizeLimit(64 * 1024)
+      // were encoded twice per row group: +47% CPU and +11% file size on the bench table; 16 KB
+      // took the writer 20-25% less time than 64 KB, with files 2.5% smaller (a dictionary of up
+      // to 16 KB still holds thousands of short codes, dates or amounts per row group).
+      .setDictionaryPageSizeLimit(16 * 1024)
       // Raw ids never repeat: a dictionary attempt there is pure cost.
       .setColumnDictionaryEnabled('_airbyte_raw_id', false)
       // Column-chunk min/max is what readers prune with; page-level statistics cost more than they give here.

@@ -35,6 +35,25 @@ function digits(s: string, from: number, count: number): number {
 }
 
 /**
+ * Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's days_from_civil); NaN when the
+ * month or day is out of range. A day past the month's end runs into the next month, as with
+ * Date.UTC; unlike Date.UTC, years 0-99 are not taken as 1900-1999.
+ */
+export function civilDays(year: number, month: number, day: number): number {
+  if (!(month >= 1 && month <= 12 && day >= 1 && day <= 31)) return NaN
+  const y = month <= 2 ? year - 1 : year
+  const era = Math.floor(y / 400)
+  const yoe = y - era * 400
+  const doy = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1
+  return era * 146_097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719_468
+}
+
+/** Epoch milliseconds of a UTC date and time of day (the time may run past midnight, as with Date.UTC). */
+function utcMillis(year: number, month: number, day: number, hour: number, minute: number, second: number): number {
+  return civilDays(year, month, day) * 86_400_000 + ((hour * 60 + minute) * 60 + second) * 1000
+}
+
+/**
  * The common shapes `YYYY-MM-DD[T ]HH:MM:SS[.f{1,6}][Z|+00|+00:00]` without a regex or any
  * allocation; anything else (other offsets, more digits, spaces) returns undefined and goes
  * through the general parser.
@@ -66,7 +85,7 @@ function fastIsoMicros(s: string): number | undefined {
   if (rest === 1 ? s.charCodeAt(i) !== 90 && s.charCodeAt(i) !== 122 : rest === 3 ? s.slice(i) !== '+00' : rest === 6 ? s.slice(i) !== '+00:00' : rest !== 0) {
     return undefined
   }
-  const ms = Date.UTC(digits(s, 0, 4), month - 1, day, hour, minute, second)
+  const ms = utcMillis(digits(s, 0, 4), month, day, hour, minute, second)
   if (Number.isNaN(ms) || Number.isNaN(fraction)) return undefined
   const micros = ms * 1000 + fraction
   return Number.isSafeInteger(micros) ? micros : undefined
@@ -85,7 +104,7 @@ export function toEpochMicros(value: unknown): number | undefined {
   if (fast !== undefined) return fast
   const m = TIMESTAMP_RE.exec(value)
   if (!m) return undefined
-  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0))
+  const ms = utcMillis(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0))
   if (Number.isNaN(ms)) return undefined
   const micros = (ms - offsetMinutes(m[8]) * 60_000) * 1000 + fractionMicros(m[7])
   return Number.isSafeInteger(micros) ? micros : undefined
@@ -96,8 +115,8 @@ export function toEpochDays(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined
   const m = TIMESTAMP_RE.exec(value)
   if (!m) return undefined
-  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))
-  return Number.isNaN(ms) ? undefined : Math.floor(ms / 86_400_000)
+  const days = civilDays(Number(m[1]), Number(m[2]), Number(m[3]))
+  return Number.isNaN(days) ? undefined : days
 }
 
 /** `HH:MM[:SS[.ffffff]][zone]` to microseconds since midnight, normalised to UTC when zoned. */
