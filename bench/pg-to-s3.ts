@@ -12,6 +12,8 @@
  * Needs PostgreSQL on 127.0.0.1:5432, user postgres, trust auth (PGHOST/PGPORT/PGUSER override).
  */
 import { spawn, spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
 import { createRequire } from 'node:module'
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -26,6 +28,8 @@ import type { ConnectorLogger, Destination } from '../src/connectors/connector.j
 import { localFilesDefinition } from '../src/connectors/local-files/index.js'
 import { postgresSourceDefinition } from '../src/connectors/postgres/index.js'
 import { s3Definition } from '../src/connectors/s3/index.js'
+import { createS3Client, SYNC_CLIENT, translateS3Error } from '../src/connectors/s3/s3-client.js'
+import { S3ObjectStore } from '../src/connectors/s3/s3-object-store.js'
 import { runAttempt } from '../src/engine/index.js'
 import type { ConfiguredCatalog } from '../src/protocol/index.js'
 
@@ -48,11 +52,19 @@ function cpuSeconds(): number {
   return (u.user + u.system) / 1e6
 }
 
-const CASES: Record<string, Record<string, unknown> | null | 'copy'> = {
+/**
+ * `upload` cases are the S3 server's own limit: as many bytes as the named case wrote, uploaded
+ * through the destination's object store (same client, multipart, 200 MB objects) with no
+ * encoding at all. s3rver is a single JavaScript process on the same two cores, so for large
+ * outputs it, not Postgres, sets the floor.
+ */
+const CASES: Record<string, Record<string, unknown> | null | 'copy' | { upload: string }> = {
   'COPY TO STDOUT': 'copy',
   'Postgres -> discard': null,
   'S3 Parquet snappy': { format_type: 'Parquet', compression_codec: 'snappy' },
+  'S3 upload only, Parquet bytes': { upload: 'S3 Parquet snappy' },
   'S3 JSONL': { format_type: 'JSONL', compression: { compression_type: 'No Compression' } },
+  'S3 upload only, JSONL bytes': { upload: 'S3 JSONL' },
   'Local Files Parquet snappy': { format_type: 'Parquet', compression_codec: 'snappy' },
   'Local Files JSONL': { format_type: 'JSONL', compression: { compression_type: 'No Compression' } },
   'Local Files Parquet snappy, no dictionary': { format_type: 'Parquet', compression_codec: 'snappy', dictionary_encoding: false },
@@ -166,9 +178,37 @@ async function directoryBytes(dir: string): Promise<number> {
   return total
 }
 
+/** Uploads `total` bytes (random, 1 MB writes) as objects of at most 200 MB, as the destination rotates them. */
+async function uploadCase(name: string, endpoint: string, total: number): Promise<CaseResult> {
+  const config = { s3_bucket_name: BUCKET, s3_bucket_path: '', s3_bucket_region: 'us-east-1', access_key_id: 'minioadmin', secret_access_key: 'minioadmin', s3_endpoint: endpoint, format: {} }
+  const client = createS3Client(config, SYNC_CLIENT)
+  const store = new S3ObjectStore(client, BUCKET, (e, action) => translateS3Error(e, config, action))
+  const chunk = randomBytes(1024 * 1024)
+  const prefix = `bench-upload-${Date.now()}/`
+  const cpuStart = cpuSeconds()
+  const started = process.hrtime.bigint()
+  let previous: Promise<void> = Promise.resolve()
+  for (let written = 0, part = 0; written < total; part++) {
+    const sink = await store.create(`${prefix}part_${part}`, 1)
+    const objectEnd = Math.min(total, written + 200 * 1024 * 1024)
+    while (written < objectEnd) {
+      const piece = chunk.subarray(0, Math.min(chunk.length, objectEnd - written))
+      written += piece.length
+      if (!sink.stream.write(piece)) await once(sink.stream, 'drain')
+    }
+    await previous
+    previous = sink.commit()
+  }
+  await previous
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9
+  const cpu = cpuSeconds() - cpuStart
+  client.destroy()
+  return { name, rows: 0, seconds, outputBytes: await objectBytes(endpoint, prefix), peakRssMiB: process.resourceUsage().maxRSS / 1024, cpuSeconds: cpu }
+}
+
 async function syncCase(name: string, endpoint: string): Promise<CaseResult> {
   const format = CASES[name]
-  if (format === undefined || format === 'copy') throw new Error(`unknown case ${name}`)
+  if (format === undefined || format === 'copy' || (format !== null && 'upload' in format)) throw new Error(`unknown case ${name}`)
   const root = await mkdtemp(join(tmpdir(), 'sluice-bench-local-'))
   const options = { signal: new AbortController().signal, logger: quiet, context: { dataDir: root, localFilesRoot: root } }
   const sourceConfig = { ...pgConfig(DATABASE), username: pgConfig(DATABASE).user, schemas: ['public'], replication_method: { method: 'Standard' } }
@@ -220,14 +260,27 @@ async function serveS3(directory: string): Promise<void> {
   process.stdout.write(`http://127.0.0.1:${port}\n`)
 }
 
+/**
+ * The floor of a case: COPY TO STDOUT, or for an S3 case whose upload-only yardstick ran, the
+ * slower of COPY and that upload.
+ */
+function limitSeconds(r: CaseResult, results: CaseResult[], copySeconds: number): number {
+  const upload = results.find((u) => {
+    const c = CASES[u.name]
+    return c !== null && typeof c === 'object' && 'upload' in c && c.upload === r.name
+  })
+  return Math.max(copySeconds, upload?.seconds ?? 0)
+}
+
 function table(results: CaseResult[], copySeconds: number): string {
-  const header = ['case', 'rows', 'seconds', 'rows/s', 'x COPY', 'CPU s', 'output MB', 'peak RSS MiB']
+  const header = ['case', 'rows', 'seconds', 'rows/s', 'x COPY', 'x limit', 'CPU s', 'output MB', 'peak RSS MiB']
   const lines = results.map((r) => [
     r.name,
     String(r.rows),
     r.seconds.toFixed(2),
     Math.round(r.rows / r.seconds).toLocaleString('en-US'),
     (r.seconds / copySeconds).toFixed(2),
+    (r.seconds / limitSeconds(r, results, copySeconds)).toFixed(2),
     r.cpuSeconds.toFixed(2),
     (r.outputBytes / 1e6).toFixed(1),
     r.peakRssMiB.toFixed(0),
@@ -242,7 +295,13 @@ async function main(): Promise<void> {
   if (serveDir !== '') return serveS3(serveDir)
   const only = arg('case', '')
   if (only !== '') {
-    const result = only === 'COPY TO STDOUT' ? await copyCase() : await syncCase(only, arg('endpoint', ''))
+    const spec = CASES[only]
+    const result =
+      spec === 'copy'
+        ? await copyCase()
+        : spec !== null && spec !== undefined && 'upload' in spec
+          ? await uploadCase(only, arg('endpoint', ''), Number(arg('bytes', '0')))
+          : await syncCase(only, arg('endpoint', ''))
     process.stdout.write(`${JSON.stringify(result)}\n`)
     return
   }
@@ -259,10 +318,17 @@ async function main(): Promise<void> {
     const results: CaseResult[] = []
     // --only 'S3 JSONL,COPY TO STDOUT' runs a subset (COPY always runs: the ratios need it).
     const subset = arg('only', '').split(',').filter(Boolean)
-    const names = Object.keys(CASES).filter((n) => n === 'COPY TO STDOUT' || subset.length === 0 || subset.includes(n))
+    // An upload-only yardstick runs when the case it measures ran.
+    const names = Object.keys(CASES).filter((n) => {
+      const c = CASES[n]
+      const measured = c !== null && typeof c === 'object' && 'upload' in c ? (c.upload as string) : n
+      return n === 'COPY TO STDOUT' || subset.length === 0 || subset.includes(measured)
+    })
     for (const name of names) {
       const threads = encoderThreads(name)
-      const child = spawnSync(process.execPath, [...process.execArgv, script, '--case', name, '--endpoint', endpoint], {
+      const c = CASES[name]
+      const bytes = c !== null && typeof c === 'object' && 'upload' in c ? ['--bytes', String(results.find((r) => r.name === c.upload)?.outputBytes ?? 0)] : []
+      const child = spawnSync(process.execPath, [...process.execArgv, script, '--case', name, '--endpoint', endpoint, ...bytes], {
         encoding: 'utf8',
         env: threads === undefined ? process.env : { ...process.env, SLUICE_ENCODER_THREADS: threads },
         stdio: ['ignore', 'pipe', 'inherit'],
@@ -273,6 +339,7 @@ async function main(): Promise<void> {
     const copySeconds = results[0]!.seconds
     console.log(`Postgres (${rows.toLocaleString('en-US')} rows, ${(results[0]!.outputBytes / 1e6).toFixed(0)} MB of COPY text) -> S3 (s3rver, loopback) through runAttempt`)
     console.log(table(results, copySeconds))
+    console.log('x limit: against the slower of COPY TO STDOUT and uploading the same bytes to the same S3 server')
   } finally {
     s3.kill()
     await rm(directory, { recursive: true, force: true })
