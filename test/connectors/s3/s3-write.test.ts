@@ -180,7 +180,7 @@ describe('S3 write', () => {
     const catalog = { streams: [configuredStream('big', MIXED_SCHEMA)] }
     let sent = 0
     const failing = async function* (): AsyncGenerator<DestinationMessage> {
-      // About 12 MB of JSONL: at least two 5 MB parts are uploaded before the failure.
+      // About 12 MB of JSONL: an 8 MB part is uploaded before the failure.
       for (let i = 0; i < 30; i++) {
         yield rowBatch({ name: 'big', namespace: 'public' }, mixedRows(i * 1000, 1000))
         sent++
