@@ -75,6 +75,12 @@ const CASES: Record<string, Record<string, unknown> | null | 'copy' | { upload: 
   'Local Files Parquet snappy, 2 encoder threads': { format_type: 'Parquet', compression_codec: 'snappy' },
 }
 
+/** The case an upload-only yardstick measures; undefined for every other case. */
+function uploadOf(name: string): string | undefined {
+  const c = CASES[name]
+  return c !== null && typeof c === 'object' && 'upload' in c ? (c.upload as string) : undefined
+}
+
 /** `SLUICE_ENCODER_THREADS` of a case: the default pool unless its name says otherwise. */
 function encoderThreads(name: string): string | undefined {
   if (name.endsWith('main thread only')) return '0'
@@ -208,7 +214,7 @@ async function uploadCase(name: string, endpoint: string, total: number): Promis
 
 async function syncCase(name: string, endpoint: string): Promise<CaseResult> {
   const format = CASES[name]
-  if (format === undefined || format === 'copy' || (format !== null && 'upload' in format)) throw new Error(`unknown case ${name}`)
+  if (format === undefined || format === 'copy' || uploadOf(name) !== undefined) throw new Error(`unknown case ${name}`)
   const root = await mkdtemp(join(tmpdir(), 'sluice-bench-local-'))
   const options = { signal: new AbortController().signal, logger: quiet, context: { dataDir: root, localFilesRoot: root } }
   const sourceConfig = { ...pgConfig(DATABASE), username: pgConfig(DATABASE).user, schemas: ['public'], replication_method: { method: 'Standard' } }
@@ -265,10 +271,7 @@ async function serveS3(directory: string): Promise<void> {
  * slower of COPY and that upload.
  */
 function limitSeconds(r: CaseResult, results: CaseResult[], copySeconds: number): number {
-  const upload = results.find((u) => {
-    const c = CASES[u.name]
-    return c !== null && typeof c === 'object' && 'upload' in c && c.upload === r.name
-  })
+  const upload = results.find((u) => uploadOf(u.name) === r.name)
   return Math.max(copySeconds, upload?.seconds ?? 0)
 }
 
@@ -295,11 +298,10 @@ async function main(): Promise<void> {
   if (serveDir !== '') return serveS3(serveDir)
   const only = arg('case', '')
   if (only !== '') {
-    const spec = CASES[only]
     const result =
-      spec === 'copy'
+      CASES[only] === 'copy'
         ? await copyCase()
-        : spec !== null && spec !== undefined && 'upload' in spec
+        : uploadOf(only) !== undefined
           ? await uploadCase(only, arg('endpoint', ''), Number(arg('bytes', '0')))
           : await syncCase(only, arg('endpoint', ''))
     process.stdout.write(`${JSON.stringify(result)}\n`)
@@ -319,15 +321,11 @@ async function main(): Promise<void> {
     // --only 'S3 JSONL,COPY TO STDOUT' runs a subset (COPY always runs: the ratios need it).
     const subset = arg('only', '').split(',').filter(Boolean)
     // An upload-only yardstick runs when the case it measures ran.
-    const names = Object.keys(CASES).filter((n) => {
-      const c = CASES[n]
-      const measured = c !== null && typeof c === 'object' && 'upload' in c ? (c.upload as string) : n
-      return n === 'COPY TO STDOUT' || subset.length === 0 || subset.includes(measured)
-    })
+    const names = Object.keys(CASES).filter((n) => n === 'COPY TO STDOUT' || subset.length === 0 || subset.includes(uploadOf(n) ?? n))
     for (const name of names) {
       const threads = encoderThreads(name)
-      const c = CASES[name]
-      const bytes = c !== null && typeof c === 'object' && 'upload' in c ? ['--bytes', String(results.find((r) => r.name === c.upload)?.outputBytes ?? 0)] : []
+      const measured = uploadOf(name)
+      const bytes = measured === undefined ? [] : ['--bytes', String(results.find((r) => r.name === measured)?.outputBytes ?? 0)]
       const child = spawnSync(process.execPath, [...process.execArgv, script, '--case', name, '--endpoint', endpoint, ...bytes], {
         encoding: 'utf8',
         env: threads === undefined ? process.env : { ...process.env, SLUICE_ENCODER_THREADS: threads },

@@ -1,5 +1,5 @@
 import { setInt64Words } from './byte-writers.js'
-import { civilDays, toEpochDays, toEpochMicros, toTimeMicros, toUnscaledDecimal } from './value-conversions.js'
+import { civilDays, toEpochDays, toEpochMicros, toTimeMicros, toUnscaledDecimal, utcMillis } from './value-conversions.js'
 import type { DataColumn } from './stream-columns.js'
 
 /**
@@ -126,7 +126,7 @@ function dateDaysAt(data: Buffer, s: number): number {
  * other shapes (offsets, BC, infinity, years past 9999) go through the general string parser.
  */
 function timestampMicros(data: Buffer, s: number, e: number): number | undefined {
-  if (e - s >= 19 && data[s + 10] === 32 && data[s + 13] === 58 && data[s + 16] === 58) {
+  if (e - s >= 19 && data[s + 4] === 45 && data[s + 7] === 45 && data[s + 10] === 32 && data[s + 13] === 58 && data[s + 16] === 58) {
     let i = s + 19
     let fraction = 0
     if (data[i] === 46) {
@@ -142,7 +142,7 @@ function timestampMicros(data: Buffer, s: number, e: number): number | undefined
       const hours = digitsAt(data, s + 11, 2)
       const minutes = digitsAt(data, s + 14, 2)
       const seconds = digitsAt(data, s + 17, 2)
-      const micros = ((dateDaysAt(data, s) * 24 + hours) * 3600 + minutes * 60 + seconds) * 1_000_000 + fraction
+      const micros = utcMillis(digitsAt(data, s, 4), digitsAt(data, s + 5, 2), digitsAt(data, s + 8, 2), hours, minutes, seconds) * 1000 + fraction
       if (hours < 24 && minutes < 60 && seconds < 61 && Number.isSafeInteger(micros)) return micros
     }
   }

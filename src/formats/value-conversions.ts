@@ -49,7 +49,7 @@ export function civilDays(year: number, month: number, day: number): number {
 }
 
 /** Epoch milliseconds of a UTC date and time of day (the time may run past midnight, as with Date.UTC). */
-function utcMillis(year: number, month: number, day: number, hour: number, minute: number, second: number): number {
+export function utcMillis(year: number, month: number, day: number, hour: number, minute: number, second: number): number {
   return civilDays(year, month, day) * 86_400_000 + ((hour * 60 + minute) * 60 + second) * 1000
 }
 
