@@ -50,7 +50,12 @@ export function civilDays(year: number, month: number, day: number): number {
 
 /** Epoch milliseconds of a UTC date and time of day (the time may run past midnight, as with Date.UTC). */
 export function utcMillis(year: number, month: number, day: number, hour: number, minute: number, second: number): number {
-  return civilDays(year, month, day) * 86_400_000 + ((hour * 60 + minute) * 60 + second) * 1000
+  return dayTimeMillis(civilDays(year, month, day), hour, minute, second)
+}
+
+/** Epoch milliseconds of a time of day on the day `days` after the epoch. */
+export function dayTimeMillis(days: number, hour: number, minute: number, second: number): number {
+  return days * 86_400_000 + ((hour * 60 + minute) * 60 + second) * 1000
 }
 
 /**

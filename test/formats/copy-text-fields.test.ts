@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { decodeCopyColumn, splitCopyFields } from '../../src/formats/copy-text-fields.js'
+import { copyTextColumn, decodeCopyColumn, splitCopyFields } from '../../src/formats/copy-text-fields.js'
 import type { DataColumn } from '../../src/formats/stream-columns.js'
-import { toEpochMicros } from '../../src/formats/value-conversions.js'
+import { toEpochDays, toEpochMicros } from '../../src/formats/value-conversions.js'
 
 /** A deterministic pseudo-random generator (the cases must be the same on every run). */
 function random(seed: number): () => number {
@@ -114,5 +114,78 @@ describe('decodeCopyColumn', () => {
       return Math.round(d.getTime() / 86_400_000)
     }
     assert.deepEqual(Array.from(days.data as Int32Array), dates.map(epochDays))
+  })
+  it('reuses a parsed date only when all ten bytes match the previous one', () => {
+    const stamps = [
+      '2024-01-15 00:00:01+00',
+      '2024-01-15 10:00:00+00',
+      '2014-01-15 10:00:00+00',
+      '2024-01-15 10:00:00+00',
+      '2024-11-15 10:00:00+00',
+      '2024-01-15 10:00:00+02',
+      'garbage-in 10:00:00+00',
+      '2024-01-15 23:59:59.25+00',
+      '2024-01-16 00:00:00+00',
+    ]
+    const ts = decodeOne(stamps, 'timestamp', { name: 't', kind: 'timestamp_tz' })
+    stamps.forEach((s, i) => {
+      const expected = toEpochMicros(s)
+      if (expected === undefined) assert.ok(!isValid(ts.valid, i), s)
+      else assert.equal(ts.data[i], BigInt(expected), s)
+    })
+    const dates = ['2024-01-15', '2024-01-15', '1024-01-15', '2024-01-15', '2024-01-25', 'not a date', '2024-01-25', '2024-01-15']
+    const days = decodeOne(dates, 'date', { name: 'd', kind: 'date' })
+    dates.forEach((d, i) => {
+      const expected = toEpochDays(d)
+      if (expected === undefined) assert.ok(!isValid(days.valid, i), d)
+      else assert.equal(days.data[i], expected, d)
+    })
+  })
+})
+
+describe('copyTextColumn', () => {
+  it('copies text of every length at every alignment, undoing escapes and keeping NULLs', () => {
+    const next = random(5)
+    const alphabet = ['a', 'b', 'ü', '€', '日', ' ', '\\', '\\t', '\\n', '\\\\', '\\101']
+    const unescaped: Record<string, string> = { '\\t': '\t', '\\n': '\n', '\\\\': '\\', '\\101': 'A' }
+    const rows: [string, string | null][][] = []
+    for (let r = 0; r < 300; r++) {
+      const row: [string, string | null][] = []
+      for (let c = 0; c < 3; c++) {
+        if (next() < 0.1) {
+          row.push(['\\N', null])
+          continue
+        }
+        const length = Math.floor(next() * 41)
+        let text = ''
+        let value = ''
+        for (let k = 0; k < length; k++) {
+          // Mostly plain characters, an escape now and then.
+          const piece = next() < 0.9 ? alphabet[Math.floor(next() * 6)]! : alphabet[6 + Math.floor(next() * 5)]!
+          text += piece === '\\' ? '\\\\' : piece
+          value += piece === '\\' ? '\\' : (unescaped[piece] ?? piece)
+        }
+        row.push([text, value])
+      }
+      rows.push(row)
+    }
+    const text = Buffer.from(rows.map((row) => `${row.map(([t]) => t).join('\t')}\n`).join(''))
+    for (let offset = 0; offset < 8; offset++) {
+      const backing = Buffer.alloc(text.length + 16, 0x5c)
+      text.copy(backing, offset)
+      const fields = splitCopyFields(backing.subarray(offset, offset + text.length), 3, rows.length)
+      assert.ok(fields, `offset ${offset}`)
+      for (let c = 0; c < 3; c++) {
+        const column = copyTextColumn(fields, c)
+        rows.forEach((row, r) => {
+          const expected = row[c]![1]
+          if (expected === null) assert.ok(!isValid(column.valid, r), `offset ${offset} row ${r}`)
+          else {
+            assert.ok(isValid(column.valid, r))
+            assert.equal(column.bytes.toString('utf8', column.offsets[r], column.offsets[r + 1]), expected, `offset ${offset} row ${r} column ${c}`)
+          }
+        })
+      }
+    }
   })
 })
