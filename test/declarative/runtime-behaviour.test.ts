@@ -42,16 +42,21 @@ test('aborting the signal stops a read promptly with a cancellation error', asyn
   )
   const ctrl = new AbortController()
   const started = Date.now()
-  setTimeout(() => ctrl.abort(), 300)
+  let atAbort = 0
+  setTimeout(() => {
+    atAbort = api.requests.length
+    ctrl.abort()
+  }, 300)
   await assert.rejects(readAll(source, { key: 'k' }, catalogFor(['items']), [], runOptions(ctrl.signal)), (e: unknown) => {
     assert.ok(e instanceof SluiceError)
     assert.equal(e.code, 'SLUICE_ERR_CANCELLED')
     return true
   })
   assert.ok(Date.now() - started < 2000)
-  const n = api.requests.length
-  await new Promise((r) => setTimeout(r, 150))
-  assert.equal(api.requests.length, n, 'no request after the abort')
+  // A request sent just before the abort may reach the server after it (a busy machine); a read
+  // that went on paging would add one every ~50 ms.
+  await new Promise((r) => setTimeout(r, 300))
+  assert.ok(api.requests.length <= atAbort + 1, `no request after the abort (${atAbort} then, ${api.requests.length} now)`)
 })
 
 test('a request that times out is retried, then fails as transient; the API key never reaches the logs', async () => {
