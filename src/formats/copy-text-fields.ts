@@ -1,5 +1,5 @@
 import { setInt64Words } from './byte-writers.js'
-import { civilDays, dayTimeMillis, toEpochDays, toEpochMicros, toTimeMicros, toUnscaledDecimal } from './value-conversions.js'
+import { civilDays, dayTimeMillis, epochMicros, toEpochDays, toEpochMicros, toTimeMicros, toUnscaledDecimal } from './value-conversions.js'
 import type { DataColumn } from './stream-columns.js'
 
 /**
@@ -185,7 +185,7 @@ function cachedDateDaysAt(data: Buffer, s: number, cache: DayCache): number {
  * `YYYY-MM-DD HH:MM:SS[.ffffff][+00]` as Postgres prints it in a UTC session, to epoch micros;
  * other shapes (offsets, BC, infinity, years past 9999) go through the general string parser.
  */
-function timestampMicros(data: Buffer, s: number, e: number, cache: DayCache): number | undefined {
+function timestampMicros(data: Buffer, s: number, e: number, cache: DayCache): number | bigint | undefined {
   if (e - s >= 19 && data[s + 4] === 45 && data[s + 7] === 45 && data[s + 10] === 32 && data[s + 13] === 58 && data[s + 16] === 58) {
     let i = s + 19
     let fraction = 0
@@ -202,9 +202,8 @@ function timestampMicros(data: Buffer, s: number, e: number, cache: DayCache): n
       const hours = digitsAt(data, s + 11, 2)
       const minutes = digitsAt(data, s + 14, 2)
       const seconds = digitsAt(data, s + 17, 2)
-      const days = cachedDateDaysAt(data, s, cache)
-      const micros = dayTimeMillis(days, hours, minutes, seconds) * 1000 + fraction
-      if (hours < 24 && minutes < 60 && seconds < 61 && Number.isSafeInteger(micros)) return micros
+      const ms = dayTimeMillis(cachedDateDaysAt(data, s, cache), hours, minutes, seconds)
+      if (hours < 24 && minutes < 60 && seconds < 61 && Number.isSafeInteger(ms)) return epochMicros(ms, fraction)
     }
   }
   return toEpochMicros(data.toString('latin1', s, e))

@@ -218,7 +218,7 @@ class ColumnConverter {
         return int64Data(new Int64(), values as (number | bigint | undefined)[])
       case 'timestamp_tz':
       case 'timestamp':
-        return int64Data(arrowType(c) as TimestampMicrosecond, values as (number | undefined)[])
+        return int64Data(arrowType(c) as TimestampMicrosecond, values as (number | bigint | undefined)[])
       case 'time':
         return int64Data(new TimeMicrosecond(), values as (number | undefined)[])
       case 'number':

@@ -63,7 +63,7 @@ export function dayTimeMillis(days: number, hour: number, minute: number, second
  * allocation; anything else (other offsets, more digits, spaces) returns undefined and goes
  * through the general parser.
  */
-function fastIsoMicros(s: string): number | undefined {
+function fastIsoMicros(s: string): number | bigint | undefined {
   const n = s.length
   if (n < 19 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return undefined
   const sep = s.charCodeAt(10)
@@ -92,18 +92,27 @@ function fastIsoMicros(s: string): number | undefined {
   }
   const ms = utcMillis(digits(s, 0, 4), month, day, hour, minute, second)
   if (Number.isNaN(ms) || Number.isNaN(fraction)) return undefined
+  return epochMicros(ms, fraction)
+}
+
+/**
+ * Epoch microseconds from epoch milliseconds (an integer) and the microseconds within that
+ * millisecond's second part: a plain number while exact (within about 285 years of 1970, the hot
+ * path), else a BigInt, so sentinels such as 9999-12-31 or 0001-01-01 keep their value.
+ */
+export function epochMicros(ms: number, fraction: number): number | bigint {
   const micros = ms * 1000 + fraction
-  return Number.isSafeInteger(micros) ? micros : undefined
+  return Number.isSafeInteger(micros) ? micros : BigInt(ms) * 1000n + BigInt(fraction)
 }
 
 /**
  * ISO-8601 / Postgres timestamp text (with or without zone; without zone = UTC) to epoch
- * microseconds. Numbers are taken as epoch milliseconds. Plain numbers are exact here: epoch
- * microseconds stay below 2^53 until the year 2255, and avoiding BigInt keeps this hot path cheap.
+ * microseconds. Numbers are taken as epoch milliseconds. A plain number when exact, else a
+ * BigInt (see epochMicros).
  */
-export function toEpochMicros(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? Math.trunc(value) * 1000 : undefined
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value.getTime() * 1000
+export function toEpochMicros(value: unknown): number | bigint | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? epochMicros(Math.trunc(value), 0) : undefined
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : epochMicros(value.getTime(), 0)
   if (typeof value !== 'string') return undefined
   const fast = fastIsoMicros(value)
   if (fast !== undefined) return fast
@@ -111,8 +120,7 @@ export function toEpochMicros(value: unknown): number | undefined {
   if (!m) return undefined
   const ms = utcMillis(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0))
   if (Number.isNaN(ms)) return undefined
-  const micros = (ms - offsetMinutes(m[8]) * 60_000) * 1000 + fractionMicros(m[7])
-  return Number.isSafeInteger(micros) ? micros : undefined
+  return epochMicros(ms - offsetMinutes(m[8]) * 60_000, fractionMicros(m[7]))
 }
 
 /** A date (or the date part of a timestamp) to days since the epoch. */

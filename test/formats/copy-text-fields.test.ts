@@ -100,10 +100,11 @@ describe('decodeCopyColumn', () => {
       if (expected === undefined) assert.ok(!isValid(ts.valid, i), s)
       else assert.equal(ts.data[i], BigInt(expected), s)
     })
-    // Epoch microseconds are exact as numbers within about 285 years of 1970; further out a
-    // timestamp is nulled and reported, on this path as on the general one.
-    assert.ok(!isValid(ts.valid, 0))
-    assert.ok(ts.failed.includes(0))
+    // Beyond about 285 years from 1970, epoch microseconds exceed 2^53 and are computed as BigInts.
+    assert.deepEqual(ts.failed, [])
+    assert.equal(ts.data[0], -60_574_996_800_000_000n)
+    assert.equal(ts.data[1], -62_135_596_800_000_000n)
+    assert.equal(ts.data[4], 253_402_300_799_000_000n)
     assert.equal(ts.data[3], -1n * 500_000n)
 
     const dates = ['0050-06-15', '1970-01-01', '1969-12-31', '2000-02-29', '1900-03-01', '9999-12-31']

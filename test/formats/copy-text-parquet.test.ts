@@ -33,12 +33,14 @@ const LINES = [
   '-2\t-5\ttab\\there\\nnewline \\\\ back\t-0.25\t-0.05\tf\t1970-01-01\t1969-12-31 23:59:59+00\t2000-01-01 00:00:00.5\t00:00:00\t[1, "x"]\t{}',
   '3\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N',
   '4\t0\tüñí©ødé \\342\\202\\254\tNaN\t0\tt\tinfinity\t2024-05-01 12:00:00+02\t2024-05-01 10:00:00\t23:59:59.999999\t{"b": [true]}\t{3}',
+  '5\t1\tx\t0\t0\tt\t9999-12-31\t9999-12-31 23:59:59.999999+00\t0001-01-01 00:00:00\t00:00:00\t{}\t{}',
 ]
 const ROWS: RecordData[] = [
   { id: 1, big: '9007199254740993', name: 'plain', amount: 1.5, price: 12.34, active: true, born: '2024-02-29', created_at: '2024-05-01T10:00:00.123456Z', local_at: '2024-05-01T10:00:00', at: '12:34:56.789', doc: { a: 1 }, tags: [1, 2] },
   { id: -2, big: -5, name: 'tab\there\nnewline \\ back', amount: -0.25, price: -0.05, active: false, born: '1970-01-01', created_at: '1969-12-31T23:59:59Z', local_at: '2000-01-01T00:00:00.5', at: '00:00:00', doc: [1, 'x'], tags: [] },
   { id: 3, big: null, name: null, amount: null, price: null, active: null, born: null, created_at: null, local_at: null, at: null, doc: null, tags: null },
   { id: 4, big: 0, name: 'üñí©ødé €', amount: null, price: 0, active: true, born: 'infinity', created_at: '2024-05-01T12:00:00+02', local_at: '2024-05-01T10:00:00', at: '23:59:59.999999', doc: { b: [true] }, tags: [3] },
+  { id: 5, big: 1, name: 'x', amount: 0, price: 0, active: true, born: '9999-12-31', created_at: '9999-12-31T23:59:59.999999Z', local_at: '0001-01-01T00:00:00', at: '00:00:00', doc: {}, tags: [] },
 ]
 
 function batch(withCopy: boolean, reversed = false): RecordBatch {
@@ -79,7 +81,7 @@ describe('Parquet straight from Postgres COPY text', () => {
   it('keeps each batch intact when the next one is built in the same reused column memory', async () => {
     const fromCopy = await encode(true, [batch(true), batch(true, true), batch(true)])
     const fromRows = await encode(false, [batch(false), batch(false, true), batch(false)])
-    assert.equal(fromCopy.length, 12)
+    assert.equal(fromCopy.length, 3 * ROWS.length)
     assert.deepEqual(fromCopy, fromRows)
   })
 
@@ -99,6 +101,10 @@ describe('Parquet straight from Postgres COPY text', () => {
     assert.equal(rows[3]!.born, null)
     const meta = rows[3]!._airbyte_meta as { changes: { field: string; change: string }[] }
     assert.deepEqual(meta.changes.map((c) => [c.field, c.change]), [['born', 'NULLED']])
+    // The usual "forever" sentinels are far outside 2^53 microseconds and keep their value.
+    assert.equal((rows[4]!.created_at as Date).toISOString(), '9999-12-31T23:59:59.999Z')
+    assert.equal((rows[4]!.local_at as Date).toISOString(), '0001-01-01T00:00:00.000Z')
+    assert.deepEqual((rows[4]!._airbyte_meta as { changes: unknown[] }).changes, [])
   })
 
   it('decodes decimals from bytes exactly as the general conversion (fast path, rounding, overflow, junk)', () => {

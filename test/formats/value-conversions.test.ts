@@ -20,6 +20,10 @@ describe('value conversions', () => {
     assert.equal(toEpochMicros('2024-05-01T05:00:00-0500'), Date.UTC(2024, 4, 1, 10) * 1000)
     assert.equal(toEpochMicros('1969-12-31T23:59:59.999999Z'), -1)
     assert.equal(toEpochMicros(1_714_557_600_123), 1_714_557_600_123_000)
+    // Sentinels far from 1970 (beyond 2^53 microseconds) come back exact, as BigInts.
+    assert.equal(toEpochMicros('9999-12-31T23:59:59.999999Z'), 253_402_300_799_999_999n)
+    assert.equal(toEpochMicros('9999-12-31 23:59:59.999999-01:00'), 253_402_304_399_999_999n)
+    assert.equal(toEpochMicros('0001-01-01 00:00:00'), -62_135_596_800_000_000n)
     assert.equal(toEpochMicros('yesterday'), undefined)
     assert.equal(toEpochMicros({}), undefined)
   })
