@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import type { WorkspaceRecord } from '../store/config-store.js'
+import type { SecretService } from '../secrets/secret-service.js'
+import type { WebhookConfigRecord, WorkspaceRecord } from '../store/config-store.js'
 
 /** The OSS default organization id (Airbyte's). */
 export const DEFAULT_ORGANIZATION_ID = '00000000-0000-0000-0000-000000000000'
@@ -26,11 +27,32 @@ export interface NewWorkspaceInput {
   notifications?: unknown[]
   notificationSettings?: unknown
   defaultGeography?: string
-  webhookConfigs?: unknown[]
+  webhookConfigs?: WebhookConfigWrite[]
+}
+
+/** Airbyte's `WebhookConfigWrite`. */
+export interface WebhookConfigWrite {
+  name: string
+  authToken?: string
+}
+
+/**
+ * The stored webhook configs for a written list: tokens encrypted; a config keeps its id (and its
+ * token when none is given) if the workspace already had one of that name, so operations that
+ * name it keep working after an update. Airbyte gives every config a new id on each update.
+ */
+export function webhookConfigRecords(written: readonly WebhookConfigWrite[], previous: readonly WebhookConfigRecord[], secrets: SecretService): WebhookConfigRecord[] {
+  return written.map((w) => {
+    const old = previous.find((p) => p.name === w.name)
+    const record: WebhookConfigRecord = { id: old?.id ?? randomUUID(), name: w.name }
+    const token = w.authToken !== undefined ? secrets.encrypt(w.authToken) : old?.authToken
+    if (token !== undefined) record.authToken = token
+    return record
+  })
 }
 
 /** A new workspace record with Airbyte's defaults. */
-export function newWorkspaceRecord(input: NewWorkspaceInput, now = Date.now()): WorkspaceRecord {
+export function newWorkspaceRecord(input: Omit<NewWorkspaceInput, 'webhookConfigs'>, now = Date.now()): WorkspaceRecord {
   const ws: WorkspaceRecord = {
     workspaceId: randomUUID(),
     customerId: randomUUID(),
@@ -49,7 +71,6 @@ export function newWorkspaceRecord(input: NewWorkspaceInput, now = Date.now()): 
   if (input.email !== undefined) ws.email = input.email
   if (input.notificationSettings !== undefined) ws.notificationSettings = input.notificationSettings
   if (input.defaultGeography !== undefined) ws.defaultGeography = input.defaultGeography
-  if (input.webhookConfigs !== undefined) ws.webhookConfigs = input.webhookConfigs
   return ws
 }
 
@@ -68,7 +89,8 @@ export function toWorkspaceRead(ws: WorkspaceRecord): Record<string, unknown> {
     notifications: ws.notifications,
     organizationId: ws.organizationId,
     tombstone: ws.tombstone,
-    webhookConfigs: ws.webhookConfigs ?? [],
+    // WebhookConfigRead: the token never leaves the server.
+    webhookConfigs: (ws.webhookConfigs ?? []).map((w) => ({ id: w.id, name: w.name })),
   }
   if (ws.email !== undefined) read.email = ws.email
   if (ws.notificationSettings !== undefined) read.notificationSettings = ws.notificationSettings

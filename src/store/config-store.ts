@@ -21,8 +21,32 @@ export interface WorkspaceRecord {
   notifications: unknown[]
   notificationSettings?: unknown
   defaultGeography?: string
-  webhookConfigs?: unknown[]
+  webhookConfigs?: WebhookConfigRecord[]
   tombstone: boolean
+  createdAt: number
+}
+
+/** A workspace webhook (Airbyte's WebhookConfig): what webhook operations call with its token. */
+export interface WebhookConfigRecord {
+  id: string
+  name: string
+  /** Encrypted (SecretService); never returned by the API. */
+  authToken?: string
+}
+
+/**
+ * A connection operation (Airbyte's StandardSyncOperation), run after each successful sync of the
+ * connections that list it in `operationIds`. sluice runs the `webhook` operator type.
+ */
+export interface OperationRecord {
+  operationId: string
+  workspaceId: string
+  name: string
+  /** `OperatorConfiguration` as the API takes it (`{operatorType: "webhook", webhook: {...}}`). */
+  operatorConfiguration: Record<string, unknown>
+  /** A deleted operation is kept so connections that still name it can be told apart. */
+  tombstone: boolean
+  /** epoch seconds */
   createdAt: number
 }
 
@@ -115,6 +139,12 @@ export interface ConfigStore {
 
   listCustomDefinitions(): Promise<CustomDefinitionRecord[]>
   putCustomDefinition(def: CustomDefinitionRecord): Promise<void>
+
+  /** Operations of a workspace (tombstoned ones only when asked). */
+  listOperations(workspaceId: string, opts?: { includeTombstone?: boolean }): Promise<OperationRecord[]>
+  getOperation(operationId: string): Promise<OperationRecord | undefined>
+  /** Inserts or replaces. */
+  putOperation(op: OperationRecord): Promise<void>
 
   /** Runs fn atomically: all writes inside it land together or not at all. */
   transaction<T>(fn: () => Promise<T>): Promise<T>

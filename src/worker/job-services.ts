@@ -50,7 +50,8 @@ function envInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0)
  */
 export function workerOptionsFromEnv(
   env: NodeJS.ProcessEnv = process.env,
-): Pick<WorkerOptions, 'concurrency' | 'pollIntervalMs' | 'leaseMs' | 'heartbeatMs' | 'retry' | 'autoDisableAfterFailedJobs' | 'autoDisableAfterFailedDays'> {
+): Pick<WorkerOptions, 'concurrency' | 'pollIntervalMs' | 'leaseMs' | 'heartbeatMs' | 'retry' | 'autoDisableAfterFailedJobs' | 'autoDisableAfterFailedDays' | 'webhookRetry'> {
+  const webhookBackoff = envInt(env, 'SLUICE_WEBHOOK_BACKOFF_MS', 1000)
   return {
     autoDisableAfterFailedJobs: envInt(env, 'SLUICE_AUTO_DISABLE_FAILED_JOBS', 30),
     autoDisableAfterFailedDays: envInt(env, 'SLUICE_AUTO_DISABLE_FAILED_DAYS', 7),
@@ -59,6 +60,7 @@ export function workerOptionsFromEnv(
     leaseMs: envInt(env, 'SLUICE_WORKER_LEASE_MS', 30_000, 1000),
     heartbeatMs: envInt(env, 'SLUICE_WORKER_HEARTBEAT_MS', 1000, 50),
     retry: retryPolicyFromEnv(env),
+    webhookRetry: { attempts: envInt(env, 'SLUICE_WEBHOOK_ATTEMPTS', 4, 1), backoffMs: (n) => Math.min(5, n) * webhookBackoff },
   }
 }
 

@@ -13,6 +13,7 @@ import type { ActorRecord, ConfigStore } from '../store/config-store.js'
 import type { AttemptRecord, ClaimedAttempt, FailureReasonRecord, JobRecord, JobStore } from '../store/job-store.js'
 import { catalogEntries, configuredCatalog, namespaceMapping, resetEntries, type CatalogEntry } from './attempt-catalog.js'
 import { AttemptLog } from './attempt-log.js'
+import { runWebhookOperations } from './webhook-operations.js'
 import { decideRetry, DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy.js'
 
 /** The engine entry point the worker calls (src/engine's runAttempt; injectable for tests). */
@@ -51,6 +52,8 @@ export interface WorkerOptions {
   autoDisableAfterFailedJobs?: number
   /** ... or when its sync jobs have only failed for this many days (default 7; 0: never). */
   autoDisableAfterFailedDays?: number
+  /** Webhook operations: tries per webhook (default 4) and the wait before retry n (default min(5 s, n s)). */
+  webhookRetry?: { attempts: number; backoffMs: (retry: number) => number }
 }
 
 /** Why the worker aborted an attempt's signal. */
@@ -98,6 +101,7 @@ export class Worker {
       now: options.now ?? Date.now,
       autoDisableAfterFailedJobs: options.autoDisableAfterFailedJobs ?? 30,
       autoDisableAfterFailedDays: options.autoDisableAfterFailedDays ?? 7,
+      webhookRetry: options.webhookRetry ?? { attempts: 4, backoffMs: (n) => Math.min(5000, 1000 * n) },
     }
   }
 
@@ -234,6 +238,7 @@ export class Worker {
       await progressWrite
       if (run.cause !== undefined) throw abortError(run.cause)
       log.info(`Attempt succeeded: ${result.totalStats.recordsCommitted} records, ${result.totalStats.bytesCommitted} bytes committed.`)
+      if (job.configType === 'sync' || job.configType === 'refresh') await this.#runOperations(job, log, controller.signal)
       // Logs land before the terminal status: another process may read them as soon as it sees it.
       await log.flush()
       const finished = await store.finishAttempt(
@@ -251,6 +256,29 @@ export class Worker {
       clearInterval(heartbeat)
       this.#running.delete(attemptKey(attempt))
       await log.flush()
+    }
+  }
+
+  /** Runs the connection's webhook operations after a successful sync; failures are logged, never thrown. */
+  async #runOperations(job: JobRecord, log: AttemptLog, signal: AbortSignal): Promise<void> {
+    try {
+      const connection = await this.#o.configStore.getConnection(job.configId)
+      if (connection === undefined || connection.operationIds.length === 0) return
+      const operations = []
+      for (const id of connection.operationIds) {
+        const op = await this.#o.configStore.getOperation(id)
+        if (op !== undefined && !op.tombstone) operations.push(op)
+      }
+      const workspace = await this.#o.configStore.getWorkspace(connection.workspaceId)
+      await runWebhookOperations(operations, workspace?.webhookConfigs ?? [], {
+        secrets: this.#o.secrets,
+        log,
+        signal,
+        attempts: this.#o.webhookRetry.attempts,
+        backoffMs: this.#o.webhookRetry.backoffMs,
+      })
+    } catch (err) {
+      log.warn(`Operations were not run: ${err instanceof Error ? err.message : String(err)}`)
     }
   }
 

@@ -193,6 +193,31 @@ export function configStoreContract(name: string, factory: ConfigStoreFactory): 
       assert.deepEqual(defs[0]!.payload, { manifest: { version: '6.1.0' } })
     })
 
+    test('operations: put, get, list by workspace (tombstoned on request) and replace', async () => {
+      const ws = workspace('Ops')
+      await store.putWorkspace(ws)
+      const op = (name: string, createdAt: number) => ({
+        operationId: randomUUID(),
+        workspaceId: ws.workspaceId,
+        name,
+        operatorConfiguration: { operatorType: 'webhook', webhook: { webhookConfigId: randomUUID(), executionUrl: 'https://example.com/' } },
+        tombstone: false,
+        createdAt,
+      })
+      const first = op('first', 1)
+      const second = op('second', 2)
+      await store.putOperation(second)
+      await store.putOperation(first)
+      assert.deepEqual(await store.getOperation(first.operationId), first)
+      assert.deepEqual((await store.listOperations(ws.workspaceId)).map((o) => o.name), ['first', 'second'])
+      await store.putOperation({ ...second, name: 'renamed', tombstone: true })
+      assert.deepEqual((await store.listOperations(ws.workspaceId)).map((o) => o.name), ['first'])
+      assert.deepEqual((await store.listOperations(ws.workspaceId, { includeTombstone: true })).map((o) => o.name), ['first', 'renamed'])
+      assert.equal(await store.getOperation(randomUUID()), undefined)
+      await store.deleteWorkspace(ws.workspaceId)
+      assert.equal(await store.getOperation(first.operationId), undefined)
+    })
+
     test('deleteWorkspace removes the workspace and everything in it, nothing else', async () => {
       const ws = workspace('Doomed')
       const keep = workspace('Keep')

@@ -9,6 +9,7 @@ import { cancelActiveJob, EXTRA_KEYS, toConnectionRead } from '../connection-ser
 import type { ApiDeps } from '../deps.js'
 import { bool, objectSchema, postRoute, str, uuid } from '../route-helpers.js'
 import { SCHEDULE_TYPES, scheduleForCreate, scheduleForUpdate, TIME_UNITS, type ScheduleInput } from '../schedule.js'
+import { checkOperationIds } from './operation-routes.js'
 import { requireWorkspace } from './workspace-routes.js'
 
 const STATUSES = ['active', 'inactive', 'deprecated'] as const
@@ -128,6 +129,7 @@ export function registerConnectionRoutes(app: FastifyInstance, deps: ApiDeps): v
       throw invalidField('destinationId', destination.id, 'the source and the destination must be in the same workspace')
     }
     const schedule = scheduleForCreate(body)
+    await checkOperationIds(deps, source.workspaceId, body.operationIds ?? [])
     const { syncCatalog, sourceCatalogId } = await resolveCatalog(deps, source, destination, body.syncCatalog?.streams ?? [], body.sourceCatalogId ?? undefined)
     const now = Math.floor(Date.now() / 1000)
     const conn: ConnectionRecord = {
@@ -197,7 +199,10 @@ export function registerConnectionRoutes(app: FastifyInstance, deps: ApiDeps): v
       if (body.namespaceDefinition) next.namespaceDefinition = body.namespaceDefinition
       if (typeof body.namespaceFormat === 'string') next.namespaceFormat = body.namespaceFormat
       if (typeof body.prefix === 'string') next.prefix = body.prefix
-      if (Array.isArray(body.operationIds)) next.operationIds = body.operationIds
+      if (Array.isArray(body.operationIds)) {
+        await checkOperationIds(deps, conn.workspaceId, body.operationIds)
+        next.operationIds = body.operationIds
+      }
       if (body.status) next.status = body.status
       await deps.configStore.putConnection(next)
       if (next.status === 'deprecated' && conn.status !== 'deprecated') await cancelActiveJob(deps, next.connectionId)

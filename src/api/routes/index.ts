@@ -7,6 +7,7 @@ import { registerDefinitionRoutes } from './definition-routes.js'
 import { registerDestinationRoutes } from './destination-routes.js'
 import { registerHealthRoutes } from './health-routes.js'
 import { registerJobRoutes } from './job-routes.js'
+import { registerOperationRoutes } from './operation-routes.js'
 import { registerSourceRoutes } from './source-routes.js'
 import { registerWorkspaceRoutes } from './workspace-routes.js'
 import { registerWorkerRoutes } from './worker-routes.js'
@@ -23,6 +24,7 @@ export const ROUTE_MODULES: RouteModule[] = [
   registerSourceRoutes,
   registerDestinationRoutes,
   registerConnectionRoutes,
+  registerOperationRoutes,
   registerApplicationRoutes,
   registerJobRoutes,
   registerWorkerRoutes,

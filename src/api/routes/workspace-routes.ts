@@ -4,7 +4,7 @@ import type { WorkspaceRecord } from '../../store/config-store.js'
 import { cancelActiveJob } from '../connection-service.js'
 import type { ApiDeps } from '../deps.js'
 import { bool, objectSchema, postRoute, str, uuid } from '../route-helpers.js'
-import { newWorkspaceRecord, slugify, toWorkspaceRead, type NewWorkspaceInput } from '../workspace-records.js'
+import { newWorkspaceRecord, slugify, toWorkspaceRead, webhookConfigRecords, type NewWorkspaceInput, type WebhookConfigWrite } from '../workspace-records.js'
 
 const workspaceFields = {
   name: str,
@@ -17,7 +17,7 @@ const workspaceFields = {
   notifications: { type: 'array' },
   notificationSettings: { type: 'object' },
   defaultGeography: str,
-  webhookConfigs: { type: 'array' },
+  webhookConfigs: { type: 'array', items: objectSchema({ name: { type: 'string', minLength: 1 }, authToken: str }, ['name']) },
   organizationId: uuid,
 }
 
@@ -79,14 +79,16 @@ export function registerWorkspaceRoutes(app: FastifyInstance, deps: ApiDeps): vo
   postRoute<NewWorkspaceInput>(app, 'workspaces/create', { summary: 'Create a workspace.', requestSchema: createBody, response: 'WorkspaceRead' }, async (body) => {
     // In one transaction so that two concurrent creates cannot pick the same slug.
     const ws = await deps.configStore.transaction(async () => {
-      const record = newWorkspaceRecord({ ...body, slug: await uniqueSlug(deps, body.slug ? slugify(body.slug) : slugify(body.name)) })
+      const { webhookConfigs, ...fields } = body
+      const record = newWorkspaceRecord({ ...fields, slug: await uniqueSlug(deps, body.slug ? slugify(body.slug) : slugify(body.name)) })
+      if (webhookConfigs !== undefined) record.webhookConfigs = webhookConfigRecords(webhookConfigs, [], deps.secrets)
       await deps.configStore.putWorkspace(record)
       return record
     })
     return toWorkspaceRead(ws)
   })
 
-  const update = async (body: Partial<WorkspaceRecord> & { workspaceId: string }): Promise<Record<string, unknown>> => {
+  const update = async (body: Partial<Omit<WorkspaceRecord, 'webhookConfigs'>> & { workspaceId: string; webhookConfigs?: WebhookConfigWrite[] }): Promise<Record<string, unknown>> => {
     const ws = await requireWorkspace(deps, body.workspaceId)
     const next: WorkspaceRecord = { ...ws }
     const patchable = [
@@ -100,11 +102,11 @@ export function registerWorkspaceRoutes(app: FastifyInstance, deps: ApiDeps): vo
       'notifications',
       'notificationSettings',
       'defaultGeography',
-      'webhookConfigs',
     ] as const
     for (const key of patchable) {
       if (body[key] !== undefined && body[key] !== null) (next as unknown as Record<string, unknown>)[key] = body[key]
     }
+    if (Array.isArray(body.webhookConfigs)) next.webhookConfigs = webhookConfigRecords(body.webhookConfigs, ws.webhookConfigs ?? [], deps.secrets)
     if (next.name.trim() === '') {
       throw new SluiceError('SLUICE_ERR_INVALID_INPUT', 'The workspace name must not be empty.', {
         validationErrors: [{ propertyPath: 'name', invalidValue: next.name, message: 'must not be empty' }],

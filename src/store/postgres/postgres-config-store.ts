@@ -4,6 +4,7 @@ import type {
   ConfigStore,
   ConnectionRecord,
   CustomDefinitionRecord,
+  OperationRecord,
   WorkspaceRecord,
 } from '../config-store.js'
 import type { PostgresDatabase } from './postgres-database.js'
@@ -67,6 +68,7 @@ export class PostgresConfigStore implements ConfigStore {
       await this.#db.query(`DELETE FROM sluice_connections WHERE workspace_id = $1`, [workspaceId])
       await this.#db.query(`DELETE FROM sluice_actors WHERE workspace_id = $1`, [workspaceId])
       await this.#db.query(`DELETE FROM sluice_custom_definitions WHERE workspace_id = $1`, [workspaceId])
+      await this.#db.query(`DELETE FROM sluice_operations WHERE workspace_id = $1`, [workspaceId])
       await this.#db.query(`DELETE FROM sluice_workspaces WHERE workspace_id = $1`, [workspaceId])
     })
   }
@@ -164,6 +166,27 @@ export class PostgresConfigStore implements ConfigStore {
       `INSERT INTO sluice_custom_definitions (definition_id, workspace_id, created_at, doc) VALUES ($1, $2, $3, $4)
        ON CONFLICT (definition_id) DO UPDATE SET workspace_id = EXCLUDED.workspace_id, created_at = EXCLUDED.created_at, doc = EXCLUDED.doc`,
       [def.definitionId, def.workspaceId ?? null, def.createdAt, JSON.stringify(def)],
+    )
+  }
+
+  async listOperations(workspaceId: string, opts: { includeTombstone?: boolean } = {}): Promise<OperationRecord[]> {
+    const rows = await this.#db.query<DocRow<OperationRecord>>(
+      `SELECT doc FROM sluice_operations WHERE workspace_id = $1 ${opts.includeTombstone ? '' : 'AND NOT tombstone'} ORDER BY created_at, operation_id`,
+      [workspaceId],
+    )
+    return rows.map((r) => r.doc)
+  }
+
+  async getOperation(operationId: string): Promise<OperationRecord | undefined> {
+    const rows = await this.#db.query<DocRow<OperationRecord>>(`SELECT doc FROM sluice_operations WHERE operation_id = $1`, [operationId])
+    return rows[0]?.doc
+  }
+
+  async putOperation(op: OperationRecord): Promise<void> {
+    await this.#db.query(
+      `INSERT INTO sluice_operations (operation_id, workspace_id, tombstone, created_at, doc) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (operation_id) DO UPDATE SET workspace_id = EXCLUDED.workspace_id, tombstone = EXCLUDED.tombstone, doc = EXCLUDED.doc`,
+      [op.operationId, op.workspaceId, op.tombstone, op.createdAt, JSON.stringify(op)],
     )
   }
 

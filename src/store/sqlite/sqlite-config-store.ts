@@ -6,6 +6,7 @@ import type {
   ConfigStore,
   ConnectionRecord,
   CustomDefinitionRecord,
+  OperationRecord,
   WorkspaceRecord,
 } from '../config-store.js'
 import type { SqliteDatabase } from './database.js'
@@ -190,6 +191,31 @@ export class SqliteConfigStore implements ConfigStore {
            ON CONFLICT (definition_id) DO UPDATE SET kind = excluded.kind, workspace_id = excluded.workspace_id, doc = excluded.doc`,
         )
         .run(def.definitionId, def.kind, def.workspaceId ?? null, def.createdAt, JSON.stringify(def))
+    })
+  }
+
+  listOperations(workspaceId: string, opts: { includeTombstone?: boolean } = {}): Promise<OperationRecord[]> {
+    return this.#run(() =>
+      parseAll<OperationRecord>(
+        this.#db
+          .prepare(`SELECT doc FROM operations WHERE workspace_id = ? ${opts.includeTombstone ? '' : 'AND tombstone = 0'} ORDER BY created_at, operation_id`)
+          .all(workspaceId),
+      ),
+    )
+  }
+
+  getOperation(operationId: string): Promise<OperationRecord | undefined> {
+    return this.#run(() => parse<OperationRecord>(this.#db.prepare('SELECT doc FROM operations WHERE operation_id = ?').get(operationId) as DocRow | undefined))
+  }
+
+  putOperation(op: OperationRecord): Promise<void> {
+    return this.#run(() => {
+      this.#db
+        .prepare(
+          `INSERT INTO operations (operation_id, workspace_id, tombstone, created_at, doc) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (operation_id) DO UPDATE SET workspace_id = excluded.workspace_id, tombstone = excluded.tombstone, doc = excluded.doc`,
+        )
+        .run(op.operationId, op.workspaceId, op.tombstone ? 1 : 0, op.createdAt, JSON.stringify(op))
     })
   }
 

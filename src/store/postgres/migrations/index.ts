@@ -3,6 +3,7 @@ import { migration as m001 } from './001-config.js'
 import { migration as m002 } from './002-jobs.js'
 import { migration as m003 } from './003-workers.js'
 import { migration as m004 } from './004-refresh-mode.js'
+import { migration as m005 } from './005-operations.js'
 
 /** Every PostgreSQL migration in order. Append new files; never edit a shipped one. */
-export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [m001, m002, m003, m004]
+export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [m001, m002, m003, m004, m005]

@@ -3,6 +3,7 @@ import { configMigration } from './001-config.js'
 import { jobsMigration } from './002-jobs.js'
 import { jobIndexesMigration } from './003-job-indexes.js'
 import { refreshModeMigration } from './004-refresh-mode.js'
+import { operationsMigration } from './005-operations.js'
 
 /** Every SQLite migration, by version. Add yours with one import and one entry. */
-export const SQLITE_MIGRATIONS: SqliteMigration[] = [configMigration, jobsMigration, jobIndexesMigration, refreshModeMigration]
+export const SQLITE_MIGRATIONS: SqliteMigration[] = [configMigration, jobsMigration, jobIndexesMigration, refreshModeMigration, operationsMigration]
