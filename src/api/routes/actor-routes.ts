@@ -15,6 +15,7 @@ import { cancelActiveJob, deprecateConnections } from '../connection-service.js'
 import type { ApiDeps } from '../deps.js'
 import { bool, objectSchema, postRoute, str, uuid } from '../route-helpers.js'
 import { requireWorkspace } from './workspace-routes.js'
+import { connectionCatalogDiff } from './web-backend-routes.js'
 
 const configuration = { type: 'object' } as const
 const name = { type: 'string', minLength: 1 } as const
@@ -125,7 +126,7 @@ export function registerActorRoutes(app: FastifyInstance, deps: ApiDeps, kind: A
   )
 
   if (kind === 'source') {
-    postRoute<{ sourceId: string; disable_cache?: boolean; disableCache?: boolean }>(
+    postRoute<{ sourceId: string; disable_cache?: boolean; disableCache?: boolean; connectionId?: string }>(
       app,
       'sources/discover_schema',
       {
@@ -137,7 +138,13 @@ export function registerActorRoutes(app: FastifyInstance, deps: ApiDeps, kind: A
         response: 'SourceDiscoverSchemaRead',
       },
       // The spec's name is snake_case; some clients send camelCase: accept both.
-      async (body) => toDiscoverRead(await discoverCatalog(deps, body.sourceId, body.disable_cache ?? body.disableCache ?? false)),
+      async (body) => {
+        const outcome = await discoverCatalog(deps, body.sourceId, body.disable_cache ?? body.disableCache ?? false)
+        const read: Record<string, unknown> = { ...toDiscoverRead(outcome) }
+        // With a connection: how the catalog differs from the one the connection was configured with.
+        if (outcome.ok && body.connectionId !== undefined) Object.assign(read, await connectionCatalogDiff(deps, body.connectionId, outcome.record.catalog))
+        return read
+      },
     )
   }
 

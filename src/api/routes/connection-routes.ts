@@ -50,12 +50,12 @@ const connectionFields = {
   backfillPreference: { type: 'string', enum: ['enabled', 'disabled'] },
 }
 const createBody = objectSchema({ ...connectionFields, sourceId: uuid, destinationId: uuid }, ['sourceId', 'destinationId'])
-const updateBody = objectSchema({ ...connectionFields, connectionId: uuid }, ['connectionId'])
+export const updateBody = objectSchema({ ...connectionFields, connectionId: uuid }, ['connectionId'])
 const idBody = objectSchema({ connectionId: uuid }, ['connectionId'])
 const workspaceBody = objectSchema({ workspaceId: uuid, includeTombstone: bool }, ['workspaceId'])
 
 type StreamInput = { stream?: Record<string, unknown>; config?: Record<string, unknown> }
-interface ConnectionBody extends ScheduleInput {
+export interface ConnectionBody extends ScheduleInput {
   connectionId?: string
   sourceId?: string
   destinationId?: string
@@ -184,30 +184,7 @@ export function registerConnectionRoutes(app: FastifyInstance, deps: ApiDeps): v
     app,
     'connections/update',
     { summary: 'Patch a connection (accepts the whole object from connections/get, legacy schedule included).', requestSchema: updateBody, response: 'ConnectionRead' },
-    async (body) => {
-      const conn = await requireConnection(deps, body.connectionId as string)
-      const schedule = scheduleForUpdate(body, conn.schedule)
-      const next: ConnectionRecord = { ...conn, schedule, extra: extraFields(body, conn.extra), updatedAt: Math.floor(Date.now() / 1000) }
-      if (body.syncCatalog?.streams) {
-        const source = await requireActor(deps.configStore, 'source', conn.sourceId)
-        const destination = await requireActor(deps.configStore, 'destination', conn.destinationId)
-        const resolved = await resolveCatalog(deps, source, destination, body.syncCatalog.streams, body.sourceCatalogId ?? conn.sourceCatalogId)
-        next.syncCatalog = resolved.syncCatalog
-        if (resolved.sourceCatalogId !== undefined) next.sourceCatalogId = resolved.sourceCatalogId
-      }
-      if (typeof body.name === 'string' && body.name.trim() !== '') next.name = body.name
-      if (body.namespaceDefinition) next.namespaceDefinition = body.namespaceDefinition
-      if (typeof body.namespaceFormat === 'string') next.namespaceFormat = body.namespaceFormat
-      if (typeof body.prefix === 'string') next.prefix = body.prefix
-      if (Array.isArray(body.operationIds)) {
-        await checkOperationIds(deps, conn.workspaceId, body.operationIds)
-        next.operationIds = body.operationIds
-      }
-      if (body.status) next.status = body.status
-      await deps.configStore.putConnection(next)
-      if (next.status === 'deprecated' && conn.status !== 'deprecated') await cancelActiveJob(deps, next.connectionId)
-      return toConnectionRead(next)
-    },
+    async (body) => toConnectionRead(await updateConnection(deps, body)),
   )
 
   postRoute<{ connectionId: string }>(
@@ -223,4 +200,30 @@ export function registerConnectionRoutes(app: FastifyInstance, deps: ApiDeps): v
       return undefined
     },
   )
+}
+
+/** connections/update's patch (also behind web_backend/connections/update); returns the stored record. */
+export async function updateConnection(deps: ApiDeps, body: ConnectionBody): Promise<ConnectionRecord> {
+  const conn = await requireConnection(deps, body.connectionId as string)
+  const schedule = scheduleForUpdate(body, conn.schedule)
+  const next: ConnectionRecord = { ...conn, schedule, extra: extraFields(body, conn.extra), updatedAt: Math.floor(Date.now() / 1000) }
+  if (body.syncCatalog?.streams) {
+    const source = await requireActor(deps.configStore, 'source', conn.sourceId)
+    const destination = await requireActor(deps.configStore, 'destination', conn.destinationId)
+    const resolved = await resolveCatalog(deps, source, destination, body.syncCatalog.streams, body.sourceCatalogId ?? conn.sourceCatalogId)
+    next.syncCatalog = resolved.syncCatalog
+    if (resolved.sourceCatalogId !== undefined) next.sourceCatalogId = resolved.sourceCatalogId
+  }
+  if (typeof body.name === 'string' && body.name.trim() !== '') next.name = body.name
+  if (body.namespaceDefinition) next.namespaceDefinition = body.namespaceDefinition
+  if (typeof body.namespaceFormat === 'string') next.namespaceFormat = body.namespaceFormat
+  if (typeof body.prefix === 'string') next.prefix = body.prefix
+  if (Array.isArray(body.operationIds)) {
+    await checkOperationIds(deps, conn.workspaceId, body.operationIds)
+    next.operationIds = body.operationIds
+  }
+  if (body.status) next.status = body.status
+  await deps.configStore.putConnection(next)
+  if (next.status === 'deprecated' && conn.status !== 'deprecated') await cancelActiveJob(deps, next.connectionId)
+  return next
 }

@@ -9,6 +9,7 @@ import { registerHealthRoutes } from './health-routes.js'
 import { registerJobRoutes } from './job-routes.js'
 import { registerOperationRoutes } from './operation-routes.js'
 import { registerSourceRoutes } from './source-routes.js'
+import { registerWebBackendRoutes } from './web-backend-routes.js'
 import { registerWorkspaceRoutes } from './workspace-routes.js'
 import { registerWorkerRoutes } from './worker-routes.js'
 
@@ -25,6 +26,7 @@ export const ROUTE_MODULES: RouteModule[] = [
   registerDestinationRoutes,
   registerConnectionRoutes,
   registerOperationRoutes,
+  registerWebBackendRoutes,
   registerApplicationRoutes,
   registerJobRoutes,
   registerWorkerRoutes,

@@ -27,7 +27,7 @@ export async function requireOperation(deps: ApiDeps, operationId: string): Prom
 }
 
 /** 422 naming the field when the operator configuration cannot run in this workspace. */
-async function checkOperator(deps: ApiDeps, workspaceId: string, config: Record<string, unknown>): Promise<void> {
+export async function checkOperator(deps: ApiDeps, workspaceId: string, config: Record<string, unknown>): Promise<void> {
   const ws = await requireWorkspace(deps, workspaceId)
   const problem = operatorProblem(config, ws.webhookConfigs ?? [])
   if (problem) {

@@ -1,0 +1,283 @@
+import { randomUUID } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import { notFound } from '../../errors.js'
+import type { AirbyteCatalog, StreamDescriptor } from '../../protocol/index.js'
+import type { ActorRecord, ConnectionRecord, OperationRecord } from '../../store/config-store.js'
+import { discoverCatalog, findDefinition, toActorRead } from '../actor-service.js'
+import { catalogDiff, hasBreakingChange, type CatalogDiff, type ConfiguredStreamLike, type StreamLike } from '../catalog-diff.js'
+import { toApiCatalog, toApiSyncCatalog } from '../catalog-conversion.js'
+import { toConnectionRead } from '../connection-service.js'
+import type { ApiDeps } from '../deps.js'
+import { bool, objectSchema, postRoute, uuid } from '../route-helpers.js'
+import { updateBody, updateConnection, type ConnectionBody } from './connection-routes.js'
+import { checkOperator, toOperationRead } from './operation-routes.js'
+import { requireWorkspace } from './workspace-routes.js'
+
+type ApiCatalog = ReturnType<typeof toApiSyncCatalog>
+type CatalogEntry = ApiCatalog['streams'][number]
+
+const getBody = objectSchema({ connectionId: uuid, withRefreshedCatalog: bool }, ['connectionId'])
+const listBody = objectSchema({ workspaceId: uuid, sourceId: { type: 'array', items: uuid }, destinationId: { type: 'array', items: uuid } }, ['workspaceId'])
+const operationWrite = objectSchema(
+  { operationId: uuid, workspaceId: uuid, name: { type: 'string', minLength: 1 }, operatorConfiguration: { type: 'object' } },
+  ['name', 'operatorConfiguration'],
+)
+const webUpdateBody = {
+  ...updateBody,
+  properties: { ...(updateBody.properties as Record<string, unknown>), skipReset: bool, operations: { type: ['array', 'null'], items: operationWrite } },
+}
+
+interface OperationWrite {
+  operationId?: string
+  workspaceId?: string
+  name: string
+  operatorConfiguration: Record<string, unknown>
+}
+
+const key = (s: { name?: unknown; namespace?: unknown }): string => `${String(s.namespace ?? '')}\u0000${String(s.name)}`
+
+/**
+ * Airbyte's catalog merge (CatalogMergeHelper): the discovered streams in their order, each with
+ * the configuration the connection had for it (its sync mode only while still supported, a
+ * source-defined primary key first); streams the connection did not have come unselected.
+ */
+export function mergeCatalog(configured: ApiCatalog, discovered: ApiCatalog): ApiCatalog {
+  const before = new Map(configured.streams.map((e) => [key(e.stream), e]))
+  return {
+    streams: discovered.streams.map((d) => {
+      const old = before.get(key(d.stream))
+      if (old === undefined) return { stream: d.stream, config: { ...d.config, selected: false } }
+      const supported = Array.isArray(d.stream.supportedSyncModes) ? (d.stream.supportedSyncModes as unknown[]) : []
+      const sourcePk = d.stream.sourceDefinedPrimaryKey
+      const config: Record<string, unknown> = { ...old.config }
+      if (!supported.includes(old.config.syncMode)) config.syncMode = d.config.syncMode
+      if (!Array.isArray(old.config.cursorField) || old.config.cursorField.length === 0) config.cursorField = d.config.cursorField
+      if (Array.isArray(sourcePk) && sourcePk.length > 0) config.primaryKey = sourcePk
+      else if (!Array.isArray(old.config.primaryKey) || old.config.primaryKey.length === 0) config.primaryKey = d.config.primaryKey
+      return { stream: d.stream, config }
+    }),
+  }
+}
+
+/**
+ * The connection's whole catalog as it was configured: its streams plus, unselected, those of the
+ * catalog it was made from (sluice stores only the streams a caller listed).
+ */
+async function configuredPicture(deps: ApiDeps, conn: ConnectionRecord): Promise<ApiCatalog> {
+  const configured = toApiSyncCatalog(conn.syncCatalog)
+  const original = conn.sourceCatalogId === undefined ? undefined : await deps.configStore.getCatalog(conn.sourceCatalogId)
+  if (original === undefined) return configured
+  const merged = mergeCatalog(configured, toApiCatalog(original.catalog))
+  // Streams the connection has that the original catalog lacks stay too.
+  const seen = new Set(merged.streams.map((e) => key(e.stream)))
+  return { streams: [...merged.streams, ...configured.streams.filter((e) => !seen.has(key(e.stream)))] }
+}
+
+/** `catalogDiff` and `breakingChange` of a discovered catalog against a connection's (404 for an unknown connection). */
+export async function connectionCatalogDiff(deps: ApiDeps, connectionId: string, discovered: AirbyteCatalog): Promise<{ catalogDiff: CatalogDiff; breakingChange: boolean }> {
+  const picture = await configuredPicture(deps, await requireConnection(deps, connectionId))
+  const current = picture.streams as unknown as ConfiguredStreamLike[]
+  const diff = catalogDiff(current, toApiCatalog(discovered).streams.map((e) => e.stream as unknown as StreamLike))
+  return { catalogDiff: diff, breakingChange: hasBreakingChange(diff, current) }
+}
+
+async function requireConnection(deps: ApiDeps, connectionId: string): Promise<ConnectionRecord> {
+  const conn = await deps.configStore.getConnection(connectionId)
+  if (conn === undefined) throw notFound('StandardSync', connectionId)
+  return conn
+}
+
+async function actor(deps: ApiDeps, kind: ActorRecord['kind'], id: string): Promise<ActorRecord> {
+  const a = await deps.configStore.getActor(kind, id)
+  if (a === undefined) throw notFound(kind === 'source' ? 'SourceConnection' : 'DestinationConnection', id)
+  return a
+}
+
+/** Latest sync job and whether one runs now (the list view's status columns). */
+async function syncStatus(deps: ApiDeps, connectionId: string): Promise<Record<string, unknown>> {
+  const { jobs } = await deps.jobStore.listJobs({ configId: connectionId, configTypes: ['sync', 'refresh'], orderByField: 'createdAt', orderByMethod: 'DESC', pageSize: 1 })
+  const active = await deps.jobStore.activeJob(connectionId)
+  const out: Record<string, unknown> = { isSyncing: active?.status === 'running' }
+  if (jobs[0]) {
+    out.latestSyncJobCreatedAt = jobs[0].createdAt
+    out.latestSyncJobStatus = jobs[0].status
+  }
+  return out
+}
+
+/** `ActorDefinitionVersionRead` of an actor's definition. */
+function definitionVersion(deps: ApiDeps, a: ActorRecord): Record<string, unknown> {
+  const def = findDefinition(deps.registry, a.kind, a.definitionId)
+  return {
+    dockerRepository: def?.dockerRepository ?? 'unknown',
+    dockerImageTag: def?.dockerImageTag ?? 'unknown',
+    supportsRefreshes: a.kind === 'destination',
+    supportState: 'supported',
+    isVersionOverrideApplied: false,
+    supportsFileTransfer: false,
+    supportsDataActivation: false,
+  }
+}
+
+async function operationsOf(deps: ApiDeps, conn: ConnectionRecord): Promise<OperationRecord[]> {
+  const out: OperationRecord[] = []
+  for (const id of conn.operationIds) {
+    const op = await deps.configStore.getOperation(id)
+    if (op !== undefined && !op.tombstone) out.push(op)
+  }
+  return out
+}
+
+/** `WebBackendConnectionRead`. */
+async function webBackendRead(
+  deps: ApiDeps,
+  conn: ConnectionRecord,
+  syncCatalog: ApiCatalog,
+  refreshed?: { diff: CatalogDiff; breaking: boolean; catalogId: string },
+): Promise<Record<string, unknown>> {
+  const source = await actor(deps, 'source', conn.sourceId)
+  const destination = await actor(deps, 'destination', conn.destinationId)
+  const read: Record<string, unknown> = {
+    ...toConnectionRead(conn),
+    syncCatalog,
+    source: toActorRead(deps.registry, source),
+    destination: toActorRead(deps.registry, destination),
+    operations: (await operationsOf(deps, conn)).map(toOperationRead),
+    ...(await syncStatus(deps, conn.connectionId)),
+    schemaChange: refreshed === undefined || refreshed.diff.transforms.length === 0 ? 'no_change' : refreshed.breaking ? 'breaking' : 'non_breaking',
+    createdAt: conn.createdAt,
+    sourceActorDefinitionVersion: definitionVersion(deps, source),
+    destinationActorDefinitionVersion: definitionVersion(deps, destination),
+    tags: [],
+    onDemandEnabled: false,
+  }
+  const catalogId = refreshed?.catalogId ?? conn.sourceCatalogId
+  if (catalogId !== undefined) read.catalogId = catalogId
+  if (refreshed !== undefined) {
+    read.catalogDiff = refreshed.diff
+    read.breakingChange = refreshed.breaking
+  }
+  return read
+}
+
+/** A snippet of an actor for list items (`SourceSnippetRead` / `DestinationSnippetRead`). */
+function snippet(deps: ApiDeps, a: ActorRecord): Record<string, unknown> {
+  const def = findDefinition(deps.registry, a.kind, a.definitionId)
+  const name = def?.name ?? 'unknown'
+  const icon = def?.icon === undefined ? {} : { icon: def.icon }
+  return a.kind === 'source'
+    ? { sourceId: a.id, name: a.name, sourceDefinitionId: a.definitionId, sourceName: name, ...icon }
+    : { destinationId: a.id, name: a.name, destinationDefinitionId: a.definitionId, destinationName: name, ...icon }
+}
+
+/** Streams whose schema or configuration an update changed (what Airbyte resets unless skipReset). */
+function changedStreams(before: ApiCatalog, after: ApiCatalog): StreamDescriptor[] {
+  const selected = (c: ApiCatalog): CatalogEntry[] => c.streams.filter((e) => e.config.selected !== false)
+  const old = new Map(selected(before).map((e) => [key(e.stream), e]))
+  const out: StreamDescriptor[] = []
+  for (const e of selected(after)) {
+    const o = old.get(key(e.stream))
+    if (o === undefined) continue
+    const same =
+      JSON.stringify(o.stream.jsonSchema) === JSON.stringify(e.stream.jsonSchema) &&
+      ['syncMode', 'destinationSyncMode', 'cursorField', 'primaryKey'].every((k) => JSON.stringify(o.config[k]) === JSON.stringify(e.config[k]))
+    if (!same) out.push({ name: String(e.stream.name), namespace: (e.stream.namespace as string | null | undefined) ?? null })
+  }
+  return out
+}
+
+/** web_backend/connections/get, list and update: what Airbyte's UI, Prefect's refresh_schema and Terraform use. */
+export function registerWebBackendRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  postRoute<{ connectionId: string; withRefreshedCatalog?: boolean }>(
+    app,
+    'web_backend/connections/get',
+    { summary: 'A connection with its source, destination, operations and sync status; withRefreshedCatalog discovers again and returns the diff.', requestSchema: getBody, response: 'WebBackendConnectionRead' },
+    async (body) => {
+      const conn = await requireConnection(deps, body.connectionId)
+      const picture = await configuredPicture(deps, conn)
+      if (body.withRefreshedCatalog !== true) return webBackendRead(deps, conn, picture)
+      const outcome = await discoverCatalog(deps, conn.sourceId, true)
+      // Like Airbyte: a failed discover leaves the stored catalog in place.
+      if (!outcome.ok) return webBackendRead(deps, conn, picture)
+      const { catalogDiff: diff, breakingChange } = await connectionCatalogDiff(deps, conn.connectionId, outcome.record.catalog)
+      return webBackendRead(deps, conn, mergeCatalog(picture, toApiCatalog(outcome.record.catalog)), { diff, breaking: breakingChange, catalogId: outcome.record.catalogId })
+    },
+  )
+
+  postRoute<{ workspaceId: string; sourceId?: string[]; destinationId?: string[] }>(
+    app,
+    'web_backend/connections/list',
+    { summary: 'The connections of a workspace for list views (not deleted ones).', requestSchema: listBody, response: 'WebBackendConnectionReadList' },
+    async (body) => {
+      await requireWorkspace(deps, body.workspaceId)
+      const connections = (await deps.configStore.listConnections({ workspaceId: body.workspaceId })).filter(
+        (c) => (body.sourceId === undefined || body.sourceId.includes(c.sourceId)) && (body.destinationId === undefined || body.destinationId.includes(c.destinationId)),
+      )
+      const items: Record<string, unknown>[] = []
+      for (const c of connections) {
+        const source = await actor(deps, 'source', c.sourceId)
+        const destination = await actor(deps, 'destination', c.destinationId)
+        const read = toConnectionRead(c)
+        items.push({
+          connectionId: c.connectionId,
+          name: c.name,
+          scheduleType: read.scheduleType,
+          ...(read.scheduleData === undefined ? {} : { scheduleData: read.scheduleData }),
+          status: c.status,
+          source: snippet(deps, source),
+          destination: snippet(deps, destination),
+          ...(await syncStatus(deps, c.connectionId)),
+          schemaChange: 'no_change',
+          sourceActorDefinitionVersion: definitionVersion(deps, source),
+          destinationActorDefinitionVersion: definitionVersion(deps, destination),
+          tags: [],
+          onDemandEnabled: false,
+        })
+      }
+      return { connections: items }
+    },
+  )
+
+  postRoute<ConnectionBody & { skipReset?: boolean; operations?: OperationWrite[] | null }>(
+    app,
+    'web_backend/connections/update',
+    {
+      summary: 'Patch a connection (as connections/update), create or update its operations inline, and refresh the streams whose schema or configuration changed unless skipReset.',
+      requestSchema: webUpdateBody,
+      response: 'WebBackendConnectionRead',
+    },
+    async (body) => {
+      const { skipReset, operations, ...patch } = body
+      const conn = await requireConnection(deps, body.connectionId as string)
+      const before = await configuredPicture(deps, conn)
+      // Operations first: a bad one refuses the whole update before anything is stored.
+      let operationIds: string[] | undefined
+      if (Array.isArray(operations)) {
+        for (const op of operations) await checkOperator(deps, conn.workspaceId, op.operatorConfiguration)
+        operationIds = []
+        for (const op of operations) {
+          const existing = op.operationId === undefined ? undefined : await deps.configStore.getOperation(op.operationId)
+          const record: OperationRecord =
+            existing !== undefined && !existing.tombstone && conn.operationIds.includes(existing.operationId)
+              ? { ...existing, name: op.name, operatorConfiguration: op.operatorConfiguration }
+              : { operationId: randomUUID(), workspaceId: conn.workspaceId, name: op.name, operatorConfiguration: op.operatorConfiguration, tombstone: false, createdAt: Math.floor(Date.now() / 1000) }
+          await deps.configStore.putOperation(record)
+          operationIds.push(record.operationId)
+        }
+        for (const id of conn.operationIds.filter((id) => !operationIds!.includes(id))) {
+          const dropped = await deps.configStore.getOperation(id)
+          if (dropped !== undefined) await deps.configStore.putOperation({ ...dropped, tombstone: true })
+        }
+      }
+      const updated = await updateConnection(deps, operationIds === undefined ? patch : { ...patch, operationIds })
+      const after = await configuredPicture(deps, updated)
+      if (skipReset !== true && updated.status === 'active') {
+        const streams = changedStreams(before, after)
+        // As Airbyte does for a destination that supports refreshes: the changed streams sync again
+        // from scratch, keeping their records (merge); a running sync is cancelled for it.
+        if (streams.length > 0) await deps.jobStore.createJob({ configType: 'refresh', configId: updated.connectionId, streams, refreshMode: 'merge', cancelActive: true })
+      }
+      return webBackendRead(deps, updated, after)
+    },
+  )
+}
