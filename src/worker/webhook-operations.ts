@@ -1,5 +1,5 @@
 import type { SecretService } from '../secrets/secret-service.js'
-import type { OperationRecord, WebhookConfigRecord } from '../store/config-store.js'
+import type { ConfigStore, OperationRecord, WebhookConfigRecord } from '../store/config-store.js'
 
 /**
  * Connection operations (Airbyte's `operations/*`). sluice runs the `webhook` operator after
@@ -7,6 +7,16 @@ import type { OperationRecord, WebhookConfigRecord } from '../store/config-store
  * webhook config's token as a Bearer token. Normalization and custom dbt operators are refused
  * at create time: Airbyte 1.0 removed both (destinations type and dedupe records themselves).
  */
+
+/** The live operations a connection lists, in its order (deleted or missing ones skipped). */
+export async function connectionOperations(store: Pick<ConfigStore, 'getOperation'>, operationIds: readonly string[]): Promise<OperationRecord[]> {
+  const out: OperationRecord[] = []
+  for (const id of operationIds) {
+    const op = await store.getOperation(id)
+    if (op !== undefined && !op.tombstone) out.push(op)
+  }
+  return out
+}
 
 /** What is wrong with an operator configuration: the field and why; undefined when it is valid. */
 export interface OperatorProblem {

@@ -13,7 +13,7 @@ import type { ActorRecord, ConfigStore } from '../store/config-store.js'
 import type { AttemptRecord, ClaimedAttempt, FailureReasonRecord, JobRecord, JobStore } from '../store/job-store.js'
 import { catalogEntries, configuredCatalog, namespaceMapping, resetEntries, type CatalogEntry } from './attempt-catalog.js'
 import { AttemptLog } from './attempt-log.js'
-import { runWebhookOperations } from './webhook-operations.js'
+import { connectionOperations, runWebhookOperations } from './webhook-operations.js'
 import { decideRetry, DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy.js'
 
 /** The engine entry point the worker calls (src/engine's runAttempt; injectable for tests). */
@@ -264,11 +264,7 @@ export class Worker {
     try {
       const connection = await this.#o.configStore.getConnection(job.configId)
       if (connection === undefined || connection.operationIds.length === 0) return
-      const operations = []
-      for (const id of connection.operationIds) {
-        const op = await this.#o.configStore.getOperation(id)
-        if (op !== undefined && !op.tombstone) operations.push(op)
-      }
+      const operations = await connectionOperations(this.#o.configStore, connection.operationIds)
       const workspace = await this.#o.configStore.getWorkspace(connection.workspaceId)
       await runWebhookOperations(operations, workspace?.webhookConfigs ?? [], {
         secrets: this.#o.secrets,

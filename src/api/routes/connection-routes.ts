@@ -75,7 +75,7 @@ function invalidField(propertyPath: string, invalidValue: string, message: strin
 }
 
 /** Loads a connection (deleted ones included, as Airbyte's get does) or throws 404. */
-async function requireConnection(deps: ApiDeps, connectionId: string): Promise<ConnectionRecord> {
+export async function requireConnection(deps: ApiDeps, connectionId: string): Promise<ConnectionRecord> {
   const conn = await deps.configStore.getConnection(connectionId)
   if (!conn) throw notFound('StandardSync', connectionId)
   return conn

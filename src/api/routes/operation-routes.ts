@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { notFound, SluiceError } from '../../errors.js'
 import type { OperationRecord } from '../../store/config-store.js'
-import { operatorProblem } from '../../worker/webhook-operations.js'
+import { connectionOperations, operatorProblem } from '../../worker/webhook-operations.js'
 import type { ApiDeps } from '../deps.js'
 import { objectSchema, postRoute, uuid } from '../route-helpers.js'
 import { requireWorkspace } from './workspace-routes.js'
@@ -93,12 +93,7 @@ export function registerOperationRoutes(app: FastifyInstance, deps: ApiDeps): vo
     async (body) => {
       const conn = await deps.configStore.getConnection(body.connectionId)
       if (conn === undefined) throw notFound('StandardSync', body.connectionId)
-      const operations: Record<string, unknown>[] = []
-      for (const id of conn.operationIds) {
-        const op = await deps.configStore.getOperation(id)
-        if (op !== undefined && !op.tombstone) operations.push(toOperationRead(op))
-      }
-      return { operations }
+      return { operations: (await connectionOperations(deps.configStore, conn.operationIds)).map(toOperationRead) }
     },
   )
 

@@ -3,13 +3,14 @@ import type { FastifyInstance } from 'fastify'
 import { notFound } from '../../errors.js'
 import type { AirbyteCatalog, StreamDescriptor } from '../../protocol/index.js'
 import type { ActorRecord, ConnectionRecord, OperationRecord } from '../../store/config-store.js'
+import { connectionOperations } from '../../worker/webhook-operations.js'
 import { discoverCatalog, findDefinition, toActorRead } from '../actor-service.js'
 import { catalogDiff, hasBreakingChange, type CatalogDiff, type ConfiguredStreamLike, type StreamLike } from '../catalog-diff.js'
 import { toApiCatalog, toApiSyncCatalog } from '../catalog-conversion.js'
 import { toConnectionRead } from '../connection-service.js'
 import type { ApiDeps } from '../deps.js'
 import { bool, objectSchema, postRoute, uuid } from '../route-helpers.js'
-import { updateBody, updateConnection, type ConnectionBody } from './connection-routes.js'
+import { requireConnection, updateBody, updateConnection, type ConnectionBody } from './connection-routes.js'
 import { checkOperator, toOperationRead } from './operation-routes.js'
 import { requireWorkspace } from './workspace-routes.js'
 
@@ -81,12 +82,6 @@ export async function connectionCatalogDiff(deps: ApiDeps, connectionId: string,
   return { catalogDiff: diff, breakingChange: hasBreakingChange(diff, current) }
 }
 
-async function requireConnection(deps: ApiDeps, connectionId: string): Promise<ConnectionRecord> {
-  const conn = await deps.configStore.getConnection(connectionId)
-  if (conn === undefined) throw notFound('StandardSync', connectionId)
-  return conn
-}
-
 async function actor(deps: ApiDeps, kind: ActorRecord['kind'], id: string): Promise<ActorRecord> {
   const a = await deps.configStore.getActor(kind, id)
   if (a === undefined) throw notFound(kind === 'source' ? 'SourceConnection' : 'DestinationConnection', id)
@@ -119,15 +114,6 @@ function definitionVersion(deps: ApiDeps, a: ActorRecord): Record<string, unknow
   }
 }
 
-async function operationsOf(deps: ApiDeps, conn: ConnectionRecord): Promise<OperationRecord[]> {
-  const out: OperationRecord[] = []
-  for (const id of conn.operationIds) {
-    const op = await deps.configStore.getOperation(id)
-    if (op !== undefined && !op.tombstone) out.push(op)
-  }
-  return out
-}
-
 /** `WebBackendConnectionRead`. */
 async function webBackendRead(
   deps: ApiDeps,
@@ -142,7 +128,7 @@ async function webBackendRead(
     syncCatalog,
     source: toActorRead(deps.registry, source),
     destination: toActorRead(deps.registry, destination),
-    operations: (await operationsOf(deps, conn)).map(toOperationRead),
+    operations: (await connectionOperations(deps.configStore, conn.operationIds)).map(toOperationRead),
     ...(await syncStatus(deps, conn.connectionId)),
     schemaChange: refreshed === undefined || refreshed.diff.transforms.length === 0 ? 'no_change' : refreshed.breaking ? 'breaking' : 'non_breaking',
     createdAt: conn.createdAt,
