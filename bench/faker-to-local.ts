@@ -1,9 +1,10 @@
 /**
  * Faker -> Local Files throughput through the engine (runAttempt), one child process per case
  * so each peak RSS is its own. Cases: Faker -> a discarding destination (the source's own
- * limit), Faker -> Local Files Parquet (snappy), JSONL, JSONL gzip. Wall-clock rates depend
- * on what else runs on the machine; the CPU columns (user + system time of the process) do not,
- * as long as the pipeline is CPU-bound (it is: local disk writes are buffered).
+ * limit), Faker -> Local Files Parquet (snappy), JSONL, JSONL gzip, Avro (no compression,
+ * snappy, Deflate 6). Wall-clock rates depend on what else runs on the machine; the CPU columns
+ * (user + system time of the process) do not, as long as the pipeline is CPU-bound (it is: local
+ * disk writes are buffered).
  *
  *   node --import tsx bench/faker-to-local.ts [--rows 1000000] [--slice 10000] [--streams users]
  *     [--cases 'discard (source limit),Parquet snappy']
@@ -36,6 +37,9 @@ const CASES: Record<string, Record<string, unknown> | null> = {
   'Parquet snappy': { format_type: 'Parquet', compression_codec: 'SNAPPY' },
   JSONL: { format_type: 'JSONL', compression: { compression_type: 'No Compression' } },
   'JSONL gzip': { format_type: 'JSONL', compression: { compression_type: 'GZIP' } },
+  Avro: { format_type: 'Avro', compression_codec: { codec: 'no compression' } },
+  'Avro snappy': { format_type: 'Avro', compression_codec: { codec: 'snappy' } },
+  'Avro deflate 6': { format_type: 'Avro', compression_codec: { codec: 'Deflate', compression_level: 6 } },
 }
 
 function arg(name: string, fallback: string): string {

@@ -93,6 +93,7 @@ export function prepareConfiguration(
   validateConnectorConfig(schema, plain, secretFieldPaths)
   // Rules JSON Schema cannot express (e.g. Postgres refuses CDC): the connector throws a 422.
   if (definition.kind === 'source') definition.source.validateConfig?.(plain)
+  else definition.destination.validateConfig?.(plain)
   return { plain, stored: encryptSecrets(schema, plain, secrets) }
 }
 

@@ -69,6 +69,8 @@ export interface DestinationCapabilities {
 export interface Destination<C extends ConnectorConfig = ConnectorConfig> {
   readonly spec: ConnectorSpecification
   readonly capabilities: DestinationCapabilities
+  /** As Source.validateConfig: checks beyond the spec, run at create/update (a 422 on failure). */
+  validateConfig?(config: C): void
   check(config: C, opts: RunOptions): Promise<ConnectionStatus>
   /**
    * Consumes batches, states and STREAM_STATUS COMPLETE markers; yields each STATE back only

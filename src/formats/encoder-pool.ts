@@ -18,9 +18,17 @@ import type { DataColumn } from './stream-columns.js'
 const MAX_IN_FLIGHT = 2
 
 /**
+ * Whether a format may use encoder threads at all: Parquet and JSONL. CSV and Avro always encode
+ * on the main thread (Avro: avsc's row encoding is the work, and it would need every row sent over).
+ */
+export function usesEncoderThreads(format: FormatConfig): boolean {
+  return format.type === 'Parquet' || format.type === 'JSONL'
+}
+
+/**
  * Whether a batch can be encoded in an encoder thread. Parquet: always (this thread builds the
  * Arrow columns, the thread runs the wasm writer). JSONL: only the COPY text bytes travel, so
- * every column needs a byte rule and no row may carry source-side changes. CSV: never.
+ * every column needs a byte rule and no row may carry source-side changes. CSV and Avro: never.
  */
 export function encodableInThread(format: FormatConfig, batch: RecordBatch): boolean {
   if (format.type === 'Parquet') return true

@@ -83,10 +83,11 @@ function serve(port: NonNullable<typeof parentPort>): void {
         }
         flushers.set(m.part, flush)
         try {
+          const format = m.format
+          // Only Parquet and JSONL are sent to threads (encodableInThread).
+          if (format.type !== 'Parquet' && format.type !== 'JSONL') throw new Error(`${format.type} is not encoded in threads.`)
           const encoder =
-            m.format.type === 'Parquet'
-              ? new ParquetEncoder(output, m.ctx, m.columns, m.format)
-              : new JsonlEncoder(output, m.ctx, m.format.flatten)
+            format.type === 'Parquet' ? new ParquetEncoder(output, m.ctx, m.columns, format) : new JsonlEncoder(output, m.ctx, format.flatten)
           parts.set(m.part, { encoder, chain: Promise.resolve(), failed: false })
         } catch (e) {
           post({ op: 'error', part: m.part, message: e instanceof Error ? e.message : String(e) })

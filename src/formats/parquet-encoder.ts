@@ -26,10 +26,10 @@ import * as wasm from 'parquet-wasm/esm'
 import type { RecordBatch, RecordChange, RecordValue } from '../protocol/index.js'
 import type { ParquetCodec } from './format-config.js'
 import { setInt64Words, writeUuidHex } from './byte-writers.js'
+import { ColumnConverter, type ColumnValue, columnValues } from './column-converter.js'
 import { type CopyDecoder, type CopyFields, copyDecoderFor, copyTextColumn, decodeCopyColumn, splitCopyFields } from './copy-text-fields.js'
 import { type ChunkOutput, type EncodeContext, mergeChanges, type RecordEncoder } from './record-encoder.js'
 import type { DataColumn } from './stream-columns.js'
-import { toBoolean, toDouble, toEpochDays, toEpochMicros, toInt64, toTimeMicros, toUnscaledDecimal } from './value-conversions.js'
 
 /** Parquet writer options (from the `format` object). */
 export interface ParquetOptions {
@@ -188,18 +188,8 @@ function constantInt64(type: Int64 | TimestampMillisecond, value: number, n: num
   return makeData({ type, length: n, nullCount: 0, data: out } as never)
 }
 
-/** Column builder state for one batch: converts values and notes the ones it had to null. */
-class ColumnConverter {
-  readonly changes = new Map<number, RecordChange[]>()
-
-  fail(row: number, field: string): undefined {
-    const list = this.changes.get(row)
-    const change: RecordChange = { field, change: 'NULLED', reason: 'DESTINATION_SERIALIZATION_ERROR' }
-    if (list) list.push(change)
-    else this.changes.set(row, [change])
-    return undefined
-  }
-
+/** Arrow columns of one batch: converts values (ColumnConverter) and builds typed buffers. */
+class ArrowColumnBuilder extends ColumnConverter {
   /** A column decoded from COPY bytes; `undefined` values were unconvertible, `null` were NULL. */
   buildFromCopy(c: DataColumn, fields: CopyFields, index: number, decoder: CopyDecoder): Data {
     if (decoder === 'text') {
@@ -211,7 +201,7 @@ class ColumnConverter {
   }
 
   /** Builds the Arrow column of a kind from already converted values (undefined = null). */
-  #typed(c: DataColumn, values: readonly (number | bigint | boolean | string | undefined)[]): Data {
+  #typed(c: DataColumn, values: readonly ColumnValue[]): Data {
     const n = values.length
     switch (c.kind) {
       case 'integer':
@@ -261,36 +251,7 @@ class ColumnConverter {
   }
 
   build(c: DataColumn, values: readonly RecordValue[]): Data {
-    const n = values.length
-    const convert = <T>(fn: (v: unknown) => T | undefined): (T | undefined)[] => {
-      const out = new Array<T | undefined>(n)
-      for (let i = 0; i < n; i++) {
-        const v = values[i]
-        out[i] = v === null || v === undefined ? undefined : (fn(v) ?? this.fail(i, c.name))
-      }
-      return out
-    }
-    switch (c.kind) {
-      case 'integer':
-        return this.#typed(c, convert(toInt64))
-      case 'timestamp_tz':
-      case 'timestamp':
-        return this.#typed(c, convert(toEpochMicros))
-      case 'time':
-        return this.#typed(c, convert(toTimeMicros))
-      case 'number':
-        return this.#typed(c, convert(toDouble))
-      case 'date':
-        return this.#typed(c, convert(toEpochDays))
-      case 'boolean':
-        return this.#typed(c, convert(toBoolean))
-      case 'decimal':
-        return this.#typed(c, convert((v) => toUnscaledDecimal(v, c.precision ?? 38, c.scale ?? 0)))
-      case 'string':
-        return this.#typed(c, convert((v) => (typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v))))
-      case 'json':
-        return this.#typed(c, convert((v) => JSON.stringify(v)))
-    }
+    return this.#typed(c, this.convert(c, values))
   }
 }
 
@@ -361,7 +322,7 @@ export class ParquetBatchBuilder {
   /** One batch as an Arrow IPC stream (schema + one record batch). */
   build(batch: RecordBatch): Uint8Array {
     const n = batch.count
-    const converter = new ColumnConverter()
+    const converter = new ArrowColumnBuilder()
     const data = this.#buildColumns(batch, converter)
     const meta = metaData(this.#ctx.syncId, n, (i) => mergeChanges(batch.changes?.get(i), converter.changes.get(i)))
     const children = [
@@ -379,7 +340,7 @@ export class ParquetBatchBuilder {
    * The data columns of a batch: straight from COPY text bytes where the column's Postgres type
    * has a byte decoder, else from `columns()` or `rows()`.
    */
-  #buildColumns(batch: RecordBatch, converter: ColumnConverter): Data[] {
+  #buildColumns(batch: RecordBatch, converter: ArrowColumnBuilder): Data[] {
     const copy = this.#wholeRecord ? undefined : batch.pgCopyText
     const fields = copy ? splitCopyFields(copy.data, copy.columns.length, batch.count) : undefined
     let values: RecordValue[][] | undefined
@@ -394,23 +355,9 @@ export class ParquetBatchBuilder {
     })
   }
 
-  /** One value array per data column, from `columns()` when the batch has it. */
+  /** One value array per data column (the whole record when the schema has no properties). */
   #columnValues(batch: RecordBatch): RecordValue[][] {
-    if (this.#wholeRecord) return [batch.rows()]
-    const columnar = batch.columns?.()
-    if (columnar) {
-      const index = new Map(columnar.names.map((name, i) => [name, i]))
-      return this.#columns.map((c) => {
-        const i = index.get(c.name)
-        return i === undefined ? new Array<RecordValue>(batch.count).fill(null) : columnar.columns[i]!
-      })
-    }
-    const rows = batch.rows()
-    return this.#columns.map((c) => {
-      const out = new Array<RecordValue>(rows.length)
-      for (let r = 0; r < rows.length; r++) out[r] = rows[r]![c.name]
-      return out
-    })
+    return this.#wholeRecord ? [batch.rows()] : columnValues(batch, this.#columns)
   }
 }
 

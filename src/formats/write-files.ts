@@ -13,8 +13,9 @@ import {
   streamKey,
   streamLabel,
 } from '../protocol/index.js'
+import { AvroEncoder } from './avro-encoder.js'
 import { CsvEncoder } from './csv-encoder.js'
-import { encodableInThread, type EncoderPool, sharedEncoderPool } from './encoder-pool.js'
+import { encodableInThread, type EncoderPool, sharedEncoderPool, usesEncoderThreads } from './encoder-pool.js'
 import { type FormatConfig, formatExtension } from './format-config.js'
 import { JsonlEncoder } from './jsonl-encoder.js'
 import type { ObjectSink, ObjectStore } from './object-store.js'
@@ -28,7 +29,7 @@ import {
   pathVariables,
   withCollisionSuffix,
 } from './path-format.js'
-import type { RecordEncoder } from './record-encoder.js'
+import type { ChunkOutput, EncodeContext, RecordEncoder } from './record-encoder.js'
 import { type DataColumn, dataColumns } from './stream-columns.js'
 
 /** Part rotation and state flush bounds. */
@@ -135,7 +136,7 @@ class StreamFiles {
     this.#extension = formatExtension(settings.format)
     this.#pattern = keyPattern(settings.pathFormat, settings.fileNamePattern, this.#vars, this.#extension)
     this.#columns = dataColumns(configured.stream.jsonSchema)
-    this.#pool = settings.encodeInThreads === false || settings.format.type === 'CSV' ? undefined : sharedEncoderPool()
+    this.#pool = settings.encodeInThreads === false || !usesEncoderThreads(settings.format) ? undefined : sharedEncoderPool()
   }
 
   #relative(key: string): string | undefined {
@@ -179,7 +180,7 @@ class StreamFiles {
   /** The encoder of the configured format, writing (through gzip when asked) into the sink. */
   #encoderFor(sink: ObjectSink, threaded: boolean): Pick<OpenPart, 'encoder' | 'gzip' | 'counter'> {
     const format = this.#settings.format
-    const gzip = format.type !== 'Parquet' && format.gzip ? createGzip() : undefined
+    const gzip = (format.type === 'JSONL' || format.type === 'CSV') && format.gzip ? createGzip() : undefined
     const counter = { bytes: 0 }
     sink.stream.on('error', ignoreError)
     let target: Writable = sink.stream
@@ -199,13 +200,23 @@ class StreamFiles {
     const ctx = { syncId: this.#configured.syncId, generationId: this.#configured.generationId }
     const columns = this.#columns
     if (threaded && this.#pool) return { encoder: this.#pool.open(output, ctx, columns, format), gzip, counter }
-    const encoder =
-      format.type === 'JSONL'
-        ? new JsonlEncoder(output, ctx, format.flatten)
-        : format.type === 'CSV'
-          ? new CsvEncoder(output, ctx, format.flatten, columns)
-          : new ParquetEncoder(output, ctx, columns, format)
-    return { encoder, gzip, counter }
+    return { encoder: this.#mainThreadEncoder(output, ctx), gzip, counter }
+  }
+
+  /** The encoder of the configured format on this thread. */
+  #mainThreadEncoder(output: ChunkOutput, ctx: EncodeContext): RecordEncoder {
+    const format = this.#settings.format
+    const columns = this.#columns
+    switch (format.type) {
+      case 'JSONL':
+        return new JsonlEncoder(output, ctx, format.flatten)
+      case 'CSV':
+        return new CsvEncoder(output, ctx, format.flatten, columns)
+      case 'Parquet':
+        return new ParquetEncoder(output, ctx, columns, format)
+      case 'Avro':
+        return new AvroEncoder(output, ctx, this.#configured.stream, columns, format)
+    }
   }
 
   async write(batch: RecordBatch): Promise<void> {

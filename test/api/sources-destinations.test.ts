@@ -292,4 +292,27 @@ describe('sources and destinations', () => {
     const withTomb = (await h.post('sources/list', { workspaceId: h.workspaceId, includeTombstone: true })).json().sources
     assert.ok(withTomb.some((s: { sourceId: string }) => s.sourceId === src.sourceId))
   })
+
+  it('destinations/create refuses an output format the destination cannot write, with the reason, and stores nothing', async () => {
+    const S3_DEF = '4816b78f-1489-44c1-9060-4b19d5fa9362'
+    const config = (codec: Record<string, unknown>) => ({
+      s3_bucket_name: 'b',
+      s3_bucket_path: 'p',
+      s3_bucket_region: 'us-east-1',
+      access_key_id: 'k',
+      secret_access_key: 's',
+      s3_endpoint: 'http://127.0.0.1:9',
+      format: { format_type: 'Avro', compression_codec: codec },
+    })
+    const before = (await h.post('destinations/list', { workspaceId: h.workspaceId })).json().destinations.length
+    const bzip2 = await h.post('destinations/create', { workspaceId: h.workspaceId, destinationDefinitionId: S3_DEF, name: 'avro', connectionConfiguration: config({ codec: 'bzip2' }) })
+    assert.equal(bzip2.statusCode, 422, bzip2.body)
+    assert.match(bzip2.json().message, /Avro codec "bzip2" is not supported by sluice; sluice writes "no compression", "Deflate", "snappy", "zstandard"/)
+    const level = await h.post('destinations/create', { workspaceId: h.workspaceId, destinationDefinitionId: S3_DEF, name: 'avro', connectionConfiguration: config({ codec: 'Deflate', compression_level: 12 }) })
+    assert.equal(level.statusCode, 422, level.body)
+    assert.match(level.body, /compression_level/)
+    assert.equal((await h.post('destinations/list', { workspaceId: h.workspaceId })).json().destinations.length, before)
+    const ok = await h.post('destinations/create', { workspaceId: h.workspaceId, destinationDefinitionId: S3_DEF, name: 'avro', connectionConfiguration: config({ codec: 'deflate', compression_level: 6 }) })
+    assert.equal(ok.statusCode, 200, ok.body)
+  })
 })

@@ -1,6 +1,9 @@
-import { gunzipSync } from 'node:zlib'
+import { createRequire } from 'node:module'
+import type { Duplex } from 'node:stream'
+import { crc32, gunzipSync, inflateRaw } from 'node:zlib'
 import { parquetReadObjects } from 'hyparquet'
 import { compressors } from 'hyparquet-compressors'
+import { uncompressSync as snappyUncompress } from 'snappy'
 import type { RunOptions } from '../../src/connectors/connector.js'
 import {
   type ConfiguredCatalog,
@@ -144,4 +147,154 @@ export function readCsv(bytes: Buffer, gzip: boolean): Record<string, string>[] 
 export async function readParquet(bytes: Buffer): Promise<Record<string, unknown>[]> {
   const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
   return (await parquetReadObjects({ file, compressors })) as Record<string, unknown>[]
+}
+
+/** The part of avro-js (Apache Avro's JavaScript implementation) the tests use; it ships no types. */
+type AvroJsCodec = (data: Buffer, cb: (err: Error | null, out?: Buffer) => void) => void
+interface AvroJsFiles {
+  streams: {
+    BlockDecoder: new (opts: { codecs: Record<string, AvroJsCodec>; parseOpts: { typeHook: (attrs: unknown) => unknown } }) => Duplex
+  }
+}
+interface AvroJsSchemas {
+  types: { LongType: { using(methods: Record<string, (...args: never[]) => unknown>): unknown } }
+}
+
+const requireCjs = createRequire(import.meta.url)
+// lib/index.js also loads a deprecated validator that needs an undeclared package (underscore).
+const avroJsFiles = requireCjs('avro-js/lib/files.js') as AvroJsFiles
+const avroJsSchemas = requireCjs('avro-js/lib/schemas.js') as AvroJsSchemas
+
+/** avro-js's long refuses values beyond 2^53; this one reads numbers while safe, BigInts beyond. */
+const AVRO_JS_LONG = avroJsSchemas.types.LongType.using({
+  fromBuffer: (buf: Buffer) => {
+    const v = buf.readBigInt64LE(0)
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v
+  },
+  toBuffer: (v: number | bigint) => {
+    const buf = Buffer.alloc(8)
+    buf.writeBigInt64LE(BigInt(v))
+    return buf
+  },
+  fromJSON: (v: number) => v,
+  toJSON: (v: number | bigint) => Number(v),
+  isValid: (v: unknown) => typeof v === 'number' || typeof v === 'bigint',
+  compare: (a: number | bigint, b: number | bigint) => (a < b ? -1 : a > b ? 1 : 0),
+})
+
+function avroJsLongHook(attrs: unknown): unknown {
+  const isLong = attrs === 'long' || (typeof attrs === 'object' && attrs !== null && (attrs as { type?: unknown }).type === 'long')
+  return isLong ? AVRO_JS_LONG : undefined
+}
+
+/** The part of zstd-napi the tests use (an optional dependency). */
+interface ZstdNapi {
+  decompress(data: Uint8Array): Buffer
+}
+export const zstdNapi: ZstdNapi | undefined = (() => {
+  try {
+    return requireCjs('zstd-napi') as ZstdNapi
+  } catch {
+    return undefined
+  }
+})()
+
+/** Decoded Avro values as plain objects (avro-js returns record class instances). */
+function plainAvro(v: unknown): unknown {
+  if (v === null || typeof v !== 'object' || Buffer.isBuffer(v)) return v
+  if (Array.isArray(v)) return v.map(plainAvro)
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plainAvro(x)]))
+}
+
+export interface AvroFile {
+  /** The writer schema from the header, as JSON. */
+  schema: { name: string; namespace?: string; fields: { name: string; type: unknown; default?: unknown }[] }
+  codec: string
+  /** Blocks in the file (counted as the decoder decompresses them). */
+  blocks: number
+  /** Records with union values unwrapped (avro-js wraps them as {long: 5}). */
+  records: Record<string, unknown>[]
+}
+
+/**
+ * Reads an Avro object container file with avro-js (Apache's implementation, independent of the
+ * avsc writer). avro-js decodes null and deflate itself; snappy and zstandard blocks are decoded
+ * here with the codec libraries (snappy: the block minus its 4-byte CRC, which is checked).
+ */
+export async function readAvro(bytes: Buffer): Promise<AvroFile> {
+  let blocks = 0
+  const counted =
+    (decode: (data: Buffer) => Buffer): AvroJsCodec =>
+    (data, cb) => {
+      blocks++
+      try {
+        cb(null, decode(data))
+      } catch (e) {
+        cb(e as Error)
+      }
+    }
+  const codecs: Record<string, AvroJsCodec> = {
+    null: counted((data) => data),
+    deflate: (data, cb) => {
+      blocks++
+      inflateRaw(data, cb)
+    },
+    snappy: counted((data) => {
+      const out = snappyUncompress(data.subarray(0, data.length - 4)) as Buffer
+      if (crc32(out) !== data.readUInt32BE(data.length - 4)) throw new Error('snappy block CRC mismatch')
+      return out
+    }),
+    zstandard: counted((data) => {
+      if (!zstdNapi) throw new Error('zstd-napi is not installed')
+      return zstdNapi.decompress(data)
+    }),
+  }
+  const decoder = new avroJsFiles.streams.BlockDecoder({ codecs, parseOpts: { typeHook: avroJsLongHook } })
+  let header: { codec: string; schema: AvroFile['schema'] } | undefined
+  decoder.on('metadata', (_type: unknown, codec: string, h: { meta: Record<string, Buffer> }) => {
+    header = { codec, schema: JSON.parse(h.meta['avro.schema']!.toString()) as AvroFile['schema'] }
+  })
+  decoder.end(bytes)
+  const records: Record<string, unknown>[] = []
+  for await (const r of decoder) records.push(plainAvro(r) as Record<string, unknown>)
+  if (!header) throw new Error('no Avro header')
+  const unions = header.schema.fields.filter((f) => Array.isArray(f.type)).map((f) => f.name)
+  for (const r of records) {
+    for (const name of unions) if (r[name] !== null) r[name] = Object.values(r[name] as object)[0]
+  }
+  return { ...header, blocks, records }
+}
+
+/** An Avro decimal's bytes (big-endian two's complement) as the unscaled integer. */
+export function unscaledFromAvroBytes(bytes: Buffer): bigint {
+  if (bytes.length === 0) return 0n
+  const unsigned = BigInt(`0x${bytes.toString('hex')}`)
+  return bytes[0]! & 0x80 ? unsigned - (1n << BigInt(bytes.length * 8)) : unsigned
+}
+
+/**
+ * The Avro values a mixedRows row must read back as (decimals as unscaled integers through
+ * unscaledFromAvroBytes): row 3's id is not an integer, so it is null.
+ */
+export function mixedRowAsAvro(r: RecordData): Record<string, unknown> {
+  const createdAt = r.created_at as string
+  const [whole, cents] = (r.price as string).split('.')
+  return {
+    id: typeof r.id === 'number' ? r.id : null,
+    name: r.name,
+    amount: r.amount,
+    price: BigInt(whole!) * 100n + BigInt(cents!),
+    active: r.active,
+    born: Date.UTC(2000, 0, Number((r.born as string).slice(8))) / 86_400_000,
+    created_at: Date.parse(createdAt.slice(0, 23) + 'Z') * 1000 + Number(createdAt.slice(23, 26)),
+    at: 45_296_789_000,
+    tags: JSON.stringify(r.tags),
+    extra: JSON.stringify(r.extra),
+  }
+}
+
+/** The data fields of a record read by readAvro, decimals decoded, for comparison with mixedRowAsAvro. */
+export function mixedAvroFields(record: Record<string, unknown>): Record<string, unknown> {
+  const { _airbyte_raw_id, _airbyte_extracted_at, _airbyte_meta, _airbyte_generation_id, ...data } = record
+  return { ...data, price: data.price === null ? null : unscaledFromAvroBytes(data.price as Buffer) }
 }

@@ -16,14 +16,20 @@ describe('format config', () => {
     assert.ok(validate({ format_type: 'Parquet', compression_codec: 'snappy' }))
     assert.ok(validate({ format_type: 'JSONL', compression: { compression_type: 'GZIP' } }))
     assert.ok(!validate({ format_type: 'Parquet', compression_codec: 'LZO' }))
-    assert.ok(!validate({ format_type: 'Avro' }))
+    assert.ok(!validate({ format_type: 'Avro', compression_codec: 'SNAPPY' }), 'a Parquet codec string is not an Avro codec')
+    assert.ok(!validate({ format_type: 'Parquet', compression_codec: { codec: 'snappy' } }), 'an Avro codec object is not a Parquet codec')
+    assert.ok(!validate({ format_type: 'ORC' }))
   })
 
   it('reads block and page sizes and rejects bad values', () => {
     const f = parseFormatConfig({ format_type: 'Parquet', block_size_mb: 16, page_size_kb: 64, dictionary_encoding: false }, fallback)
     assert.deepEqual(f, { type: 'Parquet', codec: 'UNCOMPRESSED', blockSizeMb: 16, pageSizeKb: 64, dictionaryEncoding: false })
     assert.throws(() => parseFormatConfig({ format_type: 'Parquet', block_size_mb: 0 }, fallback), /block_size_mb must be a positive integer/)
-    assert.throws(() => parseFormatConfig({ format_type: 'Avro' }, fallback), /Unsupported format_type "Avro"/)
+    assert.throws(() => parseFormatConfig({ format_type: 'ORC' }, fallback), /Unsupported format_type "ORC"; expected one of JSONL, CSV, Parquet, Avro/)
+    assert.throws(
+      () => parseFormatConfig({ format_type: 'Parquet', compression_codec: { codec: 'snappy' } }, fallback),
+      /format.compression_codec must be a string for Parquet/,
+    )
     assert.throws(() => parseFormatConfig({ format_type: 'Parquet', compression_codec: 'BROTLI' }, fallback), /Unsupported Parquet compression_codec/)
     assert.throws(() => parseFormatConfig('Parquet', fallback), /format must be an object/)
   })
@@ -36,6 +42,57 @@ describe('format config', () => {
     assert.deepEqual(csv, { type: 'CSV', gzip: false, flatten: true })
     assert.equal(formatExtension(csv), '.csv')
     assert.equal(parseFormatConfig(undefined, fallback), fallback)
+  })
+
+  it('reads Avro codecs as Airbyte\'s destination-s3 takes them', () => {
+    const avro = (compression_codec?: unknown) => parseFormatConfig({ format_type: 'Avro', compression_codec }, fallback)
+    assert.deepEqual(avro(), { type: 'Avro', codec: 'no compression', compressionLevel: 0, includeChecksum: false })
+    assert.deepEqual(avro({ codec: 'no compression' }), { type: 'Avro', codec: 'no compression', compressionLevel: 0, includeChecksum: false })
+    assert.deepEqual(avro({ codec: 'Deflate' }), { type: 'Avro', codec: 'Deflate', compressionLevel: 0, includeChecksum: false })
+    assert.deepEqual(avro({ codec: 'deflate', compression_level: 9 }), { type: 'Avro', codec: 'Deflate', compressionLevel: 9, includeChecksum: false })
+    assert.deepEqual(avro({ codec: 'snappy' }), { type: 'Avro', codec: 'snappy', compressionLevel: 0, includeChecksum: false })
+    assert.deepEqual(avro({ codec: 'zstandard' }), { type: 'Avro', codec: 'zstandard', compressionLevel: 3, includeChecksum: false })
+    assert.deepEqual(avro({ codec: 'zstandard', compression_level: -5, include_checksum: true }), {
+      type: 'Avro',
+      codec: 'zstandard',
+      compressionLevel: -5,
+      includeChecksum: true,
+    })
+    assert.equal(formatExtension(avro({ codec: 'snappy' })), '.avro')
+    assert.equal(parseFormatConfig({ format_type: 'avro' }, fallback).type, 'Avro')
+  })
+
+  it('refuses Avro codecs sluice does not write and levels out of range, naming the field', () => {
+    const avro = (compression_codec: unknown) => () => parseFormatConfig({ format_type: 'Avro', compression_codec }, fallback)
+    const writes = /sluice writes "no compression", "Deflate", "snappy", "zstandard"/
+    assert.throws(avro({ codec: 'bzip2' }), writes)
+    assert.throws(avro({ codec: 'bzip2' }), /Avro codec "bzip2" is not supported by sluice/)
+    assert.throws(avro({ codec: 'xz', compression_level: 6 }), /Avro codec "xz" is not supported by sluice/)
+    assert.throws(avro({ codec: 'lz4' }), /Unsupported Avro format.compression_codec.codec "lz4"; sluice writes/)
+    assert.throws(avro({ codec: 'Deflate', compression_level: 10 }), /compression_level for Deflate must be an integer from 0 to 9; got 10/)
+    assert.throws(avro({ codec: 'Deflate', compression_level: -1 }), /from 0 to 9; got -1/)
+    assert.throws(avro({ codec: 'Deflate', compression_level: '5' }), /from 0 to 9; got "5"/)
+    assert.throws(avro({ codec: 'zstandard', compression_level: 23 }), /compression_level for zstandard must be an integer from -5 to 22; got 23/)
+    assert.throws(avro({ codec: 'zstandard', include_checksum: 'yes' }), /include_checksum must be true or false/)
+    assert.throws(avro('snappy'), /format.compression_codec must be an object for Avro, such as \{"codec": "snappy"\}/)
+    assert.throws(avro({ codec: 5 }), /format.compression_codec.codec must be a string/)
+  })
+
+  it('lets the spec refuse the same Avro configs at create time', () => {
+    const validate = new Ajv({ strict: false, allErrors: true }).compile(FORMAT_SPEC)
+    const errors = (format: unknown): string[] => {
+      validate(format)
+      return (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`)
+    }
+    assert.deepEqual(errors({ format_type: 'Avro', compression_codec: { codec: 'snappy' } }), [])
+    assert.deepEqual(errors({ format_type: 'Avro', compression_codec: { codec: 'Deflate', compression_level: 9 } }), [])
+    assert.deepEqual(errors({ format_type: 'Avro', compression_codec: { codec: 'zstandard', compression_level: -5, include_checksum: true } }), [])
+    assert.deepEqual(errors({ format_type: 'Avro' }), [])
+    assert.ok(errors({ format_type: 'Avro', compression_codec: { codec: 'bzip2' } }).includes('/compression_codec/codec must be equal to one of the allowed values'))
+    assert.ok(errors({ format_type: 'Avro', compression_codec: { codec: 'xz' } }).includes('/compression_codec/codec must be equal to one of the allowed values'))
+    assert.ok(errors({ format_type: 'Avro', compression_codec: { codec: 'Deflate', compression_level: 10 } }).includes('/compression_codec/compression_level must be <= 9'))
+    assert.ok(errors({ format_type: 'Avro', compression_codec: { codec: 'zstandard', compression_level: -6 } }).includes('/compression_codec/compression_level must be >= -5'))
+    assert.ok(errors({ format_type: 'Avro', compression_codec: {} }).includes("/compression_codec must have required property 'codec'"))
   })
 
   it('types columns from JSON schema the way Airbyte maps JSON schema to Avro/Parquet', () => {

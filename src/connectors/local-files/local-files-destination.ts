@@ -90,7 +90,7 @@ async function probeDirectory(dir: string): Promise<void> {
   await unlink(probe)
 }
 
-/** The Local Files destination: JSONL, CSV or Parquet files in the S3 path layout, in a directory. */
+/** The Local Files destination: JSONL, CSV, Parquet or Avro files in the S3 path layout, in a directory. */
 export class LocalFilesDestination implements Destination {
   readonly #limits: Partial<FileLimits>
 
@@ -102,14 +102,21 @@ export class LocalFilesDestination implements Destination {
   readonly spec = localFilesSpec
   readonly capabilities: DestinationCapabilities = {
     supportedSyncModes: ['overwrite', 'append'],
-    // Parquet reads COPY text bytes and columns directly; JSONL and CSV use rows().
+    // Parquet reads COPY text bytes and columns directly; Avro uses columns(); JSONL and CSV use rows().
     acceptsPgCopyText: true,
     acceptsColumns: true,
+  }
+
+  /** An output format sluice cannot write (an Avro codec, a level out of range) is a 422 at create. */
+  validateConfig(raw: ConnectorConfig): void {
+    parseFormatConfig((raw as unknown as LocalFilesConfig).format, DEFAULT_LOCAL_FORMAT)
   }
 
   async check(raw: ConnectorConfig, opts: RunOptions): Promise<ConnectionStatus> {
     const config = raw as unknown as LocalFilesConfig
     try {
+      // A bad format (an Avro codec sluice does not write, a level out of range) fails here as in a sync.
+      parseFormatConfig(config.format, DEFAULT_LOCAL_FORMAT)
       const dir = await resolveDestinationDir(config.destination_path, opts.context.localFilesRoot)
       await probeDirectory(dir)
       return { status: 'succeeded', message: `Directory ${config.destination_path} is writable.` }

@@ -24,7 +24,7 @@ const DEFAULT_S3_FORMAT: FormatConfig = { type: 'Parquet', codec: 'UNCOMPRESSED'
 function s3Config(raw: ConnectorConfig): S3Config {
   const config = raw as unknown as S3Config
   if (typeof config.s3_bucket_name !== 'string' || config.s3_bucket_name.trim() === '') throw configError('s3_bucket_name is required.')
-  if (config.format === undefined) throw configError('format is required (JSONL, CSV or Parquet).')
+  if (config.format === undefined) throw configError('format is required (JSONL, CSV, Parquet or Avro).')
   const endpoint = config.s3_endpoint?.trim()
   if (endpoint && !/^https?:\/\/[^/]/i.test(endpoint)) {
     throw configError(`s3_endpoint "${endpoint}" must be a URL starting with http:// or https:// (for MinIO: http://host:9000).`)
@@ -34,13 +34,13 @@ function s3Config(raw: ConnectorConfig): S3Config {
 
 /**
  * The S3 destination (Airbyte's "S3", also for MinIO and other S3-compatible services): JSONL,
- * CSV or Parquet objects laid out by `s3_path_format`, streamed with multipart uploads.
+ * CSV, Parquet or Avro objects laid out by `s3_path_format`, streamed with multipart uploads.
  */
 export class S3Destination implements Destination {
   readonly spec = s3Spec
   readonly capabilities: DestinationCapabilities = {
     supportedSyncModes: ['overwrite', 'append'],
-    // Parquet reads COPY text bytes and columns directly; JSONL and CSV use rows().
+    // Parquet reads COPY text bytes and columns directly; Avro uses columns(); JSONL and CSV use rows().
     acceptsPgCopyText: true,
     acceptsColumns: true,
   }
@@ -49,6 +49,11 @@ export class S3Destination implements Destination {
   /** `limits` overrides part rotation and state flush bounds (tests use tiny ones). */
   constructor(limits: Partial<FileLimits> = {}) {
     this.#limits = limits
+  }
+
+  /** An output format sluice cannot write (an Avro codec, a level out of range) is a 422 at create. */
+  validateConfig(raw: ConnectorConfig): void {
+    parseFormatConfig(s3Config(raw).format, DEFAULT_S3_FORMAT)
   }
 
   /** Writes, lists and deletes a probe object under the bucket path. */

@@ -8,7 +8,8 @@ import { localFilesDefinition } from '../../../src/connectors/local-files/index.
 import { s3Definition } from '../../../src/connectors/s3/index.js'
 import { runAttempt } from '../../../src/engine/index.js'
 import { type ConfiguredCatalog, rowBatch, type SourceMessage, type StateMessage } from '../../../src/protocol/index.js'
-import { MIXED_SCHEMA, configuredStream, mixedRows, readParquet, runOptions } from '../../formats/fixtures.js'
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
+import { MIXED_SCHEMA, configuredStream, mixedAvroFields, mixedRowAsAvro, mixedRows, readAvro, readParquet, runOptions } from '../../formats/fixtures.js'
 import { startS3Server, type S3TestServer } from '../../helpers/s3-server.js'
 
 const ROWS = 5_000
@@ -97,5 +98,41 @@ describe('Local Files and S3 through the engine (runAttempt)', () => {
     })
     assert.equal(result.totalStats.recordsCommitted, ROWS)
     assert.deepEqual(committed.at(-1)?.data, { cursor: ROWS })
+  })
+
+  it('lands the rows in S3 as Avro (snappy) that read back as the source rows', async () => {
+    const result = await runAttempt({
+      source,
+      sourceConfig: {},
+      destination: s3Definition.destination,
+      destinationConfig: {
+        s3_bucket_name: s3.bucket,
+        s3_bucket_path: 'avro/',
+        s3_bucket_region: 'us-east-1',
+        access_key_id: 'minioadmin',
+        secret_access_key: 'minioadmin',
+        s3_endpoint: s3.endpoint,
+        format: { format_type: 'Avro', compression_codec: { codec: 'snappy' } },
+      },
+      catalog,
+      mapping: { namespaceDefinition: 'source' },
+      state: [],
+      options: runOptions(root),
+      onStateCommitted: async () => undefined,
+    })
+    assert.equal(result.totalStats.recordsCommitted, ROWS)
+    const client = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: 'minioadmin', secretAccessKey: 'minioadmin' } })
+    try {
+      const listed = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: 'avro/' }))
+      const keys = (listed.Contents ?? []).map((o) => o.Key!)
+      assert.equal(keys.length, 1)
+      assert.match(keys[0]!, /^avro\/public\/users\/.*_0\.avro$/)
+      const res = await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: keys[0] }))
+      const file = await readAvro(Buffer.from(await res.Body!.transformToByteArray()))
+      assert.equal(file.codec, 'snappy')
+      assert.deepEqual(file.records.map(mixedAvroFields), mixedRows(0, ROWS).map(mixedRowAsAvro))
+    } finally {
+      client.destroy()
+    }
   })
 })

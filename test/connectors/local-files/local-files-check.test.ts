@@ -62,4 +62,17 @@ describe('Local Files check', () => {
     assert.equal(status.status, 'failed')
     assert.match(status.message, /Cannot write to file\/sub/)
   })
+
+  it('checks the format too: accepts Avro codecs it writes, refuses the others with the list', async () => {
+    const ok = await dest.check({ destination_path: 'avro-ok', format: { format_type: 'Avro', compression_codec: { codec: 'snappy' } } }, opts)
+    assert.equal(ok.status, 'succeeded', ok.message)
+    const bzip2 = await dest.check({ destination_path: 'avro-bad', format: { format_type: 'Avro', compression_codec: { codec: 'bzip2' } } }, opts)
+    assert.equal(bzip2.status, 'failed')
+    assert.match(bzip2.message, /Avro codec "bzip2" is not supported by sluice.*sluice writes "no compression", "Deflate", "snappy", "zstandard"/)
+    const level = await dest.check({ destination_path: 'avro-bad', format: { format_type: 'Avro', compression_codec: { codec: 'zstandard', compression_level: 30 } } }, opts)
+    assert.equal(level.status, 'failed')
+    assert.match(level.message, /compression_level for zstandard must be an integer from -5 to 22; got 30/)
+    const parquet = await dest.check({ destination_path: 'avro-bad', format: { format_type: 'Parquet', compression_codec: { codec: 'snappy' } } }, opts)
+    assert.match(parquet.message, /format.compression_codec must be a string for Parquet/)
+  })
 })

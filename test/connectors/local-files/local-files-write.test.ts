@@ -10,7 +10,10 @@ import {
   collect,
   configuredStream,
   messages,
+  mixedAvroFields,
+  mixedRowAsAvro,
   mixedRows,
+  readAvro,
   readCsv,
   readJsonl,
   readParquet,
@@ -96,6 +99,33 @@ describe('Local Files write', () => {
       assert.deepEqual(rows.map((r) => r.amount), mixedRows(0, 300).map((r) => r.amount))
     })
   }
+
+  for (const codec of [undefined, { codec: 'Deflate' }, { codec: 'snappy' }]) {
+    it(`writes Avro (${codec?.codec ?? 'no compression_codec'}) that an independent reader decodes as the source rows`, async () => {
+      const dest = new LocalFilesDestination()
+      const catalog = { streams: [configuredStream('people', MIXED_SCHEMA, { namespace: 'crm', syncId: 9, generationId: 4 })] }
+      const dir = `avro-${codec?.codec ?? 'default'}`
+      const format = codec ? { format_type: 'Avro', compression_codec: codec } : { format_type: 'avro' }
+      const states = await collect(dest.write({ destination_path: dir, format }, catalog, messages(catalog, 60, 25), runOptions(root)))
+      assert.equal(states.length, 3)
+      const files = visible(await walk(path.join(root, dir)))
+      assert.equal(files.length, 1)
+      assert.match(files[0]!, /^crm\/people\/\d{4}_\d{2}_\d{2}_\d{13}_0\.avro$/)
+      const file = await readAvro(await readFile(path.join(root, dir, files[0]!)))
+      assert.equal(file.codec, codec ? codec.codec.toLowerCase() : 'null')
+      assert.equal(file.schema.namespace, 'crm')
+      assert.deepEqual(file.records.map(mixedAvroFields), mixedRows(0, 60).map(mixedRowAsAvro))
+      assert.ok(file.records.every((r) => r._airbyte_generation_id === 4 && (r._airbyte_meta as { sync_id: number }).sync_id === 9))
+    })
+  }
+
+  it('fails a sync with an Avro codec sluice does not write, leaving no file', async () => {
+    const dest = new LocalFilesDestination()
+    const catalog = { streams: [configuredStream('x', MIXED_SCHEMA)] }
+    const format = { format_type: 'Avro', compression_codec: { codec: 'xz' } }
+    await assert.rejects(collect(dest.write({ destination_path: 'avro-xz', format }, catalog, messages(catalog, 5, 5), runOptions(root))), /Avro codec "xz" is not supported by sluice/)
+    assert.deepEqual(await walk(path.join(root, 'avro-xz')), [])
+  })
 
   for (const gzip of [true, false]) {
     for (const flatten of [true, false]) {

@@ -85,4 +85,22 @@ describe('S3 check', () => {
     assert.equal(status.status, 'failed')
     assert.match(status.message, /Unsupported Parquet compression_codec "LZO"/)
   })
+
+  it('accepts an Avro format it writes', async () => {
+    const status = await dest.check(config({ format: { format_type: 'Avro', compression_codec: { codec: 'Deflate', compression_level: 5 } } }), opts)
+    assert.equal(status.status, 'succeeded', status.message)
+  })
+
+  it('refuses an Avro codec sluice does not write, and a level out of range, before connecting', async () => {
+    // A dead endpoint: the answer must come from the config, not from S3.
+    const offline = { s3_endpoint: `http://127.0.0.1:${await deadPort()}` }
+    const bzip2 = await dest.check(config({ ...offline, format: { format_type: 'Avro', compression_codec: { codec: 'bzip2' } } }), opts)
+    assert.equal(bzip2.status, 'failed')
+    assert.equal(bzip2.message, 'Avro codec "bzip2" is not supported by sluice; sluice writes "no compression", "Deflate", "snappy", "zstandard".')
+    const xz = await dest.check(config({ ...offline, format: { format_type: 'Avro', compression_codec: { codec: 'xz', compression_level: 6 } } }), opts)
+    assert.match(xz.message, /Avro codec "xz" is not supported by sluice/)
+    const level = await dest.check(config({ ...offline, format: { format_type: 'Avro', compression_codec: { codec: 'Deflate', compression_level: 12 } } }), opts)
+    assert.equal(level.status, 'failed')
+    assert.equal(level.message, 'format.compression_codec.compression_level for Deflate must be an integer from 0 to 9; got 12.')
+  })
 })
