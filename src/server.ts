@@ -7,7 +7,7 @@ import type { ApiDeps } from './api/deps.js'
 import { newWorkspaceRecord } from './api/workspace-records.js'
 import type { ConnectorContext } from './connectors/connector.js'
 import { ConnectorRegistry } from './connectors/registry.js'
-import { customDefinitionsService } from './declarative/declarative-definitions.js'
+import { customDefinitionsRefresher, customDefinitionsService } from './declarative/declarative-definitions.js'
 import { loadSecretKey, SecretService } from './secrets/secret-service.js'
 import { openStores, type OpenedStores } from './store/open-stores.js'
 import { createJobServices } from './worker/job-services.js'
@@ -120,6 +120,8 @@ export async function startSluice(options: StartSluiceOptions = {}): Promise<Run
     logger,
     apiToken,
   }
+  // Other API processes on the same database may add custom definitions at any time.
+  if (stores.kind === 'postgres') deps.refreshDefinitions = customDefinitionsRefresher(stores.configStore, deps.registry, logger)
   const started: SluiceService[] = []
   let app: FastifyInstance | undefined
   const close = async (): Promise<void> => {

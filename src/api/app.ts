@@ -37,6 +37,13 @@ export async function createApp(deps: ApiDeps): Promise<FastifyInstance> {
 
   installErrorHandler(app)
   installAuth(app, deps.apiToken)
+  const refreshDefinitions = deps.refreshDefinitions
+  if (refreshDefinitions) {
+    // After auth: definitions another API process added are known before the route runs.
+    app.addHook('preHandler', async () => {
+      await refreshDefinitions()
+    })
+  }
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(
       { method: request.method, url: request.url, statusCode: reply.statusCode, durationMs: Math.round(reply.elapsedTime * 10) / 10 },

@@ -19,6 +19,11 @@ export interface ApiDeps {
   apiToken?: string | undefined
   /** Live worker processes (shared PostgreSQL store); without it workers/list derives them from running attempts. */
   workers?: WorkerRegistry | undefined
+  /**
+   * Shared store only: brings the registry up to date with custom definitions other API
+   * processes added; the app calls it before each request.
+   */
+  refreshDefinitions?: (() => Promise<void>) | undefined
   /** Time limits of synchronous connector calls, in ms (defaults: check 60 s, discover 5 min). */
   timeouts?: { checkMs?: number; discoverMs?: number } | undefined
 }

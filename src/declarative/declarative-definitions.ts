@@ -95,6 +95,26 @@ export async function loadCustomDefinitions(store: ConfigStore, registry: Connec
   return n
 }
 
+/**
+ * For API processes on a shared store: brings the registry up to date with the custom definitions
+ * other processes added, checking the stored set's fingerprint (one query) and reloading only when
+ * it changed. Concurrent callers share one check.
+ */
+export function customDefinitionsRefresher(store: ConfigStore, registry: ConnectorRegistry, log: { warn(obj: object, msg: string): void }): () => Promise<void> {
+  let loaded: string | undefined
+  let running: Promise<void> | undefined
+  const refresh = async (): Promise<void> => {
+    const version = await store.customDefinitionsVersion()
+    if (version === loaded) return
+    await loadCustomDefinitions(store, registry, log)
+    loaded = version
+  }
+  return () =>
+    (running ??= refresh().finally(() => {
+      running = undefined
+    }))
+}
+
 /** A server service (structurally a SluiceService) that loads custom definitions at start. */
 export function customDefinitionsService(): {
   name: string

@@ -139,6 +139,8 @@ export interface ConfigStore {
 
   listCustomDefinitions(): Promise<CustomDefinitionRecord[]>
   putCustomDefinition(def: CustomDefinitionRecord): Promise<void>
+  /** A fingerprint of the stored custom definitions: it changes whenever one is added or replaced. */
+  customDefinitionsVersion(): Promise<string>
 
   /** Operations of a workspace (tombstoned ones only when asked). */
   listOperations(workspaceId: string, opts?: { includeTombstone?: boolean }): Promise<OperationRecord[]>

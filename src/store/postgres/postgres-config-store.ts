@@ -169,6 +169,13 @@ export class PostgresConfigStore implements ConfigStore {
     )
   }
 
+  async customDefinitionsVersion(): Promise<string> {
+    const rows = await this.#db.query<{ v: string }>(
+      `SELECT md5(coalesce(string_agg(definition_id || ':' || md5(doc::text), ',' ORDER BY definition_id), '')) AS v FROM sluice_custom_definitions`,
+    )
+    return rows[0]?.v ?? ''
+  }
+
   async listOperations(workspaceId: string, opts: { includeTombstone?: boolean } = {}): Promise<OperationRecord[]> {
     const rows = await this.#db.query<DocRow<OperationRecord>>(
       `SELECT doc FROM sluice_operations WHERE workspace_id = $1 ${opts.includeTombstone ? '' : 'AND NOT tombstone'} ORDER BY created_at, operation_id`,

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
+import { createHash } from 'node:crypto'
 import { SluiceError } from '../../errors.js'
 import type {
   ActorRecord,
@@ -191,6 +192,16 @@ export class SqliteConfigStore implements ConfigStore {
            ON CONFLICT (definition_id) DO UPDATE SET kind = excluded.kind, workspace_id = excluded.workspace_id, doc = excluded.doc`,
         )
         .run(def.definitionId, def.kind, def.workspaceId ?? null, def.createdAt, JSON.stringify(def))
+    })
+  }
+
+  customDefinitionsVersion(): Promise<string> {
+    return this.#run(() => {
+      const hash = createHash('sha1')
+      for (const row of this.#db.prepare('SELECT definition_id, doc FROM custom_definitions ORDER BY definition_id').all() as Array<{ definition_id: string; doc: string }>) {
+        hash.update(`${row.definition_id}\u0000${row.doc}\u0000`)
+      }
+      return hash.digest('hex')
     })
   }
 
