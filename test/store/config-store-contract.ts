@@ -185,8 +185,13 @@ export function configStoreContract(name: string, factory: ConfigStoreFactory): 
 
     test('custom definitions: put and list', async () => {
       const id = randomUUID()
+      const v0 = await store.customDefinitionsVersion()
       await store.putCustomDefinition({ definitionId: id, kind: 'source', name: 'My API', payload: { manifest: { version: '6.0.0' } }, createdAt: 5 })
+      const v1 = await store.customDefinitionsVersion()
+      assert.notEqual(v1, v0)
+      assert.equal(await store.customDefinitionsVersion(), v1, 'the fingerprint is stable while nothing changes')
       await store.putCustomDefinition({ definitionId: id, kind: 'source', name: 'My API v2', payload: { manifest: { version: '6.1.0' } }, createdAt: 5 })
+      assert.notEqual(await store.customDefinitionsVersion(), v1, 'a replaced definition changes it')
       const defs = (await store.listCustomDefinitions()).filter((d) => d.definitionId === id)
       assert.equal(defs.length, 1)
       assert.equal(defs[0]!.name, 'My API v2')
