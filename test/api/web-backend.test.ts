@@ -133,6 +133,21 @@ describe('web_backend/connections/* (Airbyte UI, Prefect refresh_schema, Terrafo
     assert.equal(job?.refreshMode, 'merge')
     await h.post('jobs/cancel', { id: after[0].job.id })
 
+    // An operation another connection also lists survives its removal from this one.
+    const shared = read.operations[0].operationId
+    const other = await h.post('connections/create', {
+      sourceId,
+      destinationId,
+      operationIds: [shared],
+      syncCatalog: { streams: [{ stream: { name: 'customers', namespace: 'public' }, config: { syncMode: 'full_refresh', destinationSyncMode: 'overwrite' } }] },
+    })
+    assert.equal(other.statusCode, 200, other.body)
+    const dropped = await h.post('web_backend/connections/update', { connectionId, operations: [], skipReset: true })
+    assert.deepEqual(dropped.json().operationIds, [])
+    assert.equal((await h.post('operations/get', { operationId: shared })).statusCode, 200)
+    await h.post('web_backend/connections/update', { connectionId: other.json().connectionId, operations: [], skipReset: true })
+    assert.equal((await h.post('operations/get', { operationId: shared })).statusCode, 404, 'deleted once no connection lists it')
+
     // An invalid operation refuses the whole update: nothing changes.
     const beforeBad = (await h.post('connections/get', { connectionId })).json()
     const bad = await h.post('web_backend/connections/update', {

@@ -156,6 +156,34 @@ function snippet(deps: ApiDeps, a: ActorRecord): Record<string, unknown> {
     : { destinationId: a.id, name: a.name, destinationDefinitionId: a.definitionId, destinationName: name, ...icon }
 }
 
+/**
+ * Airbyte's createOrUpdateOperations: operations sent with the id of one the connection has are
+ * updated, the others created; those it had and no longer lists are deleted unless another
+ * connection still lists them. One transaction; returns the stored connection.
+ */
+async function replaceOperations(deps: ApiDeps, conn: ConnectionRecord, operations: readonly OperationWrite[]): Promise<ConnectionRecord> {
+  return deps.configStore.transaction(async () => {
+    const operationIds: string[] = []
+    for (const op of operations) {
+      const existing = op.operationId === undefined ? undefined : await deps.configStore.getOperation(op.operationId)
+      const record: OperationRecord =
+        existing !== undefined && !existing.tombstone && conn.operationIds.includes(existing.operationId)
+          ? { ...existing, name: op.name, operatorConfiguration: op.operatorConfiguration }
+          : { operationId: randomUUID(), workspaceId: conn.workspaceId, name: op.name, operatorConfiguration: op.operatorConfiguration, tombstone: false, createdAt: Math.floor(Date.now() / 1000) }
+      await deps.configStore.putOperation(record)
+      operationIds.push(record.operationId)
+    }
+    const others = (await deps.configStore.listConnections({ workspaceId: conn.workspaceId, includeDeprecated: true })).filter((c) => c.connectionId !== conn.connectionId)
+    for (const id of conn.operationIds.filter((id) => !operationIds.includes(id))) {
+      const dropped = await deps.configStore.getOperation(id)
+      if (dropped !== undefined && !others.some((c) => c.operationIds.includes(id))) await deps.configStore.putOperation({ ...dropped, tombstone: true })
+    }
+    const next: ConnectionRecord = { ...conn, operationIds, updatedAt: Math.floor(Date.now() / 1000) }
+    await deps.configStore.putConnection(next)
+    return next
+  })
+}
+
 /** Streams whose schema or configuration an update changed (what Airbyte resets unless skipReset). */
 function changedStreams(before: ApiCatalog, after: ApiCatalog): StreamDescriptor[] {
   const selected = (c: ApiCatalog): CatalogEntry[] => c.streams.filter((e) => e.config.selected !== false)
@@ -236,26 +264,12 @@ export function registerWebBackendRoutes(app: FastifyInstance, deps: ApiDeps): v
       const { skipReset, operations, ...patch } = body
       const conn = await requireConnection(deps, body.connectionId as string)
       const before = await configuredPicture(deps, conn)
-      // Operations first: a bad one refuses the whole update before anything is stored.
-      let operationIds: string[] | undefined
-      if (Array.isArray(operations)) {
-        for (const op of operations) await checkOperator(deps, conn.workspaceId, op.operatorConfiguration)
-        operationIds = []
-        for (const op of operations) {
-          const existing = op.operationId === undefined ? undefined : await deps.configStore.getOperation(op.operationId)
-          const record: OperationRecord =
-            existing !== undefined && !existing.tombstone && conn.operationIds.includes(existing.operationId)
-              ? { ...existing, name: op.name, operatorConfiguration: op.operatorConfiguration }
-              : { operationId: randomUUID(), workspaceId: conn.workspaceId, name: op.name, operatorConfiguration: op.operatorConfiguration, tombstone: false, createdAt: Math.floor(Date.now() / 1000) }
-          await deps.configStore.putOperation(record)
-          operationIds.push(record.operationId)
-        }
-        for (const id of conn.operationIds.filter((id) => !operationIds!.includes(id))) {
-          const dropped = await deps.configStore.getOperation(id)
-          if (dropped !== undefined) await deps.configStore.putOperation({ ...dropped, tombstone: true })
-        }
-      }
-      const updated = await updateConnection(deps, operationIds === undefined ? patch : { ...patch, operationIds })
+      // Checked first, the connection patch next (it validates the catalog and may discover),
+      // the operations last: a refused update stores nothing.
+      if (Array.isArray(operations)) for (const op of operations) await checkOperator(deps, conn.workspaceId, op.operatorConfiguration)
+      const { operationIds: _ignored, ...rest } = patch
+      let updated = await updateConnection(deps, Array.isArray(operations) ? rest : patch)
+      if (Array.isArray(operations)) updated = await replaceOperations(deps, updated, operations)
       const after = await configuredPicture(deps, updated)
       if (skipReset !== true && updated.status === 'active') {
         const streams = changedStreams(before, after)
