@@ -162,7 +162,7 @@ describe('web_backend/connections/* (Airbyte UI, Prefect refresh_schema, Terrafo
   it('list: one item per connection with snippets and status, filtered by source', async () => {
     const res = await h.post('web_backend/connections/list', { workspaceId: h.workspaceId })
     assert.equal(res.statusCode, 200, res.body)
-    const [item] = res.json().connections
+    const item = res.json().connections.find((c: any) => c.connectionId === connectionId)
     assert.equal(item.connectionId, connectionId)
     assert.deepEqual([item.source.sourceId, item.source.sourceName, item.destination.destinationId], [sourceId, 'Postgres', destinationId])
     assert.equal(item.schemaChange, 'no_change')
