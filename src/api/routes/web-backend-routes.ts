@@ -76,10 +76,14 @@ async function configuredPicture(deps: ApiDeps, conn: ConnectionRecord): Promise
 
 /** `catalogDiff` and `breakingChange` of a discovered catalog against a connection's (404 for an unknown connection). */
 export async function connectionCatalogDiff(deps: ApiDeps, connectionId: string, discovered: AirbyteCatalog): Promise<{ catalogDiff: CatalogDiff; breakingChange: boolean }> {
-  const picture = await configuredPicture(deps, await requireConnection(deps, connectionId))
-  const current = picture.streams as unknown as ConfiguredStreamLike[]
-  const diff = catalogDiff(current, toApiCatalog(discovered).streams.map((e) => e.stream as unknown as StreamLike))
-  return { catalogDiff: diff, breakingChange: hasBreakingChange(diff, current) }
+  return diffAgainst(await configuredPicture(deps, await requireConnection(deps, connectionId)), toApiCatalog(discovered))
+}
+
+/** catalogDiff (Airbyte's rules, src/api/catalog-diff.ts) from one catalog to another, with the verdict. */
+function diffAgainst(current: ApiCatalog, next: ApiCatalog): { catalogDiff: CatalogDiff; breakingChange: boolean } {
+  const streams = current.streams as unknown as ConfiguredStreamLike[]
+  const diff = catalogDiff(streams, next.streams.map((e) => e.stream as unknown as StreamLike))
+  return { catalogDiff: diff, breakingChange: hasBreakingChange(diff, streams) }
 }
 
 async function actor(deps: ApiDeps, kind: ActorRecord['kind'], id: string): Promise<ActorRecord> {
@@ -184,18 +188,20 @@ async function replaceOperations(deps: ApiDeps, conn: ConnectionRecord, operatio
   })
 }
 
-/** Streams whose schema or configuration an update changed (what Airbyte resets unless skipReset). */
+/**
+ * Streams whose schema (an `update_stream` of catalogDiff, which compares schemas field by field
+ * for selected streams) or sync configuration an update changed: what Airbyte resets unless skipReset.
+ */
 function changedStreams(before: ApiCatalog, after: ApiCatalog): StreamDescriptor[] {
   const selected = (c: ApiCatalog): CatalogEntry[] => c.streams.filter((e) => e.config.selected !== false)
+  const schemaChanged = new Set(diffAgainst(before, after).catalogDiff.transforms.filter((t) => t.transformType === 'update_stream').map((t) => key(t.streamDescriptor)))
   const old = new Map(selected(before).map((e) => [key(e.stream), e]))
   const out: StreamDescriptor[] = []
   for (const e of selected(after)) {
     const o = old.get(key(e.stream))
     if (o === undefined) continue
-    const same =
-      JSON.stringify(o.stream.jsonSchema) === JSON.stringify(e.stream.jsonSchema) &&
-      ['syncMode', 'destinationSyncMode', 'cursorField', 'primaryKey'].every((k) => JSON.stringify(o.config[k]) === JSON.stringify(e.config[k]))
-    if (!same) out.push({ name: String(e.stream.name), namespace: (e.stream.namespace as string | null | undefined) ?? null })
+    const configChanged = ['syncMode', 'destinationSyncMode', 'cursorField', 'primaryKey'].some((k) => JSON.stringify(o.config[k]) !== JSON.stringify(e.config[k]))
+    if (configChanged || schemaChanged.has(key(e.stream))) out.push({ name: String(e.stream.name), namespace: (e.stream.namespace as string | null | undefined) ?? null })
   }
   return out
 }
@@ -213,8 +219,9 @@ export function registerWebBackendRoutes(app: FastifyInstance, deps: ApiDeps): v
       const outcome = await discoverCatalog(deps, conn.sourceId, true)
       // Like Airbyte: a failed discover leaves the stored catalog in place.
       if (!outcome.ok) return webBackendRead(deps, conn, picture)
-      const { catalogDiff: diff, breakingChange } = await connectionCatalogDiff(deps, conn.connectionId, outcome.record.catalog)
-      return webBackendRead(deps, conn, mergeCatalog(picture, toApiCatalog(outcome.record.catalog)), { diff, breaking: breakingChange, catalogId: outcome.record.catalogId })
+      const discovered = toApiCatalog(outcome.record.catalog)
+      const { catalogDiff: diff, breakingChange } = diffAgainst(picture, discovered)
+      return webBackendRead(deps, conn, mergeCatalog(picture, discovered), { diff, breaking: breakingChange, catalogId: outcome.record.catalogId })
     },
   )
 
