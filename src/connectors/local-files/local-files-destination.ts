@@ -116,7 +116,7 @@ export class LocalFilesDestination implements Destination {
     const config = raw as unknown as LocalFilesConfig
     try {
       // A bad format (an Avro codec sluice does not write, a level out of range) fails here as in a sync.
-      parseFormatConfig(config.format, DEFAULT_LOCAL_FORMAT)
+      this.validateConfig(raw)
       const dir = await resolveDestinationDir(config.destination_path, opts.context.localFilesRoot)
       await probeDirectory(dir)
       return { status: 'succeeded', message: `Directory ${config.destination_path} is writable.` }

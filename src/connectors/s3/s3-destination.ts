@@ -60,8 +60,8 @@ export class S3Destination implements Destination {
   async check(raw: ConnectorConfig, opts: RunOptions): Promise<ConnectionStatus> {
     let config: S3Config
     try {
+      this.validateConfig(raw)
       config = s3Config(raw)
-      parseFormatConfig(config.format, DEFAULT_S3_FORMAT)
     } catch (e) {
       return { status: 'failed', message: (e as Error).message }
     }
