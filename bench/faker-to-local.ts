@@ -15,11 +15,10 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { ConnectorLogger, Destination } from '../src/connectors/connector.js'
+import type { ConfiguredCatalog, ConnectorLogger, Destination } from '../src/protocol/index.js'
 import { fakerDefinition } from '../src/connectors/faker/index.js'
 import { localFilesDefinition } from '../src/connectors/local-files/index.js'
 import { runAttempt } from '../src/engine/index.js'
-import type { ConfiguredCatalog } from '../src/protocol/index.js'
 
 interface CaseResult {
   name: string

@@ -12,10 +12,8 @@ import { spawn } from 'node:child_process'
 import { pathToFileURL } from 'node:url'
 import pg from 'pg'
 import { runAttempt } from '../src/engine/index.js'
-import type { Destination, RunOptions } from '../src/connectors/connector.js'
-import { PostgresSource } from '../src/connectors/postgres/index.js'
-import { PostgresDestination } from '../src/connectors/postgres/index.js'
-import type { ConfiguredCatalog } from '../src/protocol/index.js'
+import type { ConfiguredCatalog, Destination, RunOptions } from '../src/protocol/index.js'
+import { PostgresDestination, PostgresSource } from '../src/connectors/postgres/index.js'
 
 export const BENCH_ROWS = Number(process.env.BENCH_ROWS ?? 2_000_000)
 export const SRC_DB = 'sluice_bench_src'

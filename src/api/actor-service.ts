@@ -1,8 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto'
-import type { ConnectorConfig, DestinationDefinition, SourceDefinition } from '../connectors/connector.js'
+import type {
+  AirbyteCatalog,
+  ConnectorConfig,
+  ConnectorSpecification,
+  DestinationDefinition,
+  SourceDefinition,
+} from '../protocol/index.js'
 import type { ConnectorRegistry } from '../connectors/registry.js'
 import { isSluiceError, notFound, SluiceError } from '../errors.js'
-import type { AirbyteCatalog, ConnectorSpecification } from '../protocol/index.js'
 import { decryptSecrets, encryptedLookingPaths, encryptSecrets, maskSecrets, restoreMaskedSecrets, secretPaths, secretValues } from '../secrets/config-secrets.js'
 import type { SecretService } from '../secrets/secret-service.js'
 import type { ActorRecord, CatalogRecord, ConfigStore } from '../store/config-store.js'

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { ConnectorContext, ConnectorLogger, RunOptions } from '../connectors/connector.js'
+import type { ConnectorContext, ConnectorLogger, RunOptions } from '../protocol/index.js'
 import { isSluiceError } from '../errors.js'
 
 /** Airbyte's `JobConfigType` values of synchronous (check/discover/spec) jobs. */

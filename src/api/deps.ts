@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { ConnectorContext } from '../connectors/connector.js'
+import type { ConnectorContext } from '../protocol/index.js'
 import type { ConnectorRegistry } from '../connectors/registry.js'
 import type { SecretService } from '../secrets/secret-service.js'
 import type { ConfigStore } from '../store/config-store.js'

@@ -1,5 +1,5 @@
 import { builtinManifestDefinitions } from '../declarative/declarative-definitions.js'
-import type { ConnectorDefinition, DestinationDefinition, SourceDefinition } from './connector.js'
+import type { ConnectorDefinition, DestinationDefinition, SourceDefinition } from '../protocol/index.js'
 import { fakerDefinition } from './faker/index.js'
 import { localFilesDefinition } from './local-files/index.js'
 import { postgresDestinationDefinition, postgresSourceDefinition } from './postgres/index.js'

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { resolve, sep } from 'node:path'
 import { Ajv, type ValidateFunction } from 'ajv'
 import addFormatsModule from 'ajv-formats'
-import type { ConnectorConfig, RunOptions, Source } from '../connectors/connector.js'
+import type { ConnectorConfig, RunOptions, Source } from '../protocol/index.js'
 import { cancelledError, configError, isSluiceError, SluiceError, throwIfAborted } from '../errors.js'
 import {
   rowBatch,

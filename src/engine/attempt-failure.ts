@@ -1,5 +1,5 @@
 import { type FailureType, isSluiceError, SluiceError, systemError, transientError } from '../errors.js'
-import type { FailureReasonRecord } from '../store/job-store.js'
+import type { FailureReasonRecord } from '../protocol/index.js'
 import type { AttemptProgress } from './types.js'
 
 /** Which side of a sync an attempt failure came from (Airbyte's `failureOrigin`). */

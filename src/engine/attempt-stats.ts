@@ -1,5 +1,4 @@
-import type { StateMessage, StreamDescriptor } from '../protocol/index.js'
-import type { StreamStats } from '../store/job-store.js'
+import type { StateMessage, StreamDescriptor, StreamStats } from '../protocol/index.js'
 import type { AttemptProgress } from './types.js'
 
 /** A state forwarded to the destination and not yet echoed, with the stream's totals at that point. */

@@ -1,9 +1,9 @@
 import { setImmediate as nextMacrotask } from 'node:timers/promises'
-import type { RunOptions } from '../connectors/connector.js'
 import type {
   ConfiguredCatalog,
   DestinationMessage,
   RecordBatch,
+  RunOptions,
   SourceMessage,
   StateMessage,
   StreamDescriptor,

@@ -1,6 +1,13 @@
-import type { Destination, RunOptions, Source, ConnectorConfig } from '../connectors/connector.js'
-import type { ConfiguredCatalog, StateMessage } from '../protocol/index.js'
-import type { StreamStats, StreamStatsEntry } from '../store/job-store.js'
+import type {
+  ConfiguredCatalog,
+  ConnectorConfig,
+  Destination,
+  RunOptions,
+  Source,
+  StateMessage,
+  StreamStats,
+  StreamStatsEntry,
+} from '../protocol/index.js'
 
 /** How stream names and namespaces are mapped on the way to the destination (Airbyte §6.1). */
 export interface NamespaceMapping {

@@ -1,7 +1,7 @@
 import { finished } from 'node:stream/promises'
 import type { Writable } from 'node:stream'
 import { createGzip, type Gzip } from 'node:zlib'
-import type { RunOptions } from '../connectors/connector.js'
+import type { RunOptions } from '../protocol/index.js'
 import { systemError, throwIfAborted } from '../errors.js'
 import {
   type ConfiguredCatalog,

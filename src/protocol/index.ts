@@ -1,3 +1,5 @@
 export * from './catalog.js'
 export * from './messages.js'
 export * from './spec.js'
+export * from './connector.js'
+export * from './attempt-results.js'

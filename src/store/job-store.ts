@@ -1,5 +1,4 @@
-import type { StreamDescriptor } from '../protocol/index.js'
-import type { FailureType } from '../errors.js'
+import type { FailureReasonRecord, StreamDescriptor, StreamStats, StreamStatsEntry } from '../protocol/index.js'
 
 /**
  * Job store port: jobs, attempts, per-stream state, generations and attempt logs, plus the
@@ -17,32 +16,6 @@ export type AttemptStatus = 'running' | 'failed' | 'succeeded'
 
 export const REFRESH_MODES = ['truncate', 'merge'] as const
 export type RefreshMode = (typeof REFRESH_MODES)[number]
-
-export interface StreamStats {
-  recordsEmitted: number
-  bytesEmitted: number
-  recordsCommitted: number
-  bytesCommitted: number
-  stateMessagesEmitted: number
-}
-
-export interface StreamStatsEntry {
-  streamName: string
-  streamNamespace?: string
-  stats: StreamStats
-}
-
-export interface FailureReasonRecord {
-  failureOrigin: 'source' | 'destination' | 'replication' | 'persistence' | 'airbyte_platform' | 'unknown'
-  failureType: FailureType
-  externalMessage: string
-  internalMessage?: string
-  stacktrace?: string
-  retryable: boolean
-  /** epoch ms */
-  timestamp: number
-  streamDescriptor?: StreamDescriptor
-}
 
 export interface JobRecord {
   id: number

@@ -1,4 +1,4 @@
-import type { ConnectorLogger } from '../connectors/connector.js'
+import type { ConnectorLogger } from '../protocol/index.js'
 import { SECRET_MASK } from '../secrets/secret-service.js'
 import type { JobStore } from '../store/job-store.js'
 

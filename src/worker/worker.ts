@@ -1,7 +1,13 @@
 import { hostname } from 'node:os'
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
-import type { ConnectorConfig, ConnectorContext, DestinationDefinition, SourceDefinition } from '../connectors/connector.js'
+import type {
+  ConnectorConfig,
+  ConnectorContext,
+  DestinationDefinition,
+  FailureReasonRecord,
+  SourceDefinition,
+} from '../protocol/index.js'
 import type { ConnectorRegistry } from '../connectors/registry.js'
 import { isAttemptFailure, runAttempt } from '../engine/index.js'
 import type { AttemptInput, AttemptProgress, AttemptResult } from '../engine/types.js'
@@ -10,7 +16,7 @@ import { streamKey, streamLabel, type StateMessage } from '../protocol/index.js'
 import { decryptSecrets, encryptSecrets, secretValues } from '../secrets/config-secrets.js'
 import type { SecretService } from '../secrets/secret-service.js'
 import type { ActorRecord, ConfigStore } from '../store/config-store.js'
-import type { AttemptRecord, ClaimedAttempt, FailureReasonRecord, JobRecord, JobStore } from '../store/job-store.js'
+import type { AttemptRecord, ClaimedAttempt, JobRecord, JobStore } from '../store/job-store.js'
 import { catalogEntries, configuredCatalog, namespaceMapping, resetEntries, type CatalogEntry } from './attempt-catalog.js'
 import { AttemptLog } from './attempt-log.js'
 import { connectionOperations, runWebhookOperations } from './webhook-operations.js'

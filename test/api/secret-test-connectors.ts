@@ -1,6 +1,10 @@
 import { configError } from '../../src/errors.js'
-import type { DestinationDefinition, SourceDefinition } from '../../src/connectors/connector.js'
-import type { AirbyteCatalog, ConnectorSpecification } from '../../src/protocol/index.js'
+import type {
+  AirbyteCatalog,
+  ConnectorSpecification,
+  DestinationDefinition,
+  SourceDefinition,
+} from '../../src/protocol/index.js'
 
 /** A spec with a top-level secret and a secret inside a oneOf branch (like Postgres tunnels). */
 export const secretSpec: ConnectorSpecification = {

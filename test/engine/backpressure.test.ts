@@ -3,8 +3,7 @@ import assert from 'node:assert/strict'
 import { setImmediate as tick } from 'node:timers/promises'
 import { runAttempt } from '../../src/engine/index.js'
 import { fakerDefinition } from '../../src/connectors/faker/index.js'
-import type { Destination, Source } from '../../src/connectors/connector.js'
-import type { RecordBatch } from '../../src/protocol/index.js'
+import type { Destination, RecordBatch, Source } from '../../src/protocol/index.js'
 import { attemptInput, catalogOf, sandbox, testDestination, testSource } from './engine-helpers.js'
 
 const items = { name: 'items', namespace: null }

@@ -1,10 +1,18 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { ConnectorLogger, Destination, RunOptions, Source } from '../../src/connectors/connector.js'
+import type {
+  ConfiguredCatalog,
+  ConnectorLogger,
+  Destination,
+  DestinationSyncMode,
+  RunOptions,
+  Source,
+  StateMessage,
+  SyncMode,
+} from '../../src/protocol/index.js'
 import { testSource } from '../../src/connectors/test-source/test-source.js'
 import { testDestination } from '../../src/connectors/test-destination/test-destination.js'
-import type { ConfiguredCatalog, DestinationSyncMode, StateMessage, SyncMode } from '../../src/protocol/index.js'
 import type { AttemptInput, NamespaceMapping } from '../../src/engine/index.js'
 
 export { testSource, testDestination }

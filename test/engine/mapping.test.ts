@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { AttemptFailure, mapStreamDescriptor, runAttempt, toSluiceError } from '../../src/engine/index.js'
-import type { Destination, Source } from '../../src/connectors/connector.js'
+import type { Destination, Source } from '../../src/protocol/index.js'
 import { readTestDestination } from '../../src/connectors/test-destination/index.js'
 import { type RecordBatch, streamKey, type StreamDescriptor } from '../../src/protocol/index.js'
 import { attemptInput, catalogOf, latestStates, sandbox, testDestination, testSource } from './engine-helpers.js'

@@ -4,7 +4,7 @@ import { crc32, gunzipSync, inflateRaw } from 'node:zlib'
 import { parquetReadObjects } from 'hyparquet'
 import { compressors } from 'hyparquet-compressors'
 import { uncompressSync as snappyUncompress } from 'snappy'
-import type { RunOptions } from '../../src/connectors/connector.js'
+import type { RunOptions } from '../../src/protocol/index.js'
 import {
   type ConfiguredCatalog,
   type ConfiguredStream,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import type { ConnectorContext, ConnectorLogger, RunOptions } from '../../src/connectors/connector.js'
+import type { ConnectorContext, ConnectorLogger, RunOptions } from '../../src/protocol/index.js'
 
 /** Connection settings of the test server (loopback, trust auth). */
 export const PG_HOST = '127.0.0.1'

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import type { DestinationDefinition, SourceDefinition } from '../../connectors/connector.js'
+import type { DestinationDefinition, SourceDefinition } from '../../protocol/index.js'
 import type { ConnectorRegistry } from '../../connectors/registry.js'
 import { requireDefinition, specOf } from '../actor-service.js'
 import type { SynchronousJobRead } from '../connector-calls.js'

@@ -2,17 +2,8 @@ import type { FastifyInstance } from 'fastify'
 import { notFound, SluiceError } from '../../errors.js'
 import type { StreamDescriptor } from '../../protocol/index.js'
 import type { ConnectionRecord } from '../../store/config-store.js'
-import {
-  JOB_CONFIG_TYPES,
-  JOB_STATUSES,
-  type AttemptRecord,
-  type FailureReasonRecord,
-  type JobConfigType,
-  type JobListFilter,
-  type JobRecord,
-  type JobStatus,
-  type StreamStats,
-} from '../../store/job-store.js'
+import { JOB_CONFIG_TYPES, JOB_STATUSES, type AttemptRecord, type JobConfigType, type JobListFilter, type JobRecord, type JobStatus } from '../../store/job-store.js'
+import { type FailureReasonRecord, type StreamStats } from '../../protocol/index.js'
 import { catalogEntries } from '../../worker/attempt-catalog.js'
 import type { ApiDeps } from '../deps.js'
 import { objectSchema, postRoute, str } from '../route-helpers.js'

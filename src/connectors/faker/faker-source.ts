@@ -1,5 +1,4 @@
 import { setImmediate as nextMacrotask } from 'node:timers/promises'
-import type { RunOptions, Source } from '../connector.js'
 import type {
   AirbyteCatalog,
   AirbyteStream,
@@ -8,6 +7,8 @@ import type {
   JsonSchema,
   RecordBatch,
   RecordData,
+  RunOptions,
+  Source,
   SourceMessage,
   StateMessage,
   StreamDescriptor,

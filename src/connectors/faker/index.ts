@@ -1,4 +1,4 @@
-import type { SourceDefinition } from '../connector.js'
+import type { SourceDefinition } from '../../protocol/index.js'
 import { fakerSource } from './faker-source.js'
 
 /** Sample Data (Faker), under Airbyte's definition id so scripts that hard-code it keep working. */

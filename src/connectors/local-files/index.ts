@@ -1,4 +1,4 @@
-import type { DestinationDefinition } from '../connector.js'
+import type { DestinationDefinition } from '../../protocol/index.js'
 import { LocalFilesDestination } from './local-files-destination.js'
 
 export { LocalFilesDestination, resolveDestinationDir } from './local-files-destination.js'

@@ -5,10 +5,13 @@ import { configError, SluiceError } from '../../errors.js'
 import type {
   ConfiguredCatalog,
   ConnectionStatus,
+  ConnectorConfig,
+  Destination,
+  DestinationCapabilities,
   DestinationMessage,
+  RunOptions,
   StateMessage,
 } from '../../protocol/index.js'
-import type { ConnectorConfig, Destination, DestinationCapabilities, RunOptions } from '../connector.js'
 import {
   DEFAULT_FILE_LIMITS,
   DEFAULT_FILE_NAME_PATTERN,

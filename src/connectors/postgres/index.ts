@@ -1,4 +1,4 @@
-import type { DestinationDefinition, SourceDefinition } from '../connector.js'
+import type { DestinationDefinition, SourceDefinition } from '../../protocol/index.js'
 import { PostgresDestination } from './postgres-destination.js'
 import { PostgresSource } from './postgres-source.js'
 

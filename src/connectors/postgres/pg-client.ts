@@ -1,5 +1,5 @@
 import pg from 'pg'
-import type { ConnectorLogger } from '../connector.js'
+import type { ConnectorLogger } from '../../protocol/index.js'
 import { cancelledError } from '../../errors.js'
 import { errorContext, toClientConfig, type PostgresConnectionConfig } from './postgres-config.js'
 import { fromPgError } from './postgres-errors.js'

@@ -1,7 +1,7 @@
 import type { ClientConfig } from 'pg'
 import type { ConnectionOptions } from 'node:tls'
 import { SluiceError, configError } from '../../errors.js'
-import type { ConnectorLogger } from '../connector.js'
+import type { ConnectorLogger } from '../../protocol/index.js'
 import type { PgErrorContext } from './postgres-errors.js'
 
 /** Connection keys shared by the source and destination configs (Airbyte's names). */

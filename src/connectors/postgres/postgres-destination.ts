@@ -6,14 +6,17 @@ import type {
   ConfiguredCatalog,
   ConfiguredStream,
   ConnectionStatus,
+  ConnectorConfig,
+  Destination,
+  DestinationCapabilities,
   DestinationMessage,
   PgCopyText,
   RecordBatch,
+  RunOptions,
   StateMessage,
 } from '../../protocol/index.js'
 import { streamKey, streamLabel } from '../../protocol/index.js'
 import { cancelledError, configError, isSluiceError, systemError } from '../../errors.js'
-import type { ConnectorConfig, Destination, DestinationCapabilities, RunOptions } from '../connector.js'
 import { errorContext, validateConnection, type PostgresDestinationConfig } from './postgres-config.js'
 import { fromPgError, isDataException } from './postgres-errors.js'
 import { postgresDestinationSpec } from './postgres-spec.js'

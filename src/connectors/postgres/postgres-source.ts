@@ -6,15 +6,17 @@ import type {
   ConfiguredCatalog,
   ConfiguredStream,
   ConnectionStatus,
+  ConnectorConfig,
   RecordBatch,
   RecordData,
+  RunOptions,
+  Source,
   SourceMessage,
   StateMessage,
   StreamDescriptor,
 } from '../../protocol/index.js'
 import { streamKey, streamLabel } from '../../protocol/index.js'
 import { cancelledError, configError, isSluiceError } from '../../errors.js'
-import type { ConnectorConfig, RunOptions, Source } from '../connector.js'
 import { errorContext, replicationMethodOf, validateSourceConfig, type PostgresSourceConfig } from './postgres-config.js'
 import { fromPgError } from './postgres-errors.js'
 import { postgresSourceSpec } from './postgres-spec.js'

@@ -1,4 +1,4 @@
-import type { SourceDefinition } from '../connector.js'
+import type { SourceDefinition } from '../../protocol/index.js'
 import { RestApiSource } from './rest-api-source.js'
 
 export { RestApiSource } from './rest-api-source.js'

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { ConnectorConfig, RunOptions, Source } from '../connector.js'
+import type { ConnectorConfig, RunOptions, Source } from '../../protocol/index.js'
 import { DeclarativeSource, type DeclarativeSourceOptions } from '../../declarative/declarative-source.js'
 import { redactUrl } from '../../declarative/http/http-requester.js'
 import { cancelledError, configError, SluiceError, throwIfAborted } from '../../errors.js'

@@ -1,4 +1,4 @@
-import type { DestinationDefinition } from '../connector.js'
+import type { DestinationDefinition } from '../../protocol/index.js'
 import { S3Destination } from './s3-destination.js'
 
 export { S3Destination } from './s3-destination.js'

@@ -12,8 +12,16 @@ import {
   parseFormatConfig,
   writeFiles,
 } from '../../formats/index.js'
-import type { ConfiguredCatalog, ConnectionStatus, DestinationMessage, StateMessage } from '../../protocol/index.js'
-import type { ConnectorConfig, Destination, DestinationCapabilities, RunOptions } from '../connector.js'
+import type {
+  ConfiguredCatalog,
+  ConnectionStatus,
+  ConnectorConfig,
+  Destination,
+  DestinationCapabilities,
+  DestinationMessage,
+  RunOptions,
+  StateMessage,
+} from '../../protocol/index.js'
 import { CHECK_CLIENT, createS3Client, endpointLabel, SYNC_CLIENT, translateS3Error } from './s3-client.js'
 import { S3ObjectStore } from './s3-object-store.js'
 import { type S3Config, s3Spec } from './s3-spec.js'

@@ -1,4 +1,4 @@
-import type { DestinationDefinition } from '../connector.js'
+import type { DestinationDefinition } from '../../protocol/index.js'
 import { testDestination } from './test-destination.js'
 
 export {

@@ -1,14 +1,16 @@
 import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { ConnectorContext, Destination, RunOptions } from '../connector.js'
 import type {
   ConfiguredCatalog,
   ConfiguredStream,
   ConnectionStatus,
+  ConnectorContext,
   ConnectorSpecification,
+  Destination,
   DestinationMessage,
   RecordData,
+  RunOptions,
   StateMessage,
   StreamDescriptor,
 } from '../../protocol/index.js'

@@ -1,4 +1,4 @@
-import type { SourceDefinition } from '../connector.js'
+import type { SourceDefinition } from '../../protocol/index.js'
 import { testSource } from './test-source.js'
 
 export { testSourceRow, parseTestSourceConfig, type TestSourceConfig } from './test-source.js'

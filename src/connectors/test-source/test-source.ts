@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { RunOptions, Source } from '../connector.js'
 import type {
   AirbyteCatalog,
   AirbyteStream,
@@ -7,6 +6,8 @@ import type {
   ConnectionStatus,
   ConnectorSpecification,
   RecordData,
+  RunOptions,
+  Source,
   SourceMessage,
   StateMessage,
   StreamDescriptor,

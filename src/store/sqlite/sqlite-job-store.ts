@@ -1,23 +1,7 @@
 import type { SqliteDatabase } from './database.js'
 import { SluiceError } from '../../errors.js'
-import { streamKey, type StreamDescriptor } from '../../protocol/index.js'
-import {
-  JOB_STATUSES,
-  TERMINAL_JOB_STATUSES,
-  type AttemptOutcome,
-  type AttemptRecord,
-  type JobOutcome,
-  type ClaimedAttempt,
-  type CreateJobInput,
-  type JobConfigType,
-  type JobListFilter,
-  type JobRecord,
-  type JobStatus,
-  type JobStore,
-  type RefreshMode,
-  type StreamStateRecord,
-  type StreamStats,
-} from '../job-store.js'
+import { type StreamDescriptor, streamKey, type StreamStats } from '../../protocol/index.js'
+import { JOB_STATUSES, TERMINAL_JOB_STATUSES, type AttemptOutcome, type AttemptRecord, type JobOutcome, type ClaimedAttempt, type CreateJobInput, type JobConfigType, type JobListFilter, type JobRecord, type JobStatus, type JobStore, type RefreshMode, type StreamStateRecord } from '../job-store.js'
 
 /** Options of {@link SqliteJobStore}. */
 export interface SqliteJobStoreOptions {

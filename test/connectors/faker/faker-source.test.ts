@@ -1,8 +1,14 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { fakerDefinition } from '../../../src/connectors/faker/index.js'
-import type { RunOptions } from '../../../src/connectors/connector.js'
-import type { ConfiguredCatalog, RecordBatch, SourceMessage, StateMessage, SyncMode } from '../../../src/protocol/index.js'
+import type {
+  ConfiguredCatalog,
+  RecordBatch,
+  RunOptions,
+  SourceMessage,
+  StateMessage,
+  SyncMode,
+} from '../../../src/protocol/index.js'
 import { isRecordBatch } from '../../../src/protocol/index.js'
 
 const source = fakerDefinition.source

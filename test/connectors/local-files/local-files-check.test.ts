@@ -3,7 +3,7 @@ import { mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import type { RunOptions } from '../../../src/connectors/connector.js'
+import type { RunOptions } from '../../../src/protocol/index.js'
 import { localFilesDefinition } from '../../../src/connectors/local-files/index.js'
 import { ConnectorRegistry } from '../../../src/connectors/registry.js'
 

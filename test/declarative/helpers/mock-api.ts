@@ -3,8 +3,15 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { RunOptions, Source } from '../../../src/connectors/connector.js'
-import type { ConfiguredCatalog, RecordData, SourceMessage, StateMessage, SyncMode } from '../../../src/protocol/index.js'
+import type {
+  ConfiguredCatalog,
+  RecordData,
+  RunOptions,
+  Source,
+  SourceMessage,
+  StateMessage,
+  SyncMode,
+} from '../../../src/protocol/index.js'
 
 /** One request the mock API received. `host` is the public host the manifest addressed. */
 export interface MockRequest {

@@ -1,13 +1,12 @@
-import type {
-  AirbyteCatalog,
-  ConfiguredCatalog,
-  ConnectionStatus,
-  ConnectorSpecification,
-  DestinationMessage,
-  DestinationSyncMode,
-  SourceMessage,
-  StateMessage,
-} from '../protocol/index.js'
+import type { AirbyteCatalog, ConfiguredCatalog, DestinationSyncMode } from './catalog.js'
+import type { DestinationMessage, SourceMessage, StateMessage } from './messages.js'
+import type { ConnectionStatus, ConnectorSpecification } from './spec.js'
+
+/*
+ * The connector contract: what every source and destination implements (Airbyte's verbs as
+ * async functions and iterables). It lives at the bottom so the engine, the registry and the
+ * connector families depend on it, never on each other.
+ */
 
 /** Connector configuration after spec validation (secrets in clear, only inside the process). */
 export type ConnectorConfig = Record<string, unknown>
