@@ -155,7 +155,8 @@ export class Scheduler {
     const { jobStore } = this.#o
     const history: ScheduleHistory = {}
     const lastSync = (await jobStore.listJobs({ configId: connectionId, configTypes: ['sync', 'refresh'], pageSize: 1 })).jobs[0]
-    if (lastSync !== undefined) history.lastSyncStart = lastSync.createdAt * 1000
+    // Whole seconds, as schedules have always been anchored (slots stay on second boundaries).
+    if (lastSync !== undefined) history.lastSyncStart = Math.floor(lastSync.createdAt / 1000) * 1000
     // A job is created at or after its slot, so the newest sync also carries the newest slot.
     if (lastSync?.scheduledFor !== undefined) history.lastScheduledFor = lastSync.scheduledFor
     return history

@@ -35,9 +35,11 @@ export interface JobRecord {
   cancelRequested: boolean
   /** Earliest time (epoch ms) a worker may start the next attempt (retry backoff). */
   runAfter: number
-  /** epoch seconds */
+  /** epoch ms, like every time in job and attempt records (the API converts to Airbyte's seconds) */
   createdAt: number
+  /** epoch ms */
   updatedAt: number
+  /** epoch ms: when the first attempt was claimed */
   startedAt?: number
 }
 
@@ -52,9 +54,11 @@ export interface AttemptRecord {
   totalStats: StreamStats
   streamStats: StreamStatsEntry[]
   failures: FailureReasonRecord[]
-  /** epoch seconds */
+  /** epoch ms */
   createdAt: number
+  /** epoch ms */
   updatedAt: number
+  /** epoch ms */
   endedAt?: number
 }
 
@@ -68,6 +72,7 @@ export interface JobListFilter {
   configTypes?: JobConfigType[]
   configId?: string
   statuses?: JobStatus[]
+  /** Inclusive bounds, epoch ms. */
   createdAtStart?: number
   createdAtEnd?: number
   updatedAtStart?: number

@@ -362,7 +362,7 @@ export class Worker {
         firstFailure = j
       }
       const tooMany = limit > 0 && streak >= limit
-      const tooLong = days > 0 && firstFailure !== undefined && this.#o.now() - firstFailure.createdAt * 1000 >= days * 86_400_000
+      const tooLong = days > 0 && firstFailure !== undefined && this.#o.now() - firstFailure.createdAt >= days * 86_400_000
       if (!tooMany && !tooLong) return
       const connection = await this.#o.configStore.getConnection(connectionId)
       if (connection === undefined || connection.status !== 'active') return

@@ -31,13 +31,13 @@ export function jobStoreContract(name: string, factory: JobStoreFactory): void {
       await harness.close()
     })
 
-    test('createJob: integer ids, pending, epoch seconds, one non-terminal job per connection', async () => {
+    test('createJob: integer ids, pending, epoch ms, one non-terminal job per connection', async () => {
       clock = T0
       const job = await store.createJob({ configType: 'sync', configId: 'c-create', streams: [{ name: 'users' }] })
       assert.equal(Number.isInteger(job.id), true)
       assert.equal(job.status, 'pending')
       assert.equal(job.configId, 'c-create')
-      assert.equal(job.createdAt, T0 / 1000)
+      assert.equal(job.createdAt, T0)
       assert.equal(job.cancelRequested, false)
       assert.deepEqual(job.streams, [{ name: 'users' }])
       await assert.rejects(
@@ -80,7 +80,7 @@ export function jobStoreContract(name: string, factory: JobStoreFactory): void {
       assert.equal(claimed.attempt.workerId, 'w1')
       assert.equal(claimed.attempt.leaseExpiresAt, T0 + 10_000)
       assert.equal(claimed.job.status, 'running')
-      assert.equal(claimed.job.startedAt, T0 / 1000)
+      assert.equal(claimed.job.startedAt, T0)
       assert.equal(await store.claimNext('w2', 10_000), undefined, 'nothing else is runnable')
 
       clock = T0 + 5_000
@@ -99,7 +99,7 @@ export function jobStoreContract(name: string, factory: JobStoreFactory): void {
       assert.equal(await store.finishAttempt(job.id, 0, 'w1', { status: 'succeeded', failures: [] }, { status: 'succeeded' }), false, 'finish twice')
       const attempt = await store.getAttempt(job.id, 0)
       assert.equal(attempt?.status, 'failed')
-      assert.equal(attempt?.endedAt, (T0 + 20_000) / 1000)
+      assert.equal(attempt?.endedAt, T0 + 20_000)
       assert.deepEqual(attempt?.totalStats, stats)
       assert.equal(attempt?.failures[0]?.failureType, 'transient_error')
       assert.equal((await store.getJob(job.id))?.status, 'incomplete')
@@ -170,7 +170,7 @@ export function jobStoreContract(name: string, factory: JobStoreFactory): void {
       assert.deepEqual(asc.jobs.map((j) => j.id), [ids[0]])
       const pending = await store.listJobs({ configId: conn, statuses: ['pending'] })
       assert.deepEqual(pending.jobs.map((j) => j.id), [ids[4]])
-      const ranged = await store.listJobs({ configId: conn, createdAtStart: T0 / 1000 + 1, createdAtEnd: T0 / 1000 + 3 })
+      const ranged = await store.listJobs({ configId: conn, createdAtStart: T0 + 1000, createdAtEnd: T0 + 3000 })
       assert.deepEqual(ranged.jobs.map((j) => j.id), [ids[3], ids[2], ids[1]])
     })
 
@@ -180,7 +180,7 @@ export function jobStoreContract(name: string, factory: JobStoreFactory): void {
       clock = T0 + 7000
       const updated = await store.updateJob(job.id, { status: 'failed' })
       assert.equal(updated.status, 'failed')
-      assert.equal(updated.updatedAt, T0 / 1000 + 7)
+      assert.equal(updated.updatedAt, T0 + 7000)
       await assert.rejects(store.updateJob(99999999, { status: 'failed' }), (e: unknown) => isSluiceError(e) && e.httpStatus === 404)
     })
 

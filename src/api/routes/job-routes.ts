@@ -7,6 +7,7 @@ import { type FailureReasonRecord, type StreamStats } from '../../protocol/index
 import { catalogEntries } from '../../worker/attempt-catalog.js'
 import type { ApiDeps } from '../deps.js'
 import { objectSchema, postRoute, str } from '../route-helpers.js'
+import { epochSeconds } from '../epoch-seconds.js'
 import { scheduleFields } from '../schedule.js'
 
 const int = { type: 'integer' } as const
@@ -90,8 +91,8 @@ export function toAttemptRead(a: AttemptRecord): Record<string, unknown> {
   const read: Record<string, unknown> = {
     id: a.attemptNumber,
     status: a.status,
-    createdAt: a.createdAt,
-    updatedAt: a.updatedAt,
+    createdAt: epochSeconds(a.createdAt),
+    updatedAt: epochSeconds(a.updatedAt),
     recordsSynced: a.totalStats.recordsEmitted,
     bytesSynced: a.totalStats.bytesEmitted,
     totalStats: attemptStats(a.totalStats),
@@ -101,7 +102,7 @@ export function toAttemptRead(a: AttemptRecord): Record<string, unknown> {
       stats: attemptStats(s.stats),
     })),
   }
-  if (a.endedAt !== undefined) read.endedAt = a.endedAt
+  if (a.endedAt !== undefined) read.endedAt = epochSeconds(a.endedAt)
   if (a.failures.length > 0) {
     read.failureSummary = { failures: a.failures.map(failureRead), partialSuccess: a.totalStats.recordsCommitted > 0 }
   }
@@ -142,14 +143,14 @@ export function toJobRead(job: JobRecord, attempts: readonly AttemptRecord[]): R
     configType: job.configType,
     configId: job.configId,
     enabledStreams: job.streams.map(descriptorRead),
-    createdAt: job.createdAt,
-    updatedAt: job.updatedAt,
+    createdAt: epochSeconds(job.createdAt),
+    updatedAt: epochSeconds(job.updatedAt),
     status: job.status,
     aggregatedStats: total,
     streamAggregatedStats: [...perStream.values()],
     summary: { recordsSynced: total.recordsCommitted, bytesSynced: total.bytesCommitted },
   }
-  if (job.startedAt !== undefined) read.startedAt = job.startedAt
+  if (job.startedAt !== undefined) read.startedAt = epochSeconds(job.startedAt)
   if (job.configType === 'reset_connection' || job.configType === 'clear') read.resetConfig = { streamsToReset: job.streams.map(descriptorRead) }
   if (job.configType === 'refresh') read.refreshConfig = { streamsToRefresh: job.streams.map(descriptorRead) }
   return read
@@ -209,8 +210,13 @@ function toStreams(body: StreamsBody): StreamDescriptor[] {
   return body.streams.map((s) => descriptorRead({ name: s.streamName, namespace: s.streamNamespace ?? null }))
 }
 
-function seconds(iso: string | undefined): number | undefined {
-  return iso === undefined ? undefined : Math.floor(Date.parse(iso) / 1000)
+/** A range bound in epoch ms covering whole seconds, as Airbyte compares its second timestamps. */
+function rangeStart(iso: string | undefined): number | undefined {
+  return iso === undefined ? undefined : epochSeconds(Date.parse(iso)) * 1000
+}
+
+function rangeEnd(iso: string | undefined): number | undefined {
+  return iso === undefined ? undefined : epochSeconds(Date.parse(iso)) * 1000 + 999
 }
 
 /**
@@ -236,12 +242,12 @@ async function connectionStatus(deps: ApiDeps, connection: ConnectionRecord): Pr
   const active = await jobStore.activeJob(connection.connectionId)
   const last = (await jobStore.listJobs({ configId: connection.connectionId, configTypes: ['sync', 'reset_connection', 'clear'], pageSize: 1 })).jobs[0]
   const lastSuccess = (await jobStore.listJobs({ configId: connection.connectionId, configTypes: ['sync'], statuses: ['succeeded'], pageSize: 1 })).jobs[0]
-  if (lastSuccess !== undefined) read.lastSuccessfulSync = lastSuccess.updatedAt
+  if (lastSuccess !== undefined) read.lastSuccessfulSync = epochSeconds(lastSuccess.updatedAt)
   if (active !== undefined) read.activeJob = toJobRead(active, await jobStore.listAttempts(active.id))
   if (last !== undefined) {
     const attempts = await jobStore.listAttempts(last.id)
     read.lastSyncJobId = last.id
-    read.lastSyncJobCreatedAt = last.createdAt
+    read.lastSyncJobCreatedAt = epochSeconds(last.createdAt)
     const lastAttempt = attempts[attempts.length - 1]
     if (lastAttempt !== undefined) {
       read.lastSyncAttemptNumber = lastAttempt.attemptNumber
@@ -389,7 +395,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
       if (body.statuses !== undefined) filter.statuses = body.statuses
       if (body.orderByField !== undefined) filter.orderByField = body.orderByField
       if (body.orderByMethod !== undefined) filter.orderByMethod = body.orderByMethod
-      const ranges = { createdAtStart: seconds(body.createdAtStart), createdAtEnd: seconds(body.createdAtEnd), updatedAtStart: seconds(body.updatedAtStart), updatedAtEnd: seconds(body.updatedAtEnd) }
+      const ranges = { createdAtStart: rangeStart(body.createdAtStart), createdAtEnd: rangeEnd(body.createdAtEnd), updatedAtStart: rangeStart(body.updatedAtStart), updatedAtEnd: rangeEnd(body.updatedAtEnd) }
       for (const [key, value] of Object.entries(ranges)) if (value !== undefined) filter[key as 'createdAtStart'] = value
       if (body.includingJobId !== undefined) await extendPageTo(deps, filter, body.includingJobId)
       const { jobs, totalJobCount } = await deps.jobStore.listJobs(filter)
@@ -405,8 +411,8 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
             status: job.status,
             configType: job.configType,
             configId: job.configId,
-            createdAt: job.createdAt,
-            updatedAt: job.updatedAt,
+            createdAt: epochSeconds(job.createdAt),
+            updatedAt: epochSeconds(job.updatedAt),
             summary: read.summary,
           }
         }),

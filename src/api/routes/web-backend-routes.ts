@@ -10,6 +10,7 @@ import { toApiCatalog, toApiSyncCatalog } from '../catalog-conversion.js'
 import { toConnectionRead } from '../connection-service.js'
 import type { ApiDeps } from '../deps.js'
 import { bool, objectSchema, postRoute, uuid } from '../route-helpers.js'
+import { epochSeconds } from '../epoch-seconds.js'
 import { requireConnection, updateBody, updateConnection, type ConnectionBody } from './connection-routes.js'
 import { checkOperator, toOperationRead } from './operation-routes.js'
 import { requireWorkspace } from './workspace-routes.js'
@@ -98,7 +99,7 @@ async function syncStatus(deps: ApiDeps, connectionId: string): Promise<Record<s
   const active = await deps.jobStore.activeJob(connectionId)
   const out: Record<string, unknown> = { isSyncing: active?.status === 'running' }
   if (jobs[0]) {
-    out.latestSyncJobCreatedAt = jobs[0].createdAt
+    out.latestSyncJobCreatedAt = epochSeconds(jobs[0].createdAt)
     out.latestSyncJobStatus = jobs[0].status
   }
   return out

@@ -15,6 +15,7 @@ import type {
   StreamStateRecord,
 } from '../job-store.js'
 import { isUniqueViolation, type PostgresDatabase } from './postgres-database.js'
+import { ACTIVE_JOB_STATUSES, CLAIMABLE_JOB_STATUSES, canEndAttempt, isLeaseExpired, nextJobState, type JobState, type JobTransition } from '../../domain/job-transitions.js'
 
 /** The NOTIFY channel job events travel on. */
 export const JOB_EVENTS_CHANNEL = 'sluice_jobs'
@@ -26,6 +27,11 @@ export interface JobEvent {
 }
 
 const EMPTY_STATS = { recordsEmitted: 0, bytesEmitted: 0, recordsCommitted: 0, bytesCommitted: 0, stateMessagesEmitted: 0 }
+/** Non-terminal statuses, spelled like the one-active index's predicate so lookups use it. */
+const ACTIVE_SQL = ACTIVE_JOB_STATUSES.map((s) => `'${s}'`).join(', ')
+const CLAIMABLE_SQL = CLAIMABLE_JOB_STATUSES.map((s) => `'${s}'`).join(', ')
+/** A compare-and-set that keeps losing means something rewrites the row in a loop: give up. */
+const MAX_SWAP_TRIES = 20
 
 interface JobRow {
   id: number
@@ -70,8 +76,12 @@ export interface JobEventSource {
 
 /**
  * JobStore on a shared PostgreSQL database, for many API and worker processes at once.
- * - claimNext is one statement: `FOR UPDATE SKIP LOCKED` picks a runnable job no other worker
- *   is claiming, and the attempt row carries the lease that heartbeats extend.
+ * - Status changes are decided by the job state machine (domain/job-transitions) from a read
+ *   row and written as compare-and-set updates (`WHERE status = <from> AND cancel_requested =
+ *   <before>`); a lost swap re-reads and decides again.
+ * - claimNext reads with `FOR UPDATE SKIP LOCKED` (a runnable job no other worker is claiming)
+ *   and, in the same transaction, swaps the job to running and inserts the attempt whose lease
+ *   heartbeats extend. Every timestamp is epoch ms.
  * - A partial unique index keeps one non-terminal job per connection (SLUICE_ERR_SYNC_RUNNING)
  *   and another one job per schedule slot, so racing schedulers cannot double-create.
  * - Job creation and cancel requests NOTIFY `sluice_jobs` (see PostgresJobEvents) so idle
@@ -127,14 +137,13 @@ export class PostgresJobStore implements JobStore {
 
   async #createJobOnce(input: CreateJobInput): Promise<JobRecord> {
     const nowMs = this.#now()
-    const nowS = Math.floor(nowMs / 1000)
     const values = [
       input.configType,
       input.configId,
       JSON.stringify(input.streams),
       input.scheduledFor ?? null,
       nowMs,
-      nowS,
+      nowMs,
       JOB_EVENTS_CHANNEL,
       input.refreshMode ?? null,
     ]
@@ -151,14 +160,15 @@ export class PostgresJobStore implements JobStore {
       return toJob(rows[0] as JobRow)
     }
     return this.#db.transaction(async () => {
-      await this.#db.query(
-        `WITH cancelled AS (
-           UPDATE sluice_jobs SET status = 'cancelled', cancel_requested = true, updated_at = $2
-           WHERE config_id = $1 AND status NOT IN ('failed', 'succeeded', 'cancelled') RETURNING id
-         )
-         SELECT pg_notify($3, json_build_object('type', 'cancel', 'jobId', id)::text) FROM cancelled`,
-        [input.configId, nowS, JOB_EVENTS_CHANNEL],
-      )
+      const active = await this.#db.query<JobRow>(`SELECT * FROM sluice_jobs WHERE config_id = $1 AND status IN (${ACTIVE_SQL}) FOR UPDATE`, [
+        input.configId,
+      ])
+      for (const row of active) {
+        const job = toJob(row)
+        const transition = nextJobState(job, { type: 'superseded' })
+        // The rows are locked: a lost swap is a bug, not a race.
+        if (transition !== undefined && (await this.#swap(job.id, transition, nowMs)) === undefined) throw lostSwap(job.id, transition)
+      }
       const rows = await this.#db.query<JobRow>(insert, values)
       return toJob(rows[0] as JobRow)
     })
@@ -212,7 +222,7 @@ export class PostgresJobStore implements JobStore {
 
   async activeJob(connectionId: string): Promise<JobRecord | undefined> {
     const rows = await this.#db.query<JobRow>(
-      `SELECT * FROM sluice_jobs WHERE config_id = $1 AND status NOT IN ('failed', 'succeeded', 'cancelled') ORDER BY id DESC LIMIT 1`,
+      `SELECT * FROM sluice_jobs WHERE config_id = $1 AND status IN (${ACTIVE_SQL}) ORDER BY id DESC LIMIT 1`,
       [connectionId],
     )
     return rows[0] && toJob(rows[0])
@@ -222,32 +232,22 @@ export class PostgresJobStore implements JobStore {
     id: number,
     patch: Partial<Pick<JobRecord, 'status' | 'runAfter' | 'cancelRequested' | 'startedAt'>>,
   ): Promise<JobRecord> {
-    const sets: string[] = []
-    const params: unknown[] = [id]
-    const set = (column: string, value: unknown): void => {
-      params.push(value)
-      sets.push(`${column} = $${params.length}`)
-    }
-    if (patch.status !== undefined) set('status', patch.status)
-    if (patch.runAfter !== undefined) set('run_after', patch.runAfter)
-    if (patch.cancelRequested !== undefined) set('cancel_requested', patch.cancelRequested)
-    if (patch.startedAt !== undefined) set('started_at', patch.startedAt)
-    set('updated_at', Math.floor(this.#now() / 1000))
-    let rows: JobRow[]
-    try {
-      rows = await this.#db.query<JobRow>(`UPDATE sluice_jobs SET ${sets.join(', ')} WHERE id = $1 RETURNING *`, params)
-    } catch (e) {
-      if (isUniqueViolation(e, 'sluice_jobs_one_active')) {
-        throw new SluiceError('SLUICE_ERR_SYNC_RUNNING', `Another job is already active for the connection of job ${id}.`, { id })
+    for (let tries = 0; tries < MAX_SWAP_TRIES; tries++) {
+      const current = await this.getJob(id)
+      if (!current) throw notFound('job', id)
+      const transition = nextJobState(current, { type: 'patched', patch }) as JobTransition
+      let row: JobRow | undefined
+      try {
+        row = await this.#swap(id, transition, this.#now())
+      } catch (e) {
+        if (isUniqueViolation(e, 'sluice_jobs_one_active')) {
+          throw new SluiceError('SLUICE_ERR_SYNC_RUNNING', `Another job is already active for the connection of job ${id}.`, { id })
+        }
+        throw e
       }
-      throw e
+      if (row) return toJob(row)
     }
-    const row = rows[0]
-    if (!row) throw notFound('job', id)
-    const job = toJob(row)
-    if (patch.cancelRequested === true) await this.#notify({ type: 'cancel', jobId: id })
-    if (patch.status === 'pending' || patch.status === 'incomplete') await this.#notify({ type: 'runnable', jobId: id })
-    return job
+    throw new SluiceError('SLUICE_ERR_CONFLICT', `Job ${id} kept changing; the update was not applied.`, { id })
   }
 
   async listAttempts(jobId: number): Promise<AttemptRecord[]> {
@@ -281,7 +281,7 @@ export class PostgresJobStore implements JobStore {
     if (patch.endedAt !== undefined) set('ended_at', patch.endedAt)
     if (patch.leaseExpiresAt !== undefined) set('lease_expires_at', patch.leaseExpiresAt)
     if (patch.workerId !== undefined) set('worker_id', patch.workerId)
-    set('updated_at', Math.floor(this.#now() / 1000))
+    set('updated_at', this.#now())
     const rows = await this.#db.query<AttemptRow>(
       `UPDATE sluice_attempts SET ${sets.join(', ')} WHERE job_id = $1 AND attempt_number = $2 RETURNING *`,
       params,
@@ -292,55 +292,59 @@ export class PostgresJobStore implements JobStore {
   }
 
   async requestCancel(id: number): Promise<JobRecord | undefined> {
-    const rows = await this.#db.query<JobRow>(
-      `WITH upd AS (
-         UPDATE sluice_jobs SET
-           status = CASE WHEN status IN ('pending', 'incomplete') THEN 'cancelled' ELSE status END,
-           cancel_requested = true,
-           updated_at = $2
-         WHERE id = $1 AND status NOT IN ('failed', 'succeeded', 'cancelled')
-         RETURNING *
-       ), note AS (
-         SELECT pg_notify($3, json_build_object('type', 'cancel', 'jobId', id)::text) FROM upd
-       )
-       SELECT upd.* FROM upd, note`,
-      [id, Math.floor(this.#now() / 1000), JOB_EVENTS_CHANNEL],
-    )
-    const row = rows[0]
-    return row ? toJob(row) : this.getJob(id)
+    for (let tries = 0; tries < MAX_SWAP_TRIES; tries++) {
+      const job = await this.getJob(id)
+      if (!job) return undefined
+      const transition = nextJobState(job, { type: 'cancel_requested' })
+      if (transition === undefined) return job
+      const row = await this.#swap(id, transition, this.#now())
+      if (row) return toJob(row)
+    }
+    throw new SluiceError('SLUICE_ERR_CONFLICT', `Job ${id} kept changing; the cancel was not recorded.`, { id })
   }
 
   async claimNext(workerId: string, leaseMs: number, now: number = this.#now()): Promise<ClaimedAttempt | undefined> {
-    const nowS = Math.floor(now / 1000)
-    // One statement, so the pick, the attempt row and the job's move to running commit together;
-    // SKIP LOCKED lets concurrent claimers pass over the row another one is taking.
-    const rows = await this.#db.query<{ job: JobRow; attempt: AttemptRow }>(
-      `WITH next AS (
-         SELECT id FROM sluice_jobs
-         WHERE (status = 'pending' OR (status = 'incomplete' AND run_after <= $3))
+    // The read narrows the candidates and locks one; SKIP LOCKED lets concurrent claimers pass over
+    // the row another one is taking. The state machine decides; the swap and the attempt row
+    // commit together.
+    return this.#db.transaction(async () => {
+      const candidates = await this.#db.query<JobRow>(
+        `SELECT * FROM sluice_jobs
+         WHERE status IN (${CLAIMABLE_SQL}) AND (status = 'pending' OR run_after <= $1)
            AND NOT cancel_requested
            AND NOT EXISTS (
              SELECT 1 FROM sluice_attempts a JOIN sluice_jobs o ON o.id = a.job_id
              WHERE o.config_id = sluice_jobs.config_id AND a.status = 'running')
          ORDER BY id LIMIT 1
-         FOR UPDATE SKIP LOCKED
-       ), job AS (
-         UPDATE sluice_jobs j SET status = 'running', started_at = COALESCE(j.started_at, $4), updated_at = $4
-         FROM next WHERE j.id = next.id
-         RETURNING j.*
-       ), attempt AS (
-         INSERT INTO sluice_attempts (job_id, attempt_number, status, worker_id, lease_expires_at, total_stats, stream_stats, failures, created_at, updated_at)
-         SELECT job.id, COALESCE((SELECT max(a.attempt_number) + 1 FROM sluice_attempts a WHERE a.job_id = job.id), 0),
-                'running', $1, $3 + $2, $5, '[]', '[]', $4, $4
-         FROM job
-         RETURNING *
-       )
-       SELECT row_to_json(job.*) AS job, row_to_json(attempt.*) AS attempt FROM job, attempt`,
-      [workerId, leaseMs, now, nowS, JSON.stringify(EMPTY_STATS)],
-    )
-    const row = rows[0]
-    if (!row) return undefined
-    return { job: toJob(row.job), attempt: toAttempt(row.attempt) }
+         FOR UPDATE SKIP LOCKED`,
+        [now],
+      )
+      const candidate = candidates[0]
+      if (!candidate) return undefined
+      const job = toJob(candidate)
+      const transition = nextJobState(job, { type: 'claim', now })
+      if (transition === undefined) return undefined
+      const { from, to } = transition
+      const rows = await this.#db.query<{ job: JobRow; attempt: AttemptRow }>(
+        `WITH job AS (
+           UPDATE sluice_jobs SET status = $3, started_at = $4, updated_at = $5
+           WHERE id = $1 AND status = $2 AND cancel_requested = $6
+           RETURNING *
+         ), attempt AS (
+           INSERT INTO sluice_attempts (job_id, attempt_number, status, worker_id, lease_expires_at, total_stats, stream_stats, failures, created_at, updated_at)
+           SELECT job.id, COALESCE((SELECT max(a.attempt_number) + 1 FROM sluice_attempts a WHERE a.job_id = job.id), 0),
+                  'running', $7, $8, $9, '[]', '[]', $5, $5
+           FROM job
+           RETURNING *
+         )
+         SELECT row_to_json(job.*) AS job, row_to_json(attempt.*) AS attempt FROM job, attempt`,
+        [job.id, from.status, to.status, to.startedAt ?? null, now, from.cancelRequested, workerId, now + leaseMs, JSON.stringify(EMPTY_STATS)],
+      )
+      const row = rows[0]
+      // The row is locked: a lost swap is a bug, not a race.
+      if (!row) throw lostSwap(job.id, transition)
+      return { job: toJob(row.job), attempt: toAttempt(row.attempt) }
+    })
   }
 
   async heartbeat(jobId: number, attemptNumber: number, workerId: string, leaseMs: number): Promise<boolean> {
@@ -354,11 +358,9 @@ export class PostgresJobStore implements JobStore {
   }
 
   async expiredAttempts(now: number = this.#now()): Promise<AttemptRecord[]> {
-    const rows = await this.#db.query<AttemptRow>(
-      `SELECT * FROM sluice_attempts WHERE status = 'running' AND lease_expires_at < $1 ORDER BY job_id, attempt_number`,
-      [now],
-    )
-    return rows.map(toAttempt)
+    // Running attempts are few (one per busy connection): read them all, let the rule decide.
+    const rows = await this.#db.query<AttemptRow>(`SELECT * FROM sluice_attempts WHERE status = 'running' ORDER BY job_id, attempt_number`)
+    return rows.map(toAttempt).filter((a) => isLeaseExpired(a, now))
   }
 
   async finishAttempt(
@@ -368,48 +370,81 @@ export class PostgresJobStore implements JobStore {
     attempt: AttemptOutcome,
     job: JobOutcome,
   ): Promise<boolean> {
-    const nowS = Math.floor(this.#now() / 1000)
-    // One statement: the attempt guard (still running, still ours) and the job move commit
-    // together, so a reaper and a late worker cannot both finish the same attempt.
+    for (let tries = 0; tries < MAX_SWAP_TRIES; tries++) {
+      const read = await this.#db.query<{ job: JobRow; attempt: AttemptRow }>(
+        `SELECT row_to_json(j.*) AS job, row_to_json(a.*) AS attempt
+         FROM sluice_attempts a JOIN sluice_jobs j ON j.id = a.job_id WHERE a.job_id = $1 AND a.attempt_number = $2`,
+        [jobId, attemptNumber],
+      )
+      const current = read[0]
+      if (!current || !canEndAttempt(toAttempt(current.attempt), workerId)) return false
+      const owner = toJob(current.job)
+      // A job already terminal (cancelled by a reset) keeps its status but still records when its
+      // attempt ended: the swap then writes the job's own state back.
+      const transition = nextJobState(owner, { type: 'attempt_ended', outcome: job })
+      const to = transition?.to ?? owner
+      if (await this.#endAttempt(jobId, attemptNumber, workerId, attempt, owner, to, transition?.runnable === true)) return true
+      // Lost: another finisher ended the attempt (the re-read returns false) or the job moved
+      // (a cancel request): decide again from the new row.
+    }
+    throw new SluiceError('SLUICE_ERR_CONFLICT', `Job ${jobId} kept changing; attempt ${attemptNumber} was not ended.`, { id: jobId })
+  }
+
+  /**
+   * One statement: the job swap (guarded by the status and cancel flag it was decided from, and
+   * by the attempt still running for this worker) and the attempt's end commit together. Every
+   * finisher writes the job row, so its row lock orders a reaper and a late worker: the second
+   * one's guards fail and nothing changes.
+   */
+  async #endAttempt(
+    jobId: number,
+    attemptNumber: number,
+    workerId: string | undefined,
+    attempt: AttemptOutcome,
+    from: JobState,
+    to: JobState,
+    runnable: boolean,
+  ): Promise<boolean> {
     const rows = await this.#db.query<{ finished: number }>(
-      `WITH a AS (
-         UPDATE sluice_attempts SET status = $4, failures = $5,
-           total_stats = COALESCE($6::jsonb, total_stats), stream_stats = COALESCE($7::jsonb, stream_stats),
-           ended_at = $8, updated_at = $8
-         WHERE job_id = $1 AND attempt_number = $2 AND status = 'running' AND ($3::text IS NULL OR worker_id = $3)
+      `WITH j AS (
+         UPDATE sluice_jobs SET status = $6, run_after = $7, cancel_requested = $8, updated_at = $9
+         WHERE id = $1 AND status = $4 AND cancel_requested = $5
+           AND EXISTS (SELECT 1 FROM sluice_attempts WHERE job_id = $1 AND attempt_number = $2 AND status = 'running' AND ($3::text IS NULL OR worker_id = $3))
+         RETURNING id
+       ), a AS (
+         UPDATE sluice_attempts SET status = $10, failures = $11,
+           total_stats = COALESCE($12::jsonb, total_stats), stream_stats = COALESCE($13::jsonb, stream_stats),
+           ended_at = $9, updated_at = $9
+         FROM j WHERE job_id = j.id AND attempt_number = $2 AND status = 'running' AND ($3::text IS NULL OR worker_id = $3)
          RETURNING job_id
-       ), j AS (
-         -- A cancel requested while the attempt was failing wins over a retry: the job ends cancelled.
-         UPDATE sluice_jobs SET
-           status = CASE WHEN sluice_jobs.cancel_requested AND $9 IN ('pending', 'incomplete') THEN 'cancelled' ELSE $9 END,
-           run_after = COALESCE($10::bigint, run_after), updated_at = $8
-         FROM a WHERE sluice_jobs.id = a.job_id AND sluice_jobs.status NOT IN ('failed', 'succeeded', 'cancelled')
-         RETURNING sluice_jobs.id
-       )
-       , note AS (
+       ), note AS (
          -- Wake workers only when something became runnable: this job's retry, or a job queued
          -- behind this attempt on the same connection. NOTIFY serialises commits, so a plain
          -- success must not pay for it (measured: 16 claimers 440 -> 1480 jobs/s).
-         SELECT pg_notify($11, json_build_object('type', 'runnable', 'jobId', a.job_id)::text) FROM a
-         WHERE $9 IN ('pending', 'incomplete') OR EXISTS (
+         SELECT pg_notify($14, json_build_object('type', 'runnable', 'jobId', a.job_id)::text) FROM a
+         WHERE $15::boolean OR EXISTS (
            SELECT 1 FROM sluice_jobs done JOIN sluice_jobs queued ON queued.config_id = done.config_id
            -- Spelled like the one-active index's predicate so the lookup uses it, whatever the history.
            WHERE done.id = a.job_id AND queued.id <> done.id
              AND queued.status NOT IN ('failed', 'succeeded', 'cancelled') AND queued.status <> 'running')
        )
-       SELECT (SELECT count(*)::int FROM a) AS finished, (SELECT count(*)::int FROM j) AS moved, (SELECT count(*)::int FROM note) AS notified`,
+       SELECT (SELECT count(*)::int FROM a) AS finished, (SELECT count(*)::int FROM note) AS notified`,
       [
         jobId,
         attemptNumber,
         workerId ?? null,
+        from.status,
+        from.cancelRequested,
+        to.status,
+        to.runAfter,
+        to.cancelRequested,
+        this.#now(),
         attempt.status,
         JSON.stringify(attempt.failures),
         attempt.totalStats === undefined ? null : JSON.stringify(attempt.totalStats),
         attempt.streamStats === undefined ? null : JSON.stringify(attempt.streamStats),
-        nowS,
-        job.status,
-        job.runAfter ?? null,
         JOB_EVENTS_CHANNEL,
+        runnable,
       ],
     )
     return (rows[0]?.finished ?? 0) > 0
@@ -491,9 +526,31 @@ export class PostgresJobStore implements JobStore {
     return rows.map((r) => r.line)
   }
 
-  async #notify(event: JobEvent): Promise<void> {
-    await this.#db.query(`SELECT pg_notify($1, $2)`, [JOB_EVENTS_CHANNEL, JSON.stringify(event)])
+  /**
+   * Writes a decided transition as a compare-and-set on the status and cancel flag it was decided
+   * from, and NOTIFYs what it signals (a cancel, a runnable job) in the same statement, delivered
+   * on commit. Returns the new row, or undefined when the row moved meanwhile (the swap lost).
+   */
+  async #swap(id: number, transition: JobTransition, now: number): Promise<JobRow | undefined> {
+    const { from, to } = transition
+    const events = [...(transition.cancelSignalled ? ['cancel'] : []), ...(transition.runnable ? ['runnable'] : [])]
+    const rows = await this.#db.query<JobRow>(
+      `WITH upd AS (
+         UPDATE sluice_jobs SET status = $4, cancel_requested = $5, run_after = $6, started_at = $7, updated_at = $8
+         WHERE id = $1 AND status = $2 AND cancel_requested = $3
+         RETURNING *
+       ), note AS (
+         SELECT pg_notify($9, json_build_object('type', t.e, 'jobId', upd.id)::text) FROM upd, unnest($10::text[]) AS t(e)
+       )
+       SELECT upd.*, (SELECT count(*) FROM note) AS notified FROM upd`,
+      [id, from.status, from.cancelRequested, to.status, to.cancelRequested, to.runAfter, to.startedAt ?? null, now, JOB_EVENTS_CHANNEL, events],
+    )
+    return rows[0]
   }
+}
+
+function lostSwap(id: number, transition: JobTransition): SluiceError {
+  return new SluiceError('SLUICE_ERR_CONFLICT', `Job ${id} changed while it moved from ${transition.from.status} to ${transition.to.status}.`, { id })
 }
 
 interface StreamRow {

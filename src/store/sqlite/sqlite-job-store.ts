@@ -1,7 +1,8 @@
 import type { SqliteDatabase } from './database.js'
 import { SluiceError } from '../../errors.js'
 import { type StreamDescriptor, streamKey, type StreamStats } from '../../protocol/index.js'
-import { JOB_STATUSES, TERMINAL_JOB_STATUSES, type AttemptOutcome, type AttemptRecord, type JobOutcome, type ClaimedAttempt, type CreateJobInput, type JobConfigType, type JobListFilter, type JobRecord, type JobStatus, type JobStore, type RefreshMode, type StreamStateRecord } from '../job-store.js'
+import { ACTIVE_JOB_STATUSES, CLAIMABLE_JOB_STATUSES, canEndAttempt, isLeaseExpired, nextJobState, type JobTransition } from '../../domain/job-transitions.js'
+import { type AttemptOutcome, type AttemptRecord, type JobOutcome, type ClaimedAttempt, type CreateJobInput, type JobConfigType, type JobListFilter, type JobRecord, type JobStatus, type JobStore, type RefreshMode, type StreamStateRecord } from '../job-store.js'
 
 /** Options of {@link SqliteJobStore}. */
 export interface SqliteJobStoreOptions {
@@ -38,9 +39,10 @@ interface AttemptRow {
   ended_at: number | null
 }
 
-const TERMINAL_SQL = TERMINAL_JOB_STATUSES.map((s) => `'${s}'`).join(', ')
 /** Non-terminal statuses, spelled as in the partial index `jobs_active` (migration 003) so SQLite uses it. */
-const ACTIVE_SQL = JOB_STATUSES.filter((s) => !TERMINAL_JOB_STATUSES.includes(s)).map((s) => `'${s}'`).join(', ')
+const ACTIVE_SQL = ACTIVE_JOB_STATUSES.map((s) => `'${s}'`).join(', ')
+/** Claimable statuses, spelled as in the partial index of runnable jobs so SQLite uses it. */
+const CLAIMABLE_SQL = CLAIMABLE_JOB_STATUSES.map((s) => `'${s}'`).join(', ')
 const DEFAULT_PAGE_SIZE = 200
 
 /** All-zero stats of a fresh attempt. */
@@ -51,7 +53,8 @@ export function emptyStats(): StreamStats {
 /**
  * JobStore on the embedded SQLite database (better-sqlite3, synchronous). Every read-modify-write
  * runs inside `BEGIN IMMEDIATE` so two claimers (threads or processes on the same file) never
- * take the same job. Timestamps: API-visible ones in epoch seconds, leases and runAfter in ms.
+ * take the same job. Status changes are decided by the job state machine (domain/job-transitions)
+ * and written as compare-and-set updates. Every timestamp is epoch ms.
  */
 export class SqliteJobStore implements JobStore {
   readonly #db: SqliteDatabase
@@ -72,10 +75,6 @@ export class SqliteJobStore implements JobStore {
     return () => this.#runnableListeners.delete(listener)
   }
 
-  #seconds(): number {
-    return Math.floor(this.#now() / 1000)
-  }
-
   /** Runs fn in a BEGIN IMMEDIATE transaction (takes the write lock up front). */
   #immediate<T>(fn: () => T): T {
     return this.#db.transaction(fn).immediate()
@@ -89,15 +88,16 @@ export class SqliteJobStore implements JobStore {
 
   #insertJob(input: CreateJobInput): JobRecord {
     return this.#immediate(() => {
-      const nowS = this.#seconds()
+      const now = this.#now()
       const active = this.#activeRows(input.configId)
       if (active.length > 0) {
         if (input.cancelActive !== true) {
           throw new SluiceError('SLUICE_ERR_SYNC_RUNNING', `A sync is already running for: ${input.configId}`)
         }
-        this.#db
-          .prepare(`UPDATE jobs SET status = 'cancelled', cancel_requested = 1, updated_at = ? WHERE config_id = ? AND status IN (${ACTIVE_SQL})`)
-          .run(nowS, input.configId)
+        for (const row of active) {
+          const job = toJob(row)
+          this.#applyTransition(job.id, nextJobState(job, { type: 'superseded' }), now)
+        }
       }
       if (input.scheduledFor !== undefined) {
         const taken = this.#db.prepare('SELECT id FROM jobs WHERE config_id = ? AND scheduled_for = ?').get(input.configId, input.scheduledFor)
@@ -110,7 +110,7 @@ export class SqliteJobStore implements JobStore {
           `INSERT INTO jobs (config_type, config_id, status, streams, scheduled_for, cancel_requested, run_after, created_at, updated_at, refresh_mode)
            VALUES (?, ?, 'pending', ?, ?, 0, 0, ?, ?, ?)`,
         )
-        .run(input.configType, input.configId, JSON.stringify(input.streams.map(plainDescriptor)), input.scheduledFor ?? null, nowS, nowS, input.refreshMode ?? null)
+        .run(input.configType, input.configId, JSON.stringify(input.streams.map(plainDescriptor)), input.scheduledFor ?? null, now, now, input.refreshMode ?? null)
       return this.#jobById(Number(info.lastInsertRowid)) as JobRecord
     })
   }
@@ -167,10 +167,7 @@ export class SqliteJobStore implements JobStore {
     return this.#immediate(() => {
       const current = this.#jobById(id)
       if (current === undefined) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `Could not find job with id: ${id}`, { id })
-      const next = { ...current, ...patch }
-      this.#db
-        .prepare('UPDATE jobs SET status = ?, run_after = ?, cancel_requested = ?, started_at = ?, updated_at = ? WHERE id = ?')
-        .run(next.status, next.runAfter, next.cancelRequested ? 1 : 0, next.startedAt ?? null, this.#seconds(), id)
+      this.#applyTransition(id, nextJobState(current, { type: 'patched', patch }), this.#now())
       return this.#jobById(id) as JobRecord
     })
   }
@@ -179,12 +176,8 @@ export class SqliteJobStore implements JobStore {
     return this.#immediate(() => {
       const job = this.#jobById(id)
       if (job === undefined) return undefined
-      const nowS = this.#seconds()
-      if (job.status === 'pending' || job.status === 'incomplete') {
-        this.#db.prepare(`UPDATE jobs SET status = 'cancelled', cancel_requested = 1, updated_at = ? WHERE id = ?`).run(nowS, id)
-      } else if (job.status === 'running' && !job.cancelRequested) {
-        this.#db.prepare('UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ?').run(nowS, id)
-      }
+      const transition = nextJobState(job, { type: 'cancel_requested' })
+      if (transition !== undefined) this.#applyTransition(id, transition, this.#now())
       return this.#jobById(id)
     })
   }
@@ -208,7 +201,7 @@ export class SqliteJobStore implements JobStore {
       if (current === undefined) {
         throw new SluiceError('SLUICE_ERR_NOT_FOUND', `Could not find attempt ${attemptNumber} of job ${jobId}`, { id: jobId })
       }
-      this.#writeAttempt({ ...current, ...patch, updatedAt: this.#seconds() })
+      this.#writeAttempt({ ...current, ...patch, updatedAt: this.#now() })
       return this.#attempt(jobId, attemptNumber) as AttemptRecord
     })
   }
@@ -221,7 +214,7 @@ export class SqliteJobStore implements JobStore {
           // The IN term lets SQLite use the partial index of runnable jobs; CROSS JOIN makes the
           // check for a running attempt start from the (few) running attempts, not the history.
           `SELECT j.* FROM jobs j
-           WHERE j.status IN ('pending', 'incomplete')
+           WHERE j.status IN (${CLAIMABLE_SQL})
              AND (j.status = 'pending' OR j.run_after <= ?)
              AND j.cancel_requested = 0
              AND NOT EXISTS (
@@ -231,7 +224,9 @@ export class SqliteJobStore implements JobStore {
         )
         .get(nowMs) as JobRow | undefined
       if (row === undefined) return undefined
-      const nowS = Math.floor(nowMs / 1000)
+      // The query narrows the candidates; the state machine decides (in the same write lock).
+      const transition = nextJobState(toJob(row), { type: 'claim', now: nowMs })
+      if (transition === undefined) return undefined
       const last = this.#db.prepare('SELECT MAX(attempt_number) AS n FROM attempts WHERE job_id = ?').get(row.id) as { n: number | null }
       const attemptNumber = last.n === null ? 0 : last.n + 1
       this.#db
@@ -239,10 +234,8 @@ export class SqliteJobStore implements JobStore {
           `INSERT INTO attempts (job_id, attempt_number, status, worker_id, lease_expires_at, total_stats, stream_stats, failures, created_at, updated_at)
            VALUES (?, ?, 'running', ?, ?, ?, '[]', '[]', ?, ?)`,
         )
-        .run(row.id, attemptNumber, workerId, nowMs + leaseMs, JSON.stringify(emptyStats()), nowS, nowS)
-      this.#db
-        .prepare(`UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, ?), updated_at = ? WHERE id = ?`)
-        .run(nowS, nowS, row.id)
+        .run(row.id, attemptNumber, workerId, nowMs + leaseMs, JSON.stringify(emptyStats()), nowMs, nowMs)
+      this.#applyTransition(row.id, transition, nowMs)
       return { job: this.#jobById(row.id) as JobRecord, attempt: this.#attempt(row.id, attemptNumber) as AttemptRecord }
     })
   }
@@ -256,10 +249,10 @@ export class SqliteJobStore implements JobStore {
   }
 
   async expiredAttempts(now?: number): Promise<AttemptRecord[]> {
-    const rows = this.#db
-      .prepare(`SELECT * FROM attempts WHERE status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < ?) ORDER BY job_id, attempt_number`)
-      .all(now ?? this.#now()) as AttemptRow[]
-    return rows.map(toAttempt)
+    const at = now ?? this.#now()
+    // Running attempts are few (one per busy connection): read them all, let the rule decide.
+    const rows = this.#db.prepare(`SELECT * FROM attempts WHERE status = 'running' ORDER BY job_id, attempt_number`).all() as AttemptRow[]
+    return rows.map(toAttempt).filter((a) => isLeaseExpired(a, at))
   }
 
   async finishAttempt(
@@ -271,19 +264,15 @@ export class SqliteJobStore implements JobStore {
   ): Promise<boolean> {
     return this.#immediate(() => {
       const current = this.#attempt(jobId, attemptNumber)
-      if (current === undefined || current.status !== 'running') return false
-      if (workerId !== undefined && current.workerId !== workerId) return false
-      const nowS = this.#seconds()
-      this.#writeAttempt({ ...current, ...attempt, endedAt: nowS, updatedAt: nowS, leaseExpiresAt: undefined })
-      // A cancel requested while the attempt was failing wins over a retry: the job ends cancelled.
-      this.#db
-        .prepare(
-          `UPDATE jobs SET status = CASE WHEN cancel_requested = 1 AND ? IN ('pending', 'incomplete') THEN 'cancelled' ELSE ? END,
-             run_after = COALESCE(?, run_after) WHERE id = ? AND status NOT IN (${TERMINAL_SQL})`,
-        )
-        .run(job.status, job.status, job.runAfter ?? null, jobId)
+      if (current === undefined || !canEndAttempt(current, workerId)) return false
+      const now = this.#now()
+      this.#writeAttempt({ ...current, ...attempt, endedAt: now, updatedAt: now, leaseExpiresAt: undefined })
+      const owner = this.#jobById(jobId)
+      if (owner === undefined) return true
+      const transition = nextJobState(owner, { type: 'attempt_ended', outcome: job })
+      if (transition !== undefined) this.#applyTransition(jobId, transition, now)
       // A job already terminal (cancelled by a reset) still records when its attempt ended.
-      this.#db.prepare('UPDATE jobs SET updated_at = ? WHERE id = ?').run(nowS, jobId)
+      else this.#db.prepare('UPDATE jobs SET updated_at = ? WHERE id = ?').run(now, jobId)
       return true
     })
   }
@@ -361,6 +350,22 @@ export class SqliteJobStore implements JobStore {
 
   #activeRows(connectionId: string): JobRow[] {
     return this.#db.prepare(`SELECT * FROM jobs WHERE config_id = ? AND status IN (${ACTIVE_SQL}) ORDER BY id DESC`).all(connectionId) as JobRow[]
+  }
+
+  /**
+   * Writes a decided transition as a compare-and-set on the status and cancel flag it was decided
+   * from. Callers hold the write lock, so a lost swap is a bug, not a race: it throws.
+   */
+  #applyTransition(id: number, transition: JobTransition | undefined, now: number): void {
+    if (transition === undefined) return
+    const { from, to } = transition
+    const info = this.#db
+      .prepare(
+        `UPDATE jobs SET status = ?, cancel_requested = ?, run_after = ?, started_at = ?, updated_at = ?
+         WHERE id = ? AND status = ? AND cancel_requested = ?`,
+      )
+      .run(to.status, to.cancelRequested ? 1 : 0, to.runAfter, to.startedAt ?? null, now, id, from.status, from.cancelRequested ? 1 : 0)
+    if (info.changes !== 1) throw new SluiceError('SLUICE_ERR_CONFLICT', `Job ${id} changed while it moved from ${from.status} to ${to.status}.`, { id })
   }
 
   #jobById(id: number): JobRecord | undefined {

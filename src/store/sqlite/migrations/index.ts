@@ -4,6 +4,7 @@ import { jobsMigration } from './002-jobs.js'
 import { jobIndexesMigration } from './003-job-indexes.js'
 import { refreshModeMigration } from './004-refresh-mode.js'
 import { operationsMigration } from './005-operations.js'
+import { jobTimesInMsMigration } from './006-job-times-in-ms.js'
 
 /** Every SQLite migration, by version. Add yours with one import and one entry. */
-export const SQLITE_MIGRATIONS: SqliteMigration[] = [configMigration, jobsMigration, jobIndexesMigration, refreshModeMigration, operationsMigration]
+export const SQLITE_MIGRATIONS: SqliteMigration[] = [configMigration, jobsMigration, jobIndexesMigration, refreshModeMigration, operationsMigration, jobTimesInMsMigration]
