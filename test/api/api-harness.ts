@@ -30,6 +30,8 @@ export interface HarnessOptions {
   definitions?: ConnectorDefinition[]
   apiToken?: string
   timeouts?: ApiDeps['timeouts']
+  /** The job store's clock (epoch ms); defaults to Date.now. */
+  now?: () => number
 }
 
 /** An app on a fresh SQLite file in a temp data dir, driven with inject(). */
@@ -38,7 +40,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<ApiHa
   const db = openSqliteDatabase(join(dataDir, 'sluice.db'))
   const deps: ApiDeps = {
     configStore: new SqliteConfigStore(db),
-    jobStore: new SqliteJobStore(db),
+    jobStore: new SqliteJobStore(db, options.now === undefined ? {} : { now: options.now }),
     registry: new ConnectorRegistry([...builtinDefinitions(), ...(options.definitions ?? [])]),
     secrets: new SecretService(randomBytes(32)),
     context: { dataDir, localFilesRoot: join(dataDir, 'files') },

@@ -149,6 +149,71 @@ export function jobStoreContract(name: string, factory: JobStoreFactory): void {
       assert.equal(claimed, reset.id)
     })
 
+    test('a cancel requested during a failing attempt wins over the retry', async () => {
+      clock = T0
+      const id = await claimJob(store, await store.createJob({ configType: 'sync', configId: 'c-cancel-retry', streams: [] }))
+      await store.requestCancel(id)
+      assert.equal(await store.finishAttempt(id, 0, 'w1', { status: 'failed', failures: [failure()] }, { status: 'incomplete', runAfter: 0 }), true)
+      const job = await store.getJob(id)
+      assert.equal(job?.status, 'cancelled')
+      assert.equal(await claimFor(store, 'c-cancel-retry'), undefined)
+    })
+
+    test('a second cancel request changes nothing', async () => {
+      clock = T0
+      const id = await claimJob(store, await store.createJob({ configType: 'sync', configId: 'c-cancel-twice', streams: [] }))
+      clock = T0 + 1000
+      const first = await store.requestCancel(id)
+      assert.equal(first?.updatedAt, T0 + 1000)
+      clock = T0 + 2000
+      const second = await store.requestCancel(id)
+      assert.deepEqual(second, first)
+    })
+
+    test('an incomplete job waiting for its retry is cancelled at once and never claimed again', async () => {
+      clock = T0
+      const id = await claimJob(store, await store.createJob({ configType: 'sync', configId: 'c-cancel-incomplete', streams: [] }))
+      await store.finishAttempt(id, 0, 'w1', { status: 'failed', failures: [failure()] }, { status: 'incomplete', runAfter: T0 })
+      const cancelled = await store.requestCancel(id)
+      assert.equal(cancelled?.status, 'cancelled')
+      assert.equal(cancelled?.cancelRequested, true)
+      assert.equal(await claimFor(store, 'c-cancel-incomplete'), undefined)
+    })
+
+    test('startedAt is the first claim; a retry keeps it', async () => {
+      clock = T0 + 500
+      const id = await claimJob(store, await store.createJob({ configType: 'sync', configId: 'c-started', streams: [] }))
+      clock = T0 + 10_000
+      await store.finishAttempt(id, 0, 'w1', { status: 'failed', failures: [failure()] }, { status: 'incomplete', runAfter: T0 })
+      assert.equal(await claimFor(store, 'c-started'), id)
+      const job = await store.getJob(id)
+      assert.equal(job?.startedAt, T0 + 500)
+      assert.deepEqual((await store.listAttempts(id)).map((a) => a.createdAt), [T0 + 500, T0 + 10_000])
+    })
+
+    test('a terminal job is final: an attempt ending late records its end, a patch cannot reopen it', async () => {
+      clock = T0
+      const id = await claimJob(store, await store.createJob({ configType: 'sync', configId: 'c-final', streams: [] }))
+      await store.createJob({ configType: 'clear', configId: 'c-final', streams: [], cancelActive: true })
+      clock = T0 + 3000
+      assert.equal(await store.finishAttempt(id, 0, undefined, { status: 'succeeded', failures: [] }, { status: 'succeeded' }), true)
+      const job = await store.getJob(id)
+      assert.equal(job?.status, 'cancelled')
+      assert.equal(job?.updatedAt, T0 + 3000)
+      assert.equal((await store.getAttempt(id, 0))?.endedAt, T0 + 3000)
+      await assert.rejects(store.updateJob(id, { status: 'pending' }), (e: unknown) => isSluiceError(e) && e.code === 'SLUICE_ERR_CONFLICT')
+      assert.equal((await store.getJob(id))?.status, 'cancelled')
+    })
+
+    test('expiredAttempts: running attempts whose lease passed, none that ended', async () => {
+      clock = T0
+      const id = await claimJob(store, await store.createJob({ configType: 'sync', configId: 'c-expired', streams: [] }))
+      const far = T0 + 365 * 86_400_000
+      assert.equal((await store.expiredAttempts(far)).some((a) => a.jobId === id), true)
+      await store.finishAttempt(id, 0, 'w1', { status: 'succeeded', failures: [] }, { status: 'succeeded' })
+      assert.equal((await store.expiredAttempts(far)).some((a) => a.jobId === id), false)
+    })
+
     test('jobs/list filters, ordering and pagination', async () => {
       const conn = 'c-list'
       const ids: number[] = []

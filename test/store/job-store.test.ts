@@ -29,18 +29,3 @@ test('sqlite: refresh jobs keep their refresh mode', async () => {
     db.close()
   }
 })
-
-test('sqlite: a cancel requested during a failing attempt wins over the retry', async () => {
-  const db = openSqliteDatabase(':memory:')
-  try {
-    const store = new SqliteJobStore(db)
-    const job = await store.createJob({ configType: 'sync', configId: 'c', streams: [] })
-    const claimed = await store.claimNext('w', 60_000)
-    assert.equal(claimed?.job.id, job.id)
-    await store.requestCancel(job.id)
-    assert.equal(await store.finishAttempt(job.id, 0, 'w', { status: 'failed', failures: [] }, { status: 'incomplete', runAfter: 0 }), true)
-    assert.equal((await store.getJob(job.id))?.status, 'cancelled')
-  } finally {
-    db.close()
-  }
-})
