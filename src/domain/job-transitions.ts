@@ -69,7 +69,10 @@ export function isClaimable(job: Pick<JobState, 'status' | 'cancelRequested' | '
 export function nextJobState(job: JobState, event: JobStateEvent): JobTransition | undefined {
   const from = { status: job.status, cancelRequested: job.cancelRequested }
   const change = (to: Partial<JobState>, cancelSignalled = false): JobTransition => {
-    const next: JobState = { ...job, ...to }
+    const merged = { ...job, ...to }
+    // Only the state fields: callers pass whole records.
+    const next: JobState = { status: merged.status, cancelRequested: merged.cancelRequested, runAfter: merged.runAfter }
+    if (merged.startedAt !== undefined) next.startedAt = merged.startedAt
     return { from, to: next, runnable: CLAIMABLE_JOB_STATUSES.includes(next.status) && !next.cancelRequested, cancelSignalled }
   }
   switch (event.type) {

@@ -235,7 +235,8 @@ export class PostgresJobStore implements JobStore {
     for (let tries = 0; tries < MAX_SWAP_TRIES; tries++) {
       const current = await this.getJob(id)
       if (!current) throw notFound('job', id)
-      const transition = nextJobState(current, { type: 'patched', patch }) as JobTransition
+      const transition = nextJobState(current, { type: 'patched', patch })
+      if (transition === undefined) return current
       let row: JobRow | undefined
       try {
         row = await this.#swap(id, transition, this.#now())
