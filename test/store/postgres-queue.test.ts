@@ -211,6 +211,27 @@ describe('jobs across processes', () => {
     assert.equal((await a.jobStore.getJob(job.id))?.status, 'cancelled')
   })
 
+  test('a cancel racing a failing attempt from another process: the job always ends cancelled', async () => {
+    for (let i = 0; i < 20; i++) {
+      const job = await a.jobStore.createJob({ configType: 'sync', configId: conn(), streams: [] })
+      let claimed = await b.jobStore.claimNext('w-race', 60_000)
+      while (claimed && claimed.job.id !== job.id) {
+        await b.jobStore.finishAttempt(claimed.job.id, claimed.attempt.attemptNumber, 'w-race', { status: 'succeeded', failures: [] }, { status: 'succeeded' })
+        claimed = await b.jobStore.claimNext('w-race', 60_000)
+      }
+      assert.equal(claimed?.job.id, job.id)
+      const [finished, cancel] = await Promise.all([
+        b.jobStore.finishAttempt(job.id, 0, 'w-race', { status: 'failed', failures: [] }, { status: 'incomplete', runAfter: 0 }),
+        a.jobStore.requestCancel(job.id),
+      ])
+      assert.equal(finished, true)
+      assert.ok(cancel)
+      const after = await a.jobStore.getJob(job.id)
+      assert.deepEqual([after?.status, after?.cancelRequested], ['cancelled', true], `round ${i}`)
+      assert.deepEqual((await a.jobStore.listAttempts(job.id)).map((x) => x.status), ['failed'])
+    }
+  })
+
   test('heartbeat, lease expiry and finish guards', async () => {
     const c = conn()
     const job = await a.jobStore.createJob({ configType: 'sync', configId: c, streams: [] })
