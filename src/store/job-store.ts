@@ -3,7 +3,9 @@ import type { FailureReasonRecord, StreamDescriptor, StreamStats, StreamStatsEnt
 /**
  * Job store port: jobs, attempts, per-stream state, generations and attempt logs, plus the
  * claim/lease primitives the worker uses. Adapters: sqlite/ (one process, BEGIN IMMEDIATE) and
- * postgres/ (FOR UPDATE SKIP LOCKED, leases renewed by heartbeat).
+ * postgres/ (FOR UPDATE SKIP LOCKED, leases renewed by heartbeat). Both take every status
+ * change from the job state machine in domain/job-transitions.ts and write it as a
+ * compare-and-set; every time in a job or attempt record is epoch ms.
  */
 export const JOB_STATUSES = ['pending', 'running', 'incomplete', 'failed', 'succeeded', 'cancelled'] as const
 export type JobStatus = (typeof JOB_STATUSES)[number]
