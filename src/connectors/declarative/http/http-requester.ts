@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
-import { cancelledError, configError, SluiceError, systemError, transientError } from '../../errors.js'
+import { cancelledError, configError, SluiceError, systemError, transientError } from '../../../errors.js'
 import { evaluate, type TemplateContext } from '../interpolation/interpolator.js'
 import { pyStr } from '../interpolation/py-values.js'
 import type { ManifestNode } from '../manifest-loader.js'

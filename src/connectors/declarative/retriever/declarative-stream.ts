@@ -1,4 +1,4 @@
-import type { JsonSchema } from '../../protocol/index.js'
+import type { JsonSchema } from '../../../protocol/index.js'
 import { HttpRequester, type HttpSettings } from '../http/http-requester.js'
 import { RequestParts } from '../http/request-parts.js'
 import type { TemplateContext } from '../interpolation/interpolator.js'

@@ -1,4 +1,4 @@
-import { SluiceError } from '../errors.js'
+import { SluiceError } from '../../errors.js'
 import { checkTemplate, isTemplate } from './interpolation/interpolator.js'
 import { manifestError, type ManifestNode } from './manifest-loader.js'
 

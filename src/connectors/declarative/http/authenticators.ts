@@ -1,4 +1,4 @@
-import { configError, transientError } from '../../errors.js'
+import { configError, transientError } from '../../../errors.js'
 import { evaluate, type TemplateContext } from '../interpolation/interpolator.js'
 import { parseIsoDateTime, parseIsoDuration, strptime } from '../interpolation/py-datetime.js'
 import { pyStr } from '../interpolation/py-values.js'

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
-import { DeclarativeSource } from '../../src/declarative/declarative-source.js'
+import { DeclarativeSource } from '../../../src/connectors/declarative/declarative-source.js'
 import { airbyteManifest, catalogFor, readAll, runOptions, startMockApi, type MockApi, type MockHandler } from './helpers/mock-api.js'
 
 // Real manifests from ../shared/airbyte-manifests, run unmodified against mock servers built

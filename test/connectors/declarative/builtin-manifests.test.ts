@@ -2,10 +2,11 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
-import { ConnectorRegistry } from '../../src/connectors/registry.js'
-import { builtinManifestDir } from '../../src/declarative/declarative-definitions.js'
-import { DeclarativeSource } from '../../src/declarative/declarative-source.js'
-import { SluiceError } from '../../src/errors.js'
+import { ConnectorRegistry } from '../../../src/connectors/registry.js'
+import { builtinDefinitions } from '../../../src/connectors/builtin-definitions.js'
+import { builtinManifestDir } from '../../../src/connectors/declarative/declarative-definitions.js'
+import { DeclarativeSource } from '../../../src/connectors/declarative/declarative-source.js'
+import { SluiceError } from '../../../src/errors.js'
 import { catalogFor, readAll, runOptions, startMockApi, type MockApi, type MockHandler, type MockReply } from './helpers/mock-api.js'
 
 // Each built-in manifest (connectors/manifests/*.yaml) end to end against a loopback server:
@@ -29,7 +30,7 @@ async function setup(file: string, handler: MockHandler, sleeps: number[] = []):
 }
 
 test('every built-in manifest is in the registry with a fixed id, and none matches the seed\'s "rest api" lookup', () => {
-  const registry = new ConnectorRegistry()
+  const registry = new ConnectorRegistry(builtinDefinitions())
   const names = registry.sources().map((d) => d.name)
   for (const n of ['GitHub Issues', 'Strava Activities', 'Open Library', 'Notion Search', 'NewsAPI Articles']) assert.ok(names.includes(n), n)
   assert.equal(registry.getSource('240ec6e2-d286-47bf-bcf2-c92c6aa0eb3c')?.name, 'GitHub Issues')

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { checkTemplate, evaluate, evaluateCondition, renderTemplate } from '../../src/declarative/interpolation/interpolator.js'
-import { parseIsoDuration, PyDateTime, strftime, strptime } from '../../src/declarative/interpolation/py-datetime.js'
-import { literalEval, pyStr } from '../../src/declarative/interpolation/py-values.js'
+import { checkTemplate, evaluate, evaluateCondition, renderTemplate } from '../../../src/connectors/declarative/interpolation/interpolator.js'
+import { parseIsoDuration, PyDateTime, strftime, strptime } from '../../../src/connectors/declarative/interpolation/py-datetime.js'
+import { literalEval, pyStr } from '../../../src/connectors/declarative/interpolation/py-values.js'
 
 const ctx = {
   config: { start: '20240101', ids: ['a', 'b'], n: '42', project: 'en', flag: true, empty: '' },

@@ -11,7 +11,7 @@ import type {
   SourceMessage,
   StateMessage,
   SyncMode,
-} from '../../../src/protocol/index.js'
+} from '../../../../src/protocol/index.js'
 
 /** One request the mock API received. `host` is the public host the manifest addressed. */
 export interface MockRequest {
@@ -136,7 +136,22 @@ export function repoRoot(): string {
   return dir
 }
 
+/**
+ * The folder of the shared Airbyte manifests: `shared/airbyte-manifests` beside the checkout, or
+ * beside one of its parents (a git worktree sits one level deeper than the main checkout).
+ */
+function sharedManifestDir(): string {
+  let dir = dirname(repoRoot())
+  for (;;) {
+    const candidate = join(dir, 'shared', 'airbyte-manifests')
+    if (existsSync(candidate)) return candidate
+    const up = dirname(dir)
+    if (up === dir) throw new Error('shared/airbyte-manifests not found beside the checkout or its parents')
+    dir = up
+  }
+}
+
 /** Text of one of the shared Airbyte manifests (read in place, never copied). */
 export function airbyteManifest(name: string): string {
-  return readFileSync(join(repoRoot(), '..', 'shared', 'airbyte-manifests', `${name}.yaml`), 'utf8')
+  return readFileSync(join(sharedManifestDir(), `${name}.yaml`), 'utf8')
 }

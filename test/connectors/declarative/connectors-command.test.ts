@@ -5,9 +5,9 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { pino } from 'pino'
 import { Command } from 'commander'
-import { airbyteManifestUrl, connectorsCommand } from '../../src/cli/connectors-command.js'
-import { buildProgram } from '../../src/cli/main.js'
-import { startSluice, type RunningSluice } from '../../src/server.js'
+import { airbyteManifestUrl, connectorsCommand } from '../../../src/cli/connectors-command.js'
+import { buildProgram } from '../../../src/cli/main.js'
+import { startSluice, type RunningSluice } from '../../../src/server.js'
 import { airbyteManifest, startMockApi, type MockApi } from './helpers/mock-api.js'
 
 // `sluice connectors add <path|url|airbyte:name>` against a real listening server; the added

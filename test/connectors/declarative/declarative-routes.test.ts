@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { ConnectorRegistry } from '../../src/connectors/registry.js'
-import { loadCustomDefinitions } from '../../src/declarative/declarative-definitions.js'
-import { createHarness, type ApiHarness } from '../api/api-harness.js'
+import { ConnectorRegistry } from '../../../src/connectors/registry.js'
+import { loadCustomDefinitions } from '../../../src/custom-definitions.js'
+import { createHarness, type ApiHarness } from '../../api/api-harness.js'
 import { airbyteManifest, startMockApi, type MockApi } from './helpers/mock-api.js'
 
 // Definitions from manifests through the Config API: create_manifest (Airbyte's shape) and

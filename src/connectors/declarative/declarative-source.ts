@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs'
 import { resolve, sep } from 'node:path'
 import { Ajv, type ValidateFunction } from 'ajv'
 import addFormatsModule from 'ajv-formats'
-import type { ConnectorConfig, RunOptions, Source } from '../protocol/index.js'
-import { cancelledError, configError, isSluiceError, SluiceError, throwIfAborted } from '../errors.js'
+import type { ConnectorConfig, RunOptions, Source } from '../../protocol/index.js'
+import { cancelledError, configError, isSluiceError, SluiceError, throwIfAborted } from '../../errors.js'
 import {
   rowBatch,
   streamKey,
@@ -17,7 +17,7 @@ import {
   type SourceMessage,
   type StateMessage,
   type StreamDescriptor,
-} from '../protocol/index.js'
+} from '../../protocol/index.js'
 import type { HttpSettings } from './http/http-requester.js'
 import { RateLimiter, sleep, type RateLimitOptions } from './http/rate-limiter.js'
 import { evaluate } from './interpolation/interpolator.js'

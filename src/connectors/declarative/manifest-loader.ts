@@ -1,5 +1,5 @@
 import { parse as parseYaml } from 'yaml'
-import { SluiceError } from '../errors.js'
+import { SluiceError } from '../../errors.js'
 
 /** A manifest node after YAML parsing: plain JSON values. */
 export type ManifestNode = Record<string, unknown>

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, test } from 'node:test'
-import { DeclarativeSource } from '../../src/declarative/declarative-source.js'
+import { DeclarativeSource } from '../../../src/connectors/declarative/declarative-source.js'
 import { catalogFor, runOptions, startMockApi, type MockApi } from './helpers/mock-api.js'
 
 // A manifest paging through 1,000,000 records must run in bounded memory, and the source must

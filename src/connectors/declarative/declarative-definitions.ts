@@ -2,9 +2,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { ConnectorSpecification, SourceDefinition } from '../protocol/index.js'
-import type { ConnectorRegistry } from '../connectors/registry.js'
-import type { ConfigStore, CustomDefinitionRecord } from '../store/config-store.js'
+import type { ConnectorSpecification, SourceDefinition } from '../../protocol/index.js'
 import { DeclarativeSource, type DeclarativeSourceOptions } from './declarative-source.js'
 import { parseManifestText, type ManifestNode } from './manifest-loader.js'
 
@@ -69,64 +67,25 @@ export function definitionFromManifest(input: ManifestDefinitionInput): SourceDe
   }
 }
 
-/** A definition rebuilt from a stored custom definition record. */
-export function definitionFromRecord(rec: CustomDefinitionRecord): SourceDefinition {
-  const p = rec.payload as unknown as ManifestPayload
-  return definitionFromManifest({ ...p, definitionId: rec.definitionId, name: rec.name, custom: true })
-}
-
 /**
- * Loads stored custom manifest definitions into the registry (at server start). A manifest
- * this runtime can no longer load is logged and skipped, so one bad definition cannot stop
- * the server.
+ * A custom manifest definition as the config store keeps it. The composition root reads the
+ * records and hands them over, so this family never imports the store.
  */
-export async function loadCustomDefinitions(store: ConfigStore, registry: ConnectorRegistry, log: { warn(obj: object, msg: string): void }): Promise<number> {
-  let n = 0
-  for (const rec of await store.listCustomDefinitions()) {
-    if (rec.kind !== 'source' || !isObject(rec.payload) || !isObject(rec.payload.manifest)) continue
-    try {
-      registry.add(definitionFromRecord(rec))
-      n++
-    } catch (e) {
-      log.warn({ definitionId: rec.definitionId, err: (e as Error).message }, `custom definition ${rec.name} could not be loaded`)
-    }
-  }
-  return n
-}
-
-/**
- * For API processes on a shared store: brings the registry up to date with the custom definitions
- * other processes added, checking the stored set's fingerprint (one query) and reloading only when
- * it changed. Concurrent callers share one check.
- */
-export function customDefinitionsRefresher(store: ConfigStore, registry: ConnectorRegistry, log: { warn(obj: object, msg: string): void }): () => Promise<void> {
-  let loaded: string | undefined
-  let running: Promise<void> | undefined
-  const refresh = async (): Promise<void> => {
-    const version = await store.customDefinitionsVersion()
-    if (version === loaded) return
-    await loadCustomDefinitions(store, registry, log)
-    loaded = version
-  }
-  return () =>
-    (running ??= refresh().finally(() => {
-      running = undefined
-    }))
-}
-
-/** A server service (structurally a SluiceService) that loads custom definitions at start. */
-export function customDefinitionsService(): {
+export interface StoredManifestDefinition {
+  definitionId: string
   name: string
-  start(deps: { configStore: ConfigStore; registry: ConnectorRegistry; logger: { warn(obj: object, msg: string): void } }): Promise<void>
-  stop(): void
-} {
-  return {
-    name: 'custom-definitions',
-    start: async (deps) => {
-      await loadCustomDefinitions(deps.configStore, deps.registry, deps.logger)
-    },
-    stop: () => undefined,
-  }
+  payload: Record<string, unknown>
+}
+
+/** Whether a stored custom definition's payload holds a manifest (a declarative source). */
+export function isManifestPayload(payload: unknown): payload is ManifestPayload {
+  return isObject(payload) && isObject(payload.manifest)
+}
+
+/** A definition rebuilt from a stored custom definition. */
+export function definitionFromStored(stored: StoredManifestDefinition): SourceDefinition {
+  const p = stored.payload as unknown as ManifestPayload
+  return definitionFromManifest({ ...p, definitionId: stored.definitionId, name: stored.name, custom: true })
 }
 
 function packageRoot(): string {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, test } from 'node:test'
-import { DeclarativeSource } from '../../src/declarative/declarative-source.js'
-import { SluiceError } from '../../src/errors.js'
+import { DeclarativeSource } from '../../../src/connectors/declarative/declarative-source.js'
+import { SluiceError } from '../../../src/errors.js'
 import { catalogFor, readAll, runOptions, startMockApi, type MockApi, type MockHandler } from './helpers/mock-api.js'
 
 // Cross-cutting runtime behaviour: cancellation, timeouts, secrets in logs, data feeds and

@@ -1,4 +1,4 @@
-import { configError } from '../../errors.js'
+import { configError } from '../../../errors.js'
 import { evaluate, type TemplateContext } from '../interpolation/interpolator.js'
 import { pyStr } from '../interpolation/py-values.js'
 import type { ManifestNode } from '../manifest-loader.js'

@@ -1,4 +1,4 @@
-import { throwIfAborted } from '../../errors.js'
+import { throwIfAborted } from '../../../errors.js'
 
 /** Politeness limits for one source: parallel requests and requests per second. */
 export interface RateLimitOptions {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, test } from 'node:test'
-import { DeclarativeSource } from '../../src/declarative/declarative-source.js'
-import { createTransformation } from '../../src/declarative/retriever/record-selector.js'
+import { DeclarativeSource } from '../../../src/connectors/declarative/declarative-source.js'
+import { createTransformation } from '../../../src/connectors/declarative/retriever/record-selector.js'
 import { catalogFor, readAll, runOptions, startMockApi, type MockApi } from './helpers/mock-api.js'
 
 // Less common components: SessionTokenAuthenticator, state_migrations (accepted, ignored),
