@@ -2,7 +2,9 @@ import { to as copyTo } from 'pg-copy-streams'
 import type { ColumnarRecords, RecordBatch, RecordData, SourceMessage, StateMessage, StreamDescriptor } from '../../protocol/index.js'
 import { cancelledError, isSluiceError } from '../../errors.js'
 import { fromPgError } from './postgres-errors.js'
-import { countRows, decodeColumns, fieldDecoder, type FieldDecoder, type PgColumn } from './pg-copy-text.js'
+import { countCopyRows } from '../../formats/copy-text.js'
+import { decodeColumns, fieldDecoder, type FieldDecoder } from '../../formats/copy-text-values.js'
+import type { PgColumn } from './pg-source-types.js'
 import type { PgStreamRead } from './pg-stream-read.js'
 
 /**
@@ -65,7 +67,7 @@ export function copyBatch(
 /** The cutter of reads without checkpoints inside the stream: one batch per run of lines. */
 export function batchCutter(read: PgStreamRead): CopyCutter {
   const decoders = fieldDecoders(read.columns)
-  return (data) => [copyBatch(read.stream, read.columns, decoders, data, countRows(data))]
+  return (data) => [copyBatch(read.stream, read.columns, decoders, data, countCopyRows(data))]
 }
 
 /**

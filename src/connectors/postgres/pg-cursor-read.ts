@@ -1,7 +1,7 @@
 import type { SourceMessage } from '../../protocol/index.js'
 import { configError } from '../../errors.js'
 import { copyBatch, fieldDecoders, readCopy, stateMessage, type CopyCutter } from './pg-copy-read.js'
-import { unescapeCopy } from './pg-copy-text.js'
+import { copyFieldAt, unescapeCopy } from '../../formats/copy-text.js'
 import type { PgStreamRead } from './pg-stream-read.js'
 
 /** Cursor state (Airbyte source-postgres 3.x shape, semantics §4.5). */
@@ -20,15 +20,6 @@ interface CursorTracker {
   index: number
   value: Buffer | undefined
   count: number
-}
-
-/** Returns the escaped bytes of field `index` of the line [start, end). */
-function fieldOf(data: Buffer, start: number, end: number, index: number): Buffer {
-  let s = start
-  for (let k = 0; k < index; k++) s = data.indexOf(9, s) + 1
-  let e = data.indexOf(9, s)
-  if (e === -1 || e > end) e = end
-  return data.subarray(s, e)
 }
 
 /**
@@ -101,7 +92,7 @@ function cursorCutter(read: PgStreamRead, t: CursorTracker, makeState: () => Rec
     for (let start = 0; start < data.length; ) {
       const nl = data.indexOf(10, start)
       const end = nl === -1 ? data.length : nl
-      const value = fieldOf(data, start, end, t.index)
+      const value = copyFieldAt(data, start, end, t.index)
       if (t.value !== undefined && value.equals(t.value)) {
         t.count++
       } else {

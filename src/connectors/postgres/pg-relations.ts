@@ -1,6 +1,6 @@
 import type { PostgresSourceConfig } from './postgres-config.js'
 import type { PgClient } from './pg-client.js'
-import type { PgColumn } from './pg-copy-text.js'
+import type { PgColumn } from './pg-source-types.js'
 import { streamKey } from '../../protocol/index.js'
 import { quoteIdent } from './pg-identifiers.js'
 

@@ -1,6 +1,6 @@
 import type { ConfiguredStream, RunOptions, StreamDescriptor } from '../../protocol/index.js'
 import type { PgClient } from './pg-client.js'
-import type { PgColumn } from './pg-copy-text.js'
+import type { PgColumn } from './pg-source-types.js'
 import type { RelationInfo, SelectedColumn } from './pg-relations.js'
 
 /** Tuning knobs of the source (tests lower them to exercise batching and checkpoints). */

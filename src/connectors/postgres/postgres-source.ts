@@ -23,7 +23,7 @@ import {
 import { fromPgError } from './postgres-errors.js'
 import { postgresSourceSpec } from './postgres-spec.js'
 import { connectPg, destroyPg, endPg, type PgClient } from './pg-client.js'
-import { jsonSchemaOf } from './pg-copy-text.js'
+import { jsonSchemaOf } from './pg-source-types.js'
 import { readCursorIncremental } from './pg-cursor-read.js'
 import { readFullRefresh } from './pg-full-refresh-read.js'
 import { qualified } from './pg-identifiers.js'

@@ -1,113 +1,15 @@
 import { setInt64Words } from './byte-writers.js'
 import { civilDays, dayTimeMillis, epochMicros, toEpochDays, toEpochMicros, toTimeMicros, toUnscaledDecimal } from './value-conversions.js'
 import type { DataColumn } from './stream-columns.js'
+import { isCopyNull, unescapeCopyInto, type CopyFields } from './copy-text.js'
 
 /**
- * Reading Postgres COPY text (`RecordBatch.pgCopyText`) straight into typed column values, so a
- * Postgres -> Parquet sync never builds a JS string or object per field for the common types.
- * Format: one row per `\n`, fields separated by `\t`, `\N` for NULL, backslash escapes inside
- * values (newlines and tabs in values are always escaped).
+ * Reading Postgres COPY text (`RecordBatch.pgCopyText`, split by `splitCopyFields`) straight
+ * into typed column values, so a Postgres -> Parquet sync never builds a JS string or object per
+ * field for the common types.
  */
 
-const TAB = 9
-const NL = 10
 const BACKSLASH = 92
-
-/** Field boundaries of a COPY text buffer: field (r, c) is `data[starts[r*n+c], ends[r*n+c])`. */
-export interface CopyFields {
-  data: Buffer
-  columnCount: number
-  rows: number
-  starts: Int32Array
-  ends: Int32Array
-  /** Backslash positions, found on first use by the text columns. */
-  backslashes?: Int32Array
-}
-
-/** Boundary arrays reused from batch to batch (allocating them per batch kept the GC busy). */
-let scratch = { starts: new Int32Array(0), ends: new Int32Array(0) }
-
-/**
- * One pass over the bytes; returns undefined if a row does not have `columnCount` fields. The
- * result's boundary arrays are reused by the next call: use it before the next batch is split.
- */
-export function splitCopyFields(data: Buffer, columnCount: number, rowCount: number): CopyFields | undefined {
-  const size = rowCount * columnCount
-  if (scratch.starts.length < size) scratch = { starts: new Int32Array(size), ends: new Int32Array(size) }
-  const starts = scratch.starts.subarray(0, size)
-  const ends = scratch.ends.subarray(0, size)
-  let field = 0
-  let start = 0
-  // The field count at which the current row must end with a NL.
-  let rowEnd = columnCount
-  const n = data.length
-  // Four bytes at a time: per-byte flags of TAB and NL from the zero-byte bit trick (exact: no
-  // carry crosses bytes), so words without a delimiter, most of them in text, cost one test, and
-  // each delimiter is found from its flag without a byte loop. `lead` bytes before the first
-  // 4-byte aligned word and the tail after the last go one by one.
-  const lead = Math.min(n, (4 - (data.byteOffset & 3)) & 3)
-  const words = new Uint32Array(data.buffer, data.byteOffset + lead, (n - lead) >> 2)
-  let counters = splitBytes(data, 0, lead, starts, ends, field, start, rowEnd, columnCount)
-  if (counters === undefined) return undefined
-  ;[field, start, rowEnd] = counters
-  // Writes past the arrays' end are dropped by typed arrays; the final count check catches them.
-  for (let w = 0; w < words.length; w++) {
-    const word = words[w]!
-    const t = word ^ 0x09090909
-    const l = word ^ 0x0a0a0a0a
-    const nls = ~(((l & 0x7f7f7f7f) + 0x7f7f7f7f) | l | 0x7f7f7f7f) & 0x80808080
-    let m = (~(((t & 0x7f7f7f7f) + 0x7f7f7f7f) | t | 0x7f7f7f7f) & 0x80808080) | nls
-    while (m !== 0) {
-      const bit = m & -m
-      const i = lead + w * 4 + ((31 - Math.clz32(bit)) >> 3)
-      starts[field] = start
-      ends[field] = i
-      field++
-      start = i + 1
-      if ((nls & bit) !== 0) {
-        if (field !== rowEnd) return undefined
-        rowEnd += columnCount
-      } else if (field === rowEnd) return undefined
-      m ^= bit
-    }
-  }
-  counters = splitBytes(data, lead + words.length * 4, n, starts, ends, field, start, rowEnd, columnCount)
-  if (counters === undefined) return undefined
-  field = counters[0]
-  if (field !== rowCount * columnCount) return undefined
-  return { data, columnCount, rows: rowCount, starts, ends }
-}
-
-/** The byte-by-byte form of splitCopyFields' loop for [from, to); returns the new counters. */
-function splitBytes(
-  data: Buffer,
-  from: number,
-  to: number,
-  starts: Int32Array,
-  ends: Int32Array,
-  field: number,
-  start: number,
-  rowEnd: number,
-  columnCount: number,
-): [number, number, number] | undefined {
-  for (let i = from; i < to; i++) {
-    const b = data[i]!
-    if (b !== TAB && b !== NL) continue
-    starts[field] = start
-    ends[field] = i
-    field++
-    start = i + 1
-    if (b === NL) {
-      if (field !== rowEnd) return undefined
-      rowEnd += columnCount
-    } else if (field === rowEnd) return undefined
-  }
-  return [field, start, rowEnd]
-}
-
-function isNull(data: Buffer, s: number, e: number): boolean {
-  return e - s === 2 && data[s] === BACKSLASH && data[s + 1] === 78
-}
 
 /** How a COPY field of a Postgres type becomes a column value; undefined = not handled here. */
 export type CopyDecoder = 'int' | 'float' | 'bool' | 'date' | 'timestamp' | 'time' | 'decimal' | 'text'
@@ -328,7 +230,7 @@ export function decodeCopyColumn(
   for (let r = 0, f = index; r < rows; r++, f += columnCount) {
     const s = starts[f]!
     const e = ends[f]!
-    if (isNull(data, s, e)) {
+    if (isCopyNull(data, s, e)) {
       nulls++
       continue
     }
@@ -397,59 +299,6 @@ export function decodeCopyColumn(
   return { data: out, valid, nulls }
 }
 
-/** Undoes COPY escapes of one field into `out` at `pos`; returns the new position. */
-export function unescapeCopyInto(data: Buffer, s: number, e: number, out: Buffer, pos: number): number {
-  for (let i = s; i < e; i++) {
-    const b = data[i]!
-    if (b !== BACKSLASH || i + 1 >= e) {
-      out[pos++] = b
-      continue
-    }
-    const c = data[++i]!
-    switch (c) {
-      case 110: // n
-        out[pos++] = 10
-        break
-      case 116: // t
-        out[pos++] = 9
-        break
-      case 114: // r
-        out[pos++] = 13
-        break
-      case 98: // b
-        out[pos++] = 8
-        break
-      case 102: // f
-        out[pos++] = 12
-        break
-      case 118: // v
-        out[pos++] = 11
-        break
-      case 120: {
-        // \xHH
-        let v = 0
-        let k = 0
-        for (; k < 2 && i + 1 < e; k++) {
-          const h = String.fromCharCode(data[i + 1]!)
-          if (!/[0-9a-fA-F]/.test(h)) break
-          v = v * 16 + parseInt(h, 16)
-          i++
-        }
-        out[pos++] = k === 0 ? 120 : v
-        break
-      }
-      default:
-        if (c >= 48 && c <= 55) {
-          // \ooo octal
-          let v = c - 48
-          for (let k = 0; k < 2 && i + 1 < e && data[i + 1]! >= 48 && data[i + 1]! <= 55; k++) v = v * 8 + (data[++i]! - 48)
-          out[pos++] = v & 0xff
-        } else out[pos++] = c
-    }
-  }
-  return pos
-}
-
 /** Positions of every backslash of the batch, in order (found natively; most batches have few). */
 function backslashes(fields: CopyFields): Int32Array {
   if (fields.backslashes) return fields.backslashes
@@ -490,7 +339,7 @@ export function copyTextColumn(fields: CopyFields, index: number): { offsets: In
     const e = ends[f]!
     while (next < escapes.length && escapes[next]! < s) next++
     if (next < escapes.length && escapes[next]! < e) {
-      if (isNull(data, s, e)) nulls++
+      if (isCopyNull(data, s, e)) nulls++
       else {
         valid[r >> 3]! |= 1 << (r & 7)
         pos = unescapeCopyInto(data, s, e, bytes, pos)

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { copyTextColumn, decodeCopyColumn, splitCopyFields } from '../../src/formats/copy-text-fields.js'
+import { splitCopyFields } from '../../src/formats/copy-text.js'
+import { copyTextColumn, decodeCopyColumn } from '../../src/formats/copy-text-columns.js'
 import type { DataColumn } from '../../src/formats/stream-columns.js'
 import { toEpochDays, toEpochMicros } from '../../src/formats/value-conversions.js'
 

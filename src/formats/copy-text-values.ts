@@ -1,18 +1,20 @@
-import type { JsonSchema, RecordValue } from '../../protocol/index.js'
+import type { RecordValue } from '../protocol/index.js'
+import { unescapeCopy } from './copy-text.js'
+
+/**
+ * COPY text fields as record values, the way the Postgres source defines them (numeric and int8
+ * exact beyond 2^53 as strings, NaN/Infinity as null, timestamps in ISO form). The byte-level
+ * encoders (`copy-text-columns`, `copy-text-jsonl`) produce the same values without building them.
+ */
 
 /** How a source column's COPY text is turned into a JSON value. */
 export type ValueKind = 'bool' | 'int' | 'int8' | 'numeric' | 'float' | 'timestamp' | 'timestamptz' | 'text'
 
-/** A column as the source reads it. */
-export interface PgColumn {
-  name: string
-  /** `format_type()` text, e.g. `numeric(10,2)`, `timestamp with time zone`, `integer[]`. */
-  pgType: string
+/** The type of a column as its decoder needs it. */
+export interface CopyColumnType {
   /** `pg_type.typname` of the column (of the element for arrays), e.g. `int4`, `timestamptz`. */
   baseType: string
   isArray: boolean
-  /** Numeric scale when declared (`numeric(p,s)`), else undefined. */
-  numericScale?: number
 }
 
 /** The JSON value kind of a column's scalar (or element) type. */
@@ -39,75 +41,6 @@ export function valueKindOf(baseType: string): ValueKind {
     default:
       return 'text'
   }
-}
-
-function scalarSchema(baseType: string, numericScale: number | undefined): JsonSchema {
-  switch (baseType) {
-    case 'bool':
-      return { type: 'boolean' }
-    case 'int2':
-    case 'int4':
-    case 'int8':
-    case 'oid':
-      return { type: 'number', airbyte_type: 'integer' }
-    case 'numeric':
-      return numericScale === 0 ? { type: 'number', airbyte_type: 'integer' } : { type: 'number' }
-    case 'float4':
-    case 'float8':
-    case 'money':
-      return { type: 'number' }
-    case 'date':
-      return { type: 'string', format: 'date' }
-    case 'time':
-      return { type: 'string', format: 'time', airbyte_type: 'time_without_timezone' }
-    case 'timetz':
-      return { type: 'string', format: 'time', airbyte_type: 'time_with_timezone' }
-    case 'timestamp':
-      return { type: 'string', format: 'date-time', airbyte_type: 'timestamp_without_timezone' }
-    case 'timestamptz':
-      return { type: 'string', format: 'date-time', airbyte_type: 'timestamp_with_timezone' }
-    default:
-      return { type: 'string' }
-  }
-}
-
-/** Column type to JSON Schema as Airbyte's source-postgres maps it (semantics §4.3). */
-export function jsonSchemaOf(col: PgColumn): JsonSchema {
-  const scalar = scalarSchema(col.baseType, col.numericScale)
-  return col.isArray ? { type: 'array', items: scalar } : scalar
-}
-
-/** Undoes COPY text escaping of one field (`\N` is handled by the caller). */
-export function unescapeCopy(field: string): string {
-  if (!field.includes('\\')) return field
-  return field.replace(/\\(x[0-9A-Fa-f]{1,2}|[0-7]{1,3}|.)/g, (_m, c: string) => {
-    switch (c) {
-      case 'b':
-        return '\b'
-      case 'f':
-        return '\f'
-      case 'n':
-        return '\n'
-      case 'r':
-        return '\r'
-      case 't':
-        return '\t'
-      case 'v':
-        return '\v'
-      default:
-        if (c.length > 1 && c[0] === 'x') return String.fromCharCode(parseInt(c.slice(1), 16))
-        if (/^[0-7]+$/.test(c)) return String.fromCharCode(parseInt(c, 8))
-        return c
-    }
-  })
-}
-
-/** Escapes a string for COPY text format (NUL characters are dropped: Postgres cannot store them). */
-export function escapeCopy(value: string): string {
-  let v = value
-  if (v.includes('\u0000')) v = v.replace(/\u0000/g, '')
-  if (!/[\\\n\r\t]/.test(v)) return v
-  return v.replace(/[\\\n\r\t]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'))
 }
 
 const SAFE_DIGITS = 15
@@ -220,7 +153,7 @@ function decodeArray(kind: ValueKind, text: string): RecordValue {
 export type FieldDecoder = (field: string) => RecordValue
 
 /** Builds the field decoder for a column. */
-export function fieldDecoder(col: PgColumn): FieldDecoder {
+export function fieldDecoder(col: CopyColumnType): FieldDecoder {
   const kind = valueKindOf(col.baseType)
   if (col.isArray) return (f) => (f === '\\N' ? null : decodeArray(kind, unescapeCopy(f)))
   if (kind === 'text') return (f) => (f === '\\N' ? null : unescapeCopy(f))
@@ -248,11 +181,4 @@ export function decodeColumns(data: Buffer, decoders: readonly FieldDecoder[]): 
     }
   }
   return cols
-}
-
-/** Counts rows (newline bytes) in COPY text: newlines inside values are always escaped. */
-export function countRows(data: Buffer): number {
-  let n = 0
-  for (let i = data.indexOf(10); i !== -1; i = data.indexOf(10, i + 1)) n++
-  return n
 }
