@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { StreamDescriptor } from '../protocol/index.js'
+import type { StreamDescriptor } from '../../protocol/index.js'
 
 /** Airbyte's default object path format and file name pattern (semantics §5.2). */
 export const DEFAULT_PATH_FORMAT = '${NAMESPACE}/${STREAM_NAME}/${YEAR}_${MONTH}_${DAY}_${EPOCH}_'

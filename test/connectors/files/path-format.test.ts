@@ -11,7 +11,7 @@ import {
   pathVariables,
   s3SafeName,
   withCollisionSuffix,
-} from '../../src/formats/path-format.js'
+} from '../../../src/connectors/files/path-format.js'
 
 const start = new Date(Date.UTC(2024, 4, 1, 9, 8, 7, 6))
 
