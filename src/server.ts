@@ -6,8 +6,9 @@ import { createApp } from './api/app.js'
 import type { ApiDeps } from './api/deps.js'
 import { newWorkspaceRecord } from './api/workspace-records.js'
 import type { ConnectorContext } from './protocol/index.js'
+import { builtinDefinitions } from './connectors/builtin-definitions.js'
 import { ConnectorRegistry } from './connectors/registry.js'
-import { customDefinitionsRefresher, customDefinitionsService } from './declarative/declarative-definitions.js'
+import { customDefinitionsRefresher, customDefinitionsService } from './custom-definitions.js'
 import { loadSecretKey, SecretService } from './secrets/secret-service.js'
 import { openStores, type OpenedStores } from './store/open-stores.js'
 import { createJobServices } from './worker/job-services.js'
@@ -114,7 +115,7 @@ export async function startSluice(options: StartSluiceOptions = {}): Promise<Run
     configStore: stores.configStore,
     jobStore: stores.jobStore,
     workers: stores.workers,
-    registry: new ConnectorRegistry(),
+    registry: new ConnectorRegistry(builtinDefinitions()),
     secrets,
     context: connectorContext(dataDir, env),
     logger,

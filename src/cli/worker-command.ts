@@ -3,8 +3,9 @@ import { randomUUID } from 'node:crypto'
 import { resolve } from 'node:path'
 import { Command, InvalidArgumentError } from 'commander'
 import type { Logger } from 'pino'
+import { builtinDefinitions } from '../connectors/builtin-definitions.js'
 import { ConnectorRegistry } from '../connectors/registry.js'
-import { loadCustomDefinitions } from '../declarative/declarative-definitions.js'
+import { loadCustomDefinitions } from '../custom-definitions.js'
 import { SluiceError } from '../errors.js'
 import { loadSecretKey, SecretService } from '../secrets/secret-service.js'
 import { connectorContext, createLogger } from '../server.js'
@@ -77,7 +78,7 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
   }
   const stores = await openPostgresStores({ url: options.databaseUrl, applicationName: 'sluice-worker', maxConnections: concurrency + 4 })
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
-  const registry = options.registry ?? new ConnectorRegistry()
+  const registry = options.registry ?? new ConnectorRegistry(builtinDefinitions())
   // Custom (declarative) definitions live in the database and may be added by any API process
   // after this worker started: load them now, and again when a claimed job needs one we lack.
   const loadDefinitions = (): Promise<number> => loadCustomDefinitions(stores.configStore, registry, logger)

@@ -1,23 +1,15 @@
-import { builtinManifestDefinitions } from '../declarative/declarative-definitions.js'
 import type { ConnectorDefinition, DestinationDefinition, SourceDefinition } from '../protocol/index.js'
-import { fakerDefinition } from './faker/index.js'
-import { localFilesDefinition } from './local-files/index.js'
-import { postgresDestinationDefinition, postgresSourceDefinition } from './postgres/index.js'
-import { restApiDefinition } from './rest-api/index.js'
-import { s3Definition } from './s3/index.js'
-import { testDestinationDefinition } from './test-destination/index.js'
-import { testSourceDefinition } from './test-source/index.js'
 
 /**
- * The connector catalogue: built-in definitions (Airbyte's real ids and names, so scripts that
- * hard-code ids keep working) plus custom definitions added at run time (declarative manifests).
- * Only connectors that really work are listed.
+ * The connector catalogue. The composition root (server, CLI) hands it its definitions: the
+ * built-in ones (`builtinDefinitions()`) at start-up, custom ones (declarative manifests from the
+ * store) at start-up and when added. It imports no connector, so no family imports it back.
  */
 export class ConnectorRegistry {
   readonly #sources = new Map<string, SourceDefinition>()
   readonly #destinations = new Map<string, DestinationDefinition>()
 
-  constructor(definitions: readonly ConnectorDefinition[] = builtinDefinitions()) {
+  constructor(definitions: readonly ConnectorDefinition[]) {
     for (const d of definitions) this.add(d)
   }
 
@@ -41,11 +33,4 @@ export class ConnectorRegistry {
   getDestination(definitionId: string): DestinationDefinition | undefined {
     return this.#destinations.get(definitionId)
   }
-}
-
-/** Built-in connectors. Each connector folder exports its definition from its index.ts. */
-export function builtinDefinitions(): ConnectorDefinition[] {
-  // The test connectors (failure knobs) are listed only for tests: only working connectors are offered.
-  const testing = process.env.SLUICE_TEST_CONNECTORS === '1' ? [testSourceDefinition, testDestinationDefinition] : []
-  return [fakerDefinition, localFilesDefinition, postgresSourceDefinition, postgresDestinationDefinition, s3Definition, restApiDefinition, ...builtinManifestDefinitions(), ...testing]
 }

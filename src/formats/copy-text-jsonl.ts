@@ -1,11 +1,11 @@
 import { randomFillSync } from 'node:crypto'
 import type { PgCopyText, RecordValue } from '../protocol/index.js'
 import { writeUuidHex } from './byte-writers.js'
-import { type CopyFields, splitCopyFields, unescapeCopyInto } from './copy-text-fields.js'
+import { isCopyNull, splitCopyFields, unescapeCopyInto, type CopyFields } from './copy-text.js'
 
 /**
  * JSON Lines straight from Postgres COPY text: each field's bytes are turned into its JSON text
- * the way the Postgres source decodes it (`src/connectors/postgres/pg-copy-text.ts`) followed by
+ * the way the Postgres source decodes it (`copy-text-values.ts`) followed by
  * JSON.stringify, without building a JS value or string per field. Columns whose type has no
  * byte rule here (arrays, money, user types) take the source's decoded value instead.
  */
@@ -116,10 +116,6 @@ function jsonStringInto(out: ByteSink, src: Uint8Array, s: number, e: number): v
   }
   buf[pos++] = 34
   out.pos = pos
-}
-
-function isNull(data: Buffer, s: number, e: number): boolean {
-  return e - s === 2 && data[s] === 92 && data[s + 1] === 78
 }
 
 function hasBackslash(data: Buffer, s: number, e: number): boolean {
@@ -296,7 +292,7 @@ export function encodeCopyJsonl(
       if (rule === 'value') {
         const v = valueColumns!.columns[valueIndex[c]!]?.[r]
         out.ascii(v === undefined ? 'null' : JSON.stringify(v))
-      } else if (isNull(data, s, e)) out.bytes(NULL_BYTES)
+      } else if (isCopyNull(data, s, e)) out.bytes(NULL_BYTES)
       else fieldInto(out, rule, data, s, e, scratch)
     }
     if (!ctx.flatten) out.byte(125)

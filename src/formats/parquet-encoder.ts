@@ -27,7 +27,8 @@ import type { RecordBatch, RecordChange, RecordValue } from '../protocol/index.j
 import type { ParquetCodec } from './format-config.js'
 import { setInt64Words, writeUuidHex } from './byte-writers.js'
 import { ColumnConverter, type ColumnValue, columnValues } from './column-converter.js'
-import { type CopyDecoder, type CopyFields, copyDecoderFor, copyTextColumn, decodeCopyColumn, splitCopyFields } from './copy-text-fields.js'
+import { splitCopyFields, type CopyFields } from './copy-text.js'
+import { type CopyDecoder, copyDecoderFor, copyTextColumn, decodeCopyColumn } from './copy-text-columns.js'
 import { type ChunkOutput, type EncodeContext, mergeChanges, type RecordEncoder } from './record-encoder.js'
 import type { DataColumn } from './stream-columns.js'
 

@@ -28,7 +28,7 @@ import {
   keyPattern,
   pathVariables,
   withCollisionSuffix,
-} from './path-format.js'
+} from '../connectors/files/path-format.js'
 import type { ChunkOutput, EncodeContext, RecordEncoder } from './record-encoder.js'
 import { type DataColumn, dataColumns } from './stream-columns.js'
 

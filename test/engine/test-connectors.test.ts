@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { readdir, writeFile, mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { AttemptFailure, runAttempt } from '../../src/engine/index.js'
-import { builtinDefinitions } from '../../src/connectors/registry.js'
+import { builtinDefinitions } from '../../src/connectors/builtin-definitions.js'
 import { readTestDestination, testDestinationFile } from '../../src/connectors/test-destination/index.js'
 import { attemptInput, catalogOf, latestStates, sandbox, testDestination, testSource } from './engine-helpers.js'
 

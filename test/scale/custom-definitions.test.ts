@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { pino } from 'pino'
 import { startSluice, type RunningSluice } from '../../src/server.js'
-import { airbyteManifest } from '../declarative/helpers/mock-api.js'
+import { airbyteManifest } from '../connectors/declarative/helpers/mock-api.js'
 import { createTestDatabase, type TestDatabase } from './pg-test-database.js'
 
 // Two API processes (in-process servers) on one PostgreSQL store: a custom definition added

@@ -1,8 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import type { ConnectorSpecification, SourceDefinition } from '../../protocol/index.js'
-import { definitionFromManifest, DeclarativeInputError, manifestFromInput, type ManifestPayload } from '../../declarative/declarative-definitions.js'
-import type { ManifestNode } from '../../declarative/manifest-loader.js'
+import {
+  definitionFromManifest,
+  DeclarativeInputError,
+  manifestFromInput,
+  type ManifestNode,
+  type ManifestPayload,
+} from '../../connectors/declarative/index.js'
 import { SluiceError } from '../../errors.js'
 import type { ApiDeps } from '../deps.js'
 import { objectSchema, postRoute, str, uuid } from '../route-helpers.js'

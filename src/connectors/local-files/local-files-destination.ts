@@ -12,16 +12,8 @@ import type {
   RunOptions,
   StateMessage,
 } from '../../protocol/index.js'
-import {
-  DEFAULT_FILE_LIMITS,
-  DEFAULT_FILE_NAME_PATTERN,
-  DEFAULT_PATH_FORMAT,
-  type FileLimits,
-  type FileWriteSettings,
-  type FormatConfig,
-  parseFormatConfig,
-  writeFiles,
-} from '../../formats/index.js'
+import { DEFAULT_FILE_LIMITS, type FileLimits, type FileWriteSettings, type FormatConfig, parseFormatConfig, writeFiles } from '../../formats/index.js'
+import { DEFAULT_FILE_NAME_PATTERN, DEFAULT_PATH_FORMAT } from '../files/path-format.js'
 import { LocalFileStore } from './local-file-store.js'
 import { type LocalFilesConfig, localFilesSpec } from './local-files-spec.js'
 

@@ -2,7 +2,8 @@ import type { DestinationDefinition, SourceDefinition } from '../../protocol/ind
 import { PostgresDestination } from './postgres-destination.js'
 import { PostgresSource } from './postgres-source.js'
 
-export { PostgresSource, type PostgresSourceOptions } from './postgres-source.js'
+export { PostgresSource } from './postgres-source.js'
+export type { PostgresSourceOptions } from './pg-stream-read.js'
 export { PostgresDestination } from './postgres-destination.js'
 export {
   validateSourceConfig as validatePostgresSourceConfig,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { RecordBatch } from '../../protocol/index.js'
-import { escapeCopy } from './pg-copy-text.js'
+import { escapeCopy } from '../../formats/copy-text.js'
 import { qualified, quoteIdent, quoteLiteral } from './pg-identifiers.js'
 
 /** Where a stream's Destinations V2 raw table lives; `target` is the table this write fills. */

@@ -21,7 +21,7 @@ import { errorContext, validateConnection, type PostgresDestinationConfig } from
 import { fromPgError, isDataException } from './postgres-errors.js'
 import { postgresDestinationSpec } from './postgres-spec.js'
 import { connectPg, destroyPg, endPg, type PgClient } from './pg-client.js'
-import { escapeCopy } from './pg-copy-text.js'
+import { escapeCopy } from '../../formats/copy-text.js'
 import { arrayCastType, internalTypeOf, pgTypeOf, type InternalType } from './pg-destination-types.js'
 import {
   collisionTableName,

@@ -1,5 +1,5 @@
 import { configError } from '../../errors.js'
-import type { ManifestNode } from '../../declarative/manifest-loader.js'
+import type { ManifestNode } from '../declarative/index.js'
 import type { RestApiConfig, RestApiPagination } from './rest-api-spec.js'
 
 /** Config key the source fills with the last cursor value before building requests. */

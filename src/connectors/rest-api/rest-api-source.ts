@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { ConnectorConfig, RunOptions, Source } from '../../protocol/index.js'
-import { DeclarativeSource, type DeclarativeSourceOptions } from '../../declarative/declarative-source.js'
-import { redactUrl } from '../../declarative/http/http-requester.js'
+import { DeclarativeSource, redactUrl, type DeclarativeSourceOptions } from '../declarative/index.js'
 import { cancelledError, configError, SluiceError, throwIfAborted } from '../../errors.js'
 import {
   rowBatch,

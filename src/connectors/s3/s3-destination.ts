@@ -1,17 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3'
 import { configError, SluiceError } from '../../errors.js'
-import {
-  DEFAULT_FILE_LIMITS,
-  DEFAULT_FILE_NAME_PATTERN,
-  DEFAULT_PATH_FORMAT,
-  type FileLimits,
-  type FileWriteSettings,
-  type FormatConfig,
-  joinKey,
-  parseFormatConfig,
-  writeFiles,
-} from '../../formats/index.js'
+import { DEFAULT_FILE_LIMITS, type FileLimits, type FileWriteSettings, type FormatConfig, parseFormatConfig, writeFiles } from '../../formats/index.js'
+import { DEFAULT_FILE_NAME_PATTERN, DEFAULT_PATH_FORMAT, joinKey } from '../files/path-format.js'
 import type {
   ConfiguredCatalog,
   ConnectionStatus,

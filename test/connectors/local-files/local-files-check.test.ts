@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test'
 import type { RunOptions } from '../../../src/protocol/index.js'
 import { localFilesDefinition } from '../../../src/connectors/local-files/index.js'
 import { ConnectorRegistry } from '../../../src/connectors/registry.js'
+import { builtinDefinitions } from '../../../src/connectors/builtin-definitions.js'
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} }
 
@@ -25,7 +26,7 @@ describe('Local Files check', () => {
   const dest = localFilesDefinition.destination
 
   it('is registered as a built-in destination named Local Files', () => {
-    const d = new ConnectorRegistry().getDestination(localFilesDefinition.definitionId)
+    const d = new ConnectorRegistry(builtinDefinitions()).getDestination(localFilesDefinition.definitionId)
     assert.equal(d?.name, 'Local Files')
     assert.equal(d?.dockerRepository, 'sluice/destination-local-files')
   })

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { Ajv } from 'ajv'
 import addFormatsModule from 'ajv-formats'
 import { ConnectorRegistry } from '../../../src/connectors/registry.js'
+import { builtinDefinitions } from '../../../src/connectors/builtin-definitions.js'
 import { postgresDestinationDefinition, postgresSourceDefinition } from '../../../src/connectors/postgres/index.js'
 
 // ajv-formats is CommonJS: its default export is the plugin function.
@@ -21,7 +22,7 @@ const seedSource = {
 const seedDestination = { host: 'postgres', port: 5432, database: 'datawarehouse', username: 'postgres', password: 'postgres', schema: 'raw', ssl: false }
 
 test('built-in registry lists both Postgres definitions with Airbyte ids', () => {
-  const registry = new ConnectorRegistry()
+  const registry = new ConnectorRegistry(builtinDefinitions())
   assert.equal(registry.getSource('decd338e-5647-4c0b-adf4-da0e75f5a750')?.name, 'Postgres')
   assert.equal(registry.getDestination('25c5221d-dce2-4163-ade9-739ef790f503')?.name, 'Postgres')
   assert.equal(postgresSourceDefinition.dockerRepository, 'airbyte/source-postgres')

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
-import { RestApiSource } from '../../../src/connectors/rest-api/index.js'
-import { restApiDefinition } from '../../../src/connectors/rest-api/index.js'
+import { restApiDefinition, RestApiSource } from '../../../src/connectors/rest-api/index.js'
 import { ConnectorRegistry } from '../../../src/connectors/registry.js'
+import { builtinDefinitions } from '../../../src/connectors/builtin-definitions.js'
 import { SluiceError } from '../../../src/errors.js'
-import { catalogFor, readAll, runOptions, startMockApi, type MockApi, type MockHandler } from '../../declarative/helpers/mock-api.js'
+import { catalogFor, readAll, runOptions, startMockApi, type MockApi, type MockHandler } from '../declarative/helpers/mock-api.js'
 
 const servers: MockApi[] = []
 after(async () => {
@@ -22,7 +22,7 @@ const customers = (from: number, n: number): Array<Record<string, unknown>> =>
 
 describe('REST API source: the seed form {url, api_key, method}', () => {
   test('is listed under the name the seed looks up', () => {
-    const registry = new ConnectorRegistry()
+    const registry = new ConnectorRegistry(builtinDefinitions())
     const found = registry.sources().filter((d) => d.name.toLowerCase().includes('rest api'))
     assert.equal(found.length, 1)
     assert.equal(found[0]?.definitionId, restApiDefinition.definitionId)

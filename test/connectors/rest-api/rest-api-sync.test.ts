@@ -7,7 +7,7 @@ import { localFilesDefinition } from '../../../src/connectors/local-files/index.
 import { RestApiSource } from '../../../src/connectors/rest-api/index.js'
 import { runAttempt } from '../../../src/engine/index.js'
 import type { ConfiguredCatalog, StateMessage } from '../../../src/protocol/index.js'
-import { runOptions, startMockApi, type MockApi } from '../../declarative/helpers/mock-api.js'
+import { runOptions, startMockApi, type MockApi } from '../declarative/helpers/mock-api.js'
 
 // A REST API source synced by the engine into Local Files (JSONL): pages, incremental state
 // committed after the data, and a second sync that only writes new records.

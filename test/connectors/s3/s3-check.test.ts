@@ -3,6 +3,7 @@ import { createServer } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { s3Definition } from '../../../src/connectors/s3/index.js'
 import { ConnectorRegistry } from '../../../src/connectors/registry.js'
+import { builtinDefinitions } from '../../../src/connectors/builtin-definitions.js'
 import { runOptions } from '../../formats/fixtures.js'
 import { startS3Server, type S3TestServer } from '../../helpers/s3-server.js'
 
@@ -38,7 +39,7 @@ describe('S3 check', () => {
   })
 
   it('is registered with Airbyte\'s id and name', () => {
-    const d = new ConnectorRegistry().getDestination('4816b78f-1489-44c1-9060-4b19d5fa9362')
+    const d = new ConnectorRegistry(builtinDefinitions()).getDestination('4816b78f-1489-44c1-9060-4b19d5fa9362')
     assert.equal(d?.name, 'S3')
     assert.equal(d?.dockerRepository, 'airbyte/destination-s3')
   })

@@ -1,0 +1,278 @@
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { resolve, sep } from 'node:path'
+import { Ajv, type ValidateFunction } from 'ajv'
+import addFormatsModule from 'ajv-formats'
+import type { ConnectorConfig, RunOptions, Source } from '../../protocol/index.js'
+import { cancelledError, configError, isSluiceError, SluiceError, throwIfAborted } from '../../errors.js'
+import {
+  rowBatch,
+  streamKey,
+  type AirbyteCatalog,
+  type AirbyteStream,
+  type ConfiguredCatalog,
+  type ConnectionStatus,
+  type ConnectorSpecification,
+  type RecordData,
+  type SourceMessage,
+  type StateMessage,
+  type StreamDescriptor,
+} from '../../protocol/index.js'
+import type { HttpSettings } from './http/http-requester.js'
+import { RateLimiter, sleep, type RateLimitOptions } from './http/rate-limiter.js'
+import { evaluate } from './interpolation/interpolator.js'
+import { parseIsoDuration } from './interpolation/py-datetime.js'
+import { loadManifest, type ManifestNode } from './manifest-loader.js'
+import { validateManifest } from './manifest-validator.js'
+import { DeclarativeStream, type StreamEnvironment } from './retriever/declarative-stream.js'
+
+// ajv-formats is CommonJS: under NodeNext its default import is the module object.
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv) => Ajv
+
+/** Runtime knobs of a declarative source (the defaults suit production; tests inject clocks and rewrites). */
+export interface DeclarativeSourceOptions extends RateLimitOptions {
+  /** Per-request timeout in ms (default 60 000). */
+  requestTimeoutMs?: number
+  /** Maps each request URL before sending (tests point public hosts at a loopback server). */
+  rewriteUrl?: (url: string) => string
+  /** Replaces the retry sleep (tests). */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>
+  /** Longest single backoff in seconds (default 600). */
+  maxBackoffSeconds?: number
+  /** Rows per emitted batch (default 1000). */
+  batchRows?: number
+  /** Fail on a body that is not JSON instead of reading it as `{}` (default false, as the CDK). */
+  strictJson?: boolean
+  fetch?: typeof fetch
+  /**
+   * Folder that JsonFileSchemaLoader `file_path`s are read from (built-in manifests only; paths
+   * may not leave it). Without it those streams get an open schema: a user manifest cannot read files.
+   */
+  baseDir?: string
+  /** Replaces the manifest's spec (Airbyte's create_manifest carries the spec separately). */
+  spec?: ConnectorSpecification
+  /** Partitions tracked one by one in per-partition state before switching to a global cursor (default 10,000). */
+  maxPartitionStates?: number
+}
+
+const DEFAULT_BATCH_ROWS = 1000
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v)
+}
+
+/** The connector spec a manifest declares (`spec.connection_specification`). */
+export function manifestSpec(m: ManifestNode): ConnectorSpecification {
+  const spec = isObject(m.spec) ? m.spec : {}
+  const conn = isObject(spec.connection_specification) ? spec.connection_specification : { type: 'object', properties: {} }
+  const out: ConnectorSpecification = { connectionSpecification: conn, supportsIncremental: true }
+  if (typeof spec.documentation_url === 'string') out.documentationUrl = spec.documentation_url
+  return out
+}
+
+/** Rate limits a manifest declares (`concurrency_level`, `api_budget` call-rate policies). */
+function manifestRateLimits(m: ManifestNode, config: Record<string, unknown>): RateLimitOptions {
+  const out: RateLimitOptions = {}
+  const cl = m.concurrency_level
+  if (isObject(cl)) {
+    const d = Number(evaluate(cl.default_concurrency, { config }))
+    const max = cl.max_concurrency === undefined ? Infinity : Number(cl.max_concurrency)
+    if (Number.isFinite(d) && d > 0) out.maxConcurrency = Math.min(d, max)
+  }
+  const budget = m.api_budget
+  if (isObject(budget) && Array.isArray(budget.policies)) {
+    let rps: number | undefined
+    for (const p of budget.policies as ManifestNode[]) {
+      for (const r of (Array.isArray(p.rates) ? p.rates : []) as ManifestNode[]) {
+        const d = parseIsoDuration(String(r.interval ?? ''))
+        const limit = Number(evaluate(r.limit, { config }))
+        if (d && d.us > 0 && limit > 0) rps = Math.min(rps ?? Infinity, limit / (d.us / 1e6))
+      }
+      if (p.type === 'FixedWindowCallRatePolicy' && p.period && p.call_limit) {
+        const d = parseIsoDuration(String(p.period))
+        if (d && d.us > 0) rps = Math.min(rps ?? Infinity, Number(p.call_limit) / (d.us / 1e6))
+      }
+    }
+    if (rps !== undefined && Number.isFinite(rps)) out.requestsPerSecond = rps
+  }
+  return out
+}
+
+/** Reads JsonFileSchemaLoader files (relative to baseDir, never outside it) into the manifest. */
+function inlineJsonFileSchemas(m: ManifestNode, baseDir: string): void {
+  const root = resolve(baseDir)
+  for (const stream of (Array.isArray(m.streams) ? m.streams : []) as ManifestNode[]) {
+    const loaders = (Array.isArray(stream.schema_loader) ? stream.schema_loader : stream.schema_loader ? [stream.schema_loader] : []) as ManifestNode[]
+    for (const loader of loaders) {
+      if (loader.type !== 'JsonFileSchemaLoader' || typeof loader.file_path !== 'string') continue
+      const rel = String(evaluate(loader.file_path, { config: {}, parameters: loader.$parameters ?? {} }, { literal: false }))
+      const file = resolve(root, rel)
+      if (file !== root && !file.startsWith(root + sep)) throw configError(`JsonFileSchemaLoader file_path ${rel} leaves the manifest folder`)
+      try {
+        loader.schema = JSON.parse(readFileSync(file, 'utf8')) as unknown
+      } catch (e) {
+        throw configError(`JsonFileSchemaLoader could not read ${rel}: ${(e as Error).message}`)
+      }
+    }
+  }
+}
+
+function validationMessage(fn: ValidateFunction): string {
+  return (fn.errors ?? [])
+    .slice(0, 5)
+    .map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.params && 'missingProperty' in e.params ? ` (${String(e.params.missingProperty)})` : ''}`)
+    .join('; ')
+}
+
+/**
+ * A source defined by an Airbyte declarative manifest, run natively. The manifest is loaded and
+ * checked when the source is created, so an unsupported component fails definition creation, not
+ * a sync.
+ */
+export class DeclarativeSource implements Source {
+  readonly spec: ConnectorSpecification
+  readonly manifest: ManifestNode
+  readonly #opts: DeclarativeSourceOptions
+  #validate: ValidateFunction | undefined
+  /** One limiter per source configuration, shared by concurrent runs (checks, discovers, syncs). */
+  readonly #limiters = new Map<string, RateLimiter>()
+
+  constructor(manifest: string | ManifestNode, opts: DeclarativeSourceOptions = {}) {
+    this.manifest = loadManifest(manifest)
+    validateManifest(this.manifest)
+    if (opts.baseDir) inlineJsonFileSchemas(this.manifest, opts.baseDir)
+    this.spec = opts.spec?.connectionSpecification ? opts.spec : manifestSpec(this.manifest)
+    this.#opts = opts
+  }
+
+  /** Validates the user config against the manifest's connection_specification (no defaults injected). */
+  validateConfig(config: ConnectorConfig): void {
+    if (!this.#validate) {
+      const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: true })
+      addFormats(ajv)
+      try {
+        this.#validate = ajv.compile(this.spec.connectionSpecification)
+      } catch (e) {
+        throw configError(`the manifest's connection_specification is not a valid JSON schema: ${(e as Error).message}`)
+      }
+    }
+    if (!this.#validate(config)) throw configError(`The configuration does not match the connector spec: ${validationMessage(this.#validate)}`)
+  }
+
+  #environment(config: ConnectorConfig, opts: RunOptions): StreamEnvironment {
+    const key = createHash('sha256').update(JSON.stringify(config)).digest('hex')
+    let limiter = this.#limiters.get(key)
+    if (!limiter) {
+      const fromManifest = manifestRateLimits(this.manifest, config)
+      limiter = new RateLimiter({
+        maxConcurrency: this.#opts.maxConcurrency ?? fromManifest.maxConcurrency,
+        requestsPerSecond: this.#opts.requestsPerSecond ?? fromManifest.requestsPerSecond,
+      })
+      // Bounded: a definition serves a handful of source configurations.
+      if (this.#limiters.size >= 1000) this.#limiters.clear()
+      this.#limiters.set(key, limiter)
+    }
+    const http: HttpSettings = {
+      limiter,
+      timeoutMs: this.#opts.requestTimeoutMs ?? 60_000,
+      rewriteUrl: this.#opts.rewriteUrl,
+      sleep: this.#opts.sleep ?? sleep,
+      maxBackoffSeconds: this.#opts.maxBackoffSeconds ?? 600,
+      fetch: this.#opts.fetch ?? fetch,
+      log: (level, message) => opts.logger[level](message),
+      shared: new Map(),
+      ...(opts.onConfigUpdate ? { onConfigUpdate: opts.onConfigUpdate } : {}),
+    }
+    return { config, http, strictJson: this.#opts.strictJson ?? false, log: (level, message) => opts.logger[level](message), maxPartitionStates: this.#opts.maxPartitionStates ?? 10_000 }
+  }
+
+  /** The manifest's streams, built for one run. */
+  streams(config: ConnectorConfig, opts: RunOptions): DeclarativeStream[] {
+    const env = this.#environment(config, opts)
+    return (this.manifest.streams as ManifestNode[]).map((s) => new DeclarativeStream(s, env))
+  }
+
+  async check(config: ConnectorConfig, opts: RunOptions): Promise<ConnectionStatus> {
+    try {
+      this.validateConfig(config)
+      const streams = this.streams(config, opts)
+      const check = isObject(this.manifest.check) ? this.manifest.check : {}
+      const override = config.__airbyte_check_stream_names
+      const names = (Array.isArray(override) ? override : Array.isArray(check.stream_names) ? check.stream_names : [streams[0]?.name]).map(String)
+      for (const name of names) {
+        const stream = streams.find((s) => s.name === name)
+        if (!stream) return { status: 'failed', message: `The check stream ${name} is not defined in the manifest.` }
+        // The first page of the first partition must load; zero records still passes.
+        for await (const ev of stream.read(undefined, opts.signal, { firstPageOnly: true, fullRefresh: true })) {
+          if (ev.kind === 'records') break
+        }
+      }
+      return { status: 'succeeded', message: 'Connection succeeded.' }
+    } catch (e) {
+      if (isSluiceError(e) && e.code === 'SLUICE_ERR_CANCELLED') throw e
+      return { status: 'failed', message: (e as Error).message }
+    }
+  }
+
+  async discover(config: ConnectorConfig, opts: RunOptions): Promise<AirbyteCatalog> {
+    this.validateConfig(config)
+    const streams: AirbyteStream[] = this.streams(config, opts).map((s) => {
+      const out: AirbyteStream = {
+        name: s.name,
+        jsonSchema: s.jsonSchema,
+        supportedSyncModes: s.cursor ? ['full_refresh', 'incremental'] : ['full_refresh'],
+        isResumable: !!s.cursor,
+      }
+      if (s.cursor) {
+        out.sourceDefinedCursor = true
+        out.defaultCursorField = [s.cursor.cursorField]
+      }
+      if (s.primaryKey.length) out.sourceDefinedPrimaryKey = s.primaryKey
+      return out
+    })
+    return { streams }
+  }
+
+  async *read(config: ConnectorConfig, catalog: ConfiguredCatalog, state: StateMessage[], opts: RunOptions): AsyncIterable<SourceMessage> {
+    this.validateConfig(config)
+    const streams = new Map(this.streams(config, opts).map((s) => [s.name, s]))
+    const states = new Map(state.map((s) => [streamKey(s.stream), s.data]))
+    const batchRows = this.#opts.batchRows ?? DEFAULT_BATCH_ROWS
+    for (const cs of catalog.streams) {
+      throwIfAborted(opts.signal)
+      const descriptor: StreamDescriptor = { name: cs.stream.name, namespace: cs.stream.namespace ?? null }
+      const stream = streams.get(cs.stream.name)
+      if (!stream) throw configError(`The stream ${cs.stream.name} is not defined by this connector's manifest.`)
+      const incremental = cs.syncMode === 'incremental' && !!stream.cursor
+      const prior = incremental ? (states.get(streamKey(descriptor)) ?? undefined) : undefined
+      yield { type: 'STREAM_STATUS', stream: descriptor, status: 'STARTED' }
+      let buffer: RecordData[] = []
+      try {
+        for await (const ev of stream.read(prior ?? undefined, opts.signal, { fullRefresh: !incremental })) {
+          if (ev.kind === 'records') {
+            for (const r of ev.rows) {
+              buffer.push(r)
+              if (buffer.length >= batchRows) {
+                yield rowBatch(descriptor, buffer)
+                buffer = []
+              }
+            }
+          } else {
+            // Records the state covers go out first: state follows its data.
+            if (buffer.length) {
+              yield rowBatch(descriptor, buffer)
+              buffer = []
+            }
+            yield { type: 'STATE', stream: descriptor, data: ev.data }
+          }
+        }
+        if (buffer.length) yield rowBatch(descriptor, buffer)
+      } catch (e) {
+        if (opts.signal.aborted) throw cancelledError()
+        if (e instanceof SluiceError) throw new SluiceError(e.code, `Stream ${cs.stream.name}: ${e.message}`, { failureType: e.failureType, cause: e })
+        throw e
+      }
+      yield { type: 'STREAM_STATUS', stream: descriptor, status: 'COMPLETE' }
+    }
+  }
+}

@@ -1,0 +1,105 @@
+import { SluiceError } from '../../errors.js'
+import { checkTemplate, isTemplate } from './interpolation/interpolator.js'
+import { manifestError, type ManifestNode } from './manifest-loader.js'
+
+/** Component types the sluice runtime implements (see docs/declarative.md). */
+export const SUPPORTED_COMPONENTS = new Set([
+  'DeclarativeSource', 'CheckStream', 'Spec', 'DeclarativeStream', 'SimpleRetriever', 'HttpRequester',
+  'RecordSelector', 'DpathExtractor', 'RecordFilter', 'DefaultPaginator', 'NoPagination', 'CursorPagination',
+  'PageIncrement', 'OffsetIncrement', 'RequestOption', 'RequestPath', 'SubstreamPartitionRouter',
+  'ParentStreamConfig', 'ListPartitionRouter', 'DatetimeBasedCursor', 'MinMaxDatetime', 'AddFields',
+  'AddedFieldDefinition', 'RemoveFields', 'KeysToLower', 'InlineSchemaLoader', 'JsonFileSchemaLoader',
+  'DefaultErrorHandler', 'CompositeErrorHandler', 'HttpResponseFilter', 'ExponentialBackoffStrategy',
+  'ConstantBackoffStrategy', 'WaitTimeFromHeader', 'WaitUntilTimeFromHeader', 'ApiKeyAuthenticator',
+  'BearerAuthenticator', 'BasicHttpAuthenticator', 'OAuthAuthenticator', 'NoAuth', 'SelectiveAuthenticator',
+  'JsonDecoder', 'JsonlDecoder', 'RefreshTokenUpdater', 'ConcurrencyLevel', 'HTTPAPIBudget',
+  'MovingWindowCallRatePolicy', 'FixedWindowCallRatePolicy', 'UnlimitedCallRatePolicy', 'Rate',
+  'HttpRequestRegexMatcher', 'RequestBodyJsonObject', 'RequestBodyUrlEncodedForm', 'RequestBodyPlainText',
+  'RequestBodyGraphQL', 'SluiceAutoExtractor', 'SessionTokenAuthenticator', 'LegacyToPerPartitionStateMigration',
+  'KeysToSnakeCase', 'KeysReplace', 'DpathFlattenFields',
+  // SessionTokenAuthenticator.request_authentication types.
+  'ApiKey', 'Bearer',
+])
+
+/** Fields holding data, JSON schemas or $ref sources rather than components. */
+const DATA_FIELDS = new Set(['definitions', 'schemas', 'schema', 'connection_specification', 'advanced_auth', 'metadata', '$parameters', 'request_body_json', 'request_parameters', 'request_headers', 'request_body_data', 'refresh_request_body', 'refresh_request_headers', 'config_normalization_rules', 'description'])
+
+/** Top-level or component fields sluice does not implement: rejected instead of silently ignored. */
+const UNSUPPORTED_FIELDS: Record<string, string> = {
+  'DeclarativeSource.dynamic_streams': 'dynamic streams',
+  'DeclarativeStream.file_uploader': 'file uploads',
+}
+
+function unsupported(path: string, what: string): SluiceError {
+  return new SluiceError('SLUICE_ERR_UNSUPPORTED', `Unsupported manifest component ${what} at ${path}; see docs/declarative.md for what sluice runs`, { failureType: 'config_error' })
+}
+
+function childPath(path: string, key: string): string {
+  return path ? `${path}.${key}` : key
+}
+
+/**
+ * Checks a resolved manifest before any sync: every component type is supported, rare unsupported
+ * features are rejected with their path (e.g. `streams[2].retriever.paginator.pagination_strategy`),
+ * required parts exist and every template compiles.
+ */
+export function validateManifest(m: ManifestNode): void {
+  if (!Array.isArray(m.streams) || m.streams.length === 0) {
+    if (m.dynamic_streams) throw unsupported('dynamic_streams', 'DynamicDeclarativeStream')
+    throw manifestError('streams', 'a manifest needs a non-empty streams list')
+  }
+  const visit = (node: unknown, path: string, parentType: string | undefined): void => {
+    if (Array.isArray(node)) {
+      node.forEach((x, i) => visit(x, `${path}[${i}]`, parentType))
+      return
+    }
+    if (typeof node === 'string') {
+      if (isTemplate(node)) {
+        try {
+          checkTemplate(node)
+        } catch (e) {
+          throw manifestError(path, `template does not compile: ${(e as Error).message.replace(/\s+/g, ' ').slice(0, 200)}`)
+        }
+      }
+      return
+    }
+    if (node === null || typeof node !== 'object') return
+    const obj = node as ManifestNode
+    const type = typeof obj.type === 'string' ? obj.type : undefined
+    if (type && !SUPPORTED_COMPONENTS.has(type)) {
+      const name = type === 'CustomComponent' || type.startsWith('Custom') ? `${type} (${String(obj.class_name ?? 'custom Python code')})` : type
+      throw unsupported(path, name)
+    }
+    if (type === 'HttpResponseFilter' && String(obj.action ?? '').toUpperCase() === 'RESET_PAGINATION') {
+      throw unsupported(childPath(path, 'action'), 'RESET_PAGINATION')
+    }
+    if (type === 'DatetimeBasedCursor' && obj.start_datetime === undefined) {
+      throw manifestError(path, 'DatetimeBasedCursor needs start_datetime')
+    }
+    if (type === 'SimpleRetriever' && !obj.requester) throw manifestError(path, 'SimpleRetriever needs a requester')
+    if (type === 'DeclarativeStream' && (typeof obj.name !== 'string' || obj.name === '')) throw manifestError(path, 'a stream needs a name')
+    for (const [k, v] of Object.entries(obj)) {
+      if (DATA_FIELDS.has(k)) {
+        // Data fields are not components, but their templates must still compile.
+        if (k.startsWith('request_') || k.startsWith('refresh_')) visitTemplates(v, childPath(path, k))
+        continue
+      }
+      const flag = type ? UNSUPPORTED_FIELDS[`${type}.${k}`] : undefined
+      if (flag && v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0)) throw unsupported(childPath(path, k), flag)
+      visit(v, childPath(path, k), type)
+    }
+  }
+  const visitTemplates = (node: unknown, path: string): void => {
+    if (typeof node === 'string') visit(node, path, undefined)
+    else if (Array.isArray(node)) node.forEach((x, i) => visitTemplates(x, `${path}[${i}]`))
+    else if (node && typeof node === 'object') for (const [k, v] of Object.entries(node)) visitTemplates(v, childPath(path, k))
+  }
+  for (const key of ['streams', 'check', 'concurrency_level', 'api_budget']) {
+    if (m[key] !== undefined) visit(m[key], key, 'DeclarativeSource')
+  }
+  if (m.dynamic_streams !== undefined) throw unsupported('dynamic_streams', 'dynamic streams')
+  const spec = m.spec as ManifestNode | undefined
+  const rules = spec?.config_normalization_rules as ManifestNode | undefined
+  // Config migrations rewrite the user's config before use; running without them would misread it.
+  if (rules && Object.values(rules).some((v) => Array.isArray(v) ? v.length > 0 : !!v)) throw unsupported('spec.config_normalization_rules', 'config normalization rules')
+}

@@ -1,0 +1,260 @@
+import type { JsonSchema } from '../../../protocol/index.js'
+import { HttpRequester, type HttpSettings } from '../http/http-requester.js'
+import { RequestParts } from '../http/request-parts.js'
+import type { TemplateContext } from '../interpolation/interpolator.js'
+import { evaluate } from '../interpolation/interpolator.js'
+import { PyDateTime } from '../interpolation/py-datetime.js'
+import { pyStr } from '../interpolation/py-values.js'
+import type { ManifestNode } from '../manifest-loader.js'
+import { DatetimeCursor, type Window } from './datetime-cursor.js'
+import { createPaginator, type Paginator } from './paginators.js'
+import { partitionsOf, type Partition } from './partition-routers.js'
+import { decodeBodies, RecordSelector, type Row } from './record-selector.js'
+
+/** Per-partition state lists every partition, so it is sent at most this often (plus once at the end). */
+const PER_PARTITION_STATE_INTERVAL_MS = 60_000
+
+/** What a stream read produces: pages of records and, for incremental streams, new state. */
+export type StreamEvent = { kind: 'records'; rows: Row[]; partition: Row } | { kind: 'state'; data: Record<string, unknown> }
+
+/** Everything a stream needs from its source. */
+export interface StreamEnvironment {
+  config: Record<string, unknown>
+  http: HttpSettings
+  /** Invalid JSON fails the read instead of decoding to `{}` (the REST API source). */
+  strictJson: boolean
+  log(level: 'warn' | 'info', message: string): void
+  /** Partitions tracked one by one before the state switches to a global cursor (default 10,000). */
+  maxPartitionStates: number
+}
+
+/** Normalises a primary key (string, list of strings, list of lists) to Airbyte's `[[k]]` form. */
+export function normalizePrimaryKey(pk: unknown): string[][] {
+  if (pk === undefined || pk === null || pk === '') return []
+  if (typeof pk === 'string') return [[pk]]
+  if (Array.isArray(pk)) return pk.map((k) => (Array.isArray(k) ? k.map(String) : [String(k)]))
+  return []
+}
+
+/** The stream's JSON schema from its schema loader(s); `{}`-like when none is inline. */
+export function streamSchema(node: ManifestNode): JsonSchema {
+  const loaders = Array.isArray(node.schema_loader) ? (node.schema_loader as ManifestNode[]) : node.schema_loader ? [node.schema_loader as ManifestNode] : []
+  const schemas = loaders.map((l) => (l.schema && typeof l.schema === 'object' ? (l.schema as JsonSchema) : undefined)).filter((s): s is JsonSchema => !!s)
+  if (schemas.length === 0) return { $schema: 'http://json-schema.org/draft-07/schema#', type: 'object', additionalProperties: true, properties: {} }
+  if (schemas.length === 1) return schemas[0] as JsonSchema
+  const properties: Record<string, unknown> = {}
+  for (const s of schemas) Object.assign(properties, (s.properties as Record<string, unknown> | undefined) ?? {})
+  return { ...schemas[0], properties }
+}
+
+function stableKey(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableKey).join(',')}]`
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${stableKey((v as Row)[k])}`).join(',')}}`
+  }
+  return JSON.stringify(v ?? null)
+}
+
+/** DeclarativeStream with a SimpleRetriever: partitions x date windows x pages. */
+export class DeclarativeStream {
+  readonly name: string
+  readonly primaryKey: string[][]
+  readonly jsonSchema: JsonSchema
+  readonly cursor: DatetimeCursor | undefined
+  readonly #env: StreamEnvironment
+  readonly #base: TemplateContext
+  readonly #requester: HttpRequester
+  readonly #selector: RecordSelector
+  readonly #paginator: Paginator
+  readonly #routers: ManifestNode[]
+  readonly #decoder: string
+  readonly #ignoreSlicerOnPages: boolean
+
+  constructor(node: ManifestNode, env: StreamEnvironment) {
+    this.#env = env
+    const params = (node.$parameters ?? {}) as Row
+    this.#base = { config: env.config, parameters: params }
+    this.name = pyStr(evaluate(node.name, this.#base, { literal: false }))
+    this.primaryKey = normalizePrimaryKey(node.primary_key)
+    this.jsonSchema = streamSchema(node)
+    const retriever = (node.retriever ?? {}) as ManifestNode
+    const requesterNode = (retriever.requester ?? {}) as ManifestNode
+    this.#requester = new HttpRequester(requesterNode, { config: env.config, parameters: requesterNode.$parameters ?? params }, env.http)
+    const transformations = (Array.isArray(node.transformations) ? node.transformations : []) as ManifestNode[]
+    this.#selector = new RecordSelector((retriever.record_selector ?? {}) as ManifestNode, transformations, this.#base, this.jsonSchema)
+    this.#paginator = createPaginator(retriever.paginator as ManifestNode | undefined)
+    const pr = retriever.partition_router
+    this.#routers = (Array.isArray(pr) ? pr : pr ? [pr] : []) as ManifestNode[]
+    const decoderNode = (retriever.decoder ?? requesterNode.decoder) as ManifestNode | undefined
+    this.#decoder = String(decoderNode?.type ?? 'JsonDecoder')
+    this.#ignoreSlicerOnPages = retriever.ignore_stream_slicer_parameters_on_paginated_requests === true
+    this.cursor = node.incremental_sync ? new DatetimeCursor(node.incremental_sync as ManifestNode, this.#base) : undefined
+  }
+
+  /** True when the stream is partitioned and incremental: its state is per partition. */
+  get perPartitionState(): boolean {
+    return !!this.cursor && this.#routers.length > 0
+  }
+
+  /**
+   * Reads the stream. `state` is the stream's last committed state (incremental only).
+   * `firstPageOnly` stops after the first page of the first partition (check). `fullRefresh`
+   * ignores the state and emits none, but still slices by the cursor's windows: paths and
+   * params often need `stream_interval` (as the CDK does for full refresh reads).
+   */
+  async *read(stateIn: Record<string, unknown> | undefined, signal: AbortSignal, opts: { firstPageOnly?: boolean; fullRefresh?: boolean } = {}): AsyncGenerator<StreamEvent> {
+    const cursor = this.cursor
+    const emitState = !opts.fullRefresh
+    const state = emitState ? stateIn : undefined
+    // incremental_dependency: parents are read from their own state, kept in the child's state.
+    const parentStatesIn = (state?.parent_state && typeof state.parent_state === 'object' ? state.parent_state : {}) as Record<string, Record<string, unknown>>
+    const parentStatesOut: Record<string, Record<string, unknown>> = { ...parentStatesIn }
+    const readParent = (parentConfig: ManifestNode, s: AbortSignal): AsyncIterable<{ record: Row; partition: Row }> =>
+      this.#parentRows(parentConfig, s, emitState && !!cursor ? { in: parentStatesIn, out: parentStatesOut } : undefined)
+    const partitionStates = new Map<string, { partition: Row; value: string }>()
+    if (cursor && this.perPartitionState && Array.isArray(state?.states)) {
+      for (const entry of state.states as Array<{ partition?: Row; cursor?: Row }>) {
+        const v = entry.cursor?.[cursor.cursorField]
+        if (entry.partition && v !== undefined && v !== null) partitionStates.set(stableKey(entry.partition), { partition: entry.partition, value: pyStr(v) })
+      }
+    }
+    // Past maxPartitionStates partitions the state switches to one global cursor (as the CDK
+    // does): the lowest partition value, so no partition skips data on the next sync.
+    let useGlobal = state?.use_global_cursor === true
+    const loadedGlobal = state?.state && typeof state.state === 'object' ? (state.state as Row)[cursor?.cursorField ?? ''] : undefined
+    let globalPrior: string | undefined = useGlobal && loadedGlobal !== undefined && loadedGlobal !== null ? pyStr(loadedGlobal) : undefined
+    let globalOut: PyDateTime | undefined
+    const lowest = (a: PyDateTime | undefined, b: PyDateTime | undefined): PyDateTime | undefined => (!a ? b : !b ? a : a.us <= b.us ? a : b)
+    let lastStateAt = 0
+    let pendingState = false
+    for await (const partition of partitionsOf(this.#routers, this.#base, readParent, signal)) {
+      if (!cursor) {
+        for await (const ev of this.#readSlice(partition, undefined, undefined, signal, opts.firstPageOnly === true)) yield ev
+        if (opts.firstPageOnly) return
+        continue
+      }
+      const key = stableKey(partition.values)
+      const prior = !this.perPartitionState ? state?.[cursor.cursorField] : useGlobal ? globalPrior : partitionStates.get(key)?.value
+      const start = cursor.startFrom(prior)
+      const priorDt = cursor.parse(prior)
+      const tracker = { max: priorDt && priorDt.us >= start.us ? priorDt : undefined as PyDateTime | undefined, start }
+      for (const w of cursor.windows(start)) {
+        for await (const ev of this.#readSlice(partition, w, tracker, signal, opts.firstPageOnly === true)) yield ev
+        if (opts.firstPageOnly) return
+        // A window with no records keeps the range start (or the prior state) as the state value.
+        const value = cursor.format(tracker.max ?? start)
+        if (!emitState) continue
+        if (this.perPartitionState) {
+          if (useGlobal) globalOut = lowest(globalOut, cursor.parse(value))
+          else partitionStates.set(key, { partition: partition.values, value })
+          if (!useGlobal && partitionStates.size > this.#env.maxPartitionStates) {
+            useGlobal = true
+            for (const p of partitionStates.values()) globalOut = lowest(globalOut, cursor.parse(p.value))
+            globalPrior = globalOut ? cursor.format(globalOut) : undefined
+            partitionStates.clear()
+          }
+          pendingState = true
+          // The message lists every partition: throttle it (as the CDK does) and send the last one at the end.
+          if (Date.now() - lastStateAt >= PER_PARTITION_STATE_INTERVAL_MS) {
+            lastStateAt = Date.now()
+            pendingState = false
+            yield { kind: 'state', data: useGlobal ? this.#globalState(globalOut, globalPrior, cursor, parentStatesOut) : this.#perPartitionState(partitionStates, cursor, parentStatesOut) }
+          }
+        } else {
+          yield { kind: 'state', data: { [cursor.cursorField]: value } }
+        }
+      }
+    }
+    const parentAdvanced = JSON.stringify(parentStatesOut) !== JSON.stringify(parentStatesIn)
+    if (cursor && emitState && this.perPartitionState && (pendingState || parentAdvanced)) {
+      yield { kind: 'state', data: useGlobal ? this.#globalState(globalOut, globalPrior, cursor, parentStatesOut) : this.#perPartitionState(partitionStates, cursor, parentStatesOut) }
+    }
+  }
+
+  #globalState(out: PyDateTime | undefined, prior: string | undefined, cursor: DatetimeCursor, parentStates: Record<string, unknown>): Record<string, unknown> {
+    const value = out ? cursor.format(out) : prior
+    const data: Record<string, unknown> = { use_global_cursor: true, state: value === undefined ? {} : { [cursor.cursorField]: value } }
+    if (Object.keys(parentStates).length) data.parent_state = { ...parentStates }
+    return data
+  }
+
+  #perPartitionState(states: Map<string, { partition: Row; value: string }>, cursor: DatetimeCursor, parentStates: Record<string, unknown>): Record<string, unknown> {
+    let global: PyDateTime | undefined
+    const list: Array<{ partition: Row; cursor: Row }> = []
+    for (const { partition, value } of states.values()) {
+      list.push({ partition, cursor: { [cursor.cursorField]: value } })
+      const dt = cursor.parse(value)
+      if (dt && (!global || dt.us > global.us)) global = dt
+    }
+    const out: Record<string, unknown> = { use_global_cursor: false, states: list }
+    if (global) out.state = { [cursor.cursorField]: cursor.format(global) }
+    if (Object.keys(parentStates).length) out.parent_state = { ...parentStates }
+    return out
+  }
+
+  async *#parentRows(config: ManifestNode, signal: AbortSignal, states?: { in: Record<string, Record<string, unknown>>; out: Record<string, Record<string, unknown>> }): AsyncGenerator<{ record: Row; partition: Row }> {
+    const parent = new DeclarativeStream(config.stream as ManifestNode, this.#env)
+    const incremental = !!states && config.incremental_dependency === true && !!parent.cursor
+    const prior = incremental ? states.in[parent.name] : undefined
+    for await (const ev of parent.read(prior, signal, { fullRefresh: !incremental })) {
+      if (ev.kind === 'records') for (const record of ev.rows) yield { record, partition: ev.partition }
+      // A parent state arrives only after every partition built from its records was read.
+      else if (incremental) states.out[parent.name] = ev.data
+    }
+  }
+
+  async *#readSlice(partition: Partition, w: Window | undefined, tracker: { max: PyDateTime | undefined; start: PyDateTime } | undefined, signal: AbortSignal, firstPageOnly: boolean): AsyncGenerator<StreamEvent> {
+    const cursor = this.cursor
+    const slice: Row = { ...partition.values }
+    if (w && cursor) Object.assign(slice, cursor.sliceValues(w))
+    if (partition.extraFields) slice.extra_fields = partition.extraFields
+    const ctx: TemplateContext = {
+      ...this.#base,
+      stream_slice: slice,
+      stream_partition: slice,
+      stream_interval: slice,
+      next_page_token: null,
+    }
+    let token = this.#paginator.initialToken(ctx)
+    let first = true
+    for (;;) {
+      const reqCtx: TemplateContext = { ...ctx, next_page_token: token === undefined || token === null ? null : { next_page_token: token } }
+      const parts = new RequestParts()
+      if (first || !this.#ignoreSlicerOnPages) {
+        partition.inject(parts, reqCtx)
+        if (w && cursor) cursor.inject(parts, w, reqCtx)
+      }
+      this.#paginator.inject(parts, token, reqCtx)
+      const outcome = await this.#requester.send(reqCtx, parts, signal)
+      if (outcome.kind === 'ignored') return
+      const { bodies, array } = decodeBodies(outcome.text, this.#decoder, this.#env.strictJson)
+      const raw = this.#selector.extract(bodies, reqCtx, array)
+      const rawCount = raw.length
+      const lastRaw = raw[rawCount - 1]
+      let rows = this.#selector.select(raw, reqCtx)
+      let olderThanState = false
+      if (cursor && tracker && w) {
+        const kept: Row[] = []
+        for (const r of rows) {
+          const dt = cursor.recordCursor(r)
+          if (dt === undefined) {
+            kept.push(r)
+            continue
+          }
+          if (dt.us < tracker.start.us) olderThanState = true
+          if (cursor.clientSideFilter && (dt.us < tracker.start.us || dt.us > w.hi.us)) continue
+          if (!tracker.max || dt.us > tracker.max.us) tracker.max = dt
+          kept.push(r)
+        }
+        rows = kept
+      }
+      if (rows.length) yield { kind: 'records', rows, partition: partition.values }
+      if (firstPageOnly) return
+      if (cursor?.isDataFeed && olderThanState) return
+      const next = this.#paginator.nextToken({ response: bodies[0] ?? {}, headers: outcome.headers, rawCount, lastRecord: lastRaw ?? null, ctx: reqCtx }, token)
+      if (next === null || next === undefined) return
+      token = next
+      first = false
+    }
+  }
+}
