@@ -1,9 +1,9 @@
 import type { Logger } from 'pino'
+import { enabledStreams } from '../domain/enabled-streams.js'
 import { isSluiceError } from '../errors.js'
 import type { ConfigStore, ConnectionRecord, ScheduleRecord, ScheduleTimeUnit } from '../store/config-store.js'
 import type { JobRecord, JobStore } from '../store/job-store.js'
-import { catalogEntries } from '../worker/attempt-catalog.js'
-import { parseQuartzCron, type QuartzCron } from './quartz-cron.js'
+import { parseQuartzCron, type QuartzCron } from '../domain/quartz-cron.js'
 
 export interface SchedulerOptions {
   configStore: ConfigStore
@@ -135,10 +135,7 @@ export class Scheduler {
           compileCron: (e, z) => this.#cron(e, z),
         })
         if (slot === undefined) continue
-        const streams = catalogEntries(connection)
-          .filter((e) => e.selected)
-          .map((e) => (e.stream.namespace ? { name: e.stream.name, namespace: e.stream.namespace } : { name: e.stream.name }))
-        const job = await jobStore.createJob({ configType: 'sync', configId: connection.connectionId, streams, scheduledFor: slot })
+        const job = await jobStore.createJob({ configType: 'sync', configId: connection.connectionId, streams: enabledStreams(connection), scheduledFor: slot })
         created.push(job)
         this.#o.logger?.info({ connectionId: connection.connectionId, jobId: job.id, slot: new Date(slot).toISOString() }, 'scheduled sync created')
         this.#o.onJobCreated?.(job)

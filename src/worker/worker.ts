@@ -17,9 +17,11 @@ import { decryptSecrets, encryptSecrets, secretValues } from '../secrets/config-
 import type { SecretService } from '../secrets/secret-service.js'
 import type { ActorRecord, ConfigStore } from '../store/config-store.js'
 import type { AttemptRecord, ClaimedAttempt, JobRecord, JobStore } from '../store/job-store.js'
-import { catalogEntries, configuredCatalog, namespaceMapping, resetEntries, type CatalogEntry } from './attempt-catalog.js'
+import { configuredCatalog, namespaceMapping, resetEntries } from './attempt-catalog.js'
+import { catalogEntries, type CatalogEntry } from '../domain/catalog-entries.js'
 import { AttemptLog } from './attempt-log.js'
-import { connectionOperations, runWebhookOperations } from './webhook-operations.js'
+import { runWebhookOperations } from './webhook-operations.js'
+import { connectionOperations } from '../domain/connection-operations.js'
 import { decideRetry, DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy.js'
 
 /** The engine entry point the worker calls (src/engine's runAttempt; injectable for tests). */

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify'
+import { enabledStreams } from '../../domain/enabled-streams.js'
 import { notFound, SluiceError } from '../../errors.js'
 import type { StreamDescriptor } from '../../protocol/index.js'
 import type { ConnectionRecord } from '../../store/config-store.js'
 import { JOB_CONFIG_TYPES, JOB_STATUSES, type AttemptRecord, type JobConfigType, type JobListFilter, type JobRecord, type JobStatus } from '../../store/job-store.js'
 import { type FailureReasonRecord, type StreamStats } from '../../protocol/index.js'
-import { catalogEntries } from '../../worker/attempt-catalog.js'
 import type { ApiDeps } from '../deps.js'
 import { objectSchema, postRoute, str } from '../route-helpers.js'
 import { scheduleFields } from '../schedule.js'
@@ -178,13 +178,6 @@ async function attemptInfo(deps: ApiDeps, attempt: AttemptRecord, withLogs: bool
 export async function jobInfo(deps: ApiDeps, job: JobRecord, withLogs = true): Promise<Record<string, unknown>> {
   const attempts = await deps.jobStore.listAttempts(job.id)
   return { job: toJobRead(job, attempts), attempts: await Promise.all(attempts.map((a) => attemptInfo(deps, a, withLogs))) }
-}
-
-/** The selected streams of a connection, as a sync job records them (`enabledStreams`). */
-function enabledStreams(connection: ConnectionRecord): StreamDescriptor[] {
-  return catalogEntries(connection)
-    .filter((e) => e.selected)
-    .map((e) => descriptorRead({ name: e.stream.name, namespace: e.stream.namespace ?? null }))
 }
 
 /**
