@@ -21,8 +21,9 @@ import { configuredCatalog, resetEntries } from '../../src/worker/attempt-catalo
 import { catalogEntries } from '../../src/domain/catalog-entries.js'
 import { AttemptLog, MAX_LOG_LINES_PER_ATTEMPT } from '../../src/worker/attempt-log.js'
 import { decideRetry, DEFAULT_RETRY_POLICY, retryPolicyFromEnv } from '../../src/worker/retry-policy.js'
-import { createJobServices } from '../../src/worker/job-services.js'
-import { Worker, type RunAttemptFn } from '../../src/worker/worker.js'
+import { createJobServices } from '../../src/job-services.js'
+import { Worker } from '../../src/worker/worker.js'
+import type { RunAttemptFn } from '../../src/worker/worker-options.js'
 
 const SECRET = 'pa55-w0rd-XYZ'
 
