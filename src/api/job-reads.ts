@@ -1,9 +1,12 @@
 import type { FailureReasonRecord, StreamDescriptor, StreamStats } from '../protocol/index.js'
+import type { ConnectionRecord } from '../store/config-store.js'
 import type { AttemptRecord, JobRecord } from '../store/job-store.js'
 import type { ApiDeps } from './deps.js'
+import { scheduleFields } from './schedule.js'
 
 // The job API's response mappers: job and attempt records to Airbyte's JobRead, AttemptRead,
-// JobInfoRead and AttemptInfoRead shapes, shared by the job, attempt and connection job routes.
+// JobInfoRead, AttemptInfoRead and ConnectionStatusRead shapes, shared by the job, attempt and
+// connection job routes.
 
 /** `AttemptStats` of a stats record (all fields, as Airbyte fills them). */
 function attemptStats(s: StreamStats): Record<string, number> {
@@ -116,4 +119,39 @@ export async function attemptInfo(deps: Pick<ApiDeps, 'jobStore'>, attempt: Atte
 export async function jobInfo(deps: Pick<ApiDeps, 'jobStore'>, job: JobRecord, withLogs = true): Promise<Record<string, unknown>> {
   const attempts = await deps.jobStore.listAttempts(job.id)
   return { job: toJobRead(job, attempts), attempts: await Promise.all(attempts.map((a) => attemptInfo(deps, a, withLogs))) }
+}
+
+/** `ConnectionStatusRead` of one connection. */
+export async function connectionStatus(deps: Pick<ApiDeps, 'jobStore'>, connection: ConnectionRecord): Promise<Record<string, unknown>> {
+  const { jobStore } = deps
+  const read: Record<string, unknown> = { connectionId: connection.connectionId }
+  const schedule = scheduleFields(connection.schedule)
+  if (schedule.scheduleData !== undefined) read.scheduleData = schedule.scheduleData
+  const active = await jobStore.activeJob(connection.connectionId)
+  const last = (await jobStore.listJobs({ configId: connection.connectionId, configTypes: ['sync', 'reset_connection', 'clear'], pageSize: 1 })).jobs[0]
+  const lastSuccess = (await jobStore.listJobs({ configId: connection.connectionId, configTypes: ['sync'], statuses: ['succeeded'], pageSize: 1 })).jobs[0]
+  if (lastSuccess !== undefined) read.lastSuccessfulSync = lastSuccess.updatedAt
+  if (active !== undefined) read.activeJob = toJobRead(active, await jobStore.listAttempts(active.id))
+  if (last !== undefined) {
+    const attempts = await jobStore.listAttempts(last.id)
+    read.lastSyncJobId = last.id
+    read.lastSyncJobCreatedAt = last.createdAt
+    const lastAttempt = attempts[attempts.length - 1]
+    if (lastAttempt !== undefined) {
+      read.lastSyncAttemptNumber = lastAttempt.attemptNumber
+      const failure = lastAttempt.failures[0]
+      if (last.status === 'failed' && failure !== undefined) read.failureReason = failureRead(failure)
+    }
+  }
+  let status: string
+  if (connection.status !== 'active') status = 'paused'
+  else if (active?.status === 'running') status = 'running'
+  else if (active?.status === 'incomplete') status = 'incomplete'
+  else if (active !== undefined) status = 'pending'
+  else if (last === undefined) status = 'pending'
+  else if (last.status === 'failed') status = 'failed'
+  else if (last.status === 'cancelled' && lastSuccess === undefined) status = 'pending'
+  else status = 'synced'
+  read.connectionSyncStatus = status
+  return read
 }

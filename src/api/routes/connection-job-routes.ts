@@ -4,9 +4,8 @@ import { notFound, SluiceError } from '../../errors.js'
 import type { StreamDescriptor } from '../../protocol/index.js'
 import type { ConnectionRecord } from '../../store/config-store.js'
 import type { ApiDeps } from '../deps.js'
-import { descriptorRead, failureRead, jobInfo, toJobRead } from '../job-reads.js'
+import { connectionStatus, descriptorRead, jobInfo, toJobRead } from '../job-reads.js'
 import { objectSchema, postRoute, str } from '../route-helpers.js'
-import { scheduleFields } from '../schedule.js'
 
 const connectionIdBody = objectSchema({ connectionId: str }, ['connectionId'])
 const streamsBody = objectSchema(
@@ -50,41 +49,6 @@ async function startReset(deps: ApiDeps, connectionId: string, streams: StreamDe
 
 function toStreams(body: StreamsBody): StreamDescriptor[] {
   return body.streams.map((s) => descriptorRead({ name: s.streamName, namespace: s.streamNamespace ?? null }))
-}
-
-/** `ConnectionStatusRead` of one connection. */
-async function connectionStatus(deps: ApiDeps, connection: ConnectionRecord): Promise<Record<string, unknown>> {
-  const { jobStore } = deps
-  const read: Record<string, unknown> = { connectionId: connection.connectionId }
-  const schedule = scheduleFields(connection.schedule)
-  if (schedule.scheduleData !== undefined) read.scheduleData = schedule.scheduleData
-  const active = await jobStore.activeJob(connection.connectionId)
-  const last = (await jobStore.listJobs({ configId: connection.connectionId, configTypes: ['sync', 'reset_connection', 'clear'], pageSize: 1 })).jobs[0]
-  const lastSuccess = (await jobStore.listJobs({ configId: connection.connectionId, configTypes: ['sync'], statuses: ['succeeded'], pageSize: 1 })).jobs[0]
-  if (lastSuccess !== undefined) read.lastSuccessfulSync = lastSuccess.updatedAt
-  if (active !== undefined) read.activeJob = toJobRead(active, await jobStore.listAttempts(active.id))
-  if (last !== undefined) {
-    const attempts = await jobStore.listAttempts(last.id)
-    read.lastSyncJobId = last.id
-    read.lastSyncJobCreatedAt = last.createdAt
-    const lastAttempt = attempts[attempts.length - 1]
-    if (lastAttempt !== undefined) {
-      read.lastSyncAttemptNumber = lastAttempt.attemptNumber
-      const failure = lastAttempt.failures[0]
-      if (last.status === 'failed' && failure !== undefined) read.failureReason = failureRead(failure)
-    }
-  }
-  let status: string
-  if (connection.status !== 'active') status = 'paused'
-  else if (active?.status === 'running') status = 'running'
-  else if (active?.status === 'incomplete') status = 'incomplete'
-  else if (active !== undefined) status = 'pending'
-  else if (last === undefined) status = 'pending'
-  else if (last.status === 'failed') status = 'failed'
-  else if (last.status === 'cancelled' && lastSuccess === undefined) status = 'pending'
-  else status = 'synced'
-  read.connectionSyncStatus = status
-  return read
 }
 
 /**
