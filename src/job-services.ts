@@ -1,12 +1,13 @@
 import type { Logger } from 'pino'
 import type { ConnectorRegistry } from './connectors/registry.js'
+import { envInt } from './env-settings.js'
 import type { ConnectorContext } from './protocol/index.js'
 import { NEW_CONNECTION_GRACE_MS, Scheduler } from './scheduler/scheduler.js'
 import type { SecretService } from './secrets/secret-service.js'
 import type { ConfigStore } from './store/config-store.js'
 import type { JobStore } from './store/job-store.js'
 import { Worker } from './worker/worker.js'
-import { envInteger, workerOptionsFromEnv } from './worker/worker-options.js'
+import { workerOptionsFromEnv } from './worker/worker-options.js'
 
 /** What the services need from the server's dependencies (a subset of ApiDeps). */
 export interface JobServiceDeps {
@@ -73,7 +74,7 @@ export function createJobServices(options: JobServicesOptions = {}): JobService[
         unsubscribe?.()
         unsubscribe = undefined
         // SLUICE_SHUTDOWN_GRACE_MS: how long running attempts may finish before they are released.
-        await worker?.stop(envInteger(env, 'SLUICE_SHUTDOWN_GRACE_MS', 0))
+        await worker?.stop(envInt(env, 'SLUICE_SHUTDOWN_GRACE_MS', 0))
         worker = undefined
       },
     })
@@ -86,8 +87,8 @@ export function createJobServices(options: JobServicesOptions = {}): JobService[
           configStore: deps.configStore,
           jobStore: deps.jobStore,
           logger: deps.logger.child({ component: 'scheduler' }),
-          tickMs: envInteger(env, 'SLUICE_SCHEDULER_TICK_MS', 5000, 100),
-          newConnectionGraceMs: envInteger(env, 'SLUICE_SCHEDULER_NEW_CONNECTION_GRACE_MS', NEW_CONNECTION_GRACE_MS),
+          tickMs: envInt(env, 'SLUICE_SCHEDULER_TICK_MS', 5000, 100),
+          newConnectionGraceMs: envInt(env, 'SLUICE_SCHEDULER_NEW_CONNECTION_GRACE_MS', NEW_CONNECTION_GRACE_MS),
           onJobCreated: () => worker?.wake(),
         })
         scheduler.start()

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import { envInt } from '../env-settings.js'
 import type { ConnectorRegistry } from '../connectors/registry.js'
 import type { AttemptInput, AttemptResult } from '../engine/types.js'
 import type { ConnectorContext } from '../protocol/index.js'
@@ -54,18 +55,6 @@ export interface WebhookRetry {
 }
 
 /**
- * An integer setting from the environment: `fallback` when unset or blank; throws (naming the
- * variable) when it is not an integer of at least `min`.
- */
-export function envInteger(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
-  const raw = env[name]
-  if (raw === undefined || raw.trim() === '') return fallback
-  const n = Number(raw)
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got '${raw}'.`)
-  return n
-}
-
-/**
  * Worker settings from the environment: SLUICE_WORKER_CONCURRENCY (2), SLUICE_WORKER_POLL_MS
  * (500), SLUICE_WORKER_LEASE_MS (30000), SLUICE_WORKER_HEARTBEAT_MS (1000),
  * SLUICE_AUTO_DISABLE_FAILED_JOBS (30), SLUICE_AUTO_DISABLE_FAILED_DAYS (7) and the retry
@@ -74,15 +63,15 @@ export function envInteger(env: NodeJS.ProcessEnv, name: string, fallback: numbe
 export function workerOptionsFromEnv(
   env: NodeJS.ProcessEnv = process.env,
 ): Pick<WorkerOptions, 'concurrency' | 'pollIntervalMs' | 'leaseMs' | 'heartbeatMs' | 'retry' | 'autoDisableAfterFailedJobs' | 'autoDisableAfterFailedDays' | 'webhookRetry'> {
-  const webhookBackoff = envInteger(env, 'SLUICE_WEBHOOK_BACKOFF_MS', 1000)
+  const webhookBackoff = envInt(env, 'SLUICE_WEBHOOK_BACKOFF_MS', 1000)
   return {
-    autoDisableAfterFailedJobs: envInteger(env, 'SLUICE_AUTO_DISABLE_FAILED_JOBS', 30),
-    autoDisableAfterFailedDays: envInteger(env, 'SLUICE_AUTO_DISABLE_FAILED_DAYS', 7),
-    concurrency: envInteger(env, 'SLUICE_WORKER_CONCURRENCY', 2, 1),
-    pollIntervalMs: envInteger(env, 'SLUICE_WORKER_POLL_MS', 500, 10),
-    leaseMs: envInteger(env, 'SLUICE_WORKER_LEASE_MS', 30_000, 1000),
-    heartbeatMs: envInteger(env, 'SLUICE_WORKER_HEARTBEAT_MS', 1000, 50),
+    autoDisableAfterFailedJobs: envInt(env, 'SLUICE_AUTO_DISABLE_FAILED_JOBS', 30),
+    autoDisableAfterFailedDays: envInt(env, 'SLUICE_AUTO_DISABLE_FAILED_DAYS', 7),
+    concurrency: envInt(env, 'SLUICE_WORKER_CONCURRENCY', 2, 1),
+    pollIntervalMs: envInt(env, 'SLUICE_WORKER_POLL_MS', 500, 10),
+    leaseMs: envInt(env, 'SLUICE_WORKER_LEASE_MS', 30_000, 1000),
+    heartbeatMs: envInt(env, 'SLUICE_WORKER_HEARTBEAT_MS', 1000, 50),
     retry: retryPolicyFromEnv(env),
-    webhookRetry: { attempts: envInteger(env, 'SLUICE_WEBHOOK_ATTEMPTS', 4, 1), backoffMs: (n) => Math.min(5, n) * webhookBackoff },
+    webhookRetry: { attempts: envInt(env, 'SLUICE_WEBHOOK_ATTEMPTS', 4, 1), backoffMs: (n) => Math.min(5, n) * webhookBackoff },
   }
 }

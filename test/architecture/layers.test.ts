@@ -32,22 +32,30 @@ interface LayerRule {
   packages?: string[]
 }
 
-const BELOW_SERVICES = ['domain', 'engine', 'store ports', 'secrets', 'metrics', 'protocol', 'errors']
+/** What every connector family may import. */
+const FAMILY_BASE = ['formats', 'protocol', 'errors']
+
+const BELOW_SERVICES = ['domain', 'engine', 'store ports', 'secrets', 'metrics', 'notifications', 'protocol', 'env settings', 'errors']
 
 /** Who may import whom, bottom-up. docs/architecture.md shows the same table. */
 const LAYERS: LayerRule[] = [
   { layer: 'errors', where: ['src/errors.ts'], mayImport: [] },
+  { layer: 'env settings', where: ['src/env-settings.ts'], mayImport: [] },
   { layer: 'protocol', where: ['src/protocol/'], mayImport: ['errors'] },
   { layer: 'formats', where: ['src/formats/'], mayImport: ['protocol', 'errors'] },
+  // The destination loop written once (batches, STATE after durability, COMPLETE, swap, abort).
+  { layer: 'connectors/loader', where: ['src/connectors/loader/'], mayImport: ['protocol', 'errors'] },
   { layer: 'connectors/declarative', where: ['src/connectors/declarative/'], mayImport: ['formats', 'protocol', 'errors'] },
-  { layer: 'connectors/files', where: ['src/connectors/files/'], mayImport: ['formats', 'protocol', 'errors'] },
-  { layer: 'connectors/rest-api', where: ['src/connectors/rest-api/'], mayImport: ['connectors/declarative', 'formats', 'protocol', 'errors'] },
-  { layer: 'connectors/s3', where: ['src/connectors/s3/'], mayImport: ['connectors/files', 'formats', 'protocol', 'errors'] },
-  { layer: 'connectors/local-files', where: ['src/connectors/local-files/'], mayImport: ['connectors/files', 'formats', 'protocol', 'errors'] },
+  { layer: 'connectors/files', where: ['src/connectors/files/'], mayImport: ['connectors/loader', ...FAMILY_BASE] },
+  { layer: 'connectors/rest-api', where: ['src/connectors/rest-api/'], mayImport: ['connectors/declarative', ...FAMILY_BASE] },
+  { layer: 'connectors/s3', where: ['src/connectors/s3/'], mayImport: ['connectors/files', 'connectors/loader', ...FAMILY_BASE] },
+  { layer: 'connectors/local-files', where: ['src/connectors/local-files/'], mayImport: ['connectors/files', 'connectors/loader', ...FAMILY_BASE] },
   // The test connectors share their failure knobs (failAfterRecords, transientFailures, run counts).
-  { layer: 'connectors/test-destination', where: ['src/connectors/test-destination/'], mayImport: ['connectors/test-source', 'formats', 'protocol', 'errors'] },
-  { layer: 'connectors/*', where: ['src/connectors/*/'], mayImport: ['formats', 'protocol', 'errors'], packages: ['pg', 'pg-copy-streams'] },
-  { layer: 'connectors/registry', where: ['src/connectors/*.ts'], mayImport: ['connectors/*', 'protocol', 'errors'] },
+  { layer: 'connectors/test-destination', where: ['src/connectors/test-destination/'], mayImport: ['connectors/test-source', 'connectors/loader', ...FAMILY_BASE] },
+  { layer: 'connectors/*', where: ['src/connectors/*/'], mayImport: ['connectors/loader', ...FAMILY_BASE], packages: ['pg', 'pg-copy-streams'] },
+  // The registry imports no connector; the built-in definitions (beside it) list every family.
+  { layer: 'connectors/registry', where: ['src/connectors/registry.ts'], mayImport: ['protocol', 'errors'] },
+  { layer: 'connectors/definitions', where: ['src/connectors/*.ts'], mayImport: ['connectors/*', 'protocol', 'errors'] },
   { layer: 'engine', where: ['src/engine/'], mayImport: ['protocol', 'errors'] },
   { layer: 'store ports', where: ['src/store/*.ts'], mayImport: ['protocol', 'errors'] },
   { layer: 'domain', where: ['src/domain/'], mayImport: ['store ports', 'protocol', 'errors'] },
@@ -59,12 +67,13 @@ const LAYERS: LayerRule[] = [
   },
   { layer: 'secrets', where: ['src/secrets/'], mayImport: ['protocol', 'errors'] },
   { layer: 'metrics', where: ['src/metrics/'], mayImport: ['store ports', 'protocol', 'errors'] },
-  { layer: 'scheduler', where: ['src/scheduler/'], mayImport: ['domain', 'store ports', 'metrics', 'protocol', 'errors'] },
+  { layer: 'notifications', where: ['src/notifications/'], mayImport: ['store ports', 'protocol', 'errors'] },
+  { layer: 'scheduler', where: ['src/scheduler/'], mayImport: ['domain', 'store ports', 'metrics', 'notifications', 'protocol', 'env settings', 'errors'] },
   { layer: 'worker', where: ['src/worker/'], mayImport: ['connectors/registry', ...BELOW_SERVICES] },
   { layer: 'api', where: ['src/api/'], mayImport: ['connectors/registry', 'connectors/declarative', ...BELOW_SERVICES], packages: ['fastify'] },
   {
     layer: 'server',
-    where: ['src/server.ts', 'src/job-services.ts'],
+    where: ['src/server.ts', 'src/job-services.ts', 'src/custom-definitions.ts'],
     mayImport: ['api', 'worker', 'scheduler', 'store adapters', 'connectors/*', 'formats', ...BELOW_SERVICES],
     packages: ['fastify'],
   },
@@ -294,7 +303,7 @@ describe('layers', () => {
     assert.deepEqual(problems, [
       'src/engine/run-attempt.ts -> ../store/job-store.js (engine may not import store ports; it may import: protocol, errors)',
       'src/engine/run-attempt.ts -> pg (engine may not import the package pg)',
-      'src/connectors/s3/s3-destination.ts -> ../postgres/pg-types.js (connectors/s3 may not import connectors/postgres; it may import: connectors/files, formats, protocol, errors)',
+      'src/connectors/s3/s3-destination.ts -> ../postgres/pg-types.js (connectors/s3 may not import connectors/postgres; it may import: connectors/files, connectors/loader, formats, protocol, errors)',
       `src/api/routes/job-routes.ts -> ../../worker/attempt-catalog.js (api may not import worker; it may import: ${LAYERS.find((l) => l.layer === 'api')?.mayImport.join(', ')})`,
     ])
   })
@@ -336,5 +345,6 @@ describe('layers', () => {
     assert.equal(place('src/connectors/postgres/postgres-source.ts', LAYERS)?.unit, 'connectors/postgres')
     assert.equal(place('src/connectors/s3/s3-destination.ts', LAYERS)?.unit, 'connectors/s3')
     assert.equal(place('src/connectors/registry.ts', LAYERS)?.unit, 'connectors/registry')
+    assert.equal(place('src/connectors/builtin-definitions.ts', LAYERS)?.unit, 'connectors/definitions')
   })
 })
