@@ -35,6 +35,7 @@ interface LayerRule {
 /** What every connector family may import. */
 const FAMILY_BASE = ['formats', 'protocol', 'errors']
 
+/** What the services (api, worker, scheduler) and everything above them may import. */
 const BELOW_SERVICES = ['domain', 'engine', 'store ports', 'secrets', 'metrics', 'notifications', 'protocol', 'env settings', 'errors']
 
 /** Who may import whom, bottom-up. docs/architecture.md shows the same table. */
