@@ -11,7 +11,7 @@ import { ConnectorRegistry } from './connectors/registry.js'
 import { customDefinitionsRefresher, customDefinitionsService } from './custom-definitions.js'
 import { loadSecretKey, SecretService } from './secrets/secret-service.js'
 import { openStores, type OpenedStores } from './store/open-stores.js'
-import { createJobServices } from './worker/job-services.js'
+import { createJobServices } from './job-services.js'
 
 export { createApp } from './api/app.js'
 

@@ -1,5 +1,5 @@
 import { SluiceError, type ValidationError } from '../errors.js'
-import { parseQuartzCron, QuartzCronError } from '../scheduler/quartz-cron.js'
+import { parseQuartzCron, QuartzCronError } from '../domain/quartz-cron.js'
 import type { ScheduleRecord, ScheduleTimeUnit } from '../store/config-store.js'
 
 export const TIME_UNITS = ['minutes', 'hours', 'days', 'weeks', 'months'] as const satisfies readonly ScheduleTimeUnit[]

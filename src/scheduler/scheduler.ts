@@ -1,9 +1,9 @@
 import type { Logger } from 'pino'
+import { enabledStreams } from '../domain/enabled-streams.js'
 import { isSluiceError } from '../errors.js'
 import type { ConfigStore, ConnectionRecord, ScheduleRecord, ScheduleTimeUnit } from '../store/config-store.js'
 import type { JobRecord, JobStore } from '../store/job-store.js'
-import { catalogEntries } from '../worker/attempt-catalog.js'
-import { parseQuartzCron, type QuartzCron } from './quartz-cron.js'
+import { parseQuartzCron, type QuartzCron } from '../domain/quartz-cron.js'
 
 export interface SchedulerOptions {
   configStore: ConfigStore
@@ -96,22 +96,22 @@ export function dueSlot(
  * one-non-terminal-job rule make two schedulers (or a restart mid-tick) create one job per slot.
  */
 export class Scheduler {
-  readonly #o: Required<Omit<SchedulerOptions, 'logger' | 'onJobCreated'>> & Pick<SchedulerOptions, 'logger' | 'onJobCreated'>
+  readonly #settings: Required<Omit<SchedulerOptions, 'logger' | 'onJobCreated'>> & Pick<SchedulerOptions, 'logger' | 'onJobCreated'>
   readonly #crons = new Map<string, QuartzCron>()
   #timer: NodeJS.Timeout | undefined
   #ticking: Promise<unknown> = Promise.resolve()
 
   constructor(options: SchedulerOptions) {
-    this.#o = { now: Date.now, tickMs: 5000, newConnectionGraceMs: 0, ...options }
+    this.#settings = { now: Date.now, tickMs: 5000, newConnectionGraceMs: 0, ...options }
   }
 
   start(): void {
     if (this.#timer !== undefined) return
     const run = (): void => {
-      this.#ticking = this.tick().catch((err: unknown) => this.#o.logger?.error({ err }, 'scheduler tick failed'))
+      this.#ticking = this.tick().catch((err: unknown) => this.#settings.logger?.error({ err }, 'scheduler tick failed'))
     }
     run()
-    this.#timer = setInterval(run, this.#o.tickMs)
+    this.#timer = setInterval(run, this.#settings.tickMs)
     this.#timer.unref()
   }
 
@@ -123,36 +123,33 @@ export class Scheduler {
 
   /** Creates the jobs due now; returns them. */
   async tick(): Promise<JobRecord[]> {
-    const { configStore, jobStore } = this.#o
-    const now = this.#o.now()
+    const { configStore, jobStore } = this.#settings
+    const now = this.#settings.now()
     const created: JobRecord[] = []
     for (const connection of await configStore.listConnections()) {
       if (connection.status !== 'active' || connection.schedule.type === 'manual') continue
       try {
         if ((await jobStore.activeJob(connection.connectionId)) !== undefined) continue
         const slot = dueSlot(connection, await this.#history(connection.connectionId), now, {
-          newConnectionGraceMs: this.#o.newConnectionGraceMs,
+          newConnectionGraceMs: this.#settings.newConnectionGraceMs,
           compileCron: (e, z) => this.#cron(e, z),
         })
         if (slot === undefined) continue
-        const streams = catalogEntries(connection)
-          .filter((e) => e.selected)
-          .map((e) => (e.stream.namespace ? { name: e.stream.name, namespace: e.stream.namespace } : { name: e.stream.name }))
-        const job = await jobStore.createJob({ configType: 'sync', configId: connection.connectionId, streams, scheduledFor: slot })
+        const job = await jobStore.createJob({ configType: 'sync', configId: connection.connectionId, streams: enabledStreams(connection), scheduledFor: slot })
         created.push(job)
-        this.#o.logger?.info({ connectionId: connection.connectionId, jobId: job.id, slot: new Date(slot).toISOString() }, 'scheduled sync created')
-        this.#o.onJobCreated?.(job)
+        this.#settings.logger?.info({ connectionId: connection.connectionId, jobId: job.id, slot: new Date(slot).toISOString() }, 'scheduled sync created')
+        this.#settings.onJobCreated?.(job)
       } catch (err) {
         // Another scheduler (or a user) got there first: the slot or the connection is taken.
         if (isSluiceError(err) && (err.code === 'SLUICE_ERR_CONFLICT' || err.code === 'SLUICE_ERR_SYNC_RUNNING')) continue
-        this.#o.logger?.warn({ err, connectionId: connection.connectionId }, 'could not schedule a sync')
+        this.#settings.logger?.warn({ err, connectionId: connection.connectionId }, 'could not schedule a sync')
       }
     }
     return created
   }
 
   async #history(connectionId: string): Promise<ScheduleHistory> {
-    const { jobStore } = this.#o
+    const { jobStore } = this.#settings
     const history: ScheduleHistory = {}
     const lastSync = (await jobStore.listJobs({ configId: connectionId, configTypes: ['sync', 'refresh'], pageSize: 1 })).jobs[0]
     // Whole seconds, as schedules have always been anchored (slots stay on second boundaries).

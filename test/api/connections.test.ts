@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { catalogEntries } from '../../src/worker/attempt-catalog.js'
+import { catalogEntries } from '../../src/domain/catalog-entries.js'
 import { createHarness, type ApiHarness } from './api-harness.js'
 import { discoverCalls, secretDestinationDefinition, secretSourceDefinition } from './secret-test-connectors.js'
 

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import type { ApiDeps } from '../deps.js'
 import { registerApplicationRoutes } from './application-routes.js'
+import { registerAttemptRoutes } from './attempt-routes.js'
+import { registerConnectionJobRoutes } from './connection-job-routes.js'
 import { registerConnectionRoutes } from './connection-routes.js'
 import { registerDeclarativeRoutes } from './declarative-routes.js'
 import { registerDefinitionRoutes } from './definition-routes.js'
@@ -9,6 +11,7 @@ import { registerHealthRoutes } from './health-routes.js'
 import { registerJobRoutes } from './job-routes.js'
 import { registerOperationRoutes } from './operation-routes.js'
 import { registerSourceRoutes } from './source-routes.js'
+import { registerStateRoutes } from './state-routes.js'
 import { registerWebBackendRoutes } from './web-backend-routes.js'
 import { registerWorkspaceRoutes } from './workspace-routes.js'
 import { registerWorkerRoutes } from './worker-routes.js'
@@ -28,6 +31,9 @@ export const ROUTE_MODULES: RouteModule[] = [
   registerOperationRoutes,
   registerWebBackendRoutes,
   registerApplicationRoutes,
+  registerConnectionJobRoutes,
+  registerStateRoutes,
   registerJobRoutes,
+  registerAttemptRoutes,
   registerWorkerRoutes,
 ]

@@ -1,12 +1,13 @@
 import type { Logger } from 'pino'
-import type { ConnectorContext } from '../protocol/index.js'
-import type { ConnectorRegistry } from '../connectors/registry.js'
-import { NEW_CONNECTION_GRACE_MS, Scheduler } from '../scheduler/scheduler.js'
-import type { SecretService } from '../secrets/secret-service.js'
-import type { ConfigStore } from '../store/config-store.js'
-import type { JobStore } from '../store/job-store.js'
-import { retryPolicyFromEnv } from './retry-policy.js'
-import { Worker, type WorkerOptions } from './worker.js'
+import type { ConnectorRegistry } from './connectors/registry.js'
+import { envInt } from './env-settings.js'
+import type { ConnectorContext } from './protocol/index.js'
+import { NEW_CONNECTION_GRACE_MS, Scheduler } from './scheduler/scheduler.js'
+import type { SecretService } from './secrets/secret-service.js'
+import type { ConfigStore } from './store/config-store.js'
+import type { JobStore } from './store/job-store.js'
+import { Worker } from './worker/worker.js'
+import { workerOptionsFromEnv } from './worker/worker-options.js'
 
 /** What the services need from the server's dependencies (a subset of ApiDeps). */
 export interface JobServiceDeps {
@@ -34,36 +35,6 @@ function isRunnableNotifier(store: JobStore): store is JobStore & RunnableNotifi
   return typeof (store as Partial<RunnableNotifier>).onRunnable === 'function'
 }
 
-function envInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
-  const raw = env[name]
-  if (raw === undefined || raw.trim() === '') return fallback
-  const n = Number(raw)
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got '${raw}'.`)
-  return n
-}
-
-/**
- * Worker settings from the environment: SLUICE_WORKER_CONCURRENCY (2), SLUICE_WORKER_POLL_MS
- * (500), SLUICE_WORKER_LEASE_MS (30000), SLUICE_WORKER_HEARTBEAT_MS (1000),
- * SLUICE_AUTO_DISABLE_FAILED_JOBS (30), SLUICE_AUTO_DISABLE_FAILED_DAYS (7) and the retry
- * settings of {@link retryPolicyFromEnv}.
- */
-export function workerOptionsFromEnv(
-  env: NodeJS.ProcessEnv = process.env,
-): Pick<WorkerOptions, 'concurrency' | 'pollIntervalMs' | 'leaseMs' | 'heartbeatMs' | 'retry' | 'autoDisableAfterFailedJobs' | 'autoDisableAfterFailedDays' | 'webhookRetry'> {
-  const webhookBackoff = envInt(env, 'SLUICE_WEBHOOK_BACKOFF_MS', 1000)
-  return {
-    autoDisableAfterFailedJobs: envInt(env, 'SLUICE_AUTO_DISABLE_FAILED_JOBS', 30),
-    autoDisableAfterFailedDays: envInt(env, 'SLUICE_AUTO_DISABLE_FAILED_DAYS', 7),
-    concurrency: envInt(env, 'SLUICE_WORKER_CONCURRENCY', 2, 1),
-    pollIntervalMs: envInt(env, 'SLUICE_WORKER_POLL_MS', 500, 10),
-    leaseMs: envInt(env, 'SLUICE_WORKER_LEASE_MS', 30_000, 1000),
-    heartbeatMs: envInt(env, 'SLUICE_WORKER_HEARTBEAT_MS', 1000, 50),
-    retry: retryPolicyFromEnv(env),
-    webhookRetry: { attempts: envInt(env, 'SLUICE_WEBHOOK_ATTEMPTS', 4, 1), backoffMs: (n) => Math.min(5, n) * webhookBackoff },
-  }
-}
-
 export interface JobServicesOptions {
   env?: NodeJS.ProcessEnv
   /** Run the worker (default true). */
@@ -78,7 +49,8 @@ export interface JobServicesOptions {
 }
 
 /**
- * The worker and the scheduler as server services. A job the scheduler creates wakes the
+ * The worker and the scheduler as server services. This composition lives above both folders:
+ * the worker and the scheduler are peers that never import each other. A job the scheduler creates wakes the
  * worker at once. SLUICE_SCHEDULER_TICK_MS (5000) sets the scheduler's period,
  * SLUICE_SCHEDULER_NEW_CONNECTION_GRACE_MS (10000) the delay before a new basic-schedule
  * connection's first run.

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { parseQuartzCron, QuartzCronError, isValidTimeZone } from '../../src/scheduler/quartz-cron.js'
+import { parseQuartzCron, QuartzCronError, isValidTimeZone } from '../../src/domain/quartz-cron.js'
 
 const from = new Date('2026-01-01T00:00:00Z')
 

@@ -1,0 +1,129 @@
+import type { Logger } from 'pino'
+import { connectionOperations } from '../domain/connection-operations.js'
+import type { AttemptProgress } from '../engine/types.js'
+import { cancelledError, SluiceError } from '../errors.js'
+import type { SecretService } from '../secrets/secret-service.js'
+import type { ConfigStore } from '../store/config-store.js'
+import type { ClaimedAttempt, JobRecord, JobStore } from '../store/job-store.js'
+import { AttemptLog } from './attempt-log.js'
+import type { AttemptPreparation } from './attempt-preparation.js'
+import type { FailureHandler } from './failure-handler.js'
+import { abortError, type RunningAttempt } from './running-attempt.js'
+import { runWebhookOperations } from './webhook-operations.js'
+import type { RunAttemptFn, WebhookRetry } from './worker-options.js'
+
+/** What running one attempt needs: the stores, the engine, the lease and the two collaborators. */
+export interface AttemptRunnerOptions {
+  jobStore: JobStore
+  configStore: ConfigStore
+  secrets: SecretService
+  runAttempt: RunAttemptFn
+  preparation: AttemptPreparation
+  failures: FailureHandler
+  /** The worker that owns the leases (its heartbeats renew them). */
+  workerId: string
+  leaseMs: number
+  heartbeatMs: number
+  webhookRetry: WebhookRetry
+  now: () => number
+  logger: Logger | undefined
+}
+
+/**
+ * Runs one claimed attempt to its end: heartbeat (lease renewal and cancel check) while it runs,
+ * the engine over the prepared input with progress written to the store, the connection's webhook
+ * operations after a successful sync, then the attempt recorded as succeeded, or handed to the
+ * failure handler.
+ */
+export class AttemptRunner {
+  readonly #options: AttemptRunnerOptions
+
+  constructor(options: AttemptRunnerOptions) {
+    this.#options = options
+  }
+
+  /** Runs `claimed` under `run`'s abort controller; never throws (failures are recorded). */
+  async run(claimed: ClaimedAttempt, run: RunningAttempt): Promise<void> {
+    const { job, attempt } = claimed
+    const { jobStore: store, workerId, logger } = this.#options
+    const log = new AttemptLog(store, job.id, attempt.attemptNumber, this.#options.now)
+    let progress: AttemptProgress | undefined
+    let progressWrite: Promise<unknown> = Promise.resolve()
+    const heartbeat = setInterval(() => void this.#heartbeat(job.id, attempt.attemptNumber, run), this.#options.heartbeatMs)
+    logger?.info({ jobId: job.id, attempt: attempt.attemptNumber, connectionId: job.configId, configType: job.configType }, 'attempt started')
+    log.info(`Attempt ${attempt.attemptNumber} of job ${job.id} (${job.configType}) started on worker ${workerId}.`)
+    try {
+      const input = await this.#options.preparation.prepare(job, attempt, log, run.controller.signal)
+      if (run.cause !== undefined) throw abortError(run.cause)
+      const result = await this.#options.runAttempt({
+        ...input,
+        onProgress: (p) => {
+          progress = p
+          progressWrite = progressWrite.then(() => store.updateAttempt(job.id, attempt.attemptNumber, { totalStats: p.totalStats, streamStats: p.streamStats })).catch(() => undefined)
+        },
+      })
+      await progressWrite
+      if (run.cause !== undefined) throw abortError(run.cause)
+      log.info(`Attempt succeeded: ${result.totalStats.recordsCommitted} records, ${result.totalStats.bytesCommitted} bytes committed.`)
+      if (job.configType === 'sync' || job.configType === 'refresh') await this.#runOperations(job, log, run.controller.signal)
+      // Logs land before the terminal status: another process may read them as soon as it sees it.
+      await log.flush()
+      const finished = await store.finishAttempt(
+        job.id,
+        attempt.attemptNumber,
+        workerId,
+        { status: 'succeeded', failures: [], totalStats: result.totalStats, streamStats: result.streamStats },
+        { status: 'succeeded' },
+      )
+      logger?.info({ jobId: job.id, attempt: attempt.attemptNumber, records: result.totalStats.recordsCommitted, finished }, 'attempt succeeded')
+    } catch (err) {
+      await progressWrite
+      await this.#options.failures.recordFailedAttempt(job, attempt, run, err, progress, log)
+    } finally {
+      clearInterval(heartbeat)
+      await log.flush()
+    }
+  }
+
+  /** Runs the connection's webhook operations after a successful sync; failures are logged, never thrown. */
+  async #runOperations(job: JobRecord, log: AttemptLog, signal: AbortSignal): Promise<void> {
+    const { configStore } = this.#options
+    try {
+      const connection = await configStore.getConnection(job.configId)
+      if (connection === undefined || connection.operationIds.length === 0) return
+      const operations = await connectionOperations(configStore, connection.operationIds)
+      const workspace = await configStore.getWorkspace(connection.workspaceId)
+      await runWebhookOperations(operations, workspace?.webhookConfigs ?? [], {
+        secrets: this.#options.secrets,
+        log,
+        signal,
+        attempts: this.#options.webhookRetry.attempts,
+        backoffMs: this.#options.webhookRetry.backoffMs,
+      })
+    } catch (err) {
+      log.warn(`Operations were not run: ${err instanceof Error ? err.message : String(err)}`)
+    }
+  }
+
+  /** Renews the lease and looks for a cancel request; aborts the attempt on either. */
+  async #heartbeat(jobId: number, attemptNumber: number, run: RunningAttempt): Promise<void> {
+    if (run.controller.signal.aborted) return
+    try {
+      const store = this.#options.jobStore
+      const mine = await store.heartbeat(jobId, attemptNumber, this.#options.workerId, this.#options.leaseMs)
+      if (!mine) {
+        run.cause ??= 'lease_lost'
+        run.controller.abort(new SluiceError('SLUICE_ERR_CANCELLED', 'The attempt was taken over after its lease expired.', { failureType: 'system_error' }))
+        return
+      }
+      const job = await store.getJob(jobId)
+      if (job?.cancelRequested === true) {
+        run.cause ??= 'cancel'
+        run.controller.abort(cancelledError())
+      }
+    } catch (err) {
+      // A store hiccup: the lease is long enough to try again on the next beat.
+      this.#options.logger?.warn({ err, jobId }, 'heartbeat failed')
+    }
+  }
+}
