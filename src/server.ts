@@ -103,8 +103,16 @@ export async function startSluice(options: StartSluiceOptions = {}): Promise<Run
     logger.warn({ host }, `sluice is listening on ${host} without authentication: anyone who can reach it can read and change connections. Set SLUICE_API_TOKEN.`)
   }
 
-  const secrets = new SecretService(loadSecretKey({ dataDir, envKey: env.SLUICE_SECRET_KEY }))
+  // The store first: on SQLite it takes the data directory's lock, so a second process is
+  // refused before it reads or creates anything there (the secret key included).
   const stores = await openStores(dataDir, options.databaseUrl ?? env.SLUICE_DATABASE_URL)
+  let secrets: SecretService
+  try {
+    secrets = new SecretService(loadSecretKey({ dataDir, envKey: env.SLUICE_SECRET_KEY }))
+  } catch (e) {
+    await stores.close()
+    throw e
+  }
   if (stores.kind === 'sqlite' && options.worker === false) {
     logger.warn('--no-worker on the embedded SQLite store: no process can run jobs (only one process may open it). Use SLUICE_DATABASE_URL to run workers apart.')
   }
@@ -141,11 +149,13 @@ export async function startSluice(options: StartSluiceOptions = {}): Promise<Run
     // Several API processes may start at once on a shared store: one creates the workspace.
     await stores.exclusive(() => ensureDefaultWorkspace(deps))
     app = await createApp(deps)
+    // Listen before the services start: a port already in use must stop this process before
+    // its worker recovers (and re-runs) attempts it believes orphaned.
+    await app.listen({ host, port: options.port ?? 8001 })
     for (const service of [...builtinServices(stores, env, options.worker !== false), ...(options.services ?? [])]) {
       await service.start(deps)
       started.push(service)
     }
-    await app.listen({ host, port: options.port ?? 8001 })
   } catch (e) {
     await close()
     throw e

@@ -3,6 +3,7 @@ import { SluiceError } from '../errors.js'
 import type { ConfigStore } from './config-store.js'
 import type { JobStore } from './job-store.js'
 import { isPostgresUrl, openPostgresStores } from './postgres/index.js'
+import { acquireDataDirLock } from './sqlite/data-dir-lock.js'
 import { openSqliteDatabase } from './sqlite/database.js'
 import { SqliteConfigStore } from './sqlite/sqlite-config-store.js'
 import { SqliteJobStore } from './sqlite/sqlite-job-store.js'
@@ -29,7 +30,9 @@ const STARTUP_LOCK_KEY = 0x736c75696366
 
 /**
  * Opens the stores: PostgreSQL when `databaseUrl` is set (migrations applied under an advisory
- * lock), else `<dataDir>/sluice.db`.
+ * lock), else `<dataDir>/sluice.db`, after taking the data directory's exclusive lock (a second
+ * process on the same directory is refused with SLUICE_ERR_DATA_DIR_LOCKED before it opens
+ * anything).
  */
 export async function openStores(dataDir: string, databaseUrl?: string): Promise<OpenedStores> {
   if (databaseUrl !== undefined && databaseUrl !== '') {
@@ -50,7 +53,14 @@ export async function openStores(dataDir: string, databaseUrl?: string): Promise
       close: () => pg.close(),
     }
   }
-  const db = openSqliteDatabase(join(dataDir, 'sluice.db'))
+  const lock = acquireDataDirLock(dataDir)
+  let db: ReturnType<typeof openSqliteDatabase>
+  try {
+    db = openSqliteDatabase(join(dataDir, 'sluice.db'))
+  } catch (e) {
+    lock.release()
+    throw e
+  }
   return {
     kind: 'sqlite',
     configStore: new SqliteConfigStore(db),
@@ -58,6 +68,7 @@ export async function openStores(dataDir: string, databaseUrl?: string): Promise
     exclusive: (fn) => fn(),
     close: async () => {
       if (db.open) db.close()
+      lock.release()
     },
   }
 }

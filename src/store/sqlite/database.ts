@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs'
 import { dirname } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
 import { SluiceError } from '../../errors.js'
@@ -42,11 +42,24 @@ export function migrateSqlite(db: SqliteDatabase, migrations: readonly SqliteMig
 }
 
 /**
+ * The store holds encrypted secrets and everything about the connections: only the server's
+ * user may read it. SQLite gives its -wal and -shm files the mode of the database file, so the
+ * file is created 0600 before SQLite opens it; files of older installs are narrowed too.
+ */
+function restrictFileModes(file: string): void {
+  closeSync(openSync(file, 'a', 0o600))
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600)
+}
+
+/**
  * Opens (creating if needed) the SQLite database file in WAL mode and brings its schema up to
  * date. Use ':memory:' for a throwaway database.
  */
 export function openSqliteDatabase(file: string, migrations: readonly SqliteMigration[] = SQLITE_MIGRATIONS): SqliteDatabase {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
+  if (file !== ':memory:') {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
+    restrictFileModes(file)
+  }
   const db = new BetterSqlite3(file)
   try {
     db.pragma('journal_mode = WAL')
