@@ -9,6 +9,7 @@ import type { ConnectorContext } from './protocol/index.js'
 import { builtinDefinitions } from './connectors/builtin-definitions.js'
 import { ConnectorRegistry } from './connectors/registry.js'
 import { customDefinitionsRefresher, customDefinitionsService } from './custom-definitions.js'
+import { envInt } from './env-settings.js'
 import { loadSecretKey, SecretService } from './secrets/secret-service.js'
 import { openStores, type OpenedStores } from './store/open-stores.js'
 import { createJobServices } from './job-services.js'
@@ -99,6 +100,7 @@ export async function startSluice(options: StartSluiceOptions = {}): Promise<Run
   const dataDir = resolve(options.dataDir ?? (env.SLUICE_DATA_DIR || '.sluice'))
   const logger = options.logger ?? createLogger(env)
   const apiToken = env.SLUICE_API_TOKEN || undefined
+  const authLimits = { maxFailures: envInt(env, 'SLUICE_AUTH_MAX_FAILURES', 10, 1), windowMs: envInt(env, 'SLUICE_AUTH_WINDOW_SECONDS', 60, 1) * 1000 }
   if (!apiToken && !isLoopbackHost(host)) {
     logger.warn({ host }, `sluice is listening on ${host} without authentication: anyone who can reach it can read and change connections. Set SLUICE_API_TOKEN.`)
   }
@@ -128,6 +130,7 @@ export async function startSluice(options: StartSluiceOptions = {}): Promise<Run
     context: connectorContext(dataDir, env),
     logger,
     apiToken,
+    authLimits,
   }
   // Other API processes on the same database may add custom definitions at any time.
   if (stores.kind === 'postgres') deps.refreshDefinitions = customDefinitionsRefresher(stores.configStore, deps.registry, logger)

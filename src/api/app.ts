@@ -36,7 +36,7 @@ export async function createApp(deps: ApiDeps): Promise<FastifyInstance> {
   })
 
   installErrorHandler(app)
-  installAuth(app, deps.apiToken)
+  installAuth(app, deps.apiToken, deps.authLimits)
   const refreshDefinitions = deps.refreshDefinitions
   if (refreshDefinitions) {
     // After auth: definitions another API process added are known before the route runs.

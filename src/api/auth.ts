@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { SluiceError } from '../errors.js'
 import { errorBody } from './error-handler.js'
+import { FailedAuthLimiter, type FailedAuthLimits } from './failed-auth-limiter.js'
 import { API_PREFIX } from './route-helpers.js'
 
 /** Constant-time comparison of two secrets. */
@@ -24,16 +25,31 @@ export function isAuthorized(header: string | undefined, token: string): boolean
   return false
 }
 
-/** With a token configured, every call except health needs it; 401 otherwise. */
-export function installAuth(app: FastifyInstance, token: string | undefined): void {
+/**
+ * With a token configured, every call except health needs it; 401 otherwise. Every 401 (a bad
+ * token here, a bad client secret at `applications/token`) counts against the client address;
+ * past the limit the address gets 429 with Retry-After until its window ends.
+ */
+export function installAuth(app: FastifyInstance, token: string | undefined, limits: FailedAuthLimits = {}): void {
   if (!token) return
+  const limiter = new FailedAuthLimiter(limits)
   app.addHook('onRequest', async (request, reply) => {
     const path = request.url.split('?')[0]?.replace(/\/+$/, '')
-    // Health and the token exchange are open; everything else needs the token.
-    if (path === `${API_PREFIX}/health` || path === `${API_PREFIX}/applications/token`) return
+    if (path === `${API_PREFIX}/health`) return
+    const waitMs = limiter.retryAfterMs(request.ip)
+    if (waitMs > 0) {
+      const err = new SluiceError('SLUICE_ERR_TOO_MANY_ATTEMPTS', 'Too many failed authentications from this address: try again later.')
+      await reply.code(429).header('retry-after', String(Math.ceil(waitMs / 1000))).send(errorBody(err))
+      return reply
+    }
+    // The token exchange is open; everything else needs the token.
+    if (path === `${API_PREFIX}/applications/token`) return
     if (isAuthorized(request.headers.authorization, token)) return
     const err = new SluiceError('SLUICE_ERR_UNAUTHORIZED', 'Missing or invalid credentials: send Authorization: Bearer <SLUICE_API_TOKEN> or Basic auth with the token as password.')
     await reply.code(401).header('www-authenticate', 'Basic realm="sluice", Bearer').send(errorBody(err))
     return reply
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    if (reply.statusCode === 401) limiter.recordFailure(request.ip)
   })
 }

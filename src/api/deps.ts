@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import type { FailedAuthLimits } from './failed-auth-limiter.js'
 import type { ConnectorContext } from '../protocol/index.js'
 import type { ConnectorRegistry } from '../connectors/registry.js'
 import type { SecretService } from '../secrets/secret-service.js'
@@ -17,6 +18,8 @@ export interface ApiDeps {
   logger: Logger
   /** When set, every call except health needs this token (Bearer, or Basic password). */
   apiToken?: string | undefined
+  /** Failed authentications allowed per client address (SLUICE_AUTH_MAX_FAILURES per SLUICE_AUTH_WINDOW_SECONDS). */
+  authLimits?: FailedAuthLimits | undefined
   /** Live worker processes (shared PostgreSQL store); without it workers/list derives them from running attempts. */
   workers?: WorkerRegistry | undefined
   /**

@@ -30,6 +30,7 @@ export interface ApiHarness {
 export interface HarnessOptions {
   definitions?: ConnectorDefinition[]
   apiToken?: string
+  authLimits?: ApiDeps['authLimits']
   timeouts?: ApiDeps['timeouts']
   /** The job store's clock (epoch ms); defaults to Date.now. */
   now?: () => number
@@ -47,6 +48,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<ApiHa
     context: { dataDir, localFilesRoot: join(dataDir, 'files') },
     logger: pino({ level: 'silent' }),
     apiToken: options.apiToken,
+    authLimits: options.authLimits,
     timeouts: options.timeouts,
   }
   await ensureDefaultWorkspace(deps)
