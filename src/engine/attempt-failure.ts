@@ -1,4 +1,4 @@
-import { type FailureType, isSluiceError, SluiceError, systemError, transientError } from '../errors.js'
+import { configError, type FailureType, isSluiceError, SluiceError, systemError, transientError } from '../errors.js'
 import type { FailureReasonRecord } from '../protocol/index.js'
 import type { AttemptProgress } from './types.js'
 
@@ -8,12 +8,29 @@ export type FailureOrigin = FailureReasonRecord['failureOrigin']
 /** Node network error codes that usually pass on retry. */
 const TRANSIENT_NODE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH'])
 
-/** Turns anything thrown by a connector into a SluiceError: network errors are transient, the rest system errors. */
+/**
+ * Node file-system error codes that no retry can fix: someone must free space, fix permissions
+ * or remount. They fail the attempt at once as config errors, with what to do.
+ */
+const OPERATOR_NODE_CODES: Record<string, string> = {
+  ENOSPC: 'the disk is full: free space, then sync again',
+  EDQUOT: 'the disk quota is exhausted: raise it or free space, then sync again',
+  EACCES: 'permission denied: give the sluice process access, then sync again',
+  EPERM: 'operation not permitted: give the sluice process access, then sync again',
+  EROFS: 'the file system is read-only: remount it read-write or pick another path',
+}
+
+/**
+ * Turns anything thrown by a connector into a SluiceError: network errors are transient,
+ * file-system errors an operator must fix are config errors, the rest system errors.
+ */
 export function toSluiceError(error: unknown): SluiceError {
   if (isSluiceError(error)) return error
   const code = (error as { code?: unknown } | null)?.code
   const message = error instanceof Error ? error.message : String(error)
   if (typeof code === 'string' && TRANSIENT_NODE_CODES.has(code)) return transientError(message, error)
+  const action = typeof code === 'string' ? OPERATOR_NODE_CODES[code] : undefined
+  if (action !== undefined) return configError(`${message} (${action}).`, error)
   return systemError(message, error)
 }
 

@@ -44,6 +44,10 @@ export function fromPgError(err: unknown, ctx: PgErrorContext = {}): SluiceError
     return configError(`${prefix}permission denied (${raw}). Grant the user the needed privileges.`, err)
   }
   if (CONFIG_SQLSTATES.has(code)) return configError(`${prefix}${raw}`, err)
+  // P0001: a RAISE EXCEPTION in a trigger or function; 53100: the server's disk is full. The
+  // same statement fails the same way on retry: someone must change the database first.
+  if (code === 'P0001') return configError(`${prefix}the database refused the write: ${raw}. Change the trigger or function that raises it.`, err)
+  if (code === '53100') return configError(`${prefix}the database server's disk is full (${raw}).`, err)
   if (code.startsWith('08') || TRANSIENT_SQLSTATES.has(code)) return transientError(`${prefix}${raw}`, err)
   if (code === 'ENOTFOUND') {
     return configError(`Cannot resolve host "${ctx.host ?? ''}": check the host name.`, err)
