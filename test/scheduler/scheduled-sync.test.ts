@@ -19,27 +19,25 @@ async function jobsOf(connectionId: string): Promise<any[]> {
   return res.body.jobs
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
+/** Polls until fn returns a value; the test's own timeout bounds the wait (no clock in assertions). */
+async function until<T>(fn: () => Promise<T | undefined>): Promise<T> {
   for (;;) {
     const value = await fn()
     if (value !== undefined) return value
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`)
     await sleep(50)
   }
 }
 
-test('the server schedules syncs: basic runs a new connection, a change to cron applies at once', async () => {
+// What must NOT happen (no run before the next basic slot, none for an inactive connection) is
+// proved on a fake clock in scheduler.test.ts; here the running server shows what must happen.
+test('the server schedules syncs: basic runs a new connection, a change to cron applies at once', { timeout: 60_000 }, async () => {
   const connectionId = await s.connection({
     source: { records: 5 },
     destination: { path: `${s.outDir}/scheduled` },
     extra: { scheduleType: 'basic', scheduleData: { basicSchedule: { units: 1, timeUnit: 'hours' } } },
   })
-  const first = await until('the first scheduled job', async () => (await jobsOf(connectionId))[0])
+  const first = await until(async () => (await jobsOf(connectionId))[0])
   await s.waitFor(first.id, ['succeeded'])
-  // The next basic run is an hour away.
-  await sleep(500)
-  assert.equal((await jobsOf(connectionId)).length, 1)
 
   // Every second (Quartz syntax): runs keep coming without anyone calling connections/sync.
   const updated = await s.post('connections/update', {
@@ -48,17 +46,9 @@ test('the server schedules syncs: basic runs a new connection, a change to cron 
     scheduleData: { cron: { cronExpression: '* * * * * ?', cronTimeZone: 'UTC' } },
   })
   assert.equal(updated.status, 200, JSON.stringify(updated.body))
-  const three = await until('two cron runs', async () => {
+  const three = await until(async () => {
     const jobs = await jobsOf(connectionId)
     return jobs.length >= 3 ? jobs : undefined
   })
   for (const job of three) assert.ok(['pending', 'running', 'succeeded'].includes(job.status), job.status)
-
-  // Inactive: no more runs.
-  assert.equal((await s.post('connections/update', { connectionId, status: 'inactive' })).status, 200)
-  // Let a tick that read the connection before the change finish.
-  await sleep(1000)
-  const settled = (await jobsOf(connectionId)).length
-  await sleep(1500)
-  assert.equal((await jobsOf(connectionId)).length, settled, 'an inactive connection is not scheduled')
 })
