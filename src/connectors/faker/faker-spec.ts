@@ -32,6 +32,8 @@ export const fakerSpec: ConnectorSpecification = {
         description: 'How many users should be generated in total. The purchases table has the same number of rows; products is a fixed catalogue of 100.',
         type: 'integer',
         minimum: 1,
+        // Row ids must stay exact integers.
+        maximum: Number.MAX_SAFE_INTEGER,
         default: 1000,
         order: 0,
       },
@@ -72,7 +74,7 @@ export const fakerSpec: ConnectorSpecification = {
 function integerField(config: Record<string, unknown>, key: string, fallback: number, min: number | undefined): number {
   const v = config[key]
   if (v === undefined || v === null) return fallback
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw configError(`'${key}' must be an integer.`)
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw configError(`'${key}' must be an integer between -${Number.MAX_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER}.`)
   if (min !== undefined && v < min) throw configError(`'${key}' must be at least ${min}.`)
   return v
 }
