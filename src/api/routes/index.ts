@@ -9,6 +9,7 @@ import { registerDefinitionRoutes } from './definition-routes.js'
 import { registerDestinationRoutes } from './destination-routes.js'
 import { registerHealthRoutes } from './health-routes.js'
 import { registerJobRoutes } from './job-routes.js'
+import { registerNotificationRoutes } from './notification-routes.js'
 import { registerOperationRoutes } from './operation-routes.js'
 import { registerSourceRoutes } from './source-routes.js'
 import { registerStateRoutes } from './state-routes.js'
@@ -36,4 +37,5 @@ export const ROUTE_MODULES: RouteModule[] = [
   registerJobRoutes,
   registerAttemptRoutes,
   registerWorkerRoutes,
+  registerNotificationRoutes,
 ]
