@@ -1,4 +1,5 @@
 import type { AirbyteCatalog } from '../protocol/index.js'
+import { SluiceError } from '../errors.js'
 
 /**
  * Config store port: workspaces, sources, destinations, connections, discovered catalogs and
@@ -62,6 +63,8 @@ export interface ActorRecord {
   tombstone: boolean
   /** epoch seconds */
   createdAt: number
+  /** Version of the stored record this was read from (absent or 0: never stored); see putActor. */
+  version?: number
 }
 
 export type ScheduleTimeUnit = 'minutes' | 'hours' | 'days' | 'weeks' | 'months'
@@ -92,6 +95,8 @@ export interface ConnectionRecord {
   createdAt: number
   /** epoch seconds; bumped on every update (schedulers use it to apply changes at once) */
   updatedAt: number
+  /** Version of the stored record this was read from (absent or 0: never stored); see putConnection. */
+  version?: number
 }
 
 export interface CatalogRecord {
@@ -126,11 +131,18 @@ export interface ConfigStore {
 
   listActors(kind: ActorRecord['kind'], workspaceId?: string, opts?: { includeTombstone?: boolean }): Promise<ActorRecord[]>
   getActor(kind: ActorRecord['kind'], id: string): Promise<ActorRecord | undefined>
-  putActor(actor: ActorRecord): Promise<void>
+  /**
+   * Inserts, or replaces the stored actor only if it is still at `actor.version` (compare and
+   * set): a record read, changed and put back loses no concurrent change. Throws
+   * SLUICE_ERR_CONFLICT (409) when someone else wrote it since; re-read and apply again.
+   * Returns the stored record (with its new version).
+   */
+  putActor(actor: ActorRecord): Promise<ActorRecord>
 
   listConnections(opts?: { workspaceId?: string; includeDeprecated?: boolean; actorId?: string }): Promise<ConnectionRecord[]>
   getConnection(connectionId: string): Promise<ConnectionRecord | undefined>
-  putConnection(conn: ConnectionRecord): Promise<void>
+  /** As putActor: compare and set on `conn.version`, SLUICE_ERR_CONFLICT when it moved. */
+  putConnection(conn: ConnectionRecord): Promise<ConnectionRecord>
 
   putCatalog(cat: CatalogRecord): Promise<void>
   getCatalog(catalogId: string): Promise<CatalogRecord | undefined>
@@ -150,4 +162,33 @@ export interface ConfigStore {
 
   /** Runs fn atomically: all writes inside it land together or not at all. */
   transaction<T>(fn: () => Promise<T>): Promise<T>
+}
+
+/** The error of a compare-and-set write that lost the race (API: 409). */
+export function staleWriteError(kind: 'source' | 'destination' | 'connection', id: string): SluiceError {
+  return new SluiceError('SLUICE_ERR_CONFLICT', `The ${kind} ${id} was changed by another request since it was read: read it again and repeat the change.`, { id })
+}
+
+/**
+ * Applies `change` to the freshest stored record and writes it by compare and set; when another
+ * writer got in between, reads again and re-applies, up to `attempts` times. `change` returns
+ * undefined to leave the record alone (e.g. it is already disabled). Returns what was stored.
+ */
+export async function updateRecord<T>(
+  read: () => Promise<T | undefined>,
+  change: (current: T) => T | undefined,
+  write: (next: T) => Promise<T>,
+  attempts = 5,
+): Promise<T | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    const current = await read()
+    if (current === undefined) return undefined
+    const next = change(current)
+    if (next === undefined) return undefined
+    try {
+      return await write(next)
+    } catch (e) {
+      if (attempt >= attempts || !(e instanceof SluiceError && e.code === 'SLUICE_ERR_CONFLICT')) throw e
+    }
+  }
 }

@@ -17,6 +17,7 @@ import type { ActorRecord, ConfigStore } from '../store/config-store.js'
 import type { AttemptRecord, JobRecord, JobStore } from '../store/job-store.js'
 import { configuredCatalog, namespaceMapping, resetEntries } from './attempt-catalog.js'
 import type { AttemptLog } from './attempt-log.js'
+import { updateRecord } from '../store/config-store.js'
 
 /** The engine input of one attempt, all but the progress callback (the runner adds it). */
 export type PreparedAttempt = Omit<AttemptInput, 'onProgress'>
@@ -143,10 +144,13 @@ export class AttemptPreparation {
     const { configStore, secrets } = this.#options
     const spec = def.source.spec.connectionSpecification
     log.addSecrets(secretValues(spec, update))
-    const current = await configStore.getActor('source', sourceId)
-    if (current === undefined || current.tombstone) return
-    const merged = { ...decryptSecrets(current.configuration, secrets), ...update }
-    await configStore.putActor({ ...current, configuration: encryptSecrets(spec, merged, secrets) })
+    // Compare and set: an edit of the source made through the API meanwhile is kept.
+    const saved = await updateRecord(
+      () => configStore.getActor('source', sourceId),
+      (current) => (current.tombstone ? undefined : { ...current, configuration: encryptSecrets(spec, { ...decryptSecrets(current.configuration, secrets), ...update }, secrets) }),
+      (next) => configStore.putActor(next),
+    )
+    if (saved === undefined) return
     log.info('Saved the source configuration updated during the sync (e.g. a rotated token).')
   }
 

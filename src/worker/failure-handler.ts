@@ -8,6 +8,7 @@ import type { AttemptRecord, JobRecord, JobStore } from '../store/job-store.js'
 import type { AttemptLog } from './attempt-log.js'
 import { decideRetry, type RetryPolicy } from './retry-policy.js'
 import type { AbortCause, RunningAttempt } from './running-attempt.js'
+import { updateRecord } from '../store/config-store.js'
 
 const WORKER_LOST_MESSAGE = 'The worker running this attempt stopped (process killed or crashed); the job resumes from the last saved state.'
 
@@ -124,9 +125,13 @@ export class FailureHandler {
       const tooMany = limit > 0 && streak >= limit
       const tooLong = days > 0 && firstFailure !== undefined && now() - firstFailure.createdAt >= days * 86_400_000
       if (!tooMany && !tooLong) return
-      const connection = await configStore.getConnection(connectionId)
-      if (connection === undefined || connection.status !== 'active') return
-      await configStore.putConnection({ ...connection, status: 'inactive', updatedAt: Math.floor(now() / 1000) })
+      // Compare and set: an edit made through the API meanwhile is kept, not overwritten.
+      const disabled = await updateRecord(
+        () => configStore.getConnection(connectionId),
+        (c) => (c.status === 'active' ? { ...c, status: 'inactive' as const, updatedAt: Math.floor(now() / 1000) } : undefined),
+        (c) => configStore.putConnection(c),
+      )
+      if (disabled === undefined) return
       logger?.warn({ connectionId, failedJobs: streak, failingSince: firstFailure?.createdAt }, 'connection disabled after failing jobs')
     } catch (err) {
       logger?.error({ err, connectionId }, 'could not check the failed jobs of a connection')

@@ -54,8 +54,7 @@ describe('scheduler (fake clock)', () => {
       createdAt: Math.floor(clock / 1000),
       updatedAt: Math.floor(clock / 1000),
     }
-    await configStore.putConnection(conn)
-    return conn
+    return configStore.putConnection(conn)
   }
 
   async function jobsOf(connectionId: string) {

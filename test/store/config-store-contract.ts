@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import type { ActorRecord, CatalogRecord, ConfigStore, ConnectionRecord, WorkspaceRecord } from '../../src/store/config-store.js'
+import type { SluiceError } from '../../src/errors.js'
 
 /** A store under test. */
 export interface ConfigStoreHarness {
@@ -108,7 +109,7 @@ export function configStoreContract(name: string, factory: ConfigStoreFactory): 
       const src2 = actor('source', ws.workspaceId, 's2', { createdAt: 1_700_000_100 })
       const dst = actor('destination', ws.workspaceId, 'd1')
       for (const a of [src, src2, dst]) await store.putActor(a)
-      assert.deepEqual(await store.getActor('source', src.id), src)
+      assert.deepEqual(await store.getActor('source', src.id), { ...src, version: 1 }, 'the stored record carries its version')
       assert.equal(await store.getActor('destination', src.id), undefined, 'the kind is part of the key')
       assert.deepEqual(
         (await store.listActors('source', ws.workspaceId)).map((a) => a.name),
@@ -118,7 +119,7 @@ export function configStoreContract(name: string, factory: ConfigStoreFactory): 
         (await store.listActors('destination', ws.workspaceId)).map((a) => a.id),
         [dst.id],
       )
-      await store.putActor({ ...src2, tombstone: true })
+      await store.putActor({ ...src2, version: 1, tombstone: true })
       assert.deepEqual(
         (await store.listActors('source', ws.workspaceId)).map((a) => a.name),
         ['s1'],
@@ -138,7 +139,7 @@ export function configStoreContract(name: string, factory: ConfigStoreFactory): 
       const c2 = connection(ws.workspaceId, src.id, other.id, { status: 'deprecated', createdAt: 1_700_000_001 })
       await store.putConnection(c1)
       await store.putConnection(c2)
-      assert.deepEqual(await store.getConnection(c1.connectionId), c1)
+      assert.deepEqual(await store.getConnection(c1.connectionId), { ...c1, version: 1 })
       assert.deepEqual(
         (await store.listConnections({ workspaceId: ws.workspaceId })).map((c) => c.connectionId),
         [c1.connectionId],
@@ -155,9 +156,34 @@ export function configStoreContract(name: string, factory: ConfigStoreFactory): 
         (await store.listConnections({ actorId: dst.id })).map((c) => c.connectionId),
         [c1.connectionId],
       )
-      await store.putConnection({ ...c1, name: 'renamed', status: 'inactive' })
+      await store.putConnection({ ...c1, version: 1, name: 'renamed', status: 'inactive' })
       assert.equal((await store.getConnection(c1.connectionId))?.name, 'renamed')
       assert.equal(await store.getConnection(randomUUID()), undefined)
+    })
+
+    test('sources, destinations and connections are written by compare and set: the second of two writers gets a conflict', async () => {
+      const ws = workspace('Versions')
+      await store.putWorkspace(ws)
+      const src = actor('source', ws.workspaceId, 's')
+      const dst = actor('destination', ws.workspaceId, 'd')
+      for (const a of [src, dst]) await store.putActor(a)
+      const conn = connection(ws.workspaceId, src.id, dst.id)
+      await store.putConnection(conn)
+
+      const [apiRead, workerRead] = [await store.getConnection(conn.connectionId), await store.getConnection(conn.connectionId)]
+      await store.putConnection({ ...apiRead!, name: 'edited by the API' })
+      await assert.rejects(store.putConnection({ ...workerRead!, status: 'inactive' }), (e: SluiceError) => e.code === 'SLUICE_ERR_CONFLICT' && e.httpStatus === 409)
+      const stored = await store.getConnection(conn.connectionId)
+      assert.equal(stored?.name, 'edited by the API')
+      assert.equal(stored?.status, conn.status, 'the losing write changed nothing')
+      await store.putConnection({ ...stored!, status: 'inactive' })
+      assert.deepEqual([(await store.getConnection(conn.connectionId))?.name, (await store.getConnection(conn.connectionId))?.status], ['edited by the API', 'inactive'], 're-read and repeated: both changes kept')
+
+      const a = (await store.getActor('source', src.id))!
+      await store.putActor({ ...a, name: 'first' })
+      await assert.rejects(store.putActor({ ...a, name: 'second' }), (e: SluiceError) => e.code === 'SLUICE_ERR_CONFLICT')
+      assert.equal((await store.getActor('source', src.id))?.name, 'first')
+      await assert.rejects(store.putActor(actor('source', ws.workspaceId, 'reused id', { id: src.id })), (e: SluiceError) => e.code === 'SLUICE_ERR_CONFLICT', 'a blind insert does not overwrite a stored record')
     })
 
     test('catalogs: get, newest per source, filtered by config hash', async () => {

@@ -223,7 +223,7 @@ export async function updateConnection(deps: ApiDeps, body: ConnectionBody): Pro
     next.operationIds = body.operationIds
   }
   if (body.status) next.status = body.status
-  await deps.configStore.putConnection(next)
+  const stored = await deps.configStore.putConnection(next)
   if (next.status === 'deprecated' && conn.status !== 'deprecated') await cancelActiveJob(deps, next.connectionId)
-  return next
+  return stored
 }

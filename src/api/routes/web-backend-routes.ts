@@ -183,9 +183,7 @@ async function replaceOperations(deps: ApiDeps, conn: ConnectionRecord, operatio
       const dropped = await deps.configStore.getOperation(id)
       if (dropped !== undefined && !others.some((c) => c.operationIds.includes(id))) await deps.configStore.putOperation({ ...dropped, tombstone: true })
     }
-    const next: ConnectionRecord = { ...conn, operationIds, updatedAt: Math.floor(Date.now() / 1000) }
-    await deps.configStore.putConnection(next)
-    return next
+    return deps.configStore.putConnection({ ...conn, operationIds, updatedAt: Math.floor(Date.now() / 1000) })
   })
 }
 

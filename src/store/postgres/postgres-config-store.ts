@@ -7,6 +7,7 @@ import type {
   OperationRecord,
   WorkspaceRecord,
 } from '../config-store.js'
+import { staleWriteError } from '../config-store.js'
 import type { PostgresDatabase } from './postgres-database.js'
 
 /** Advisory lock key serialising config transactions across processes ("sluice" + 2). */
@@ -92,13 +93,19 @@ export class PostgresConfigStore implements ConfigStore {
     return rows[0]?.doc
   }
 
-  async putActor(actor: ActorRecord): Promise<void> {
-    await this.#db.query(
-      `INSERT INTO sluice_actors (id, kind, workspace_id, tombstone, created_at, doc) VALUES ($1, $2, $3, $4, $5, $6)
+  async putActor(actor: ActorRecord): Promise<ActorRecord> {
+    const expected = actor.version ?? 0
+    const stored = { ...actor, version: expected + 1 }
+    const rows = await this.#db.query(
+      `INSERT INTO sluice_actors (id, kind, workspace_id, tombstone, created_at, doc, version) VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, workspace_id = EXCLUDED.workspace_id,
-         tombstone = EXCLUDED.tombstone, created_at = EXCLUDED.created_at, doc = EXCLUDED.doc`,
-      [actor.id, actor.kind, actor.workspaceId, actor.tombstone, actor.createdAt, JSON.stringify(actor)],
+         tombstone = EXCLUDED.tombstone, created_at = EXCLUDED.created_at, doc = EXCLUDED.doc, version = EXCLUDED.version
+       WHERE sluice_actors.version = $8
+       RETURNING id`,
+      [actor.id, actor.kind, actor.workspaceId, actor.tombstone, actor.createdAt, JSON.stringify(stored), stored.version, expected],
     )
+    if (rows.length === 0) throw staleWriteError(actor.kind, actor.id)
+    return stored
   }
 
   async listConnections(
@@ -120,14 +127,21 @@ export class PostgresConfigStore implements ConfigStore {
     return rows[0]?.doc
   }
 
-  async putConnection(conn: ConnectionRecord): Promise<void> {
-    await this.#db.query(
-      `INSERT INTO sluice_connections (connection_id, workspace_id, source_id, destination_id, status, created_at, doc)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
+  async putConnection(conn: ConnectionRecord): Promise<ConnectionRecord> {
+    const expected = conn.version ?? 0
+    const stored = { ...conn, version: expected + 1 }
+    const rows = await this.#db.query(
+      `INSERT INTO sluice_connections (connection_id, workspace_id, source_id, destination_id, status, created_at, doc, version)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT (connection_id) DO UPDATE SET workspace_id = EXCLUDED.workspace_id, source_id = EXCLUDED.source_id,
-         destination_id = EXCLUDED.destination_id, status = EXCLUDED.status, created_at = EXCLUDED.created_at, doc = EXCLUDED.doc`,
-      [conn.connectionId, conn.workspaceId, conn.sourceId, conn.destinationId, conn.status, conn.createdAt, JSON.stringify(conn)],
+         destination_id = EXCLUDED.destination_id, status = EXCLUDED.status, created_at = EXCLUDED.created_at, doc = EXCLUDED.doc,
+         version = EXCLUDED.version
+       WHERE sluice_connections.version = $9
+       RETURNING connection_id`,
+      [conn.connectionId, conn.workspaceId, conn.sourceId, conn.destinationId, conn.status, conn.createdAt, JSON.stringify(stored), stored.version, expected],
     )
+    if (rows.length === 0) throw staleWriteError('connection', conn.connectionId)
+    return stored
   }
 
   async putCatalog(cat: CatalogRecord): Promise<void> {

@@ -10,6 +10,7 @@ import type {
   OperationRecord,
   WorkspaceRecord,
 } from '../config-store.js'
+import { staleWriteError } from '../config-store.js'
 import type { SqliteDatabase } from './database.js'
 
 interface DocRow {
@@ -107,15 +108,20 @@ export class SqliteConfigStore implements ConfigStore {
     return this.#run(() => parse<ActorRecord>(this.#db.prepare('SELECT doc FROM actors WHERE actor_id = ? AND kind = ?').get(id, kind) as DocRow | undefined))
   }
 
-  putActor(actor: ActorRecord): Promise<void> {
+  putActor(actor: ActorRecord): Promise<ActorRecord> {
     return this.#run(() => {
-      this.#db
+      const expected = actor.version ?? 0
+      const stored = { ...actor, version: expected + 1 }
+      const { changes } = this.#db
         .prepare(
-          `INSERT INTO actors (actor_id, kind, workspace_id, definition_id, tombstone, created_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?)
+          `INSERT INTO actors (actor_id, kind, workspace_id, definition_id, tombstone, created_at, doc, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (actor_id) DO UPDATE SET workspace_id = excluded.workspace_id, definition_id = excluded.definition_id,
-             tombstone = excluded.tombstone, doc = excluded.doc`,
+             tombstone = excluded.tombstone, doc = excluded.doc, version = excluded.version
+           WHERE actors.version = ?`,
         )
-        .run(actor.id, actor.kind, actor.workspaceId, actor.definitionId, actor.tombstone ? 1 : 0, actor.createdAt, JSON.stringify(actor))
+        .run(actor.id, actor.kind, actor.workspaceId, actor.definitionId, actor.tombstone ? 1 : 0, actor.createdAt, JSON.stringify(stored), stored.version, expected)
+      if (changes === 0) throw staleWriteError(actor.kind, actor.id)
+      return stored
     })
   }
 
@@ -141,15 +147,20 @@ export class SqliteConfigStore implements ConfigStore {
     return this.#run(() => parse<ConnectionRecord>(this.#db.prepare('SELECT doc FROM connections WHERE connection_id = ?').get(connectionId) as DocRow | undefined))
   }
 
-  putConnection(conn: ConnectionRecord): Promise<void> {
+  putConnection(conn: ConnectionRecord): Promise<ConnectionRecord> {
     return this.#run(() => {
-      this.#db
+      const expected = conn.version ?? 0
+      const stored = { ...conn, version: expected + 1 }
+      const { changes } = this.#db
         .prepare(
-          `INSERT INTO connections (connection_id, workspace_id, source_id, destination_id, status, created_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?)
+          `INSERT INTO connections (connection_id, workspace_id, source_id, destination_id, status, created_at, doc, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (connection_id) DO UPDATE SET workspace_id = excluded.workspace_id, source_id = excluded.source_id,
-             destination_id = excluded.destination_id, status = excluded.status, doc = excluded.doc`,
+             destination_id = excluded.destination_id, status = excluded.status, doc = excluded.doc, version = excluded.version
+           WHERE connections.version = ?`,
         )
-        .run(conn.connectionId, conn.workspaceId, conn.sourceId, conn.destinationId, conn.status, conn.createdAt, JSON.stringify(conn))
+        .run(conn.connectionId, conn.workspaceId, conn.sourceId, conn.destinationId, conn.status, conn.createdAt, JSON.stringify(stored), stored.version, expected)
+      if (changes === 0) throw staleWriteError('connection', conn.connectionId)
+      return stored
     })
   }
 

@@ -5,6 +5,15 @@ import { jobIndexesMigration } from './003-job-indexes.js'
 import { refreshModeMigration } from './004-refresh-mode.js'
 import { operationsMigration } from './005-operations.js'
 import { jobTimesInMsMigration } from './006-job-times-in-ms.js'
+import { recordVersionsMigration } from './007-record-versions.js'
 
 /** Every SQLite migration, by version. Add yours with one import and one entry. */
-export const SQLITE_MIGRATIONS: SqliteMigration[] = [configMigration, jobsMigration, jobIndexesMigration, refreshModeMigration, operationsMigration, jobTimesInMsMigration]
+export const SQLITE_MIGRATIONS: SqliteMigration[] = [
+  configMigration,
+  jobsMigration,
+  jobIndexesMigration,
+  refreshModeMigration,
+  operationsMigration,
+  jobTimesInMsMigration,
+  recordVersionsMigration,
+]
