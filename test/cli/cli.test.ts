@@ -174,7 +174,8 @@ describe('sluice CLI (built binary)', () => {
       const first = await serve(['--data-dir', dir])
       try {
         const port = new URL(first.url).port
-        const second = run(['serve', '--port', port, '--data-dir', dir])
+        // Another data dir: the same one would be refused earlier, for its lock.
+        const second = run(['serve', '--port', port, '--data-dir', join(dir, 'other')])
         assert.equal(second.status, 1)
         assert.match(second.stderr, /^sluice: .*EADDRINUSE/m)
         assert.doesNotMatch(second.stderr, /\n\s+at /, 'no stack trace')

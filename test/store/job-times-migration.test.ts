@@ -45,7 +45,7 @@ test('sqlite: migration 006 turns job and attempt seconds into ms', async () => 
     )
     attempt.run(0, 'failed', null, S + 1, S + 10, S + 10)
     attempt.run(1, 'running', LEASE, S + 20, S + 30, null)
-    assert.deepEqual(migrateSqlite(db), [6])
+    assert.deepEqual(migrateSqlite(db)[0], 6, 'migration 006 ran next')
     const store = new SqliteJobStore(db)
     assertMigrated({ ...(await store.getJob(1)) }, (await store.listAttempts(1)).map((a) => ({ ...a })))
     assert.deepEqual(migrateSqlite(db), [], 'applied once')
@@ -82,7 +82,7 @@ test('postgres: migration 006 turns job and attempt seconds into ms', async () =
   }
   const stores = await openPostgresStores({ url: tdb.url })
   try {
-    assert.deepEqual(stores.migrations.applied, [6])
+    assert.equal(stores.migrations.applied[0], 6, 'migration 006 ran next')
     const { jobStore } = stores
     assertMigrated({ ...(await jobStore.getJob(1)) }, (await jobStore.listAttempts(1)).map((a) => ({ ...a })))
   } finally {
