@@ -57,8 +57,8 @@ export interface LoadSession {
    * part filling up) before the loop flushes that stream; 0 flushes at every STATE.
    */
   readonly stateFlushMs: number
-  /** The loader of one configured stream (`index` is its position in the catalog). */
-  createStreamLoader(stream: ConfiguredStream, index: number): StreamLoader
+  /** The loader of one configured stream. */
+  createStreamLoader(stream: ConfiguredStream): StreamLoader
   /**
    * Turns an error of the write into the error the attempt reports (driver codes to
    * SluiceErrors). Not called after an abort: the loop reports a cancellation then.

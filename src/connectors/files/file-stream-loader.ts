@@ -85,7 +85,7 @@ export class FileStreamLoader implements StreamLoader {
   #nextPart = 0
   #seq = 0
   /** Open parts, oldest first: more than one only while encoder threads share a large stream. */
-  readonly parts: OpenPart[] = []
+  readonly #parts: OpenPart[] = []
   /** Rotated parts still completing (upload finishing), with their completion. */
   readonly #closing = new Map<OpenPart, Promise<void>>()
   #closeError: unknown
@@ -191,7 +191,7 @@ export class FileStreamLoader implements StreamLoader {
     if (this.#closeError !== undefined) throw this.#closeError
     const threaded = this.#pool !== undefined && encodableInThread(this.#settings.format, batch)
     // A thread only receives COPY text: a batch it cannot take starts a new part on this thread.
-    if (!threaded && this.parts.some((p) => p.threaded)) await this.flush()
+    if (!threaded && this.#parts.some((p) => p.threaded)) await this.flush()
     const part = await this.#partFor(threaded, batch.bytes)
     await part.encoder.write(batch)
     part.rows += batch.count
@@ -205,8 +205,8 @@ export class FileStreamLoader implements StreamLoader {
    */
   async #closeInBackground(part: OpenPart): Promise<void> {
     await this.#drainClosing()
-    this.parts.splice(this.parts.indexOf(part), 1)
-    const done = this.#finish(part).then(
+    this.#parts.splice(this.#parts.indexOf(part), 1)
+    const done = this.#completePart(part).then(
       () => {
         this.#closing.delete(part)
       },
@@ -231,32 +231,32 @@ export class FileStreamLoader implements StreamLoader {
    */
   async #partFor(threaded: boolean, bytes: number): Promise<OpenPart> {
     if (!threaded || !this.#pool) {
-      const open = this.parts[0] ?? (await this.#open(false))
-      if (this.parts.length === 0) this.parts.push(open)
+      const open = this.#parts[0] ?? (await this.#open(false))
+      if (this.#parts.length === 0) this.#parts.push(open)
       return open
     }
     this.#threadedBytes += bytes
-    const least = this.parts.reduce<OpenPart | undefined>((a, b) => (a === undefined || b.encoder.backlog < a.encoder.backlog ? b : a), undefined)
-    const widen = this.parts.length < this.#pool.size && this.#threadedBytes >= (this.#settings.parallelPartsAfterBytes ?? DEFAULT_FILE_LIMITS.parallelPartsAfterBytes!) && (least?.encoder.backlog ?? 1) > 0
+    const least = this.#parts.reduce<OpenPart | undefined>((a, b) => (a === undefined || b.encoder.backlog < a.encoder.backlog ? b : a), undefined)
+    const widen = this.#parts.length < this.#pool.size && this.#threadedBytes >= (this.#settings.parallelPartsAfterBytes ?? DEFAULT_FILE_LIMITS.parallelPartsAfterBytes!) && (least?.encoder.backlog ?? 1) > 0
     if (least && !widen) return least
     const opened = await this.#open(true)
-    this.parts.push(opened)
+    this.#parts.push(opened)
     return opened
   }
 
   /** Completes every open part and waits for those completing in the background. */
   async flush(): Promise<void> {
-    while (this.parts[0]) {
-      const part = this.parts[0]
-      await this.#finish(part)
-      this.parts.splice(this.parts.indexOf(part), 1)
+    while (this.#parts[0]) {
+      const part = this.#parts[0]
+      await this.#completePart(part)
+      this.#parts.splice(this.#parts.indexOf(part), 1)
     }
     await this.#drainClosing()
   }
 
   /** Sequence number of the newest part not yet complete; 0 when there is none. */
   checkpoint(): number {
-    let newest = this.parts.at(-1)?.seq ?? 0
+    let newest = this.#parts.at(-1)?.seq ?? 0
     for (const p of this.#closing.keys()) newest = Math.max(newest, p.seq)
     return newest
   }
@@ -264,13 +264,13 @@ export class FileStreamLoader implements StreamLoader {
   /** Whether every part up to `seq` is complete (parts open in sequence order). */
   isDurable(seq: number): boolean {
     if (seq === 0) return true
-    if (this.parts.some((p) => p.seq <= seq)) return false
+    if (this.#parts.some((p) => p.seq <= seq)) return false
     for (const p of this.#closing.keys()) if (p.seq <= seq) return false
     return true
   }
 
   /** Completes one part (footer, gzip trailer, durable commit). */
-  async #finish(part: OpenPart): Promise<void> {
+  async #completePart(part: OpenPart): Promise<void> {
     await part.encoder.end()
     if (part.gzip) {
       part.gzip.end()
@@ -285,7 +285,7 @@ export class FileStreamLoader implements StreamLoader {
     if (succeeded) return
     const closing = [...this.#closing.keys()]
     this.#closing.clear()
-    for (const part of [...this.parts.splice(0), ...closing]) {
+    for (const part of [...this.#parts.splice(0), ...closing]) {
       part.encoder.destroy()
       part.gzip?.destroy()
       await part.sink.abort()

@@ -56,7 +56,7 @@ export async function* runLoadSession(
   let succeeded = false
   try {
     const loaders = new Map<string, StreamLoader>()
-    catalog.streams.forEach((cs, i) => loaders.set(streamKey(cs.stream), session.createStreamLoader(cs, i)))
+    for (const cs of catalog.streams) loaders.set(streamKey(cs.stream), session.createStreamLoader(cs))
     for (const loader of loaders.values()) {
       await loader.start()
       started.push(loader)
