@@ -3,18 +3,17 @@ import { mkdir, open, realpath, unlink } from 'node:fs/promises'
 import path from 'node:path'
 import { configError, SluiceError } from '../../errors.js'
 import type {
-  ConfiguredCatalog,
   ConnectionStatus,
   ConnectorConfig,
   Destination,
   DestinationCapabilities,
-  DestinationMessage,
+  LoadSession,
   RunOptions,
-  StateMessage,
 } from '../../protocol/index.js'
-import { DEFAULT_FILE_LIMITS, type FileLimits, type FileWriteSettings, type FormatConfig, parseFormatConfig, writeFiles } from '../../formats/index.js'
+import { type FormatConfig, parseFormatConfig } from '../../formats/index.js'
+import { DEFAULT_FILE_LIMITS, fileLoadSession, type FileLimits, type FileWriteSettings, LocalFileStore } from '../files/index.js'
 import { DEFAULT_FILE_NAME_PATTERN, DEFAULT_PATH_FORMAT } from '../files/path-format.js'
-import { LocalFileStore } from './local-file-store.js'
+import { writeWithLoaders } from '../loader/index.js'
 import { type LocalFilesConfig, localFilesSpec } from './local-files-spec.js'
 
 /** Parquet with snappy when the config names no format. */
@@ -121,12 +120,10 @@ export class LocalFilesDestination implements Destination {
     }
   }
 
-  async *write(
-    raw: ConnectorConfig,
-    catalog: ConfiguredCatalog,
-    input: AsyncIterable<DestinationMessage>,
-    opts: RunOptions,
-  ): AsyncIterable<StateMessage> {
+  /** The shared destination loop over a file load session in the destination directory. */
+  readonly write = writeWithLoaders(async (raw, _catalog, opts) => this.#openSession(raw, opts))
+
+  async #openSession(raw: ConnectorConfig, opts: RunOptions): Promise<LoadSession> {
     const config = raw as unknown as LocalFilesConfig
     const dir = await resolveDestinationDir(config.destination_path, opts.context.localFilesRoot)
     await mkdir(dir, { recursive: true })
@@ -138,6 +135,6 @@ export class LocalFilesDestination implements Destination {
       ...DEFAULT_FILE_LIMITS,
       ...this.#limits,
     }
-    yield* writeFiles(new LocalFileStore(dir), settings, catalog, input, opts)
+    return fileLoadSession(new LocalFileStore(dir), settings, opts)
   }
 }

@@ -1,4 +1,4 @@
-import type { JsonSchema } from '../../protocol/index.js'
+import type { JsonSchema, PgCopyText } from '../../protocol/index.js'
 
 /** Airbyte's internal column types (semantics §3.3). */
 export type InternalType =
@@ -140,4 +140,35 @@ export function arrayCastType(sourcePgType: string): string {
   const base = sourcePgType.replace(/(\[\])+$/, '').replace(/\(.*\)/, '').trim()
   const dims = sourcePgType.match(/(\[\])+$/)?.[0] ?? '[]'
   return BUILTIN_ELEMENT_TYPES.has(base) ? `${sourcePgType.replace(/(\[\])+$/, '')}${dims}` : `text${dims}`
+}
+
+/** Target types whose input function accepts the COPY text of these source types unchanged. */
+const DIRECT_SOURCES: Record<string, ReadonlySet<string>> = {
+  bigint: new Set(['smallint', 'integer', 'bigint']),
+  numeric: new Set(['smallint', 'integer', 'bigint', 'numeric', 'real', 'double precision']),
+  boolean: new Set(['boolean']),
+  date: new Set(['date']),
+  'time without time zone': new Set(['time without time zone']),
+  'time with time zone': new Set(['time with time zone']),
+  'timestamp without time zone': new Set(['timestamp without time zone']),
+  'timestamp with time zone': new Set(['timestamp with time zone']),
+}
+
+/** `numeric(10,2)` -> `numeric`, `timestamp(3) with time zone` -> `timestamp with time zone`. */
+export function baseTypeName(pgType: string): string {
+  return pgType.replace(/\([^)]*\)/g, '').replace(/\s+/g, ' ').trim()
+}
+
+/** True when every column of the batch can be COPYed into its final column as is. */
+export function directCopyAllowed(copyText: PgCopyText, known: ReadonlyMap<string, { pgType: string; internal: InternalType }>): boolean {
+  if (copyText.columns.length === 0) return false
+  return copyText.columns.every((name, i) => {
+    const col = known.get(name)
+    const source = copyText.pgTypes[i]
+    if (!col || source === undefined || source.endsWith('[]')) return false
+    const target = baseTypeName(col.pgType)
+    if (target === 'character varying') return true
+    if (target === 'jsonb') return col.internal === 'UNKNOWN' && (source === 'json' || source === 'jsonb')
+    return DIRECT_SOURCES[target]?.has(baseTypeName(source)) ?? false
+  })
 }

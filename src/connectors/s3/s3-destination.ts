@@ -1,18 +1,18 @@
 import { randomUUID } from 'node:crypto'
 import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3'
 import { configError, SluiceError } from '../../errors.js'
-import { DEFAULT_FILE_LIMITS, type FileLimits, type FileWriteSettings, type FormatConfig, parseFormatConfig, writeFiles } from '../../formats/index.js'
+import { type FormatConfig, parseFormatConfig } from '../../formats/index.js'
 import { DEFAULT_FILE_NAME_PATTERN, DEFAULT_PATH_FORMAT, joinKey } from '../files/path-format.js'
 import type {
-  ConfiguredCatalog,
   ConnectionStatus,
   ConnectorConfig,
   Destination,
   DestinationCapabilities,
-  DestinationMessage,
+  LoadSession,
   RunOptions,
-  StateMessage,
 } from '../../protocol/index.js'
+import { DEFAULT_FILE_LIMITS, fileLoadSession, type FileLimits, type FileWriteSettings } from '../files/index.js'
+import { writeWithLoaders } from '../loader/index.js'
 import { CHECK_CLIENT, createS3Client, endpointLabel, SYNC_CLIENT, translateS3Error } from './s3-client.js'
 import { S3ObjectStore } from './s3-object-store.js'
 import { type S3Config, s3Spec } from './s3-spec.js'
@@ -86,12 +86,10 @@ export class S3Destination implements Destination {
     }
   }
 
-  async *write(
-    raw: ConnectorConfig,
-    catalog: ConfiguredCatalog,
-    input: AsyncIterable<DestinationMessage>,
-    opts: RunOptions,
-  ): AsyncIterable<StateMessage> {
+  /** The shared destination loop over a file load session on the bucket. */
+  readonly write = writeWithLoaders(async (raw, _catalog, opts) => this.#openSession(raw, opts))
+
+  async #openSession(raw: ConnectorConfig, opts: RunOptions): Promise<LoadSession> {
     const config = s3Config(raw)
     const settings: FileWriteSettings = {
       basePath: config.s3_bucket_path ?? '',
@@ -103,10 +101,6 @@ export class S3Destination implements Destination {
     }
     const client = createS3Client(config, SYNC_CLIENT)
     const translate = (e: unknown, action: string): Error => (e instanceof SluiceError ? e : translateS3Error(e, config, action))
-    try {
-      yield* writeFiles(new S3ObjectStore(client, config.s3_bucket_name, translate), settings, catalog, input, opts)
-    } finally {
-      client.destroy()
-    }
+    return fileLoadSession(new S3ObjectStore(client, config.s3_bucket_name, translate), settings, opts, () => client.destroy())
   }
 }

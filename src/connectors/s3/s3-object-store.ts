@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { Writable } from 'node:stream'
 import { finished } from 'node:stream/promises'
-import type { ObjectSink, ObjectStore } from '../../formats/index.js'
+import type { ObjectSink, ObjectStore } from '../files/index.js'
 
 /** User metadata key Airbyte writes on every object (`x-amz-meta-ab-generation-id`). */
 export const GENERATION_METADATA = 'ab-generation-id'

@@ -7,7 +7,7 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Clien
 import { CHECK_CLIENT, createS3Client, translateS3Error } from '../../../src/connectors/s3/s3-client.js'
 import { PART_SIZE, S3ObjectStore } from '../../../src/connectors/s3/s3-object-store.js'
 import type { S3Config } from '../../../src/connectors/s3/s3-spec.js'
-import type { ObjectSink } from '../../../src/formats/index.js'
+import type { ObjectSink } from '../../../src/connectors/files/index.js'
 import { MINIO_ACCESS_KEY, MINIO_SECRET_KEY, startS3Server, type S3TestServer } from '../../helpers/s3-server.js'
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')

@@ -1,25 +1,14 @@
 import { finished } from 'node:stream/promises'
 import type { Writable } from 'node:stream'
 import { createGzip, type Gzip } from 'node:zlib'
-import type { RunOptions } from '../protocol/index.js'
-import { systemError, throwIfAborted } from '../errors.js'
-import {
-  type ConfiguredCatalog,
-  type ConfiguredStream,
-  type DestinationMessage,
-  type RecordBatch,
-  type StateMessage,
-  type StreamDescriptor,
-  streamKey,
-  streamLabel,
-} from '../protocol/index.js'
-import { AvroEncoder } from './avro-encoder.js'
-import { CsvEncoder } from './csv-encoder.js'
-import { encodableInThread, type EncoderPool, sharedEncoderPool, usesEncoderThreads } from './encoder-pool.js'
-import { type FormatConfig, formatExtension } from './format-config.js'
-import { JsonlEncoder } from './jsonl-encoder.js'
-import type { ObjectSink, ObjectStore } from './object-store.js'
-import { ParquetEncoder } from './parquet-encoder.js'
+import type { ConfiguredStream, RecordBatch, RunOptions, StreamLoader } from '../../protocol/index.js'
+import { streamLabel } from '../../protocol/index.js'
+import { AvroEncoder } from '../../formats/avro-encoder.js'
+import { CsvEncoder } from '../../formats/csv-encoder.js'
+import { encodableInThread, type EncoderPool, sharedEncoderPool, usesEncoderThreads } from '../../formats/encoder-pool.js'
+import { formatExtension } from '../../formats/format-config.js'
+import { JsonlEncoder } from '../../formats/jsonl-encoder.js'
+import { ParquetEncoder } from '../../formats/parquet-encoder.js'
 import {
   constantPrefix,
   expandFileName,
@@ -28,41 +17,11 @@ import {
   keyPattern,
   pathVariables,
   withCollisionSuffix,
-} from '../connectors/files/path-format.js'
-import type { ChunkOutput, EncodeContext, RecordEncoder } from './record-encoder.js'
-import { type DataColumn, dataColumns } from './stream-columns.js'
-
-/** Part rotation and state flush bounds. */
-export interface FileLimits {
-  /** A part is completed once it holds this many (compressed) bytes... */
-  maxPartBytes: number
-  /** ...or this many rows. */
-  maxPartRows: number
-  /** A STATE waits at most this long for its stream's part to complete before the part is cut. */
-  stateFlushMs: number
-  /**
-   * Encode Parquet/JSONL from Postgres COPY text in encoder threads (default true); false keeps
-   * all encoding on the main thread.
-   */
-  encodeInThreads?: boolean
-  /**
-   * COPY bytes a stream sends to encoder threads before a second concurrent part may open
-   * (default 32 MB): smaller streams stay one file per rotation, as on the main thread.
-   */
-  parallelPartsAfterBytes?: number
-}
-
-/** How a file destination lays out and rotates its files. */
-export interface FileWriteSettings extends FileLimits {
-  /** Key prefix of everything written (S3 bucket path); '' for none. */
-  basePath: string
-  pathFormat: string
-  fileNamePattern: string
-  format: FormatConfig
-}
-
-/** Airbyte's S3 docs aim at files of about 200 MB; the row bound keeps Parquet parts sane. */
-export const DEFAULT_FILE_LIMITS: FileLimits = { maxPartBytes: 200 * 1024 * 1024, maxPartRows: 10_000_000, stateFlushMs: 60_000, encodeInThreads: true, parallelPartsAfterBytes: 32 * 1024 * 1024 }
+} from './path-format.js'
+import type { ChunkOutput, EncodeContext, RecordEncoder } from '../../formats/record-encoder.js'
+import { type DataColumn, dataColumns } from '../../formats/stream-columns.js'
+import { DEFAULT_FILE_LIMITS, type FileWriteSettings } from './file-write-settings.js'
+import type { ObjectSink, ObjectStore } from './object-store.js'
 
 interface OpenPart {
   seq: number
@@ -104,8 +63,14 @@ async function writeWithBackpressure(target: Writable, chunk: Uint8Array): Promi
 /** Stream errors surface through writes and `finished()`; this keeps them from being unhandled. */
 const ignoreError = (): void => undefined
 
-/** One stream's files for one sync: naming, the open part, and overwrite clean-up. */
-class StreamFiles {
+/**
+ * One stream's files for one sync (the files family's stream loader): batches go into bounded
+ * parts; the records of a part are durable once the part is committed (parts commit in
+ * sequence order, so a position is a part's sequence number); COMPLETE completes the open
+ * parts and then drops older generations; on failure every open part is discarded, so no
+ * partial file shows.
+ */
+export class FileStreamLoader implements StreamLoader {
   readonly #store: ObjectStore
   readonly #settings: FileWriteSettings
   readonly #configured: ConfiguredStream
@@ -120,7 +85,7 @@ class StreamFiles {
   #nextPart = 0
   #seq = 0
   /** Open parts, oldest first: more than one only while encoder threads share a large stream. */
-  readonly parts: OpenPart[] = []
+  readonly #parts: OpenPart[] = []
   /** Rotated parts still completing (upload finishing), with their completion. */
   readonly #closing = new Map<OpenPart, Promise<void>>()
   #closeError: unknown
@@ -219,12 +184,14 @@ class StreamFiles {
     }
   }
 
-  async write(batch: RecordBatch): Promise<void> {
-    if (batch.count === 0) return
+  /** Nothing to prepare: parts open with the first batch. */
+  async start(): Promise<void> {}
+
+  async accept(batch: RecordBatch): Promise<void> {
     if (this.#closeError !== undefined) throw this.#closeError
     const threaded = this.#pool !== undefined && encodableInThread(this.#settings.format, batch)
     // A thread only receives COPY text: a batch it cannot take starts a new part on this thread.
-    if (!threaded && this.parts.some((p) => p.threaded)) await this.commitParts()
+    if (!threaded && this.#parts.some((p) => p.threaded)) await this.flush()
     const part = await this.#partFor(threaded, batch.bytes)
     await part.encoder.write(batch)
     part.rows += batch.count
@@ -238,8 +205,8 @@ class StreamFiles {
    */
   async #closeInBackground(part: OpenPart): Promise<void> {
     await this.#drainClosing()
-    this.parts.splice(this.parts.indexOf(part), 1)
-    const done = this.#finish(part).then(
+    this.#parts.splice(this.#parts.indexOf(part), 1)
+    const done = this.#completePart(part).then(
       () => {
         this.#closing.delete(part)
       },
@@ -264,45 +231,46 @@ class StreamFiles {
    */
   async #partFor(threaded: boolean, bytes: number): Promise<OpenPart> {
     if (!threaded || !this.#pool) {
-      const open = this.parts[0] ?? (await this.#open(false))
-      if (this.parts.length === 0) this.parts.push(open)
+      const open = this.#parts[0] ?? (await this.#open(false))
+      if (this.#parts.length === 0) this.#parts.push(open)
       return open
     }
     this.#threadedBytes += bytes
-    const least = this.parts.reduce<OpenPart | undefined>((a, b) => (a === undefined || b.encoder.backlog < a.encoder.backlog ? b : a), undefined)
-    const widen = this.parts.length < this.#pool.size && this.#threadedBytes >= (this.#settings.parallelPartsAfterBytes ?? DEFAULT_FILE_LIMITS.parallelPartsAfterBytes!) && (least?.encoder.backlog ?? 1) > 0
+    const least = this.#parts.reduce<OpenPart | undefined>((a, b) => (a === undefined || b.encoder.backlog < a.encoder.backlog ? b : a), undefined)
+    const widen = this.#parts.length < this.#pool.size && this.#threadedBytes >= (this.#settings.parallelPartsAfterBytes ?? DEFAULT_FILE_LIMITS.parallelPartsAfterBytes!) && (least?.encoder.backlog ?? 1) > 0
     if (least && !widen) return least
     const opened = await this.#open(true)
-    this.parts.push(opened)
+    this.#parts.push(opened)
     return opened
   }
 
   /** Completes every open part and waits for those completing in the background. */
-  async commitParts(): Promise<void> {
-    while (this.parts[0]) {
-      const part = this.parts[0]
-      await this.#finish(part)
-      this.parts.splice(this.parts.indexOf(part), 1)
+  async flush(): Promise<void> {
+    while (this.#parts[0]) {
+      const part = this.#parts[0]
+      await this.#completePart(part)
+      this.#parts.splice(this.#parts.indexOf(part), 1)
     }
     await this.#drainClosing()
   }
 
   /** Sequence number of the newest part not yet complete; 0 when there is none. */
-  newestOpenSeq(): number {
-    let newest = this.parts.at(-1)?.seq ?? 0
+  checkpoint(): number {
+    let newest = this.#parts.at(-1)?.seq ?? 0
     for (const p of this.#closing.keys()) newest = Math.max(newest, p.seq)
     return newest
   }
 
   /** Whether every part up to `seq` is complete (parts open in sequence order). */
-  committedThrough(seq: number): boolean {
-    if (this.parts.some((p) => p.seq <= seq)) return false
+  isDurable(seq: number): boolean {
+    if (seq === 0) return true
+    if (this.#parts.some((p) => p.seq <= seq)) return false
     for (const p of this.#closing.keys()) if (p.seq <= seq) return false
     return true
   }
 
   /** Completes one part (footer, gzip trailer, durable commit). */
-  async #finish(part: OpenPart): Promise<void> {
+  async #completePart(part: OpenPart): Promise<void> {
     await part.encoder.end()
     if (part.gzip) {
       part.gzip.end()
@@ -312,21 +280,29 @@ class StreamFiles {
     this.#opts.logger.info(`Wrote ${part.key} (${part.rows} records, ${part.counter.bytes} bytes).`)
   }
 
-  async abortParts(): Promise<void> {
+  /** After a failure: discards the open parts and those still completing. */
+  async close(succeeded: boolean): Promise<void> {
+    if (succeeded) return
     const closing = [...this.#closing.keys()]
     this.#closing.clear()
-    for (const part of [...this.parts.splice(0), ...closing]) {
+    for (const part of [...this.#parts.splice(0), ...closing]) {
       part.encoder.destroy()
       part.gzip?.destroy()
       await part.sink.abort()
     }
   }
 
+  /** COMPLETE: completes the open parts, then drops older generations. */
+  async finish(): Promise<void> {
+    await this.flush()
+    await this.#dropOlderGenerations()
+  }
+
   /**
    * After the stream completed: deletes the stream's objects of generations older than the
    * minimum generation (overwrite). Append streams have minimum generation 0: nothing goes.
    */
-  async dropOlderGenerations(): Promise<void> {
+  async #dropOlderGenerations(): Promise<void> {
     const minimum = this.#configured.minimumGenerationId
     if (minimum <= 0) return
     const prefix = joinKey(this.#settings.basePath, constantPrefix(this.#settings.pathFormat, this.#vars))
@@ -347,76 +323,5 @@ class StreamFiles {
     }
     for (let i = 0; i < doomed.length; i += 1000) await this.#store.delete(doomed.slice(i, i + 1000))
     if (doomed.length > 0) this.#opts.logger.info(`Removed ${doomed.length} file(s) of older generations of ${streamLabel(this.#configured.stream)}.`)
-  }
-}
-
-interface PendingState {
-  state: StateMessage
-  files: StreamFiles | undefined
-  /** The part that must be complete before the state may pass; 0 when none. */
-  needsSeq: number
-  receivedAt: number
-}
-
-/**
- * The write loop shared by the file destinations (Local Files, S3): batches go into bounded
- * parts; a STATE passes on only once the parts holding the records before it are committed
- * (states keep their order); STREAM_STATUS COMPLETE completes the stream's part and then drops
- * older generations. On error or abort every open part is discarded, so no partial file shows.
- */
-export async function* writeFiles(
-  store: ObjectStore,
-  settings: FileWriteSettings,
-  catalog: ConfiguredCatalog,
-  input: AsyncIterable<DestinationMessage>,
-  opts: RunOptions,
-): AsyncGenerator<StateMessage> {
-  const syncStart = new Date()
-  const configured = new Map(catalog.streams.map((s) => [streamKey(s.stream), s]))
-  const files = new Map<string, StreamFiles>()
-  const pending: PendingState[] = []
-
-  const filesFor = (d: StreamDescriptor): StreamFiles => {
-    const key = streamKey(d)
-    let f = files.get(key)
-    if (!f) {
-      const c = configured.get(key)
-      if (!c) throw systemError(`Stream ${streamLabel(d)} is not in the configured catalog.`)
-      f = new StreamFiles(store, settings, c, syncStart, opts)
-      files.set(key, f)
-    }
-    return f
-  }
-
-  function* releasable(): Generator<StateMessage> {
-    while (pending[0] && (pending[0].needsSeq === 0 || pending[0].files?.committedThrough(pending[0].needsSeq) !== false)) {
-      yield pending.shift()!.state
-    }
-  }
-
-  try {
-    for await (const msg of input) {
-      throwIfAborted(opts.signal)
-      if (msg.type === 'RECORD_BATCH') {
-        await filesFor(msg.stream).write(msg)
-      } else if (msg.type === 'STATE') {
-        const f = files.get(streamKey(msg.stream))
-        pending.push({ state: msg, files: f, needsSeq: f?.newestOpenSeq() ?? 0, receivedAt: Date.now() })
-      } else if (msg.status === 'COMPLETE') {
-        const f = filesFor(msg.stream)
-        await f.commitParts()
-        await f.dropOlderGenerations()
-      }
-      const oldest = pending[0]
-      if (oldest?.files && !oldest.files.committedThrough(oldest.needsSeq) && Date.now() - oldest.receivedAt >= settings.stateFlushMs) {
-        await oldest.files.commitParts()
-      }
-      yield* releasable()
-    }
-    throwIfAborted(opts.signal)
-    for (const f of files.values()) await f.commitParts()
-    yield* releasable()
-  } finally {
-    for (const f of files.values()) await f.abortParts().catch(() => undefined)
   }
 }

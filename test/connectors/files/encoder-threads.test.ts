@@ -3,12 +3,12 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { LocalFileStore } from '../../src/connectors/local-files/local-file-store.js'
-import { EncoderPool } from '../../src/formats/encoder-pool.js'
-import { type FileWriteSettings, type FormatConfig, writeFiles } from '../../src/formats/index.js'
-import { DEFAULT_FILE_NAME_PATTERN } from '../../src/connectors/files/path-format.js'
-import type { ConfiguredCatalog, DestinationMessage, JsonSchema, RecordBatch, StateMessage } from '../../src/protocol/index.js'
-import { collect, configuredStream, readJsonl, readParquet, runOptions } from './fixtures.js'
+import { type FileWriteSettings, LocalFileStore, writeFiles } from '../../../src/connectors/files/index.js'
+import { DEFAULT_FILE_NAME_PATTERN } from '../../../src/connectors/files/path-format.js'
+import { EncoderPool } from '../../../src/formats/encoder-pool.js'
+import type { FormatConfig } from '../../../src/formats/index.js'
+import type { ConfiguredCatalog, DestinationMessage, JsonSchema, RecordBatch, StateMessage } from '../../../src/protocol/index.js'
+import { collect, configuredStream, readJsonl, readParquet, runOptions } from '../../formats/fixtures.js'
 
 /**
  * writeFiles with encoder threads: COPY text batches (as the Postgres source emits them) are

@@ -4,7 +4,7 @@ import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises
 import path from 'node:path'
 import { finished } from 'node:stream/promises'
 import { configError } from '../../errors.js'
-import type { ObjectSink, ObjectStore } from '../../formats/index.js'
+import type { ObjectSink, ObjectStore } from './object-store.js'
 
 /** fsync of a file or directory by path. */
 async function fsyncPath(p: string, flags = 'r'): Promise<void> {

@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto'
+import type { RecordBatch } from '../../protocol/index.js'
+import { escapeCopy } from '../../formats/copy-text.js'
+import type { PgStreamTable } from './pg-stream-table.js'
+
+/**
+ * Extends every COPY line with `_airbyte_raw_id`, `_airbyte_extracted_at` and the optional
+ * `constants` (already COPY-escaped fields, each preceded by a tab). Overwrite targets take
+ * meta and generation from column defaults instead: a jsonb parsed per row costs about a
+ * third of the COPY.
+ * Raw ids are UUID v4 shaped: a random per-batch prefix, then a 12-hex-digit row counter
+ * (unique without a random call per row).
+ */
+export function appendAirbyteColumns(data: Buffer, emittedAt: number, constants = '', scratch?: Buffer): Buffer {
+  const tail = Buffer.from(`\t${new Date(emittedAt).toISOString()}${constants}\n`, 'utf8')
+  const id = Buffer.from(`\t${randomUUID().slice(0, 24)}000000000000`, 'latin1')
+  const last = id.length - 1
+  let rows = 0
+  for (let i = data.indexOf(10); i !== -1; i = data.indexOf(10, i + 1)) rows++
+  const size = data.length - rows + rows * (id.length + tail.length)
+  // Reuse the caller's buffer when it is big enough; otherwise a dedicated one with headroom.
+  const out = (scratch && scratch.length >= size ? scratch : Buffer.allocUnsafeSlow(Math.ceil(size * 1.25))).subarray(0, size)
+  let src = 0
+  let dst = 0
+  for (let r = 0; r < rows; r++) {
+    const nl = data.indexOf(10, src)
+    dst += data.copy(out, dst, src, nl)
+    dst += id.copy(out, dst)
+    dst += tail.copy(out, dst)
+    src = nl + 1
+    // Increment the hex counter in place (carry to the left).
+    for (let k = last; ; k--) {
+      const c = id[k]!
+      if (c === 57) {
+        id[k] = 97 // '9' -> 'a'
+        break
+      }
+      if (c !== 102) {
+        id[k] = c + 1
+        break
+      }
+      id[k] = 48 // 'f' -> '0', carry
+    }
+  }
+  return out
+}
+
+/** Encodes row objects as COPY text in staging column order (values as JSON-ish text). */
+export function encodeRows(w: PgStreamTable, batch: RecordBatch): Buffer {
+  const rows = batch.rows()
+  const cols = w.columns
+  const parts: string[] = []
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!
+    let line = ''
+    for (let i = 0; i < cols.length; i++) {
+      const c = cols[i]!
+      line += encodeValue(row[c.source], c.pgType === 'jsonb') + '\t'
+    }
+    const ch = batch.changes?.get(r)
+    line += ch && ch.length > 0 ? escapeCopy(JSON.stringify(ch)) : '\\N'
+    parts.push(line)
+  }
+  parts.push('')
+  return Buffer.from(parts.join('\n'), 'utf8')
+}
+
+function encodeValue(v: unknown, asJson: boolean): string {
+  if (v === null || v === undefined) return '\\N'
+  if (asJson) return escapeCopy(JSON.stringify(v))
+  switch (typeof v) {
+    case 'string':
+      return escapeCopy(v)
+    case 'number':
+      return Number.isFinite(v) ? String(v) : '\\N'
+    case 'bigint':
+      return v.toString()
+    case 'boolean':
+      return v ? 'true' : 'false'
+    default:
+      return v instanceof Date ? v.toISOString() : escapeCopy(JSON.stringify(v))
+  }
+}

@@ -1,0 +1,443 @@
+import { once } from 'node:events'
+import { finished } from 'node:stream/promises'
+import { from as copyFrom } from 'pg-copy-streams'
+import type { PgCopyText, RecordBatch, RunOptions } from '../../protocol/index.js'
+import { streamLabel } from '../../protocol/index.js'
+import { isDataException } from './postgres-errors.js'
+import type { PgClient } from './pg-client.js'
+import { appendAirbyteColumns, encodeRows } from './pg-copy-encoding.js'
+import { escapeCopy } from '../../formats/copy-text.js'
+import { directCopyAllowed } from './pg-destination-types.js'
+import { qualified, quoteIdent, quoteLiteral, suffixedName } from './pg-identifiers.js'
+import { keyJoin, loadMark, metaJson, newerThan, reappliesDeletes, safeCastFunction, sameRank, stageSignature, typedExpression } from './pg-load-sql.js'
+import { createRawTableSql, encodeRawRows, pendingRawRelation, RAW_COLUMNS, tombstoneIndexSql, type RawTablePlan } from './pg-raw-tables.js'
+import { AIRBYTE_COLUMNS, type ColumnPlan, type PgStreamTable, type StageKind } from './pg-stream-table.js'
+
+/**
+ * The SQL work of one Postgres write on its single connection: table setup and schema
+ * evolution, staging COPYs (direct into the target when the source's COPY text fits), typing
+ * and dedup merges, the overwrite swap, and the transaction the loader's flush commits.
+ */
+export class WriteSession {
+  readonly #client: PgClient
+  readonly #opts: RunOptions
+  #inTxn = false
+  #extractedAt: number | undefined
+  /** Output buffer of the direct path, reused between batches (no 3 MB allocation per batch). */
+  #scratch: Buffer | undefined
+  /**
+   * The raw-table COPY left open across batches of one stream, so the server parses a batch
+   * while the next one is encoded; any other statement ends it first.
+   */
+  #rawCopy: { w: PgStreamTable; stream: NodeJS.WritableStream; done: Promise<void> } | undefined
+
+  constructor(client: PgClient, opts: RunOptions) {
+    this.#client = client
+    this.#opts = opts
+  }
+
+  get client(): PgClient {
+    return this.#client
+  }
+
+  async #q(sql: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }> {
+    if (this.#rawCopy) await this.#endRawCopy()
+    return this.#client.query(sql, params)
+  }
+
+  /** Ends the open raw-table COPY; its error, if any, surfaces here. */
+  async #endRawCopy(): Promise<void> {
+    const copy = this.#rawCopy!
+    this.#rawCopy = undefined
+    copy.stream.end()
+    await copy.done
+  }
+
+  async begin(): Promise<void> {
+    if (this.#inTxn) return
+    await this.#q('BEGIN')
+    this.#inTxn = true
+  }
+
+  /** Types every staged row into its final table, then commits (STATE may follow). */
+  async commit(writers: Iterable<PgStreamTable>): Promise<void> {
+    for (const w of writers) {
+      // Truncate syncs type once, on COMPLETE, into the table swapped in then (semantics §3.6).
+      if (w.raw && !w.truncate && (w.rawNew || w.rawUnloaded)) await this.typeAndDedupe(w)
+      if (w.staged) await this.merge(w)
+    }
+    if (!this.#inTxn) return
+    await this.#q('COMMIT')
+    this.#inTxn = false
+  }
+
+  /** Creates schema, final or temporary table and staging table; evolves the final table's columns. */
+  async setup(w: PgStreamTable): Promise<void> {
+    if (w.ready) return
+    await ensureSchema(this.#client, w.schema)
+    if (w.truncate) await this.#q(`DROP TABLE IF EXISTS ${w.qualifiedTarget}`)
+    const existing = await this.#q(
+      `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type
+       FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`,
+      [w.qualifiedTarget],
+    )
+    if (existing.rows.length === 0) {
+      const defs = [
+        ...w.columns.map((c) => `${quoteIdent(c.name)} ${c.pgType}`),
+        ...AIRBYTE_COLUMNS.map((c) => `${quoteIdent(c.name)} ${c.ddl}`),
+      ]
+      await this.#q(`CREATE TABLE ${w.qualifiedTarget} (${defs.join(', ')})`)
+      if (w.dedup) await this.#q(`CREATE INDEX ON ${w.qualifiedTarget} (${w.pk.map((c) => quoteIdent(c.name)).join(', ')})`)
+    } else {
+      await this.#evolve(w, new Map(existing.rows.map((r) => [String(r.name), String(r.type)])))
+    }
+    // Constant per write: the direct COPY path leaves these two columns to their defaults. Only
+    // on the temporary table this write created: an ALTER on a live final table would wait for
+    // (and queue readers behind) its readers' locks.
+    if (w.truncate) {
+      await this.#q(
+        `ALTER TABLE ${w.qualifiedTarget} ALTER COLUMN _airbyte_meta SET DEFAULT ${quoteLiteral(metaJson(w))}::jsonb, ` +
+          `ALTER COLUMN _airbyte_generation_id SET DEFAULT ${Number(w.cs.generationId) || 0}`,
+      )
+    }
+    const stageCols = [
+      ...w.columns.map((c) => `${quoteIdent(c.stage)} text`),
+      `_sluice_seq bigserial`,
+      `_sluice_extracted_at bigint DEFAULT current_setting('sluice.extracted_at')::bigint`,
+      `_sluice_changes text`,
+    ]
+    await this.#q(`DROP TABLE IF EXISTS pg_temp.${quoteIdent(w.stageTable)}`)
+    await this.#q(`CREATE TEMP TABLE ${quoteIdent(w.stageTable)} (${stageCols.join(', ')})`)
+    if (w.dedup) {
+      await this.#q(`DROP TABLE IF EXISTS pg_temp.${quoteIdent(w.typedTable)}`)
+      await this.#q(`CREATE TEMP TABLE ${quoteIdent(w.typedTable)} AS SELECT * FROM ${w.qualifiedTarget} WITH NO DATA`)
+    }
+    if (w.raw) await this.#setupRaw(w, w.raw)
+    w.ready = true
+  }
+
+  /**
+   * Creates the raw table this write fills (truncate syncs: a fresh `_airbyte_tmp` twin).
+   * A normal sync first takes over the rows of a temporary raw table a failed overwrite left
+   * behind, and types any raw rows still pending (semantics §3.6).
+   */
+  async #setupRaw(w: PgStreamTable, raw: RawTablePlan): Promise<void> {
+    await ensureSchema(this.#client, raw.schema)
+    const exists = async (table: string): Promise<boolean> =>
+      (await this.#q(`SELECT to_regclass($1) IS NOT NULL AS found`, [qualified(raw.schema, table)])).rows[0]!.found === true
+    if (w.truncate) {
+      // Indexes are built on COMPLETE, once, instead of row by row during the load.
+      await this.#q(`DROP TABLE IF EXISTS ${qualified(raw.schema, raw.target)}`)
+      await this.#q(createRawTableSql(raw.schema, raw.target)[0]!)
+      return
+    }
+    if (!(await exists(raw.target))) {
+      await this.#q('BEGIN')
+      for (const sql of createRawTableSql(raw.schema, raw.target)) await this.#q(sql)
+      await this.#q('COMMIT')
+    }
+    if (reappliesDeletes(w)) {
+      const found = await this.#q(
+        `SELECT 1 FROM pg_index i WHERE i.indrelid = to_regclass($1) AND i.indpred IS NOT NULL AND pg_get_expr(i.indpred, i.indrelid) LIKE '%_ab_cdc_deleted_at%'`,
+        [qualified(raw.schema, raw.target)],
+      )
+      if (found.rows.length === 0) await this.#q(tombstoneIndexSql(raw.schema, raw.target))
+    }
+    const leftover = suffixedName(raw.table, '_airbyte_tmp')
+    if (await exists(leftover)) {
+      // Never typed into the real final table: the rows arrive pending.
+      await this.#q('BEGIN')
+      await this.#q(
+        `INSERT INTO ${qualified(raw.schema, raw.table)} (${RAW_COLUMNS.join(', ')}) ` +
+          `SELECT ${RAW_COLUMNS.map((c) => (c === '_airbyte_loaded_at' ? 'NULL' : c)).join(', ')} FROM ${qualified(raw.schema, leftover)} ON CONFLICT DO NOTHING`,
+      )
+      await this.#q(`DROP TABLE ${qualified(raw.schema, leftover)}`)
+      await this.#q('COMMIT')
+    }
+    const pending = await this.#q(`SELECT EXISTS (SELECT 1 FROM ${qualified(raw.schema, raw.table)} WHERE _airbyte_loaded_at IS NULL) AS pending`)
+    w.rawUnloaded = pending.rows[0]!.pending === true
+  }
+
+  /** Destinations V2 layout: COPYs one batch into the stream's raw table. */
+  async stageRaw(w: PgStreamTable, batch: RecordBatch): Promise<void> {
+    const raw = w.raw!
+    w.rawMark ??= loadMark()
+    if (this.#rawCopy && this.#rawCopy.w !== w) await this.#endRawCopy()
+    if (!this.#rawCopy) {
+      const stream = this.#client.query(copyFrom(`COPY ${qualified(raw.schema, raw.target)} (${RAW_COLUMNS.join(', ')}) FROM STDIN`))
+      const done = finished(stream)
+      // Awaited in #endRawCopy; until then a failure must not be an unhandled rejection.
+      done.catch(() => undefined)
+      this.#rawCopy = { w, stream, done }
+    }
+    const copy = this.#rawCopy
+    w.rawNew = true
+    for (const piece of encodeRawRows(batch, Number(w.cs.syncId) || 0, Number(w.cs.generationId) || 0, w.rawMark)) {
+      if (!copy.stream.write(piece)) await Promise.race([once(copy.stream, 'drain'), copy.done])
+    }
+  }
+
+  /**
+   * Typing and deduping (semantics §3.4-3.5) inside the open transaction: the pending raw rows
+   * go through the same typing/dedup as Direct Load's staged rows, keeping their raw ids.
+   * Rows of this write carry their load mark already; rows left pending by earlier writes are
+   * marked here. The caller commits raw rows, final rows and marks together.
+   */
+  async typeAndDedupe(w: PgStreamTable): Promise<void> {
+    const raw = w.raw!
+    await this.begin()
+    const tombstones = reappliesDeletes(w)
+    const columns = w.columns.map((c) => ({ source: c.source, stage: c.stage, json: c.pgType === 'jsonb' }))
+    const pending = { mark: w.rawNew ? w.rawMark : undefined, unloaded: w.rawUnloaded, tombstones }
+    w.stageKind = { kind: 'rows' }
+    await this.merge(w, pendingRawRelation(raw, columns, pending, w.dedup))
+    if (w.rawUnloaded) {
+      await this.#q(`UPDATE ${qualified(raw.schema, raw.target)} SET _airbyte_loaded_at = now() WHERE _airbyte_loaded_at IS NULL`)
+      w.rawUnloaded = false
+    }
+    w.rawNew = false
+    // Normal syncs: the next transaction's rows get a new mark. A truncate sync types once.
+    if (!w.truncate) w.rawMark = undefined
+  }
+
+  /**
+   * Schema evolution of an existing final table: new columns are added; a column whose type
+   * changed is converted when every value casts, else the old column is kept under a new
+   * name (`<name>_<old type>`) and a fresh column takes the new type: nothing is dropped.
+   */
+  async #evolve(w: PgStreamTable, existing: Map<string, string>): Promise<void> {
+    const t = w.qualifiedTarget
+    for (const c of AIRBYTE_COLUMNS) {
+      if (!existing.has(c.name)) await this.#q(`ALTER TABLE ${t} ADD COLUMN ${quoteIdent(c.name)} ${c.type}`)
+    }
+    for (const c of w.columns) {
+      const current = existing.get(c.name)
+      if (current === undefined) {
+        this.#opts.logger.info(`Adding column "${c.name}" (${c.pgType}) to ${t}.`)
+        await this.#q(`ALTER TABLE ${t} ADD COLUMN ${quoteIdent(c.name)} ${c.pgType}`)
+        continue
+      }
+      if (current === c.pgType) continue
+      // Setup runs outside the data transactions: each ALTER commits on its own.
+      try {
+        await this.#q(`ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(c.name)} TYPE ${c.pgType} USING ${quoteIdent(c.name)}::${c.pgType}`)
+        this.#opts.logger.info(`Changed type of "${c.name}" in ${t} from ${current} to ${c.pgType}.`)
+      } catch (err) {
+        if (!isDataException(err) && (err as { code?: string }).code !== '42846') throw err
+        const kept = suffixedName(c.name, `_${current.replace(/[^A-Za-z0-9]+/g, '_')}`)
+        await this.#q('BEGIN')
+        await this.#q(`ALTER TABLE ${t} RENAME COLUMN ${quoteIdent(c.name)} TO ${quoteIdent(kept)}`)
+        await this.#q(`ALTER TABLE ${t} ADD COLUMN ${quoteIdent(c.name)} ${c.pgType}`)
+        await this.#q('COMMIT')
+        this.#opts.logger.warn(
+          `Column "${c.name}" of ${t} changed type from ${current} to ${c.pgType} and old values do not all cast: they are kept in column "${kept}".`,
+        )
+      }
+    }
+  }
+
+  /** COPYs one batch into the stream's staging table (no JS object per row for pgCopyText). */
+  async stage(w: PgStreamTable, batch: RecordBatch): Promise<void> {
+    const copyText = batch.pgCopyText
+    const known = new Map(w.columns.map((c) => [c.source, c]))
+    if (copyText && !batch.changes && directCopyAllowed(copyText, known)) {
+      if (await this.#copyDirect(w, copyText, batch.emittedAt)) return
+    }
+    let kind: StageKind
+    let data: Buffer
+    let copyColumns: string[]
+    if (copyText && !batch.changes && copyText.columns.length > 0 && copyText.columns.every((c) => known.has(c))) {
+      kind = { kind: 'copy', columns: copyText.columns, pgTypes: copyText.pgTypes, signature: JSON.stringify([copyText.columns, copyText.pgTypes]) }
+      data = copyText.data
+      copyColumns = copyText.columns.map((c) => quoteIdent(known.get(c)!.stage))
+    } else {
+      kind = { kind: 'rows' }
+      data = encodeRows(w, batch)
+      copyColumns = [...w.columns.map((c) => quoteIdent(c.stage)), '_sluice_changes']
+    }
+    if (w.staged && w.stageKind && stageSignature(w.stageKind) !== stageSignature(kind)) await this.merge(w)
+    w.stageKind = kind
+    if (this.#extractedAt !== batch.emittedAt) {
+      await this.#q(`SELECT set_config('sluice.extracted_at', $1, false)`, [String(batch.emittedAt)])
+      this.#extractedAt = batch.emittedAt
+    }
+    const stream = this.#client.query(copyFrom(`COPY ${quoteIdent(w.stageTable)} (${copyColumns.join(', ')}) FROM STDIN`))
+    stream.end(data)
+    await finished(stream)
+    w.staged = true
+  }
+
+  /**
+   * The fast path: COPY the source's bytes straight into the target table, each line extended
+   * with the four Airbyte columns. Used when every column's COPY text is valid input of its
+   * target type; if a value still fails (e.g. a bigint overflow), the batch goes through
+   * staging and safe casts instead. Returns false in that case.
+   */
+  async #copyDirect(w: PgStreamTable, copyText: PgCopyText, emittedAt: number): Promise<boolean> {
+    const known = new Map(w.columns.map((c) => [c.source, c]))
+    // Dedup streams COPY into their typed temporary table (no defaults there); #dedup moves
+    // the rows on. Only the overwrite temporary target has the meta/generation defaults.
+    const into = w.dedup ? quoteIdent(w.typedTable) : w.qualifiedTarget
+    const withDefaults = w.truncate && !w.dedup
+    const airbyte = withDefaults ? ['_airbyte_raw_id', '_airbyte_extracted_at'] : AIRBYTE_COLUMNS.map((c) => c.name)
+    const columns = [...copyText.columns.map((c) => quoteIdent(known.get(c)!.name)), ...airbyte]
+    const constants = withDefaults ? '' : `\t${escapeCopy(metaJson(w))}\t${Number(w.cs.generationId) || 0}`
+    const data = appendAirbyteColumns(copyText.data, emittedAt, constants, this.#scratch)
+    // The COPY below completes before the next batch, so its buffer can be reused then.
+    this.#scratch = Buffer.from(data.buffer)
+    await this.#q('SAVEPOINT sluice_direct')
+    try {
+      const stream = this.#client.query(copyFrom(`COPY ${into} (${columns.join(', ')}) FROM STDIN`))
+      stream.end(data)
+      await finished(stream)
+      await this.#q('RELEASE SAVEPOINT sluice_direct')
+      if (w.dedup) {
+        // Several rows per key may now sit in the typed table: the merge dedups them.
+        w.staged = true
+        w.directRows = true
+      }
+      return true
+    } catch (err) {
+      if (!isDataException(err)) throw err
+      await this.#q('ROLLBACK TO SAVEPOINT sluice_direct')
+      return false
+    }
+  }
+
+  /** On STREAM_STATUS COMPLETE: for truncate streams, swap the new table in (same transaction). */
+  async complete(w: PgStreamTable): Promise<void> {
+    if (w.raw && (w.rawNew || w.rawUnloaded)) await this.typeAndDedupe(w)
+    if (w.staged) await this.merge(w)
+    if (w.raw && w.truncate) {
+      for (const sql of createRawTableSql(w.raw.schema, w.raw.target).slice(1)) await this.#q(sql)
+      if (reappliesDeletes(w)) await this.#q(tombstoneIndexSql(w.raw.schema, w.raw.target))
+      await this.#q(`DROP TABLE IF EXISTS ${qualified(w.raw.schema, w.raw.table)}`)
+      await this.#q(`ALTER TABLE ${qualified(w.raw.schema, w.raw.target)} RENAME TO ${quoteIdent(w.raw.table)}`)
+    }
+    if (w.truncate) {
+      await this.#q(`DROP TABLE IF EXISTS ${qualified(w.schema, w.table)}`)
+      await this.#q(`ALTER TABLE ${w.qualifiedTarget} RENAME TO ${quoteIdent(w.table)}`)
+    }
+    w.completed = true
+  }
+
+  /**
+   * Types staged rows (or the rows of relation `from`, shaped like the staging table) into the
+   * target table; on a cast error retries with safe casts.
+   */
+  async merge(w: PgStreamTable, from?: string): Promise<void> {
+    const kind = w.stageKind ?? { kind: 'rows' }
+    await this.#q('SAVEPOINT sluice_merge')
+    try {
+      await this.#insert(w, kind, false, from)
+      await this.#q('RELEASE SAVEPOINT sluice_merge')
+    } catch (err) {
+      if (!isDataException(err)) throw err
+      await this.#q('ROLLBACK TO SAVEPOINT sluice_merge')
+      this.#opts.logger.info(`Some values of ${streamLabel(w.cs.stream)} do not fit their column types: typing with safe casts.`)
+      await this.#insert(w, kind, true, from)
+    }
+    if (w.dedup) await this.#dedup(w)
+    await this.#q(`TRUNCATE ${quoteIdent(w.stageTable)}`)
+    w.staged = false
+  }
+
+  async #insert(w: PgStreamTable, kind: StageKind, safe: boolean, source = quoteIdent(w.stageTable)): Promise<void> {
+    const typed: string[] = []
+    const changes: string[] = []
+    const sourceTypes = new Map<string, string>()
+    if (kind.kind === 'copy') kind.columns.forEach((c, i) => sourceTypes.set(c, kind.pgTypes[i]!))
+    // Safe casts: one function per type used, (re)created here since this path is rare and a
+    // rolled-back transaction takes earlier definitions with it.
+    const castFunctions = new Map<string, { name: string; ddl: string }>()
+    const safeCast = safe
+      ? (type: string): string => {
+          const f = castFunctions.get(type) ?? safeCastFunction(type)
+          castFunctions.set(type, f)
+          return f.name
+        }
+      : undefined
+    w.columns.forEach((c, i) => {
+      const x = `s.${quoteIdent(c.stage)}`
+      const { expr, nullable } = typedExpression(c, x, kind.kind === 'copy' ? sourceTypes.get(c.source) : undefined, safeCast)
+      typed.push(`${expr} AS v${i}`, `${x} AS r${i}`)
+      if (nullable || safe) {
+        changes.push(
+          `CASE WHEN t.r${i} IS NOT NULL AND t.v${i} IS NULL THEN jsonb_build_object('field', ${quoteLiteral(c.source)}, 'change', 'NULLED', 'reason', 'DESTINATION_TYPECAST_ERROR') END`,
+        )
+      }
+    })
+    const syncId = Number(w.cs.syncId) || 0
+    const sourceChanges = `COALESCE(t.ch::jsonb, '[]'::jsonb)`
+    const meta =
+      changes.length === 0
+        ? `CASE WHEN t.ch IS NULL THEN '${JSON.stringify({ changes: [], sync_id: syncId })}'::jsonb ELSE jsonb_build_object('changes', t.ch::jsonb, 'sync_id', ${syncId}) END`
+        : `jsonb_build_object('changes', COALESCE((SELECT jsonb_agg(x) FROM unnest(ARRAY[${changes.join(', ')}]::jsonb[]) x WHERE x IS NOT NULL), '[]'::jsonb) || ${sourceChanges}, 'sync_id', ${syncId})`
+    const rawId = w.raw ? ', s._sluice_raw_id AS rid' : ''
+    const inner = `SELECT ${typed.join(', ')}, s._sluice_changes AS ch, s._sluice_extracted_at AS ea, s._sluice_seq AS seq${rawId} FROM ${source} s`
+    let from = `(${inner}) t`
+    if (w.dedup) {
+      const idx = (c: ColumnPlan): number => w.columns.indexOf(c)
+      const order = [
+        ...(w.cursor ? [`t.v${idx(w.cursor)} DESC NULLS LAST`] : []),
+        't.ea DESC',
+        't.seq DESC',
+      ]
+      from = `(SELECT t.*, row_number() OVER (PARTITION BY ${w.pk.map((c) => `t.v${idx(c)}`).join(', ')} ORDER BY ${order.join(', ')}) AS rn FROM (${inner}) t) t WHERE t.rn = 1`
+    }
+    const targetCols = [...w.columns.map((c) => quoteIdent(c.name)), ...AIRBYTE_COLUMNS.map((c) => quoteIdent(c.name))]
+    const values = [
+      ...w.columns.map((_c, i) => `t.v${i}`),
+      w.raw ? 't.rid' : 'gen_random_uuid()::text',
+      'to_timestamp(t.ea / 1000.0)',
+      meta,
+      String(Number(w.cs.generationId) || 0),
+    ]
+    for (const f of castFunctions.values()) await this.#q(f.ddl)
+    // Dedup streams type into their temporary table first; #dedup moves the rows on.
+    const into = w.dedup ? quoteIdent(w.typedTable) : w.qualifiedTarget
+    await this.#q(`INSERT INTO ${into} (${targetCols.join(', ')}) SELECT ${values.join(', ')} FROM ${from}`)
+  }
+
+  /**
+   * Applies the typed incoming rows to the final table with joins, no window over the table:
+   * rows COPYed directly are first reduced to one per key; incoming rows older than the row
+   * already there are dropped
+   * (higher cursor wins, NULL lowest; then later extraction; a full tie goes to the incoming
+   * row), the rows they supersede are deleted, the rest inserted; then CDC tombstones delete
+   * their key.
+   */
+  async #dedup(w: PgStreamTable): Promise<void> {
+    const target = w.qualifiedTarget
+    const typed = quoteIdent(w.typedTable)
+    if (w.directRows) {
+      // Rows COPYed as they came: keep the latest per key (a full tie goes to the later row).
+      await this.#q(
+        `DELETE FROM ${typed} a USING ${typed} b WHERE ${keyJoin(w, 'a', 'b')} AND a.ctid <> b.ctid ` +
+          `AND ((${newerThan(w, 'b', 'a')}) OR (${sameRank(w, 'b', 'a')} AND b.ctid > a.ctid))`,
+      )
+      w.directRows = false
+    }
+    const join = keyJoin(w, 'f', 't')
+    await this.#q(`DELETE FROM ${typed} t USING ${target} f WHERE ${join} AND (${newerThan(w, 'f', 't')})`)
+    await this.#q(`DELETE FROM ${target} f USING ${typed} t WHERE ${join}`)
+    const cols = [...w.columns.map((c) => quoteIdent(c.name)), ...AIRBYTE_COLUMNS.map((c) => quoteIdent(c.name))].join(', ')
+    await this.#q(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${typed}`)
+    const deletedAt = w.columns.find((c) => c.source === '_ab_cdc_deleted_at')
+    if (deletedAt) {
+      await this.#q(`DELETE FROM ${target} f USING ${typed} t WHERE ${join} AND f.${quoteIdent(deletedAt.name)} IS NOT NULL`)
+    }
+    await this.#q(`TRUNCATE ${typed}`)
+  }
+
+
+}
+
+/**
+ * Creates the schema only when it is missing: `CREATE SCHEMA IF NOT EXISTS` checks the
+ * database's CREATE privilege even for an existing schema, which a writer may lack.
+ */
+export async function ensureSchema(client: PgClient, schema: string): Promise<void> {
+  const found = await client.query(`SELECT 1 FROM pg_namespace WHERE nspname = $1`, [schema])
+  if (found.rowCount === 0) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`)
+}

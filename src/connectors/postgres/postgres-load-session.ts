@@ -1,0 +1,139 @@
+import type {
+  ConfiguredCatalog,
+  ConfiguredStream,
+  ConnectorConfig,
+  LoadSession,
+  RecordBatch,
+  RunOptions,
+  StreamLoader,
+} from '../../protocol/index.js'
+import { streamKey } from '../../protocol/index.js'
+import { isSluiceError } from '../../errors.js'
+import { errorContext, validateConnection, type PostgresDestinationConfig } from './postgres-config.js'
+import { fromPgError } from './postgres-errors.js'
+import { connectPg, destroyPg, endPg } from './pg-client.js'
+import { PgStreamTable, planRawTables, planTables, rawSchemaOf } from './pg-stream-table.js'
+import { WriteSession } from './pg-write-session.js'
+
+/**
+ * One Postgres write: a single connection whose open transaction holds the records of every
+ * stream, so positions count batches across streams and a commit makes all of them durable.
+ */
+class PostgresLoadSession implements LoadSession {
+  /** Every STATE commits the open transaction before it is echoed. */
+  readonly stateFlushMs = 0
+  readonly #config: PostgresDestinationConfig
+  readonly #tables: Map<string, PgStreamTable>
+  readonly #sql: WriteSession
+  readonly #onAbort: () => void
+  readonly #signal: AbortSignal
+  /** Batches accepted, plus raw rows an earlier write left untyped (the first commit types them). */
+  accepted = 0
+  committed = 0
+
+  constructor(config: PostgresDestinationConfig, tables: Map<string, PgStreamTable>, sql: WriteSession, onAbort: () => void, signal: AbortSignal) {
+    this.#config = config
+    this.#tables = tables
+    this.#sql = sql
+    this.#onAbort = onAbort
+    this.#signal = signal
+  }
+
+  get sql(): WriteSession {
+    return this.#sql
+  }
+
+  createStreamLoader(stream: ConfiguredStream): StreamLoader {
+    return new PgStreamLoader(this, this.#tables.get(streamKey(stream.stream))!)
+  }
+
+  /** Types every staged row into its final table, then commits. */
+  async commit(): Promise<void> {
+    const through = this.accepted
+    await this.#sql.commit(this.#tables.values())
+    this.committed = through
+  }
+
+  translateError(err: unknown): Error {
+    return isSluiceError(err) ? err : fromPgError(err, errorContext(this.#config, 'writing'))
+  }
+
+  async close(succeeded: boolean): Promise<void> {
+    this.#signal.removeEventListener('abort', this.#onAbort)
+    // Without a clean end the open transaction dies with the connection: nothing partial stays.
+    if (succeeded) await endPg(this.#sql.client)
+    else destroyPg(this.#sql.client)
+  }
+}
+
+/** One stream of a Postgres write: its table plan on the session's connection. */
+class PgStreamLoader implements StreamLoader {
+  readonly #session: PostgresLoadSession
+  readonly #table: PgStreamTable
+
+  constructor(session: PostgresLoadSession, table: PgStreamTable) {
+    this.#session = session
+    this.#table = table
+  }
+
+  /**
+   * Tables are prepared up front, each DDL in its own short transaction, so no DDL lock is held
+   * by the long data transactions (readers of append targets are never blocked).
+   */
+  async start(): Promise<void> {
+    await this.#session.sql.setup(this.#table)
+    if (this.#table.rawUnloaded) this.#session.accepted++
+  }
+
+  async accept(batch: RecordBatch): Promise<void> {
+    const sql = this.#session.sql
+    await sql.begin()
+    if (this.#table.raw) await sql.stageRaw(this.#table, batch)
+    else await sql.stage(this.#table, batch)
+    this.#session.accepted++
+  }
+
+  checkpoint(): number {
+    return this.#session.accepted
+  }
+
+  isDurable(checkpoint: number): boolean {
+    return this.#session.committed >= checkpoint
+  }
+
+  async flush(): Promise<void> {
+    await this.#session.commit()
+  }
+
+  /** COMPLETE: merges the stream and, for truncate streams, swaps the new table in; then commits. */
+  async finish(): Promise<void> {
+    await this.#session.sql.begin()
+    await this.#session.sql.complete(this.#table)
+    await this.#session.commit()
+  }
+
+  /** Nothing per stream: the session's connection ends (or dies, taking the transaction) on close. */
+  async close(): Promise<void> {}
+}
+
+/**
+ * Opens a Postgres write: plans every stream's tables (configuration errors surface before
+ * connecting), connects, and lets an abort kill the connection so a running statement stops.
+ */
+export async function openPostgresLoadSession(raw: ConnectorConfig, catalog: ConfiguredCatalog, opts: RunOptions): Promise<LoadSession> {
+  const config = raw as unknown as PostgresDestinationConfig
+  validateConnection(config)
+  const unconstrained = config.unconstrained_number !== false
+  const tables = planTables(catalog, config.schema || 'public')
+  const rawTables = config.use_raw_tables === true ? planRawTables(catalog, config.schema || 'public', rawSchemaOf(config)) : undefined
+  const plans = new Map<string, PgStreamTable>()
+  catalog.streams.forEach((cs, i) => {
+    const key = streamKey(cs.stream)
+    const t = tables.get(key)!
+    plans.set(key, new PgStreamTable(cs, t.schema, t.table, i, unconstrained, rawTables?.get(key)))
+  })
+  const client = await connectPg(config, opts)
+  const onAbort = (): void => destroyPg(client)
+  opts.signal.addEventListener('abort', onAbort, { once: true })
+  return new PostgresLoadSession(config, plans, new WriteSession(client, opts), onAbort, opts.signal)
+}
