@@ -107,8 +107,14 @@ export class Scheduler {
 
   start(): void {
     if (this.#timer !== undefined) return
+    let inFlight = false
     const run = (): void => {
-      this.#ticking = this.tick().catch((err: unknown) => this.#settings.logger?.error({ err }, 'scheduler tick failed'))
+      // A slow store must not stack ticks up: the next one starts after this one ended.
+      if (inFlight) return
+      inFlight = true
+      this.#ticking = this.tick()
+        .catch((err: unknown) => this.#settings.logger?.error({ err }, 'scheduler tick failed'))
+        .finally(() => (inFlight = false))
     }
     run()
     this.#timer = setInterval(run, this.#settings.tickMs)

@@ -1,16 +1,17 @@
 import type { Logger } from 'pino'
 import { connectionOperations } from '../domain/connection-operations.js'
-import type { AttemptProgress } from '../engine/types.js'
+import type { AttemptProgress, AttemptResult } from '../engine/types.js'
 import { cancelledError, SluiceError } from '../errors.js'
 import type { SecretService } from '../secrets/secret-service.js'
 import type { ConfigStore } from '../store/config-store.js'
-import type { ClaimedAttempt, JobRecord, JobStore } from '../store/job-store.js'
+import type { AttemptRecord, ClaimedAttempt, JobRecord, JobStore } from '../store/job-store.js'
 import { AttemptLog } from './attempt-log.js'
 import type { AttemptPreparation } from './attempt-preparation.js'
 import type { FailureHandler } from './failure-handler.js'
 import { abortError, type RunningAttempt } from './running-attempt.js'
 import { runWebhookOperations } from './webhook-operations.js'
 import type { RunAttemptFn, WebhookRetry } from './worker-options.js'
+import { retryStoreCall, type StoreRetryOptions } from './store-retry.js'
 
 /** What running one attempt needs: the stores, the engine, the lease and the two collaborators. */
 export interface AttemptRunnerOptions {
@@ -24,6 +25,8 @@ export interface AttemptRunnerOptions {
   workerId: string
   leaseMs: number
   heartbeatMs: number
+  /** Retries of the store call that records the attempt's end (tests shorten the pauses). */
+  storeRetry?: Pick<StoreRetryOptions, 'attempts' | 'delayMs'> | undefined
   webhookRetry: WebhookRetry
   now: () => number
   logger: Logger | undefined
@@ -49,13 +52,25 @@ export class AttemptRunner {
     const log = new AttemptLog(store, job.id, attempt.attemptNumber, this.#options.now)
     let progress: AttemptProgress | undefined
     let progressWrite: Promise<unknown> = Promise.resolve()
-    const heartbeat = setInterval(() => void this.#heartbeat(job.id, attempt.attemptNumber, run), this.#options.heartbeatMs)
+    // Each beat is scheduled when the previous one is done: a slow store never stacks beats up.
+    let heartbeat: NodeJS.Timeout | undefined
+    let beating = true
+    const beat = (): void => {
+      heartbeat = setTimeout(() => {
+        void this.#heartbeat(job.id, attempt.attemptNumber, run).finally(() => {
+          if (beating) beat()
+        })
+      }, this.#options.heartbeatMs)
+    }
+    beat()
     logger?.info({ jobId: job.id, attempt: attempt.attemptNumber, connectionId: job.configId, configType: job.configType }, 'attempt started')
     log.info(`Attempt ${attempt.attemptNumber} of job ${job.id} (${job.configType}) started on worker ${workerId}.`)
+    let result: AttemptResult | undefined
+    let failure: unknown
     try {
       const input = await this.#options.preparation.prepare(job, attempt, log, run.controller.signal)
       if (run.cause !== undefined) throw abortError(run.cause)
-      const result = await this.#options.runAttempt({
+      result = await this.#options.runAttempt({
         ...input,
         onProgress: (p) => {
           progress = p
@@ -64,25 +79,45 @@ export class AttemptRunner {
       })
       await progressWrite
       if (run.cause !== undefined) throw abortError(run.cause)
-      log.info(`Attempt succeeded: ${result.totalStats.recordsCommitted} records, ${result.totalStats.bytesCommitted} bytes committed.`)
-      if (job.configType === 'sync' || job.configType === 'refresh') await this.#runOperations(job, log, run.controller.signal)
-      // Logs land before the terminal status: another process may read them as soon as it sees it.
-      await log.flush()
-      const finished = await store.finishAttempt(
-        job.id,
-        attempt.attemptNumber,
-        workerId,
-        { status: 'succeeded', failures: [], totalStats: result.totalStats, streamStats: result.streamStats },
-        { status: 'succeeded' },
-      )
-      logger?.info({ jobId: job.id, attempt: attempt.attemptNumber, records: result.totalStats.recordsCommitted, finished }, 'attempt succeeded')
     } catch (err) {
+      result = undefined
+      failure = err
       await progressWrite
-      await this.#options.failures.recordFailedAttempt(job, attempt, run, err, progress, log)
-    } finally {
-      clearInterval(heartbeat)
-      await log.flush()
     }
+    try {
+      if (result !== undefined) await this.#recordSuccess(job, attempt, result, log, run.controller.signal)
+      else await this.#options.failures.recordFailedAttempt(job, attempt, run, failure, progress, log)
+    } catch (err) {
+      // The store failed on every try. The records and state the attempt committed stay; the
+      // attempt keeps its running status until its lease expires, and recovery then records it.
+      logger?.error({ err, jobId: job.id, attempt: attempt.attemptNumber }, 'could not record the end of the attempt; it will be recovered when its lease expires')
+    } finally {
+      beating = false
+      clearTimeout(heartbeat)
+      await log.flush().catch((err: unknown) => logger?.warn({ err, jobId: job.id }, 'could not write the attempt log'))
+    }
+  }
+
+  /** Runs the operations of a successful sync, then records the success (retrying the store). */
+  async #recordSuccess(job: JobRecord, attempt: AttemptRecord, result: AttemptResult, log: AttemptLog, signal: AbortSignal): Promise<void> {
+    const { jobStore: store, workerId, logger } = this.#options
+    log.info(`Attempt succeeded: ${result.totalStats.recordsCommitted} records, ${result.totalStats.bytesCommitted} bytes committed.`)
+    if (job.configType === 'sync' || job.configType === 'refresh') await this.#runOperations(job, log, signal)
+    // Logs land before the terminal status: another process may read them as soon as it sees it.
+    await log.flush()
+    const finished = await retryStoreCall(
+      'recording a succeeded attempt',
+      () =>
+        store.finishAttempt(
+          job.id,
+          attempt.attemptNumber,
+          workerId,
+          { status: 'succeeded', failures: [], totalStats: result.totalStats, streamStats: result.streamStats },
+          { status: 'succeeded' },
+        ),
+      { logger, ...this.#options.storeRetry },
+    )
+    logger?.info({ jobId: job.id, attempt: attempt.attemptNumber, records: result.totalStats.recordsCommitted, finished }, 'attempt succeeded')
   }
 
   /** Runs the connection's webhook operations after a successful sync; failures are logged, never thrown. */

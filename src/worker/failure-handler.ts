@@ -9,6 +9,7 @@ import type { AttemptLog } from './attempt-log.js'
 import { decideRetry, type RetryPolicy } from './retry-policy.js'
 import type { AbortCause, RunningAttempt } from './running-attempt.js'
 import { updateRecord } from '../store/config-store.js'
+import { retryStoreCall, type StoreRetryOptions } from './store-retry.js'
 
 const WORKER_LOST_MESSAGE = 'The worker running this attempt stopped (process killed or crashed); the job resumes from the last saved state.'
 
@@ -21,6 +22,8 @@ export interface FailureHandlerOptions {
   workerId: string
   now: () => number
   logger: Logger | undefined
+  /** Retries of the store call that records the attempt's end (tests shorten the pauses). */
+  storeRetry?: Pick<StoreRetryOptions, 'attempts' | 'delayMs'> | undefined
   /** Set a connection inactive after this many sync jobs in a row failed (0: never). */
   autoDisableAfterFailedJobs: number
   /** ... or when its sync jobs have only failed for this many days (0: never). */
@@ -66,12 +69,17 @@ export class FailureHandler {
       if (next.status === 'incomplete') log.info(`The job will retry in ${Math.round(((next.runAfter ?? now()) - now()) / 1000)} s.`)
     }
     await log.flush()
-    const finished = await jobStore.finishAttempt(
-      job.id,
-      attempt.attemptNumber,
-      this.#options.workerId,
-      { status: 'failed', failures: [failure], ...(stats !== undefined ? { totalStats: stats.totalStats, streamStats: stats.streamStats } : {}) },
-      next,
+    const finished = await retryStoreCall(
+      'recording a failed attempt',
+      () =>
+        jobStore.finishAttempt(
+          job.id,
+          attempt.attemptNumber,
+          this.#options.workerId,
+          { status: 'failed', failures: [failure], ...(stats !== undefined ? { totalStats: stats.totalStats, streamStats: stats.streamStats } : {}) },
+          next,
+        ),
+      { logger, ...this.#options.storeRetry },
     )
     logger?.warn({ jobId: job.id, attempt: attempt.attemptNumber, failureType: failure.failureType, next: next.status, finished }, 'attempt failed')
     if (finished && next.status === 'failed') await this.#disableIfAlwaysFailing(job.configId)

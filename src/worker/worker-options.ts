@@ -7,6 +7,7 @@ import type { SecretService } from '../secrets/secret-service.js'
 import type { ConfigStore } from '../store/config-store.js'
 import type { JobStore } from '../store/job-store.js'
 import { retryPolicyFromEnv, type RetryPolicy } from './retry-policy.js'
+import type { StoreRetryOptions } from './store-retry.js'
 
 /** The engine entry point the worker calls (src/engine's runAttempt; injectable for tests). */
 export type RunAttemptFn = (input: AttemptInput) => Promise<AttemptResult>
@@ -46,6 +47,8 @@ export interface WorkerOptions {
   autoDisableAfterFailedDays?: number
   /** Webhook operations: tries per webhook (default 4) and the wait before retry n (default min(5 s, n s)). */
   webhookRetry?: WebhookRetry
+  /** Retries of the store call that records an attempt's end (default 5 tries, 0.2 s doubling to 5 s). */
+  storeRetry?: Pick<StoreRetryOptions, 'attempts' | 'delayMs'>
 }
 
 /** Tries per webhook operation and the wait before retry n. */

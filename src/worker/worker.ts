@@ -54,6 +54,7 @@ export class Worker {
       logger: this.#logger,
       autoDisableAfterFailedJobs: options.autoDisableAfterFailedJobs ?? 30,
       autoDisableAfterFailedDays: options.autoDisableAfterFailedDays ?? 7,
+      storeRetry: options.storeRetry,
     })
     this.#runner = new AttemptRunner({
       jobStore: options.jobStore,
@@ -72,6 +73,7 @@ export class Worker {
       leaseMs: this.#leaseMs,
       heartbeatMs: options.heartbeatMs ?? 1000,
       webhookRetry: options.webhookRetry ?? { attempts: 4, backoffMs: (n) => Math.min(5000, 1000 * n) },
+      storeRetry: options.storeRetry,
       now: this.#now,
       logger: this.#logger,
     })
