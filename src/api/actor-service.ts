@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import type {
   AirbyteCatalog,
   ConnectorConfig,
+  ConnectorContext,
   ConnectorSpecification,
   DestinationDefinition,
   SourceDefinition,
@@ -82,7 +83,7 @@ export async function loadActorWithConfig<K extends ActorKind>(
 export function prepareConfiguration(
   definition: SourceDefinition | DestinationDefinition,
   incoming: Record<string, unknown>,
-  secrets: SecretService,
+  deps: { secrets: SecretService; context: ConnectorContext },
   storedPlain?: Record<string, unknown>,
 ): { plain: ConnectorConfig; stored: Record<string, unknown> } {
   const schema = specOf(definition).connectionSpecification
@@ -97,9 +98,9 @@ export function prepareConfiguration(
   const secretFieldPaths = new Set(secretPaths(schema, plain).map((p) => `connectionConfiguration.${p}`))
   validateConnectorConfig(schema, plain, secretFieldPaths)
   // Rules JSON Schema cannot express (e.g. Postgres refuses CDC): the connector throws a 422.
-  if (definition.kind === 'source') definition.source.validateConfig?.(plain)
-  else definition.destination.validateConfig?.(plain)
-  return { plain, stored: encryptSecrets(schema, plain, secrets) }
+  if (definition.kind === 'source') definition.source.validateConfig?.(plain, deps.context)
+  else definition.destination.validateConfig?.(plain, deps.context)
+  return { plain, stored: encryptSecrets(schema, plain, deps.secrets) }
 }
 
 /** `SourceRead` / `DestinationRead` with every secret masked. */

@@ -44,8 +44,9 @@ export interface Source<C extends ConnectorConfig = ConnectorConfig> {
   /**
    * Optional checks JSON Schema cannot express, run after spec validation (e.g. Postgres
    * rejects the CDC method). Throws a SluiceError (config error, HTTP 422) with a clear message.
+   * `context` is given at create/update (the server's settings, e.g. the Local Files root).
    */
-  validateConfig?(config: C): void
+  validateConfig?(config: C, context?: ConnectorContext): void
   check(config: C, opts: RunOptions): Promise<ConnectionStatus>
   discover(config: C, opts: RunOptions): Promise<AirbyteCatalog>
   /**
@@ -69,7 +70,7 @@ export interface Destination<C extends ConnectorConfig = ConnectorConfig> {
   readonly spec: ConnectorSpecification
   readonly capabilities: DestinationCapabilities
   /** As Source.validateConfig: checks beyond the spec, run at create/update (a 422 on failure). */
-  validateConfig?(config: C): void
+  validateConfig?(config: C, context?: ConnectorContext): void
   check(config: C, opts: RunOptions): Promise<ConnectionStatus>
   /**
    * Consumes batches, states and STREAM_STATUS COMPLETE markers; yields each STATE back only

@@ -48,7 +48,7 @@ export function registerActorRoutes(app: FastifyInstance, deps: ApiDeps, kind: A
   postRoute<Record<string, unknown>>(app, `${n.plural}/create`, { summary: `Create a ${label}.`, requestSchema: createBody, response: readName }, async (body) => {
     const workspace = await requireWorkspace(deps, body.workspaceId as string)
     const definition = requireDefinition(deps.registry, kind, body[n.definitionId] as string)
-    const { stored } = prepareConfiguration(definition, body.connectionConfiguration as Record<string, unknown>, deps.secrets)
+    const { stored } = prepareConfiguration(definition, body.connectionConfiguration as Record<string, unknown>, deps)
     const actor = newActorRecord(kind, workspace.workspaceId, definition.definitionId, body.name as string, stored)
     await deps.configStore.putActor(actor)
     return toActorRead(deps.registry, actor)
@@ -72,7 +72,7 @@ export function registerActorRoutes(app: FastifyInstance, deps: ApiDeps, kind: A
   /** The merged configuration of an update body: masks replaced by stored secrets, validated. */
   const mergedUpdate = async (body: Record<string, unknown>) => {
     const loaded = await loadActorWithConfig(deps, kind, body[n.id] as string)
-    const prepared = prepareConfiguration(loaded.definition, body.connectionConfiguration as Record<string, unknown>, deps.secrets, loaded.config)
+    const prepared = prepareConfiguration(loaded.definition, body.connectionConfiguration as Record<string, unknown>, deps, loaded.config)
     return { ...loaded, prepared }
   }
 
@@ -159,7 +159,7 @@ export function registerActorRoutes(app: FastifyInstance, deps: ApiDeps, kind: A
     },
     async (body) => {
       const definition = requireDefinition(deps.registry, kind, body[n.definitionId] as string)
-      const { plain } = prepareConfiguration(definition, body.connectionConfiguration as Record<string, unknown>, deps.secrets)
+      const { plain } = prepareConfiguration(definition, body.connectionConfiguration as Record<string, unknown>, deps)
       return checkActor(deps, definition, plain)
     },
   )

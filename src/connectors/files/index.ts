@@ -1,5 +1,5 @@
 export { fileLoadSession, writeFiles } from './file-load-session.js'
 export { FileStreamLoader } from './file-stream-loader.js'
 export { DEFAULT_FILE_LIMITS, type FileLimits, type FileWriteSettings } from './file-write-settings.js'
-export { LocalFileStore } from './local-file-store.js'
+export { isInside, LocalFileStore, realpathOfExistingPrefix } from './local-file-store.js'
 export type { ObjectSink, ObjectStore } from './object-store.js'

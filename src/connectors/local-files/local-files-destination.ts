@@ -1,17 +1,18 @@
 import { randomUUID } from 'node:crypto'
-import { mkdir, open, realpath, unlink } from 'node:fs/promises'
+import { mkdir, open, unlink } from 'node:fs/promises'
 import path from 'node:path'
 import { configError, SluiceError } from '../../errors.js'
 import type {
   ConnectionStatus,
   ConnectorConfig,
+  ConnectorContext,
   Destination,
   DestinationCapabilities,
   LoadSession,
   RunOptions,
 } from '../../protocol/index.js'
 import { type FormatConfig, parseFormatConfig } from '../../formats/index.js'
-import { DEFAULT_FILE_LIMITS, fileLoadSession, type FileLimits, type FileWriteSettings, LocalFileStore } from '../files/index.js'
+import { DEFAULT_FILE_LIMITS, fileLoadSession, type FileLimits, type FileWriteSettings, isInside, LocalFileStore, realpathOfExistingPrefix } from '../files/index.js'
 import { DEFAULT_FILE_NAME_PATTERN, DEFAULT_PATH_FORMAT } from '../files/path-format.js'
 import { writeWithLoaders } from '../loader/index.js'
 import { type LocalFilesConfig, localFilesSpec } from './local-files-spec.js'
@@ -19,12 +20,8 @@ import { type LocalFilesConfig, localFilesSpec } from './local-files-spec.js'
 /** Parquet with snappy when the config names no format. */
 const DEFAULT_LOCAL_FORMAT: FormatConfig = { type: 'Parquet', codec: 'SNAPPY', blockSizeMb: 128, pageSizeKb: 1024, dictionaryEncoding: true }
 
-/**
- * Resolves `destination_path` under the local files root. Relative paths are taken from the
- * root; absolute ones must lie inside it. Symlinks are resolved on the existing part of the
- * path so a link cannot lead outside the root either.
- */
-export async function resolveDestinationDir(destinationPath: unknown, root: string): Promise<string> {
+/** The destination directory, refused when its path alone (before links) leaves the root. */
+function lexicalDestinationDir(destinationPath: unknown, root: string): string {
   if (typeof destinationPath !== 'string' || destinationPath.trim() === '') {
     throw configError('destination_path is required.')
   }
@@ -33,41 +30,23 @@ export async function resolveDestinationDir(destinationPath: unknown, root: stri
   if (!isInside(target, absRoot)) {
     throw configError(`destination_path "${destinationPath}" is outside the local files root (path traversal).`)
   }
-  const realRoot = await realpathOrSelf(absRoot)
+  return target
+}
+
+/**
+ * Resolves `destination_path` under the local files root. Relative paths are taken from the
+ * root; absolute ones must lie inside it. Symlinks are resolved on the existing part of the
+ * path so a link cannot lead outside the root either.
+ */
+export async function resolveDestinationDir(destinationPath: unknown, root: string): Promise<string> {
+  const target = lexicalDestinationDir(destinationPath, root)
+  const absRoot = path.resolve(root)
+  const realRoot = await realpathOfExistingPrefix(absRoot)
   const realTarget = await realpathOfExistingPrefix(target)
   if (!isInside(realTarget, realRoot)) {
     throw configError(`destination_path "${destinationPath}" leads outside the local files root through a link (path traversal).`)
   }
   return target
-}
-
-function isInside(child: string, parent: string): boolean {
-  const rel = path.relative(parent, child)
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))
-}
-
-async function realpathOrSelf(p: string): Promise<string> {
-  try {
-    return await realpath(p)
-  } catch {
-    return p
-  }
-}
-
-/** realpath of the longest existing prefix of `p`, with the missing tail appended. */
-async function realpathOfExistingPrefix(p: string): Promise<string> {
-  let head = p
-  const tail: string[] = []
-  for (;;) {
-    try {
-      return path.join(await realpath(head), ...tail.reverse())
-    } catch {
-      const parent = path.dirname(head)
-      if (parent === head) return p
-      tail.push(path.basename(head))
-      head = parent
-    }
-  }
 }
 
 /** Writes a probe file (fsync) and removes it: proves the directory is creatable and writable. */
@@ -101,9 +80,15 @@ export class LocalFilesDestination implements Destination {
     acceptsColumns: true,
   }
 
-  /** An output format sluice cannot write (an Avro codec, a level out of range) is a 422 at create. */
-  validateConfig(raw: ConnectorConfig): void {
-    parseFormatConfig((raw as unknown as LocalFilesConfig).format, DEFAULT_LOCAL_FORMAT)
+  /**
+   * An output format sluice cannot write (an Avro codec, a level out of range) or a
+   * destination_path outside the local files root (`..`, an absolute path elsewhere) is a 422 at
+   * create, not a failure at the first check or sync. Links are followed at check and sync.
+   */
+  validateConfig(raw: ConnectorConfig, context?: ConnectorContext): void {
+    const config = raw as unknown as LocalFilesConfig
+    parseFormatConfig(config.format, DEFAULT_LOCAL_FORMAT)
+    if (context !== undefined) lexicalDestinationDir(config.destination_path, context.localFilesRoot)
   }
 
   async check(raw: ConnectorConfig, opts: RunOptions): Promise<ConnectionStatus> {
@@ -135,6 +120,6 @@ export class LocalFilesDestination implements Destination {
       ...DEFAULT_FILE_LIMITS,
       ...this.#limits,
     }
-    return fileLoadSession(new LocalFileStore(dir), settings, opts)
+    return fileLoadSession(new LocalFileStore(dir, opts.context.localFilesRoot), settings, opts)
   }
 }
