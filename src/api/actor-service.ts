@@ -74,6 +74,9 @@ export async function loadActorWithConfig<K extends ActorKind>(
   return { actor, definition, config: decryptSecrets(actor.configuration, deps.secrets) }
 }
 
+/** The largest connector configuration stored (1 MiB of JSON): every read of the actor returns it. */
+export const MAX_CONFIG_BYTES = 1024 * 1024
+
 /**
  * Turns an incoming `connectionConfiguration` into what is stored: masks replaced by the stored
  * secrets (update), validated against the spec (422 naming each field) and the connector's own
@@ -87,6 +90,12 @@ export function prepareConfiguration(
   storedPlain?: Record<string, unknown>,
 ): { plain: ConnectorConfig; stored: Record<string, unknown> } {
   const schema = specOf(definition).connectionSpecification
+  const size = Buffer.byteLength(JSON.stringify(incoming))
+  if (size > MAX_CONFIG_BYTES) {
+    throw new SluiceError('SLUICE_ERR_INVALID_CONFIG', `connectionConfiguration is ${size} bytes of JSON; at most ${MAX_CONFIG_BYTES} are accepted.`, {
+      validationErrors: [{ propertyPath: 'connectionConfiguration', invalidValue: '(too large)', message: `must be at most ${MAX_CONFIG_BYTES} bytes of JSON` }],
+    })
+  }
   const reserved = encryptedLookingPaths(incoming)
   if (reserved.length > 0) {
     throw new SluiceError('SLUICE_ERR_INVALID_CONFIG', `Values starting with 'sluice:v1:' are reserved for stored secrets: ${reserved.join(', ')}.`, {

@@ -3,6 +3,7 @@ import { SluiceError } from '../errors.js'
 import { installAuth } from './auth.js'
 import type { ApiDeps } from './deps.js'
 import { installErrorHandler } from './error-handler.js'
+import { MAX_BODY_DEPTH, pathBeyondDepth } from './body-depth.js'
 import { collectRoutes, openApiDocument } from './openapi.js'
 import { API_PREFIX } from './route-helpers.js'
 import { ROUTE_MODULES } from './routes/index.js'
@@ -28,11 +29,21 @@ export async function createApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8')
     if (text.trim() === '') return done(null, undefined)
+    let parsed: unknown
     try {
-      done(null, JSON.parse(text))
+      parsed = JSON.parse(text)
     } catch (e) {
-      done(new SluiceError('SLUICE_ERR_INVALID_JSON', `Invalid json input: ${(e as Error).message}`), undefined)
+      const reason = e instanceof RangeError ? `it nests deeper than ${MAX_BODY_DEPTH} levels` : (e as Error).message
+      done(new SluiceError('SLUICE_ERR_INVALID_JSON', `Invalid json input: ${reason}`), undefined)
+      return
     }
+    const tooDeep = pathBeyondDepth(parsed, MAX_BODY_DEPTH)
+    if (tooDeep !== undefined) {
+      const message = `nests deeper than ${MAX_BODY_DEPTH} levels`
+      done(new SluiceError('SLUICE_ERR_INVALID_INPUT', `${tooDeep} ${message}.`, { validationErrors: [{ propertyPath: tooDeep, invalidValue: '(too deep)', message }] }), undefined)
+      return
+    }
+    done(null, parsed)
   })
 
   installErrorHandler(app)

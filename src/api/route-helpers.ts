@@ -41,6 +41,11 @@ export function postRoute<B = Record<string, unknown>>(
 export const uuid = { type: 'string', format: 'uuid' } as const
 export const str = { type: 'string' } as const
 export const bool = { type: 'boolean' } as const
+/** A display name: not blank, at most 256 characters (Airbyte's UI limit), so lists stay small. */
+export const MAX_NAME_LENGTH = 256
+export const nameField = { type: 'string', minLength: 1, maxLength: MAX_NAME_LENGTH, pattern: '\\S' } as const
+/** A name that may be omitted or empty (a default is derived), still at most 256 characters. */
+export const optionalNameField = { type: 'string', maxLength: MAX_NAME_LENGTH } as const
 
 /** An object schema whose listed properties are required; other properties are allowed. */
 export function objectSchema(properties: Record<string, JsonSchema>, required: string[] = []): JsonSchema {

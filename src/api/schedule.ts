@@ -30,10 +30,17 @@ function invalid(errors: ValidationError[]): SluiceError {
   })
 }
 
+/** The longest basic interval per unit: 100 years, beyond which dates stop being meaningful. */
+const MAX_UNITS: Record<ScheduleTimeUnit, number> = { minutes: 52_596_000, hours: 876_600, days: 36_525, weeks: 5_217, months: 1_200 }
+
 function basic(units: unknown, timeUnit: unknown, path: string): ScheduleRecord {
   const errors: ValidationError[] = []
+  const unit = typeof timeUnit === 'string' ? (timeUnit.toLowerCase() as ScheduleTimeUnit) : undefined
+  const most = unit !== undefined && unit in MAX_UNITS ? MAX_UNITS[unit] : undefined
   if (typeof units !== 'number' || !Number.isInteger(units) || units <= 0) {
     errors.push({ propertyPath: `${path}.units`, invalidValue: units === undefined ? 'null' : JSON.stringify(units), message: 'must be an integer greater than 0' })
+  } else if (most !== undefined && units > most) {
+    errors.push({ propertyPath: `${path}.units`, invalidValue: JSON.stringify(units), message: `must be at most ${most} ${unit} (a run every 100 years)` })
   }
   if (typeof timeUnit !== 'string' || !(TIME_UNITS as readonly string[]).includes(timeUnit.toLowerCase())) {
     errors.push({

@@ -13,12 +13,11 @@ import {
 } from '../actor-service.js'
 import { cancelActiveJob, deprecateConnections } from '../connection-service.js'
 import type { ApiDeps } from '../deps.js'
-import { bool, objectSchema, postRoute, str, uuid } from '../route-helpers.js'
+import { bool, nameField, objectSchema, postRoute, str, uuid } from '../route-helpers.js'
 import { requireWorkspace } from './workspace-routes.js'
 import { connectionCatalogDiff } from './web-backend-routes.js'
 
 const configuration = { type: 'object' } as const
-const name = { type: 'string', minLength: 1 } as const
 
 /** Field names per kind: sourceId / destinationId, sourceDefinitionId / destinationDefinitionId. */
 function names(kind: ActorKind): { id: string; definitionId: string; plural: string } {
@@ -34,13 +33,13 @@ function names(kind: ActorKind): { id: string; definitionId: string; plural: str
 export function registerActorRoutes(app: FastifyInstance, deps: ApiDeps, kind: ActorKind): void {
   const n = names(kind)
   const idBody = objectSchema({ [n.id]: uuid }, [n.id])
-  const createBody = objectSchema({ [n.definitionId]: uuid, workspaceId: uuid, name, connectionConfiguration: configuration }, [
+  const createBody = objectSchema({ [n.definitionId]: uuid, workspaceId: uuid, name: nameField, connectionConfiguration: configuration }, [
     n.definitionId,
     'workspaceId',
     'name',
     'connectionConfiguration',
   ])
-  const updateBody = objectSchema({ [n.id]: uuid, name, connectionConfiguration: configuration }, [n.id, 'name', 'connectionConfiguration'])
+  const updateBody = objectSchema({ [n.id]: uuid, name: nameField, connectionConfiguration: configuration }, [n.id, 'name', 'connectionConfiguration'])
   const listBody = objectSchema({ workspaceId: uuid, includeTombstone: bool }, [])
   const label = kind === 'source' ? 'source' : 'destination'
   const readName = kind === 'source' ? 'SourceRead' : 'DestinationRead'

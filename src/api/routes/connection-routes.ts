@@ -7,7 +7,7 @@ import { discoverCatalog, requireActor, requireDefinition } from '../actor-servi
 import { resolveSyncCatalog } from '../catalog-conversion.js'
 import { cancelActiveJob, EXTRA_KEYS, toConnectionRead } from '../connection-service.js'
 import type { ApiDeps } from '../deps.js'
-import { bool, objectSchema, postRoute, str, uuid } from '../route-helpers.js'
+import { bool, objectSchema, optionalNameField, postRoute, str, uuid } from '../route-helpers.js'
 import { SCHEDULE_TYPES, scheduleForCreate, scheduleForUpdate, TIME_UNITS, type ScheduleInput } from '../schedule.js'
 import { checkOperationIds } from './operation-routes.js'
 import { requireWorkspace } from './workspace-routes.js'
@@ -35,7 +35,7 @@ const streamEntry = {
   },
 }
 const connectionFields = {
-  name: str,
+  name: optionalNameField,
   namespaceDefinition: { type: 'string', enum: [...NAMESPACE_DEFINITIONS] },
   namespaceFormat: nullable(str),
   prefix: nullable(str),

@@ -8,6 +8,8 @@ import { requireJobConnection } from './connection-job-routes.js'
 import { epochSeconds } from '../epoch-seconds.js'
 
 const int = { type: 'integer' } as const
+/** The most jobs one jobs/list page returns: bounds the work of one request. */
+const MAX_PAGE_SIZE = 10_000
 const connectionIdBody = objectSchema({ connectionId: str }, ['connectionId'])
 const jobIdBody = objectSchema({ id: int }, ['id'])
 const listBody = objectSchema(
@@ -16,7 +18,7 @@ const listBody = objectSchema(
     configId: str,
     includingJobId: int,
     statuses: { type: 'array', items: { type: 'string', enum: [...JOB_STATUSES] } },
-    pagination: objectSchema({ pageSize: { type: 'integer', minimum: 1 }, rowOffset: { type: 'integer', minimum: 0 } }),
+    pagination: objectSchema({ pageSize: { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE }, rowOffset: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } }),
     createdAtStart: { type: 'string', format: 'date-time' },
     createdAtEnd: { type: 'string', format: 'date-time' },
     updatedAtStart: { type: 'string', format: 'date-time' },

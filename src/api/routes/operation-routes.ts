@@ -5,13 +5,12 @@ import type { OperationRecord } from '../../store/config-store.js'
 import { operatorProblem } from '../../domain/operator-problem.js'
 import { connectionOperations } from '../../domain/connection-operations.js'
 import type { ApiDeps } from '../deps.js'
-import { objectSchema, postRoute, uuid } from '../route-helpers.js'
+import { nameField, objectSchema, postRoute, uuid } from '../route-helpers.js'
 import { requireWorkspace } from './workspace-routes.js'
 
 const operator = objectSchema({ operatorType: { type: 'string', enum: ['normalization', 'dbt', 'webhook'] }, webhook: { type: 'object' } }, ['operatorType'])
-const name = { type: 'string', minLength: 1 }
-const createBody = objectSchema({ workspaceId: uuid, name, operatorConfiguration: operator }, ['workspaceId', 'name', 'operatorConfiguration'])
-const updateBody = objectSchema({ operationId: uuid, name, operatorConfiguration: operator }, ['operationId', 'name', 'operatorConfiguration'])
+const createBody = objectSchema({ workspaceId: uuid, name: nameField, operatorConfiguration: operator }, ['workspaceId', 'name', 'operatorConfiguration'])
+const updateBody = objectSchema({ operationId: uuid, name: nameField, operatorConfiguration: operator }, ['operationId', 'name', 'operatorConfiguration'])
 const operationIdBody = objectSchema({ operationId: uuid }, ['operationId'])
 const connectionIdBody = objectSchema({ connectionId: uuid }, ['connectionId'])
 

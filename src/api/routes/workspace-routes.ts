@@ -3,11 +3,11 @@ import { notFound, SluiceError } from '../../errors.js'
 import type { WorkspaceRecord } from '../../store/config-store.js'
 import { cancelActiveJob } from '../connection-service.js'
 import type { ApiDeps } from '../deps.js'
-import { bool, objectSchema, postRoute, str, uuid } from '../route-helpers.js'
+import { bool, MAX_NAME_LENGTH, nameField, objectSchema, postRoute, str, uuid } from '../route-helpers.js'
 import { newWorkspaceRecord, slugify, toWorkspaceRead, webhookConfigRecords, type NewWorkspaceInput, type WebhookConfigWrite } from '../workspace-records.js'
 
 const workspaceFields = {
-  name: str,
+  name: nameField,
   email: str,
   anonymousDataCollection: bool,
   news: bool,
@@ -17,12 +17,12 @@ const workspaceFields = {
   notifications: { type: 'array' },
   notificationSettings: { type: 'object' },
   defaultGeography: str,
-  webhookConfigs: { type: 'array', items: objectSchema({ name: { type: 'string', minLength: 1 }, authToken: str }, ['name']) },
+  webhookConfigs: { type: 'array', maxItems: 100, items: objectSchema({ name: nameField, authToken: str }, ['name']) },
   organizationId: uuid,
 }
 
 const idBody = objectSchema({ workspaceId: uuid, includeTombstone: bool }, ['workspaceId'])
-const createBody = objectSchema({ ...workspaceFields, name: { type: 'string', minLength: 1 }, slug: str }, ['name'])
+const createBody = objectSchema({ ...workspaceFields, name: nameField, slug: { type: 'string', maxLength: MAX_NAME_LENGTH } }, ['name'])
 const updateBody = objectSchema({ ...workspaceFields, workspaceId: uuid }, ['workspaceId'])
 const orgBody = objectSchema({ organizationId: uuid, nameContains: str, pagination: { type: 'object' } }, ['organizationId'])
 
@@ -119,7 +119,7 @@ export function registerWorkspaceRoutes(app: FastifyInstance, deps: ApiDeps): vo
   postRoute(
     app,
     'workspaces/update_name',
-    { summary: 'Rename a workspace.', requestSchema: objectSchema({ workspaceId: uuid, name: { type: 'string', minLength: 1 } }, ['workspaceId', 'name']), response: 'WorkspaceRead' },
+    { summary: 'Rename a workspace.', requestSchema: objectSchema({ workspaceId: uuid, name: nameField }, ['workspaceId', 'name']), response: 'WorkspaceRead' },
     update,
   )
 
