@@ -107,7 +107,7 @@ export async function startSluice(options: StartSluiceOptions = {}): Promise<Run
 
   // The store first: on SQLite it takes the data directory's lock, so a second process is
   // refused before it reads or creates anything there (the secret key included).
-  const stores = await openStores(dataDir, options.databaseUrl ?? env.SLUICE_DATABASE_URL)
+  const stores = await openStores(dataDir, options.databaseUrl ?? env.SLUICE_DATABASE_URL, logger)
   let secrets: SecretService
   try {
     secrets = new SecretService(loadSecretKey({ dataDir, envKey: env.SLUICE_SECRET_KEY }))

@@ -76,7 +76,7 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
     // One late heartbeat must not cost the lease: another worker would take over a live attempt.
     throw new SluiceError('SLUICE_ERR_INVALID_INPUT', `The lease (${leaseMs} ms) must be at least 3 heartbeats (${3 * heartbeatMs} ms).`)
   }
-  const stores = await openPostgresStores({ url: options.databaseUrl, applicationName: 'sluice-worker', maxConnections: concurrency + 4 })
+  const stores = await openPostgresStores({ url: options.databaseUrl, applicationName: 'sluice-worker', maxConnections: concurrency + 4, logger })
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
   const registry = options.registry ?? new ConnectorRegistry(builtinDefinitions())
   // Custom (declarative) definitions live in the database and may be added by any API process

@@ -3,6 +3,7 @@ import { SluiceError } from '../errors.js'
 import type { ConfigStore } from './config-store.js'
 import type { JobStore } from './job-store.js'
 import { isPostgresUrl, openPostgresStores } from './postgres/index.js'
+import type { StoreLogger } from './postgres/postgres-database.js'
 import { acquireDataDirLock } from './sqlite/data-dir-lock.js'
 import { openSqliteDatabase } from './sqlite/database.js'
 import { SqliteConfigStore } from './sqlite/sqlite-config-store.js'
@@ -34,12 +35,12 @@ const STARTUP_LOCK_KEY = 0x736c75696366
  * process on the same directory is refused with SLUICE_ERR_DATA_DIR_LOCKED before it opens
  * anything).
  */
-export async function openStores(dataDir: string, databaseUrl?: string): Promise<OpenedStores> {
+export async function openStores(dataDir: string, databaseUrl?: string, logger?: StoreLogger): Promise<OpenedStores> {
   if (databaseUrl !== undefined && databaseUrl !== '') {
     if (!isPostgresUrl(databaseUrl)) {
       throw new SluiceError('SLUICE_ERR_INVALID_INPUT', 'SLUICE_DATABASE_URL / --database-url must be a postgres:// or postgresql:// URL.')
     }
-    const pg = await openPostgresStores({ url: databaseUrl, applicationName: 'sluice-api' })
+    const pg = await openPostgresStores({ url: databaseUrl, applicationName: 'sluice-api', logger })
     return {
       kind: 'postgres',
       configStore: pg.configStore,

@@ -60,11 +60,13 @@ export async function runWebhookOperations(
         const res = await send(request.url, {
           method: request.body === undefined ? 'GET' : 'POST',
           headers,
+          // A 3xx is an answer to report, not a hop to take with the workspace's token.
+          redirect: 'manual',
           ...(request.body === undefined ? {} : { body: request.body }),
           signal: AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeoutMs ?? 30_000)]),
         })
         const text = (await res.text()).slice(0, 300)
-        if (res.status >= 200 && res.status <= 300) {
+        if (res.status >= 200 && res.status < 300) {
           outcome = ''
           opts.log.info(`Operation "${op.name}" succeeded (HTTP ${res.status}).`)
           break

@@ -49,7 +49,7 @@ export async function openPostgresStores(options: OpenPostgresStoresOptions): Pr
     throw e
   }
   const clock = options.now ? { now: options.now } : {}
-  const events = new PostgresJobEvents(db)
+  const events = new PostgresJobEvents(db, { logger: options.logger })
   return {
     db,
     configStore: new PostgresConfigStore(db),

@@ -15,6 +15,13 @@ export interface PostgresDatabaseOptions {
   maxConnections?: number
   /** Shown in pg_stat_activity, e.g. `sluice-worker`. */
   applicationName?: string
+  /** Where connection trouble is reported (an idle connection the server ended, a lost LISTEN). */
+  logger?: StoreLogger | undefined
+}
+
+/** The part of a logger the store reports to (pino's shape). */
+export interface StoreLogger {
+  warn(fields: Record<string, unknown>, message: string): void
 }
 
 const INT8_OID = 20
@@ -52,7 +59,7 @@ export class PostgresDatabase {
       types: typeOverrides,
     })
     // An idle connection dropped by the server must not crash the process; the next query reconnects.
-    this.pool.on('error', () => {})
+    this.pool.on('error', (err) => options.logger?.warn({ err }, 'an idle connection to the PostgreSQL store failed; the next query opens a new one'))
   }
 
   /** Connection settings for a dedicated client (LISTEN needs one outside the pool). */

@@ -1,5 +1,5 @@
 import pg from 'pg'
-import type { PostgresDatabase } from './postgres-database.js'
+import type { PostgresDatabase, StoreLogger } from './postgres-database.js'
 import { JOB_EVENTS_CHANNEL, type JobEvent } from './postgres-job-store.js'
 
 /** Receives job events; `reconnected` means some events may have been missed (poll now). */
@@ -8,6 +8,8 @@ export type JobEventListener = (event: JobEvent | { type: 'reconnected' }) => vo
 export interface PostgresJobEventsOptions {
   /** First reconnect delay in ms (doubles up to 30 s, with jitter). */
   retryBaseMs?: number
+  /** Where a failed or lost LISTEN is reported. */
+  logger?: StoreLogger | undefined
 }
 
 /**
@@ -19,6 +21,7 @@ export class PostgresJobEvents {
   readonly #db: PostgresDatabase
   readonly #listeners = new Set<JobEventListener>()
   readonly #retryBaseMs: number
+  readonly #logger: StoreLogger | undefined
   #client: pg.Client | undefined
   #connecting: Promise<void> | undefined
   #retryTimer: NodeJS.Timeout | undefined
@@ -28,6 +31,7 @@ export class PostgresJobEvents {
   constructor(db: PostgresDatabase, options: PostgresJobEventsOptions = {}) {
     this.#db = db
     this.#retryBaseMs = options.retryBaseMs ?? 250
+    this.#logger = options.logger
   }
 
   /**
@@ -68,7 +72,7 @@ export class PostgresJobEvents {
 
   async #open(): Promise<void> {
     const client = new pg.Client(this.#db.clientConfig())
-    client.on('error', () => this.#dropped(client))
+    client.on('error', (err) => this.#dropped(client, err))
     client.on('end', () => this.#dropped(client))
     client.on('notification', (msg) => {
       if (msg.channel !== JOB_EVENTS_CHANNEL || !msg.payload) return
@@ -83,9 +87,10 @@ export class PostgresJobEvents {
     try {
       await client.connect()
       await client.query(`LISTEN ${JOB_EVENTS_CHANNEL}`)
-    } catch {
+    } catch (err) {
       await client.end().catch(() => {})
-      this.#scheduleRetry()
+      const retryInMs = this.#scheduleRetry()
+      this.#logger?.warn({ err, retryInMs }, 'could not LISTEN for job events; retrying (workers poll meanwhile)')
       return
     }
     if (this.#closed) {
@@ -98,15 +103,17 @@ export class PostgresJobEvents {
     if (reconnected) this.#emit({ type: 'reconnected' })
   }
 
-  #dropped(client: pg.Client): void {
+  #dropped(client: pg.Client, err?: Error): void {
     if (this.#client !== client) return
     this.#client = undefined
     client.end().catch(() => {})
-    this.#scheduleRetry()
+    const retryInMs = this.#scheduleRetry()
+    this.#logger?.warn({ err, retryInMs }, 'the LISTEN connection for job events was lost; reconnecting (workers poll meanwhile)')
   }
 
-  #scheduleRetry(): void {
-    if (this.#closed || this.#retryTimer) return
+  /** Schedules the next connect; returns its delay in ms (undefined when none was scheduled). */
+  #scheduleRetry(): number | undefined {
+    if (this.#closed || this.#retryTimer) return undefined
     this.#failures++
     const cap = Math.min(30_000, this.#retryBaseMs * 2 ** Math.min(this.#failures, 10))
     const delay = cap / 2 + Math.random() * (cap / 2)
@@ -115,6 +122,7 @@ export class PostgresJobEvents {
       if (!this.#closed) void this.#connect()
     }, delay)
     this.#retryTimer.unref()
+    return Math.round(delay)
   }
 
   #emit(event: JobEvent | { type: 'reconnected' }): void {
