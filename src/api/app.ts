@@ -3,6 +3,7 @@ import { SluiceError } from '../errors.js'
 import { installAuth } from './auth.js'
 import type { ApiDeps } from './deps.js'
 import { installErrorHandler } from './error-handler.js'
+import { installMetricsEndpoint, METRICS_PATH } from './metrics-endpoint.js'
 import { collectRoutes, openApiDocument } from './openapi.js'
 import { API_PREFIX } from './route-helpers.js'
 import { ROUTE_MODULES } from './routes/index.js'
@@ -36,7 +37,10 @@ export async function createApp(deps: ApiDeps): Promise<FastifyInstance> {
   })
 
   installErrorHandler(app)
-  installAuth(app, deps.apiToken, deps.authLimits)
+  const metricsExposure = deps.metricsExposure ?? 'public'
+  // `public` metrics are open like health; `auth` ones need the token like every other call.
+  installAuth(app, deps.apiToken, deps.authLimits, metricsExposure === 'public' ? [METRICS_PATH] : [])
+  if (metricsExposure !== 'off') installMetricsEndpoint(app, deps)
   const refreshDefinitions = deps.refreshDefinitions
   if (refreshDefinitions) {
     // After auth: definitions another API process added are known before the route runs.
