@@ -18,8 +18,8 @@ const WORKER_STATUSES: readonly WorkerStatus[] = ['running', 'stopping']
 /**
  * Gauges read from the store when Prometheus scrapes, so every API process reports the same
  * cluster-wide picture (queue depth, live workers) whatever it runs itself. `refresh()` sets them
- * all from one store snapshot; when the store cannot be read, `sluice_store_up` is 0 and the
- * store gauges are emptied rather than left at stale values.
+ * all from one store snapshot; when the store cannot be read, `sluice_store_up` is 0, the labelled
+ * store gauges are emptied and the queue gauges are NaN, rather than left at stale values.
  */
 export class StoreGauges {
   readonly #sources: StoreGaugeSources
@@ -64,7 +64,10 @@ export class StoreGauges {
     try {
       ;[counts, registered] = await Promise.all([this.#sources.jobStore.jobCounts(now), this.#sources.workers?.list(this.#sources.staleAfterMs) ?? []])
     } catch {
-      for (const gauge of [this.#jobs, this.#queueDepth, this.#queueAge, this.#workers, this.#running, this.#concurrency]) gauge.reset()
+      for (const gauge of [this.#jobs, this.#workers, this.#running, this.#concurrency]) gauge.reset()
+      // An unlabelled gauge is always exposed: NaN, so an empty queue is not read into a store outage.
+      this.#queueDepth.set(Number.NaN)
+      this.#queueAge.set(Number.NaN)
       this.#up.set(0)
       return
     }
