@@ -43,8 +43,12 @@ export async function createApp(deps: ApiDeps): Promise<FastifyInstance> {
   if (metricsExposure !== 'off') installMetricsEndpoint(app, deps)
   const refreshDefinitions = deps.refreshDefinitions
   if (refreshDefinitions) {
+    // Health and metrics use no definitions, and must answer (available: false, store_up 0)
+    // when the store is down instead of failing on this refresh's query.
+    const storeProbes = new Set([`${API_PREFIX}/health`, METRICS_PATH])
     // After auth: definitions another API process added are known before the route runs.
-    app.addHook('preHandler', async () => {
+    app.addHook('preHandler', async (request) => {
+      if (request.routeOptions.url !== undefined && storeProbes.has(request.routeOptions.url)) return
       await refreshDefinitions()
     })
   }

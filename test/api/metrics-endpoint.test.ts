@@ -258,6 +258,13 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         assert.equal(p.value('sluice_jobs', { status: 'pending', type: 'sync' }), 1)
         assert.equal(p.value('sluice_http_request_duration_seconds_count', { method: 'GET', route: '/metrics', status_code: '401' }), 1)
         assert.equal(p.all('sluice_build_info').length, 1)
+        if (backend === 'postgres') {
+          // The database goes away under the running server: the scrape still answers.
+          await stores.dispose()
+          const down = await fetch(`${running.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })
+          assert.equal(down.status, 200)
+          assert.equal(parsePromText(await down.text()).value('sluice_store_up'), 0)
+        }
       } finally {
         await running.close()
         await stores.dispose()
