@@ -28,7 +28,7 @@ export interface ApiDeps {
    * processes added; the app calls it before each request.
    */
   refreshDefinitions?: (() => Promise<void>) | undefined
-  /** This process's metrics (default: a registry of the app's own); the embedded worker records into the same one. */
+  /** This process's metrics (default: a registry of the app's own, without process metrics); the embedded worker records into the same one. */
   metrics?: SluiceMetrics | undefined
   /** Who may read `GET /metrics` (SLUICE_METRICS; default `public`, like health). */
   metricsExposure?: MetricsExposure | undefined

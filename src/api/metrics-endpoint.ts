@@ -13,7 +13,9 @@ export const METRICS_PATH = '/metrics'
  * workers. Call before the routes are registered, so the hook sees them all.
  */
 export function installMetricsEndpoint(app: FastifyInstance, deps: ApiDeps): void {
-  const metrics = deps.metrics ?? new SluiceMetrics({ version: sluiceVersion() })
+  // Process metrics come with the composition root's SluiceMetrics (one per process): each set
+  // keeps an event-loop monitor running, which tests building many apps would pile up.
+  const metrics = deps.metrics ?? new SluiceMetrics({ version: sluiceVersion(), processMetrics: false })
   const gauges = new StoreGauges(metrics.registry, {
     jobStore: deps.jobStore,
     workers: deps.workers,

@@ -16,7 +16,10 @@ export interface AttemptEndedSample {
 
 /** Options of {@link createSluiceMetrics}. */
 export interface SluiceMetricsOptions {
-  /** Adds Node's process metrics (CPU, RSS, heap, event loop lag, GC). Default true. */
+  /**
+   * Adds Node's process metrics (CPU, RSS, heap, event loop lag, GC). Default true. Create one
+   * such set per process: prom-client starts an event-loop monitor for each that never stops.
+   */
   processMetrics?: boolean
   /** Value of the `version` label of `sluice_build_info`. */
   version?: string
