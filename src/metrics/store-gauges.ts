@@ -59,11 +59,10 @@ export class StoreGauges {
   /** Reads the store once and sets every gauge; never throws (a failed read shows as sluice_store_up 0). */
   async refresh(): Promise<void> {
     const now = (this.#sources.now ?? Date.now)()
-    let counts: Awaited<ReturnType<JobStore['jobCounts']>>
-    let registered: Awaited<ReturnType<WorkerRegistry['list']>>
-    try {
-      ;[counts, registered] = await Promise.all([this.#sources.jobStore.jobCounts(now), this.#sources.workers?.list(this.#sources.staleAfterMs) ?? []])
-    } catch {
+    const read = await Promise.all([this.#sources.jobStore.jobCounts(now), this.#sources.workers?.list(this.#sources.staleAfterMs) ?? []]).catch(
+      () => undefined,
+    )
+    if (!read) {
       for (const gauge of [this.#jobs, this.#workers, this.#running, this.#concurrency]) gauge.reset()
       // An unlabelled gauge is always exposed: NaN, so an empty queue is not read into a store outage.
       this.#queueDepth.set(Number.NaN)
@@ -71,6 +70,7 @@ export class StoreGauges {
       this.#up.set(0)
       return
     }
+    const [counts, registered] = read
     this.#up.set(1)
     // Every (status, type) pair is set, zeros included, so a series does not vanish when its count drops to 0.
     this.#jobs.reset()
