@@ -4,12 +4,14 @@ import type { FastifyInstance } from 'fastify'
 import { destination, pino, type Logger } from 'pino'
 import { createApp } from './api/app.js'
 import type { ApiDeps } from './api/deps.js'
+import { sluiceVersion } from './api/version.js'
 import { newWorkspaceRecord } from './api/workspace-records.js'
 import type { ConnectorContext } from './protocol/index.js'
 import { builtinDefinitions } from './connectors/builtin-definitions.js'
 import { ConnectorRegistry } from './connectors/registry.js'
 import { customDefinitionsRefresher, customDefinitionsService } from './custom-definitions.js'
 import { envInt } from './env-settings.js'
+import { metricsExposureFromEnv, SluiceMetrics } from './metrics/index.js'
 import { loadSecretKey, SecretService } from './secrets/secret-service.js'
 import { openStores, type OpenedStores } from './store/open-stores.js'
 import { createJobServices } from './job-services.js'
@@ -105,6 +107,8 @@ export async function startSluice(options: StartSluiceOptions = {}): Promise<Run
     logger.warn({ host }, `sluice is listening on ${host} without authentication: anyone who can reach it can read and change connections. Set SLUICE_API_TOKEN.`)
   }
 
+  // Before the store opens: a bad SLUICE_METRICS stops the start with nothing to undo.
+  const metricsExposure = metricsExposureFromEnv(env)
   // The store first: on SQLite it takes the data directory's lock, so a second process is
   // refused before it reads or creates anything there (the secret key included).
   const stores = await openStores(dataDir, options.databaseUrl ?? env.SLUICE_DATABASE_URL, logger)
@@ -131,6 +135,8 @@ export async function startSluice(options: StartSluiceOptions = {}): Promise<Run
     logger,
     apiToken,
     authLimits,
+    metrics: new SluiceMetrics({ version: sluiceVersion() }),
+    metricsExposure,
   }
   // Other API processes on the same database may add custom definitions at any time.
   if (stores.kind === 'postgres') deps.refreshDefinitions = customDefinitionsRefresher(stores.configStore, deps.registry, logger)

@@ -4,6 +4,7 @@ import { installAuth } from './auth.js'
 import type { ApiDeps } from './deps.js'
 import { installErrorHandler } from './error-handler.js'
 import { MAX_BODY_DEPTH, pathBeyondDepth } from './body-depth.js'
+import { installMetricsEndpoint, METRICS_PATH } from './metrics-endpoint.js'
 import { collectRoutes, openApiDocument } from './openapi.js'
 import { API_PREFIX } from './route-helpers.js'
 import { ROUTE_MODULES } from './routes/index.js'
@@ -47,11 +48,18 @@ export async function createApp(deps: ApiDeps): Promise<FastifyInstance> {
   })
 
   installErrorHandler(app)
-  installAuth(app, deps.apiToken, deps.authLimits)
+  const metricsExposure = deps.metricsExposure ?? 'public'
+  // `public` metrics are open like health; `auth` ones need the token like every other call.
+  installAuth(app, deps.apiToken, deps.authLimits, metricsExposure === 'public' ? [METRICS_PATH] : [])
+  if (metricsExposure !== 'off') installMetricsEndpoint(app, deps)
   const refreshDefinitions = deps.refreshDefinitions
   if (refreshDefinitions) {
+    // Health and metrics use no definitions, and must answer (available: false, store_up 0)
+    // when the store is down instead of failing on this refresh's query.
+    const storeProbes = new Set([`${API_PREFIX}/health`, METRICS_PATH])
     // After auth: definitions another API process added are known before the route runs.
-    app.addHook('preHandler', async () => {
+    app.addHook('preHandler', async (request) => {
+      if (request.routeOptions.url !== undefined && storeProbes.has(request.routeOptions.url)) return
       await refreshDefinitions()
     })
   }

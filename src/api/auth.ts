@@ -26,16 +26,18 @@ export function isAuthorized(header: string | undefined, token: string): boolean
 }
 
 /**
- * With a token configured, every call except health needs it; 401 otherwise. Every 401 (a bad
- * token here, a bad client secret at `applications/token`) counts against the client address;
- * past the limit the address gets 429 with Retry-After until its window ends.
+ * With a token configured, every call except health, the token exchange and `openPaths` needs
+ * it; 401 otherwise. Every 401 (a bad token here, a bad client secret at `applications/token`)
+ * counts against the client address; past the limit the address gets 429 with Retry-After until
+ * its window ends. Health and `openPaths` are never limited.
  */
-export function installAuth(app: FastifyInstance, token: string | undefined, limits: FailedAuthLimits = {}): void {
+export function installAuth(app: FastifyInstance, token: string | undefined, limits: FailedAuthLimits = {}, openPaths: readonly string[] = []): void {
   if (!token) return
+  const open = new Set([`${API_PREFIX}/health`, ...openPaths])
   const limiter = new FailedAuthLimiter(limits)
   app.addHook('onRequest', async (request, reply) => {
     const path = request.url.split('?')[0]?.replace(/\/+$/, '')
-    if (path === `${API_PREFIX}/health`) return
+    if (path !== undefined && open.has(path)) return
     const waitMs = limiter.retryAfterMs(request.ip)
     if (waitMs > 0) {
       const err = new SluiceError('SLUICE_ERR_TOO_MANY_ATTEMPTS', 'Too many failed authentications from this address: try again later.')

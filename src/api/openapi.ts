@@ -1,6 +1,6 @@
 import type { FastifyInstance, RouteOptions } from 'fastify'
 import { RESPONSE_SCHEMAS } from './openapi-schemas.js'
-import type { RouteDoc } from './route-helpers.js'
+import { API_PREFIX, type RouteDoc } from './route-helpers.js'
 
 interface CollectedRoute {
   method: string
@@ -15,6 +15,8 @@ interface CollectedRoute {
 export function collectRoutes(app: FastifyInstance): CollectedRoute[] {
   const routes: CollectedRoute[] = []
   app.addHook('onRoute', (route: RouteOptions) => {
+    // The document describes the Config API; /metrics (Prometheus text) is outside it.
+    if (!route.url.startsWith(API_PREFIX)) return
     const methods = Array.isArray(route.method) ? route.method : [route.method]
     const doc = (route.config as { openapi?: RouteDoc } | undefined)?.openapi
     for (const method of methods) {

@@ -107,6 +107,18 @@ export interface CreateJobInput {
   refreshMode?: RefreshMode
 }
 
+/** Counts a monitoring scrape reads (`JobStore.jobCounts`). */
+export interface JobCounts {
+  /** Jobs per (status, type); combinations with no job are left out. */
+  byStatusAndType: Array<{ status: JobStatus; configType: JobConfigType; count: number }>
+  /** Jobs waiting for a worker now: pending, or incomplete with runAfter <= now; no cancel request. */
+  queued: number
+  /** Epoch ms since which the longest-waiting queued job has been runnable (its creation or its runAfter). */
+  oldestQueuedSince?: number
+  /** Running attempts per worker id. */
+  runningAttemptsByWorker: Array<{ workerId: string; count: number }>
+}
+
 export interface JobStore {
   /**
    * Creates a pending job; throws SLUICE_ERR_SYNC_RUNNING if the connection has a non-terminal
@@ -176,4 +188,7 @@ export interface JobStore {
 
   appendLogs(jobId: number, attemptNumber: number, lines: string[]): Promise<void>
   readLogs(jobId: number, attemptNumber: number): Promise<string[]>
+
+  /** Job counts by status and type, the queue and running attempts per worker, read in one go (metrics). */
+  jobCounts(now?: number): Promise<JobCounts>
 }

@@ -302,6 +302,62 @@ export function jobStoreContract(name: string, factory: JobStoreFactory): void {
       assert.deepEqual([...got].sort((a, b) => a - b), created)
     })
   })
+
+  // A store of its own: the counts cover every job in it.
+  describe(`JobStore contract: ${name}: jobCounts`, () => {
+    let clock = T0
+    let harness: JobStoreHarness
+    before(async () => {
+      harness = await factory(() => clock)
+    })
+    after(async () => {
+      await harness.close()
+    })
+
+    test('counts jobs by status and type, the queue with its oldest entry, and running attempts per worker', async () => {
+      const store = harness.store
+      assert.deepEqual(await store.jobCounts(), { byStatusAndType: [], queued: 0, runningAttemptsByWorker: [] })
+
+      clock = T0
+      const running = await store.createJob({ configType: 'sync', configId: 'k-run', streams: [] })
+      assert.equal((await store.claimNext('w-a', 60_000))?.job.id, running.id)
+      clock = T0 + 5_000
+      const retrying = await store.createJob({ configType: 'sync', configId: 'k-retry', streams: [] })
+      assert.equal((await store.claimNext('w-b', 60_000))?.job.id, retrying.id)
+      // Fails at T0+6s and may run again at T0+20s: queued from then on, not before.
+      clock = T0 + 6_000
+      assert.equal(await store.finishAttempt(retrying.id, 0, 'w-b', { status: 'failed', failures: [failure()] }, { status: 'incomplete', runAfter: T0 + 20_000 }), true)
+      clock = T0 + 10_000
+      await store.createJob({ configType: 'reset_connection', configId: 'k-reset', streams: [] })
+      clock = T0 + 12_000
+      const cancelled = await store.createJob({ configType: 'sync', configId: 'k-cancel', streams: [] })
+      await store.requestCancel(cancelled.id)
+
+      const at15 = await store.jobCounts(T0 + 15_000)
+      assert.deepEqual(at15, {
+        byStatusAndType: [
+          { status: 'cancelled', configType: 'sync', count: 1 },
+          { status: 'incomplete', configType: 'sync', count: 1 },
+          { status: 'pending', configType: 'reset_connection', count: 1 },
+          { status: 'running', configType: 'sync', count: 1 },
+        ],
+        queued: 1,
+        oldestQueuedSince: T0 + 10_000,
+        runningAttemptsByWorker: [{ workerId: 'w-a', count: 1 }],
+      })
+      const at25 = await store.jobCounts(T0 + 25_000)
+      assert.equal(at25.queued, 2)
+      assert.equal(at25.oldestQueuedSince, T0 + 10_000)
+      // A claimed job leaves the queue: the claim takes the retry (lowest id); the reset, queued since T0+10s, stays.
+      clock = T0 + 25_000
+      const claimed = await store.claimNext('w-a', 60_000)
+      assert.equal(claimed?.job.id, retrying.id)
+      const later = await store.jobCounts(T0 + 25_000)
+      assert.equal(later.queued, 1)
+      assert.equal(later.oldestQueuedSince, T0 + 10_000)
+      assert.deepEqual(later.runningAttemptsByWorker, [{ workerId: 'w-a', count: 2 }])
+    })
+  })
 }
 
 function failure(failureType: 'transient_error' | 'manual_cancellation' = 'transient_error') {

@@ -7,6 +7,7 @@ import type {
   JobOutcome,
   ClaimedAttempt,
   JobConfigType,
+  JobCounts,
   JobListFilter,
   JobRecord,
   JobStatus,
@@ -547,6 +548,34 @@ export class PostgresJobStore implements JobStore {
       [id, from.status, from.cancelRequested, to.status, to.cancelRequested, to.runAfter, to.startedAt ?? null, now, JOB_EVENTS_CHANNEL, events],
     )
     return rows[0]
+  }
+
+  async jobCounts(now: number = this.#now()): Promise<JobCounts> {
+    // One statement, so the counts come from one snapshot. The queue is the claim's WHERE minus
+    // the one-running-attempt-per-connection check: a job queued behind its connection still waits.
+    const rows = await this.#db.query<{
+      by_status: JobCounts['byStatusAndType']
+      queued: number
+      oldest: string | null
+      by_worker: JobCounts['runningAttemptsByWorker']
+    }>(
+      `WITH queued AS (
+         SELECT GREATEST(run_after, created_at) AS since FROM sluice_jobs
+         WHERE status IN (${CLAIMABLE_SQL}) AND (status = 'pending' OR run_after <= $1) AND NOT cancel_requested
+       )
+       SELECT
+         (SELECT COALESCE(json_agg(json_build_object('status', status, 'configType', config_type, 'count', n) ORDER BY status, config_type), '[]')
+            FROM (SELECT status, config_type, count(*)::int AS n FROM sluice_jobs GROUP BY status, config_type) c) AS by_status,
+         (SELECT count(*)::int FROM queued) AS queued,
+         (SELECT min(since) FROM queued) AS oldest,
+         (SELECT COALESCE(json_agg(json_build_object('workerId', worker_id, 'count', n) ORDER BY worker_id), '[]')
+            FROM (SELECT worker_id, count(*)::int AS n FROM sluice_attempts WHERE status = 'running' AND worker_id IS NOT NULL GROUP BY worker_id) w) AS by_worker`,
+      [now],
+    )
+    const row = rows[0]
+    const counts: JobCounts = { byStatusAndType: row?.by_status ?? [], queued: row?.queued ?? 0, runningAttemptsByWorker: row?.by_worker ?? [] }
+    if (row?.oldest != null) counts.oldestQueuedSince = Number(row.oldest)
+    return counts
   }
 }
 

@@ -2,7 +2,7 @@ import type { SqliteDatabase } from './database.js'
 import { SluiceError } from '../../errors.js'
 import { type StreamDescriptor, streamKey, type StreamStats } from '../../protocol/index.js'
 import { ACTIVE_JOB_STATUSES, CLAIMABLE_JOB_STATUSES, canEndAttempt, isLeaseExpired, nextJobState, type JobTransition } from '../../domain/job-transitions.js'
-import { type AttemptOutcome, type AttemptRecord, type JobOutcome, type ClaimedAttempt, type CreateJobInput, type JobConfigType, type JobListFilter, type JobRecord, type JobStatus, type JobStore, type RefreshMode, type StreamStateRecord } from '../job-store.js'
+import { type AttemptOutcome, type AttemptRecord, type JobOutcome, type ClaimedAttempt, type CreateJobInput, type JobConfigType, type JobCounts, type JobListFilter, type JobRecord, type JobStatus, type JobStore, type RefreshMode, type StreamStateRecord } from '../job-store.js'
 
 /** Options of {@link SqliteJobStore}. */
 export interface SqliteJobStoreOptions {
@@ -346,6 +346,29 @@ export class SqliteJobStore implements JobStore {
   async readLogs(jobId: number, attemptNumber: number): Promise<string[]> {
     const rows = this.#db.prepare('SELECT line FROM attempt_logs WHERE job_id = ? AND attempt_number = ? ORDER BY id').all(jobId, attemptNumber) as Array<{ line: string }>
     return rows.map((r) => r.line)
+  }
+
+  async jobCounts(now?: number): Promise<JobCounts> {
+    const nowMs = now ?? this.#now()
+    // A read transaction, so the three counts come from one snapshot.
+    return this.#db.transaction((): JobCounts => {
+      const byStatus = this.#db
+        .prepare('SELECT status, config_type AS configType, COUNT(*) AS count FROM jobs GROUP BY status, config_type ORDER BY status, config_type')
+        .all() as JobCounts['byStatusAndType']
+      // The claim's WHERE minus the one-running-attempt-per-connection check: a job queued behind its connection still waits.
+      const queue = this.#db
+        .prepare(
+          `SELECT COUNT(*) AS queued, MIN(MAX(run_after, created_at)) AS oldest FROM jobs
+           WHERE status IN (${CLAIMABLE_SQL}) AND (status = 'pending' OR run_after <= ?) AND cancel_requested = 0`,
+        )
+        .get(nowMs) as { queued: number; oldest: number | null }
+      const byWorker = this.#db
+        .prepare(`SELECT worker_id AS workerId, COUNT(*) AS count FROM attempts WHERE status = 'running' AND worker_id IS NOT NULL GROUP BY worker_id ORDER BY worker_id`)
+        .all() as JobCounts['runningAttemptsByWorker']
+      const counts: JobCounts = { byStatusAndType: byStatus, queued: queue.queued, runningAttemptsByWorker: byWorker }
+      if (queue.oldest !== null) counts.oldestQueuedSince = queue.oldest
+      return counts
+    })()
   }
 
   #activeRows(connectionId: string): JobRow[] {
