@@ -209,8 +209,9 @@ export function dockerMemory(quantity: string): string {
 function runClient(file: string, args: string[], env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(file, args, { env, signal, maxBuffer: 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === 'number' ? ((err as unknown as { code: number }).code) : 1) : 0
-      resolve({ code, stdout: String(stdout), stderr: String(stderr || (err && !stdout ? err.message : '')) })
+      // A missing client (ENOENT) or an abort has no numeric exit code: count it as a failure.
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) })
     })
   })
 }
@@ -286,12 +287,18 @@ export class ContainerRunner implements ConnectorRunner {
   }
 }
 
-let detected: Promise<RunnerKind> | undefined
+const detected = new Map<string, Promise<RunnerKind>>()
 
-/** docker when `docker info` answers (once per process), else local. */
-async function detectRunnerKind(settings: RunnerSettings): Promise<RunnerKind> {
-  detected ??= runClient('docker', ['info', '--format', '{{.ServerVersion}}'], childEnv(settings.env), AbortSignal.timeout(5000)).then((r) => (r.code === 0 ? 'docker' : 'local'))
-  return detected
+/** docker when `docker info` answers (asked once per process and client environment), else local. */
+function detectRunnerKind(settings: RunnerSettings): Promise<RunnerKind> {
+  const env = childEnv(settings.env)
+  const key = `${env.PATH ?? ''}\u0000${env.DOCKER_HOST ?? ''}\u0000${env.DOCKER_CONFIG ?? ''}`
+  let kind = detected.get(key)
+  if (kind === undefined) {
+    kind = runClient('docker', ['info', '--format', '{{.ServerVersion}}'], env, AbortSignal.timeout(5000)).then((r) => (r.code === 0 ? 'docker' : 'local'))
+    detected.set(key, kind)
+  }
+  return kind
 }
 
 /** The runner SLUICE_CONNECTOR_RUNNER names, or docker when a daemon answers, else local. */
