@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import type { Readable, Writable } from 'node:stream'
 import { Command } from 'commander'
 import type { ConnectorConfig, ConnectorDefinition, ConnectorLogger, DestinationMessage, RunOptions, StateMessage } from '../protocol/index.js'
+import { builtinDefinitions } from '../connectors/builtin-definitions.js'
 import { ConnectorRegistry } from '../connectors/registry.js'
 import { readAirbyteMessages } from '../connectors/external/airbyte-message-reader.js'
 import {
@@ -126,7 +127,7 @@ export async function runConnector(name: string, verb: ConnectorVerb, args: Conn
   process.once('SIGTERM', onSignal)
   process.once('SIGINT', onSignal)
   try {
-    const def = findBuiltinConnector(io.registry ?? new ConnectorRegistry(), name, verb)
+    const def = findBuiltinConnector(io.registry ?? new ConnectorRegistry(builtinDefinitions()), name, verb)
     const spec = def.kind === 'source' ? def.source.spec : def.destination.spec
     const dataDir = io.env.SLUICE_DATA_DIR || join(tmpdir(), 'sluice-connector')
     const opts: RunOptions = {

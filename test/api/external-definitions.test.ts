@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { ConnectorRegistry } from '../../src/connectors/registry.js'
-import { loadExternalDefinitions } from '../../src/connectors/external/external-definitions.js'
+import { loadCustomDefinitions } from '../../src/custom-definitions.js'
 import { dockerDefinitionRequest } from '../../src/cli/connectors-command.js'
 import { FIXTURES } from '../connectors/external/external-helpers.js'
 import { createHarness, type ApiHarness } from './api-harness.js'
@@ -47,7 +47,7 @@ describe('connector image definitions (create_custom, update) with the local run
 
     // Stored: a fresh registry over the same store gets it back without running spec.
     const registry = new ConnectorRegistry([])
-    assert.equal(await loadExternalDefinitions(h.deps.configStore, registry), 1)
+    assert.equal(await loadCustomDefinitions(h.deps.configStore, registry, { warn: () => undefined }), 1)
     assert.equal(registry.getSource(read.sourceDefinitionId)?.source.spec.documentationUrl, 'https://example.com/pyfixture')
   })
 

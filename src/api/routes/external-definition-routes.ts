@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import type { DestinationDefinition, SourceDefinition } from '../../protocol/index.js'
 import type { DefinitionResourceRequirements } from '../../connectors/external/connector-runner.js'
-import { saveExternalDefinition, serverConnectorLogger, storedExternalDefinition } from '../../connectors/external/external-definitions.js'
+import {
+  cachedExternalSpec,
+  externalDefinition,
+  isExternalPayload,
+  serverConnectorLogger,
+  type ExternalDefinitionPayload,
+} from '../../connectors/external/external-definitions.js'
+import type { CustomDefinitionRecord } from '../../store/config-store.js'
 import { SluiceError } from '../../errors.js'
 import type { ApiDeps } from '../deps.js'
 import { objectSchema, postRoute, str, uuid } from '../route-helpers.js'
@@ -34,23 +41,39 @@ function toRead(deps: ApiDeps, def: SourceDefinition | DestinationDefinition): R
   return def.kind === 'source' ? toSourceDefinitionRead(def, deps.registry) : toDestinationDefinitionRead(def)
 }
 
+/** The stored record of an external definition, when `definitionId` is one. */
+async function storedImageDefinition(deps: ApiDeps, definitionId: string): Promise<(CustomDefinitionRecord & { payload: ExternalDefinitionPayload }) | undefined> {
+  const rec = (await deps.configStore.listCustomDefinitions()).find((r) => r.definitionId === definitionId)
+  return rec && isExternalPayload(rec.payload) ? (rec as CustomDefinitionRecord & { payload: ExternalDefinitionPayload }) : undefined
+}
+
+/**
+ * Runs the image's `spec` (cached per repository:tag), stores the definition with it (same
+ * table as manifests, `payload.external: true`) and registers it. A spec that cannot be read
+ * fails the call: nothing is stored.
+ */
 async function save(deps: ApiDeps, kind: Kind, definitionId: string, body: Required<Pick<ImageDefinitionBody, 'name' | 'dockerRepository' | 'dockerImageTag'>> & ImageDefinitionBody, workspaceId: string | undefined): Promise<Record<string, unknown>> {
-  const def = await saveExternalDefinition(
-    deps.configStore,
-    deps.registry,
-    {
-      kind,
-      definitionId,
-      name: body.name,
-      ...(workspaceId ? { workspaceId } : {}),
-      dockerRepository: body.dockerRepository,
-      dockerImageTag: body.dockerImageTag,
-      ...(body.documentationUrl ? { documentationUrl: body.documentationUrl } : {}),
-      ...(body.icon ? { icon: body.icon } : {}),
-      ...(body.resourceRequirements ? { resourceRequirements: body.resourceRequirements } : {}),
-    },
-    { signal: AbortSignal.timeout(SPEC_TIMEOUT_MS), logger: serverConnectorLogger(deps.logger), context: deps.context },
-  )
+  const opts = { signal: AbortSignal.timeout(SPEC_TIMEOUT_MS), logger: serverConnectorLogger(deps.logger), context: deps.context }
+  const spec = await cachedExternalSpec({ repository: body.dockerRepository, tag: body.dockerImageTag }, {}, opts, kind)
+  const payload: ExternalDefinitionPayload = {
+    external: true,
+    dockerRepository: body.dockerRepository,
+    dockerImageTag: body.dockerImageTag,
+    ...(body.documentationUrl ? { documentationUrl: body.documentationUrl } : {}),
+    ...(body.icon ? { icon: body.icon } : {}),
+    ...(body.resourceRequirements ? { resourceRequirements: body.resourceRequirements } : {}),
+    spec,
+  }
+  const def = externalDefinition(kind, definitionId, body.name, payload)
+  await deps.configStore.putCustomDefinition({
+    definitionId,
+    kind,
+    ...(workspaceId ? { workspaceId } : {}),
+    name: body.name,
+    payload: payload as unknown as Record<string, unknown>,
+    createdAt: Date.now(),
+  })
+  deps.registry.add(def)
   return toRead(deps, def as SourceDefinition | DestinationDefinition)
 }
 
@@ -68,7 +91,7 @@ export async function createImageDefinition(deps: ApiDeps, kind: Kind, workspace
 
 /** `update`: a new tag re-reads the spec; resource requirements may change too. */
 async function updateImageDefinition(deps: ApiDeps, kind: Kind, definitionId: string, dockerImageTag: string | undefined, resourceRequirements: DefinitionResourceRequirements | undefined): Promise<Record<string, unknown>> {
-  const rec = await storedExternalDefinition(deps.configStore, definitionId)
+  const rec = await storedImageDefinition(deps, definitionId)
   if (!rec || rec.kind !== kind) {
     const existing = kind === 'source' ? deps.registry.getSource(definitionId) : deps.registry.getDestination(definitionId)
     if (existing) throw new SluiceError('SLUICE_ERR_UNSUPPORTED', `${existing.name} is not a connector image added with create_custom: its version cannot be changed.`)

@@ -1,6 +1,5 @@
 import type { ConnectionStatus, ConnectorConfig, ConnectorLogger, ConnectorSpecification, LogLevel, RunOptions } from '../../protocol/index.js'
 import { cancelledError, SluiceError, type FailureType } from '../../errors.js'
-import { secretValues } from '../../secrets/config-secrets.js'
 import { protocolError, readAirbyteMessages, type MessageReaderOptions } from './airbyte-message-reader.js'
 import { specFromWire, type WireMessage, type WireTrace } from './airbyte-wire.js'
 import { ConnectorProcess, type ProcessExit, type ProcessRequest } from './connector-process.js'
@@ -14,7 +13,7 @@ import {
   type DefinitionResourceRequirements,
   type ImageRef,
 } from './connector-runner.js'
-import { SecretMasker } from './secret-masker.js'
+import { SecretMasker, specSecretValues } from './secret-masker.js'
 
 /** Settings shared by external sources and destinations. */
 export interface ExternalRunSettings {
@@ -172,7 +171,7 @@ export class ExternalConnector {
   }
 
   masker(config: ConnectorConfig | undefined): SecretMasker {
-    return new SecretMasker(config ? secretValues(this.spec.connectionSpecification, config) : [])
+    return new SecretMasker(config ? specSecretValues(this.spec.connectionSpecification, config) : [])
   }
 
   label(role: string): string {
@@ -241,7 +240,7 @@ export class ExternalConnector {
   async configUpdate(m: WireMessage, opts: RunOptions, masker: SecretMasker, role: string): Promise<void> {
     const config = m.control?.connectorConfig?.config
     if (m.control?.type !== 'CONNECTOR_CONFIG' || config === null || typeof config !== 'object') return
-    masker.add(secretValues(this.spec.connectionSpecification, config))
+    masker.add(specSecretValues(this.spec.connectionSpecification, config))
     opts.logger.info(`${role}: the connector updated its configuration${opts.onConfigUpdate ? '; saving it' : ' (not saved: nothing to save it to here)'}`)
     await opts.onConfigUpdate?.(config)
   }

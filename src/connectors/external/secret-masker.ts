@@ -31,3 +31,39 @@ export class SecretMasker {
     return out
   }
 }
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v)
+}
+
+/**
+ * Every value of `config` under a field its spec marks `airbyte_secret` (through `properties`,
+ * `items` and `oneOf`/`anyOf`/`allOf` branches), in clear: what a connector's logs must not show.
+ */
+export function specSecretValues(schema: unknown, config: unknown): string[] {
+  const out = new Set<string>()
+  const collect = (v: unknown): void => {
+    if (typeof v === 'string') out.add(v)
+    else if (typeof v === 'number' || typeof v === 'boolean') out.add(String(v))
+    else if (Array.isArray(v)) v.forEach(collect)
+    else if (isObject(v)) {
+      out.add(JSON.stringify(v))
+      Object.values(v).forEach(collect)
+    }
+  }
+  const walk = (s: unknown, v: unknown): void => {
+    if (!isObject(s) || v === undefined || v === null) return
+    if (s.airbyte_secret === true) {
+      collect(v)
+      return
+    }
+    for (const key of ['oneOf', 'anyOf', 'allOf']) {
+      const branches = s[key]
+      if (Array.isArray(branches)) for (const b of branches) walk(b, v)
+    }
+    if (isObject(v) && isObject(s.properties)) for (const [k, sub] of Object.entries(s.properties)) walk(sub, v[k])
+    if (Array.isArray(v) && s.items !== undefined) for (const item of v) walk(s.items, item)
+  }
+  walk(schema, config)
+  return [...out]
+}
