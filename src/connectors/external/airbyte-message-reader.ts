@@ -60,19 +60,16 @@ function lineBatch(stream: StreamDescriptor, lines: Buffer, count: number, label
 
 function parseRecordLines(lines: Buffer, label: string): RecordData[] {
   const out: RecordData[] = []
-  let start = 0
-  while (start < lines.length) {
-    let end = lines.indexOf(NEWLINE, start)
-    if (end < 0) end = lines.length
-    const text = lines.toString('utf8', start, end)
-    start = end + 1
-    let parsed: unknown
+  // Raw newlines cannot occur inside JSON strings: splitting on them is exact.
+  for (const text of lines.toString('utf8').split('\n')) {
+    if (text === '') continue
+    let parsed: WireMessage
     try {
-      parsed = JSON.parse(text)
+      parsed = JSON.parse(text) as WireMessage
     } catch {
       throw protocolError(`${label} wrote a RECORD line that is not valid JSON: ${text.slice(0, 200)}`)
     }
-    out.push((parsed as WireMessage).record?.data ?? {})
+    out.push(parsed.record?.data ?? {})
   }
   return out
 }
@@ -123,6 +120,35 @@ function routeOf(line: Buffer): RouteKey | undefined {
  * quiet for `idleFlushMs`. Pull-based: nothing is read while the consumer is busy, so a full
  * engine channel leaves the connector blocked on its stdout pipe (backpressure).
  */
+const RECORD_PREFIX_TEXT = RECORD_PREFIX.toString('latin1')
+const NON_ASCII = /[\u0080-\u00ff]/
+
+/**
+ * `routeOf` over a chunk decoded as latin1 (one character per byte, so offsets are byte
+ * offsets): V8's string search avoids a call into C++ per probe. `nsAt` is the next
+ * `"namespace":` at or after the line (-1: none in the rest of the chunk), kept by the caller so
+ * lines without one do not rescan the chunk.
+ */
+function routeOfText(chunk: Buffer, text: string, start: number, end: number, nsAt: number): RouteKey | undefined {
+  if (!text.startsWith(RECORD_PREFIX_TEXT, start)) return undefined
+  const from = start + RECORD_PREFIX.length
+  const data = text.indexOf('"data":', from)
+  if (data < 0 || data > end) return undefined
+  const stream = text.indexOf('"stream":"', from)
+  if (stream < 0 || stream > data) return undefined
+  let last = end - 1
+  while (last > start && (text.charCodeAt(last) === 0x0d || text.charCodeAt(last) === 0x20)) last--
+  if (text.charCodeAt(last) !== CLOSE_BRACE) return undefined
+  const nameAt = stream + STREAM_KEY.length
+  const nameEnd = text.indexOf('"', nameAt)
+  let name = text.slice(nameAt, nameEnd)
+  if (name.includes('\\')) return undefined
+  if (NON_ASCII.test(name)) name = chunk.toString('utf8', nameAt, nameEnd)
+  if (nsAt < 0 || nsAt > end) return { name, namespace: undefined }
+  if (nsAt > data) return undefined
+  return routeOf(chunk.subarray(start, end))
+}
+
 export async function* readAirbyteMessages(input: AsyncIterable<Buffer>, options: MessageReaderOptions): AsyncGenerator<ReaderItem> {
   const maxRows = options.maxBatchRows ?? 10_000
   const maxBytes = options.maxBatchBytes ?? 8 * 1024 * 1024
@@ -137,10 +163,12 @@ export async function* readAirbyteMessages(input: AsyncIterable<Buffer>, options
 
   const flush = (): void => {
     if (pending === undefined) return
+    closeRun()
     out.push(lineBatch(pending.stream, Buffer.concat(pending.parts, pending.bytes), pending.count, label))
     pending = undefined
   }
-  const addRecord = (route: RouteKey, line: Buffer): void => {
+  /** Opens the stream's batch; with `push`, also adds the line (runs add their lines themselves). */
+  const addRecord = (route: RouteKey, line: Buffer, push = true): void => {
     const key = `${route.namespace ?? ''}\u0000${route.name}`
     if (pending !== undefined && pending.key !== key) flush()
     if (pending === undefined) {
@@ -151,6 +179,7 @@ export async function* readAirbyteMessages(input: AsyncIterable<Buffer>, options
       }
       pending = { key, stream, parts: [], bytes: 0, count: 0 }
     }
+    if (!push) return
     // Each kept line ends in exactly one newline, so the batch's buffer is valid JSONL.
     const piece = line[line.length - 1] === NEWLINE ? line : Buffer.concat([line, Buffer.from('\n')])
     pending.parts.push(piece)
@@ -190,24 +219,63 @@ export async function* readAirbyteMessages(input: AsyncIterable<Buffer>, options
     flush()
     out.push({ type: 'MESSAGE', message: parsed })
   }
+  // Consecutive record lines of one stream in one chunk are kept as one slice of it (a run).
+  let run: { chunk: Buffer; start: number; end: number } | undefined
+  const closeRun = (): void => {
+    if (run === undefined || pending === undefined) return
+    const piece = run.chunk.subarray(run.start, run.end)
+    pending.parts.push(piece)
+    run = undefined
+  }
+  const addRunLine = (route: RouteKey, chunk: Buffer, start: number, end: number): void => {
+    const key = `${route.namespace ?? ''}\u0000${route.name}`
+    if (pending !== undefined && pending.key === key && run !== undefined && run.chunk === chunk && run.end === start) {
+      run.end = end
+    } else {
+      closeRun()
+      addRecord(route, chunk.subarray(start, end), false)
+      run = { chunk, start, end }
+    }
+    if (pending === undefined) return
+    pending.bytes += end - start
+    pending.count++
+    if (pending.count >= maxRows || pending.bytes >= maxBytes) flush()
+  }
   const handleChunk = (chunk: Buffer): void => {
     let start = 0
+    if (partial.length > 0) {
+      const nl = chunk.indexOf(NEWLINE)
+      if (nl < 0) {
+        partial.push(chunk)
+        partialBytes += chunk.length
+        if (partialBytes > maxLine) throw protocolError(`${label} wrote more than ${maxLine} bytes without a line break: not Airbyte protocol output`)
+        return
+      }
+      partial.push(chunk.subarray(0, nl + 1))
+      const line = Buffer.concat(partial, partialBytes + nl + 1)
+      partial = []
+      partialBytes = 0
+      if (line.length > maxLine) throw protocolError(`${label} wrote a line of ${line.length} bytes (the limit is ${maxLine}): not Airbyte protocol output`)
+      closeRun()
+      handleLine(line)
+      start = nl + 1
+    }
+    const text = chunk.toString('latin1')
+    let nsAt = -2
     for (;;) {
-      const nl = chunk.indexOf(NEWLINE, start)
+      const nl = text.indexOf('\n', start)
       if (nl < 0) break
-      if (partial.length > 0) {
-        partial.push(chunk.subarray(start, nl + 1))
-        const line = Buffer.concat(partial, partialBytes + nl + 1 - start)
-        partial = []
-        partialBytes = 0
-        if (line.length > maxLine) throw protocolError(`${label} wrote a line of ${line.length} bytes (the limit is ${maxLine}): not Airbyte protocol output`)
-        handleLine(line)
-      } else {
-        if (nl + 1 - start > maxLine) throw protocolError(`${label} wrote a line of ${nl + 1 - start} bytes (the limit is ${maxLine}): not Airbyte protocol output`)
+      if (nl + 1 - start > maxLine) throw protocolError(`${label} wrote a line of ${nl + 1 - start} bytes (the limit is ${maxLine}): not Airbyte protocol output`)
+      if (nsAt !== -1 && nsAt < start) nsAt = text.indexOf('"namespace":', start)
+      const route = routeOfText(chunk, text, start, nl, nsAt)
+      if (route !== undefined) addRunLine(route, chunk, start, nl + 1)
+      else {
+        closeRun()
         handleLine(chunk.subarray(start, nl + 1))
       }
       start = nl + 1
     }
+    closeRun()
     if (start < chunk.length) {
       partial.push(chunk.subarray(start))
       partialBytes += chunk.length - start
