@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { fakerDefinition } from '../../../src/connectors/faker/index.js'
+import { builtinDefinitions } from '../../../src/connectors/builtin-definitions.js'
+import { ConnectorRegistry } from '../../../src/connectors/registry.js'
+import { findBuiltinConnector } from '../../../src/cli/connector-command.js'
 import { ExternalDestination } from '../../../src/connectors/external/external-destination.js'
 import { ExternalSource } from '../../../src/connectors/external/external-source.js'
 import { runAttempt } from '../../../src/engine/index.js'
@@ -96,5 +99,15 @@ describe('round trip: built-in connectors through `sluice connector` and the ext
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
+  })
+
+  it('finds built-in connectors by repository, last segment, short name (per verb) or display name', () => {
+    const registry = new ConnectorRegistry(builtinDefinitions())
+    assert.equal(findBuiltinConnector(registry, 'airbyte/source-faker', 'read').definitionId, fakerDefinition.definitionId)
+    assert.equal(findBuiltinConnector(registry, 'faker', 'spec').definitionId, fakerDefinition.definitionId)
+    assert.equal(findBuiltinConnector(registry, 'postgres', 'read').kind, 'source')
+    assert.equal(findBuiltinConnector(registry, 'postgres', 'write').kind, 'destination')
+    assert.throws(() => findBuiltinConnector(registry, 'postgres', 'spec'), /names more than one connector \(source-postgres, destination-postgres\)/)
+    assert.throws(() => findBuiltinConnector(registry, 'faker', 'write'), /no built-in destination named "faker"/)
   })
 })
