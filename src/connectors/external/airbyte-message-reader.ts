@@ -129,24 +129,35 @@ const NON_ASCII = /[\u0080-\u00ff]/
  * `"namespace":` at or after the line (-1: none in the rest of the chunk), kept by the caller so
  * lines without one do not rescan the chunk.
  */
-function routeOfText(chunk: Buffer, text: string, start: number, end: number, nsAt: number): RouteKey | undefined {
+function endsWithBrace(text: string, start: number, end: number): boolean {
+  let last = end - 1
+  while (last > start && (text.charCodeAt(last) === 0x0d || text.charCodeAt(last) === 0x20)) last--
+  return text.charCodeAt(last) === CLOSE_BRACE
+}
+
+/** The route of a line and where its head (everything up to `"data":`) ends. */
+interface TextRoute {
+  route: RouteKey
+  headEnd: number
+}
+
+function routeOfText(chunk: Buffer, text: string, start: number, end: number, nsAt: number): TextRoute | undefined {
   if (!text.startsWith(RECORD_PREFIX_TEXT, start)) return undefined
   const from = start + RECORD_PREFIX.length
   const data = text.indexOf('"data":', from)
   if (data < 0 || data > end) return undefined
   const stream = text.indexOf('"stream":"', from)
-  if (stream < 0 || stream > data) return undefined
-  let last = end - 1
-  while (last > start && (text.charCodeAt(last) === 0x0d || text.charCodeAt(last) === 0x20)) last--
-  if (text.charCodeAt(last) !== CLOSE_BRACE) return undefined
+  if (stream < 0 || stream > data || !endsWithBrace(text, start, end)) return undefined
   const nameAt = stream + STREAM_KEY.length
   const nameEnd = text.indexOf('"', nameAt)
   let name = text.slice(nameAt, nameEnd)
   if (name.includes('\\')) return undefined
   if (NON_ASCII.test(name)) name = chunk.toString('utf8', nameAt, nameEnd)
-  if (nsAt < 0 || nsAt > end) return { name, namespace: undefined }
+  const headEnd = data + DATA_KEY.length
+  if (nsAt < 0 || nsAt > end) return { route: { name, namespace: undefined }, headEnd }
   if (nsAt > data) return undefined
-  return routeOf(chunk.subarray(start, end))
+  const route = routeOf(chunk.subarray(start, end))
+  return route === undefined ? undefined : { route, headEnd }
 }
 
 export async function* readAirbyteMessages(input: AsyncIterable<Buffer>, options: MessageReaderOptions): AsyncGenerator<ReaderItem> {
@@ -219,6 +230,9 @@ export async function* readAirbyteMessages(input: AsyncIterable<Buffer>, options
     flush()
     out.push({ type: 'MESSAGE', message: parsed })
   }
+  // The head of the last record line read by the text scan, and its route (most lines repeat it).
+  let lastHead: string | undefined
+  let lastRoute: RouteKey | undefined
   // Consecutive record lines of one stream in one chunk are kept as one slice of it (a run).
   let run: { chunk: Buffer; start: number; end: number } | undefined
   const closeRun = (): void => {
@@ -267,7 +281,20 @@ export async function* readAirbyteMessages(input: AsyncIterable<Buffer>, options
       if (nl < 0) break
       if (nl + 1 - start > maxLine) throw protocolError(`${label} wrote a line of ${nl + 1 - start} bytes (the limit is ${maxLine}): not Airbyte protocol output`)
       if (nsAt !== -1 && nsAt < start) nsAt = text.indexOf('"namespace":', start)
-      const route = routeOfText(chunk, text, start, nl, nsAt)
+      let route: RouteKey | undefined
+      if (lastHead !== undefined && text.startsWith(lastHead, start)) {
+        // The same head as the previous record line (same stream, same namespace if any): only
+        // a namespace key after `"data":` or a line that does not close could change the verdict.
+        const data = start + lastHead.length
+        if ((nsAt < 0 || nsAt > nl || nsAt < data) && endsWithBrace(text, start, nl)) route = lastRoute
+      } else {
+        const found = routeOfText(chunk, text, start, nl, nsAt)
+        if (found !== undefined) {
+          lastHead = text.slice(start, found.headEnd)
+          lastRoute = found.route
+          route = found.route
+        }
+      }
       if (route !== undefined) addRunLine(route, chunk, start, nl + 1)
       else {
         closeRun()

@@ -139,11 +139,6 @@ export class ConnectorProcess {
     return [...this.#stderrTail]
   }
 
-  /** Set when the command could not be started (e.g. the docker client is missing). */
-  get launchError(): Error | undefined {
-    return this.#launchError
-  }
-
   #signal(signal: NodeJS.Signals): void {
     const pid = this.#child.pid
     if (pid === undefined || this.#exit !== undefined) return

@@ -193,8 +193,9 @@ export class ExternalConnector {
       stdin,
       killGraceMs: this.settings.killGraceMs ?? defaultGrace(),
       ...(this.settings.graceWait ? { graceWait: this.settings.graceWait } : {}),
-      ...(this.settings.tmpRoot ?? process.env.SLUICE_CONNECTOR_TMP_DIR ? { tmpRoot: this.settings.tmpRoot ?? process.env.SLUICE_CONNECTOR_TMP_DIR } : {}),
     }
+    const tmpRoot = this.settings.tmpRoot ?? (process.env.SLUICE_CONNECTOR_TMP_DIR || undefined)
+    if (tmpRoot !== undefined) request.tmpRoot = tmpRoot
     const proc = await ConnectorProcess.start(request, opts.signal)
     const onAbort = (): void => void proc.cancel()
     opts.signal.addEventListener('abort', onAbort, { once: true })

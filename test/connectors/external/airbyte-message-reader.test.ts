@@ -49,6 +49,18 @@ describe('Airbyte message reader', () => {
     assert.deepEqual(items.at(-1), { type: 'TEXT', text: 'no newline at the end' })
   })
 
+  it('does not reuse the previous line\'s route when a namespace follows the data', async () => {
+    const items = await readAll(chunks(rec('a', 1) + '{"type":"RECORD","record":{"stream":"a","data":{"id":2},"namespace":"n"}}\n' + rec('a', 3)))
+    assert.deepEqual(
+      items.map((i) => [(i as RecordBatch).stream, (i as RecordBatch).rows()]),
+      [
+        [{ name: 'a' }, [{ id: 1 }]],
+        [{ name: 'a', namespace: 'n' }, [{ id: 2 }]],
+        [{ name: 'a' }, [{ id: 3 }]],
+      ],
+    )
+  })
+
   it('bounds batches and lines', async () => {
     const items = await readAll(chunks(Array.from({ length: 25 }, (_, i) => rec('a', i)).join('')), { maxBatchRows: 10 })
     assert.deepEqual(items.map((i) => (i as RecordBatch).count), [10, 10, 5])
