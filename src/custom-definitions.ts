@@ -1,5 +1,5 @@
 import { definitionFromStored, isManifestPayload } from './connectors/declarative/index.js'
-import { externalDefinition, isExternalPayload } from './connectors/external/external-definitions.js'
+import { externalDefinition, isExternalPayload } from './connectors/external/index.js'
 import type { ConnectorRegistry } from './connectors/registry.js'
 import type { ConfigStore } from './store/config-store.js'
 

@@ -6,26 +6,24 @@ import { Command } from 'commander'
 import type { ConnectorConfig, ConnectorDefinition, ConnectorLogger, DestinationMessage, RunOptions, StateMessage } from '../protocol/index.js'
 import { builtinDefinitions } from '../connectors/builtin-definitions.js'
 import { ConnectorRegistry } from '../connectors/registry.js'
-import { readAirbyteMessages } from '../connectors/external/airbyte-message-reader.js'
-import {
-  connectionStatusLine,
-  controlConfigLine,
-  errorTraceLine,
-  estimateLine,
-  logLine,
-  recordLines,
-  streamStatusLine,
-} from '../connectors/external/airbyte-message-writer.js'
 import {
   catalogToWire,
   configuredCatalogFromWire,
+  connectionStatusLine,
+  controlConfigLine,
   descriptorFromWire,
+  errorTraceLine,
+  estimateLine,
+  logLine,
+  readAirbyteMessages,
+  recordLines,
+  SecretMasker,
   specToWire,
   statesFromWire,
+  streamStatusLine,
   type WireConfiguredCatalog,
   type WireState,
-} from '../connectors/external/airbyte-wire.js'
-import { SecretMasker } from '../connectors/external/secret-masker.js'
+} from '../connectors/external/index.js'
 import { SluiceError, isSluiceError } from '../errors.js'
 import { secretValues } from '../secrets/config-secrets.js'
 

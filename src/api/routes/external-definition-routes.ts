@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import type { DestinationDefinition, SourceDefinition } from '../../protocol/index.js'
-import type { DefinitionResourceRequirements } from '../../connectors/external/connector-runner.js'
 import {
   cachedExternalSpec,
   externalDefinition,
   isExternalPayload,
   serverConnectorLogger,
+  type DefinitionResourceRequirements,
   type ExternalDefinitionPayload,
-} from '../../connectors/external/external-definitions.js'
+} from '../../connectors/external/index.js'
 import type { CustomDefinitionRecord } from '../../store/config-store.js'
 import { SluiceError } from '../../errors.js'
 import type { ApiDeps } from '../deps.js'
