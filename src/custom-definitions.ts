@@ -1,4 +1,5 @@
 import { definitionFromStored, isManifestPayload } from './connectors/declarative/index.js'
+import { externalDefinition, isExternalPayload } from './connectors/external/index.js'
 import type { ConnectorRegistry } from './connectors/registry.js'
 import type { ConfigStore } from './store/config-store.js'
 
@@ -8,7 +9,7 @@ interface DefinitionsLog {
 }
 
 /**
- * Hands the stored custom manifest definitions to the registry (at start-up, and again when
+ * Hands the stored custom definitions (declarative manifests, connector images) to the registry (at start-up, and again when
  * another process added some). Part of the composition root: the store and the connector
  * families meet here, so neither imports the other. A manifest this runtime can no longer load
  * is logged and skipped, so one bad definition cannot stop the server.
@@ -16,9 +17,12 @@ interface DefinitionsLog {
 export async function loadCustomDefinitions(store: ConfigStore, registry: ConnectorRegistry, log: DefinitionsLog): Promise<number> {
   let n = 0
   for (const rec of await store.listCustomDefinitions()) {
-    if (rec.kind !== 'source' || !isManifestPayload(rec.payload)) continue
+    const payload = rec.payload
     try {
-      registry.add(definitionFromStored(rec))
+      if (rec.kind === 'source' && isManifestPayload(payload)) registry.add(definitionFromStored(rec))
+      // A connector image's spec is stored with it: nothing runs here.
+      else if (isExternalPayload(payload)) registry.add(externalDefinition(rec.kind, rec.definitionId, rec.name, payload))
+      else continue
       n++
     } catch (e) {
       log.warn({ definitionId: rec.definitionId, err: (e as Error).message }, `custom definition ${rec.name} could not be loaded`)

@@ -35,7 +35,7 @@ async function post(opts: ConnectorsClientOptions, path: string, body: unknown):
   } catch {
     json = { message: text }
   }
-  if (!res.ok) throw new SluiceError('SLUICE_ERR_INVALID_INPUT', `the server refused the manifest (HTTP ${res.status}): ${String(json.message ?? text)}`)
+  if (!res.ok) throw new SluiceError('SLUICE_ERR_INVALID_INPUT', `the server refused the connector (HTTP ${res.status}): ${String(json.message ?? text)}`)
   return json
 }
 
@@ -59,8 +59,36 @@ export async function readManifestSource(ref: string, registryBase: string = AIR
   }
 }
 
-/** Adds a manifest to a running server through `source_definitions/create`; returns the SourceDefinitionRead. */
+/**
+ * `docker:airbyte/source-hubspot:4.5.1` as Airbyte's create_custom body: a destination when the
+ * image's name starts with `destination-`, else a source; the name defaults to the image's.
+ */
+export function dockerDefinitionRequest(ref: string, name?: string, workspaceId?: string): { path: string; body: Record<string, unknown> } {
+  const image = ref.slice('docker:'.length)
+  const slash = image.lastIndexOf('/')
+  const colon = image.lastIndexOf(':')
+  const repository = colon > slash ? image.slice(0, colon) : image
+  const tag = colon > slash ? image.slice(colon + 1) : 'latest'
+  if (repository === '') throw new SluiceError('SLUICE_ERR_INVALID_INPUT', `expected docker:<repository>:<tag>, got ${ref}`)
+  const segment = repository.slice(slash + 1)
+  const kind = segment.startsWith('destination-') ? 'destination' : 'source'
+  const definition = { name: name ?? segment, dockerRepository: repository, dockerImageTag: tag, documentationUrl: '' }
+  return {
+    path: `${kind}_definitions/create_custom`,
+    body: { ...(workspaceId ? { workspaceId } : {}), [`${kind}Definition`]: definition },
+  }
+}
+
+/**
+ * Adds a connector to a running server: `docker:<image>:<tag>` through
+ * `source_definitions/create_custom` (or the destination one), a manifest through
+ * `source_definitions/create`. Returns the definition read.
+ */
 export async function addConnector(ref: string, opts: ConnectorsClientOptions & { name?: string; workspaceId?: string; registryBase?: string }): Promise<Record<string, unknown>> {
+  if (ref.startsWith('docker:')) {
+    const { path, body } = dockerDefinitionRequest(ref, opts.name, opts.workspaceId)
+    return post(opts, path, body)
+  }
   const { text } = await readManifestSource(ref, opts.registryBase, opts.fetch)
   const body: Record<string, unknown> = { manifest: text }
   if (opts.name) body.name = opts.name
@@ -78,8 +106,8 @@ export function connectorsCommand(env: NodeJS.ProcessEnv = process.env, out: (te
   const cmd = new Command('connectors').description('manage source definitions (declarative manifests) on a running server')
   cmd
     .command('add')
-    .description('add a declarative manifest as a source definition: a file, an http(s) URL, or airbyte:<name> from Airbyte\'s registry')
-    .argument('<manifest>', 'path, URL, or airbyte:<connector-name> (e.g. airbyte:xkcd)')
+    .description('add a connector: a declarative manifest (a file, an http(s) URL, or airbyte:<name> from Airbyte\'s registry) or an Airbyte connector image (docker:<repository>:<tag>)')
+    .argument('<manifest>', 'path, URL, airbyte:<connector-name> (e.g. airbyte:xkcd), or docker:<image> (e.g. docker:airbyte/source-hubspot:4.5.1)')
     .option('--server <url>', 'sluice server base URL (default SLUICE_URL or http://127.0.0.1:8001)')
     .option('--token <token>', 'API token (default SLUICE_API_TOKEN)')
     .option('--name <name>', 'definition name (default: from the manifest)')
@@ -92,7 +120,8 @@ export function connectorsCommand(env: NodeJS.ProcessEnv = process.env, out: (te
         ...(o.workspaceId ? { workspaceId: o.workspaceId } : {}),
         registryBase: o.registry ?? env.SLUICE_AIRBYTE_REGISTRY_URL ?? AIRBYTE_MANIFEST_BASE,
       })
-      out(`${JSON.stringify({ sourceDefinitionId: read.sourceDefinitionId, name: read.name })}\n`)
+      const id = read.sourceDefinitionId === undefined ? { destinationDefinitionId: read.destinationDefinitionId } : { sourceDefinitionId: read.sourceDefinitionId }
+      out(`${JSON.stringify({ ...id, name: read.name })}\n`)
     })
   cmd
     .command('list')

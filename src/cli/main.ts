@@ -1,13 +1,14 @@
 import { Command } from 'commander'
 import { sluiceVersion } from '../api/version.js'
 import { isSluiceError } from '../errors.js'
+import { connectorCommand } from './connector-command.js'
 import { connectorsCommand } from './connectors-command.js'
 import { serveCommand } from './serve-command.js'
 import { syncCommand } from './sync-command.js'
 import { workerCommand } from './worker-command.js'
 
 /** Every CLI command; add yours with one import and one entry. */
-const COMMANDS: Array<() => Command> = [serveCommand, workerCommand, syncCommand, connectorsCommand]
+const COMMANDS: Array<() => Command> = [serveCommand, workerCommand, syncCommand, connectorsCommand, connectorCommand]
 
 /** Builds the `sluice` program (exported for tests). */
 export function buildProgram(): Command {

@@ -79,14 +79,16 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
   const stores = await openPostgresStores({ url: options.databaseUrl, applicationName: 'sluice-worker', maxConnections: concurrency + 4, logger })
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
   const registry = options.registry ?? new ConnectorRegistry(builtinDefinitions())
-  // Custom (declarative) definitions live in the database and may be added by any API process
-  // after this worker started: load them now, and again when a claimed job needs one we lack.
+  // Custom definitions (manifests, connector images) live in the database and may be added by any
+  // API process after this worker started: load them now, and again when a claimed job needs one
+  // we lack.
   const loadDefinitions = (): Promise<number> => loadCustomDefinitions(stores.configStore, registry, logger)
   const jobStore = withClaimHook(stores.jobStore, async (claimed) => {
     const connection = await stores.configStore.getConnection(claimed.job.configId)
     if (!connection) return
     const source = await stores.configStore.getActor('source', connection.sourceId)
-    if (source && !registry.getSource(source.definitionId)) await loadDefinitions()
+    const destination = await stores.configStore.getActor('destination', connection.destinationId)
+    if ((source && !registry.getSource(source.definitionId)) || (destination && !registry.getDestination(destination.definitionId))) await loadDefinitions()
   })
   const worker = new Worker({
     ...fromEnv,

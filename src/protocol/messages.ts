@@ -50,6 +50,13 @@ export interface RecordBatch {
   rows(): RecordData[]
   columns?(): ColumnarRecords
   pgCopyText?: PgCopyText
+  /**
+   * Airbyte RECORD message lines (one JSON message per line, each ending in a newline) for
+   * exactly these records, with the batch's stream and namespace in them. An Airbyte-protocol
+   * destination process copies them to its input unchanged (external -> external without
+   * re-encoding). A batch whose stream is renamed on the way must not carry it.
+   */
+  airbyteRecordLines?: Buffer
   /** Source-side changes per row index, when any (rare). */
   changes?: ReadonlyMap<number, RecordChange[]>
 }

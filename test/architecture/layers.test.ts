@@ -71,7 +71,7 @@ const LAYERS: LayerRule[] = [
   { layer: 'notifications', where: ['src/notifications/'], mayImport: ['store ports', 'protocol', 'errors'] },
   { layer: 'scheduler', where: ['src/scheduler/'], mayImport: ['domain', 'store ports', 'metrics', 'notifications', 'protocol', 'env settings', 'errors'] },
   { layer: 'worker', where: ['src/worker/'], mayImport: ['connectors/registry', ...BELOW_SERVICES] },
-  { layer: 'api', where: ['src/api/'], mayImport: ['connectors/registry', 'connectors/declarative', ...BELOW_SERVICES], packages: ['fastify'] },
+  { layer: 'api', where: ['src/api/'], mayImport: ['connectors/registry', 'connectors/declarative', 'connectors/external', ...BELOW_SERVICES], packages: ['fastify'] },
   {
     layer: 'server',
     where: ['src/server.ts', 'src/job-services.ts', 'src/custom-definitions.ts'],

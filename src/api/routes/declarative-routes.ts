@@ -12,6 +12,7 @@ import { SluiceError } from '../../errors.js'
 import type { ApiDeps } from '../deps.js'
 import { objectSchema, postRoute, str, uuid } from '../route-helpers.js'
 import { toSourceDefinitionRead } from './definition-routes.js'
+import { createImageDefinition, type ImageDefinitionBody } from './external-definition-routes.js'
 import { requireWorkspace } from './workspace-routes.js'
 
 interface CreateManifestBody {
@@ -30,7 +31,7 @@ interface CreateDefinitionBody {
   dockerRepository?: string
   dockerImageTag?: string
   icon?: string
-  sourceDefinition?: { name?: string; documentationUrl?: string; dockerRepository?: string; dockerImageTag?: string; icon?: string }
+  sourceDefinition?: ImageDefinitionBody
   /** The declarative manifest (object, or YAML/JSON text). */
   manifest?: unknown
   spec?: Record<string, unknown>
@@ -126,9 +127,11 @@ export function registerDeclarativeRoutes(app: FastifyInstance, deps: ApiDeps): 
   )
 
   const createFromManifest = async (body: CreateDefinitionBody): Promise<unknown> => {
+    // Airbyte's create_custom names a connector image: run by the external runner.
+    if (body.manifest === undefined && body.sourceDefinition?.dockerRepository) return createImageDefinition(deps, 'source', body.workspaceId, body.sourceDefinition)
     if (body.workspaceId) await requireWorkspace(deps, body.workspaceId)
     if (body.manifest === undefined) {
-      throw invalid('sluice creates custom source definitions from declarative manifests: pass the manifest (YAML text or object) in `manifest`.')
+      throw invalid('pass a declarative manifest (YAML text or object) in `manifest`, or a connector image in `sourceDefinition.dockerRepository` and `dockerImageTag`.')
     }
     const manifest = parseManifest(body.manifest)
     const meta = { ...body, ...(body.sourceDefinition ?? {}) }
@@ -147,5 +150,5 @@ export function registerDeclarativeRoutes(app: FastifyInstance, deps: ApiDeps): 
   }
   const createSchema = objectSchema({ workspaceId: uuid, name: str, manifest: {}, spec: { type: 'object' }, sourceDefinition: { type: 'object' } })
   postRoute<CreateDefinitionBody>(app, 'source_definitions/create', { summary: 'Create a custom source definition from a declarative manifest (`manifest`).', requestSchema: createSchema, response: 'SourceDefinitionRead' }, createFromManifest)
-  postRoute<CreateDefinitionBody>(app, 'source_definitions/create_custom', { summary: 'Create a custom source definition from a declarative manifest (`manifest`).', requestSchema: createSchema, response: 'SourceDefinitionRead' }, createFromManifest)
+  postRoute<CreateDefinitionBody>(app, 'source_definitions/create_custom', { summary: 'Create a custom source definition from a connector image (`sourceDefinition.dockerRepository`, run by the external runner) or a declarative manifest (`manifest`).', requestSchema: createSchema, response: 'SourceDefinitionRead' }, createFromManifest)
 }

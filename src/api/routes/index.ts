@@ -7,6 +7,7 @@ import { registerConnectionRoutes } from './connection-routes.js'
 import { registerDeclarativeRoutes } from './declarative-routes.js'
 import { registerDefinitionRoutes } from './definition-routes.js'
 import { registerDestinationRoutes } from './destination-routes.js'
+import { registerExternalDefinitionRoutes } from './external-definition-routes.js'
 import { registerHealthRoutes } from './health-routes.js'
 import { registerJobRoutes } from './job-routes.js'
 import { registerNotificationRoutes } from './notification-routes.js'
@@ -26,6 +27,7 @@ export const ROUTE_MODULES: RouteModule[] = [
   registerWorkspaceRoutes,
   registerDefinitionRoutes,
   registerDeclarativeRoutes,
+  registerExternalDefinitionRoutes,
   registerSourceRoutes,
   registerDestinationRoutes,
   registerConnectionRoutes,
