@@ -26,9 +26,10 @@ export function isAuthorized(header: string | undefined, token: string): boolean
 }
 
 /**
- * With a token configured, every call except health needs it; 401 otherwise. Every 401 (a bad
- * token here, a bad client secret at `applications/token`) counts against the client address;
- * past the limit the address gets 429 with Retry-After until its window ends.
+ * With a token configured, every API call except health and the token exchange needs it; 401
+ * otherwise. Every 401 (a bad token here, a bad client secret at `applications/token`) counts
+ * against the client address; past the limit the address gets 429 with Retry-After until its
+ * window ends.
  */
 export function installAuth(app: FastifyInstance, token: string | undefined, limits: FailedAuthLimits = {}): void {
   if (!token) return
@@ -36,6 +37,10 @@ export function installAuth(app: FastifyInstance, token: string | undefined, lim
   app.addHook('onRequest', async (request, reply) => {
     const path = request.url.split('?')[0]?.replace(/\/+$/, '')
     if (path === `${API_PREFIX}/health`) return
+    // The web UI's files are open too (no data in them, src/api/web-ui.ts), told by the matched
+    // route rather than the raw URL, which may be encoded.
+    const route = request.routeOptions.url
+    if (route === undefined ? !path?.startsWith('/api') : !route.startsWith('/api/')) return
     const waitMs = limiter.retryAfterMs(request.ip)
     if (waitMs > 0) {
       const err = new SluiceError('SLUICE_ERR_TOO_MANY_ATTEMPTS', 'Too many failed authentications from this address: try again later.')

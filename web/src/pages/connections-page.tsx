@@ -1,0 +1,192 @@
+import { useMemo, useState } from 'react'
+import { errorMessage, post } from '../api.js'
+import { useSession } from '../app.js'
+import { count, relativeTime } from '../format.js'
+import { useLoad } from '../hooks.js'
+import { Link } from '../router.js'
+import { describeSchedule, nextRun, type ScheduleFields } from '../schedule.js'
+import { ErrorBox, Spinner, StatusBadge } from '../widgets.js'
+import { FirstRun } from './first-run.js'
+
+/** A WebBackendConnectionListItem (the fields this page reads). */
+export interface ConnectionItem extends ScheduleFields {
+  connectionId: string
+  name: string
+  status: 'active' | 'inactive' | 'deprecated'
+  source: { sourceId: string; name: string; sourceName: string }
+  destination: { destinationId: string; name: string; destinationName: string }
+  isSyncing: boolean
+  latestSyncJobCreatedAt?: number
+  latestSyncJobStatus?: string
+  schemaChange: 'no_change' | 'non_breaking' | 'breaking'
+}
+
+/** The newest job of a connection, from jobs/list. */
+interface LatestJob {
+  id: number
+  status: string
+  records: number | undefined
+}
+
+const ACTIVE_JOB = new Set(['pending', 'running', 'incomplete'])
+
+/** Connections, their newest jobs (one jobs/list call for all), for the list. */
+async function loadConnections(workspaceId: string, signal: AbortSignal): Promise<{ connections: ConnectionItem[]; latest: Map<string, LatestJob> }> {
+  const [list, jobs] = await Promise.all([
+    post<{ connections: ConnectionItem[] }>('web_backend/connections/list', { workspaceId }, signal),
+    post<{ jobs: Array<{ job: { id: number; configId: string; status: string; aggregatedStats?: { recordsCommitted?: number }; summary?: { recordsSynced?: number } } }> }>(
+      'jobs/list',
+      { configTypes: ['sync', 'refresh', 'reset_connection'], pagination: { pageSize: 500 } },
+      signal,
+    ),
+  ])
+  const latest = new Map<string, LatestJob>()
+  for (const { job } of jobs.jobs) {
+    if (!latest.has(job.configId)) latest.set(job.configId, { id: job.id, status: job.status, records: job.summary?.recordsSynced ?? job.aggregatedStats?.recordsCommitted })
+  }
+  return { connections: list.connections, latest }
+}
+
+/** Connections: status, last and next sync, a toggle, Sync now / Cancel, a filter; polls while jobs run. */
+export function ConnectionsPage() {
+  const { workspaceId } = useSession()
+  const [text, setText] = useState('')
+  const [statusFilter, setStatusFilter] = useState('all')
+  const [actionError, setActionError] = useState<string | undefined>(undefined)
+  const [busy, setBusy] = useState<string | undefined>(undefined)
+  const loaded = useLoad((signal) => loadConnections(workspaceId, signal), [workspaceId], (d) =>
+    d && [...d.latest.values()].some((j) => ACTIVE_JOB.has(j.status)) ? 1500 : 10_000,
+  )
+  const data = loaded.data
+
+  const rows = useMemo(() => {
+    if (!data) return []
+    const needle = text.trim().toLowerCase()
+    return data.connections.filter((c) => {
+      const job = data.latest.get(c.connectionId)
+      if (statusFilter === 'active' || statusFilter === 'inactive') {
+        if (c.status !== statusFilter) return false
+      } else if (statusFilter === 'running') {
+        if (!job || !ACTIVE_JOB.has(job.status)) return false
+      } else if (statusFilter === 'failed') {
+        if (c.latestSyncJobStatus !== 'failed') return false
+      }
+      if (needle === '') return true
+      return [c.name, c.source.name, c.source.sourceName, c.destination.name, c.destination.destinationName].some((s) => s.toLowerCase().includes(needle))
+    })
+  }, [data, text, statusFilter])
+
+  const act = async (key: string, fn: () => Promise<unknown>): Promise<void> => {
+    setBusy(key)
+    setActionError(undefined)
+    try {
+      await fn()
+      loaded.reload()
+    } catch (e) {
+      setActionError(errorMessage(e))
+    } finally {
+      setBusy(undefined)
+    }
+  }
+
+  if (!data && loaded.error) return <main className="page"><h1>Connections</h1><ErrorBox message={loaded.error} onRetry={loaded.reload} /></main>
+  if (!data) return <main className="page"><h1>Connections</h1><Spinner label="Loading connections" /></main>
+  if (data.connections.length === 0) return <FirstRun />
+
+  return (
+    <main className="page">
+      <div className="page-head">
+        <h1>Connections</h1>
+        <Link to="/connections/new" className="button primary">
+          New connection
+        </Link>
+      </div>
+      <div className="toolbar" role="search">
+        <label>
+          <span className="visually-hidden">Filter connections</span>
+          <input type="search" placeholder="Filter by name, source or destination" value={text} onChange={(e) => setText(e.target.value)} />
+        </label>
+        <label>
+          <span className="visually-hidden">Status</span>
+          <select value={statusFilter} onChange={(e) => setStatusFilter(e.target.value)} aria-label="Status filter">
+            <option value="all">All statuses</option>
+            <option value="active">Active</option>
+            <option value="inactive">Inactive</option>
+            <option value="running">Running</option>
+            <option value="failed">Last sync failed</option>
+          </select>
+        </label>
+        <span className="muted" aria-live="polite">
+          {rows.length} of {data.connections.length}
+        </span>
+      </div>
+      {loaded.error ? <ErrorBox message={`Could not refresh: ${loaded.error}`} onRetry={loaded.reload} /> : null}
+      {actionError ? <ErrorBox message={actionError} /> : null}
+      <div className="table-wrap">
+        <table className="table">
+          <thead>
+            <tr>
+              <th scope="col">Enabled</th>
+              <th scope="col">Name</th>
+              <th scope="col">Source → destination</th>
+              <th scope="col">Last sync</th>
+              <th scope="col">Records</th>
+              <th scope="col">Next run</th>
+              <th scope="col"><span className="visually-hidden">Actions</span></th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((c) => {
+              const job = data.latest.get(c.connectionId)
+              const running = job !== undefined && ACTIVE_JOB.has(job.status)
+              const next = nextRun(c)
+              return (
+                <tr key={c.connectionId} data-connection-id={c.connectionId}>
+                  <td>
+                    <button
+                      type="button"
+                      role="switch"
+                      className="switch"
+                      aria-checked={c.status === 'active'}
+                      aria-label={`${c.status === 'active' ? 'Disable' : 'Enable'} ${c.name}`}
+                      disabled={busy !== undefined}
+                      onClick={() => void act(`toggle-${c.connectionId}`, () => post('connections/update', { connectionId: c.connectionId, status: c.status === 'active' ? 'inactive' : 'active' }))}
+                    />
+                  </td>
+                  <td>
+                    <Link to={`/connections/${c.connectionId}`}>{c.name}</Link>
+                    {c.schemaChange !== 'no_change' ? <span className={`badge badge-schema-${c.schemaChange}`}>schema {c.schemaChange.replace('_', '-')}</span> : null}
+                  </td>
+                  <td>
+                    {c.source.name} <span aria-hidden="true">→</span><span className="visually-hidden">to</span> {c.destination.name}
+                  </td>
+                  <td>
+                    <StatusBadge status={job?.status ?? c.latestSyncJobStatus} /> <span className="muted">{relativeTime(c.latestSyncJobCreatedAt)}</span>
+                  </td>
+                  <td className="num">{count(job?.records)}</td>
+                  <td title={describeSchedule(c)}>{next === undefined ? <span className="muted">{c.status === 'active' ? describeSchedule(c) : 'disabled'}</span> : relativeTime(next / 1000)}</td>
+                  <td className="actions">
+                    {running ? (
+                      <button type="button" disabled={busy !== undefined} onClick={() => void act(`cancel-${c.connectionId}`, () => post('jobs/cancel', { id: job.id }))} aria-label={`Cancel the sync of ${c.name}`}>
+                        Cancel
+                      </button>
+                    ) : (
+                      <button
+                        type="button"
+                        disabled={busy !== undefined || c.status !== 'active'}
+                        onClick={() => void act(`sync-${c.connectionId}`, () => post('connections/sync', { connectionId: c.connectionId }))}
+                        aria-label={`Sync ${c.name} now`}
+                      >
+                        Sync now
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              )
+            })}
+          </tbody>
+        </table>
+      </div>
+    </main>
+  )
+}
