@@ -36,6 +36,8 @@ export function airbyteUiSchema(schema: Schema, groups: string[] = []): UiSchema
   if (schema.airbyte_secret === true) ui['ui:widget'] = 'password'
   if (schema.airbyte_hidden === true || schema.const !== undefined) ui['ui:widget'] = 'hidden'
   if (schema.multiline === true) ui['ui:widget'] = 'textarea'
+  // Extra keys a spec allows (additionalProperties) are kept as they are, not offered as fields to add.
+  if (schema.type === 'object' || schema.properties) ui['ui:options'] = { expandable: false }
   if (schema.properties && typeof schema.properties === 'object') {
     const entries = Object.entries(schema.properties as Record<string, Schema>)
     for (const [name, prop] of entries) ui[name] = airbyteUiSchema(prop)
