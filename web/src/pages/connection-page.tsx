@@ -69,6 +69,13 @@ function SchemaTab({ connection, onSaved }: { connection: Connection; onSaved():
   const [saving, setSaving] = useState(false)
   const dirty = JSON.stringify(streams) !== JSON.stringify(connection.syncCatalog.streams)
 
+  // A reload after saving brings the stored catalog: edit from it (the messages stay).
+  const stored = JSON.stringify(connection.syncCatalog.streams)
+  useEffect(() => {
+    setStreams(JSON.parse(stored) as CatalogEntry[])
+    setCatalogId(connection.catalogId)
+  }, [stored, connection.catalogId])
+
   useEffect(() => {
     destinationModes(connection.destination.destinationDefinitionId).then(setModes, (e) => setErrors([errorMessage(e)]))
   }, [connection.destination.destinationDefinitionId])
@@ -205,6 +212,11 @@ function ScheduleTab({ connection, onSaved }: { connection: Connection; onSaved(
   const [errors, setErrors] = useState<string[]>([])
   const [saved, setSaved] = useState(false)
   const next = nextRun(connection)
+  const stored = JSON.stringify([connection.scheduleType, connection.scheduleData])
+  useEffect(() => {
+    const [scheduleType, scheduleData] = JSON.parse(stored) as [ScheduleFields['scheduleType'], ScheduleFields['scheduleData']]
+    setValue({ scheduleType: scheduleType ?? 'manual', ...(scheduleData ? { scheduleData } : {}) })
+  }, [stored])
   const save = async (): Promise<void> => {
     setErrors([])
     setSaved(false)
@@ -410,8 +422,8 @@ export function ConnectionPage({ connectionId, tab }: { connectionId: string; ta
           <Spinner label="Loading jobs" />
         )
       ) : null}
-      {current === 'schema' ? <SchemaTab key={JSON.stringify(c.syncCatalog)} connection={c} onSaved={reloadAll} /> : null}
-      {current === 'schedule' ? <ScheduleTab key={JSON.stringify(c.scheduleData ?? c.scheduleType)} connection={c} onSaved={reloadAll} /> : null}
+      {current === 'schema' ? <SchemaTab connection={c} onSaved={reloadAll} /> : null}
+      {current === 'schedule' ? <ScheduleTab connection={c} onSaved={reloadAll} /> : null}
       {current === 'settings' ? <SettingsTab connection={c} onSaved={reloadAll} /> : null}
     </main>
   )

@@ -123,7 +123,7 @@ export function ConnectionsPage() {
       {loaded.error ? <ErrorBox message={`Could not refresh: ${loaded.error}`} onRetry={loaded.reload} /> : null}
       {actionError ? <ErrorBox message={actionError} /> : null}
       <div className="table-wrap">
-        <table className="table">
+        <table className="table cards">
           <thead>
             <tr>
               <th scope="col">Enabled</th>
@@ -142,7 +142,7 @@ export function ConnectionsPage() {
               const next = nextRun(c)
               return (
                 <tr key={c.connectionId} data-connection-id={c.connectionId}>
-                  <td>
+                  <td data-label="Enabled">
                     <button
                       type="button"
                       role="switch"
@@ -153,18 +153,18 @@ export function ConnectionsPage() {
                       onClick={() => void act(`toggle-${c.connectionId}`, () => post('connections/update', { connectionId: c.connectionId, status: c.status === 'active' ? 'inactive' : 'active' }))}
                     />
                   </td>
-                  <td>
+                  <td data-label="Name">
                     <Link to={`/connections/${c.connectionId}`}>{c.name}</Link>
                     {c.schemaChange !== 'no_change' ? <span className={`badge badge-schema-${c.schemaChange}`}>schema {c.schemaChange.replace('_', '-')}</span> : null}
                   </td>
-                  <td>
+                  <td data-label="Route">
                     {c.source.name} <span aria-hidden="true">→</span><span className="visually-hidden">to</span> {c.destination.name}
                   </td>
-                  <td>
+                  <td data-label="Last sync">
                     <StatusBadge status={job?.status ?? c.latestSyncJobStatus} /> <span className="muted">{relativeTime(c.latestSyncJobCreatedAt)}</span>
                   </td>
-                  <td className="num">{count(job?.records)}</td>
-                  <td title={describeSchedule(c)}>{next === undefined ? <span className="muted">{c.status === 'active' ? describeSchedule(c) : 'disabled'}</span> : relativeTime(next / 1000)}</td>
+                  <td className="num" data-label="Records">{count(job?.records)}</td>
+                  <td title={describeSchedule(c)} data-label="Next run">{next === undefined ? <span className="muted">{c.status === 'active' ? describeSchedule(c) : 'disabled'}</span> : relativeTime(next / 1000)}</td>
                   <td className="actions">
                     {running ? (
                       <button type="button" disabled={busy !== undefined} onClick={() => void act(`cancel-${c.connectionId}`, () => post('jobs/cancel', { id: job.id }))} aria-label={`Cancel the sync of ${c.name}`}>
