@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react'
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import { errorMessage, post } from '../api.js'
 import { useSession } from '../app.js'
 import { count, relativeTime } from '../format.js'
@@ -30,6 +30,9 @@ interface LatestJob {
 
 const ACTIVE_JOB = new Set(['pending', 'running', 'incomplete'])
 
+/** Rows rendered at first and added per step: a long list paints its first screen at once. */
+const PAGE_ROWS = 150
+
 /** Connections, their newest jobs (one jobs/list call for all), for the list. */
 async function loadConnections(workspaceId: string, signal: AbortSignal): Promise<{ connections: ConnectionItem[]; latest: Map<string, LatestJob> }> {
   const [list, jobs] = await Promise.all([
@@ -47,6 +50,55 @@ async function loadConnections(workspaceId: string, signal: AbortSignal): Promis
   return { connections: list.connections, latest }
 }
 
+/** One row; memoised so that a poll or a filter re-renders only the rows that changed. */
+const ConnectionRow = memo(function ConnectionRow({ c, job, busy, act }: { c: ConnectionItem; job: LatestJob | undefined; busy: boolean; act(key: string, fn: () => Promise<unknown>): void }) {
+  const running = job !== undefined && ACTIVE_JOB.has(job.status)
+  const next = nextRun(c)
+  return (
+    <tr data-connection-id={c.connectionId}>
+      <td data-label="Enabled">
+        <button
+          type="button"
+          role="switch"
+          className="switch"
+          aria-checked={c.status === 'active'}
+          aria-label={`${c.status === 'active' ? 'Disable' : 'Enable'} ${c.name}`}
+          disabled={busy}
+          onClick={() => act(`toggle-${c.connectionId}`, () => post('connections/update', { connectionId: c.connectionId, status: c.status === 'active' ? 'inactive' : 'active' }))}
+        />
+      </td>
+      <td data-label="Name">
+        <Link to={`/connections/${c.connectionId}`}>{c.name}</Link>
+        {c.schemaChange !== 'no_change' ? <span className={`badge badge-schema-${c.schemaChange}`}>schema {c.schemaChange.replace('_', '-')}</span> : null}
+      </td>
+      <td data-label="Route">
+        {c.source.name} <span aria-hidden="true">→</span><span className="visually-hidden">to</span> {c.destination.name}
+      </td>
+      <td data-label="Last sync">
+        <StatusBadge status={job?.status ?? c.latestSyncJobStatus} /> <span className="muted">{relativeTime(c.latestSyncJobCreatedAt)}</span>
+      </td>
+      <td className="num" data-label="Records">{count(job?.records)}</td>
+      <td title={describeSchedule(c)} data-label="Next run">{next === undefined ? <span className="muted">{c.status === 'active' ? describeSchedule(c) : 'disabled'}</span> : relativeTime(next / 1000)}</td>
+      <td className="actions">
+        {running ? (
+          <button type="button" disabled={busy} onClick={() => act(`cancel-${c.connectionId}`, () => post('jobs/cancel', { id: job.id }))} aria-label={`Cancel the sync of ${c.name}`}>
+            Cancel
+          </button>
+        ) : (
+          <button
+            type="button"
+            disabled={busy || c.status !== 'active'}
+            onClick={() => act(`sync-${c.connectionId}`, () => post('connections/sync', { connectionId: c.connectionId }))}
+            aria-label={`Sync ${c.name} now`}
+          >
+            Sync now
+          </button>
+        )}
+      </td>
+    </tr>
+  )
+})
+
 /** Connections: status, last and next sync, a toggle, Sync now / Cancel, a filter; polls while jobs run. */
 export function ConnectionsPage() {
   const { workspaceId } = useSession()
@@ -54,6 +106,8 @@ export function ConnectionsPage() {
   const [statusFilter, setStatusFilter] = useState('all')
   const [actionError, setActionError] = useState<string | undefined>(undefined)
   const [busy, setBusy] = useState<string | undefined>(undefined)
+  const [limit, setLimit] = useState(PAGE_ROWS)
+  const more = useRef<HTMLButtonElement>(null)
   const loaded = useLoad((signal) => loadConnections(workspaceId, signal), [workspaceId], (d) =>
     d && [...d.latest.values()].some((j) => ACTIVE_JOB.has(j.status)) ? 1500 : 10_000,
   )
@@ -76,18 +130,29 @@ export function ConnectionsPage() {
     })
   }, [data, text, statusFilter])
 
-  const act = async (key: string, fn: () => Promise<unknown>): Promise<void> => {
-    setBusy(key)
-    setActionError(undefined)
-    try {
-      await fn()
-      loaded.reload()
-    } catch (e) {
-      setActionError(errorMessage(e))
-    } finally {
-      setBusy(undefined)
-    }
-  }
+  const reload = loaded.reload
+  const act = useCallback(
+    (key: string, fn: () => Promise<unknown>): void => {
+      setBusy(key)
+      setActionError(undefined)
+      fn()
+        .then(reload, (e: unknown) => setActionError(errorMessage(e)))
+        .finally(() => setBusy(undefined))
+    },
+    [reload],
+  )
+
+  useEffect(() => setLimit(PAGE_ROWS), [text, statusFilter])
+  // More rows come as the end of the list scrolls into view (the button does it from the keyboard).
+  useEffect(() => {
+    const el = more.current
+    if (!el) return
+    const observer = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) setLimit((n) => n + PAGE_ROWS)
+    })
+    observer.observe(el)
+    return () => observer.disconnect()
+  }, [rows.length, limit])
 
   if (!data && loaded.error) return <main className="page"><h1>Connections</h1><ErrorBox message={loaded.error} onRetry={loaded.reload} /></main>
   if (!data) return <main className="page"><h1>Connections</h1><Spinner label="Loading connections" /></main>
@@ -136,57 +201,22 @@ export function ConnectionsPage() {
             </tr>
           </thead>
           <tbody>
-            {rows.map((c) => {
-              const job = data.latest.get(c.connectionId)
-              const running = job !== undefined && ACTIVE_JOB.has(job.status)
-              const next = nextRun(c)
-              return (
-                <tr key={c.connectionId} data-connection-id={c.connectionId}>
-                  <td data-label="Enabled">
-                    <button
-                      type="button"
-                      role="switch"
-                      className="switch"
-                      aria-checked={c.status === 'active'}
-                      aria-label={`${c.status === 'active' ? 'Disable' : 'Enable'} ${c.name}`}
-                      disabled={busy !== undefined}
-                      onClick={() => void act(`toggle-${c.connectionId}`, () => post('connections/update', { connectionId: c.connectionId, status: c.status === 'active' ? 'inactive' : 'active' }))}
-                    />
-                  </td>
-                  <td data-label="Name">
-                    <Link to={`/connections/${c.connectionId}`}>{c.name}</Link>
-                    {c.schemaChange !== 'no_change' ? <span className={`badge badge-schema-${c.schemaChange}`}>schema {c.schemaChange.replace('_', '-')}</span> : null}
-                  </td>
-                  <td data-label="Route">
-                    {c.source.name} <span aria-hidden="true">→</span><span className="visually-hidden">to</span> {c.destination.name}
-                  </td>
-                  <td data-label="Last sync">
-                    <StatusBadge status={job?.status ?? c.latestSyncJobStatus} /> <span className="muted">{relativeTime(c.latestSyncJobCreatedAt)}</span>
-                  </td>
-                  <td className="num" data-label="Records">{count(job?.records)}</td>
-                  <td title={describeSchedule(c)} data-label="Next run">{next === undefined ? <span className="muted">{c.status === 'active' ? describeSchedule(c) : 'disabled'}</span> : relativeTime(next / 1000)}</td>
-                  <td className="actions">
-                    {running ? (
-                      <button type="button" disabled={busy !== undefined} onClick={() => void act(`cancel-${c.connectionId}`, () => post('jobs/cancel', { id: job.id }))} aria-label={`Cancel the sync of ${c.name}`}>
-                        Cancel
-                      </button>
-                    ) : (
-                      <button
-                        type="button"
-                        disabled={busy !== undefined || c.status !== 'active'}
-                        onClick={() => void act(`sync-${c.connectionId}`, () => post('connections/sync', { connectionId: c.connectionId }))}
-                        aria-label={`Sync ${c.name} now`}
-                      >
-                        Sync now
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              )
-            })}
+            {rows.slice(0, limit).map((c) => (
+              <ConnectionRow key={c.connectionId} c={c} job={data.latest.get(c.connectionId)} busy={busy !== undefined} act={act} />
+            ))}
           </tbody>
         </table>
       </div>
+      {rows.length > limit ? (
+        <div className="button-row">
+          <button type="button" ref={more} onClick={() => setLimit((n) => n + PAGE_ROWS)}>
+            Show {Math.min(PAGE_ROWS, rows.length - limit)} more
+          </button>
+          <button type="button" onClick={() => setLimit(rows.length)}>
+            Show all {rows.length}
+          </button>
+        </div>
+      ) : null}
     </main>
   )
 }
