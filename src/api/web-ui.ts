@@ -25,8 +25,9 @@ export function webUiRoot(): string | undefined {
  * the router prefers over the fallback wildcard, and an unknown /api path still answers the
  * API's 404 body. The assets hold no data, so they are served without the API token
  * (src/api/auth.ts guards /api only); the app asks for the token when the API answers 401.
+ * `root` is {@link webUiRoot}'s answer; undefined (not built) serves nothing.
  */
-export async function registerWebUi(app: FastifyInstance, root: string | undefined = webUiRoot()): Promise<void> {
+export async function registerWebUi(app: FastifyInstance, root: string | undefined): Promise<void> {
   if (root === undefined) {
     app.log.warn('web UI not built (dist/web/index.html missing): run `npm run build:web`; the API works without it')
     return
