@@ -24,7 +24,7 @@ describe('web UI: first sync, Faker into Local Files', () => {
 
     // Source: the spec form, a 422 shown at the field, Test, Create.
     await page.getByRole('link', { name: 'Create a Sample Data (Faker) source' }).click()
-    await page.getByLabel('Name').fill('Sample data')
+    await page.getByLabel('Name', { exact: true }).fill('Sample data')
     await page.getByLabel('Count').fill('0')
     await page.getByRole('button', { name: 'Create source' }).click()
     const countField = page.locator('.form-group', { has: page.locator('#root_count') })
@@ -43,7 +43,7 @@ describe('web UI: first sync, Faker into Local Files', () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Destinations' }).click()
     await page.getByRole('link', { name: 'New destination' }).first().click()
     await page.getByLabel('Connector').selectOption({ label: 'Local Files' })
-    await page.getByLabel('Name').fill('Bronze files')
+    await page.getByLabel('Name', { exact: true }).fill('Bronze files')
     await page.getByLabel('Destination Path').fill('bronze')
     await page.getByRole('button', { name: 'Test' }).click()
     await page.getByText('Connection test succeeded.').waitFor()

@@ -123,14 +123,14 @@ describe('web UI: connectors, secrets and many connections', () => {
 
     await page.getByRole('link', { name: 'Create a source with it' }).click()
     await page.getByLabel('Connector').selectOption({ label: 'Items from a file (custom)' })
-    await page.getByLabel('Name').fill('Items')
+    await page.getByLabel('Name', { exact: true }).fill('Items')
     const secret = page.getByLabel('API key')
     assert.equal(await secret.getAttribute('type'), 'password')
     await secret.fill('very-secret')
     await page.getByRole('button', { name: 'Create source' }).click()
     await page.getByText('Saved.').waitFor()
     assert.equal(await page.getByLabel('API key').inputValue(), '**********', 'the server masks it; the form keeps the mask')
-    await page.getByLabel('Name').fill('Items (renamed)')
+    await page.getByLabel('Name', { exact: true }).fill('Items (renamed)')
     await page.getByRole('button', { name: 'Save changes' }).click()
     await page.getByRole('heading', { name: 'Items (renamed)' }).waitFor()
     const [source] = (await ui.post('sources/list', {})).sources

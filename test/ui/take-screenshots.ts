@@ -70,7 +70,7 @@ async function main(): Promise<void> {
 
     await page.goto(`${ui.url}/sources/new?definitionId=${faker}`)
     await page.getByLabel('Count').waitFor()
-    await page.getByLabel('Name').fill('Sample data')
+    await page.getByLabel('Name', { exact: true }).fill('Sample data')
     await page.getByRole('button', { name: 'Test' }).click()
     await page.getByText('Connection test succeeded.').waitFor()
     await shot('source-form')

@@ -1,4 +1,4 @@
-import { parseQuartzCron } from '../../src/scheduler/quartz-cron.js'
+import { parseQuartzCron } from '../../src/domain/quartz-cron.js'
 
 /** Airbyte's schedule of a connection (ConnectionRead / list item fields). */
 export interface ScheduleFields {
@@ -23,7 +23,7 @@ export function describeSchedule(s: ScheduleFields): string {
 
 /**
  * The next `n` fire times of a Quartz cron expression after `after`, computed by the same code
- * the scheduler runs (src/scheduler/quartz-cron.ts). Throws the scheduler's message when the
+ * the scheduler runs (src/domain/quartz-cron.ts). Throws the scheduler's message when the
  * expression or the time zone is wrong.
  */
 export function nextCronRuns(expression: string, timeZone: string, n: number, after = new Date()): Date[] {
