@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js'
 import { startUi, type UiServer } from './ui-harness.js'
 
 const TOKEN = 'ui-test-token-7f3a'
@@ -79,23 +78,23 @@ describe('web UI: token login', () => {
   })
 })
 
-describe('web UI: connectors, secrets and many connections', () => {
+describe('web UI: connectors, secrets, notifications and many connections', () => {
   let ui: UiServer
-  let manifestServer: Server
+  let web: WebhookReceiver
   let manifestUrl: string
   before(async () => {
     ui = await startUi()
-    // Serves a manifest to the page, allowing it to read the answer (CORS).
-    manifestServer = createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/yaml', 'access-control-allow-origin': '*' })
-      res.end(MANIFEST.replace('TITLE', 'Items from a URL'))
-    })
-    await new Promise<void>((resolve) => manifestServer.listen(0, '127.0.0.1', resolve))
-    manifestUrl = `http://127.0.0.1:${(manifestServer.address() as AddressInfo).port}/manifest.yaml`
+    // Serves a manifest to the page, allowing it to read the answer (CORS), and takes notifications.
+    web = await startWebhookReceiver((r) =>
+      r.url === '/manifest.yaml'
+        ? { status: 200, body: MANIFEST.replace('TITLE', 'Items from a URL'), headers: { 'content-type': 'text/yaml', 'access-control-allow-origin': '*' } }
+        : { status: 200, body: 'ok' },
+    )
+    manifestUrl = `${web.origin}/manifest.yaml`
   })
   after(async () => {
     await ui?.close()
-    await new Promise((resolve) => manifestServer?.close(resolve))
+    await web?.close()
   })
 
   it('adds manifests from a file and from a URL, then a source whose secret stays masked', async () => {
@@ -136,6 +135,21 @@ describe('web UI: connectors, secrets and many connections', () => {
     const [source] = (await ui.post('sources/list', {})).sources
     assert.equal(source.name, 'Items (renamed)')
     assert.equal(source.connectionConfiguration.api_key, '**********')
+  })
+
+  it('sets a failure notification webhook, sends a test message, saves it', async () => {
+    const { page } = ui
+    await page.goto(`${ui.url}/settings`)
+    await page.getByLabel('A sync failed', { exact: true }).fill(`${web.origin}/hooks/failures`)
+    await page.getByRole('button', { name: 'Send a test message: A sync failed' }).click()
+    await page.getByText(/^Test message sent\./).waitFor()
+    const test = web.received.find((r) => r.url === '/hooks/failures')
+    assert.ok(test, 'the webhook got the test message')
+    assert.equal(test.method, 'POST')
+    await page.getByRole('button', { name: 'Save notifications' }).click()
+    await page.getByText('Notifications saved.').waitFor()
+    const { workspaces } = await ui.post('workspaces/list')
+    assert.deepEqual(workspaces[0].notificationSettings.sendOnFailure, { notificationType: ['slack'], slackConfiguration: { webhook: `${web.origin}/hooks/failures` } })
   })
 
   it('lists 1,000 connections', async (t) => {

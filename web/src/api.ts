@@ -77,14 +77,20 @@ export async function post<T = any>(path: string, body: unknown = {}, signal?: A
   throw new ApiError(res.status, message, Array.isArray(parsed?.validationErrors) ? parsed.validationErrors : [])
 }
 
-/** True when the server needs a token: a protected call without one answers 401. */
+/**
+ * True when the API accepts this token (or, with null, needs none); false on 401. Throws the
+ * server's message otherwise (429 after too many failed tries).
+ */
 export async function checkToken(candidate: string | null): Promise<boolean> {
   const res = await fetch('/api/v1/workspaces/list', {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(candidate === null ? {} : { authorization: `Bearer ${candidate}` }) },
     body: '{}',
   })
-  return res.status !== 401
+  if (res.ok) return true
+  if (res.status === 401) return false
+  const body = (await res.json().catch(() => undefined)) as { message?: string } | undefined
+  throw new ApiError(res.status, body?.message ?? `The server answered ${res.status}.`)
 }
 
 /** The message to show for any error thrown by a call. */

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react'
-import { checkToken, errorMessage } from '../api.js'
+import { ApiError, checkToken, errorMessage } from '../api.js'
 import { ErrorBox } from '../widgets.js'
 
 /** Shown when the API answers 401: asks for SLUICE_API_TOKEN and checks it before keeping it. */
@@ -15,7 +15,7 @@ export function LoginPage({ onLogin }: { onLogin(token: string): void }) {
       if (await checkToken(token.trim())) onLogin(token.trim())
       else setError('This token is not the server\'s SLUICE_API_TOKEN.')
     } catch (err) {
-      setError(`Network error: ${errorMessage(err)}`)
+      setError(err instanceof ApiError ? err.message : `Network error: ${errorMessage(err)}`)
     } finally {
       setBusy(false)
     }

@@ -12,10 +12,10 @@ interface Workspace {
 }
 
 const EVENTS = [
-  { key: 'sendOnFailure', label: 'A sync failed' },
-  { key: 'sendOnSuccess', label: 'A sync succeeded' },
-  { key: 'sendOnConnectionUpdate', label: 'A connection was updated (schema change)' },
-  { key: 'sendOnSyncDisabled', label: 'A connection was disabled after failures' },
+  { key: 'sendOnFailure', trigger: 'sync_failure', label: 'A sync failed' },
+  { key: 'sendOnSuccess', trigger: 'sync_success', label: 'A sync succeeded' },
+  { key: 'sendOnConnectionUpdate', trigger: 'connection_update', label: 'A connection was updated (schema change)' },
+  { key: 'sendOnSyncDisabled', trigger: 'sync_disabled', label: 'A connection was disabled after failures' },
 ]
 
 /** Notification webhooks of the workspace (Airbyte's notificationSettings shape). */
@@ -24,6 +24,16 @@ function Notifications({ ws, onSaved }: { ws: Workspace; onSaved(): void }) {
   const [urls, setUrls] = useState<Record<string, string>>(initial)
   const [error, setError] = useState<string | undefined>(undefined)
   const [saved, setSaved] = useState(false)
+  const [tried, setTried] = useState<Record<string, string>>({})
+  const tryOne = async (key: string, trigger: string): Promise<void> => {
+    setTried({ ...tried, [key]: 'Sending…' })
+    try {
+      const r = await post<{ status: string; message?: string }>('notifications/try_webhook', { notificationTrigger: trigger, slackConfiguration: { webhook: (urls[key] ?? '').trim() } })
+      setTried((t) => ({ ...t, [key]: r.status === 'succeeded' ? `Test message sent. ${r.message ?? ''}` : `Test failed: ${r.message ?? ''}` }))
+    } catch (e) {
+      setTried((t) => ({ ...t, [key]: `Test failed: ${errorMessage(e)}` }))
+    }
+  }
   const save = async (): Promise<void> => {
     setError(undefined)
     setSaved(false)
@@ -44,11 +54,17 @@ function Notifications({ ws, onSaved }: { ws: Workspace; onSaved(): void }) {
   return (
     <section className="card" aria-labelledby="notif-title">
       <h2 id="notif-title">Notifications</h2>
-      <p className="muted">A webhook URL (Slack-compatible) per event; leave empty for none.</p>
+      <p className="muted">A Slack-compatible webhook URL per event (sluice posts a message when it happens); leave empty for none.</p>
       {EVENTS.map((e) => (
         <div className="field" key={e.key}>
           <label htmlFor={`notif-${e.key}`}>{e.label}</label>
-          <input id={`notif-${e.key}`} type="url" placeholder="https://hooks.slack.com/services/…" value={urls[e.key] ?? ''} onChange={(ev) => setUrls({ ...urls, [e.key]: ev.target.value })} />
+          <div className="field-row">
+            <input id={`notif-${e.key}`} type="url" placeholder="https://hooks.slack.com/services/…" value={urls[e.key] ?? ''} onChange={(ev) => setUrls({ ...urls, [e.key]: ev.target.value })} />
+            <button type="button" disabled={(urls[e.key] ?? '').trim() === ''} onClick={() => void tryOne(e.key, e.trigger)} aria-label={`Send a test message: ${e.label}`}>
+              Test
+            </button>
+          </div>
+          {tried[e.key] ? <span role="status">{tried[e.key]}</span> : null}
         </div>
       ))}
       {error ? <ErrorBox message={error} /> : null}
@@ -140,7 +156,7 @@ export function SettingsPage() {
         ws.error ? null : <Spinner />
       ) : (
         <div className="two-columns">
-          <Notifications key={JSON.stringify(ws.data.notificationSettings ?? {})} ws={ws.data} onSaved={ws.reload} />
+          <Notifications ws={ws.data} onSaved={ws.reload} />
           <WebhookConfigs ws={ws.data} onSaved={ws.reload} />
         </div>
       )}
