@@ -82,4 +82,45 @@ describe('web UI: first sync, Faker into Local Files', () => {
     const jobs = await ui.post('jobs/list', { configTypes: ['sync'] })
     assert.equal(jobs.jobs[0].status, 'succeeded')
   })
+
+  it('follows a running sync live and cancels it from the list and the connection page', async () => {
+    const { page } = ui
+    const { workspaces } = await ui.post('workspaces/list')
+    const workspaceId = workspaces[0].workspaceId
+    const faker = (await ui.post('source_definitions/list')).sourceDefinitions.find((d: { name: string }) => d.name === 'Sample Data (Faker)')
+    const files = (await ui.post('destination_definitions/list')).destinationDefinitions.find((d: { name: string }) => d.name === 'Local Files')
+    // Big enough to still run when cancelled; small slices so that progress and log lines come often.
+    const source = await ui.post('sources/create', { workspaceId, sourceDefinitionId: faker.sourceDefinitionId, name: 'Big sample', connectionConfiguration: { count: 5_000_000, records_per_slice: 500 } })
+    const destination = await ui.post('destinations/create', { workspaceId, destinationDefinitionId: files.destinationDefinitionId, name: 'Big files', connectionConfiguration: { destination_path: 'big' } })
+    const { connectionId } = await ui.post('connections/create', {
+      sourceId: source.sourceId,
+      destinationId: destination.destinationId,
+      name: 'Long sync',
+      syncCatalog: { streams: [{ stream: { name: 'users' }, config: { syncMode: 'full_refresh', destinationSyncMode: 'overwrite' } }] },
+    })
+
+    await page.goto(`${ui.url}/connections`)
+    await page.getByRole('button', { name: 'Sync Long sync now' }).click()
+    // The list polls: the row turns to running and offers Cancel; cancel from there.
+    await page.getByRole('row', { name: /Long sync/ }).locator('.badge-running').waitFor()
+    await page.getByRole('button', { name: 'Cancel the sync of Long sync' }).click()
+    await page.getByRole('row', { name: /Long sync/ }).locator('.badge-cancelled').waitFor()
+
+    // Again from the connection page, with the running attempt's log followed live.
+    await page.getByRole('link', { name: 'Long sync' }).click()
+    await page.getByRole('button', { name: 'Sync now' }).click()
+    const job = page.locator('.job').first()
+    await job.locator('.badge-running').first().waitFor()
+    await job.getByRole('button', { name: 'Attempt 1' }).click()
+    await page.getByLabel('Follow (live)').waitFor()
+    const log = page.getByTestId('attempt-log')
+    await log.getByText('started').first().waitFor()
+    await page.getByRole('button', { name: 'Cancel sync' }).click()
+    await job.locator('.job-head .badge-cancelled').waitFor()
+    const jobs = await ui.post('jobs/list', { configTypes: ['sync'], configId: connectionId })
+    assert.deepEqual(
+      jobs.jobs.map((j: { status: string }) => j.status),
+      ['cancelled', 'cancelled'],
+    )
+  })
 })
