@@ -2,7 +2,7 @@ import type { ErrorSchema } from '@rjsf/utils'
 import { useState } from 'react'
 import { ApiError, errorMessage, post } from '../api.js'
 import { useSession } from '../app.js'
-import { useLoad } from '../hooks.js'
+import { useLoad } from '../use-load.js'
 import { Link, navigate, useLocation } from '../router.js'
 import { serverErrorSchema, SpecForm } from '../spec-form.js'
 import { ErrorBox, Spinner } from '../widgets.js'
@@ -66,6 +66,8 @@ export function ActorFormPage({ kind, actorId }: { kind: 'source' | 'destination
   const definitions = useLoad((signal) => listDefinitions(kind, signal), [kind])
   const spec = useLoad(async (signal) => (definitionId ? loadSpec(kind, definitionId, signal) : undefined), [kind, definitionId])
 
+  const connectorName = definitions.data?.find((d) => d.id === definitionId)?.name
+
   const showError = (e: unknown): void => {
     if (e instanceof ApiError && e.status === 422 && e.fieldErrors.length > 0) {
       const { tree, other } = serverErrorSchema(e.fieldErrors)
@@ -97,16 +99,14 @@ export function ActorFormPage({ kind, actorId }: { kind: 'source' | 'destination
     setFormError(undefined)
     setServerErrors(undefined)
     try {
-      if (name.trim() === '') {
-        setFormError('Give it a name.')
-        return
-      }
+      // An empty name takes the connector's, as the placeholder shows.
+      const finalName = name.trim() || connectorName || kind
       if (actorId) {
-        await post(`${kind}s/update`, { [`${kind}Id`]: actorId, name: name.trim(), connectionConfiguration: data })
+        await post(`${kind}s/update`, { [`${kind}Id`]: actorId, name: finalName, connectionConfiguration: data })
         setSaved(true)
         existing.reload()
       } else {
-        const created = await post<Record<string, any>>(`${kind}s/create`, { workspaceId, [`${kind}DefinitionId`]: definitionId, name: name.trim(), connectionConfiguration: data })
+        const created = await post<Record<string, any>>(`${kind}s/create`, { workspaceId, [`${kind}DefinitionId`]: definitionId, name: finalName, connectionConfiguration: data })
         navigate(`/${kind}s/${created[`${kind}Id`]}?saved=1`, true)
       }
     } catch (e) {
@@ -135,7 +135,6 @@ export function ActorFormPage({ kind, actorId }: { kind: 'source' | 'destination
       </main>
     )
   }
-  const connectorName = definitions.data?.find((d) => d.id === definitionId)?.name
   return (
     <main className="page form-page">
       <p className="crumbs">

@@ -1,7 +1,7 @@
 import { post } from '../api.js'
 import { useSession } from '../app.js'
 import { dateTime } from '../format.js'
-import { useLoad } from '../hooks.js'
+import { useLoad } from '../use-load.js'
 import { Link } from '../router.js'
 import { ErrorBox, Spinner } from '../widgets.js'
 import type { ConnectionItem } from './connections-page.js'

@@ -1,6 +1,6 @@
 import { post } from '../api.js'
 import { useSession } from '../app.js'
-import { useLoad } from '../hooks.js'
+import { useLoad } from '../use-load.js'
 import { Link } from '../router.js'
 import { ErrorBox, Spinner } from '../widgets.js'
 

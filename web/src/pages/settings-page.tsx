@@ -1,7 +1,7 @@
 import { useState } from 'react'
 import { errorMessage, post } from '../api.js'
 import { useSession } from '../app.js'
-import { useLoad } from '../hooks.js'
+import { useLoad } from '../use-load.js'
 import { ErrorBox, Spinner } from '../widgets.js'
 
 interface Workspace {

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react'
 import { errorMessage, post } from '../api.js'
 import { bytes, count, dateTime, duration } from '../format.js'
-import { useLoad } from '../hooks.js'
+import { useLoad } from '../use-load.js'
 import { ErrorBox, Spinner, StatusBadge } from '../widgets.js'
 
 interface Stats {
