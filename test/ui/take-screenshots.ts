@@ -89,4 +89,5 @@ async function main(): Promise<void> {
   }
 }
 
-await main()
+// `node --test dist/test/` runs every file under test/: this one only works when called directly.
+if (process.env.NODE_TEST_CONTEXT === undefined) await main()
