@@ -9,6 +9,7 @@ import { collectRoutes, openApiDocument } from './openapi.js'
 import { API_PREFIX } from './route-helpers.js'
 import { ROUTE_MODULES } from './routes/index.js'
 import { sluiceVersion } from './version.js'
+import { registerWebUi, webUiRoot } from './web-ui.js'
 
 /**
  * Builds the Fastify app of the Config API (not listening). Tests drive it with `inject()`;
@@ -76,6 +77,7 @@ export async function createApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.get(`${API_PREFIX}/openapi.json`, { config: { openapi: { summary: 'This OpenAPI document.' } } }, async () =>
     openApiDocument(routes, version),
   )
+  await registerWebUi(app, webUiRoot())
   await app.ready()
   return app
 }

@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { SluiceError } from '../errors.js'
 import { errorBody } from './error-handler.js'
+import { isWebUiAsset } from './web-ui.js'
 import { FailedAuthLimiter, type FailedAuthLimits } from './failed-auth-limiter.js'
 import { API_PREFIX } from './route-helpers.js'
 
@@ -29,7 +30,7 @@ export function isAuthorized(header: string | undefined, token: string): boolean
  * With a token configured, every call except health, the token exchange and `openPaths` needs
  * it; 401 otherwise. Every 401 (a bad token here, a bad client secret at `applications/token`)
  * counts against the client address; past the limit the address gets 429 with Retry-After until
- * its window ends. Health and `openPaths` are never limited.
+ * its window ends. Health, `openPaths` and the web UI's files (src/api/web-ui.ts) are never limited.
  */
 export function installAuth(app: FastifyInstance, token: string | undefined, limits: FailedAuthLimits = {}, openPaths: readonly string[] = []): void {
   if (!token) return
@@ -38,6 +39,9 @@ export function installAuth(app: FastifyInstance, token: string | undefined, lim
   app.addHook('onRequest', async (request, reply) => {
     const path = request.url.split('?')[0]?.replace(/\/+$/, '')
     if (path !== undefined && open.has(path)) return
+    // The web UI's files are open too (no data in them): told by the matched route's tag, so
+    // an encoded path cannot dodge it and no other route outside /api opens by accident.
+    if (isWebUiAsset(request.routeOptions.config)) return
     const waitMs = limiter.retryAfterMs(request.ip)
     if (waitMs > 0) {
       const err = new SluiceError('SLUICE_ERR_TOO_MANY_ATTEMPTS', 'Too many failed authentications from this address: try again later.')
