@@ -7,7 +7,7 @@ import type { SecretService } from './secrets/secret-service.js'
 import type { ConfigStore } from './store/config-store.js'
 import type { JobStore } from './store/job-store.js'
 import { Worker } from './worker/worker.js'
-import { workerOptionsFromEnv } from './worker/worker-options.js'
+import { notifierFromEnv, workerOptionsFromEnv } from './worker/worker-options.js'
 
 /** What the services need from the server's dependencies (a subset of ApiDeps). */
 export interface JobServiceDeps {
@@ -65,7 +65,8 @@ export function createJobServices(options: JobServicesOptions = {}): JobService[
     services.push({
       name: 'worker',
       async start(deps) {
-        worker = new Worker({ ...deps, ...workerOptionsFromEnv(env), logger: deps.logger.child({ component: 'worker' }), recoverAllOnStart: options.singleProcessStore === true })
+        const logger = deps.logger.child({ component: 'worker' })
+        worker = new Worker({ ...deps, ...workerOptionsFromEnv(env), logger, notifier: notifierFromEnv(env, logger), recoverAllOnStart: options.singleProcessStore === true })
         await worker.start()
         // A job created through the API starts at once, not at the next poll.
         if (isRunnableNotifier(deps.jobStore)) unsubscribe = deps.jobStore.onRunnable(() => worker?.wake())

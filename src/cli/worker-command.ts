@@ -11,7 +11,7 @@ import { loadSecretKey, SecretService } from '../secrets/secret-service.js'
 import { connectorContext, createLogger } from '../server.js'
 import type { ClaimedAttempt, JobStore } from '../store/job-store.js'
 import { isPostgresUrl, openPostgresStores, redactDatabaseUrl, type PostgresStores } from '../store/postgres/index.js'
-import { workerOptionsFromEnv } from '../worker/worker-options.js'
+import { notifierFromEnv, workerOptionsFromEnv } from '../worker/worker-options.js'
 import { Worker } from '../worker/worker.js'
 
 /** Settings of a worker process; the CLI fills them from flags and SLUICE_* variables. */
@@ -98,6 +98,7 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
     secrets,
     context: connectorContext(dataDir, env),
     logger,
+    notifier: notifierFromEnv(env, logger),
     workerId,
     concurrency,
     leaseMs,

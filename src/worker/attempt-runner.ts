@@ -12,6 +12,7 @@ import { abortError, type RunningAttempt } from './running-attempt.js'
 import { runWebhookOperations } from './webhook-operations.js'
 import type { RunAttemptFn, WebhookRetry } from './worker-options.js'
 import { retryStoreCall, type StoreRetryOptions } from './store-retry.js'
+import type { JobNotifications } from './job-notifications.js'
 
 /** What running one attempt needs: the stores, the engine, the lease and the two collaborators. */
 export interface AttemptRunnerOptions {
@@ -25,6 +26,8 @@ export interface AttemptRunnerOptions {
   workerId: string
   leaseMs: number
   heartbeatMs: number
+  /** Where sync outcomes are announced (the workspace's notification settings). */
+  notifications?: JobNotifications | undefined
   /** Retries of the store call that records the attempt's end (tests shorten the pauses). */
   storeRetry?: Pick<StoreRetryOptions, 'attempts' | 'delayMs'> | undefined
   webhookRetry: WebhookRetry
@@ -118,6 +121,7 @@ export class AttemptRunner {
       { logger, ...this.#options.storeRetry },
     )
     logger?.info({ jobId: job.id, attempt: attempt.attemptNumber, records: result.totalStats.recordsCommitted, finished }, 'attempt succeeded')
+    if (finished) this.#options.notifications?.send(job, 'sync_success', { recordsSynced: result.totalStats.recordsCommitted, bytesSynced: result.totalStats.bytesCommitted })
   }
 
   /** Runs the connection's webhook operations after a successful sync; failures are logged, never thrown. */

@@ -10,6 +10,7 @@ import { decideRetry, type RetryPolicy } from './retry-policy.js'
 import type { AbortCause, RunningAttempt } from './running-attempt.js'
 import { updateRecord } from '../store/config-store.js'
 import { retryStoreCall, type StoreRetryOptions } from './store-retry.js'
+import type { JobNotifications } from './job-notifications.js'
 
 const WORKER_LOST_MESSAGE = 'The worker running this attempt stopped (process killed or crashed); the job resumes from the last saved state.'
 
@@ -22,6 +23,8 @@ export interface FailureHandlerOptions {
   workerId: string
   now: () => number
   logger: Logger | undefined
+  /** Where sync outcomes are announced (the workspace's notification settings); none in tests. */
+  notifications?: JobNotifications | undefined
   /** Retries of the store call that records the attempt's end (tests shorten the pauses). */
   storeRetry?: Pick<StoreRetryOptions, 'attempts' | 'delayMs'> | undefined
   /** Set a connection inactive after this many sync jobs in a row failed (0: never). */
@@ -82,7 +85,10 @@ export class FailureHandler {
       { logger, ...this.#options.storeRetry },
     )
     logger?.warn({ jobId: job.id, attempt: attempt.attemptNumber, failureType: failure.failureType, next: next.status, finished }, 'attempt failed')
-    if (finished && next.status === 'failed') await this.#disableIfAlwaysFailing(job.configId)
+    if (finished && next.status === 'failed') {
+      this.#options.notifications?.send(job, 'sync_failure', { ...committed(stats), detail: `Failure: ${failure.externalMessage}` })
+      await this.#disableIfAlwaysFailing(job)
+    }
   }
 
   /**
@@ -116,7 +122,8 @@ export class FailureHandler {
    * a row, or only failures for D days. A broken scheduled connection then stops retrying forever.
    * Only sync jobs count; a success or a cancel ends the run.
    */
-  async #disableIfAlwaysFailing(connectionId: string): Promise<void> {
+  async #disableIfAlwaysFailing(job: JobRecord): Promise<void> {
+    const connectionId = job.configId
     const { jobStore, configStore, now, logger } = this.#options
     const limit = this.#options.autoDisableAfterFailedJobs
     const days = this.#options.autoDisableAfterFailedDays
@@ -141,6 +148,7 @@ export class FailureHandler {
       )
       if (disabled === undefined) return
       logger?.warn({ connectionId, failedJobs: streak, failingSince: firstFailure?.createdAt }, 'connection disabled after failing jobs')
+      this.#options.notifications?.send(job, 'sync_disabled', { detail: `The connection was turned off after ${streak} failed sync jobs in a row; turn it on again once the cause is fixed.` })
     } catch (err) {
       logger?.error({ err, connectionId }, 'could not check the failed jobs of a connection')
     }
@@ -183,4 +191,9 @@ export class FailureHandler {
 
 function logStamp(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').slice(0, 19)
+}
+
+/** Records and bytes committed so far, for a notification. */
+function committed(stats: AttemptProgress | undefined): { recordsSynced: number; bytesSynced: number } {
+  return { recordsSynced: stats?.totalStats.recordsCommitted ?? 0, bytesSynced: stats?.totalStats.bytesCommitted ?? 0 }
 }

@@ -8,6 +8,7 @@ import type { ConfigStore } from '../store/config-store.js'
 import type { JobStore } from '../store/job-store.js'
 import { retryPolicyFromEnv, type RetryPolicy } from './retry-policy.js'
 import type { StoreRetryOptions } from './store-retry.js'
+import { Notifier } from '../notifications/notifier.js'
 
 /** The engine entry point the worker calls (src/engine's runAttempt; injectable for tests). */
 export type RunAttemptFn = (input: AttemptInput) => Promise<AttemptResult>
@@ -47,6 +48,8 @@ export interface WorkerOptions {
   autoDisableAfterFailedDays?: number
   /** Webhook operations: tries per webhook (default 4) and the wait before retry n (default min(5 s, n s)). */
   webhookRetry?: WebhookRetry
+  /** Sends the workspaces' sync notifications (success, failure, auto-disable); none: not sent. */
+  notifier?: Notifier
   /** Retries of the store call that records an attempt's end (default 5 tries, 0.2 s doubling to 5 s). */
   storeRetry?: Pick<StoreRetryOptions, 'attempts' | 'delayMs'>
 }
@@ -55,6 +58,15 @@ export interface WorkerOptions {
 export interface WebhookRetry {
   attempts: number
   backoffMs: (retry: number) => number
+}
+
+/**
+ * The notifier of a worker process: Slack-compatible webhooks, SLUICE_NOTIFICATION_ATTEMPTS
+ * tries each (default 3), SLUICE_NOTIFICATION_BACKOFF_MS apart (default 1000, growing).
+ */
+export function notifierFromEnv(env: NodeJS.ProcessEnv, logger: Logger): Notifier {
+  const backoff = envInt(env, 'SLUICE_NOTIFICATION_BACKOFF_MS', 1000)
+  return new Notifier(logger, { attempts: envInt(env, 'SLUICE_NOTIFICATION_ATTEMPTS', 3, 1), backoffMs: (n) => Math.min(5, n) * backoff })
 }
 
 /**

@@ -9,6 +9,7 @@ import { FailureHandler } from './failure-handler.js'
 import { DEFAULT_RETRY_POLICY } from './retry-policy.js'
 import { abortForShutdown, attemptKey, type RunningAttempt } from './running-attempt.js'
 import type { WorkerOptions } from './worker-options.js'
+import { JobNotifications } from './job-notifications.js'
 
 /**
  * The job loop: claim -> heartbeat -> run -> finish, `concurrency` attempts at a time.
@@ -28,6 +29,7 @@ export class Worker {
   readonly #recoverAllOnStart: boolean
   readonly #runner: AttemptRunner
   readonly #failures: FailureHandler
+  readonly #notifications: JobNotifications | undefined
   /** The attempts this worker runs now, by {@link attemptKey}. */
   readonly #runningAttempts = new Map<string, RunningAttempt>()
   readonly #stop = new AbortController()
@@ -45,6 +47,7 @@ export class Worker {
     this.#pollIntervalMs = options.pollIntervalMs ?? 500
     this.#leaseMs = options.leaseMs ?? 30_000
     this.#recoverAllOnStart = options.recoverAllOnStart ?? false
+    this.#notifications = options.notifier === undefined ? undefined : new JobNotifications(options.configStore, options.notifier, this.#logger)
     this.#failures = new FailureHandler({
       jobStore: options.jobStore,
       configStore: options.configStore,
@@ -55,6 +58,7 @@ export class Worker {
       autoDisableAfterFailedJobs: options.autoDisableAfterFailedJobs ?? 30,
       autoDisableAfterFailedDays: options.autoDisableAfterFailedDays ?? 7,
       storeRetry: options.storeRetry,
+      notifications: this.#notifications,
     })
     this.#runner = new AttemptRunner({
       jobStore: options.jobStore,
@@ -74,6 +78,7 @@ export class Worker {
       heartbeatMs: options.heartbeatMs ?? 1000,
       webhookRetry: options.webhookRetry ?? { attempts: 4, backoffMs: (n) => Math.min(5000, 1000 * n) },
       storeRetry: options.storeRetry,
+      notifications: this.#notifications,
       now: this.#now,
       logger: this.#logger,
     })
@@ -102,6 +107,7 @@ export class Worker {
     for (const run of this.#runningAttempts.values()) abortForShutdown(run)
     await Promise.all(this.#loops)
     this.#loops = []
+    await this.#notifications?.drain()
   }
 
   /** Makes idle slots look for work now (e.g. right after a job was created). */
