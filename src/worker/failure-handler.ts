@@ -108,7 +108,7 @@ export class FailureHandler {
       retryable: true,
       timestamp: now(),
     }
-    const next = job.cancelRequested ? { status: 'cancelled' as const } : await this.#afterFailure(job, attempt, 'system_error')
+    const next = job.cancelRequested ? { status: 'cancelled' as const } : await this.#afterWorkerLoss(job, attempt)
     const recorded = await jobStore.finishAttempt(attempt.jobId, attempt.attemptNumber, attempt.workerId, { status: 'failed', failures: [failure] }, next)
     if (recorded) {
       await jobStore.appendLogs(attempt.jobId, attempt.attemptNumber, [`${logStamp(now())} ERROR ${WORKER_LOST_MESSAGE}`])
@@ -160,6 +160,16 @@ export class FailureHandler {
     const decision = decideRetry(attempts, failureType, this.#options.retryPolicy)
     if (!decision.retry) return { status: 'failed' }
     return { status: 'incomplete', runAfter: this.#options.now() + decision.delayMs }
+  }
+
+  /**
+   * A worker's death is not the job's failure: the job runs again at once, from the last saved
+   * state, as after a graceful shutdown. The attempt still counts towards the retry limits, so a
+   * job that keeps killing its workers ends failed like any other.
+   */
+  async #afterWorkerLoss(job: JobRecord, lost: AttemptRecord): Promise<{ status: 'incomplete' | 'failed'; runAfter?: number }> {
+    const next = await this.#afterFailure(job, lost, 'system_error')
+    return next.status === 'failed' ? next : { status: 'incomplete', runAfter: this.#options.now() }
   }
 
   #failureReason(err: unknown, cause: AbortCause | undefined, log: AttemptLog): FailureReasonRecord {

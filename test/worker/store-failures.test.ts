@@ -1,24 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { randomBytes, randomUUID } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { pino } from 'pino'
-import { newWorkspaceRecord } from '../../src/api/workspace-records.js'
-import { testDestinationDefinition } from '../../src/connectors/test-destination/index.js'
-import { testSourceDefinition } from '../../src/connectors/test-source/index.js'
-import { ConnectorRegistry } from '../../src/connectors/registry.js'
 import { SluiceError } from '../../src/errors.js'
 import { Scheduler } from '../../src/scheduler/scheduler.js'
-import { SecretService } from '../../src/secrets/secret-service.js'
 import type { ConfigStore } from '../../src/store/config-store.js'
-import type { JobRecord, JobStore } from '../../src/store/job-store.js'
-import { openSqliteDatabase } from '../../src/store/sqlite/database.js'
-import { SqliteConfigStore } from '../../src/store/sqlite/sqlite-config-store.js'
-import { emptyStats, SqliteJobStore } from '../../src/store/sqlite/sqlite-job-store.js'
-import { Worker } from '../../src/worker/worker.js'
-import type { RunAttemptFn } from '../../src/worker/worker-options.js'
+import type { JobStore } from '../../src/store/job-store.js'
+import { fixture, succeed } from './worker-fixture.js'
 
 /** A store method replaced for the test; everything else is the real SQLite store. */
 function withOverrides<T extends object>(store: T, overrides: Partial<Record<keyof T, unknown>>): T {
@@ -34,79 +20,6 @@ function withOverrides<T extends object>(store: T, overrides: Partial<Record<key
 function storeDown(): SluiceError {
   return new SluiceError('SLUICE_ERR_STORE', 'Job store error: disk I/O error')
 }
-
-interface Fixture {
-  jobStore: SqliteJobStore
-  configStore: SqliteConfigStore
-  connectionId: string
-  logLines: string[]
-  worker(jobStore: JobStore, runAttempt: RunAttemptFn, extra?: Partial<ConstructorParameters<typeof Worker>[0]>): Worker
-  waitJob(id: number, statuses: string[]): Promise<JobRecord>
-  close(): Promise<void>
-}
-
-async function fixture(): Promise<Fixture> {
-  const dir = await mkdtemp(join(tmpdir(), 'sluice-store-failures-'))
-  const db = openSqliteDatabase(':memory:')
-  const configStore = new SqliteConfigStore(db)
-  const jobStore = new SqliteJobStore(db)
-  const ws = newWorkspaceRecord({ name: 'w', slug: 'w' })
-  await configStore.putWorkspace(ws)
-  const source = await configStore.putActor({ id: randomUUID(), kind: 'source', workspaceId: ws.workspaceId, definitionId: testSourceDefinition.definitionId, name: 's', configuration: {}, tombstone: false, createdAt: 0 })
-  const destination = await configStore.putActor({ id: randomUUID(), kind: 'destination', workspaceId: ws.workspaceId, definitionId: testDestinationDefinition.definitionId, name: 'd', configuration: { path: dir }, tombstone: false, createdAt: 0 })
-  const connection = await configStore.putConnection({
-    connectionId: randomUUID(),
-    workspaceId: ws.workspaceId,
-    name: 'c',
-    sourceId: source.id,
-    destinationId: destination.id,
-    status: 'active',
-    namespaceDefinition: 'source',
-    prefix: '',
-    syncCatalog: { streams: [{ stream: { name: 'items', supportedSyncModes: ['full_refresh'] }, config: { syncMode: 'full_refresh', destinationSyncMode: 'append', selected: true } }] },
-    schedule: { type: 'manual' },
-    operationIds: [],
-    extra: {},
-    createdAt: 0,
-    updatedAt: 0,
-  })
-  const logLines: string[] = []
-  const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) })
-  return {
-    jobStore,
-    configStore,
-    connectionId: connection.connectionId,
-    logLines,
-    worker: (store, runAttempt, extra = {}) =>
-      new Worker({
-        jobStore: store,
-        configStore,
-        registry: new ConnectorRegistry([testSourceDefinition, testDestinationDefinition]),
-        secrets: new SecretService(randomBytes(32)),
-        context: { dataDir: dir, localFilesRoot: dir },
-        runAttempt,
-        logger,
-        pollIntervalMs: 5,
-        heartbeatMs: 5,
-        retry: { backoffBaseMs: 0, maxAttempts: 1 },
-        storeRetry: { attempts: 3, delayMs: () => 1 },
-        ...extra,
-      }),
-    async waitJob(id, statuses) {
-      for (;;) {
-        const job = await jobStore.getJob(id)
-        if (job && statuses.includes(job.status)) return job
-        await new Promise((r) => setTimeout(r, 5))
-      }
-    },
-    async close() {
-      db.close()
-      await rm(dir, { recursive: true, force: true })
-    },
-  }
-}
-
-const succeed: RunAttemptFn = async () => ({ totalStats: emptyStats(), streamStats: [] })
 
 test('a store that fails to record the end of an attempt is retried, and the job still ends succeeded', async () => {
   const f = await fixture()

@@ -1,0 +1,39 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { fixture, succeed } from './worker-fixture.js'
+
+test("a dead worker's attempt is taken over at once, without the retry backoff", async () => {
+  const f = await fixture()
+  try {
+    let clock = 1_000_000
+    const job = await f.jobStore.createJob({ configType: 'sync', configId: f.connectionId, streams: [] })
+    await f.jobStore.claimNext('dead-worker', 1_000, clock)
+    clock += 5_000
+    // A backoff of 10 minutes would apply to a real failure; a lost worker is not one.
+    const w = f.worker(f.jobStore, succeed, { now: () => clock, retry: { backoffBaseMs: 600_000, maxAttempts: 5 } })
+    assert.equal(await w.recover(false), 1)
+    const recovered = await f.jobStore.getJob(job.id)
+    assert.equal(recovered?.status, 'incomplete')
+    assert.equal(recovered?.runAfter, clock, 'runnable now')
+    assert.equal((await f.jobStore.claimNext('next-worker', 30_000, clock))?.job.id, job.id, 'claimed at once')
+  } finally {
+    await f.close()
+  }
+})
+
+test('a job whose attempts keep losing their worker still ends by the retry limits', async () => {
+  const f = await fixture()
+  try {
+    let clock = 1_000_000
+    const job = await f.jobStore.createJob({ configType: 'sync', configId: f.connectionId, streams: [] })
+    const w = f.worker(f.jobStore, succeed, { now: () => clock, retry: { backoffBaseMs: 0, maxAttempts: 2 } })
+    for (let i = 0; i < 2; i++) {
+      await f.jobStore.claimNext(`dead-${i}`, 1_000, clock)
+      clock += 5_000
+      assert.equal(await w.recover(false), 1)
+    }
+    assert.equal((await f.jobStore.getJob(job.id))?.status, 'failed')
+  } finally {
+    await f.close()
+  }
+})
