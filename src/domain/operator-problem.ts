@@ -25,7 +25,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
-function httpUrl(value: unknown): boolean {
+/** True for an absolute http(s) URL (webhook operations and notification webhooks). */
+export function isHttpUrl(value: unknown): value is string {
   if (typeof value !== 'string') return false
   try {
     const url = new URL(value)
@@ -62,7 +63,7 @@ export function webhookRequest(operator: Record<string, unknown>): WebhookReques
   if (type !== undefined && type !== null && type !== 'generic') {
     return { propertyPath: 'operatorConfiguration.webhook.webhookType', message: `must be "dbtCloud" or "generic" (got ${JSON.stringify(type)})` }
   }
-  if (!isRecord(source) || !httpUrl(source.executionUrl)) return { propertyPath: `${path}.executionUrl`, message: 'must be an http(s) URL' }
+  if (!isRecord(source) || !isHttpUrl(source.executionUrl)) return { propertyPath: `${path}.executionUrl`, message: 'must be an http(s) URL' }
   const body = source.executionBody
   if (body !== undefined && body !== null && typeof body !== 'string') return { propertyPath: `${path}.executionBody`, message: 'must be a string' }
   return { webhookConfigId: configId, url: source.executionUrl as string, body: typeof body === 'string' ? body : undefined }

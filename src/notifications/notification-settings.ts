@@ -1,4 +1,4 @@
-import { isHttpUrl } from './webhook-delivery.js'
+import { isHttpUrl } from '../domain/operator-problem.js'
 
 /** Airbyte's notification triggers (`NotificationTrigger`), one per workspace setting. */
 export const NOTIFICATION_TRIGGERS = [

@@ -32,17 +32,6 @@ export function webhookOrigin(url: string): string {
   }
 }
 
-/** True for an absolute http(s) URL. */
-export function isHttpUrl(value: unknown): value is string {
-  if (typeof value !== 'string') return false
-  try {
-    const url = new URL(value)
-    return url.protocol === 'http:' || url.protocol === 'https:'
-  } catch {
-    return false
-  }
-}
-
 /**
  * POSTs a JSON body to a webhook, retrying failures with backoff. Only a 2xx answer counts:
  * redirects are not followed (a 3xx is a failure, as is any other status), so a hook that moved

@@ -68,7 +68,7 @@ const LAYERS: LayerRule[] = [
   },
   { layer: 'secrets', where: ['src/secrets/'], mayImport: ['protocol', 'errors'] },
   { layer: 'metrics', where: ['src/metrics/'], mayImport: ['store ports', 'protocol', 'errors'] },
-  { layer: 'notifications', where: ['src/notifications/'], mayImport: ['store ports', 'protocol', 'errors'] },
+  { layer: 'notifications', where: ['src/notifications/'], mayImport: ['domain', 'store ports', 'protocol', 'errors'] },
   { layer: 'scheduler', where: ['src/scheduler/'], mayImport: ['domain', 'store ports', 'metrics', 'notifications', 'protocol', 'env settings', 'errors'] },
   { layer: 'worker', where: ['src/worker/'], mayImport: ['connectors/registry', ...BELOW_SERVICES] },
   { layer: 'api', where: ['src/api/'], mayImport: ['connectors/registry', 'connectors/declarative', 'connectors/external', ...BELOW_SERVICES], packages: ['fastify'] },
