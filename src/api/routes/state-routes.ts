@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { ApiDeps } from '../deps.js'
 import { descriptorRead } from '../job-reads.js'
 import { objectSchema, postRoute, str } from '../route-helpers.js'
-import { requireJobConnection } from './connection-job-routes.js'
+import { requireJobConnection } from '../job-service.js'
 
 const connectionIdBody = objectSchema({ connectionId: str }, ['connectionId'])
 
