@@ -13,7 +13,7 @@ import { bool, objectSchema, postRoute, uuid } from '../route-helpers.js'
 import { epochSeconds } from '../epoch-seconds.js'
 import { requireConnection, updateBody, updateConnection, type ConnectionBody } from './connection-routes.js'
 import { checkOperator, toOperationRead } from './operation-routes.js'
-import { requireWorkspace } from './workspace-routes.js'
+import { requireWorkspace } from '../workspace-service.js'
 
 type ApiCatalog = ReturnType<typeof toApiSyncCatalog>
 type CatalogEntry = ApiCatalog['streams'][number]
