@@ -112,8 +112,9 @@ function streamsInput(streams: readonly PublicStreamConfiguration[]): Array<{ st
         config.destinationSyncMode = pair[1]
       }
     }
-    if (s.cursorField !== undefined) config.cursorField = s.cursorField
-    if (s.primaryKey !== undefined) config.primaryKey = s.primaryKey
+    // An empty path is "not chosen" (generated clients send []): the source's default applies.
+    if (s.cursorField !== undefined && s.cursorField.length > 0) config.cursorField = s.cursorField
+    if (s.primaryKey !== undefined && s.primaryKey.length > 0) config.primaryKey = s.primaryKey
     if (s.selectedFields !== undefined && s.selectedFields.length > 0) {
       // The worker syncs every column: accepting a selection would sync more than asked.
       throw new SluiceError('SLUICE_ERR_UNSUPPORTED', `configurations.streams[${i}].selectedFields: sluice syncs every field of a stream; field selection is not supported.`, {
