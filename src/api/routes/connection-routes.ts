@@ -49,7 +49,7 @@ const connectionFields = {
   nonBreakingChangesPreference: { type: 'string', enum: ['ignore', 'disable', 'propagate_columns', 'propagate_fully'] },
   backfillPreference: { type: 'string', enum: ['enabled', 'disabled'] },
 }
-const createBody = objectSchema({ ...connectionFields, sourceId: uuid, destinationId: uuid }, ['sourceId', 'destinationId'])
+export const createBody = objectSchema({ ...connectionFields, sourceId: uuid, destinationId: uuid }, ['sourceId', 'destinationId'])
 export const updateBody = objectSchema({ ...connectionFields, connectionId: uuid }, ['connectionId'])
 const idBody = objectSchema({ connectionId: uuid }, ['connectionId'])
 const workspaceBody = objectSchema({ workspaceId: uuid, includeTombstone: bool }, ['workspaceId'])
