@@ -51,6 +51,7 @@ export interface PublicStreamConfiguration {
   cursorField?: string[]
   primaryKey?: string[][]
   selectedFields?: Array<{ fieldPath?: string[] }>
+  mappers?: unknown[]
 }
 
 /** A `ConnectionCreateRequest` / `ConnectionPatchRequest`. */
@@ -115,10 +116,13 @@ function streamsInput(streams: readonly PublicStreamConfiguration[]): Array<{ st
     // An empty path is "not chosen" (generated clients send []): the source's default applies.
     if (s.cursorField !== undefined && s.cursorField.length > 0) config.cursorField = s.cursorField
     if (s.primaryKey !== undefined && s.primaryKey.length > 0) config.primaryKey = s.primaryKey
-    if (s.selectedFields !== undefined && s.selectedFields.length > 0) {
-      // The worker syncs every column: accepting a selection would sync more than asked.
-      throw new SluiceError('SLUICE_ERR_UNSUPPORTED', `configurations.streams[${i}].selectedFields: sluice syncs every field of a stream; field selection is not supported.`, {
-        validationErrors: [{ propertyPath: `configurations.streams[${i}].selectedFields`, invalidValue: JSON.stringify(s.selectedFields), message: 'field selection is not supported' }],
+    // The worker syncs every column as read: accepting a selection or a mapper would sync something else than asked.
+    for (const field of ['selectedFields', 'mappers'] as const) {
+      const value = s[field]
+      if (value === undefined || value.length === 0) continue
+      const propertyPath = `configurations.streams[${i}].${field}`
+      throw new SluiceError('SLUICE_ERR_UNSUPPORTED', `${propertyPath}: sluice syncs every field of a stream unchanged; ${field} are not supported.`, {
+        validationErrors: [{ propertyPath, invalidValue: JSON.stringify(value), message: `${field} are not supported` }],
       })
     }
     return { stream: s.namespace === undefined ? { name: s.name } : { name: s.name, namespace: s.namespace }, config }

@@ -28,6 +28,7 @@ const streamConfiguration = {
     cursorField: path,
     primaryKey: { type: 'array', items: path },
     selectedFields: { type: 'array', items: { type: 'object', properties: { fieldPath: path } } },
+    mappers: { type: 'array', items: { type: 'object' } },
   },
   required: ['name'],
 }
