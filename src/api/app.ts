@@ -17,8 +17,8 @@ function isFormEncoded(contentType: string | undefined): boolean {
 }
 
 /**
- * Builds the Fastify app of the Config API and the Public API (not listening). Tests drive it with `inject()`;
- * src/server.ts listens on it.
+ * Builds the Fastify app of the Config API and the Public API (not listening). Tests drive it
+ * with `inject()`; src/server.ts listens on it.
  */
 export async function createApp(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
