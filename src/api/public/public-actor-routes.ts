@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify'
 import { createActor, deleteActor, loadActorWithConfig, requireActor, updateActor, type ActorKind } from '../actor-service.js'
 import type { ApiDeps } from '../deps.js'
+import { nameField as name } from '../route-helpers.js'
 import { definitionIdFor, publicActorNames, toPublicActorResponse, withoutTypeField } from './actor-response.js'
 import { pageOf, pageRequest } from './public-paging.js'
 import { boolQuery, uuidList } from './public-query.js'
 import { publicRoute, uuidParam } from './public-route.js'
 
 const uuid = { type: 'string', format: 'uuid' } as const
-const name = { type: 'string', minLength: 1 } as const
 const configuration = { type: 'object' } as const
 
 type ActorBody = { name?: string; workspaceId?: string; definitionId?: string; configuration?: Record<string, unknown> }

@@ -3,6 +3,7 @@ import { SluiceError } from '../../errors.js'
 import { streamKey, type AirbyteCatalog } from '../../protocol/index.js'
 import { discoverCatalog, requireActor, requireDefinition } from '../actor-service.js'
 import type { ApiDeps } from '../deps.js'
+import { optionalNameField } from '../route-helpers.js'
 import { createConnection, deleteConnection, requireConnection, updateConnection } from '../routes/connection-routes.js'
 import {
   ALL_PUBLIC_SYNC_MODES,
@@ -33,7 +34,7 @@ const streamConfiguration = {
   required: ['name'],
 }
 const writeFields = {
-  name: str,
+  name: optionalNameField,
   configurations: { type: 'object', properties: { streams: { type: 'array', items: streamConfiguration } } },
   schedule: {
     type: 'object',

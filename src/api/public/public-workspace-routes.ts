@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { ApiDeps } from '../deps.js'
 import { requireOrganization } from '../organization.js'
+import { nameField } from '../route-helpers.js'
 import { createWorkspace, deleteWorkspace, requireWorkspace, updateWorkspace } from '../workspace-service.js'
 import { pageOf, pageRequest } from './public-paging.js'
 import { boolQuery, uuidList } from './public-query.js'
@@ -53,7 +54,7 @@ export function registerPublicWorkspaceRoutes(scope: FastifyInstance, deps: ApiD
     '/workspaces',
     {
       summary: 'Create a workspace (in the one organization).',
-      body: { type: 'object', properties: { name: { type: 'string', minLength: 1 }, organizationId: uuid, notifications, regionId: uuid }, required: ['name'] },
+      body: { type: 'object', properties: { name: nameField, organizationId: uuid, notifications, regionId: uuid }, required: ['name'] },
       response: 'WorkspaceResponse',
     },
     async ({ body }) => {
@@ -70,7 +71,7 @@ export function registerPublicWorkspaceRoutes(scope: FastifyInstance, deps: ApiD
     scope,
     'PATCH',
     '/workspaces/:workspaceId',
-    { summary: "Change a workspace's name or notifications.", body: { type: 'object', properties: { name: { type: 'string', minLength: 1 }, notifications, regionId: uuid } }, response: 'WorkspaceResponse' },
+    { summary: "Change a workspace's name or notifications.", body: { type: 'object', properties: { name: nameField, notifications, regionId: uuid } }, response: 'WorkspaceResponse' },
     async (call) => {
       const ws = await requireWorkspace(deps, uuidParam(call, 'workspaceId'))
       const patch: Parameters<typeof updateWorkspace>[1] = { workspaceId: ws.workspaceId }
