@@ -7,6 +7,7 @@ import { MAX_BODY_DEPTH, pathBeyondDepth } from './body-depth.js'
 import { installMetricsEndpoint, METRICS_PATH } from './metrics-endpoint.js'
 import { collectRoutes, openApiDocument } from './openapi.js'
 import { registerPublicApi } from './public/public-api.js'
+import { PUBLIC_API_PREFIXES } from './public/public-route.js'
 import { API_PREFIX } from './route-helpers.js'
 import { ROUTE_MODULES } from './routes/index.js'
 import { sluiceVersion } from './version.js'
@@ -64,7 +65,7 @@ export async function createApp(deps: ApiDeps): Promise<FastifyInstance> {
   if (refreshDefinitions) {
     // Health and metrics use no definitions, and must answer (available: false, store_up 0)
     // when the store is down instead of failing on this refresh's query.
-    const storeProbes = new Set([`${API_PREFIX}/health`, METRICS_PATH])
+    const storeProbes = new Set([API_PREFIX, ...PUBLIC_API_PREFIXES].map((prefix) => `${prefix}/health`).concat(METRICS_PATH))
     // After auth: definitions another API process added are known before the route runs.
     app.addHook('preHandler', async (request) => {
       if (request.routeOptions.url !== undefined && storeProbes.has(request.routeOptions.url)) return
