@@ -13,9 +13,11 @@ import { decryptSecrets, encryptedLookingPaths, encryptSecrets, maskSecrets, res
 import type { SecretService } from '../secrets/secret-service.js'
 import type { ActorRecord, CatalogRecord, ConfigStore } from '../store/config-store.js'
 import { toApiCatalog } from './catalog-conversion.js'
+import { cancelActiveJob, deprecateConnections } from './connection-service.js'
 import { callConnector, scrub, type SynchronousJobRead } from './connector-calls.js'
 import type { ApiDeps } from './deps.js'
 import { validateConnectorConfig } from './request-validation.js'
+import { requireWorkspace } from './workspace-service.js'
 
 export type ActorKind = ActorRecord['kind']
 export type DefinitionOf<K extends ActorKind> = K extends 'source' ? SourceDefinition : DestinationDefinition
@@ -258,4 +260,63 @@ export async function discoverCatalog(
 export function toDiscoverRead(outcome: DiscoverOutcome): SourceDiscoverSchemaRead {
   if (!outcome.ok) return { jobInfo: outcome.job }
   return { catalog: toApiCatalog(outcome.record.catalog), catalogId: outcome.record.catalogId, jobInfo: outcome.job }
+}
+
+/** What creating a source or destination takes. */
+export interface NewActorInput {
+  workspaceId: string
+  definitionId: string
+  name: string
+  /** In clear, as the caller sent it. */
+  configuration: Record<string, unknown>
+}
+
+/** Creates a source or destination: workspace and definition checked, configuration validated, secrets encrypted. */
+export async function createActor(deps: Pick<ApiDeps, 'configStore' | 'registry' | 'secrets' | 'context'>, kind: ActorKind, input: NewActorInput): Promise<ActorRecord> {
+  const workspace = await requireWorkspace(deps, input.workspaceId)
+  const definition = requireDefinition(deps.registry, kind, input.definitionId)
+  const { stored } = prepareConfiguration(definition, input.configuration, deps)
+  const actor = newActorRecord(kind, workspace.workspaceId, definition.definitionId, input.name, stored)
+  await deps.configStore.putActor(actor)
+  return actor
+}
+
+/**
+ * The merged configuration of an update: masks in `configuration` replaced by the stored
+ * secrets, validated against the spec. Nothing is stored.
+ */
+export async function mergeActorUpdate(
+  deps: Pick<ApiDeps, 'configStore' | 'registry' | 'secrets' | 'context'>,
+  kind: ActorKind,
+  id: string,
+  configuration: Record<string, unknown>,
+): Promise<LoadedActor & { prepared: { plain: ConnectorConfig; stored: Record<string, unknown> } }> {
+  const loaded = await loadActorWithConfig(deps, kind, id)
+  const prepared = prepareConfiguration(loaded.definition, configuration, deps, loaded.config)
+  return { ...loaded, prepared }
+}
+
+/** Replaces an actor's configuration (masked secrets are kept) and, when given, its name. */
+export async function updateActor(
+  deps: Pick<ApiDeps, 'configStore' | 'registry' | 'secrets' | 'context'>,
+  kind: ActorKind,
+  id: string,
+  update: { name?: string | undefined; configuration: Record<string, unknown> },
+): Promise<ActorRecord> {
+  const { actor, prepared } = await mergeActorUpdate(deps, kind, id, update.configuration)
+  const next = { ...actor, name: update.name ?? actor.name, configuration: prepared.stored }
+  await deps.configStore.putActor(next)
+  return next
+}
+
+/** Deletes an actor (tombstone) and, softly, its connections; their running jobs are cancelled. */
+export async function deleteActor(deps: Pick<ApiDeps, 'configStore' | 'jobStore' | 'logger'>, kind: ActorKind, id: string): Promise<void> {
+  const actor = await requireActor(deps.configStore, kind, id)
+  const deprecated = await deps.configStore.transaction(async () => {
+    const connections = await deps.configStore.listConnections({ actorId: actor.id })
+    const ids = await deprecateConnections(deps, connections)
+    await deps.configStore.putActor({ ...actor, tombstone: true })
+    return ids
+  })
+  for (const connectionId of deprecated) await cancelActiveJob(deps, connectionId)
 }

@@ -1,9 +1,9 @@
 import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { SluiceError } from '../errors.js'
-import { errorBody } from './error-handler.js'
 import { isWebUiAsset } from './web-ui.js'
 import { FailedAuthLimiter, type FailedAuthLimits } from './failed-auth-limiter.js'
+import { PUBLIC_API_PREFIXES } from './public/public-route.js'
 import { API_PREFIX } from './route-helpers.js'
 
 /** Constant-time comparison of two secrets. */
@@ -26,34 +26,39 @@ export function isAuthorized(header: string | undefined, token: string): boolean
   return false
 }
 
+const PREFIXES = [API_PREFIX, ...PUBLIC_API_PREFIXES]
+/** Health is open in both APIs, never throttled. */
+const HEALTH_PATHS = PREFIXES.map((prefix) => `${prefix}/health`)
+/** The token exchange is open in both APIs (its failures count like a bad token). */
+const TOKEN_PATHS = new Set(PREFIXES.map((prefix) => `${prefix}/applications/token`))
+
 /**
  * With a token configured, every call except health, the token exchange and `openPaths` needs
  * it; 401 otherwise. Every 401 (a bad token here, a bad client secret at `applications/token`)
  * counts against the client address; past the limit the address gets 429 with Retry-After until
- * its window ends. Health, `openPaths` and the web UI's files (src/api/web-ui.ts) are never limited.
+ * its window ends. Health, `openPaths` and the web UI's files (src/api/web-ui.ts) are never
+ * limited. Errors are thrown, so each API's error handler answers in its shape (Airbyte's body
+ * on the Config API, a problem document on the Public API).
  */
 export function installAuth(app: FastifyInstance, token: string | undefined, limits: FailedAuthLimits = {}, openPaths: readonly string[] = []): void {
   if (!token) return
-  const open = new Set([`${API_PREFIX}/health`, ...openPaths])
+  const open = new Set([...HEALTH_PATHS, ...openPaths])
   const limiter = new FailedAuthLimiter(limits)
   app.addHook('onRequest', async (request, reply) => {
-    const path = request.url.split('?')[0]?.replace(/\/+$/, '')
-    if (path !== undefined && open.has(path)) return
+    const path = request.url.split('?')[0]?.replace(/\/+$/, '') ?? ''
+    if (open.has(path)) return
     // The web UI's files are open too (no data in them): told by the matched route's tag, so
     // an encoded path cannot dodge it and no other route outside /api opens by accident.
     if (isWebUiAsset(request.routeOptions.config)) return
     const waitMs = limiter.retryAfterMs(request.ip)
     if (waitMs > 0) {
-      const err = new SluiceError('SLUICE_ERR_TOO_MANY_ATTEMPTS', 'Too many failed authentications from this address: try again later.')
-      await reply.code(429).header('retry-after', String(Math.ceil(waitMs / 1000))).send(errorBody(err))
-      return reply
+      reply.header('retry-after', String(Math.ceil(waitMs / 1000)))
+      throw new SluiceError('SLUICE_ERR_TOO_MANY_ATTEMPTS', 'Too many failed authentications from this address: try again later.')
     }
-    // The token exchange is open; everything else needs the token.
-    if (path === `${API_PREFIX}/applications/token`) return
+    if (TOKEN_PATHS.has(path)) return
     if (isAuthorized(request.headers.authorization, token)) return
-    const err = new SluiceError('SLUICE_ERR_UNAUTHORIZED', 'Missing or invalid credentials: send Authorization: Bearer <SLUICE_API_TOKEN> or Basic auth with the token as password.')
-    await reply.code(401).header('www-authenticate', 'Basic realm="sluice", Bearer').send(errorBody(err))
-    return reply
+    reply.header('www-authenticate', 'Basic realm="sluice", Bearer')
+    throw new SluiceError('SLUICE_ERR_UNAUTHORIZED', 'Missing or invalid credentials: send Authorization: Bearer <SLUICE_API_TOKEN> or Basic auth with the token as password.')
   })
   app.addHook('onResponse', async (request, reply) => {
     if (reply.statusCode === 401) limiter.recordFailure(request.ip)

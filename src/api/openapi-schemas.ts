@@ -259,5 +259,6 @@ export const RESPONSE_SCHEMAS: Record<string, JsonSchema> = {
   },
   ConnectionReadList: list('connections', 'ConnectionRead'),
   NotificationRead: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['succeeded', 'failed'] }, message: str } },
+  OrganizationInfoRead: { type: 'object', required: ['organizationId', 'organizationName', 'sso'], properties: { organizationId: uuid, organizationName: str, sso: bool, isPrivateOrganization: bool } },
   AccessToken: { type: 'object', required: ['access_token'], properties: { access_token: str, token_type: str, expires_in: int } },
 }

@@ -1,20 +1,22 @@
 import type { FastifyInstance } from 'fastify'
 import {
   checkActor,
+  createActor,
+  deleteActor,
   discoverCatalog,
   loadActorWithConfig,
-  newActorRecord,
+  mergeActorUpdate,
   prepareConfiguration,
   requireActor,
   requireDefinition,
   toActorRead,
   toDiscoverRead,
+  updateActor,
   type ActorKind,
 } from '../actor-service.js'
-import { cancelActiveJob, deprecateConnections } from '../connection-service.js'
 import type { ApiDeps } from '../deps.js'
 import { bool, nameField, objectSchema, postRoute, str, uuid } from '../route-helpers.js'
-import { requireWorkspace } from './workspace-routes.js'
+import { requireWorkspace } from '../workspace-service.js'
 import { connectionCatalogDiff } from './web-backend-routes.js'
 
 const configuration = { type: 'object' } as const
@@ -45,12 +47,8 @@ export function registerActorRoutes(app: FastifyInstance, deps: ApiDeps, kind: A
   const readName = kind === 'source' ? 'SourceRead' : 'DestinationRead'
 
   postRoute<Record<string, unknown>>(app, `${n.plural}/create`, { summary: `Create a ${label}.`, requestSchema: createBody, response: readName }, async (body) => {
-    const workspace = await requireWorkspace(deps, body.workspaceId as string)
-    const definition = requireDefinition(deps.registry, kind, body[n.definitionId] as string)
-    const { stored } = prepareConfiguration(definition, body.connectionConfiguration as Record<string, unknown>, deps)
-    const actor = newActorRecord(kind, workspace.workspaceId, definition.definitionId, body.name as string, stored)
-    await deps.configStore.putActor(actor)
-    return toActorRead(deps.registry, actor)
+    const input = { workspaceId: body.workspaceId as string, definitionId: body[n.definitionId] as string, name: body.name as string }
+    return toActorRead(deps.registry, await createActor(deps, kind, { ...input, configuration: body.connectionConfiguration as Record<string, unknown> }))
   })
 
   postRoute<Record<string, string>>(app, `${n.plural}/get`, { summary: `Get a ${label}.`, requestSchema: idBody, response: readName }, async (body) =>
@@ -69,21 +67,15 @@ export function registerActorRoutes(app: FastifyInstance, deps: ApiDeps, kind: A
   )
 
   /** The merged configuration of an update body: masks replaced by stored secrets, validated. */
-  const mergedUpdate = async (body: Record<string, unknown>) => {
-    const loaded = await loadActorWithConfig(deps, kind, body[n.id] as string)
-    const prepared = prepareConfiguration(loaded.definition, body.connectionConfiguration as Record<string, unknown>, deps, loaded.config)
-    return { ...loaded, prepared }
-  }
+  const mergedUpdate = async (body: Record<string, unknown>) => mergeActorUpdate(deps, kind, body[n.id] as string, body.connectionConfiguration as Record<string, unknown>)
 
   postRoute<Record<string, unknown>>(
     app,
     `${n.plural}/update`,
     { summary: `Replace a ${label}'s name and configuration (masked secrets are kept).`, requestSchema: updateBody, response: readName },
     async (body) => {
-      const { actor, prepared } = await mergedUpdate(body)
-      const next = { ...actor, name: body.name as string, configuration: prepared.stored }
-      await deps.configStore.putActor(next)
-      return toActorRead(deps.registry, next)
+      const update = { name: body.name as string, configuration: body.connectionConfiguration as Record<string, unknown> }
+      return toActorRead(deps.registry, await updateActor(deps, kind, body[n.id] as string, update))
     },
   )
 
@@ -92,14 +84,7 @@ export function registerActorRoutes(app: FastifyInstance, deps: ApiDeps, kind: A
     `${n.plural}/delete`,
     { summary: `Delete a ${label} and (soft) its connections.`, requestSchema: idBody, response: 'empty' },
     async (body) => {
-      const actor = await requireActor(deps.configStore, kind, body[n.id] as string)
-      const deprecated = await deps.configStore.transaction(async () => {
-        const connections = await deps.configStore.listConnections({ actorId: actor.id })
-        const ids = await deprecateConnections(deps, connections)
-        await deps.configStore.putActor({ ...actor, tombstone: true })
-        return ids
-      })
-      for (const id of deprecated) await cancelActiveJob(deps, id)
+      await deleteActor(deps, kind, body[n.id] as string)
       return undefined
     },
   )

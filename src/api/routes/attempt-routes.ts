@@ -3,7 +3,7 @@ import { SluiceError } from '../../errors.js'
 import type { ApiDeps } from '../deps.js'
 import { attemptInfo } from '../job-reads.js'
 import { objectSchema, postRoute } from '../route-helpers.js'
-import { requireJob } from './job-routes.js'
+import { requireJob } from '../job-service.js'
 
 const int = { type: 'integer' } as const
 

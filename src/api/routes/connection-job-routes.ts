@@ -1,9 +1,7 @@
 import type { FastifyInstance } from 'fastify'
-import { enabledStreams } from '../../domain/enabled-streams.js'
-import { notFound, SluiceError } from '../../errors.js'
 import type { StreamDescriptor } from '../../protocol/index.js'
-import type { ConnectionRecord } from '../../store/config-store.js'
 import type { ApiDeps } from '../deps.js'
+import { requireJobConnection, startRefresh, startReset, startSync } from '../job-service.js'
 import { connectionStatus, descriptorRead, jobInfo, toJobRead } from '../job-reads.js'
 import { objectSchema, postRoute, str } from '../route-helpers.js'
 
@@ -22,31 +20,6 @@ const streamsBody = objectSchema(
 
 type StreamsBody = { connectionId: string; streams: Array<{ streamName: string; streamNamespace?: string | null }> }
 
-/** Loads a connection or throws Airbyte's 404 (the job endpoints name the type STANDARD_SYNC). */
-export async function requireJobConnection(deps: ApiDeps, connectionId: string): Promise<ConnectionRecord> {
-  const connection = await deps.configStore.getConnection(connectionId)
-  if (connection === undefined) throw notFound('STANDARD_SYNC', connectionId)
-  return connection
-}
-
-/**
- * Starts a reset: the running job is cancelled and the reset takes its place (no 409). A reset
- * of the whole connection lists its selected streams, as Airbyte's `streamsToReset` does.
- */
-async function startReset(deps: ApiDeps, connectionId: string, streams: StreamDescriptor[]): Promise<Record<string, unknown>> {
-  const connection = await requireJobConnection(deps, connectionId)
-  if (connection.status === 'deprecated') {
-    throw new SluiceError('SLUICE_ERR_CONNECTION_INACTIVE', `Cannot reset a deleted connection: ${connectionId}`)
-  }
-  const job = await deps.jobStore.createJob({
-    configType: 'reset_connection',
-    configId: connectionId,
-    streams: streams.length > 0 ? streams : enabledStreams(connection),
-    cancelActive: true,
-  })
-  return jobInfo(deps, job)
-}
-
 function toStreams(body: StreamsBody): StreamDescriptor[] {
   return body.streams.map((s) => descriptorRead({ name: s.streamName, namespace: s.streamNamespace ?? null }))
 }
@@ -60,14 +33,7 @@ export function registerConnectionJobRoutes(app: FastifyInstance, deps: ApiDeps)
     app,
     'connections/sync',
     { summary: 'Start a sync of a connection (409 when one is already running).', requestSchema: connectionIdBody, response: 'JobInfoRead' },
-    async (body) => {
-      const connection = await requireJobConnection(deps, body.connectionId)
-      if (connection.status !== 'active') {
-        throw new SluiceError('SLUICE_ERR_CONNECTION_INACTIVE', `Can only sync an active connection: ${body.connectionId} is ${connection.status}.`)
-      }
-      const job = await deps.jobStore.createJob({ configType: 'sync', configId: connection.connectionId, streams: enabledStreams(connection) })
-      return jobInfo(deps, job)
-    },
+    async (body) => jobInfo(deps, await startSync(deps, body.connectionId)),
   )
 
   for (const path of ['connections/reset', 'connections/clear']) {
@@ -75,7 +41,7 @@ export function registerConnectionJobRoutes(app: FastifyInstance, deps: ApiDeps)
       app,
       path,
       { summary: 'Clear the state and destination data of every stream (cancels a running sync).', requestSchema: connectionIdBody, response: 'JobInfoRead' },
-      async (body) => startReset(deps, body.connectionId, []),
+      async (body) => jobInfo(deps, await startReset(deps, body.connectionId, [])),
     )
   }
   for (const path of ['connections/reset/stream', 'connections/clear/stream']) {
@@ -83,7 +49,7 @@ export function registerConnectionJobRoutes(app: FastifyInstance, deps: ApiDeps)
       app,
       path,
       { summary: 'Clear the state and destination data of some streams (cancels a running sync).', requestSchema: streamsBody, response: 'JobInfoRead' },
-      async (body) => startReset(deps, body.connectionId, toStreams(body)),
+      async (body) => jobInfo(deps, await startReset(deps, body.connectionId, toStreams(body))),
     )
   }
 
@@ -103,17 +69,8 @@ export function registerConnectionJobRoutes(app: FastifyInstance, deps: ApiDeps)
       response: 'JobReadResponse',
     },
     async (body) => {
-      const connection = await requireJobConnection(deps, body.connectionId)
-      if (connection.status !== 'active') {
-        throw new SluiceError('SLUICE_ERR_CONNECTION_INACTIVE', `Can only sync an active connection: ${body.connectionId} is ${connection.status}.`)
-      }
-      const streams = body.streams !== undefined && body.streams.length > 0 ? toStreams({ connectionId: body.connectionId, streams: body.streams }) : enabledStreams(connection)
-      const job = await deps.jobStore.createJob({
-        configType: 'refresh',
-        configId: connection.connectionId,
-        streams,
-        refreshMode: body.refreshMode === 'Truncate' ? 'truncate' : 'merge',
-      })
+      const streams = body.streams !== undefined ? toStreams({ connectionId: body.connectionId, streams: body.streams }) : []
+      const job = await startRefresh(deps, body.connectionId, body.refreshMode === 'Truncate' ? 'truncate' : 'merge', streams)
       return { job: toJobRead(job, []) }
     },
   )

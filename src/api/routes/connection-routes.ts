@@ -10,7 +10,7 @@ import type { ApiDeps } from '../deps.js'
 import { bool, objectSchema, optionalNameField, postRoute, str, uuid } from '../route-helpers.js'
 import { SCHEDULE_TYPES, scheduleForCreate, scheduleForUpdate, TIME_UNITS, type ScheduleInput } from '../schedule.js'
 import { checkOperationIds } from './operation-routes.js'
-import { requireWorkspace } from './workspace-routes.js'
+import { requireWorkspace } from '../workspace-service.js'
 
 const STATUSES = ['active', 'inactive', 'deprecated'] as const
 const NAMESPACE_DEFINITIONS = ['source', 'destination', 'customformat'] as const
@@ -49,7 +49,7 @@ const connectionFields = {
   nonBreakingChangesPreference: { type: 'string', enum: ['ignore', 'disable', 'propagate_columns', 'propagate_fully'] },
   backfillPreference: { type: 'string', enum: ['enabled', 'disabled'] },
 }
-const createBody = objectSchema({ ...connectionFields, sourceId: uuid, destinationId: uuid }, ['sourceId', 'destinationId'])
+export const createBody = objectSchema({ ...connectionFields, sourceId: uuid, destinationId: uuid }, ['sourceId', 'destinationId'])
 export const updateBody = objectSchema({ ...connectionFields, connectionId: uuid }, ['connectionId'])
 const idBody = objectSchema({ connectionId: uuid }, ['connectionId'])
 const workspaceBody = objectSchema({ workspaceId: uuid, includeTombstone: bool }, ['workspaceId'])
@@ -122,37 +122,9 @@ function extraFields(body: ConnectionBody, previous: Record<string, unknown> = {
 
 /** connections/create, get, list, list_all, update, delete. */
 export function registerConnectionRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  postRoute<ConnectionBody>(app, 'connections/create', { summary: 'Create a connection.', requestSchema: createBody, response: 'ConnectionRead' }, async (body) => {
-    const source = await requireActor(deps.configStore, 'source', body.sourceId as string)
-    const destination = await requireActor(deps.configStore, 'destination', body.destinationId as string)
-    if (source.workspaceId !== destination.workspaceId) {
-      throw invalidField('destinationId', destination.id, 'the source and the destination must be in the same workspace')
-    }
-    const schedule = scheduleForCreate(body)
-    await checkOperationIds(deps, source.workspaceId, body.operationIds ?? [])
-    const { syncCatalog, sourceCatalogId } = await resolveCatalog(deps, source, destination, body.syncCatalog?.streams ?? [], body.sourceCatalogId ?? undefined)
-    const now = Math.floor(Date.now() / 1000)
-    const conn: ConnectionRecord = {
-      connectionId: randomUUID(),
-      workspaceId: source.workspaceId,
-      name: body.name && body.name.trim() !== '' ? body.name : `${source.name} <> ${destination.name}`,
-      sourceId: source.id,
-      destinationId: destination.id,
-      status: body.status ?? 'active',
-      namespaceDefinition: body.namespaceDefinition ?? 'source',
-      prefix: body.prefix ?? '',
-      syncCatalog,
-      schedule,
-      operationIds: body.operationIds ?? [],
-      extra: extraFields(body),
-      createdAt: now,
-      updatedAt: now,
-    }
-    if (body.namespaceFormat !== undefined && body.namespaceFormat !== null) conn.namespaceFormat = body.namespaceFormat
-    if (sourceCatalogId !== undefined) conn.sourceCatalogId = sourceCatalogId
-    await deps.configStore.putConnection(conn)
-    return toConnectionRead(conn)
-  })
+  postRoute<ConnectionBody>(app, 'connections/create', { summary: 'Create a connection.', requestSchema: createBody, response: 'ConnectionRead' }, async (body) =>
+    toConnectionRead(await createConnection(deps, body)),
+  )
 
   postRoute<{ connectionId: string }>(app, 'connections/get', { summary: 'Get a connection (deleted ones too).', requestSchema: idBody, response: 'ConnectionRead' }, async (body) =>
     toConnectionRead(await requireConnection(deps, body.connectionId)),
@@ -192,14 +164,55 @@ export function registerConnectionRoutes(app: FastifyInstance, deps: ApiDeps): v
     'connections/delete',
     { summary: 'Delete a connection (soft: status becomes deprecated).', requestSchema: idBody, response: 'empty' },
     async (body) => {
-      const conn = await requireConnection(deps, body.connectionId)
-      if (conn.status !== 'deprecated') {
-        await deps.configStore.putConnection({ ...conn, status: 'deprecated', updatedAt: Math.floor(Date.now() / 1000) })
-        await cancelActiveJob(deps, conn.connectionId)
-      }
+      await deleteConnection(deps, body.connectionId)
       return undefined
     },
   )
+}
+
+/**
+ * connections/create (also behind web_backend/connections/create and the Public API): source and
+ * destination in one workspace, schedule and operations checked, the catalog validated against
+ * a discovered one. Returns the stored record.
+ */
+export async function createConnection(deps: ApiDeps, body: ConnectionBody): Promise<ConnectionRecord> {
+    const source = await requireActor(deps.configStore, 'source', body.sourceId as string)
+    const destination = await requireActor(deps.configStore, 'destination', body.destinationId as string)
+    if (source.workspaceId !== destination.workspaceId) {
+      throw invalidField('destinationId', destination.id, 'the source and the destination must be in the same workspace')
+    }
+    const schedule = scheduleForCreate(body)
+    await checkOperationIds(deps, source.workspaceId, body.operationIds ?? [])
+    const { syncCatalog, sourceCatalogId } = await resolveCatalog(deps, source, destination, body.syncCatalog?.streams ?? [], body.sourceCatalogId ?? undefined)
+    const now = Math.floor(Date.now() / 1000)
+    const conn: ConnectionRecord = {
+      connectionId: randomUUID(),
+      workspaceId: source.workspaceId,
+      name: body.name && body.name.trim() !== '' ? body.name : `${source.name} <> ${destination.name}`,
+      sourceId: source.id,
+      destinationId: destination.id,
+      status: body.status ?? 'active',
+      namespaceDefinition: body.namespaceDefinition ?? 'source',
+      prefix: body.prefix ?? '',
+      syncCatalog,
+      schedule,
+      operationIds: body.operationIds ?? [],
+      extra: extraFields(body),
+      createdAt: now,
+      updatedAt: now,
+    }
+    if (body.namespaceFormat !== undefined && body.namespaceFormat !== null) conn.namespaceFormat = body.namespaceFormat
+    if (sourceCatalogId !== undefined) conn.sourceCatalogId = sourceCatalogId
+    await deps.configStore.putConnection(conn)
+    return conn
+}
+
+/** Deletes a connection (soft: status becomes deprecated) and cancels its running job. */
+export async function deleteConnection(deps: ApiDeps, connectionId: string): Promise<void> {
+  const conn = await requireConnection(deps, connectionId)
+  if (conn.status === 'deprecated') return
+  await deps.configStore.putConnection({ ...conn, status: 'deprecated', updatedAt: Math.floor(Date.now() / 1000) })
+  await cancelActiveJob(deps, conn.connectionId)
 }
 
 /** connections/update's patch (also behind web_backend/connections/update); returns the stored record. */

@@ -12,8 +12,8 @@ import { SluiceError } from '../../errors.js'
 import type { ApiDeps } from '../deps.js'
 import { objectSchema, postRoute, str, uuid } from '../route-helpers.js'
 import { toSourceDefinitionRead } from './definition-routes.js'
+import { requireWorkspace } from '../workspace-service.js'
 import { createImageDefinition, type ImageDefinitionBody } from './external-definition-routes.js'
-import { requireWorkspace } from './workspace-routes.js'
 
 interface CreateManifestBody {
   workspaceId: string

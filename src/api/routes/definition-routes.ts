@@ -6,7 +6,7 @@ import { requireDefinition, specOf } from '../actor-service.js'
 import type { SynchronousJobRead } from '../connector-calls.js'
 import type { ApiDeps } from '../deps.js'
 import { bool, objectSchema, postRoute, uuid } from '../route-helpers.js'
-import { requireWorkspace } from './workspace-routes.js'
+import { requireWorkspace } from '../workspace-service.js'
 
 const PROTOCOL_VERSION = '0.2.0'
 

@@ -14,7 +14,7 @@ import { SluiceError } from '../../errors.js'
 import type { ApiDeps } from '../deps.js'
 import { objectSchema, postRoute, str, uuid } from '../route-helpers.js'
 import { toDestinationDefinitionRead, toSourceDefinitionRead } from './definition-routes.js'
-import { requireWorkspace } from './workspace-routes.js'
+import { requireWorkspace } from '../workspace-service.js'
 
 type Kind = 'source' | 'destination'
 

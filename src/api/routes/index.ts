@@ -12,6 +12,7 @@ import { registerHealthRoutes } from './health-routes.js'
 import { registerJobRoutes } from './job-routes.js'
 import { registerNotificationRoutes } from './notification-routes.js'
 import { registerOperationRoutes } from './operation-routes.js'
+import { registerOrganizationRoutes } from './organization-routes.js'
 import { registerSourceRoutes } from './source-routes.js'
 import { registerStateRoutes } from './state-routes.js'
 import { registerWebBackendRoutes } from './web-backend-routes.js'
@@ -25,6 +26,7 @@ export type RouteModule = (app: FastifyInstance, deps: ApiDeps) => void
 export const ROUTE_MODULES: RouteModule[] = [
   registerHealthRoutes,
   registerWorkspaceRoutes,
+  registerOrganizationRoutes,
   registerDefinitionRoutes,
   registerDeclarativeRoutes,
   registerExternalDefinitionRoutes,

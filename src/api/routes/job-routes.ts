@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify'
-import { SluiceError } from '../../errors.js'
-import { JOB_CONFIG_TYPES, JOB_STATUSES, type JobConfigType, type JobListFilter, type JobRecord, type JobStatus } from '../../store/job-store.js'
+import { JOB_CONFIG_TYPES, JOB_STATUSES, type JobConfigType, type JobListFilter, type JobStatus } from '../../store/job-store.js'
 import type { ApiDeps } from '../deps.js'
+import { cancelJob, requireJob, requireJobConnection } from '../job-service.js'
 import { jobInfo, toAttemptRead, toJobRead } from '../job-reads.js'
 import { objectSchema, postRoute, str } from '../route-helpers.js'
-import { requireJobConnection } from './connection-job-routes.js'
 import { epochSeconds } from '../epoch-seconds.js'
 
 const int = { type: 'integer' } as const
@@ -41,13 +40,6 @@ interface ListBody {
   updatedAtEnd?: string
   orderByField?: 'createdAt' | 'updatedAt'
   orderByMethod?: 'ASC' | 'DESC'
-}
-
-/** Loads a job or throws Airbyte's 404. */
-export async function requireJob(deps: ApiDeps, id: number): Promise<JobRecord> {
-  const job = await deps.jobStore.getJob(id)
-  if (job === undefined) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `Could not find job with id: ${id}`, { id })
-  return job
 }
 
 /** A range bound in epoch ms covering whole seconds, as Airbyte compares its second timestamps. */
@@ -136,11 +128,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
     app,
     'jobs/cancel',
     { summary: 'Cancel a job (a running attempt stops within seconds).', requestSchema: jobIdBody, response: 'JobInfoRead' },
-    async (body) => {
-      const job = await deps.jobStore.requestCancel(body.id)
-      if (job === undefined) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `Could not find job with id: ${body.id}`, { id: body.id })
-      return jobInfo(deps, job)
-    },
+    async (body) => jobInfo(deps, await cancelJob(deps, body.id)),
   )
 
   postRoute<{ connectionId: string }>(

@@ -6,7 +6,7 @@ import { operatorProblem } from '../../domain/operator-problem.js'
 import { connectionOperations } from '../../domain/connection-operations.js'
 import type { ApiDeps } from '../deps.js'
 import { nameField, objectSchema, postRoute, uuid } from '../route-helpers.js'
-import { requireWorkspace } from './workspace-routes.js'
+import { requireWorkspace } from '../workspace-service.js'
 
 const operator = objectSchema({ operatorType: { type: 'string', enum: ['normalization', 'dbt', 'webhook'] }, webhook: { type: 'object' } }, ['operatorType'])
 const createBody = objectSchema({ workspaceId: uuid, name: nameField, operatorConfiguration: operator }, ['workspaceId', 'name', 'operatorConfiguration'])

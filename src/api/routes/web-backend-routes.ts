@@ -4,16 +4,16 @@ import { notFound } from '../../errors.js'
 import type { AirbyteCatalog, StreamDescriptor } from '../../protocol/index.js'
 import type { ActorRecord, ConnectionRecord, OperationRecord } from '../../store/config-store.js'
 import { connectionOperations } from '../../domain/connection-operations.js'
-import { discoverCatalog, findDefinition, toActorRead } from '../actor-service.js'
+import { discoverCatalog, findDefinition, requireActor, toActorRead } from '../actor-service.js'
 import { catalogDiff, hasBreakingChange, type CatalogDiff, type ConfiguredStreamLike, type StreamLike } from '../catalog-diff.js'
 import { toApiCatalog, toApiSyncCatalog } from '../catalog-conversion.js'
 import { toConnectionRead } from '../connection-service.js'
 import type { ApiDeps } from '../deps.js'
 import { bool, objectSchema, postRoute, uuid } from '../route-helpers.js'
 import { epochSeconds } from '../epoch-seconds.js'
-import { requireConnection, updateBody, updateConnection, type ConnectionBody } from './connection-routes.js'
+import { createBody, createConnection, requireConnection, updateBody, updateConnection, type ConnectionBody } from './connection-routes.js'
 import { checkOperator, toOperationRead } from './operation-routes.js'
-import { requireWorkspace } from './workspace-routes.js'
+import { requireWorkspace } from '../workspace-service.js'
 
 type ApiCatalog = ReturnType<typeof toApiSyncCatalog>
 type CatalogEntry = ApiCatalog['streams'][number]
@@ -24,6 +24,10 @@ const operationWrite = objectSchema(
   { operationId: uuid, workspaceId: uuid, name: { type: 'string', minLength: 1 }, operatorConfiguration: { type: 'object' } },
   ['name', 'operatorConfiguration'],
 )
+const webCreateBody = {
+  ...createBody,
+  properties: { ...(createBody.properties as Record<string, unknown>), operations: { type: ['array', 'null'], items: operationWrite } },
+}
 const webUpdateBody = {
   ...updateBody,
   properties: { ...(updateBody.properties as Record<string, unknown>), skipReset: bool, operations: { type: ['array', 'null'], items: operationWrite } },
@@ -205,8 +209,28 @@ function changedStreams(before: ApiCatalog, after: ApiCatalog): StreamDescriptor
   return out
 }
 
-/** web_backend/connections/get, list and update: what Airbyte's UI, Prefect's refresh_schema and Terraform use. */
+/** web_backend/connections/create, get, list and update: what Airbyte's UI and octavia-cli use. */
 export function registerWebBackendRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  postRoute<ConnectionBody & { operations?: OperationWrite[] | null }>(
+    app,
+    'web_backend/connections/create',
+    {
+      summary: 'Create a connection (as connections/create) with its operations inline; answers the web_backend view of it.',
+      requestSchema: webCreateBody,
+      response: 'WebBackendConnectionRead',
+    },
+    async (body) => {
+      const { operations, ...fields } = body
+      // Checked first, then the connection (it validates the catalog), then the operations: a refused create stores nothing.
+      const source = await requireActor(deps.configStore, 'source', body.sourceId as string)
+      if (Array.isArray(operations)) for (const op of operations) await checkOperator(deps, source.workspaceId, op.operatorConfiguration)
+      const { operationIds: _ignored, ...withoutIds } = fields
+      let created = await createConnection(deps, Array.isArray(operations) ? withoutIds : fields)
+      if (Array.isArray(operations)) created = await replaceOperations(deps, created, operations)
+      return webBackendRead(deps, created, await configuredPicture(deps, created))
+    },
+  )
+
   postRoute<{ connectionId: string; withRefreshedCatalog?: boolean }>(
     app,
     'web_backend/connections/get',

@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify'
-import { notFound, SluiceError } from '../../errors.js'
-import type { WorkspaceRecord } from '../../store/config-store.js'
-import { cancelActiveJob } from '../connection-service.js'
+import { notFound } from '../../errors.js'
 import type { ApiDeps } from '../deps.js'
 import { bool, MAX_NAME_LENGTH, nameField, objectSchema, postRoute, str, uuid } from '../route-helpers.js'
-import { newWorkspaceRecord, slugify, toWorkspaceRead, webhookConfigRecords, type NewWorkspaceInput, type WebhookConfigWrite } from '../workspace-records.js'
+import { toWorkspaceRead, type NewWorkspaceInput } from '../workspace-records.js'
+import { createWorkspace, deleteWorkspace, requireWorkspace, updateWorkspace, type WorkspacePatch } from '../workspace-service.js'
 
 const workspaceFields = {
   name: nameField,
@@ -25,19 +24,6 @@ const idBody = objectSchema({ workspaceId: uuid, includeTombstone: bool }, ['wor
 const createBody = objectSchema({ ...workspaceFields, name: nameField, slug: { type: 'string', maxLength: MAX_NAME_LENGTH } }, ['name'])
 const updateBody = objectSchema({ ...workspaceFields, workspaceId: uuid }, ['workspaceId'])
 const orgBody = objectSchema({ organizationId: uuid, nameContains: str, pagination: { type: 'object' } }, ['organizationId'])
-
-/** Loads a workspace or throws the 404 Airbyte sends. */
-export async function requireWorkspace(deps: ApiDeps, workspaceId: string, includeTombstone = false): Promise<WorkspaceRecord> {
-  const ws = await deps.configStore.getWorkspace(workspaceId)
-  if (!ws || (ws.tombstone && !includeTombstone)) throw notFound('StandardWorkspace', workspaceId)
-  return ws
-}
-
-async function uniqueSlug(deps: ApiDeps, wanted: string): Promise<string> {
-  let slug = wanted
-  for (let n = 2; await deps.configStore.getWorkspaceBySlug(slug); n++) slug = `${wanted}-${n}`
-  return slug
-}
 
 /** workspaces/list, get, get_by_slug, create, update, update_name, delete, list_by_organization_id. */
 export function registerWorkspaceRoutes(app: FastifyInstance, deps: ApiDeps): void {
@@ -76,45 +62,11 @@ export function registerWorkspaceRoutes(app: FastifyInstance, deps: ApiDeps): vo
     },
   )
 
-  postRoute<NewWorkspaceInput>(app, 'workspaces/create', { summary: 'Create a workspace.', requestSchema: createBody, response: 'WorkspaceRead' }, async (body) => {
-    // In one transaction so that two concurrent creates cannot pick the same slug.
-    const ws = await deps.configStore.transaction(async () => {
-      const { webhookConfigs, ...fields } = body
-      const record = newWorkspaceRecord({ ...fields, slug: await uniqueSlug(deps, body.slug ? slugify(body.slug) : slugify(body.name)) })
-      if (webhookConfigs !== undefined) record.webhookConfigs = webhookConfigRecords(webhookConfigs, [], deps.secrets)
-      await deps.configStore.putWorkspace(record)
-      return record
-    })
-    return toWorkspaceRead(ws)
-  })
+  postRoute<NewWorkspaceInput>(app, 'workspaces/create', { summary: 'Create a workspace.', requestSchema: createBody, response: 'WorkspaceRead' }, async (body) =>
+    toWorkspaceRead(await createWorkspace(deps, body)),
+  )
 
-  const update = async (body: Partial<Omit<WorkspaceRecord, 'webhookConfigs'>> & { workspaceId: string; webhookConfigs?: WebhookConfigWrite[] }): Promise<Record<string, unknown>> => {
-    const ws = await requireWorkspace(deps, body.workspaceId)
-    const next: WorkspaceRecord = { ...ws }
-    const patchable = [
-      'name',
-      'email',
-      'anonymousDataCollection',
-      'news',
-      'securityUpdates',
-      'displaySetupWizard',
-      'initialSetupComplete',
-      'notifications',
-      'notificationSettings',
-      'defaultGeography',
-    ] as const
-    for (const key of patchable) {
-      if (body[key] !== undefined && body[key] !== null) (next as unknown as Record<string, unknown>)[key] = body[key]
-    }
-    if (Array.isArray(body.webhookConfigs)) next.webhookConfigs = webhookConfigRecords(body.webhookConfigs, ws.webhookConfigs ?? [], deps.secrets)
-    if (next.name.trim() === '') {
-      throw new SluiceError('SLUICE_ERR_INVALID_INPUT', 'The workspace name must not be empty.', {
-        validationErrors: [{ propertyPath: 'name', invalidValue: next.name, message: 'must not be empty' }],
-      })
-    }
-    await deps.configStore.putWorkspace(next)
-    return toWorkspaceRead(next)
-  }
+  const update = async (body: WorkspacePatch): Promise<Record<string, unknown>> => toWorkspaceRead(await updateWorkspace(deps, body))
   postRoute(app, 'workspaces/update', { summary: 'Update a workspace (patch).', requestSchema: updateBody, response: 'WorkspaceRead' }, update)
   postRoute(
     app,
@@ -128,11 +80,7 @@ export function registerWorkspaceRoutes(app: FastifyInstance, deps: ApiDeps): vo
     'workspaces/delete',
     { summary: 'Delete a workspace and everything in it.', requestSchema: idBody, response: 'empty' },
     async (body) => {
-      await requireWorkspace(deps, body.workspaceId)
-      const connections = await deps.configStore.listConnections({ workspaceId: body.workspaceId })
-      await deps.configStore.deleteWorkspace(body.workspaceId)
-      // The connections are gone: their running jobs must stop.
-      for (const conn of connections) await cancelActiveJob(deps, conn.connectionId)
+      await deleteWorkspace(deps, body.workspaceId)
       return undefined
     },
   )
