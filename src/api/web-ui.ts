@@ -3,7 +3,6 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import fastifyStatic from '@fastify/static'
 import type { FastifyInstance } from 'fastify'
-import { SluiceError } from '../errors.js'
 
 /** Route config flag of the web UI's own routes (its files and the app fallback). */
 export const WEB_UI_ASSET = 'webUiAsset'
@@ -12,6 +11,9 @@ export const WEB_UI_ASSET = 'webUiAsset'
 export function isWebUiAsset(routeConfig: unknown): boolean {
   return typeof routeConfig === 'object' && routeConfig !== null && (routeConfig as Record<string, unknown>)[WEB_UI_ASSET] === true
 }
+
+/** Paths the server answers itself: never the app, even when nothing there matches. */
+const SERVER_PATHS = ['/api', '/v1', '/metrics']
 
 /** Where `npm run build:web` writes the single-page app: dist/web of the package. */
 export function webUiRoot(): string | undefined {
@@ -59,9 +61,11 @@ export async function registerWebUi(app: FastifyInstance, root: string | undefin
     })
     scope.get('/*', async (request, reply) => {
       const path = request.url.split('?')[0] ?? '/'
-      // A missing API endpoint or a missing file (a name with an extension) is a 404, not the app.
-      if (path === '/api' || path.startsWith('/api/') || /\.[a-z0-9]+$/i.test(path)) {
-        throw new SluiceError('SLUICE_ERR_NOT_FOUND', `No such endpoint: GET ${path}.`)
+      // A missing API endpoint (Config API, Public API, metrics) or a missing file (a name with
+      // an extension) is a 404, not the app.
+      if (SERVER_PATHS.some((p) => path === p || path.startsWith(`${p}/`)) || /\.[a-z0-9]+$/i.test(path)) {
+        // The not-found handler of whichever API owns the path answers, in that API's shape.
+        return reply.callNotFound()
       }
       return reply.header('cache-control', 'no-cache').sendFile('index.html')
     })

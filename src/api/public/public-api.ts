@@ -49,6 +49,8 @@ export async function registerPublicApi(app: FastifyInstance, deps: ApiDeps): Pr
         installProblemHandler(scope)
         for (const register of PUBLIC_ROUTE_MODULES) register(scope, deps)
         scope.get('/openapi.json', async () => publicOpenApiDocument(routes, prefix, version))
+        // Outranks the web UI's GET fallback: an unknown path here is this API's 404 document.
+        scope.get('/*', async (_request, reply) => reply.callNotFound())
       },
       { prefix },
     )
