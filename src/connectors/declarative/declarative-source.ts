@@ -53,6 +53,20 @@ export interface DeclarativeSourceOptions extends RateLimitOptions {
   spec?: ConnectorSpecification
   /** Partitions tracked one by one in per-partition state before switching to a global cursor (default 10,000). */
   maxPartitionStates?: number
+  /**
+   * Requests one partition (or date window) may send before the read fails: the last guard
+   * against a paginator that never stops. Default: `SLUICE_DECLARATIVE_MAX_REQUESTS_PER_PARTITION`
+   * or 100,000.
+   */
+  maxRequestsPerPartition?: number
+}
+
+/** Default ceiling of requests per partition (see DeclarativeSourceOptions.maxRequestsPerPartition). */
+export const DEFAULT_MAX_REQUESTS_PER_PARTITION = 100_000
+
+function maxRequestsFromEnv(): number {
+  const n = Number(process.env.SLUICE_DECLARATIVE_MAX_REQUESTS_PER_PARTITION)
+  return Number.isInteger(n) && n > 0 ? n : DEFAULT_MAX_REQUESTS_PER_PARTITION
 }
 
 const DEFAULT_BATCH_ROWS = 1000
@@ -183,7 +197,7 @@ export class DeclarativeSource implements Source {
       shared: new Map(),
       ...(opts.onConfigUpdate ? { onConfigUpdate: opts.onConfigUpdate } : {}),
     }
-    return { config, http, strictJson: this.#opts.strictJson ?? false, log: (level, message) => opts.logger[level](message), maxPartitionStates: this.#opts.maxPartitionStates ?? 10_000 }
+    return { config, http, strictJson: this.#opts.strictJson ?? false, log: (level, message) => opts.logger[level](message), maxPartitionStates: this.#opts.maxPartitionStates ?? 10_000, maxRequestsPerPartition: this.#opts.maxRequestsPerPartition ?? maxRequestsFromEnv() }
   }
 
   /** The manifest's streams, built for one run. */

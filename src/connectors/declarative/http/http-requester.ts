@@ -32,7 +32,7 @@ export interface HttpSettings {
 
 /** The outcome of a request: a response to use, or "ignored" (no records, end of pagination). */
 export type RequestOutcome =
-  | { kind: 'response'; status: number; headers: Record<string, unknown>; text: string; url: string }
+  | { kind: 'response'; status: number; headers: Record<string, unknown>; text: string; url: string; /** Method, URL and body: equal keys are the same request. */ requestKey: string }
   | { kind: 'ignored'; status: number }
 
 /** Lower-cased response headers, plus `link` parsed into `{rel: {url, rel}}` (requests' `links`). */
@@ -221,7 +221,7 @@ export class HttpRequester {
             this.#http.log?.('info', `ignoring HTTP ${observed.status} from ${redactUrl(rawUrl)}`)
             return { kind: 'ignored', status: observed.status }
           }
-          return { kind: 'response', status: observed.status, headers: observed.headers, text: observed.text, url: rawUrl }
+          return { kind: 'response', status: observed.status, headers: observed.headers, text: observed.text, url: rawUrl, requestKey: `${method} ${rawUrl}\n${body ?? ''}` }
         case 'RESET_PAGINATION':
           throw systemError(`HTTP ${observed.status}: RESET_PAGINATION is not supported by sluice`)
         case 'FAIL':

@@ -1,5 +1,6 @@
+import { configError } from '../../../errors.js'
 import type { JsonSchema } from '../../../protocol/index.js'
-import { HttpRequester, type HttpSettings } from '../http/http-requester.js'
+import { HttpRequester, redactUrl, type HttpSettings } from '../http/http-requester.js'
 import { RequestParts } from '../http/request-parts.js'
 import type { TemplateContext } from '../interpolation/interpolator.js'
 import { evaluate } from '../interpolation/interpolator.js'
@@ -26,6 +27,8 @@ export interface StreamEnvironment {
   log(level: 'warn' | 'info', message: string): void
   /** Partitions tracked one by one before the state switches to a global cursor (default 10,000). */
   maxPartitionStates: number
+  /** Requests one partition (or date window) may send before the read fails (a runaway paginator). */
+  maxRequestsPerPartition: number
 }
 
 /** Normalises a primary key (string, list of strings, list of lists) to Airbyte's `[[k]]` form. */
@@ -45,6 +48,10 @@ export function streamSchema(node: ManifestNode): JsonSchema {
   const properties: Record<string, unknown> = {}
   for (const s of schemas) Object.assign(properties, (s.properties as Record<string, unknown> | undefined) ?? {})
   return { ...schemas[0], properties }
+}
+
+function truncate(s: string): string {
+  return s.length > 80 ? `${s.slice(0, 80)}...` : s
 }
 
 function stableKey(v: unknown): string {
@@ -217,7 +224,13 @@ export class DeclarativeStream {
     }
     let token = this.#paginator.initialToken(ctx)
     let first = true
+    let requests = 0
+    let lastRequestKey: string | undefined
     for (;;) {
+      // A guard no manifest can defeat: a paginator that never stops must not hammer the API.
+      if (++requests > this.#env.maxRequestsPerPartition) {
+        throw configError(`stream ${this.name}: more than ${this.#env.maxRequestsPerPartition} requests for one partition; the paginator does not stop (raise maxRequestsPerPartition / SLUICE_DECLARATIVE_MAX_REQUESTS_PER_PARTITION if the API really has that many pages)`)
+      }
       const reqCtx: TemplateContext = { ...ctx, next_page_token: token === undefined || token === null ? null : { next_page_token: token } }
       const parts = new RequestParts()
       if (first || !this.#ignoreSlicerOnPages) {
@@ -227,6 +240,10 @@ export class DeclarativeStream {
       this.#paginator.inject(parts, token, reqCtx)
       const outcome = await this.#requester.send(reqCtx, parts, signal)
       if (outcome.kind === 'ignored') return
+      if (outcome.requestKey === lastRequestKey) {
+        throw configError(`stream ${this.name}: the paginator sent the same request twice in a row (${redactUrl(outcome.url)}); pagination stopped to avoid an endless loop`)
+      }
+      lastRequestKey = outcome.requestKey
       const { bodies, array } = decodeBodies(outcome.text, this.#decoder, this.#env.strictJson)
       const raw = this.#selector.extract(bodies, reqCtx, array)
       const rawCount = raw.length
@@ -253,6 +270,9 @@ export class DeclarativeStream {
       if (cursor?.isDataFeed && olderThanState) return
       const next = this.#paginator.nextToken({ response: bodies[0] ?? {}, headers: outcome.headers, rawCount, lastRecord: lastRaw ?? null, ctx: reqCtx }, token)
       if (next === null || next === undefined) return
+      if (token !== undefined && token !== null && stableKey(next) === stableKey(token)) {
+        throw configError(`stream ${this.name}: the paginator returned the same next-page token twice in a row (${truncate(pyStr(next))}); pagination stopped to avoid an endless loop`)
+      }
       token = next
       first = false
     }
