@@ -75,6 +75,20 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v)
 }
 
+/** The meta-schemas Ajv knows by their canonical id; `https://` and a missing `#` name the same draft. */
+const DRAFT_07 = 'http://json-schema.org/draft-07/schema#'
+
+/**
+ * Normalizes the spec's `$schema`: manifests often write `https://json-schema.org/draft-07/schema#`,
+ * which Ajv does not know by that key ("no schema with key or ref"); Python's jsonschema accepts it.
+ */
+export function normalizeMetaSchema(spec: ConnectorSpecification): ConnectorSpecification {
+  const conn = spec.connectionSpecification
+  const meta = conn.$schema
+  if (typeof meta !== 'string' || !/^https?:\/\/json-schema\.org\/draft-07\/schema#?$/.test(meta) || meta === DRAFT_07) return spec
+  return { ...spec, connectionSpecification: { ...conn, $schema: DRAFT_07 } }
+}
+
 /** The connector spec a manifest declares (`spec.connection_specification`). */
 export function manifestSpec(m: ManifestNode): ConnectorSpecification {
   const spec = isObject(m.spec) ? m.spec : {}
@@ -151,11 +165,16 @@ export class DeclarativeSource implements Source {
   /** One limiter per source configuration, shared by concurrent runs (checks, discovers, syncs). */
   readonly #limiters = new Map<string, RateLimiter>()
 
+  /** Problems found when the manifest was loaded that do not stop it (duplicate keys, templates that do not compile). */
+  readonly warnings: readonly string[]
+
   constructor(manifest: string | ManifestNode, opts: DeclarativeSourceOptions = {}) {
-    this.manifest = loadManifest(manifest)
-    validateManifest(this.manifest)
+    const warnings: string[] = []
+    this.manifest = loadManifest(manifest, warnings)
+    for (const w of validateManifest(this.manifest)) warnings.push(`${w.path}: ${w.message}`)
     if (opts.baseDir) inlineJsonFileSchemas(this.manifest, opts.baseDir)
-    this.spec = opts.spec?.connectionSpecification ? opts.spec : manifestSpec(this.manifest)
+    this.spec = normalizeMetaSchema(opts.spec?.connectionSpecification ? opts.spec : manifestSpec(this.manifest))
+    this.warnings = warnings
     this.#opts = opts
   }
 
@@ -202,6 +221,7 @@ export class DeclarativeSource implements Source {
 
   /** The manifest's streams, built for one run. */
   streams(config: ConnectorConfig, opts: RunOptions): DeclarativeStream[] {
+    for (const w of this.warnings) opts.logger.warn(`manifest warning: ${w}`)
     const env = this.#environment(config, opts)
     return (this.manifest.streams as ManifestNode[]).map((s) => new DeclarativeStream(s, env))
   }

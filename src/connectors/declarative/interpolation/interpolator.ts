@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomUUID } from 'node:crypto'
 import nunjucks from 'nunjucks'
+import { configError, type SluiceError } from '../../../errors.js'
 import { PyDateTime, PyDuration, parseIsoDateTime, parseIsoDuration, strptime } from './py-datetime.js'
 import { literalEval, pyRepr, pyStr, pyTruthy } from './py-values.js'
 
@@ -448,15 +449,26 @@ export function checkTemplate(template: string): void {
   compiledTemplate(template)
 }
 
+/** A template that does not compile: the manifest is broken where it is evaluated, never defaulted. */
+class TemplateCompileError extends Error {}
+
 function compiledTemplate(template: string): nunjucks.Template {
   const env = environment()
   let t = compiled.get(template)
   if (!t) {
     if (compiled.size >= MAX_CACHED_TEMPLATES) compiled.clear()
-    t = new nunjucks.Template(template, env, undefined, true)
+    try {
+      t = new nunjucks.Template(template, env, undefined, true)
+    } catch (e) {
+      throw new TemplateCompileError((e as Error).message, { cause: e })
+    }
     compiled.set(template, t)
   }
   return t
+}
+
+function compileFailure(template: string, e: TemplateCompileError): SluiceError {
+  return configError(`the manifest template ${JSON.stringify(template.slice(0, 120))} does not compile: ${e.message.replace(/\s+/g, ' ').slice(0, 200)}`, e)
 }
 
 /** Renders a template to text (Python `str()` of values). Throws on template errors. */
@@ -486,9 +498,11 @@ export function evaluate(value: unknown, context: TemplateContext, opts: Evaluat
   let text: string
   try {
     text = renderTemplate(value, context)
-  } catch {
-    // Jinja's UndefinedError (calling a method on a missing value...) falls back to the default;
-    // syntax errors were already rejected when the manifest was loaded (checkTemplate).
+  } catch (e) {
+    // A template that does not compile was only a warning when the manifest was loaded (the CDK
+    // compiles lazily): it fails here, where it is used.
+    if (e instanceof TemplateCompileError) throw compileFailure(value, e)
+    // Jinja's UndefinedError (calling a method on a missing value...) falls back to the default.
     return dflt === NO_DEFAULT ? undefined : dflt
   }
   if (text === '') return dflt === NO_DEFAULT ? undefined : dflt
@@ -502,7 +516,8 @@ export function evaluateCondition(value: unknown, context: TemplateContext): boo
   let text: string
   try {
     text = renderTemplate(value, context)
-  } catch {
+  } catch (e) {
+    if (e instanceof TemplateCompileError) throw compileFailure(value, e)
     return false
   }
   const t = text.trim()
