@@ -194,10 +194,87 @@ function pySub(a: unknown, b: unknown): unknown {
 
 let installed = false
 
+type ParserNode = { lineno: number; colno: number; children: unknown[]; addChild(n: unknown): void }
+type ParserThis = {
+  parseOr(): ParserNode
+  parseInlineIf(): ParserNode
+  parseExpression(): ParserNode
+  parsePrimary(): ParserNode
+  skipSymbol(s: string): boolean
+  skip(type: string): boolean
+  nextToken(): { type: string; lineno: number; colno: number }
+  peekToken(): { type: string }
+  fail(msg: string, lineno?: number, colno?: number): never
+}
+
+/**
+ * Python Jinja syntax nunjucks' parser lacks: chained conditionals (`a if x else b if y else c`,
+ * right-associative as in Python) and a trailing comma in list, tuple and dict literals
+ * (`[a, b,]`). These replace two methods of nunjucks' Parser, which is why nunjucks is pinned to
+ * an exact version (test/connectors/declarative/nunjucks-internals.test.ts checks the internals).
+ */
+function installParserPatches(): void {
+  const n = nunjucks as unknown as {
+    parser: { Parser: { prototype: Record<string, unknown> } }
+    lexer: Record<string, string>
+    nodes: Record<string, new (lineno: number, colno: number, ...a: unknown[]) => ParserNode>
+  }
+  const proto = n.parser.Parser.prototype
+  const { nodes, lexer } = n
+  proto.parseInlineIf = function (this: ParserThis): ParserNode {
+    let node = this.parseOr()
+    if (this.skipSymbol('if')) {
+      const cond = this.parseOr()
+      const body = node
+      const inline = new (nodes.InlineIf as new (l: number, c: number) => ParserNode & Record<string, unknown>)(node.lineno, node.colno)
+      inline.body = body
+      inline.cond = cond
+      // Python: the else branch is itself a conditional expression.
+      inline.else_ = this.skipSymbol('else') ? this.parseInlineIf() : null
+      node = inline
+    }
+    return node
+  }
+  const closers = new Set([lexer.TOKEN_RIGHT_PAREN, lexer.TOKEN_RIGHT_BRACKET, lexer.TOKEN_RIGHT_CURLY])
+  proto.parseAggregate = function (this: ParserThis): ParserNode | null {
+    const tok = this.nextToken()
+    let node: ParserNode
+    let isDict = false
+    if (tok.type === lexer.TOKEN_LEFT_PAREN) node = new (nodes.Group as new (l: number, c: number) => ParserNode)(tok.lineno, tok.colno)
+    else if (tok.type === lexer.TOKEN_LEFT_BRACKET) node = new (nodes.Array as new (l: number, c: number) => ParserNode)(tok.lineno, tok.colno)
+    else if (tok.type === lexer.TOKEN_LEFT_CURLY) {
+      node = new (nodes.Dict as new (l: number, c: number) => ParserNode)(tok.lineno, tok.colno)
+      isDict = true
+    } else return null
+    for (;;) {
+      if (closers.has(this.peekToken().type)) {
+        this.nextToken()
+        break
+      }
+      if (node.children.length > 0) {
+        if (!this.skip(lexer.TOKEN_COMMA as string)) this.fail('parseAggregate: expected comma after expression', tok.lineno, tok.colno)
+        // A trailing comma before the closing bracket is valid Python.
+        if (closers.has(this.peekToken().type)) {
+          this.nextToken()
+          break
+        }
+      }
+      if (isDict) {
+        const key = this.parsePrimary()
+        if (!this.skip(lexer.TOKEN_COLON as string)) this.fail('parseAggregate: expected colon after dict key', tok.lineno, tok.colno)
+        node.addChild(new (nodes.Pair as new (l: number, c: number, k: unknown, v: unknown) => ParserNode)(key.lineno, key.colno, key, this.parseExpression()))
+      } else node.addChild(this.parseExpression())
+    }
+    return node
+  }
+}
+
 /** Patches the nunjucks runtime and compiler once (sandbox + Python semantics). */
 function installPatches(): void {
   if (installed) return
   installed = true
+  // Before installJinjaCompat: its slice parsing wraps whatever parseAggregate is installed.
+  installParserPatches()
   // Adds Jinja's slice syntax (`s[:4]`) to the parser; its lookups are then replaced below.
   nunjucks.installJinjaCompat()
   const runtime = nunjucks.runtime as unknown as Runtime
@@ -216,7 +293,9 @@ function installPatches(): void {
     if (name === 'None' || name === 'none') return null
     return undefined
   }
-  runtime.suppressValue = (val: unknown): unknown => pyStr(val)
+  // A macro's output is a SafeString: text, not a value to print the Python way.
+  const SafeString = (runtime as unknown as { SafeString: new (s: string) => object }).SafeString
+  runtime.suppressValue = (val: unknown): unknown => (val instanceof SafeString ? String(val) : pyStr(val))
   // Python string literals keep unknown escapes: regex_search('\\d+') must see `\d`, not `d`.
   const lexer = (nunjucks as unknown as { lexer: { lex(src: string): object } }).lexer
   const tokenizer = Object.getPrototypeOf(lexer.lex('')) as Record<string, unknown>
