@@ -25,6 +25,7 @@ import { parseIsoDuration } from './interpolation/py-datetime.js'
 import { loadManifest, type ManifestNode } from './manifest-loader.js'
 import { validateManifest } from './manifest-validator.js'
 import { DeclarativeStream, type StreamEnvironment } from './retriever/declarative-stream.js'
+import { StateDelegatingStream } from './retriever/state-delegating-stream.js'
 
 // ajv-formats is CommonJS: under NodeNext its default import is the module object.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv) => Ajv
@@ -220,10 +221,10 @@ export class DeclarativeSource implements Source {
   }
 
   /** The manifest's streams, built for one run. */
-  streams(config: ConnectorConfig, opts: RunOptions): DeclarativeStream[] {
+  streams(config: ConnectorConfig, opts: RunOptions): Array<DeclarativeStream | StateDelegatingStream> {
     for (const w of this.warnings) opts.logger.warn(`manifest warning: ${w}`)
     const env = this.#environment(config, opts)
-    return (this.manifest.streams as ManifestNode[]).map((s) => new DeclarativeStream(s, env))
+    return (this.manifest.streams as ManifestNode[]).map((s) => (s.type === 'StateDelegatingStream' ? new StateDelegatingStream(s, env) : new DeclarativeStream(s, env)))
   }
 
   async check(config: ConnectorConfig, opts: RunOptions): Promise<ConnectionStatus> {

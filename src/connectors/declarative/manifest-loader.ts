@@ -99,6 +99,8 @@ const DEFAULT_TYPES: Record<string, string> = {
   'DeclarativeSource.check': 'CheckStream',
   'DeclarativeSource.spec': 'Spec',
   'DeclarativeStream.retriever': 'SimpleRetriever',
+  'StateDelegatingStream.full_refresh_stream': 'DeclarativeStream',
+  'StateDelegatingStream.incremental_stream': 'DeclarativeStream',
   'DeclarativeStream.schema_loader': 'JsonFileSchemaLoader',
   'DeclarativeStream.incremental_sync': 'DatetimeBasedCursor',
   'SimpleRetriever.requester': 'HttpRequester',

@@ -16,7 +16,7 @@ export const SUPPORTED_COMPONENTS = new Set([
   'MovingWindowCallRatePolicy', 'FixedWindowCallRatePolicy', 'UnlimitedCallRatePolicy', 'Rate',
   'HttpRequestRegexMatcher', 'RequestBodyJsonObject', 'RequestBodyUrlEncodedForm', 'RequestBodyPlainText',
   'RequestBodyGraphQL', 'SluiceAutoExtractor', 'SessionTokenAuthenticator', 'LegacyToPerPartitionStateMigration',
-  'KeysToSnakeCase', 'KeysReplace', 'DpathFlattenFields',
+  'KeysToSnakeCase', 'KeysReplace', 'DpathFlattenFields', 'XmlDecoder', 'IterableDecoder', 'StateDelegatingStream',
   // SessionTokenAuthenticator.request_authentication types.
   'ApiKey', 'Bearer',
 ])
@@ -101,14 +101,12 @@ export function validateManifest(m: ManifestNode): ManifestWarning[] {
       const name = type === 'CustomComponent' || type.startsWith('Custom') ? `${type} (${String(obj.class_name ?? 'custom Python code')})` : type
       throw unsupported(path, name)
     }
-    if (type === 'HttpResponseFilter' && String(obj.action ?? '').toUpperCase() === 'RESET_PAGINATION') {
-      throw unsupported(childPath(path, 'action'), 'RESET_PAGINATION')
-    }
     if (type === 'DatetimeBasedCursor' && obj.start_datetime === undefined) {
       throw manifestError(path, 'DatetimeBasedCursor needs start_datetime')
     }
     if (type === 'SimpleRetriever' && !obj.requester) throw manifestError(path, 'SimpleRetriever needs a requester')
     if (type === 'DeclarativeStream' && (typeof obj.name !== 'string' || obj.name === '')) throw manifestError(path, 'a stream needs a name')
+    if (type === 'StateDelegatingStream' && (!obj.full_refresh_stream || !obj.incremental_stream)) throw manifestError(path, 'StateDelegatingStream needs full_refresh_stream and incremental_stream')
     for (const [k, v] of Object.entries(obj)) {
       if (DATA_FIELDS.has(k)) {
         // Data fields are not components, but their templates are still checked.

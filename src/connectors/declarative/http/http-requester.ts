@@ -34,6 +34,8 @@ export interface HttpSettings {
 export type RequestOutcome =
   | { kind: 'response'; status: number; headers: Record<string, unknown>; text: string; url: string; /** Method, URL and body: equal keys are the same request. */ requestKey: string }
   | { kind: 'ignored'; status: number }
+  /** RESET_PAGINATION: the partition's pagination starts over. */
+  | { kind: 'reset'; status: number }
 
 /** Lower-cased response headers, plus `link` parsed into `{rel: {url, rel}}` (requests' `links`). */
 export function responseHeaders(h: Headers): Record<string, unknown> {
@@ -223,7 +225,8 @@ export class HttpRequester {
           }
           return { kind: 'response', status: observed.status, headers: observed.headers, text: observed.text, url: rawUrl, requestKey: `${method} ${rawUrl}\n${body ?? ''}` }
         case 'RESET_PAGINATION':
-          throw systemError(`HTTP ${observed.status}: RESET_PAGINATION is not supported by sluice`)
+          this.#http.log?.('warn', `HTTP ${observed.status} from ${redactUrl(rawUrl)}: pagination restarts (RESET_PAGINATION)`)
+          return { kind: 'reset', status: observed.status }
         case 'FAIL':
           throw failure(resolution.failureType ?? 'system_error', `${method} ${redactUrl(rawUrl)} failed: ${resolution.message ?? `HTTP ${observed.status}`}${snippet(observed)}`)
         case 'RETRY':

@@ -12,6 +12,9 @@ import { createPaginator, type Paginator } from './paginators.js'
 import { partitionsOf, type Partition } from './partition-routers.js'
 import { decodeBodies, RecordSelector, type Row } from './record-selector.js'
 
+/** RESET_PAGINATION restarts a partition at most this often; more is a loop. */
+const MAX_PAGINATION_RESETS = 5
+
 /** Per-partition state lists every partition, so it is sent at most this often (plus once at the end). */
 const PER_PARTITION_STATE_INTERVAL_MS = 60_000
 
@@ -226,6 +229,7 @@ export class DeclarativeStream {
     let first = true
     let requests = 0
     let lastRequestKey: string | undefined
+    let resets = 0
     for (;;) {
       // A guard no manifest can defeat: a paginator that never stops must not hammer the API.
       if (++requests > this.#env.maxRequestsPerPartition) {
@@ -240,6 +244,14 @@ export class DeclarativeStream {
       this.#paginator.inject(parts, token, reqCtx)
       const outcome = await this.#requester.send(reqCtx, parts, signal)
       if (outcome.kind === 'ignored') return
+      if (outcome.kind === 'reset') {
+        // RESET_PAGINATION: start the partition's pages over (records already read come again).
+        if (++resets > MAX_PAGINATION_RESETS) throw configError(`stream ${this.name}: pagination was reset more than ${MAX_PAGINATION_RESETS} times in one partition (HTTP ${outcome.status})`)
+        token = this.#paginator.initialToken(ctx)
+        first = true
+        lastRequestKey = undefined
+        continue
+      }
       if (outcome.requestKey === lastRequestKey) {
         throw configError(`stream ${this.name}: the paginator sent the same request twice in a row (${redactUrl(outcome.url)}); pagination stopped to avoid an endless loop`)
       }

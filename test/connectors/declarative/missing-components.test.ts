@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict'
+import { after, test } from 'node:test'
+import { DeclarativeSource } from '../../../src/connectors/declarative/declarative-source.js'
+import { catalogFor, readAll, runOptions, startMockApi, type MockApi, type MockHandler } from './helpers/mock-api.js'
+
+// Issue 14: components the CDK has that sluice lacked, each against a mock server.
+
+const servers: MockApi[] = []
+after(async () => {
+  await Promise.all(servers.map((s) => s.close()))
+})
+
+async function mock(handler: MockHandler): Promise<MockApi> {
+  const s = await startMockApi(handler)
+  servers.push(s)
+  return s
+}
+
+function stream(origin: string, name: string, path: string, retriever: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    type: 'DeclarativeStream',
+    name,
+    primary_key: 'id',
+    retriever: {
+      type: 'SimpleRetriever',
+      requester: { type: 'HttpRequester', url_base: `${origin}/api.example.com`, path },
+      record_selector: { type: 'RecordSelector', extractor: { type: 'DpathExtractor', field_path: [] } },
+      ...retriever,
+    },
+    ...extra,
+  }
+}
+
+test('XmlDecoder: attributes as @name, text as #text, repeated elements as a list', async () => {
+  const xml = '<?xml version="1.0"?><root><item id="1" kind="book"><name>Dune</name></item><item id="2"><name>Emma</name><note lang="en"> hi </note></item></root>'
+  const api = await mock(() => ({ body: xml }))
+  const src = new DeclarativeSource({ streams: [stream(api.origin, 'items', '/items', { decoder: { type: 'XmlDecoder' }, record_selector: { type: 'RecordSelector', extractor: { type: 'DpathExtractor', field_path: ['root', 'item'] } } })] })
+  const out = await readAll(src, {}, catalogFor(['items']))
+  assert.deepEqual(out.records.items, [
+    { '@id': '1', '@kind': 'book', name: 'Dune' },
+    { '@id': '2', name: 'Emma', note: { '@lang': 'en', '#text': 'hi' } },
+  ])
+})
+
+test('XmlDecoder: a body that is not XML yields no records (the CDK yields {})', async () => {
+  const api = await mock(() => ({ body: '<root><unclosed></root>' }))
+  const src = new DeclarativeSource({ streams: [stream(api.origin, 'items', '/items', { decoder: { type: 'XmlDecoder' }, record_selector: { type: 'RecordSelector', extractor: { type: 'DpathExtractor', field_path: ['root', 'item'] } } })] })
+  const out = await readAll(src, {}, catalogFor(['items']))
+  assert.deepEqual(out.records.items ?? [], [])
+})
+
+test('IterableDecoder: each line is a record {record: line}', async () => {
+  const api = await mock(() => ({ body: 'alpha\nbeta\n\ngamma\n' }))
+  const src = new DeclarativeSource({ streams: [stream(api.origin, 'lines', '/lines', { decoder: { type: 'IterableDecoder' } })] })
+  const out = await readAll(src, {}, catalogFor(['lines']))
+  assert.deepEqual(out.records.lines, [{ record: 'alpha' }, { record: 'beta' }, { record: 'gamma' }])
+})
+
+test('RESET_PAGINATION restarts the partition from its first page', async () => {
+  let failed = false
+  const api = await mock((r) => {
+    const page = Number(r.query.get('page') ?? 1)
+    if (page === 2 && !failed) {
+      failed = true
+      return { status: 400, body: { error: 'cursor expired' } }
+    }
+    return { body: page <= 2 ? [{ id: page }] : [] }
+  })
+  const src = new DeclarativeSource({
+    streams: [
+      stream(api.origin, 'items', '/items', {
+        paginator: { type: 'DefaultPaginator', pagination_strategy: { type: 'PageIncrement', start_from_page: 1, page_size: 1 }, page_token_option: { type: 'RequestOption', inject_into: 'request_parameter', field_name: 'page' } },
+        requester: { type: 'HttpRequester', url_base: `${api.origin}/api.example.com`, path: '/items', error_handler: { type: 'DefaultErrorHandler', response_filters: [{ type: 'HttpResponseFilter', http_codes: [400], action: 'RESET_PAGINATION' }] } },
+      }),
+    ],
+  })
+  const out = await readAll(src, {}, catalogFor(['items']))
+  assert.deepEqual(api.requests.map((r) => r.query.get('page')), [null, '2', null, '2', '3'])
+  assert.deepEqual(out.records.items, [{ id: 1 }, { id: 1 }, { id: 2 }])
+})
+
+test('StateDelegatingStream: full refresh stream without state, incremental stream with it', async () => {
+  const api = await mock((r) => {
+    if (r.path === '/export') return { body: [{ id: 1, updated: '2024-01-01T00:00:00Z' }, { id: 2, updated: '2024-01-03T00:00:00Z' }] }
+    return { body: [{ id: 3, updated: `${r.query.get('since')}` }] }
+  })
+  const incremental = stream(api.origin, 'items', '/changes', {}, {
+    incremental_sync: {
+      type: 'DatetimeBasedCursor',
+      cursor_field: 'updated',
+      datetime_format: '%Y-%m-%dT%H:%M:%SZ',
+      start_datetime: '2024-01-01T00:00:00Z',
+      end_datetime: '2024-01-05T00:00:00Z',
+      start_time_option: { type: 'RequestOption', inject_into: 'request_parameter', field_name: 'since' },
+    },
+  })
+  const src = new DeclarativeSource({ streams: [{ type: 'StateDelegatingStream', name: 'items', full_refresh_stream: stream(api.origin, 'items', '/export'), incremental_stream: incremental }] })
+  const first = await readAll(src, {}, catalogFor(['items'], 'incremental'))
+  assert.deepEqual(first.records.items?.map((r) => r.id), [1, 2])
+  assert.deepEqual(first.states.map((s) => s.data), [{ updated: '2024-01-03T00:00:00Z' }])
+  const second = await readAll(src, {}, catalogFor(['items'], 'incremental'), first.states)
+  assert.deepEqual(api.requests.map((r) => r.path), ['/export', '/changes'])
+  assert.deepEqual(second.records.items, [{ id: 3, updated: '2024-01-03T00:00:00Z' }])
+  const catalog = await src.discover({}, runOptions())
+  assert.deepEqual(catalog.streams[0]?.defaultCursorField, ['updated'])
+})
