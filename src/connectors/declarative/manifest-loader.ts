@@ -131,7 +131,7 @@ const DEFAULT_TYPES: Record<string, string> = {
 }
 
 /** Fields whose values are not components (free-form data or JSON schemas). */
-const OPAQUE_FIELDS = new Set(['definitions', 'schemas', 'schema', 'connection_specification', 'advanced_auth', 'metadata', 'config_normalization_rules', 'request_body_json', 'request_parameters', 'request_headers', 'request_body_data', 'refresh_request_body', 'refresh_request_headers', 'values', 'field_path', 'field_pointers', 'path', 'primary_key', 'stream_names', 'http_codes'])
+const OPAQUE_FIELDS = new Set(['jwt_headers', 'jwt_payload', 'additional_jwt_headers', 'additional_jwt_payload', 'definitions', 'schemas', 'schema', 'connection_specification', 'advanced_auth', 'metadata', 'config_normalization_rules', 'request_body_json', 'request_parameters', 'request_headers', 'request_body_data', 'refresh_request_body', 'refresh_request_headers', 'values', 'field_path', 'field_pointers', 'path', 'primary_key', 'stream_names', 'http_codes'])
 
 function copyParams(params: Record<string, unknown>): Record<string, unknown> {
   return { ...params }

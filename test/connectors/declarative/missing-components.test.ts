@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict'
+import { createSecretKey, generateKeyPairSync } from 'node:crypto'
+import { decodeProtectedHeader, jwtVerify } from 'jose'
 import { after, test } from 'node:test'
 import { DeclarativeSource } from '../../../src/connectors/declarative/declarative-source.js'
 import { catalogFor, readAll, runOptions, startMockApi, type MockApi, type MockHandler } from './helpers/mock-api.js'
@@ -103,4 +105,41 @@ test('StateDelegatingStream: full refresh stream without state, incremental stre
   assert.deepEqual(second.records.items, [{ id: 3, updated: '2024-01-03T00:00:00Z' }])
   const catalog = await src.discover({}, runOptions())
   assert.deepEqual(catalog.streams[0]?.defaultCursorField, ['updated'])
+})
+
+test('JwtAuthenticator: HS256 with claims, headers and prefix, verified by the server', async () => {
+  const api = await mock(() => ({ body: [{ id: 1 }] }))
+  const auth = {
+    type: 'JwtAuthenticator',
+    secret_key: "{{ config['secret'] }}",
+    algorithm: 'HS256',
+    token_duration: 600,
+    header_prefix: 'Bearer',
+    jwt_headers: { kid: "{{ config['kid'] }}", typ: 'JWT' },
+    jwt_payload: { iss: "{{ config['issuer'] }}", aud: 'api.example.com' },
+    additional_jwt_payload: { scope: 'read' },
+  }
+  const src = new DeclarativeSource({ streams: [stream(api.origin, 'items', '/items', { requester: { type: 'HttpRequester', url_base: `${api.origin}/api.example.com`, path: '/items', authenticator: auth } })] })
+  await readAll(src, { secret: 's3cret-s3cret-s3cret-s3cret-s3cret', kid: 'k1', issuer: 'sluice' }, catalogFor(['items']))
+  const header = String(api.requests[0]?.headers.authorization)
+  assert.match(header, /^Bearer [\w-]+\.[\w-]+\.[\w-]+$/)
+  const token = header.slice('Bearer '.length)
+  const { payload } = await jwtVerify(token, createSecretKey(Buffer.from('s3cret-s3cret-s3cret-s3cret-s3cret')), { issuer: 'sluice', audience: 'api.example.com' })
+  assert.equal(payload.scope, 'read')
+  assert.equal((payload.exp ?? 0) - (payload.iat ?? 0), 600)
+  assert.equal(payload.nbf, payload.iat)
+  assert.deepEqual(decodeProtectedHeader(token), { kid: 'k1', typ: 'JWT', alg: 'HS256' })
+  await assert.rejects(jwtVerify(token, createSecretKey(Buffer.from('another-secret-another-secret-123'))))
+})
+
+test('JwtAuthenticator: RS256 with a PEM private key; a reserved claim in additional_jwt_payload fails', async () => {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  const api = await mock(() => ({ body: [{ id: 1 }] }))
+  const make = (extra: Record<string, unknown>) =>
+    new DeclarativeSource({ streams: [stream(api.origin, 'items', '/items', { requester: { type: 'HttpRequester', url_base: `${api.origin}/api.example.com`, path: '/items', authenticator: { type: 'JwtAuthenticator', secret_key: "{{ config['pem'] }}", algorithm: 'RS256', token_duration: 60, ...extra } } })] })
+  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+  await readAll(make({}), { pem }, catalogFor(['items']))
+  const token = String(api.requests[0]?.headers.authorization)
+  await jwtVerify(token, publicKey)
+  await assert.rejects(readAll(make({ additional_jwt_payload: { exp: 1 } }), { pem }, catalogFor(['items'])), /reserved/)
 })

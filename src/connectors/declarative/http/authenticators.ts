@@ -4,6 +4,7 @@ import { parseIsoDateTime, parseIsoDuration, strptime } from '../interpolation/p
 import { pyStr } from '../interpolation/py-values.js'
 import type { ManifestNode } from '../manifest-loader.js'
 import { injectOption, RequestParts } from './request-parts.js'
+import { JwtAuthenticator } from './jwt-authenticator.js'
 
 /** Adds credentials to a request. */
 export interface Authenticator {
@@ -204,6 +205,8 @@ export function createAuthenticator(node: ManifestNode | undefined, ctx: Templat
       })
     case 'OAuthAuthenticator':
       return new OAuthAuthenticator(node, ctx, deps)
+    case 'JwtAuthenticator':
+      return new JwtAuthenticator(node, ctx)
     case 'SelectiveAuthenticator': {
       const path = Array.isArray(node.authenticator_selection_path) ? node.authenticator_selection_path.map(String) : []
       let cur: unknown = ctx.config
