@@ -217,7 +217,7 @@ export class DeclarativeSource implements Source {
       shared: new Map(),
       ...(opts.onConfigUpdate ? { onConfigUpdate: opts.onConfigUpdate } : {}),
     }
-    return { config, http, strictJson: this.#opts.strictJson ?? false, log: (level, message) => opts.logger[level](message), maxPartitionStates: this.#opts.maxPartitionStates ?? 10_000, maxRequestsPerPartition: this.#opts.maxRequestsPerPartition ?? maxRequestsFromEnv() }
+    return { config, http, strictJson: this.#opts.strictJson ?? false, log: (level, message) => opts.logger[level](message), maxPartitionStates: this.#opts.maxPartitionStates ?? 10_000, maxRequestsPerPartition: this.#opts.maxRequestsPerPartition ?? maxRequestsFromEnv(), partitionConcurrency: this.#opts.maxConcurrency ?? manifestRateLimits(this.manifest, config).maxConcurrency ?? 1 }
   }
 
   /** The manifest's streams, built for one run. */

@@ -143,3 +143,31 @@ test('JwtAuthenticator: RS256 with a PEM private key; a reserved claim in additi
   await jwtVerify(token, publicKey)
   await assert.rejects(readAll(make({ additional_jwt_payload: { exp: 1 } }), { pem }, catalogFor(['items'])), /reserved/)
 })
+
+test('partitions are read concurrently up to concurrency_level; records and state stay in partition order', async () => {
+  let inFlight = 0
+  let maxInFlight = 0
+  const api = await mock(async (r) => {
+    inFlight++
+    maxInFlight = Math.max(maxInFlight, inFlight)
+    const p = Number(r.query.get('p'))
+    // Later partitions answer sooner: order must come from the source, not from the server.
+    await new Promise((resolve) => setTimeout(resolve, 5 + (12 - p) * 3))
+    inFlight--
+    return { body: [{ id: p, updated: `2024-01-0${1 + (p % 5)}T00:00:00Z` }] }
+  })
+  const values = Array.from({ length: 12 }, (_, i) => String(i))
+  const src = new DeclarativeSource({
+    concurrency_level: { type: 'ConcurrencyLevel', default_concurrency: 4, max_concurrency: 8 },
+    streams: [
+      stream(api.origin, 'items', '/items', { partition_router: { type: 'ListPartitionRouter', values, cursor_field: 'p', request_option: { type: 'RequestOption', inject_into: 'request_parameter', field_name: 'p' } } }, {
+        incremental_sync: { type: 'DatetimeBasedCursor', cursor_field: 'updated', datetime_format: '%Y-%m-%dT%H:%M:%SZ', start_datetime: '2024-01-01T00:00:00Z', end_datetime: '2024-01-09T00:00:00Z' },
+      }),
+    ],
+  })
+  const out = await readAll(src, {}, catalogFor(['items'], 'incremental'))
+  assert.equal(maxInFlight, 4)
+  assert.deepEqual(out.records.items?.map((r) => r.id), values.map(Number))
+  const final = out.states.at(-1)?.data as { states: Array<{ partition: { p: string } }> }
+  assert.deepEqual(final.states.map((s) => s.partition.p), values)
+})

@@ -9,6 +9,7 @@ import { pyStr } from '../interpolation/py-values.js'
 import type { ManifestNode } from '../manifest-loader.js'
 import { DatetimeCursor, type Window } from './datetime-cursor.js'
 import { createPaginator, type Paginator } from './paginators.js'
+import { orderedConcurrent } from './ordered-concurrent.js'
 import { partitionsOf, type Partition } from './partition-routers.js'
 import { decodeBodies, RecordSelector, type Row } from './record-selector.js'
 
@@ -32,6 +33,8 @@ export interface StreamEnvironment {
   maxPartitionStates: number
   /** Requests one partition (or date window) may send before the read fails (a runaway paginator). */
   maxRequestsPerPartition: number
+  /** Partitions read at the same time (the manifest's concurrency_level; 1 without it). */
+  partitionConcurrency: number
 }
 
 /** Normalises a primary key (string, list of strings, list of lists) to Airbyte's `[[k]]` form. */
@@ -51,6 +54,16 @@ export function streamSchema(node: ManifestNode): JsonSchema {
   const properties: Record<string, unknown> = {}
   for (const s of schemas) Object.assign(properties, (s.properties as Record<string, unknown> | undefined) ?? {})
   return { ...schemas[0], properties }
+}
+
+/** A stream event, or the end of one date window of one partition (a state checkpoint). */
+type PartitionEvent = StreamEvent | { kind: 'window'; key: string; partition: Row; value: string }
+
+async function* firstOf<T>(items: AsyncIterable<T>): AsyncGenerator<T> {
+  for await (const item of items) {
+    yield item
+    return
+  }
 }
 
 function truncate(s: string): string {
@@ -137,11 +150,12 @@ export class DeclarativeStream {
     const lowest = (a: PyDateTime | undefined, b: PyDateTime | undefined): PyDateTime | undefined => (!a ? b : !b ? a : a.us <= b.us ? a : b)
     let lastStateAt = 0
     let pendingState = false
-    for await (const partition of partitionsOf(this.#routers, this.#base, readParent, signal)) {
+    const firstPageOnly = opts.firstPageOnly === true
+    // One partition's events; the window markers let the loop below checkpoint in partition order.
+    const readPartition = async function* (this: DeclarativeStream, partition: Partition, s: AbortSignal): AsyncGenerator<PartitionEvent> {
       if (!cursor) {
-        for await (const ev of this.#readSlice(partition, undefined, undefined, signal, opts.firstPageOnly === true)) yield ev
-        if (opts.firstPageOnly) return
-        continue
+        yield* this.#readSlice(partition, undefined, undefined, s, firstPageOnly)
+        return
       }
       const key = stableKey(partition.values)
       const prior = !this.perPartitionState ? state?.[cursor.cursorField] : useGlobal ? globalPrior : partitionStates.get(key)?.value
@@ -149,32 +163,43 @@ export class DeclarativeStream {
       const priorDt = cursor.parse(prior)
       const tracker = { max: priorDt && priorDt.us >= start.us ? priorDt : undefined as PyDateTime | undefined, start }
       for (const w of cursor.windows(start)) {
-        for await (const ev of this.#readSlice(partition, w, tracker, signal, opts.firstPageOnly === true)) yield ev
-        if (opts.firstPageOnly) return
+        yield* this.#readSlice(partition, w, tracker, s, firstPageOnly)
+        if (firstPageOnly) return
         // A window with no records keeps the range start (or the prior state) as the state value.
-        const value = cursor.format(tracker.max ?? start)
-        if (!emitState) continue
-        if (this.perPartitionState) {
-          if (useGlobal) globalOut = lowest(globalOut, cursor.parse(value))
-          else partitionStates.set(key, { partition: partition.values, value })
-          if (!useGlobal && partitionStates.size > this.#env.maxPartitionStates) {
-            useGlobal = true
-            for (const p of partitionStates.values()) globalOut = lowest(globalOut, cursor.parse(p.value))
-            globalPrior = globalOut ? cursor.format(globalOut) : undefined
-            partitionStates.clear()
-          }
-          pendingState = true
-          // The message lists every partition: throttle it (as the CDK does) and send the last one at the end.
-          if (Date.now() - lastStateAt >= PER_PARTITION_STATE_INTERVAL_MS) {
-            lastStateAt = Date.now()
-            pendingState = false
-            yield { kind: 'state', data: useGlobal ? this.#globalState(globalOut, globalPrior, cursor, parentStatesOut) : this.#perPartitionState(partitionStates, cursor, parentStatesOut) }
-          }
-        } else {
-          yield { kind: 'state', data: { [cursor.cursorField]: value } }
+        yield { kind: 'window', key, partition: partition.values, value: cursor.format(tracker.max ?? start) }
+      }
+    }.bind(this)
+    const partitions = partitionsOf(this.#routers, this.#base, readParent, signal)
+    // Partitions are read concurrently up to concurrency_level; events come out in partition order.
+    const limit = firstPageOnly ? 1 : this.#env.partitionConcurrency
+    for await (const ev of orderedConcurrent(firstPageOnly ? firstOf(partitions) : partitions, readPartition, limit, signal)) {
+      if (ev.kind !== 'window') {
+        yield ev
+        continue
+      }
+      if (!cursor || !emitState) continue
+      const { key, value } = ev
+      if (this.perPartitionState) {
+        if (useGlobal) globalOut = lowest(globalOut, cursor.parse(value))
+        else partitionStates.set(key, { partition: ev.partition, value })
+        if (!useGlobal && partitionStates.size > this.#env.maxPartitionStates) {
+          useGlobal = true
+          for (const p of partitionStates.values()) globalOut = lowest(globalOut, cursor.parse(p.value))
+          globalPrior = globalOut ? cursor.format(globalOut) : undefined
+          partitionStates.clear()
         }
+        pendingState = true
+        // The message lists every partition: throttle it (as the CDK does) and send the last one at the end.
+        if (Date.now() - lastStateAt >= PER_PARTITION_STATE_INTERVAL_MS) {
+          lastStateAt = Date.now()
+          pendingState = false
+          yield { kind: 'state', data: useGlobal ? this.#globalState(globalOut, globalPrior, cursor, parentStatesOut) : this.#perPartitionState(partitionStates, cursor, parentStatesOut) }
+        }
+      } else {
+        yield { kind: 'state', data: { [cursor.cursorField]: value } }
       }
     }
+    if (firstPageOnly) return
     const parentAdvanced = JSON.stringify(parentStatesOut) !== JSON.stringify(parentStatesIn)
     if (cursor && emitState && this.perPartitionState && (pendingState || parentAdvanced)) {
       yield { kind: 'state', data: useGlobal ? this.#globalState(globalOut, globalPrior, cursor, parentStatesOut) : this.#perPartitionState(partitionStates, cursor, parentStatesOut) }
