@@ -53,7 +53,7 @@ describe('manifest loading', () => {
   test('unsupported components are rejected with their path', () => {
     const cases: Array<[Record<string, unknown>, RegExp]> = [
       [minimal({ paginator: { type: 'DefaultPaginator', pagination_strategy: { type: 'CustomPaginationStrategy', class_name: 'x.Y' } } }), /CustomPaginationStrategy \(x\.Y\) at streams\[0\]\.retriever\.paginator\.pagination_strategy/],
-      [minimal({ requester: { type: 'HttpRequester', url_base: 'https://a', authenticator: { type: 'LegacySessionTokenAuthenticator' } } }), /LegacySessionTokenAuthenticator at streams\[0\]\.retriever\.requester\.authenticator/],
+      [minimal({ requester: { type: 'HttpRequester', url_base: 'https://a', authenticator: { type: 'ShopifyAuthenticator' } } }), /ShopifyAuthenticator at streams\[0\]\.retriever\.requester\.authenticator/],
       [minimal({ decoder: { type: 'ZipfileDecoder' } }), /ZipfileDecoder at streams\[0\]\.retriever\.decoder/],
       [{ dynamic_streams: [{ type: 'DynamicDeclarativeStream' }] }, /DynamicDeclarativeStream at dynamic_streams/],
       [{ ...minimal({}), spec: { connection_specification: {}, config_normalization_rules: { config_migrations: [{ type: 'ConfigMigration' }] } } }, /config normalization rules at spec\.config_normalization_rules/],

@@ -171,3 +171,38 @@ test('partitions are read concurrently up to concurrency_level; records and stat
   const final = out.states.at(-1)?.data as { states: Array<{ partition: { p: string } }> }
   assert.deepEqual(final.states.map((s) => s.partition.p), values)
 })
+
+test('LegacySessionTokenAuthenticator: a valid configured token is used; otherwise one login per run', async () => {
+  const api = await mock((r) => {
+    const session = r.headers['x-session']
+    if (r.path === '/validate') return session === 'good' ? { body: { ok: true } } : { status: 401, body: {} }
+    if (r.path === '/login') {
+      const body = JSON.parse(r.body) as { username: string; password: string }
+      return body.username === 'ada' && body.password === 'pw' ? { body: { id: 'tok-1' } } : { status: 403, body: {} }
+    }
+    return session === 'good' || session === 'tok-1' ? { body: [{ id: 1, session }] } : { status: 401, body: {} }
+  })
+  const auth = {
+    type: 'LegacySessionTokenAuthenticator',
+    header: 'X-Session',
+    api_url: `${api.origin}/api.example.com`,
+    session_token: "{{ config['session_token'] }}",
+    session_token_response_key: 'id',
+    username: "{{ config['username'] }}",
+    password: "{{ config['password'] }}",
+    login_url: '/login',
+    validate_session_url: '/validate',
+  }
+  const requester = { type: 'HttpRequester', url_base: `${api.origin}/api.example.com`, authenticator: auth }
+  const src = new DeclarativeSource({
+    streams: ['a', 'b'].map((name) => stream(api.origin, name, `/${name}`, { requester: { ...requester, path: `/${name}` } })),
+  })
+  const valid = await readAll(src, { session_token: 'good' }, catalogFor(['a']))
+  assert.deepEqual(valid.records.a, [{ id: 1, session: 'good' }])
+  assert.deepEqual(api.requests.map((r) => r.path), ['/validate', '/a'])
+  api.requests.length = 0
+  const loggedIn = await readAll(src, { session_token: 'stale', username: 'ada', password: 'pw' }, catalogFor(['a', 'b']))
+  assert.deepEqual(loggedIn.records.b, [{ id: 1, session: 'tok-1' }])
+  assert.deepEqual(api.requests.map((r) => r.path), ['/validate', '/login', '/a', '/b'])
+  await assert.rejects(readAll(src, { session_token: 'stale', username: 'ada', password: 'wrong' }, catalogFor(['a'])), /session login failed: HTTP 403/)
+})

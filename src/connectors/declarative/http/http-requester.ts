@@ -125,15 +125,15 @@ export class HttpRequester {
     const release = await this.#http.limiter.acquire(signal)
     try {
       const res = await this.#http.fetch(this.#http.rewriteUrl ? this.#http.rewriteUrl(url) : url, {
-        method: 'POST',
+        method: init.method ?? 'POST',
         headers: init.headers,
-        body: init.body,
+        ...(init.body !== undefined ? { body: init.body } : {}),
         signal: AbortSignal.any([signal, AbortSignal.timeout(this.#http.timeoutMs)]),
       })
       return { status: res.status, text: await res.text() }
     } catch (e) {
       if (signal.aborted) throw cancelledError()
-      throw transientError(`OAuth token refresh failed: ${(e as Error).message}`, e)
+      throw transientError(`authentication request failed: ${(e as Error).message}`, e)
     } finally {
       release()
     }
