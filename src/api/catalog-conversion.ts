@@ -92,14 +92,21 @@ function isPathList(v: unknown): v is string[][] {
   return Array.isArray(v) && v.every(isStringArray)
 }
 
-/** True when the path names a column of the JSON schema; a level without `properties` (schemaless) accepts any key. */
+/**
+ * True when the path may name a column of the JSON schema. Only a level that lists its columns
+ * and does not declare additional ones can refuse a key: a level without `properties`, with
+ * `properties: {}` (dynamic or loose schemas, common in declarative manifests) or with
+ * `additionalProperties: true` / a schema accepts any key. Airbyte's server does not check keys
+ * against the schema at all; sluice still catches a typo against a database table's full column list.
+ */
 function hasColumn(jsonSchema: Record<string, unknown> | undefined, path: string[]): boolean {
   if (path.length === 0) return false
   let node: unknown = jsonSchema
   for (const key of path) {
-    const props = typeof node === 'object' && node !== null ? (node as { properties?: unknown }).properties : undefined
-    if (typeof props !== 'object' || props === null) return true
-    if (!(key in props)) return false
+    if (typeof node !== 'object' || node === null) return true
+    const { properties: props, additionalProperties: extra } = node as { properties?: unknown; additionalProperties?: unknown }
+    if (typeof props !== 'object' || props === null || Object.keys(props).length === 0) return true
+    if (!Object.prototype.hasOwnProperty.call(props, key)) return extra === true || (typeof extra === 'object' && extra !== null)
     node = (props as Record<string, unknown>)[key]
   }
   return true

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { Command } from 'commander'
 import { SluiceError } from '../errors.js'
+import { AIRBYTE_REGISTRY_INDEX_URL, defaultCacheFile, loadAirbyteCatalog, searchCatalog, type CatalogEntry } from './airbyte-catalog.js'
 
 /** Airbyte's public registry of manifest-only connectors; `airbyte:<name>` resolves under it. */
 export const AIRBYTE_MANIFEST_BASE = 'https://connectors.airbyte.com/files/metadata/airbyte'
@@ -101,8 +102,8 @@ function clientOptions(o: { server?: string; token?: string }, env: NodeJS.Proce
   return { server: o.server ?? env.SLUICE_URL ?? `http://127.0.0.1:${env.SLUICE_PORT ?? '8001'}`, ...(token ? { token } : {}) }
 }
 
-/** `sluice connectors add <path|url|airbyte:name>` and `sluice connectors list`. */
-export function connectorsCommand(env: NodeJS.ProcessEnv = process.env, out: (text: string) => void = (t) => void process.stdout.write(t)): Command {
+/** `sluice connectors add <path|url|airbyte:name>`, `list [--available]` and `search <text>`. */
+export function connectorsCommand(env: NodeJS.ProcessEnv = process.env, out: (text: string) => void = (t) => void process.stdout.write(t), err: (text: string) => void = (t) => void process.stderr.write(t)): Command {
   const cmd = new Command('connectors').description('manage source definitions (declarative manifests) on a running server')
   cmd
     .command('add')
@@ -123,12 +124,38 @@ export function connectorsCommand(env: NodeJS.ProcessEnv = process.env, out: (te
       const id = read.sourceDefinitionId === undefined ? { destinationDefinitionId: read.destinationDefinitionId } : { sourceDefinitionId: read.sourceDefinitionId }
       out(`${JSON.stringify({ ...id, name: read.name })}\n`)
     })
+  const catalog = async (o: { index?: string }): Promise<CatalogEntry[]> => {
+    const loaded = await loadAirbyteCatalog({ index: o.index ?? env.SLUICE_AIRBYTE_REGISTRY_INDEX_URL ?? AIRBYTE_REGISTRY_INDEX_URL, cacheFile: defaultCacheFile(env) })
+    if (loaded.note) err(`${loaded.note}\n`)
+    return loaded.entries
+  }
+  const print = (entries: CatalogEntry[]): void => {
+    for (const e of entries) out(`airbyte:${e.name}\t${e.title}\t${e.supportLevel}\n`)
+  }
+  const indexOption = '--index <url|file>'
+  const indexHelp = "Airbyte's registry index (default SLUICE_AIRBYTE_REGISTRY_INDEX_URL or Airbyte's oss_registry.json; cached a day)"
+  cmd
+    .command('search')
+    .description("search Airbyte's manifest-only connectors (add one with `connectors add airbyte:<name>`)")
+    .argument('<text>', 'words that the name or title must contain')
+    .option(indexOption, indexHelp)
+    .action(async (text: string, o: { index?: string }) => {
+      const found = searchCatalog(await catalog(o), text)
+      if (found.length === 0) err(`no manifest-only connector matches ${JSON.stringify(text)}\n`)
+      print(found)
+    })
   cmd
     .command('list')
-    .description('list source definitions (id and name)')
+    .description('list source definitions (id and name) of a server, or with --available the manifest-only connectors of Airbyte\'s registry')
     .option('--server <url>', 'sluice server base URL')
     .option('--token <token>', 'API token')
-    .action(async (o: { server?: string; token?: string }) => {
+    .option('--available', "list Airbyte's manifest-only connectors instead")
+    .option(indexOption, indexHelp)
+    .action(async (o: { server?: string; token?: string; available?: boolean; index?: string }) => {
+      if (o.available) {
+        print(await catalog(o))
+        return
+      }
       const res = await post(clientOptions(o, env), 'source_definitions/list', {})
       for (const d of (res.sourceDefinitions ?? []) as Array<Record<string, unknown>>) {
         out(`${String(d.sourceDefinitionId)}\t${String(d.name)}${d.custom ? '\t(custom)' : ''}\n`)

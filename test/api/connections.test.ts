@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { catalogEntries } from '../../src/domain/catalog-entries.js'
 import { createHarness, type ApiHarness } from './api-harness.js'
-import { discoverCalls, secretDestinationDefinition, secretSourceDefinition } from './secret-test-connectors.js'
+import { discoverCalls, looseSchemaSourceDefinition, secretDestinationDefinition, secretSourceDefinition } from './secret-test-connectors.js'
 
 const LOCAL_FILES_ID = '862a88fc-f263-4a45-aed8-2a53987631c1'
 
@@ -32,7 +32,7 @@ describe('connections', () => {
     })
 
   before(async () => {
-    h = await createHarness({ definitions: [secretSourceDefinition, secretDestinationDefinition] })
+    h = await createHarness({ definitions: [secretSourceDefinition, secretDestinationDefinition, looseSchemaSourceDefinition] })
     const config = { host: 'db', port: 5432, password: 'pw-secret' }
     sourceId = (await h.post('sources/create', { sourceDefinitionId: secretSourceDefinition.definitionId, workspaceId: h.workspaceId, name: 'src', connectionConfiguration: config })).json().sourceId
     destinationId = (await h.post('destinations/create', { destinationDefinitionId: secretDestinationDefinition.definitionId, workspaceId: h.workspaceId, name: 'dst', connectionConfiguration: config })).json().destinationId
@@ -161,6 +161,21 @@ describe('connections', () => {
     const noCursor = await create({ syncCatalog: { streams: [customers({ cursorField: [] })] } })
     assert.equal(noCursor.statusCode, 422)
     assert.match(noCursor.json().message, /incremental sync needs a cursorField/)
+  })
+
+  it('accepts a primary key or cursor missing from a loose schema; refuses it against a closed one', async () => {
+    const config = { host: 'db', port: 5432, password: 'pw-secret' }
+    const loose = (await h.post('sources/create', { sourceDefinitionId: looseSchemaSourceDefinition.definitionId, workspaceId: h.workspaceId, name: 'loose', connectionConfiguration: config })).json().sourceId
+    const stream = (name: string, cfg: Json = {}): Json => ({ stream: { name }, config: { syncMode: 'full_refresh', destinationSyncMode: 'overwrite', primaryKey: [], selected: true, ...cfg } })
+    for (const name of ['empty_properties', 'no_properties', 'open']) {
+      const res = await create({ sourceId: loose, syncCatalog: { streams: [stream(name), stream(name === 'open' ? 'empty_properties' : 'open', { syncMode: 'incremental', cursorField: ['updated_at'], destinationSyncMode: 'append_dedup' })] } })
+      assert.equal(res.statusCode, 200, `${name}: ${res.body}`)
+      assert.deepEqual(res.json().syncCatalog.streams[0].config.primaryKey, [['id']])
+    }
+    const closed = await create({ sourceId: loose, syncCatalog: { streams: [stream('closed')] } })
+    assert.equal(closed.statusCode, 422)
+    assert.equal(closed.json().validationErrors[0].propertyPath, 'syncCatalog.streams[0].config.primaryKey[0]')
+    assert.match(closed.json().message, /primary key 'id' is not a column/)
   })
 
   it("stores the source-defined primary key over the caller's (Airbyte's rule)", async () => {

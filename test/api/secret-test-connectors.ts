@@ -99,3 +99,28 @@ export const secretDestinationDefinition: DestinationDefinition = {
     },
   },
 }
+
+/**
+ * Test-only source whose streams have loose schemas (as declarative manifests often do): the
+ * primary key `id` is not listed in `properties`.
+ */
+export const looseSchemaSourceDefinition: SourceDefinition = {
+  ...secretSourceDefinition,
+  definitionId: '11111111-1111-4111-8111-222222222222',
+  name: 'Loose Schema Test',
+  dockerRepository: 'sluice/source-loose-schema-test',
+  source: {
+    ...secretSourceDefinition.source,
+    async discover() {
+      const stream = (name: string, jsonSchema: Record<string, unknown>) => ({ name, jsonSchema, supportedSyncModes: ['full_refresh' as const, 'incremental' as const], sourceDefinedPrimaryKey: [['id']] })
+      return {
+        streams: [
+          stream('empty_properties', { type: 'object', properties: {} }),
+          stream('no_properties', { type: 'object' }),
+          stream('open', { type: 'object', additionalProperties: true, properties: { name: { type: 'string' } } }),
+          stream('closed', { type: 'object', additionalProperties: false, properties: { name: { type: 'string' } } }),
+        ],
+      }
+    },
+  },
+}

@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import type { ConnectorSpecification, SourceDefinition } from '../../protocol/index.js'
 import {
-  definitionFromManifest,
   DeclarativeInputError,
+  DeclarativeSource,
+  definitionFromManifest,
   manifestFromInput,
   type ManifestNode,
   type ManifestPayload,
@@ -61,9 +62,9 @@ function nameFromManifest(m: ManifestNode, fallback: string): string {
   return fallback
 }
 
-function parseManifest(input: unknown): ManifestNode {
+function parseManifest(input: unknown, warnings: string[]): ManifestNode {
   try {
-    return manifestFromInput(input)
+    return manifestFromInput(input, warnings)
   } catch (e) {
     if (e instanceof DeclarativeInputError) throw invalid(e.message)
     throw e
@@ -74,7 +75,7 @@ function parseManifest(input: unknown): ManifestNode {
  * Validates the manifest (throws with the component path on unsupported parts), persists it as
  * a custom definition and adds it to the registry.
  */
-async function saveDefinition(deps: ApiDeps, definitionId: string, name: string, workspaceId: string | undefined, payload: ManifestPayload): Promise<SourceDefinition> {
+async function saveDefinition(deps: ApiDeps, definitionId: string, name: string, workspaceId: string | undefined, payload: ManifestPayload, parseWarnings: string[]): Promise<SourceDefinition> {
   const existing = deps.registry.getSource(definitionId)
   if (existing && !existing.custom) throw new SluiceError('SLUICE_ERR_CONFLICT', `Source definition ${definitionId} is a built-in connector and cannot be replaced.`)
   const def = definitionFromManifest({ ...payload, definitionId, name, custom: true })
@@ -87,6 +88,9 @@ async function saveDefinition(deps: ApiDeps, definitionId: string, name: string,
     createdAt: Date.now(),
   })
   deps.registry.add(def)
+  // The definition loads, but parts of it may fail when used: say so where the operator looks.
+  const warnings = [...parseWarnings, ...(def.source instanceof DeclarativeSource ? def.source.warnings : [])]
+  for (const w of warnings) deps.logger.warn({ definitionId }, `manifest warning: ${w}`)
   return def
 }
 
@@ -116,12 +120,13 @@ export function registerDeclarativeRoutes(app: FastifyInstance, deps: ApiDeps): 
     async (body) => {
       await requireWorkspace(deps, body.workspaceId)
       const dm = body.declarativeManifest
-      const manifest = parseManifest(dm.manifest)
+      const warnings: string[] = []
+      const manifest = parseManifest(dm.manifest, warnings)
       const definitionId = body.sourceDefinitionId ?? randomUUID()
       const name = body.name ?? deps.registry.getSource(definitionId)?.name ?? nameFromManifest(manifest, 'Custom manifest source')
       const spec = specFrom(dm.spec)
       const payload: ManifestPayload = { manifest, ...(spec ? { spec } : {}), ...(dm.description ? { description: dm.description } : {}), ...(dm.version !== undefined ? { version: dm.version } : {}) }
-      const def = await saveDefinition(deps, definitionId, name, body.workspaceId, payload)
+      const def = await saveDefinition(deps, definitionId, name, body.workspaceId, payload, warnings)
       return toSourceDefinitionRead(def, deps.registry)
     },
   )
@@ -133,7 +138,8 @@ export function registerDeclarativeRoutes(app: FastifyInstance, deps: ApiDeps): 
     if (body.manifest === undefined) {
       throw invalid('pass a declarative manifest (YAML text or object) in `manifest`, or a connector image in `sourceDefinition.dockerRepository` and `dockerImageTag`.')
     }
-    const manifest = parseManifest(body.manifest)
+    const warnings: string[] = []
+    const manifest = parseManifest(body.manifest, warnings)
     const meta = { ...body, ...(body.sourceDefinition ?? {}) }
     const name = meta.name ?? nameFromManifest(manifest, 'Custom manifest source')
     const spec = specFrom(body.spec)
@@ -145,7 +151,7 @@ export function registerDeclarativeRoutes(app: FastifyInstance, deps: ApiDeps): 
       ...(meta.dockerImageTag ? { dockerImageTag: meta.dockerImageTag } : {}),
       ...(meta.icon ? { icon: meta.icon } : {}),
     }
-    const def = await saveDefinition(deps, randomUUID(), name, body.workspaceId, payload)
+    const def = await saveDefinition(deps, randomUUID(), name, body.workspaceId, payload, warnings)
     return toSourceDefinitionRead(def, deps.registry)
   }
   const createSchema = objectSchema({ workspaceId: uuid, name: str, manifest: {}, spec: { type: 'object' }, sourceDefinition: { type: 'object' } })

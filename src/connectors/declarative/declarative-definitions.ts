@@ -34,9 +34,9 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v)
 }
 
-/** Parses a manifest given as an object, or as YAML/JSON text. */
-export function manifestFromInput(input: unknown): ManifestNode {
-  if (typeof input === 'string') return parseManifestText(input)
+/** Parses a manifest given as an object, or as YAML/JSON text (duplicate keys are reported in `warnings`). */
+export function manifestFromInput(input: unknown, warnings: string[] = []): ManifestNode {
+  if (typeof input === 'string') return parseManifestText(input, warnings)
   if (isObject(input)) return input
   throw new DeclarativeInputError('manifest must be an object or YAML text')
 }

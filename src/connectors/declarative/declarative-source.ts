@@ -25,6 +25,7 @@ import { parseIsoDuration } from './interpolation/py-datetime.js'
 import { loadManifest, type ManifestNode } from './manifest-loader.js'
 import { validateManifest } from './manifest-validator.js'
 import { DeclarativeStream, type StreamEnvironment } from './retriever/declarative-stream.js'
+import { StateDelegatingStream } from './retriever/state-delegating-stream.js'
 
 // ajv-formats is CommonJS: under NodeNext its default import is the module object.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv) => Ajv
@@ -53,12 +54,40 @@ export interface DeclarativeSourceOptions extends RateLimitOptions {
   spec?: ConnectorSpecification
   /** Partitions tracked one by one in per-partition state before switching to a global cursor (default 10,000). */
   maxPartitionStates?: number
+  /**
+   * Requests one partition (or date window) may send before the read fails: the last guard
+   * against a paginator that never stops. Default: `SLUICE_DECLARATIVE_MAX_REQUESTS_PER_PARTITION`
+   * or 100,000.
+   */
+  maxRequestsPerPartition?: number
+}
+
+/** Default ceiling of requests per partition (see DeclarativeSourceOptions.maxRequestsPerPartition). */
+export const DEFAULT_MAX_REQUESTS_PER_PARTITION = 100_000
+
+function maxRequestsFromEnv(): number {
+  const n = Number(process.env.SLUICE_DECLARATIVE_MAX_REQUESTS_PER_PARTITION)
+  return Number.isInteger(n) && n > 0 ? n : DEFAULT_MAX_REQUESTS_PER_PARTITION
 }
 
 const DEFAULT_BATCH_ROWS = 1000
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v)
+}
+
+/** The meta-schemas Ajv knows by their canonical id; `https://` and a missing `#` name the same draft. */
+const DRAFT_07 = 'http://json-schema.org/draft-07/schema#'
+
+/**
+ * Normalizes the spec's `$schema`: manifests often write `https://json-schema.org/draft-07/schema#`,
+ * which Ajv does not know by that key ("no schema with key or ref"); Python's jsonschema accepts it.
+ */
+export function normalizeMetaSchema(spec: ConnectorSpecification): ConnectorSpecification {
+  const conn = spec.connectionSpecification
+  const meta = conn.$schema
+  if (typeof meta !== 'string' || !/^https?:\/\/json-schema\.org\/draft-07\/schema#?$/.test(meta) || meta === DRAFT_07) return spec
+  return { ...spec, connectionSpecification: { ...conn, $schema: DRAFT_07 } }
 }
 
 /** The connector spec a manifest declares (`spec.connection_specification`). */
@@ -137,11 +166,16 @@ export class DeclarativeSource implements Source {
   /** One limiter per source configuration, shared by concurrent runs (checks, discovers, syncs). */
   readonly #limiters = new Map<string, RateLimiter>()
 
+  /** Problems found when the manifest was loaded that do not stop it (duplicate keys, templates that do not compile). */
+  readonly warnings: readonly string[]
+
   constructor(manifest: string | ManifestNode, opts: DeclarativeSourceOptions = {}) {
-    this.manifest = loadManifest(manifest)
-    validateManifest(this.manifest)
+    const warnings: string[] = []
+    this.manifest = loadManifest(manifest, warnings)
+    for (const w of validateManifest(this.manifest)) warnings.push(`${w.path}: ${w.message}`)
     if (opts.baseDir) inlineJsonFileSchemas(this.manifest, opts.baseDir)
-    this.spec = opts.spec?.connectionSpecification ? opts.spec : manifestSpec(this.manifest)
+    this.spec = normalizeMetaSchema(opts.spec?.connectionSpecification ? opts.spec : manifestSpec(this.manifest))
+    this.warnings = warnings
     this.#opts = opts
   }
 
@@ -183,13 +217,14 @@ export class DeclarativeSource implements Source {
       shared: new Map(),
       ...(opts.onConfigUpdate ? { onConfigUpdate: opts.onConfigUpdate } : {}),
     }
-    return { config, http, strictJson: this.#opts.strictJson ?? false, log: (level, message) => opts.logger[level](message), maxPartitionStates: this.#opts.maxPartitionStates ?? 10_000 }
+    return { config, http, strictJson: this.#opts.strictJson ?? false, log: (level, message) => opts.logger[level](message), maxPartitionStates: this.#opts.maxPartitionStates ?? 10_000, maxRequestsPerPartition: this.#opts.maxRequestsPerPartition ?? maxRequestsFromEnv(), partitionConcurrency: this.#opts.maxConcurrency ?? manifestRateLimits(this.manifest, config).maxConcurrency ?? 1 }
   }
 
   /** The manifest's streams, built for one run. */
-  streams(config: ConnectorConfig, opts: RunOptions): DeclarativeStream[] {
+  streams(config: ConnectorConfig, opts: RunOptions): Array<DeclarativeStream | StateDelegatingStream> {
+    for (const w of this.warnings) opts.logger.warn(`manifest warning: ${w}`)
     const env = this.#environment(config, opts)
-    return (this.manifest.streams as ManifestNode[]).map((s) => new DeclarativeStream(s, env))
+    return (this.manifest.streams as ManifestNode[]).map((s) => (s.type === 'StateDelegatingStream' ? new StateDelegatingStream(s, env) : new DeclarativeStream(s, env)))
   }
 
   async check(config: ConnectorConfig, opts: RunOptions): Promise<ConnectionStatus> {

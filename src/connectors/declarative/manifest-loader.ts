@@ -1,4 +1,4 @@
-import { parse as parseYaml } from 'yaml'
+import { isScalar, parseDocument, visit } from 'yaml'
 import { SluiceError } from '../../errors.js'
 
 /** A manifest node after YAML parsing: plain JSON values. */
@@ -9,11 +9,27 @@ export function manifestError(path: string, message: string): SluiceError {
   return new SluiceError('SLUICE_ERR_INVALID_INPUT', `Invalid manifest at ${path || '<root>'}: ${message}`, { failureType: 'config_error' })
 }
 
-/** Parses manifest text (YAML 1.1, as PyYAML reads it; JSON is valid YAML). */
-export function parseManifestText(text: string): ManifestNode {
+/**
+ * Parses manifest text (YAML 1.1, as PyYAML reads it; JSON is valid YAML). A key repeated in one
+ * mapping keeps its last value, as PyYAML does; each repetition is reported in `warnings`.
+ */
+export function parseManifestText(text: string, warnings: string[] = []): ManifestNode {
   let doc: unknown
   try {
-    doc = parseYaml(text, { version: '1.1', maxAliasCount: 100 })
+    const parsed = parseDocument(text, { version: '1.1', uniqueKeys: false })
+    const first = parsed.errors[0]
+    if (first) throw first
+    visit(parsed, {
+      Map(_key, map) {
+        const seen = new Set<string>()
+        for (const pair of map.items) {
+          const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key)
+          if (seen.has(key)) warnings.push(`duplicate key '${key}' in the manifest: the last value is used`)
+          seen.add(key)
+        }
+      },
+    })
+    doc = parsed.toJS({ maxAliasCount: 100 })
   } catch (e) {
     throw manifestError('', `not valid YAML: ${(e as Error).message.split('\n')[0]}`)
   }
@@ -63,7 +79,9 @@ export function resolveReferences(doc: ManifestNode): ManifestNode {
     const ref = node.$ref
     if (typeof ref === 'string' && !inOverrides) {
       const target = resolveRef(ref, path)
-      if (!isObject(target)) throw manifestError(path, `reference ${ref} must point to a mapping`)
+      // A reference to a list (or a scalar) resolves to that value, as the CDK's resolver does;
+      // there is nothing to merge local keys into.
+      if (!isObject(target)) return target
       base = { ...target }
     }
     for (const [k, v] of Object.entries(node)) {
@@ -81,6 +99,8 @@ const DEFAULT_TYPES: Record<string, string> = {
   'DeclarativeSource.check': 'CheckStream',
   'DeclarativeSource.spec': 'Spec',
   'DeclarativeStream.retriever': 'SimpleRetriever',
+  'StateDelegatingStream.full_refresh_stream': 'DeclarativeStream',
+  'StateDelegatingStream.incremental_stream': 'DeclarativeStream',
   'DeclarativeStream.schema_loader': 'JsonFileSchemaLoader',
   'DeclarativeStream.incremental_sync': 'DatetimeBasedCursor',
   'SimpleRetriever.requester': 'HttpRequester',
@@ -111,7 +131,7 @@ const DEFAULT_TYPES: Record<string, string> = {
 }
 
 /** Fields whose values are not components (free-form data or JSON schemas). */
-const OPAQUE_FIELDS = new Set(['definitions', 'schemas', 'schema', 'connection_specification', 'advanced_auth', 'metadata', 'config_normalization_rules', 'request_body_json', 'request_parameters', 'request_headers', 'request_body_data', 'refresh_request_body', 'refresh_request_headers', 'values', 'field_path', 'field_pointers', 'path', 'primary_key', 'stream_names', 'http_codes'])
+const OPAQUE_FIELDS = new Set(['jwt_headers', 'jwt_payload', 'additional_jwt_headers', 'additional_jwt_payload', 'definitions', 'schemas', 'schema', 'connection_specification', 'advanced_auth', 'metadata', 'config_normalization_rules', 'request_body_json', 'request_parameters', 'request_headers', 'request_body_data', 'refresh_request_body', 'refresh_request_headers', 'values', 'field_path', 'field_pointers', 'path', 'primary_key', 'stream_names', 'http_codes'])
 
 function copyParams(params: Record<string, unknown>): Record<string, unknown> {
   return { ...params }
@@ -158,7 +178,7 @@ export function propagateTypesAndParameters(doc: ManifestNode): ManifestNode {
 }
 
 /** Parses, resolves references and propagates parameters: the CDK's preprocessing order. */
-export function loadManifest(input: string | ManifestNode): ManifestNode {
-  const doc = typeof input === 'string' ? parseManifestText(input) : structuredClone(input)
+export function loadManifest(input: string | ManifestNode, warnings: string[] = []): ManifestNode {
+  const doc = typeof input === 'string' ? parseManifestText(input, warnings) : structuredClone(input)
   return propagateTypesAndParameters(resolveReferences(doc))
 }

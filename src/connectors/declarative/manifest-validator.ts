@@ -16,7 +16,7 @@ export const SUPPORTED_COMPONENTS = new Set([
   'MovingWindowCallRatePolicy', 'FixedWindowCallRatePolicy', 'UnlimitedCallRatePolicy', 'Rate',
   'HttpRequestRegexMatcher', 'RequestBodyJsonObject', 'RequestBodyUrlEncodedForm', 'RequestBodyPlainText',
   'RequestBodyGraphQL', 'SluiceAutoExtractor', 'SessionTokenAuthenticator', 'LegacyToPerPartitionStateMigration',
-  'KeysToSnakeCase', 'KeysReplace', 'DpathFlattenFields',
+  'KeysToSnakeCase', 'KeysReplace', 'DpathFlattenFields', 'XmlDecoder', 'IterableDecoder', 'StateDelegatingStream', 'JwtAuthenticator', 'LegacySessionTokenAuthenticator',
   // SessionTokenAuthenticator.request_authentication types.
   'ApiKey', 'Bearer',
 ])
@@ -30,6 +30,28 @@ const UNSUPPORTED_FIELDS: Record<string, string> = {
   'DeclarativeStream.file_uploader': 'file uploads',
 }
 
+/**
+ * Fields that hold components, across the CDK's component models. Any other key of a known
+ * component is not a component: the CDK's models ignore keys they do not declare, so sluice does
+ * not validate what sits under them (it only reports templates there that do not compile).
+ */
+const COMPONENT_FIELDS = new Set([
+  'streams', 'check', 'spec', 'concurrency_level', 'api_budget', 'dynamic_streams', 'retriever', 'incremental_sync',
+  'schema_loader', 'transformations', 'state_migrations', 'file_uploader', 'requester', 'record_selector', 'paginator',
+  'partition_router', 'decoder', 'stream_slicer', 'authenticator', 'error_handler', 'request_body', 'extractor',
+  'record_filter', 'schema_normalization', 'pagination_strategy', 'page_size_option', 'page_token_option',
+  'parent_stream_configs', 'stream', 'request_option', 'start_datetime', 'end_datetime', 'start_time_option',
+  'end_time_option', 'fields', 'response_filters', 'backoff_strategies', 'error_handlers', 'inject_into',
+  'refresh_token_updater', 'authenticators', 'login_requester', 'request_authentication', 'policies', 'rates',
+  'matchers', 'creation_requester', 'polling_requester', 'download_requester', 'download_paginator',
+  'abort_requester', 'delete_requester', 'url_requester', 'status_extractor', 'download_target_extractor',
+  'status_mapping', 'download_decoder', 'download_extractor', 'stream_template', 'components_resolver',
+  'components_mapping', 'stream_config', 'stream_configs', 'full_refresh_stream', 'incremental_stream',
+  'start_value_option', 'schema_transformations', 'schema_type_identifier', 'schema_filter',
+  'underlying_partition_router', 'property_list', 'property_chunking', 'file_extractor', 'pagination_reset',
+  'dynamic_streams_check_configs', 'config_migrations', 'transformations_list', 'validations', 'condition_type',
+])
+
 function unsupported(path: string, what: string): SluiceError {
   return new SluiceError('SLUICE_ERR_UNSUPPORTED', `Unsupported manifest component ${what} at ${path}; see docs/declarative.md for what sluice runs`, { failureType: 'config_error' })
 }
@@ -38,12 +60,21 @@ function childPath(path: string, key: string): string {
   return path ? `${path}.${key}` : key
 }
 
+/** A problem found at definition time that fails only if the run reaches it. */
+export interface ManifestWarning {
+  path: string
+  message: string
+}
+
 /**
  * Checks a resolved manifest before any sync: every component type is supported, rare unsupported
- * features are rejected with their path (e.g. `streams[2].retriever.paginator.pagination_strategy`),
- * required parts exist and every template compiles.
+ * features are rejected with their path (e.g. `streams[2].retriever.paginator.pagination_strategy`)
+ * and required parts exist. A template that does not compile is a warning, not an error: the CDK
+ * compiles templates lazily, so one in a branch the config never selects never fails; sluice fails
+ * when such a template is evaluated. Returns the warnings.
  */
-export function validateManifest(m: ManifestNode): void {
+export function validateManifest(m: ManifestNode): ManifestWarning[] {
+  const warnings: ManifestWarning[] = []
   if (!Array.isArray(m.streams) || m.streams.length === 0) {
     if (m.dynamic_streams) throw unsupported('dynamic_streams', 'DynamicDeclarativeStream')
     throw manifestError('streams', 'a manifest needs a non-empty streams list')
@@ -58,7 +89,7 @@ export function validateManifest(m: ManifestNode): void {
         try {
           checkTemplate(node)
         } catch (e) {
-          throw manifestError(path, `template does not compile: ${(e as Error).message.replace(/\s+/g, ' ').slice(0, 200)}`)
+          warnings.push({ path, message: `template does not compile (fails when evaluated): ${(e as Error).message.replace(/\s+/g, ' ').slice(0, 200)}` })
         }
       }
       return
@@ -70,22 +101,25 @@ export function validateManifest(m: ManifestNode): void {
       const name = type === 'CustomComponent' || type.startsWith('Custom') ? `${type} (${String(obj.class_name ?? 'custom Python code')})` : type
       throw unsupported(path, name)
     }
-    if (type === 'HttpResponseFilter' && String(obj.action ?? '').toUpperCase() === 'RESET_PAGINATION') {
-      throw unsupported(childPath(path, 'action'), 'RESET_PAGINATION')
-    }
     if (type === 'DatetimeBasedCursor' && obj.start_datetime === undefined) {
       throw manifestError(path, 'DatetimeBasedCursor needs start_datetime')
     }
     if (type === 'SimpleRetriever' && !obj.requester) throw manifestError(path, 'SimpleRetriever needs a requester')
     if (type === 'DeclarativeStream' && (typeof obj.name !== 'string' || obj.name === '')) throw manifestError(path, 'a stream needs a name')
+    if (type === 'StateDelegatingStream' && (!obj.full_refresh_stream || !obj.incremental_stream)) throw manifestError(path, 'StateDelegatingStream needs full_refresh_stream and incremental_stream')
     for (const [k, v] of Object.entries(obj)) {
       if (DATA_FIELDS.has(k)) {
-        // Data fields are not components, but their templates must still compile.
+        // Data fields are not components, but their templates are still checked.
         if (k.startsWith('request_') || k.startsWith('refresh_')) visitTemplates(v, childPath(path, k))
         continue
       }
       const flag = type ? UNSUPPORTED_FIELDS[`${type}.${k}`] : undefined
       if (flag && v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0)) throw unsupported(childPath(path, k), flag)
+      // A key the component models do not declare is ignored by the CDK: not validated as components.
+      if (type && !COMPONENT_FIELDS.has(k) && v !== null && typeof v === 'object') {
+        visitTemplates(v, childPath(path, k))
+        continue
+      }
       visit(v, childPath(path, k), type)
     }
   }
@@ -102,4 +136,5 @@ export function validateManifest(m: ManifestNode): void {
   const rules = spec?.config_normalization_rules as ManifestNode | undefined
   // Config migrations rewrite the user's config before use; running without them would misread it.
   if (rules && Object.values(rules).some((v) => Array.isArray(v) ? v.length > 0 : !!v)) throw unsupported('spec.config_normalization_rules', 'config normalization rules')
+  return warnings
 }

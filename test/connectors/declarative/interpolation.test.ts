@@ -83,6 +83,38 @@ describe('Jinja evaluation with Python semantics', () => {
   })
 })
 
+describe('Python Jinja syntax and truthiness (issue 14 C)', () => {
+  test('chained conditionals are right-associative, as in Python', () => {
+    const t = "{{ 'a' if x else 'b' if y else 'c' }}"
+    assert.equal(renderTemplate(t, { x: 1, y: 1 }), 'a')
+    assert.equal(renderTemplate(t, { x: 0, y: 1 }), 'b')
+    assert.equal(renderTemplate(t, { x: 0, y: 0 }), 'c')
+    assert.equal(renderTemplate("{{ 'a' if x else 'b' if y else 'c' if z else 'd' }}", { x: 0, y: 0, z: 0 }), 'd')
+  })
+
+  test('trailing commas in list and dict literals', () => {
+    assert.deepEqual(evaluate('{{ [1, 2,] }}', {}), [1, 2])
+    assert.deepEqual(evaluate("{{ {'a': 1, 'b': 2,} }}", {}), { a: 1, b: 2 })
+    assert.equal(renderTemplate("{{ ['x', 'y',] | join('-') }}", {}), 'x-y')
+    assert.throws(() => checkTemplate('{{ [1,, 2] }}'))
+  })
+
+  test('Python truthiness in if, not, and, or', () => {
+    for (const v of [{}, [], '', 0, null]) {
+      assert.equal(renderTemplate("{{ 'y' if v else 'n' }}", { v }), 'n', JSON.stringify(v))
+      assert.equal(renderTemplate("{% if v %}y{% else %}n{% endif %}", { v }), 'n', JSON.stringify(v))
+      assert.equal(renderTemplate('{{ not v }}', { v }), 'True', JSON.stringify(v))
+      assert.equal(renderTemplate("{{ v or 'fallback' }}", { v }), 'fallback', JSON.stringify(v))
+    }
+    for (const v of [{ a: 1 }, [0], 'x', 1]) assert.equal(renderTemplate("{{ 'y' if v else 'n' }}", { v }), 'y', JSON.stringify(v))
+    assert.equal(renderTemplate("{{ v and 'then' }}", { v: {} }), '{}')
+  })
+
+  test('macros render their text', () => {
+    assert.equal(renderTemplate('{% macro wrap(v, p="<") %}{{ p }}{{ v }}>{% endmacro %}{{ wrap(1) }}{{ wrap("a", p="[") }}', {}), '<1>[a>')
+  })
+})
+
 describe('sandbox: templates cannot reach the process, files or constructors', () => {
   const escapes = [
     '{{ constructor }}',

@@ -4,12 +4,73 @@ import { parseIsoDateTime, parseIsoDuration, strptime } from '../interpolation/p
 import { pyStr } from '../interpolation/py-values.js'
 import type { ManifestNode } from '../manifest-loader.js'
 import { injectOption, RequestParts } from './request-parts.js'
+import { JwtAuthenticator } from './jwt-authenticator.js'
 
 /** Adds credentials to a request. */
 export interface Authenticator {
   apply(parts: RequestParts, signal: AbortSignal): Promise<void>
   /** Called on a 401; returns true when new credentials were obtained and a retry makes sense. */
   onUnauthorized?(signal: AbortSignal): Promise<boolean>
+}
+
+/**
+ * LegacySessionTokenAuthenticator: the session token goes in `header`. A `session_token` from the
+ * config is used when `GET api_url + validate_session_url` accepts it (a 401 means invalid); else
+ * `POST api_url + login_url` with `{username, password}` returns it under
+ * `session_token_response_key`. The CDK does this before every request; sluice once per run
+ * (shared by its streams) and again after a 401.
+ */
+class LegacySessionTokenAuthenticator implements Authenticator {
+  readonly #key: string
+
+  constructor(private readonly node: ManifestNode, private readonly ctx: TemplateContext, private readonly deps: AuthDeps) {
+    this.#key = `legacy-session:${JSON.stringify(node)}`
+  }
+
+  #text(v: unknown): string {
+    return str(evaluate(v ?? '', this.ctx, { literal: false }))
+  }
+
+  async #obtain(signal: AbortSignal, allowConfigToken: boolean): Promise<string> {
+    const header = this.#text(this.node.header)
+    const api = this.#text(this.node.api_url)
+    const configured = this.#text(this.node.session_token)
+    if (configured && allowConfigToken) {
+      const res = await this.deps.tokenFetch(`${api}${this.#text(this.node.validate_session_url)}`, { method: 'GET', headers: { [header]: configured } }, signal)
+      if (res.status >= 200 && res.status < 300) return configured
+      if (res.status !== 401) throw configError(`validating the session token failed: HTTP ${res.status}`)
+    }
+    const username = this.#text(this.node.username)
+    const password = this.#text(this.node.password)
+    if (!username || !password) throw configError('Invalid credentials: the session token is not valid and no username and password are given')
+    const res = await this.deps.tokenFetch(`${api}${this.#text(this.node.login_url)}`, { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) }, signal)
+    if (res.status < 200 || res.status >= 300) throw configError(`the session login failed: HTTP ${res.status}`)
+    let token: unknown
+    try {
+      token = (JSON.parse(res.text) as Record<string, unknown>)[this.#text(this.node.session_token_response_key)]
+    } catch {
+      token = undefined
+    }
+    if (token === undefined || token === null || token === '') throw configError(`the session login response has no ${this.#text(this.node.session_token_response_key)}`)
+    return str(token)
+  }
+
+  async apply(parts: RequestParts, signal: AbortSignal): Promise<void> {
+    let pending = this.deps.shared.get(this.#key) as Promise<string> | undefined
+    if (!pending) {
+      pending = this.#obtain(signal, true)
+      this.deps.shared.set(this.#key, pending)
+      pending.catch(() => this.deps.shared.delete(this.#key))
+    }
+    parts.set('header', this.#text(this.node.header), await pending, 'authenticator')
+  }
+
+  async onUnauthorized(signal: AbortSignal): Promise<boolean> {
+    const pending = this.#obtain(signal, false)
+    this.deps.shared.set(this.#key, pending)
+    await pending
+    return true
+  }
 }
 
 /** Token state shared by the streams of one run. */
@@ -23,7 +84,7 @@ interface OAuthState {
 }
 
 /** Sends a form POST for the OAuth refresh; provided by the HTTP layer (rate limits, rewrites). */
-export type TokenFetch = (url: string, init: { headers: Record<string, string>; body: string }, signal: AbortSignal) => Promise<{ status: number; text: string }>
+export type TokenFetch = (url: string, init: { method?: 'GET' | 'POST'; headers: Record<string, string>; body?: string }, signal: AbortSignal) => Promise<{ status: number; text: string }>
 
 const noAuth: Authenticator = { apply: async () => undefined }
 
@@ -204,6 +265,10 @@ export function createAuthenticator(node: ManifestNode | undefined, ctx: Templat
       })
     case 'OAuthAuthenticator':
       return new OAuthAuthenticator(node, ctx, deps)
+    case 'JwtAuthenticator':
+      return new JwtAuthenticator(node, ctx)
+    case 'LegacySessionTokenAuthenticator':
+      return new LegacySessionTokenAuthenticator(node, ctx, deps)
     case 'SelectiveAuthenticator': {
       const path = Array.isArray(node.authenticator_selection_path) ? node.authenticator_selection_path.map(String) : []
       let cur: unknown = ctx.config

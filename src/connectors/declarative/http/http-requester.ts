@@ -32,8 +32,10 @@ export interface HttpSettings {
 
 /** The outcome of a request: a response to use, or "ignored" (no records, end of pagination). */
 export type RequestOutcome =
-  | { kind: 'response'; status: number; headers: Record<string, unknown>; text: string; url: string }
+  | { kind: 'response'; status: number; headers: Record<string, unknown>; text: string; url: string; /** Method, URL and body: equal keys are the same request. */ requestKey: string }
   | { kind: 'ignored'; status: number }
+  /** RESET_PAGINATION: the partition's pagination starts over. */
+  | { kind: 'reset'; status: number }
 
 /** Lower-cased response headers, plus `link` parsed into `{rel: {url, rel}}` (requests' `links`). */
 export function responseHeaders(h: Headers): Record<string, unknown> {
@@ -123,15 +125,15 @@ export class HttpRequester {
     const release = await this.#http.limiter.acquire(signal)
     try {
       const res = await this.#http.fetch(this.#http.rewriteUrl ? this.#http.rewriteUrl(url) : url, {
-        method: 'POST',
+        method: init.method ?? 'POST',
         headers: init.headers,
-        body: init.body,
+        ...(init.body !== undefined ? { body: init.body } : {}),
         signal: AbortSignal.any([signal, AbortSignal.timeout(this.#http.timeoutMs)]),
       })
       return { status: res.status, text: await res.text() }
     } catch (e) {
       if (signal.aborted) throw cancelledError()
-      throw transientError(`OAuth token refresh failed: ${(e as Error).message}`, e)
+      throw transientError(`authentication request failed: ${(e as Error).message}`, e)
     } finally {
       release()
     }
@@ -221,9 +223,10 @@ export class HttpRequester {
             this.#http.log?.('info', `ignoring HTTP ${observed.status} from ${redactUrl(rawUrl)}`)
             return { kind: 'ignored', status: observed.status }
           }
-          return { kind: 'response', status: observed.status, headers: observed.headers, text: observed.text, url: rawUrl }
+          return { kind: 'response', status: observed.status, headers: observed.headers, text: observed.text, url: rawUrl, requestKey: `${method} ${rawUrl}\n${body ?? ''}` }
         case 'RESET_PAGINATION':
-          throw systemError(`HTTP ${observed.status}: RESET_PAGINATION is not supported by sluice`)
+          this.#http.log?.('warn', `HTTP ${observed.status} from ${redactUrl(rawUrl)}: pagination restarts (RESET_PAGINATION)`)
+          return { kind: 'reset', status: observed.status }
         case 'FAIL':
           throw failure(resolution.failureType ?? 'system_error', `${method} ${redactUrl(rawUrl)} failed: ${resolution.message ?? `HTTP ${observed.status}`}${snippet(observed)}`)
         case 'RETRY':

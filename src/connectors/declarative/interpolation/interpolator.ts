@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomUUID } from 'node:crypto'
 import nunjucks from 'nunjucks'
+import { configError, type SluiceError } from '../../../errors.js'
 import { PyDateTime, PyDuration, parseIsoDateTime, parseIsoDuration, strptime } from './py-datetime.js'
 import { literalEval, pyRepr, pyStr, pyTruthy } from './py-values.js'
 
@@ -193,10 +194,87 @@ function pySub(a: unknown, b: unknown): unknown {
 
 let installed = false
 
+type ParserNode = { lineno: number; colno: number; children: unknown[]; addChild(n: unknown): void }
+type ParserThis = {
+  parseOr(): ParserNode
+  parseInlineIf(): ParserNode
+  parseExpression(): ParserNode
+  parsePrimary(): ParserNode
+  skipSymbol(s: string): boolean
+  skip(type: string): boolean
+  nextToken(): { type: string; lineno: number; colno: number }
+  peekToken(): { type: string }
+  fail(msg: string, lineno?: number, colno?: number): never
+}
+
+/**
+ * Python Jinja syntax nunjucks' parser lacks: chained conditionals (`a if x else b if y else c`,
+ * right-associative as in Python) and a trailing comma in list, tuple and dict literals
+ * (`[a, b,]`). These replace two methods of nunjucks' Parser, which is why nunjucks is pinned to
+ * an exact version (test/connectors/declarative/nunjucks-internals.test.ts checks the internals).
+ */
+function installParserPatches(): void {
+  const n = nunjucks as unknown as {
+    parser: { Parser: { prototype: Record<string, unknown> } }
+    lexer: Record<string, string>
+    nodes: Record<string, new (lineno: number, colno: number, ...a: unknown[]) => ParserNode>
+  }
+  const proto = n.parser.Parser.prototype
+  const { nodes, lexer } = n
+  proto.parseInlineIf = function (this: ParserThis): ParserNode {
+    let node = this.parseOr()
+    if (this.skipSymbol('if')) {
+      const cond = this.parseOr()
+      const body = node
+      const inline = new (nodes.InlineIf as new (l: number, c: number) => ParserNode & Record<string, unknown>)(node.lineno, node.colno)
+      inline.body = body
+      inline.cond = cond
+      // Python: the else branch is itself a conditional expression.
+      inline.else_ = this.skipSymbol('else') ? this.parseInlineIf() : null
+      node = inline
+    }
+    return node
+  }
+  const closers = new Set([lexer.TOKEN_RIGHT_PAREN, lexer.TOKEN_RIGHT_BRACKET, lexer.TOKEN_RIGHT_CURLY])
+  proto.parseAggregate = function (this: ParserThis): ParserNode | null {
+    const tok = this.nextToken()
+    let node: ParserNode
+    let isDict = false
+    if (tok.type === lexer.TOKEN_LEFT_PAREN) node = new (nodes.Group as new (l: number, c: number) => ParserNode)(tok.lineno, tok.colno)
+    else if (tok.type === lexer.TOKEN_LEFT_BRACKET) node = new (nodes.Array as new (l: number, c: number) => ParserNode)(tok.lineno, tok.colno)
+    else if (tok.type === lexer.TOKEN_LEFT_CURLY) {
+      node = new (nodes.Dict as new (l: number, c: number) => ParserNode)(tok.lineno, tok.colno)
+      isDict = true
+    } else return null
+    for (;;) {
+      if (closers.has(this.peekToken().type)) {
+        this.nextToken()
+        break
+      }
+      if (node.children.length > 0) {
+        if (!this.skip(lexer.TOKEN_COMMA as string)) this.fail('parseAggregate: expected comma after expression', tok.lineno, tok.colno)
+        // A trailing comma before the closing bracket is valid Python.
+        if (closers.has(this.peekToken().type)) {
+          this.nextToken()
+          break
+        }
+      }
+      if (isDict) {
+        const key = this.parsePrimary()
+        if (!this.skip(lexer.TOKEN_COLON as string)) this.fail('parseAggregate: expected colon after dict key', tok.lineno, tok.colno)
+        node.addChild(new (nodes.Pair as new (l: number, c: number, k: unknown, v: unknown) => ParserNode)(key.lineno, key.colno, key, this.parseExpression()))
+      } else node.addChild(this.parseExpression())
+    }
+    return node
+  }
+}
+
 /** Patches the nunjucks runtime and compiler once (sandbox + Python semantics). */
 function installPatches(): void {
   if (installed) return
   installed = true
+  // Before installJinjaCompat: its slice parsing wraps whatever parseAggregate is installed.
+  installParserPatches()
   // Adds Jinja's slice syntax (`s[:4]`) to the parser; its lookups are then replaced below.
   nunjucks.installJinjaCompat()
   const runtime = nunjucks.runtime as unknown as Runtime
@@ -215,7 +293,9 @@ function installPatches(): void {
     if (name === 'None' || name === 'none') return null
     return undefined
   }
-  runtime.suppressValue = (val: unknown): unknown => pyStr(val)
+  // A macro's output is a SafeString: text, not a value to print the Python way.
+  const SafeString = (runtime as unknown as { SafeString: new (s: string) => object }).SafeString
+  runtime.suppressValue = (val: unknown): unknown => (val instanceof SafeString ? String(val) : pyStr(val))
   // Python string literals keep unknown escapes: regex_search('\\d+') must see `\d`, not `d`.
   const lexer = (nunjucks as unknown as { lexer: { lex(src: string): object } }).lexer
   const tokenizer = Object.getPrototypeOf(lexer.lex('')) as Record<string, unknown>
@@ -448,15 +528,26 @@ export function checkTemplate(template: string): void {
   compiledTemplate(template)
 }
 
+/** A template that does not compile: the manifest is broken where it is evaluated, never defaulted. */
+class TemplateCompileError extends Error {}
+
 function compiledTemplate(template: string): nunjucks.Template {
   const env = environment()
   let t = compiled.get(template)
   if (!t) {
     if (compiled.size >= MAX_CACHED_TEMPLATES) compiled.clear()
-    t = new nunjucks.Template(template, env, undefined, true)
+    try {
+      t = new nunjucks.Template(template, env, undefined, true)
+    } catch (e) {
+      throw new TemplateCompileError((e as Error).message, { cause: e })
+    }
     compiled.set(template, t)
   }
   return t
+}
+
+function compileFailure(template: string, e: TemplateCompileError): SluiceError {
+  return configError(`the manifest template ${JSON.stringify(template.slice(0, 120))} does not compile: ${e.message.replace(/\s+/g, ' ').slice(0, 200)}`, e)
 }
 
 /** Renders a template to text (Python `str()` of values). Throws on template errors. */
@@ -486,9 +577,11 @@ export function evaluate(value: unknown, context: TemplateContext, opts: Evaluat
   let text: string
   try {
     text = renderTemplate(value, context)
-  } catch {
-    // Jinja's UndefinedError (calling a method on a missing value...) falls back to the default;
-    // syntax errors were already rejected when the manifest was loaded (checkTemplate).
+  } catch (e) {
+    // A template that does not compile was only a warning when the manifest was loaded (the CDK
+    // compiles lazily): it fails here, where it is used.
+    if (e instanceof TemplateCompileError) throw compileFailure(value, e)
+    // Jinja's UndefinedError (calling a method on a missing value...) falls back to the default.
     return dflt === NO_DEFAULT ? undefined : dflt
   }
   if (text === '') return dflt === NO_DEFAULT ? undefined : dflt
@@ -502,7 +595,8 @@ export function evaluateCondition(value: unknown, context: TemplateContext): boo
   let text: string
   try {
     text = renderTemplate(value, context)
-  } catch {
+  } catch (e) {
+    if (e instanceof TemplateCompileError) throw compileFailure(value, e)
     return false
   }
   const t = text.trim()

@@ -1,5 +1,6 @@
+import { configError } from '../../../errors.js'
 import type { JsonSchema } from '../../../protocol/index.js'
-import { HttpRequester, type HttpSettings } from '../http/http-requester.js'
+import { HttpRequester, redactUrl, type HttpSettings } from '../http/http-requester.js'
 import { RequestParts } from '../http/request-parts.js'
 import type { TemplateContext } from '../interpolation/interpolator.js'
 import { evaluate } from '../interpolation/interpolator.js'
@@ -8,8 +9,12 @@ import { pyStr } from '../interpolation/py-values.js'
 import type { ManifestNode } from '../manifest-loader.js'
 import { DatetimeCursor, type Window } from './datetime-cursor.js'
 import { createPaginator, type Paginator } from './paginators.js'
+import { orderedConcurrent } from './ordered-concurrent.js'
 import { partitionsOf, type Partition } from './partition-routers.js'
 import { decodeBodies, RecordSelector, type Row } from './record-selector.js'
+
+/** RESET_PAGINATION restarts a partition at most this often; more is a loop. */
+const MAX_PAGINATION_RESETS = 5
 
 /** Per-partition state lists every partition, so it is sent at most this often (plus once at the end). */
 const PER_PARTITION_STATE_INTERVAL_MS = 60_000
@@ -26,6 +31,10 @@ export interface StreamEnvironment {
   log(level: 'warn' | 'info', message: string): void
   /** Partitions tracked one by one before the state switches to a global cursor (default 10,000). */
   maxPartitionStates: number
+  /** Requests one partition (or date window) may send before the read fails (a runaway paginator). */
+  maxRequestsPerPartition: number
+  /** Partitions read at the same time (the manifest's concurrency_level; 1 without it). */
+  partitionConcurrency: number
 }
 
 /** Normalises a primary key (string, list of strings, list of lists) to Airbyte's `[[k]]` form. */
@@ -45,6 +54,20 @@ export function streamSchema(node: ManifestNode): JsonSchema {
   const properties: Record<string, unknown> = {}
   for (const s of schemas) Object.assign(properties, (s.properties as Record<string, unknown> | undefined) ?? {})
   return { ...schemas[0], properties }
+}
+
+/** A stream event, or the end of one date window of one partition (a state checkpoint). */
+type PartitionEvent = StreamEvent | { kind: 'window'; key: string; partition: Row; value: string }
+
+async function* firstOf<T>(items: AsyncIterable<T>): AsyncGenerator<T> {
+  for await (const item of items) {
+    yield item
+    return
+  }
+}
+
+function truncate(s: string): string {
+  return s.length > 80 ? `${s.slice(0, 80)}...` : s
 }
 
 function stableKey(v: unknown): string {
@@ -127,11 +150,12 @@ export class DeclarativeStream {
     const lowest = (a: PyDateTime | undefined, b: PyDateTime | undefined): PyDateTime | undefined => (!a ? b : !b ? a : a.us <= b.us ? a : b)
     let lastStateAt = 0
     let pendingState = false
-    for await (const partition of partitionsOf(this.#routers, this.#base, readParent, signal)) {
+    const firstPageOnly = opts.firstPageOnly === true
+    // One partition's events; the window markers let the loop below checkpoint in partition order.
+    const readPartition = async function* (this: DeclarativeStream, partition: Partition, s: AbortSignal): AsyncGenerator<PartitionEvent> {
       if (!cursor) {
-        for await (const ev of this.#readSlice(partition, undefined, undefined, signal, opts.firstPageOnly === true)) yield ev
-        if (opts.firstPageOnly) return
-        continue
+        yield* this.#readSlice(partition, undefined, undefined, s, firstPageOnly)
+        return
       }
       const key = stableKey(partition.values)
       const prior = !this.perPartitionState ? state?.[cursor.cursorField] : useGlobal ? globalPrior : partitionStates.get(key)?.value
@@ -139,32 +163,43 @@ export class DeclarativeStream {
       const priorDt = cursor.parse(prior)
       const tracker = { max: priorDt && priorDt.us >= start.us ? priorDt : undefined as PyDateTime | undefined, start }
       for (const w of cursor.windows(start)) {
-        for await (const ev of this.#readSlice(partition, w, tracker, signal, opts.firstPageOnly === true)) yield ev
-        if (opts.firstPageOnly) return
+        yield* this.#readSlice(partition, w, tracker, s, firstPageOnly)
+        if (firstPageOnly) return
         // A window with no records keeps the range start (or the prior state) as the state value.
-        const value = cursor.format(tracker.max ?? start)
-        if (!emitState) continue
-        if (this.perPartitionState) {
-          if (useGlobal) globalOut = lowest(globalOut, cursor.parse(value))
-          else partitionStates.set(key, { partition: partition.values, value })
-          if (!useGlobal && partitionStates.size > this.#env.maxPartitionStates) {
-            useGlobal = true
-            for (const p of partitionStates.values()) globalOut = lowest(globalOut, cursor.parse(p.value))
-            globalPrior = globalOut ? cursor.format(globalOut) : undefined
-            partitionStates.clear()
-          }
-          pendingState = true
-          // The message lists every partition: throttle it (as the CDK does) and send the last one at the end.
-          if (Date.now() - lastStateAt >= PER_PARTITION_STATE_INTERVAL_MS) {
-            lastStateAt = Date.now()
-            pendingState = false
-            yield { kind: 'state', data: useGlobal ? this.#globalState(globalOut, globalPrior, cursor, parentStatesOut) : this.#perPartitionState(partitionStates, cursor, parentStatesOut) }
-          }
-        } else {
-          yield { kind: 'state', data: { [cursor.cursorField]: value } }
+        yield { kind: 'window', key, partition: partition.values, value: cursor.format(tracker.max ?? start) }
+      }
+    }.bind(this)
+    const partitions = partitionsOf(this.#routers, this.#base, readParent, signal)
+    // Partitions are read concurrently up to concurrency_level; events come out in partition order.
+    const limit = firstPageOnly ? 1 : this.#env.partitionConcurrency
+    for await (const ev of orderedConcurrent(firstPageOnly ? firstOf(partitions) : partitions, readPartition, limit, signal)) {
+      if (ev.kind !== 'window') {
+        yield ev
+        continue
+      }
+      if (!cursor || !emitState) continue
+      const { key, value } = ev
+      if (this.perPartitionState) {
+        if (useGlobal) globalOut = lowest(globalOut, cursor.parse(value))
+        else partitionStates.set(key, { partition: ev.partition, value })
+        if (!useGlobal && partitionStates.size > this.#env.maxPartitionStates) {
+          useGlobal = true
+          for (const p of partitionStates.values()) globalOut = lowest(globalOut, cursor.parse(p.value))
+          globalPrior = globalOut ? cursor.format(globalOut) : undefined
+          partitionStates.clear()
         }
+        pendingState = true
+        // The message lists every partition: throttle it (as the CDK does) and send the last one at the end.
+        if (Date.now() - lastStateAt >= PER_PARTITION_STATE_INTERVAL_MS) {
+          lastStateAt = Date.now()
+          pendingState = false
+          yield { kind: 'state', data: useGlobal ? this.#globalState(globalOut, globalPrior, cursor, parentStatesOut) : this.#perPartitionState(partitionStates, cursor, parentStatesOut) }
+        }
+      } else {
+        yield { kind: 'state', data: { [cursor.cursorField]: value } }
       }
     }
+    if (firstPageOnly) return
     const parentAdvanced = JSON.stringify(parentStatesOut) !== JSON.stringify(parentStatesIn)
     if (cursor && emitState && this.perPartitionState && (pendingState || parentAdvanced)) {
       yield { kind: 'state', data: useGlobal ? this.#globalState(globalOut, globalPrior, cursor, parentStatesOut) : this.#perPartitionState(partitionStates, cursor, parentStatesOut) }
@@ -217,7 +252,14 @@ export class DeclarativeStream {
     }
     let token = this.#paginator.initialToken(ctx)
     let first = true
+    let requests = 0
+    let lastRequestKey: string | undefined
+    let resets = 0
     for (;;) {
+      // A guard no manifest can defeat: a paginator that never stops must not hammer the API.
+      if (++requests > this.#env.maxRequestsPerPartition) {
+        throw configError(`stream ${this.name}: more than ${this.#env.maxRequestsPerPartition} requests for one partition; the paginator does not stop (raise maxRequestsPerPartition / SLUICE_DECLARATIVE_MAX_REQUESTS_PER_PARTITION if the API really has that many pages)`)
+      }
       const reqCtx: TemplateContext = { ...ctx, next_page_token: token === undefined || token === null ? null : { next_page_token: token } }
       const parts = new RequestParts()
       if (first || !this.#ignoreSlicerOnPages) {
@@ -227,6 +269,18 @@ export class DeclarativeStream {
       this.#paginator.inject(parts, token, reqCtx)
       const outcome = await this.#requester.send(reqCtx, parts, signal)
       if (outcome.kind === 'ignored') return
+      if (outcome.kind === 'reset') {
+        // RESET_PAGINATION: start the partition's pages over (records already read come again).
+        if (++resets > MAX_PAGINATION_RESETS) throw configError(`stream ${this.name}: pagination was reset more than ${MAX_PAGINATION_RESETS} times in one partition (HTTP ${outcome.status})`)
+        token = this.#paginator.initialToken(ctx)
+        first = true
+        lastRequestKey = undefined
+        continue
+      }
+      if (outcome.requestKey === lastRequestKey) {
+        throw configError(`stream ${this.name}: the paginator sent the same request twice in a row (${redactUrl(outcome.url)}); pagination stopped to avoid an endless loop`)
+      }
+      lastRequestKey = outcome.requestKey
       const { bodies, array } = decodeBodies(outcome.text, this.#decoder, this.#env.strictJson)
       const raw = this.#selector.extract(bodies, reqCtx, array)
       const rawCount = raw.length
@@ -253,6 +307,9 @@ export class DeclarativeStream {
       if (cursor?.isDataFeed && olderThanState) return
       const next = this.#paginator.nextToken({ response: bodies[0] ?? {}, headers: outcome.headers, rawCount, lastRecord: lastRaw ?? null, ctx: reqCtx }, token)
       if (next === null || next === undefined) return
+      if (token !== undefined && token !== null && stableKey(next) === stableKey(token)) {
+        throw configError(`stream ${this.name}: the paginator returned the same next-page token twice in a row (${truncate(pyStr(next))}); pagination stopped to avoid an endless loop`)
+      }
       token = next
       first = false
     }

@@ -1,5 +1,5 @@
 import { evaluate, evaluateCondition, type TemplateContext } from '../interpolation/interpolator.js'
-import { pyStr } from '../interpolation/py-values.js'
+import { pyStr, pyTruthy } from '../interpolation/py-values.js'
 import type { ManifestNode } from '../manifest-loader.js'
 import { injectOption, type RequestParts } from '../http/request-parts.js'
 
@@ -58,7 +58,8 @@ function cursorStrategy(n: ManifestNode): Strategy {
       // stop_condition is evaluated before cursor_value.
       if (n.stop_condition !== undefined && n.stop_condition !== '' && evaluateCondition(n.stop_condition, c)) return null
       const v = evaluate(n.cursor_value, c)
-      return v === undefined || v === null || v === '' ? null : v
+      // The CDK returns `token if token else None`: {}, [], '', 0 and None all end pagination.
+      return pyTruthy(v) ? v : null
     },
   }
 }

@@ -1,3 +1,4 @@
+import { XMLParser, XMLValidator } from 'fast-xml-parser'
 import { configError } from '../../../errors.js'
 import { evaluate, evaluateCondition, type TemplateContext } from '../interpolation/interpolator.js'
 import { pyStr } from '../interpolation/py-values.js'
@@ -57,6 +58,9 @@ export function protectBigIntegers(text: string): string {
  * an empty or invalid body is `{}` unless strict) or JsonlDecoder (one body per line).
  */
 export function decodeBodies(text: string, decoder: string, strict: boolean): { bodies: unknown[]; array: boolean } {
+  // IterableDecoder: each non-empty line is one record `{record: line}` (the CDK's shape).
+  if (decoder === 'IterableDecoder') return { bodies: text.split(/\r?\n/).filter((l) => l !== '').map((record) => ({ record })), array: true }
+  if (decoder === 'XmlDecoder') return { bodies: [decodeXml(text, strict)], array: false }
   if (decoder === 'JsonlDecoder') {
     const out: unknown[] = []
     for (const line of text.split('\n')) {
@@ -80,6 +84,32 @@ export function decodeBodies(text: string, decoder: string, strict: boolean): { 
     }
   }
   return Array.isArray(body) ? { bodies: body, array: true } : { bodies: [body], array: false }
+}
+
+const xmlParser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  textNodeName: '#text',
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: true,
+})
+
+/**
+ * XmlDecoder, as the CDK's xmltodict: attributes become `@name`, the text of an element with
+ * attributes `#text`, repeated elements a list, every value a string. Invalid XML decodes to `{}`
+ * (the CDK logs and yields `{}`), unless strict.
+ */
+function decodeXml(text: string, strict: boolean): unknown {
+  if (text.trim() === '') return {}
+  const valid = XMLValidator.validate(text)
+  if (valid !== true) {
+    if (strict) throw configError(`the response body is not valid XML: ${valid.err.msg}`)
+    return {}
+  }
+  return xmlParser.parse(text) as unknown
 }
 
 function dpathCollect(value: unknown, path: string[], i: number, out: unknown[]): void {
