@@ -114,7 +114,15 @@ export async function* streamRows(
     conn.destroy()
     notify()
   }
+  // A connection lost mid-result (KILL, network) is reported on the connection, not the query.
+  const onConnectionLost = (err?: unknown): void => {
+    if (ended) return
+    failure ??= err ?? Object.assign(new Error('Connection lost: the server closed the connection.'), { code: 'PROTOCOL_CONNECTION_LOST', fatal: true })
+    notify()
+  }
   signal.addEventListener('abort', onAbort, { once: true })
+  conn.on('error', onConnectionLost)
+  conn.on('end', onConnectionLost)
   let paused = false
   try {
     for (;;) {
@@ -139,6 +147,8 @@ export async function* streamRows(
     }
   } finally {
     signal.removeEventListener('abort', onAbort)
+    conn.off('error', onConnectionLost)
+    conn.off('end', onConnectionLost)
     // Left early (break, error downstream): the rest of the result is unread; only a new
     // connection can be trusted, so the caller's connection is destroyed.
     if (!ended) conn.destroy()
