@@ -299,8 +299,21 @@ async function* readBinlog(
       }
     }
   }
+  // A bounded sync whose target never shows up (e.g. the server filtered the last event)
+  // stops after initial_waiting_seconds without events, at the last committed boundary.
+  const waitMs = (config.replication_method?.initial_waiting_seconds ?? 300) * 1000
+  let idle: NodeJS.Timeout | undefined
+  const armIdle = (): void => {
+    clearTimeout(idle)
+    idle = setTimeout(() => {
+      opts.logger.warn(`No binlog event for ${waitMs / 1000} s before reaching ${target.file}:${target.pos}: the sync stops at the last committed transaction.`)
+      done = true
+      push('end')
+    }, waitMs)
+  }
   const onEvent = (evt: BinlogEvent): void => {
     if (done) return
+    armIdle()
     const name = evt.getEventName()
     if (name === 'rotate') {
       file = (evt as unknown as { binlogName: string }).binlogName
@@ -339,6 +352,7 @@ async function* readBinlog(
     } else if (queue.length > 2) {
       // Backpressure: stop reading the socket until the consumer took the queued messages.
       zongji.connection?.pause()
+      clearTimeout(idle)
     }
   }
   zongji.on('binlog', onEvent)
@@ -353,10 +367,12 @@ async function* readBinlog(
     includeSchema: { [database]: [...byTable.keys()] },
   }
   zongji.start(startOptions)
+  armIdle()
   try {
     for (;;) {
       if (queue.length === 0) {
         zongji.connection?.resume()
+        if (!done) armIdle()
         await new Promise<void>((resolve) => {
           wake = resolve
         })
@@ -368,6 +384,7 @@ async function* readBinlog(
     }
   } finally {
     done = true
+    clearTimeout(idle)
     opts.signal.removeEventListener('abort', onAbort)
     zongji.stop()
   }
