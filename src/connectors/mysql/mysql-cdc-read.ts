@@ -9,13 +9,14 @@ import { columnBatch, stateMessage } from './mysql-batch.js'
 import { toConnectionOptions, type MysqlSourceConfig } from './mysql-config.js'
 import { fromMysqlError } from './mysql-errors.js'
 import { quoteIdent } from './mysql-relations.js'
-import { boundExpression, boundText, type MysqlStreamRead } from './mysql-stream-read.js'
+import { afterKey } from './mysql-full-refresh-read.js'
+import { boundText, type MysqlStreamRead } from './mysql-stream-read.js'
 
 /** Airbyte's CDC metadata columns of the MySQL source. */
 export const CDC_COLUMNS = ['_ab_cdc_cursor', '_ab_cdc_log_file', '_ab_cdc_log_pos', '_ab_cdc_updated_at', '_ab_cdc_deleted_at']
 
 /** A binlog coordinate. */
-export interface BinlogPosition {
+interface BinlogPosition {
   file: string
   pos: number
 }
@@ -33,7 +34,7 @@ interface CdcState {
 }
 
 /** Orders binlog positions: file sequence number first, then offset. */
-export function comparePositions(a: BinlogPosition, b: BinlogPosition): number {
+function comparePositions(a: BinlogPosition, b: BinlogPosition): number {
   const fa = fileSequence(a.file)
   const fb = fileSequence(b.file)
   return fa !== fb ? fa - fb : a.pos - b.pos
@@ -200,20 +201,7 @@ async function* snapshot(
     let last = saved?.snapshot_pk
     const orderBy = keys.map((k) => quoteIdent(k.name)).join(', ')
     for (;;) {
-      const values: unknown[] = []
-      let where = ''
-      if (last !== undefined) {
-        const terms = keys.map((k, i) => {
-          const parts = keys.slice(0, i).map((p, j) => {
-            values.push(last![j])
-            return `${quoteIdent(p.name)} = ${boundExpression(p)}`
-          })
-          values.push(last![i])
-          parts.push(`${quoteIdent(k.name)} > ${boundExpression(k)}`)
-          return `(${parts.join(' AND ')})`
-        })
-        where = ` WHERE ${terms.join(' OR ')}`
-      }
+      const [where, values] = last === undefined ? ['', []] : afterKey(keys, last)
       const sql = `SELECT ${selectList.join(', ')} FROM ${table}${where} ORDER BY ${orderBy} LIMIT ${options.checkpointRows}`
       let count = 0
       let lastRow: unknown[] | undefined

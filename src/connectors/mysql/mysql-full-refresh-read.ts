@@ -56,7 +56,7 @@ export async function* readFullRefresh(read: MysqlStreamRead, saved: Record<stri
 }
 
 /** `WHERE` rows strictly after `last` in key order (expanded, so the range uses the index). */
-function afterKey(keys: MysqlColumn[], last: string[]): [string, unknown[]] {
+export function afterKey(keys: MysqlColumn[], last: string[]): [string, unknown[]] {
   const terms: string[] = []
   const values: unknown[] = []
   for (let i = 0; i < keys.length; i++) {
@@ -73,7 +73,7 @@ function afterKey(keys: MysqlColumn[], last: string[]): [string, unknown[]] {
 }
 
 /** One streamed query as batches, no state. */
-export async function* readQuery(read: MysqlStreamRead, sql: string, values: unknown[]): AsyncGenerator<SourceMessage> {
+async function* readQuery(read: MysqlStreamRead, sql: string, values: unknown[]): AsyncGenerator<SourceMessage> {
   const { options } = read
   for await (const chunk of streamRows(read.conn, sql, values, { rows: options.batchRows, bytes: options.batchBytes }, read.run.signal)) {
     yield columnBatch(read.stream, read.columns, chunk.rows, chunk.bytes)
