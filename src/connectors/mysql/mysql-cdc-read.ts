@@ -135,6 +135,9 @@ export async function* readCdc(
   const pending: MysqlStreamRead[] = []
   const logs = (await queryRows<{ Log_name: string }>(conn, 'SHOW BINARY LOGS')).map((r) => r.Log_name)
   for (const read of reads) {
+    if (read.relation.primaryKey.length === 0) {
+      throw configError(`CDC needs a primary key: ${read.stream.name} has none (or is a view). Sync it with full refresh.`)
+    }
     let saved = cdcStateOf(states.get(streamKey(read.stream)))
     if (saved && !logs.includes(saved.binlog_file)) {
       const behavior = config.replication_method?.invalid_cdc_cursor_position_behavior ?? 'Fail sync'

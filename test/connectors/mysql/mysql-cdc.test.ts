@@ -100,6 +100,15 @@ describe('CDC', () => {
     assert.equal(resumed.rows[0]!._ab_cdc_log_pos, (mid.data as { binlog_pos: number }).binlog_pos)
   })
 
+  test('a table without a primary key configured as CDC incremental is a config error', async () => {
+    await db.query(`CREATE TABLE keyless (v INT)`)
+    const discovered = await source.discover(cfg, runOptions())
+    const keyless = discovered.streams.find((s) => s.name === 'keyless')!
+    assert.deepEqual(keyless.supportedSyncModes, ['full_refresh'])
+    const catalog = configure({ streams: [keyless] }, { syncMode: 'incremental' })
+    await assert.rejects(collect(source.read(cfg, catalog, [], runOptions())), (e: Error & { code?: string }) => e.code === 'SLUICE_ERR_CONNECTOR_CONFIG' && /needs a primary key/.test(e.message))
+  })
+
   test('a purged binlog file fails the sync with a clear config error', async () => {
     const catalog = configure(await source.discover(cfg, runOptions()), { names: ['accounts'], syncMode: 'incremental' })
     const stale: StateMessage = { type: 'STATE', stream: { name: 'accounts', namespace: db.name }, data: { version: 2, state_type: 'cdc', binlog_file: 'mysql-bin.000000', binlog_pos: 4 } }
