@@ -2,6 +2,7 @@ import type { ConnectorDefinition } from '../protocol/index.js'
 import { builtinManifestDefinitions } from './declarative/index.js'
 import { fakerDefinition } from './faker/index.js'
 import { localFilesDefinition } from './local-files/index.js'
+import { mysqlSourceDefinition } from './mysql/index.js'
 import { postgresDestinationDefinition, postgresSourceDefinition } from './postgres/index.js'
 import { restApiDefinition } from './rest-api/index.js'
 import { s3Definition } from './s3/index.js'
@@ -16,5 +17,5 @@ import { testSourceDefinition } from './test-source/index.js'
 export function builtinDefinitions(): ConnectorDefinition[] {
   // The test connectors (failure knobs) are listed only for tests: only working connectors are offered.
   const testing = process.env.SLUICE_TEST_CONNECTORS === '1' ? [testSourceDefinition, testDestinationDefinition] : []
-  return [fakerDefinition, localFilesDefinition, postgresSourceDefinition, postgresDestinationDefinition, s3Definition, restApiDefinition, ...builtinManifestDefinitions(), ...testing]
+  return [fakerDefinition, localFilesDefinition, mysqlSourceDefinition, postgresSourceDefinition, postgresDestinationDefinition, s3Definition, restApiDefinition, ...builtinManifestDefinitions(), ...testing]
 }

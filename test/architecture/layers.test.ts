@@ -53,6 +53,8 @@ const LAYERS: LayerRule[] = [
   { layer: 'connectors/local-files', where: ['src/connectors/local-files/'], mayImport: ['connectors/files', 'connectors/loader', ...FAMILY_BASE] },
   // The test connectors share their failure knobs (failAfterRecords, transientFailures, run counts).
   { layer: 'connectors/test-destination', where: ['src/connectors/test-destination/'], mayImport: ['connectors/test-source', 'connectors/loader', ...FAMILY_BASE] },
+  // The MySQL family owns the MySQL driver and the binlog client.
+  { layer: 'connectors/mysql', where: ['src/connectors/mysql/'], mayImport: ['connectors/loader', ...FAMILY_BASE], packages: ['mysql2', '@vlasky/zongji'] },
   { layer: 'connectors/*', where: ['src/connectors/*/'], mayImport: ['connectors/loader', ...FAMILY_BASE], packages: ['pg', 'pg-copy-streams'] },
   // The registry imports no connector; the built-in definitions (beside it) list every family.
   { layer: 'connectors/registry', where: ['src/connectors/registry.ts'], mayImport: ['protocol', 'errors'] },
@@ -82,7 +84,7 @@ const LAYERS: LayerRule[] = [
 ]
 
 /** Packages only the layers that list them may import: database drivers and the HTTP server. */
-const RESTRICTED_PACKAGES = ['pg', 'pg-copy-streams', 'better-sqlite3', 'fastify']
+const RESTRICTED_PACKAGES = ['pg', 'pg-copy-streams', 'better-sqlite3', 'fastify', 'mysql2', '@vlasky/zongji']
 
 /** One source file and the module specifiers it imports, as written. */
 interface SourceFile {

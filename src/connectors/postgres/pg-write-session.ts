@@ -75,7 +75,7 @@ export class WriteSession {
   async setup(w: PgStreamTable): Promise<void> {
     if (w.ready) return
     await ensureSchema(this.#client, w.schema)
-    if (w.truncate) await this.#q(`DROP TABLE IF EXISTS ${w.qualifiedTarget}`)
+    if (w.truncate && !(await this.#resumesTarget(w))) await this.#q(`DROP TABLE IF EXISTS ${w.qualifiedTarget}`)
     const existing = await this.#q(
       `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type
        FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`,
@@ -114,6 +114,24 @@ export class WriteSession {
     }
     if (w.raw) await this.#setupRaw(w, w.raw)
     w.ready = true
+  }
+
+  /**
+   * True when a truncate sync's temporary table holds only rows of this sync's generation: an
+   * earlier attempt of the same job (a resumable full refresh keeps its generation across
+   * attempts) committed them with a STATE the source resumes from, so they are kept, as
+   * Airbyte destinations keep the `_airbyte_tmp` table of the same generation.
+   */
+  async #resumesTarget(w: PgStreamTable): Promise<boolean> {
+    const generation = Number(w.cs.generationId) || 0
+    if (generation <= 0) return false
+    const found = await this.#q(`SELECT to_regclass($1) IS NOT NULL AS found`, [w.qualifiedTarget])
+    if (found.rows[0]!.found !== true) return false
+    const other = await this.#q(
+      `SELECT EXISTS (SELECT 1 FROM ${w.qualifiedTarget} WHERE _airbyte_generation_id IS DISTINCT FROM $1) AS other`,
+      [generation],
+    )
+    return other.rows[0]!.other !== true
   }
 
   /**

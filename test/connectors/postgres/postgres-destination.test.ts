@@ -388,12 +388,22 @@ describe('write', () => {
     } finally {
       await reader.end()
     }
-    // A sync that ends without COMPLETE leaves the old data in place.
-    await run(cat, messages('snap', [[{ id: 99, name: 'partial' }]]))
+    // A sync (a new job: a new generation) that ends without COMPLETE leaves the old data in place.
+    await run(catalogOf('snap', 'overwrite', { gen: 2 }), messages('snap', [[{ id: 99, name: 'partial' }]]))
     assert.deepEqual((await rows('dw.snap')).map((r) => r.id), ['10', '11'])
-    // An empty successful overwrite empties the table.
-    await run(cat, messages('snap', ['COMPLETE']))
+    // An empty successful overwrite of a later job empties the table (the partial rows of generation 2 are dropped).
+    await run(catalogOf('snap', 'overwrite', { gen: 3 }), messages('snap', ['COMPLETE']))
     assert.equal((await rows('dw.snap')).length, 0)
+  })
+
+  test('overwrite: a retried attempt of the same generation keeps the rows the failed attempt committed', async () => {
+    const cat = catalogOf('resumed', 'overwrite', { gen: 5 })
+    await run(cat, messages('resumed', [[{ id: 1, name: 'first attempt' }], state('resumed', 1)]))
+    await run(cat, messages('resumed', [[{ id: 2, name: 'second attempt' }], 'COMPLETE']))
+    assert.deepEqual((await rows('dw.resumed')).map((r) => r.id), ['1', '2'])
+    // The next job (generation 6) starts from an empty temporary table.
+    await run(catalogOf('resumed', 'overwrite', { gen: 6 }), messages('resumed', [[{ id: 3, name: 'next job' }], 'COMPLETE']))
+    assert.deepEqual((await rows('dw.resumed')).map((r) => r.id), ['3'])
   })
 
   test('a clear (null state + COMPLETE on a truncate stream) empties the table', async () => {
