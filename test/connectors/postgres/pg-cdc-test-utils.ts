@@ -28,3 +28,19 @@ export async function dropSlots(slots: readonly string[]): Promise<void> {
     await c.end()
   }
 }
+
+/** Waits until no walsender holds the slot (a closed session's walsender exits asynchronously). */
+export async function waitForSlotInactive(slot: string): Promise<void> {
+  const c = new pg.Client({ host: PG_HOST, port: PG_PORT, user: PG_USER, database: 'postgres' })
+  await c.connect()
+  try {
+    for (let i = 0; i < 100; i++) {
+      const r = await c.query(`SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active`, [slot])
+      if (r.rowCount === 0) return
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    throw new Error(`slot ${slot} is still active`)
+  } finally {
+    await c.end()
+  }
+}
