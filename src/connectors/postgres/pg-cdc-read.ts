@@ -192,20 +192,19 @@ async function* streamChanges(
   const whileReading = cdc.lsn_commit_behaviour === 'While reading Data'
   const onAbort = (): void => replication.close()
   run.signal.addEventListener('abort', onAbort, { once: true })
-  let idle: NodeJS.Timeout | undefined
+  // One timer checks for idleness (re-arming a timer per message costs more than a change).
+  let lastData = Date.now()
   let timedOut = false
-  const armIdle = (): void => {
-    clearTimeout(idle)
-    idle = setTimeout(() => {
-      timedOut = true
-      replication.close()
-    }, cdc.initial_waiting_seconds * 1000)
-  }
+  const idle = setInterval(() => {
+    if (Date.now() - lastData < cdc.initial_waiting_seconds * 1000) return
+    timedOut = true
+    replication.close()
+  }, 1000)
   let markerInTxn = false
   let lastCommitEnd: bigint | undefined
   let reachedMarker: bigint | undefined
   let rowsSinceCheckpoint = 0
-  let txn: { finalLsn: bigint; commitTime: string } | undefined
+  let txn: { finalLsn: bigint; commitTime: Buffer } | undefined
   const warnedColumns = new Set<string>()
   const checkpoint = function* (lsn: bigint): Generator<SourceMessage> {
     for (const r of runs) yield* flush(r)
@@ -218,13 +217,12 @@ async function* streamChanges(
     if (whileReading) replication.acknowledge(lsn)
   }
   try {
-    armIdle()
     for await (const m of replication.messages()) {
       // Keepalives come on a busy server too: only data counts as activity.
-      if (m.tag !== 'keepalive') armIdle()
+      if (m.tag !== 'keepalive') lastData = Date.now()
       switch (m.tag) {
         case 'begin':
-          txn = { finalLsn: m.finalLsn, commitTime: pgTimeToIso(m.commitTime) }
+          txn = { finalLsn: m.finalLsn, commitTime: Buffer.from(pgTimeToIso(m.commitTime)) }
           break
         case 'relation':
           for (const w of layoutWarnings(byTable.get(tableKey(m.relation.schema, m.relation.name)), m.relation, warnedColumns)) {
@@ -272,7 +270,7 @@ async function* streamChanges(
     if (run.signal.aborted) throw cancelledError()
     if (!timedOut) throw isSluiceError(err) ? err : fromPgError(err, errorContext(ctx.config, `reading changes from slot "${cdc.replication_slot}"`))
   } finally {
-    clearTimeout(idle)
+    clearInterval(idle)
     run.signal.removeEventListener('abort', onAbort)
     replication.close()
   }
@@ -354,7 +352,7 @@ const NL_BUF = Buffer.from('\n')
 function appendChange(
   r: StreamRun,
   m: Extract<ReplicationMessage, { tag: 'insert' | 'update' | 'delete' }>,
-  commitTime: string,
+  commitTime: Buffer,
 ): string | undefined {
   const layout = r.layouts.get(m.relation.oid) ?? []
   const tuple = m.tag === 'delete' ? m.oldTuple : m.newTuple
@@ -381,8 +379,8 @@ function appendChange(
     if (value === null) parts.push(NULL_FIELD)
     else pushField(parts, value)
   }
-  const deletedAt = m.tag === 'delete' ? Buffer.from(commitTime) : NULL_FIELD
-  parts.push(TAB_BUF, Buffer.from(m.lsn.toString()), TAB_BUF, Buffer.from(commitTime), TAB_BUF, deletedAt, NL_BUF)
+  const deletedAt = m.tag === 'delete' ? commitTime : NULL_FIELD
+  parts.push(TAB_BUF, Buffer.from(m.lsn.toString()), TAB_BUF, commitTime, TAB_BUF, deletedAt, NL_BUF)
   const line = Buffer.concat(parts)
   r.pending.push(line)
   r.pendingBytes += line.length
