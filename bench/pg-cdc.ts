@@ -133,8 +133,9 @@ async function main(): Promise<void> {
     )
     const streamDrain = await runPhase(script, 'drain')
     const stream = await runPhase(script, 'cdc')
-    const changed = await query(DST, `SELECT count(*)::int AS n FROM cdc.t WHERE note LIKE '%u'`)
-    if (changed.rows[0].n !== UPDATES) throw new Error(`stream applied ${changed.rows[0].n} updates`)
+    const sum = 'SELECT count(*)::int AS n, sum(score)::text AS s FROM '
+    const [a, b] = [(await query(SRC, `${sum} t`)).rows[0], (await query(DST, `${sum} cdc.t`)).rows[0]]
+    if (a.n !== b.n || a.s !== b.s) throw new Error(`destination differs: ${JSON.stringify(b)} vs source ${JSON.stringify(a)}`)
     console.log(`table t: ${ROWS} rows; ${UPDATES} updates`)
     console.log(`Standard full refresh -> Postgres overwrite   ${standard.seconds.toFixed(2)} s  peak RSS ${standard.peakMb.toFixed(0)} MB`)
     console.log(
