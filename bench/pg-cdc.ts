@@ -133,7 +133,8 @@ async function main(): Promise<void> {
     )
     const streamDrain = await runPhase(script, 'drain')
     const stream = await runPhase(script, 'cdc')
-    const sum = 'SELECT count(*)::int AS n, sum(score)::text AS s FROM '
+    // score is numeric in the destination: compare at a precision both sides hold.
+    const sum = 'SELECT count(*)::int AS n, round(sum(score)::numeric, 6)::text AS s FROM '
     const [a, b] = [(await query(SRC, `${sum} t`)).rows[0], (await query(DST, `${sum} cdc.t`)).rows[0]]
     if (a.n !== b.n || a.s !== b.s) throw new Error(`destination differs: ${JSON.stringify(b)} vs source ${JSON.stringify(a)}`)
     console.log(`table t: ${ROWS} rows; ${UPDATES} updates`)
