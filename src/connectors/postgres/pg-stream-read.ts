@@ -7,8 +7,12 @@ import type { RelationInfo, SelectedColumn } from './pg-relations.js'
 export interface PostgresSourceOptions {
   /** Target size of one record batch in COPY text bytes. */
   batchBytes: number
-  /** Minimum rows between intermediate cursor checkpoints. */
+  /** Minimum rows between intermediate checkpoints (cursor reads; CDC changes, cut at commits). */
   checkpointRows: number
+  /** Rows per chunk of a CDC initial snapshot (a STATE after each). */
+  snapshotChunkRows: number
+  /** WAL held by the CDC slot above which a sync logs a warning. */
+  cdcLagWarnBytes: number
 }
 
 /**

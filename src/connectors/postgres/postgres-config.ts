@@ -22,13 +22,32 @@ export interface PostgresConnectionConfig {
   jdbc_url_params?: string
 }
 
-/** Airbyte's replication methods; sluice implements Standard and Xmin. */
+/** Airbyte's replication methods. */
 export type ReplicationMethod = 'Standard' | 'Xmin' | 'CDC'
+
+/** When the slot's confirmed_flush_lsn may move (Airbyte's `lsn_commit_behaviour`). */
+export type LsnCommitBehaviour = 'While reading Data' | 'After loading Data in the destination'
+
+/** What to do when the saved LSN is no longer in the slot (Airbyte's names). */
+export type InvalidCdcCursorBehavior = 'Fail sync' | 'Re-sync data'
+
+/** The CDC branch of `replication_method` (Airbyte source-postgres keys). */
+export interface CdcReplicationConfig {
+  method: 'CDC'
+  replication_slot: string
+  publication: string
+  plugin?: 'pgoutput'
+  initial_waiting_seconds?: number
+  queue_size?: number
+  lsn_commit_behaviour?: LsnCommitBehaviour
+  heartbeat_action_query?: string
+  invalid_cdc_cursor_position_behavior?: InvalidCdcCursorBehavior
+}
 
 /** Configuration of the Postgres source. */
 export interface PostgresSourceConfig extends PostgresConnectionConfig {
   schemas?: string[]
-  replication_method?: { method: ReplicationMethod } | string
+  replication_method?: { method: 'Standard' | 'Xmin' } | CdcReplicationConfig | string
 }
 
 /** Configuration of the Postgres destination. */
@@ -49,20 +68,41 @@ export function replicationMethodOf(config: PostgresSourceConfig): ReplicationMe
   if (m === undefined) return 'Standard'
   const method = typeof m === 'string' ? m : m.method
   if (method === 'Standard' || method === 'Xmin' || method === 'CDC') return method
-  throw configError(`Unknown replication_method "${String(method)}": use Standard or Xmin.`)
+  throw configError(`Unknown replication_method "${String(method)}": use Standard, Xmin or CDC.`)
+}
+
+/** The CDC settings with Airbyte's defaults filled in; undefined for the other methods. */
+export function cdcConfigOf(config: PostgresSourceConfig): Required<CdcReplicationConfig> | undefined {
+  const m = config.replication_method
+  if (typeof m !== 'object' || m === null || m.method !== 'CDC') return undefined
+  return {
+    method: 'CDC',
+    replication_slot: m.replication_slot,
+    publication: m.publication,
+    plugin: 'pgoutput',
+    initial_waiting_seconds: m.initial_waiting_seconds ?? 300,
+    queue_size: m.queue_size ?? 10_000,
+    lsn_commit_behaviour: m.lsn_commit_behaviour ?? 'After loading Data in the destination',
+    heartbeat_action_query: m.heartbeat_action_query ?? '',
+    invalid_cdc_cursor_position_behavior: m.invalid_cdc_cursor_position_behavior ?? 'Fail sync',
+  }
 }
 
 /**
- * Validates what JSON Schema cannot say. Throws a config error (HTTP 422) for CDC, which
- * sluice does not implement yet. The API calls this after spec validation.
+ * Validates what JSON Schema cannot say (CDC needs a slot and a publication name). Throws a
+ * config error (HTTP 422 through the API, which calls this after spec validation).
  */
 export function validateSourceConfig(config: PostgresSourceConfig): void {
   if (replicationMethodOf(config) === 'CDC') {
-    const message =
-      'replication_method CDC (Read Changes using Write-Ahead Log) is not supported by sluice yet: use Standard (user-defined cursor) or Xmin.'
-    throw new SluiceError('SLUICE_ERR_INVALID_CONFIG', message, {
-      validationErrors: [{ propertyPath: 'connectionConfiguration.replication_method.method', invalidValue: 'CDC', message }],
-    })
+    const cdc = config.replication_method as Partial<CdcReplicationConfig> | string
+    for (const key of ['replication_slot', 'publication'] as const) {
+      const value = typeof cdc === 'object' ? cdc[key] : undefined
+      if (typeof value === 'string' && value !== '') continue
+      const message = `replication_method CDC needs ${key}: the name of the ${key === 'publication' ? 'publication' : 'logical replication slot (pgoutput)'} you created (see docs/connectors/postgres.md, CDC).`
+      throw new SluiceError('SLUICE_ERR_INVALID_CONFIG', message, {
+        validationErrors: [{ propertyPath: `connectionConfiguration.replication_method.${key}`, invalidValue: value ?? '', message }],
+      })
+    }
   }
   validateConnection(config)
 }

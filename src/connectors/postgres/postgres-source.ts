@@ -14,11 +14,11 @@ import type {
 import { streamKey, streamLabel } from '../../protocol/index.js'
 import { cancelledError, configError } from '../../errors.js'
 import {
+  cdcConfigOf,
   errorContext,
   replicationMethodOf,
   validateSourceConfig,
   type PostgresSourceConfig,
-  type ReplicationMethod,
 } from './postgres-config.js'
 import { fromPgError } from './postgres-errors.js'
 import { postgresSourceSpec } from './postgres-spec.js'
@@ -30,13 +30,22 @@ import { qualified } from './pg-identifiers.js'
 import { loadRelations, schemasOf, selectExpression } from './pg-relations.js'
 import type { PgStreamRead, PostgresSourceOptions } from './pg-stream-read.js'
 import { readXmin } from './pg-xmin-read.js'
+import { checkCdc, publicationTables } from './pg-cdc-check.js'
+import { readCdc, type CdcStream } from './pg-cdc-read.js'
+import { CDC_META_SCHEMA, isCdcMetaColumn } from './pg-cdc-snapshot.js'
 
-const DEFAULT_OPTIONS: PostgresSourceOptions = { batchBytes: 2 * 1024 * 1024, checkpointRows: 100_000 }
+const DEFAULT_OPTIONS: PostgresSourceOptions = {
+  batchBytes: 2 * 1024 * 1024,
+  checkpointRows: 100_000,
+  snapshotChunkRows: 1_000_000,
+  cdcLagWarnBytes: 1024 * 1024 * 1024,
+}
 
 /**
  * The Postgres source: discover by catalog queries; read each stream with its read method
  * (`pg-full-refresh-read`, `pg-cursor-read`, `pg-xmin-read`), all built on
- * `COPY (SELECT ...) TO STDOUT`.
+ * `COPY (SELECT ...) TO STDOUT`; CDC streams together through `pg-cdc-read` (snapshot by COPY,
+ * then the changes of the replication slot).
  */
 export class PostgresSource implements Source {
   readonly spec = postgresSourceSpec
@@ -46,7 +55,7 @@ export class PostgresSource implements Source {
     this.#options = { ...DEFAULT_OPTIONS, ...options }
   }
 
-  /** Rejects what the spec cannot: the CDC method (HTTP 422, SLUICE_ERR_INVALID_CONFIG). */
+  /** Rejects what the spec cannot, e.g. CDC without a slot name (HTTP 422, SLUICE_ERR_INVALID_CONFIG). */
   validateConfig(raw: ConnectorConfig): void {
     validateSourceConfig(raw as unknown as PostgresSourceConfig)
   }
@@ -82,6 +91,9 @@ export class PostgresSource implements Source {
             message: `User "${config.username}" cannot SELECT any of the ${c.total} tables in schemas ${schemas.join(', ')}: grant SELECT.`,
           }
         }
+        const cdc = cdcConfigOf(config)
+        const problem = cdc ? await checkCdc(client, config, cdc) : undefined
+        if (problem) return { status: 'failed', message: problem }
         return { status: 'succeeded', message: 'Connected.' }
       } finally {
         await endPg(client)
@@ -97,21 +109,28 @@ export class PostgresSource implements Source {
     const config = raw as unknown as PostgresSourceConfig
     validateSourceConfig(config)
     const xmin = replicationMethodOf(config) === 'Xmin'
+    const cdc = cdcConfigOf(config)
     const client = await connectPg(config, opts)
     try {
-      const relations = await loadRelations(client, schemasOf(config))
+      let relations = await loadRelations(client, schemasOf(config))
+      if (cdc) {
+        // CDC streams are the publication's tables (changes of other tables never arrive).
+        const published = new Set((await publicationTables(client, cdc.publication)).map((t) => streamKey({ namespace: t.schema, name: t.name })))
+        relations = relations.filter((rel) => published.has(streamKey({ namespace: rel.schema, name: rel.name })))
+      }
       return {
         streams: relations.map((rel): AirbyteStream => {
           const isTable = rel.relkind === 'r' || rel.relkind === 'p'
           const properties: Record<string, unknown> = {}
           for (const col of rel.columns) properties[col.name] = jsonSchemaOf(selectExpression(col).column)
+          if (cdc) Object.assign(properties, CDC_META_SCHEMA)
           return {
             name: rel.name,
             namespace: rel.schema,
             jsonSchema: { type: 'object', properties },
             supportedSyncModes: xmin && !isTable ? ['full_refresh'] : ['full_refresh', 'incremental'],
-            sourceDefinedCursor: xmin,
-            defaultCursorField: [],
+            sourceDefinedCursor: xmin || cdc !== undefined,
+            defaultCursorField: cdc ? ['_ab_cdc_lsn'] : [],
             sourceDefinedPrimaryKey: rel.primaryKey.map((c) => [c]),
             isResumable: false,
           }
@@ -133,20 +152,39 @@ export class PostgresSource implements Source {
     const config = raw as unknown as PostgresSourceConfig
     validateSourceConfig(config)
     const method = replicationMethodOf(config)
+    const cdc = cdcConfigOf(config)
     const states = new Map(state.map((s) => [streamKey(s.stream), s.data]))
     const client = await connectPg(config, opts)
     let clean = false
     try {
+      const cdcStreams: CdcStream[] = []
       for (const cs of catalog.streams) {
         if (opts.signal.aborted) throw cancelledError()
         const descriptor: StreamDescriptor = { name: cs.stream.name, namespace: cs.stream.namespace ?? null }
         yield { type: 'STREAM_STATUS', stream: descriptor, status: 'STARTED' }
         try {
-          yield* this.#readStream(client, config, method, cs, states.get(streamKey(descriptor)) ?? null, opts)
+          const read = yield* this.#prepareStream(client, config, cs, opts)
+          const saved = states.get(streamKey(descriptor)) ?? null
+          // CDC streams share one replication session: they are read together after the others.
+          if (cdc && cs.syncMode === 'incremental') {
+            cdcStreams.push({ read, saved })
+            continue
+          }
+          if (cs.syncMode === 'full_refresh') yield* readFullRefresh(read)
+          else if (method === 'Xmin') yield* readXmin(read, saved)
+          else yield* readCursorIncremental(read, saved)
         } catch (err) {
           throw fromPgError(err, errorContext(config, `reading ${streamLabel(descriptor)}`))
         }
         yield { type: 'STREAM_STATUS', stream: descriptor, status: 'COMPLETE' }
+      }
+      if (cdc && cdcStreams.length > 0) {
+        try {
+          yield* readCdc({ client, config, cdc, options: this.#options, run: opts }, cdcStreams)
+        } catch (err) {
+          throw fromPgError(err, errorContext(config, 'reading changes (CDC)'))
+        }
+        for (const s of cdcStreams) yield { type: 'STREAM_STATUS', stream: s.read.stream, status: 'COMPLETE' }
       }
       clean = true
     } finally {
@@ -155,15 +193,16 @@ export class PostgresSource implements Source {
     }
   }
 
-  /** Checks the stream's relation and columns still exist, then hands it to its read method. */
-  async *#readStream(
+  /**
+   * Checks the stream's relation and columns still exist, yields its ESTIMATE and returns what
+   * its read method needs.
+   */
+  async *#prepareStream(
     client: PgClient,
     config: PostgresSourceConfig,
-    method: ReplicationMethod,
     cs: ConfiguredStream,
-    saved: Record<string, unknown> | null,
     opts: RunOptions,
-  ): AsyncGenerator<SourceMessage> {
+  ): AsyncGenerator<SourceMessage, PgStreamRead> {
     const namespace = cs.stream.namespace ?? schemasOf(config)[0]!
     const name = cs.stream.name
     const descriptor: StreamDescriptor = { name, namespace: cs.stream.namespace ?? null }
@@ -174,7 +213,10 @@ export class PostgresSource implements Source {
         `Table ${label} does not exist or user "${config.username}" cannot SELECT it; it was there at discover time: refresh the source schema.`,
       )
     }
-    const wanted = Object.keys((cs.stream.jsonSchema.properties ?? {}) as Record<string, unknown>)
+    // The CDC change columns are added by the CDC read, not selected from the table.
+    const wanted = Object.keys((cs.stream.jsonSchema.properties ?? {}) as Record<string, unknown>).filter(
+      (w) => cdcConfigOf(config) === undefined || !isCdcMetaColumn(w),
+    )
     const byName = new Map(rel.columns.map((c) => [c.name, c]))
     const missing = wanted.filter((w) => !byName.has(w))
     if (missing.length > 0) {
@@ -191,7 +233,7 @@ export class PostgresSource implements Source {
     if (e && Number(e.rows) > 0) {
       yield { type: 'ESTIMATE', stream: descriptor, rowEstimate: Number(e.rows), byteEstimate: Number(e.bytes) }
     }
-    const read: PgStreamRead = {
+    return {
       client,
       configured: cs,
       stream: descriptor,
@@ -204,8 +246,5 @@ export class PostgresSource implements Source {
       options: this.#options,
       run: opts,
     }
-    if (cs.syncMode === 'full_refresh') yield* readFullRefresh(read)
-    else if (method === 'Xmin') yield* readXmin(read, saved)
-    else yield* readCursorIncremental(read, saved)
   }
 }

@@ -48,14 +48,17 @@ test('the password is marked secret in both specs', () => {
   }
 })
 
-test('CDC passes the schema but is rejected by validateConfig with a clear 422', () => {
-  const cdc = { ...seedSource, replication_method: { method: 'CDC', replication_slot: 's', publication: 'p' } }
-  assert.ok(ajv.compile(postgresSourceDefinition.source.spec.connectionSpecification)(cdc))
+test('CDC: Airbyte\'s keys pass the schema; a missing slot name is a 422 naming the field', () => {
+  const cdc = { ...seedSource, replication_method: { method: 'CDC', replication_slot: 's', publication: 'p', initial_waiting_seconds: 300, lsn_commit_behaviour: 'After loading Data in the destination', invalid_cdc_cursor_position_behavior: 'Fail sync', heartbeat_action_query: '', queue_size: 10000 } }
+  const validate = ajv.compile(postgresSourceDefinition.source.spec.connectionSpecification)
+  assert.ok(validate(cdc), JSON.stringify(validate.errors))
+  postgresSourceDefinition.source.validateConfig!(cdc)
+  const noSlot = { ...seedSource, replication_method: { method: 'CDC', replication_slot: '', publication: 'p' } }
   assert.throws(
-    () => postgresSourceDefinition.source.validateConfig!(cdc),
+    () => postgresSourceDefinition.source.validateConfig!(noSlot),
     (e: { httpStatus: number; message: string; validationErrors: { propertyPath: string }[] }) =>
       e.httpStatus === 422 &&
-      /CDC .* not supported by sluice yet/.test(e.message) &&
-      e.validationErrors[0]!.propertyPath === 'connectionConfiguration.replication_method.method',
+      /CDC needs replication_slot/.test(e.message) &&
+      e.validationErrors[0]!.propertyPath === 'connectionConfiguration.replication_method.replication_slot',
   )
 })

@@ -135,21 +135,20 @@ describe('check', () => {
     assert.equal(fromPgError({ code: 'XX000', message: 'internal' }).failureType, 'system_error')
   })
 
-  test('rejects CDC with a clear config error', async () => {
-    const cdc = { ...cfg, replication_method: { method: 'CDC', replication_slot: 's', publication: 'p' } }
-    assert.throws(() => validatePostgresSourceConfig(cdc as never), /CDC .* is not supported by sluice yet/)
-    const r = await source.check(cdc, runOptions())
-    assert.equal(r.status, 'failed')
-    assert.match(r.message, /not supported/)
-    assert.throws(() => source.validateConfig(cdc), (e: { code: string; httpStatus: number; failureType: string }) => {
+  test('CDC needs a slot and a publication; check names a missing slot', async () => {
+    const noSlot = { ...cfg, replication_method: { method: 'CDC', publication: 'p' } }
+    assert.throws(() => validatePostgresSourceConfig(noSlot as never), /CDC needs replication_slot/)
+    assert.throws(() => source.validateConfig(noSlot), (e: { code: string; httpStatus: number; failureType: string }) => {
       assert.equal(e.code, 'SLUICE_ERR_INVALID_CONFIG')
       assert.equal(e.httpStatus, 422)
       assert.equal(e.failureType, 'config_error')
       return true
     })
-    source.validateConfig(cfg)
-    const err = await rejection(() => collect(source.read(cdc, { streams: [] }, [], runOptions())))
-    assert.equal(err.failureType, 'config_error')
+    const cdc = { ...cfg, replication_method: { method: 'CDC', replication_slot: 'sluice_no_such_slot', publication: 'p' } }
+    source.validateConfig(cdc)
+    const r = await source.check(cdc, runOptions())
+    assert.equal(r.status, 'failed')
+    assert.match(r.message, /Replication slot "sluice_no_such_slot" does not exist/)
   })
 })
 

@@ -1,0 +1,165 @@
+/**
+ * Postgres CDC against PostgreSQL's own tools (not a timed test).
+ *
+ *   node --import tsx bench/pg-cdc.ts                       # 2M-row table, 1M updates
+ *   BENCH_ROWS=200000 BENCH_UPDATES=200000 node --import tsx bench/pg-cdc.ts
+ *
+ * Prints: the CDC initial snapshot of the table into Postgres append_dedup against a Standard
+ * full refresh (overwrite) of the same table; then BENCH_UPDATES updates streamed by sluice
+ * into append_dedup against `pg_recvlogical` draining a second slot, created at the same
+ * position, to /dev/null; and each sluice phase's peak RSS. Uses its own databases and drops
+ * its slots at the end.
+ */
+import { readFileSync, writeFileSync } from 'node:fs'
+import { pathToFileURL } from 'node:url'
+import pg from 'pg'
+import { runAttempt } from '../src/engine/index.js'
+import type { ConfiguredCatalog, StateMessage } from '../src/protocol/index.js'
+import { PostgresDestination, PostgresSource } from '../src/connectors/postgres/index.js'
+import { benchOptions, phaseArg, ratio, reportPhase, runPhase, timeShell } from './pg-to-pg.js'
+
+const ROWS = Number(process.env.BENCH_ROWS ?? 2_000_000)
+const UPDATES = Number(process.env.BENCH_UPDATES ?? 1_000_000)
+const SRC = 'sluice_bench_cdc_src'
+const DST = 'sluice_bench_cdc_dst'
+const SLOT = 'sluice_bench_cdc'
+const YARDSTICK_SLOT = 'sluice_bench_cdc_recvlogical'
+const STATE_FILE = '/tmp/sluice-bench-cdc-state.json'
+const conn = { host: '127.0.0.1', port: 5432, user: 'postgres' }
+const sourceConfig = {
+  ...conn,
+  username: 'postgres',
+  password: '',
+  database: SRC,
+  ssl: false,
+  replication_method: { method: 'CDC', replication_slot: SLOT, publication: 'bench_pub', initial_waiting_seconds: 600 },
+}
+
+async function query(database: string, sql: string): Promise<pg.QueryResult> {
+  const c = new pg.Client({ ...conn, database })
+  await c.connect()
+  try {
+    return await c.query(sql)
+  } finally {
+    await c.end()
+  }
+}
+
+async function catalogOf(mode: 'cdc' | 'standard'): Promise<ConfiguredCatalog> {
+  const cfg = mode === 'cdc' ? sourceConfig : { ...sourceConfig, replication_method: { method: 'Standard' } }
+  const stream = (await new PostgresSource().discover(cfg, benchOptions())).streams.find((s) => s.name === 't')!
+  return {
+    streams: [
+      mode === 'cdc'
+        ? { stream, syncMode: 'incremental', destinationSyncMode: 'append_dedup', cursorField: ['_ab_cdc_lsn'], primaryKey: [['id']], syncId: 1, generationId: 1, minimumGenerationId: 0 }
+        : { stream, syncMode: 'full_refresh', destinationSyncMode: 'overwrite', cursorField: [], primaryKey: [['id']], syncId: 1, generationId: 1, minimumGenerationId: 1 },
+    ],
+  }
+}
+
+/** One sync through the engine; CDC phases keep their committed state in STATE_FILE. */
+async function sync(mode: 'cdc' | 'standard'): Promise<void> {
+  const cfg = mode === 'cdc' ? sourceConfig : { ...sourceConfig, replication_method: { method: 'Standard' } }
+  let state: StateMessage[] = mode === 'cdc' ? (JSON.parse(readFileSync(STATE_FILE, 'utf8')) as StateMessage[]) : []
+  await runAttempt({
+    source: new PostgresSource(),
+    sourceConfig: cfg,
+    destination: new PostgresDestination(),
+    destinationConfig: { ...conn, username: 'postgres', password: '', database: DST, schema: mode === 'cdc' ? 'cdc' : 'standard', ssl: false },
+    catalog: await catalogOf(mode),
+    mapping: { namespaceDefinition: 'destination' },
+    state,
+    options: benchOptions(),
+    async onStateCommitted(states) {
+      state = states
+      if (mode === 'cdc') writeFileSync(STATE_FILE, JSON.stringify(state))
+    },
+  })
+}
+
+/** The CDC source alone from the saved state (nothing is written or saved, so the slot keeps the changes). */
+async function drain(): Promise<number> {
+  const state = JSON.parse(readFileSync(STATE_FILE, 'utf8')) as StateMessage[]
+  let n = 0
+  for await (const m of new PostgresSource().read(sourceConfig, await catalogOf('cdc'), state, benchOptions())) if (m.type === 'RECORD_BATCH') n += m.count
+  return n
+}
+
+async function prepare(): Promise<void> {
+  for (const db of [SRC, DST]) {
+    await query('postgres', `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name IN ('${SLOT}', '${YARDSTICK_SLOT}')`)
+    await query('postgres', `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`)
+    await query('postgres', `CREATE DATABASE ${db}`)
+  }
+  process.stderr.write(`generating ${ROWS} rows...\n`)
+  await query(
+    SRC,
+    `CREATE TABLE t (id bigint PRIMARY KEY, name text, amount numeric(12,2), score double precision,
+       active boolean, created_at timestamptz, day date, note text);
+     INSERT INTO t SELECT g, 'customer ' || md5(g::text), (g % 100000) / 100.0, random(), g % 3 = 0,
+       '2024-01-01'::timestamptz + g * interval '1 second', '2024-01-01'::date + (g % 365),
+       repeat(chr(97 + g % 26), 20 + g % 30)
+     FROM generate_series(1, ${ROWS}) g;
+     CREATE PUBLICATION bench_pub FOR TABLE t;`,
+  )
+  await query(SRC, 'VACUUM ANALYZE t')
+  await query(SRC, `SELECT pg_create_logical_replication_slot('${SLOT}', 'pgoutput')`)
+  writeFileSync(STATE_FILE, '[]')
+}
+
+async function main(): Promise<void> {
+  const phase = phaseArg()
+  if (phase === 'cdc') return reportPhase(() => sync('cdc'))
+  if (phase === 'standard') return reportPhase(() => sync('standard'))
+  if (phase === 'drain') return reportPhase(drain)
+  const script = process.argv[1]!
+  await prepare()
+  try {
+    const standard = await runPhase(script, 'standard')
+    const snapshotDrain = await runPhase(script, 'drain')
+    const snapshot = await runPhase(script, 'cdc')
+    const count = await query(DST, 'SELECT count(*)::int AS n FROM cdc.t')
+    if (count.rows[0].n !== ROWS) throw new Error(`snapshot wrote ${count.rows[0].n} rows`)
+    // The yardstick's slot starts where sluice's stands now (both before the updates).
+    await query(SRC, `SELECT pg_create_logical_replication_slot('${YARDSTICK_SLOT}', 'pgoutput')`)
+    process.stderr.write(`updating ${UPDATES} rows...\n`)
+    for (let from = 1; from <= UPDATES; from += 100_000) {
+      await query(SRC, `UPDATE t SET score = score + 1, note = note || 'u' WHERE id BETWEEN ${from} AND ${Math.min(from + 99_999, UPDATES)}`)
+    }
+    const end = (await query(SRC, 'SELECT pg_current_wal_lsn()::text AS l')).rows[0].l as string
+    const recv = await timeShell(
+      `pg_recvlogical -h 127.0.0.1 -U postgres -d ${SRC} --slot ${YARDSTICK_SLOT} --start --endpos ${end} --no-loop ` +
+        `-o proto_version=1 -o publication_names=bench_pub -f /dev/null`,
+    )
+    const streamDrain = await runPhase(script, 'drain')
+    const stream = await runPhase(script, 'cdc')
+    // score is numeric in the destination: compare at a precision both sides hold.
+    const sum = 'SELECT count(*)::int AS n, round(sum(score)::numeric, 6)::text AS s FROM '
+    const [a, b] = [(await query(SRC, `${sum} t`)).rows[0], (await query(DST, `${sum} cdc.t`)).rows[0]]
+    if (a.n !== b.n || a.s !== b.s) throw new Error(`destination differs: ${JSON.stringify(b)} vs source ${JSON.stringify(a)}`)
+    console.log(`table t: ${ROWS} rows; ${UPDATES} updates`)
+    console.log(`Standard full refresh -> Postgres overwrite   ${standard.seconds.toFixed(2)} s  peak RSS ${standard.peakMb.toFixed(0)} MB`)
+    console.log(
+      `CDC snapshot -> Postgres append_dedup         ${snapshot.seconds.toFixed(2)} s  ${ratio(snapshot.seconds, standard.seconds)} Standard; peak RSS ${snapshot.peakMb.toFixed(0)} MB`,
+    )
+    console.log(`CDC snapshot, source alone                   ${snapshotDrain.seconds.toFixed(2)} s  peak RSS ${snapshotDrain.peakMb.toFixed(0)} MB`)
+    console.log(`pg_recvlogical draining the updates          ${recv.toFixed(2)} s`)
+    console.log(
+      `CDC stream, source alone                     ${streamDrain.seconds.toFixed(2)} s  ${ratio(streamDrain.seconds, recv)} pg_recvlogical; peak RSS ${streamDrain.peakMb.toFixed(0)} MB`,
+    )
+    console.log(
+      `CDC stream -> Postgres append_dedup           ${stream.seconds.toFixed(2)} s  ${ratio(stream.seconds, recv)} pg_recvlogical; peak RSS ${stream.peakMb.toFixed(0)} MB`,
+    )
+  } finally {
+    await query('postgres', `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name IN ('${SLOT}', '${YARDSTICK_SLOT}')`)
+    await query('postgres', `DROP DATABASE IF EXISTS ${SRC} WITH (FORCE)`)
+    await query('postgres', `DROP DATABASE IF EXISTS ${DST} WITH (FORCE)`)
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err) => {
+    console.error(err)
+    process.exit(1)
+  })
+}
