@@ -55,7 +55,7 @@ test('the build stage has the native toolchain, installs with dev dependencies (
   for (const tool of ['python3', 'make', 'g++']) assert.match(run, new RegExp(`apt-get install[^\\n]*\\s${tool.replace('+', '\\+')}(\\s|$)`), tool)
   assert.match(run, /npm ci\b/)
   assert.match(run, /npm prune --omit=dev\b/)
-  assert.equal((pkg as unknown as { scripts: Record<string, string> }).scripts.prepare, 'tsc -p tsconfig.json', 'npm ci builds dist/ through prepare')
+  assert.equal((pkg as unknown as { scripts: Record<string, string> }).scripts.prepare, 'tsc -p tsconfig.json && npm run build:web', 'npm ci builds dist/ (server and web app) through prepare')
   // Every input of the build exists in the repository (the build context is the repository root).
   for (const copy of dockerfile.getCOPYs().filter((c) => buildStage.includes(c))) {
     const args = copy.getArguments().map((a) => a.getValue())
@@ -63,7 +63,7 @@ test('the build stage has the native toolchain, installs with dev dependencies (
   }
   // tsc needs tsconfig.json and the sources; its output must hold the CLI the runtime starts.
   const copied = dockerfile.getCOPYs().filter((c) => buildStage.includes(c)).flatMap((c) => c.getArguments().map((a) => a.getValue()))
-  for (const needed of ['package.json', 'package-lock.json', 'tsconfig.json', 'src']) assert.ok(copied.includes(needed), needed)
+  for (const needed of ['package.json', 'package-lock.json', 'tsconfig.json', 'src', 'web']) assert.ok(copied.includes(needed), needed)
 })
 
 test('the runtime stage copies only what the package ships, from the build stage, to the same paths', () => {

@@ -11,28 +11,33 @@ import { PostgresSource } from '../../../src/connectors/postgres/postgres-source
 import { PostgresDestination } from '../../../src/connectors/postgres/postgres-destination.js'
 import { memoryLogger } from '../../helpers/pg.js'
 
-const [configFile, stateFile] = process.argv.slice(2) as [string, string]
-const input = JSON.parse(readFileSync(configFile, 'utf8')) as {
-  source: Record<string, unknown>
-  destination: Record<string, unknown>
-  catalog: ConfiguredCatalog
-  options: { batchBytes: number; checkpointRows: number; snapshotChunkRows: number }
+const [configFile, stateFile] = process.argv.slice(2)
+// Loaded without arguments (the test runner picks up every file under test/): nothing to do.
+if (configFile !== undefined && stateFile !== undefined) await runSync(configFile, stateFile)
+
+async function runSync(configFile: string, stateFile: string): Promise<void> {
+  const input = JSON.parse(readFileSync(configFile, 'utf8')) as {
+    source: Record<string, unknown>
+    destination: Record<string, unknown>
+    catalog: ConfiguredCatalog
+    options: { batchBytes: number; checkpointRows: number; snapshotChunkRows: number }
+  }
+  let states: StateMessage[] = JSON.parse(readFileSync(stateFile, 'utf8')) as StateMessage[]
+  await runAttempt({
+    source: new PostgresSource(input.options),
+    sourceConfig: input.source,
+    destination: new PostgresDestination(),
+    destinationConfig: input.destination,
+    catalog: input.catalog,
+    mapping: { namespaceDefinition: 'destination' },
+    state: states,
+    options: { signal: new AbortController().signal, logger: memoryLogger(), context: { dataDir: '/tmp', localFilesRoot: '/tmp' } },
+    async onStateCommitted(committed) {
+      const byStream = new Map(states.map((s) => [streamKey(s.stream), s]))
+      for (const s of committed) byStream.set(streamKey(s.stream), s)
+      states = [...byStream.values()]
+      writeFileSync(`${stateFile}.tmp`, JSON.stringify(states))
+      renameSync(`${stateFile}.tmp`, stateFile)
+    },
+  })
 }
-let states: StateMessage[] = JSON.parse(readFileSync(stateFile, 'utf8')) as StateMessage[]
-await runAttempt({
-  source: new PostgresSource(input.options),
-  sourceConfig: input.source,
-  destination: new PostgresDestination(),
-  destinationConfig: input.destination,
-  catalog: input.catalog,
-  mapping: { namespaceDefinition: 'destination' },
-  state: states,
-  options: { signal: new AbortController().signal, logger: memoryLogger(), context: { dataDir: '/tmp', localFilesRoot: '/tmp' } },
-  async onStateCommitted(committed) {
-    const byStream = new Map(states.map((s) => [streamKey(s.stream), s]))
-    for (const s of committed) byStream.set(streamKey(s.stream), s)
-    states = [...byStream.values()]
-    writeFileSync(`${stateFile}.tmp`, JSON.stringify(states))
-    renameSync(`${stateFile}.tmp`, stateFile)
-  },
-})
