@@ -1,8 +1,8 @@
-import { createRequire } from 'node:module'
 import { promisify } from 'node:util'
 import { crc32, deflateRaw } from 'node:zlib'
 import { compressSync as snappyCompressSync } from 'snappy'
 import type { AvroFormat } from './format-config.js'
+import { loadZstd } from './zstd-module.js'
 
 /**
  * Compresses the bytes of one Avro block. Resolves to the pieces of the compressed block (their
@@ -11,34 +11,6 @@ import type { AvroFormat } from './format-config.js'
  */
 export type BlockCompressor = (data: Buffer) => Promise<Uint8Array[]>
 
-/** The part of zstd-napi used here (an optional dependency: it compiles when no prebuilt binary downloads). */
-interface ZstdModule {
-  Compressor: new () => {
-    setParameters(parameters: { compressionLevel?: number; checksumFlag?: boolean }): void
-    compress(data: Uint8Array): Buffer
-  }
-}
-
-let zstd: ZstdModule | Error | undefined
-
-function loadZstd(): ZstdModule | Error {
-  if (zstd === undefined) {
-    try {
-      zstd = createRequire(import.meta.url)('zstd-napi') as ZstdModule
-    } catch (e) {
-      zstd = e instanceof Error ? e : new Error(String(e))
-    }
-  }
-  return zstd
-}
-
-/** Why zstandard cannot be written here, or undefined when it can. */
-export function zstandardUnavailable(): string | undefined {
-  const z = loadZstd()
-  return z instanceof Error ? `the optional package zstd-napi could not be loaded (${z.message.split('\n')[0]})` : undefined
-}
-
-/** The codec name written to the `avro.codec` header entry (Avro specification names). */
 export function avroCodecName(format: AvroFormat): 'null' | 'deflate' | 'snappy' | 'zstandard' {
   switch (format.codec) {
     case 'no compression':

@@ -1,6 +1,6 @@
 import { configError } from '../errors.js'
 import type { JsonSchema } from '../protocol/index.js'
-import { zstandardUnavailable } from './avro-codecs.js'
+import { zstandardUnavailable } from './zstd-module.js'
 
 export const PARQUET_CODECS = ['UNCOMPRESSED', 'SNAPPY', 'GZIP', 'ZSTD'] as const
 export type ParquetCodec = (typeof PARQUET_CODECS)[number]

@@ -4,14 +4,8 @@ import { parseIsoDateTime, parseIsoDuration, strptime } from '../interpolation/p
 import { pyStr } from '../interpolation/py-values.js'
 import type { ManifestNode } from '../manifest-loader.js'
 import { injectOption, RequestParts } from './request-parts.js'
+import type { Authenticator } from './authenticator.js'
 import { JwtAuthenticator } from './jwt-authenticator.js'
-
-/** Adds credentials to a request. */
-export interface Authenticator {
-  apply(parts: RequestParts, signal: AbortSignal): Promise<void>
-  /** Called on a 401; returns true when new credentials were obtained and a retry makes sense. */
-  onUnauthorized?(signal: AbortSignal): Promise<boolean>
-}
 
 /**
  * LegacySessionTokenAuthenticator: the session token goes in `header`. A `session_token` from the

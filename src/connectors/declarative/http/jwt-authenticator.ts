@@ -5,7 +5,7 @@ import { evaluate, evaluateCondition, type TemplateContext } from '../interpolat
 import { pyStr } from '../interpolation/py-values.js'
 import type { ManifestNode } from '../manifest-loader.js'
 import type { RequestParts } from './request-parts.js'
-import type { Authenticator } from './authenticators.js'
+import type { Authenticator } from './authenticator.js'
 
 const RESERVED_HEADERS = ['kid', 'alg', 'typ', 'cty']
 const RESERVED_CLAIMS = ['iss', 'sub', 'aud', 'iat', 'exp', 'nbf']
