@@ -10,6 +10,7 @@ import { DEFAULT_RETRY_POLICY } from './retry-policy.js'
 import { abortForShutdown, attemptKey, type RunningAttempt } from './running-attempt.js'
 import type { WorkerOptions } from './worker-options.js'
 import { JobNotifications } from './job-notifications.js'
+import type { WorkerMetrics } from '../metrics/index.js'
 
 /**
  * The job loop: claim -> heartbeat -> run -> finish, `concurrency` attempts at a time.
@@ -30,6 +31,7 @@ export class Worker {
   readonly #runner: AttemptRunner
   readonly #failures: FailureHandler
   readonly #notifications: JobNotifications | undefined
+  readonly #metrics: WorkerMetrics | undefined
   /** The attempts this worker runs now, by {@link attemptKey}. */
   readonly #runningAttempts = new Map<string, RunningAttempt>()
   readonly #stop = new AbortController()
@@ -47,6 +49,7 @@ export class Worker {
     this.#pollIntervalMs = options.pollIntervalMs ?? 500
     this.#leaseMs = options.leaseMs ?? 30_000
     this.#recoverAllOnStart = options.recoverAllOnStart ?? false
+    this.#metrics = options.metrics
     this.#notifications = options.notifier === undefined ? undefined : new JobNotifications(options.configStore, options.notifier, this.#logger)
     this.#failures = new FailureHandler({
       jobStore: options.jobStore,
@@ -79,6 +82,7 @@ export class Worker {
       webhookRetry: options.webhookRetry ?? { attempts: 4, backoffMs: (n) => Math.min(5000, 1000 * n) },
       storeRetry: options.storeRetry,
       notifications: this.#notifications,
+      metrics: this.#metrics,
       now: this.#now,
       logger: this.#logger,
     })
@@ -128,6 +132,7 @@ export class Worker {
     const lost = (await store.expiredAttempts(all ? Number.MAX_SAFE_INTEGER : this.#now())).filter((a) => !this.#runningAttempts.has(attemptKey(a)))
     let recovered = 0
     for (const attempt of lost) if (await this.#failures.recordLostAttempt(attempt)) recovered++
+    this.#metrics?.leasesExpired(recovered)
     return recovered
   }
 
@@ -140,7 +145,9 @@ export class Worker {
           this.#lastRecovery = this.#now()
           await this.recover(false)
         }
+        const claimStart = performance.now()
         claimed = await this.#jobStore.claimNext(this.workerId, this.#leaseMs)
+        this.#metrics?.claimObserved(performance.now() - claimStart)
       } catch (err) {
         this.#logger?.error({ err }, 'worker could not claim a job')
       }
@@ -171,12 +178,14 @@ export class Worker {
     const run: RunningAttempt = { controller: new AbortController(), cause: undefined }
     const key = attemptKey(claimed.attempt)
     this.#runningAttempts.set(key, run)
+    this.#metrics?.attemptsRunning(this.#runningAttempts.size)
     // stop() ran between the claim and this point: it could not see this attempt.
     if (this.#stop.signal.aborted) abortForShutdown(run)
     try {
       await this.#runner.run(claimed, run)
     } finally {
       this.#runningAttempts.delete(key)
+      this.#metrics?.attemptsRunning(this.#runningAttempts.size)
     }
   }
 }
