@@ -38,7 +38,8 @@ export class Worker {
   #loops: Array<Promise<void>> = []
   /** Wake-up functions of the slots sleeping in #idle. */
   readonly #sleepers = new Set<() => void>()
-  #lastRecovery = 0
+  #recoveryTimer: NodeJS.Timeout | undefined
+  #recovering: Promise<void> | undefined
 
   constructor(options: WorkerOptions) {
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
@@ -91,6 +92,7 @@ export class Worker {
   /** Recovers lost attempts, then starts the claim loops. */
   async start(): Promise<void> {
     await this.recover(this.#recoverAllOnStart)
+    this.#scheduleRecovery()
     for (let i = 0; i < this.#concurrency; i++) this.#loops.push(this.#loop())
   }
 
@@ -101,6 +103,7 @@ export class Worker {
    */
   async stop(graceMs = 0): Promise<void> {
     this.#stop.abort()
+    clearTimeout(this.#recoveryTimer)
     for (const wake of [...this.#sleepers]) wake()
     if (graceMs > 0 && this.#runningAttempts.size > 0) {
       // Graceful shutdown: no new claims; the loops end as their attempts finish, or the grace ends.
@@ -111,6 +114,7 @@ export class Worker {
     for (const run of this.#runningAttempts.values()) abortForShutdown(run)
     await Promise.all(this.#loops)
     this.#loops = []
+    await this.#recovering
     await this.#notifications?.drain()
   }
 
@@ -136,15 +140,30 @@ export class Worker {
     return recovered
   }
 
+  /**
+   * Looks for expired leases every half lease, on a timer of its own rather than in the claim
+   * loops: a dead worker's attempt is recovered within 1.5 leases of its last heartbeat whatever
+   * the poll interval, and the idle slots are woken to claim it.
+   */
+  #scheduleRecovery(): void {
+    this.#recoveryTimer = setTimeout(() => {
+      this.#recovering = this.recover(false)
+        .then((recovered) => {
+          if (recovered > 0) this.wake()
+        })
+        .catch((err: unknown) => this.#logger?.error({ err }, 'worker could not recover lost attempts'))
+        .finally(() => {
+          this.#recovering = undefined
+          if (!this.#stop.signal.aborted) this.#scheduleRecovery()
+        })
+    }, this.#leaseMs / 2)
+  }
+
   async #loop(): Promise<void> {
     const signal = this.#stop.signal
     while (!signal.aborted) {
       let claimed: ClaimedAttempt | undefined
       try {
-        if (this.#now() - this.#lastRecovery >= this.#leaseMs) {
-          this.#lastRecovery = this.#now()
-          await this.recover(false)
-        }
         const claimStart = performance.now()
         claimed = await this.#jobStore.claimNext(this.workerId, this.#leaseMs)
         this.#metrics?.claimObserved(performance.now() - claimStart)
