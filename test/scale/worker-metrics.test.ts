@@ -116,6 +116,18 @@ describe('sluice worker --metrics-port (built binary, PostgreSQL)', () => {
     })
   })
 
+  test('sluice serve with its embedded worker records the attempt into the /metrics of the API port', async () => {
+    await withCluster('smetrics', {}, async (cluster, out) => {
+      const serve = await cluster.serve()
+      const connectionId = await connection(serve.ready, out, 120)
+      assert.equal((await syncToEnd(serve.ready, connectionId)).job.status, 'succeeded')
+      const p = await scrape(`${serve.ready}/metrics`)
+      assert.equal(p.value('sluice_attempts_ended_total', { type: 'sync', status: 'succeeded' }), 1)
+      assert.equal(p.value('sluice_records_total', { connection_id: connectionId }), 120)
+      assert.equal(p.value('sluice_jobs', { status: 'succeeded', type: 'sync' }), 1, 'and the store gauges of an API process')
+    })
+  })
+
   test('SLUICE_METRICS=auth: the API token is needed (Bearer or Basic); other paths and methods are refused with Airbyte error bodies', async () => {
     await withCluster('wmetricsauth', { SLUICE_METRICS: 'auth', SLUICE_API_TOKEN: 'worker-metrics-token', SLUICE_METRICS_PORT: '0' }, async (cluster) => {
       const worker = await cluster.worker()
