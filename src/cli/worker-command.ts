@@ -24,7 +24,7 @@ export interface WorkerProcessOptions {
   databaseUrl: string
   /** Attempts run at the same time (default SLUICE_WORKER_CONCURRENCY or 2). */
   concurrency?: number
-  /** Lease of a claimed attempt in ms (default 20 s, or SLUICE_WORKER_LEASE_MS): a dead worker's job moves on within about two leases. */
+  /** Lease of a claimed attempt in ms (default 20 s, or SLUICE_WORKER_LEASE_MS): a dead worker's job moves on within about 1.5 leases of its last heartbeat. */
   leaseMs?: number
   /** Heartbeat and cancel check period in ms (default SLUICE_WORKER_HEARTBEAT_MS or 1 s). */
   heartbeatMs?: number
@@ -231,7 +231,7 @@ export function workerCommand(): Command {
     .description('run a worker process: claims and runs sync jobs from a shared PostgreSQL store (scale out)')
     .option('--database-url <url>', 'postgres:// URL of the shared store (default: $SLUICE_DATABASE_URL)')
     .option('--concurrency <n>', 'attempts run at the same time (default: $SLUICE_WORKER_CONCURRENCY or 2)', positiveInt)
-    .option('--lease <seconds>', 'lease of a claimed attempt; a dead worker\'s job moves on after about two leases (default 20)', positiveNumber)
+    .option('--lease <seconds>', 'lease of a claimed attempt; a dead worker\'s job moves on within about 1.5 leases (default 20)', positiveNumber)
     .option('--shutdown-grace <seconds>', 'on SIGTERM, how long running attempts may finish before they are released (default 60)', positiveNumber)
     .option('--data-dir <dir>', 'data directory (default: $SLUICE_DATA_DIR or ./.sluice)')
     .option('--metrics-port <port>', 'serve GET /metrics on this port (default: $SLUICE_METRICS_PORT; none: no listener)', portNumber)
