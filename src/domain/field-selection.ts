@@ -90,7 +90,7 @@ export function fieldSelectionProblems(config: Record<string, unknown>, ctx: Fie
   if (ctx.destinationSyncMode === 'append_dedup' || ctx.destinationSyncMode === 'overwrite_dedup') {
     for (const path of ctx.primaryKey) {
       if (path.length > 0 && !selected.has(path[0]!)) {
-        problems.push({ field: 'selectedFields', value: path, message: `the primary key field '${path.join('.')}' of a ${ctx.destinationSyncMode} sync cannot be deselected` })
+        problems.push({ field: 'selectedFields', value: path, message: `the primary key field '${path.join('.')}' cannot be deselected: ${ctx.destinationSyncMode} needs it` })
       }
     }
   }

@@ -197,7 +197,7 @@ describe('connections', () => {
 
     const noKey = await create({ syncCatalog: { streams: [customers({ ...fields(['updated_at']), destinationSyncMode: 'append_dedup' })] } })
     assert.equal(noKey.statusCode, 422)
-    assert.match(noKey.json().message, /primary key field 'id' of a append_dedup sync cannot be deselected/)
+    assert.match(noKey.json().message, /primary key field 'id' cannot be deselected: append_dedup needs it/)
 
     const notStored = (await h.post('connections/list_all', { workspaceId: h.workspaceId })).json().connections
     assert.ok(!notStored.some((c: Json) => c.syncCatalog.streams.some((s: Json) => (s.config.selectedFields ?? []).length === 1)), 'nothing stored')

@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { after, before, describe, it } from 'node:test'
+import { pino } from 'pino'
+import { startSluice, type RunningSluice } from '../../src/server.js'
+import { readParquet } from '../formats/fixtures.js'
+import { createTestDatabase, type TestDatabase } from '../helpers/pg.js'
+
+type Json = Record<string, any>
+
+const FAKER_ID = 'dfd88b22-b603-4c3d-aad7-3701784586b1'
+const LOCAL_FILES_ID = '862a88fc-f263-4a45-aed8-2a53987631c1'
+const POSTGRES_SOURCE_ID = 'decd338e-5647-4c0b-adf4-da0e75f5a750'
+const POSTGRES_DESTINATION_ID = '25c5221d-dce2-4163-ade9-739ef790f503'
+
+const fields = (...names: string[]): Json => ({ fieldSelectionEnabled: true, selectedFields: names.map((n) => ({ fieldPath: [n] })) })
+
+/** Syncs with deselected fields through a running server (worker included): only the selected columns land. */
+describe('field selection: deselected fields never reach the destination', () => {
+  let sluice: RunningSluice
+  let db: TestDatabase
+  let dataDir: string
+  let workspaceId: string
+
+  const post = async (path: string, json: unknown): Promise<Json> => {
+    const res = await fetch(`${sluice.url}/api/v1/${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(json) })
+    const body = (await res.json()) as Json
+    assert.equal(res.status, 200, `${path}: ${JSON.stringify(body)}`)
+    return body
+  }
+
+  /** Starts a sync and polls until the job ends (the test runner's timeout bounds it). */
+  const sync = async (connectionId: string): Promise<Json> => {
+    const { job } = await post('connections/sync', { connectionId })
+    for (;;) {
+      const got = await post('jobs/get', { id: job.id })
+      if (['succeeded', 'failed', 'cancelled'].includes(got.job.status)) return got
+      await sleep(100)
+    }
+  }
+
+  before(async () => {
+    db = await createTestDatabase('field_sel')
+    await db.query(`CREATE TABLE public.customers (id serial PRIMARY KEY, name text NOT NULL, email text, secret text, updated_at timestamptz NOT NULL DEFAULT now())`)
+    await db.query(`INSERT INTO public.customers (name, email, secret) SELECT 'c' || g, 'c' || g || '@example.com', 'pw' || g FROM generate_series(1, 30) g`)
+    dataDir = await mkdtemp(join(tmpdir(), 'sluice-field-selection-'))
+    sluice = await startSluice({ port: 0, dataDir, logger: pino({ level: 'silent' }), env: { SLUICE_DATA_DIR: dataDir } })
+    workspaceId = (await post('workspaces/list', {})).workspaces[0].workspaceId
+  })
+  after(async () => {
+    await sluice?.close()
+    await db?.drop()
+    await rm(dataDir, { recursive: true, force: true })
+  })
+
+  it('Postgres -> Postgres (incremental, deduped): the table has only the selected columns and the rows only their values', async () => {
+    const { sourceId } = await post('sources/create', {
+      workspaceId,
+      sourceDefinitionId: POSTGRES_SOURCE_ID,
+      name: 'pg',
+      connectionConfiguration: { ...db.config, password: 'postgres', replication_method: { method: 'Standard' } },
+    })
+    const { destinationId } = await post('destinations/create', {
+      workspaceId,
+      destinationDefinitionId: POSTGRES_DESTINATION_ID,
+      name: 'pg out',
+      connectionConfiguration: { ...db.config, password: 'postgres', schema: 'selected_out' },
+    })
+    const { connectionId } = await post('connections/create', {
+      sourceId,
+      destinationId,
+      status: 'active',
+      namespaceDefinition: 'destination',
+      syncCatalog: {
+        streams: [
+          {
+            stream: { name: 'customers', namespace: 'public' },
+            config: { syncMode: 'incremental', cursorField: ['updated_at'], destinationSyncMode: 'append_dedup', selected: true, ...fields('id', 'name', 'updated_at') },
+          },
+        ],
+      },
+    })
+    const stored = await post('connections/get', { connectionId })
+    assert.deepEqual(stored.syncCatalog.streams[0].config.selectedFields, [{ fieldPath: ['id'] }, { fieldPath: ['name'] }, { fieldPath: ['updated_at'] }])
+
+    const done = await sync(connectionId)
+    assert.equal(done.job.status, 'succeeded', JSON.stringify(done.attempts.at(-1)?.attempt.failureSummary))
+    const columns = await db.query<{ column_name: string }>(
+      `SELECT column_name FROM information_schema.columns WHERE table_schema = 'selected_out' AND table_name = 'customers' ORDER BY column_name`,
+    )
+    const names = columns.rows.map((r) => r.column_name)
+    assert.deepEqual(names.filter((n) => !n.startsWith('_airbyte')), ['id', 'name', 'updated_at'])
+    const rows = await db.query(`SELECT id::int AS id, name FROM selected_out.customers ORDER BY id`)
+    assert.equal(rows.rowCount, 30)
+    assert.deepEqual(rows.rows[4], { id: 5, name: 'c5' })
+  })
+
+  it('Faker -> Local Files (Parquet, columnar batches): the files have only the selected columns', async () => {
+    const { sourceId } = await post('sources/create', { workspaceId, sourceDefinitionId: FAKER_ID, name: 'faker', connectionConfiguration: { count: 25, seed: 7 } })
+    const { destinationId } = await post('destinations/create', {
+      workspaceId,
+      destinationDefinitionId: LOCAL_FILES_ID,
+      name: 'files',
+      connectionConfiguration: { destination_path: 'selected', format: { format_type: 'Parquet', compression_codec: 'SNAPPY' } },
+    })
+    const { connectionId } = await post('connections/create', {
+      sourceId,
+      destinationId,
+      status: 'active',
+      namespaceDefinition: 'source',
+      syncCatalog: {
+        streams: [{ stream: { name: 'users' }, config: { syncMode: 'full_refresh', destinationSyncMode: 'overwrite', selected: true, ...fields('id', 'email', 'address') } }],
+      },
+    })
+    const done = await sync(connectionId)
+    assert.equal(done.job.status, 'succeeded', JSON.stringify(done.attempts.at(-1)?.attempt.failureSummary))
+    const dir = join(dataDir, 'files', 'selected', 'users')
+    const files = (await readdir(dir)).filter((f) => f.endsWith('.parquet'))
+    assert.ok(files.length > 0, `no Parquet file in ${dir}`)
+    const rows = (await Promise.all(files.map(async (f) => readParquet(await readFile(join(dir, f)))))).flat()
+    assert.equal(rows.length, 25)
+    for (const row of rows) {
+      assert.deepEqual(Object.keys(row).filter((k) => !k.startsWith('_airbyte')).sort(), ['address', 'email', 'id'])
+    }
+    assert.ok(rows.some((r) => typeof r.email === 'string' && r.email.includes('@')))
+  })
+})
