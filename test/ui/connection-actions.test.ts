@@ -54,6 +54,10 @@ describe('web UI: field selection, per-stream refresh and clear, delete', () => 
     const names = config.selectedFields.map((f: Json) => f.fieldPath[0])
     assert.equal(names.length, 15)
     assert.ok(!names.includes('email') && !names.includes('telephone') && names.includes('id'))
+    // A changed selection is a changed stream configuration: users syncs again from scratch, as in Airbyte.
+    const refreshed = await jobsOf('refresh')
+    assert.equal(refreshed.length, 1)
+    assert.deepEqual(refreshed[0]!.job.refreshConfig.streamsToRefresh.map((s: Json) => s.name), ['users'])
 
     await page.reload()
     await users.getByRole('button', { name: /^15 of 17 fields$/ }).click()
@@ -64,16 +68,18 @@ describe('web UI: field selection, per-stream refresh and clear, delete', () => 
     await page.getByText(/^Saved\./).waitFor()
     const all = (await ui.post('connections/get', { connectionId })).syncCatalog.streams.find((s: Json) => s.stream.name === 'users').config
     assert.equal(all.fieldSelectionEnabled, false, 'every field selected again is stored as no selection')
+    assert.equal((await jobsOf('refresh')).length, 2)
   })
 
   it('refreshes one stream and clears another from the schema tab: a job of each type names its stream', async () => {
     const { page } = ui
     await page.goto(`${ui.url}/connections/${connectionId}/schema`)
-    assert.equal((await jobsOf('refresh')).length, 0)
+    const before = (await jobsOf('refresh')).length
     await page.getByRole('button', { name: 'Refresh stream users' }).click()
     await page.getByText('Refresh of users started: see the Jobs tab.').waitFor()
     const refreshes = await jobsOf('refresh')
-    assert.equal(refreshes.length, 1)
+    assert.equal(refreshes.length, before + 1)
+    assert.equal(refreshes[0]!.job.configType, 'refresh')
     assert.deepEqual(refreshes[0]!.job.refreshConfig.streamsToRefresh.map((s: Json) => s.name), ['users'])
 
     // Dismissing the confirm box clears nothing.

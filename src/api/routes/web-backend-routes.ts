@@ -4,6 +4,7 @@ import { notFound } from '../../errors.js'
 import type { AirbyteCatalog, StreamDescriptor } from '../../protocol/index.js'
 import type { ActorRecord, ConnectionRecord, OperationRecord } from '../../store/config-store.js'
 import { connectionOperations } from '../../domain/connection-operations.js'
+import { selectedFieldNames } from '../../domain/field-selection.js'
 import { discoverCatalog, findDefinition, requireActor, toActorRead } from '../actor-service.js'
 import { catalogDiff, hasBreakingChange, type CatalogDiff, type ConfiguredStreamLike, type StreamLike } from '../catalog-diff.js'
 import { toApiCatalog, toApiSyncCatalog } from '../catalog-conversion.js'
@@ -193,7 +194,8 @@ async function replaceOperations(deps: ApiDeps, conn: ConnectionRecord, operatio
 
 /**
  * Streams whose schema (an `update_stream` of catalogDiff, which compares schemas field by field
- * for selected streams) or sync configuration an update changed: what Airbyte resets unless skipReset.
+ * for selected streams) or sync configuration (modes, cursor, key, selected fields) an update
+ * changed: what Airbyte resets unless skipReset.
  */
 function changedStreams(before: ApiCatalog, after: ApiCatalog): StreamDescriptor[] {
   const selected = (c: ApiCatalog): CatalogEntry[] => c.streams.filter((e) => e.config.selected !== false)
@@ -203,7 +205,9 @@ function changedStreams(before: ApiCatalog, after: ApiCatalog): StreamDescriptor
   for (const e of selected(after)) {
     const o = old.get(key(e.stream))
     if (o === undefined) continue
-    const configChanged = ['syncMode', 'destinationSyncMode', 'cursorField', 'primaryKey'].some((k) => JSON.stringify(o.config[k]) !== JSON.stringify(e.config[k]))
+    const configChanged =
+      ['syncMode', 'destinationSyncMode', 'cursorField', 'primaryKey'].some((k) => JSON.stringify(o.config[k]) !== JSON.stringify(e.config[k])) ||
+      JSON.stringify(selectedFieldNames(o.config)?.sort()) !== JSON.stringify(selectedFieldNames(e.config)?.sort())
     if (configChanged || schemaChanged.has(key(e.stream))) out.push({ name: String(e.stream.name), namespace: (e.stream.namespace as string | null | undefined) ?? null })
   }
   return out
