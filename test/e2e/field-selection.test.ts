@@ -5,9 +5,12 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, it } from 'node:test'
 import { pino } from 'pino'
+import { PostgresDestination } from '../../src/connectors/postgres/postgres-destination.js'
+import { runAttempt } from '../../src/engine/index.js'
+import { rowBatch, type ConfiguredCatalog, type Source, type SourceMessage, type StateMessage } from '../../src/protocol/index.js'
 import { startSluice, type RunningSluice } from '../../src/server.js'
 import { readParquet } from '../formats/fixtures.js'
-import { createTestDatabase, type TestDatabase } from '../helpers/pg.js'
+import { createTestDatabase, runOptions, type TestDatabase } from '../helpers/pg.js'
 
 type Json = Record<string, any>
 
@@ -126,5 +129,78 @@ describe('field selection: deselected fields never reach the destination', () =>
       assert.deepEqual(Object.keys(row).filter((k) => !k.startsWith('_airbyte')).sort(), ['address', 'email', 'id'])
     }
     assert.ok(rows.some((r) => typeof r.email === 'string' && r.email.includes('@')))
+  })
+})
+
+/**
+ * A source that ignores the projected schema and hands COPY text with a column that was not
+ * selected: the Postgres destination still COPYs the bytes (rows() is never called), cut to the
+ * selected columns by the engine.
+ */
+describe('field selection: COPY text pass-through into PostgreSQL', () => {
+  let db: TestDatabase
+  before(async () => {
+    db = await createTestDatabase('field_sel_copy')
+  })
+  after(async () => {
+    await db?.drop()
+  })
+
+  it('COPYs only the selected columns of COPY text that carries more', async () => {
+    const stream = { name: 'people', namespace: null }
+    const source: Source = {
+      spec: { connectionSpecification: {} },
+      async check() {
+        return { status: 'succeeded', message: 'ok' }
+      },
+      async discover() {
+        return { streams: [] }
+      },
+      async *read(): AsyncGenerator<SourceMessage> {
+        yield {
+          ...rowBatch(stream, []),
+          count: 3,
+          rows: () => assert.fail('the COPY text is used, not rows'),
+          pgCopyText: { columns: ['id', 'secret', 'name'], pgTypes: ['integer', 'text', 'text'], data: Buffer.from('1\tpw1\tAda\n2\tpw\\t2\tB\\tob\n3\t\\N\t\\N\n') },
+        }
+        yield { type: 'STATE', stream, data: { id: 3 } }
+      },
+    }
+    // As the worker builds it: the schema already lists only the selected fields.
+    const catalog: ConfiguredCatalog = {
+      streams: [
+        {
+          stream: { name: 'people', namespace: null, jsonSchema: { type: 'object', properties: { id: { type: 'integer' }, name: { type: 'string' } } }, supportedSyncModes: ['full_refresh'] },
+          syncMode: 'full_refresh',
+          destinationSyncMode: 'append',
+          cursorField: [],
+          primaryKey: [],
+          syncId: 1,
+          generationId: 1,
+          minimumGenerationId: 0,
+        },
+      ],
+    }
+    const committed: StateMessage[] = []
+    const result = await runAttempt({
+      source,
+      sourceConfig: {},
+      destination: new PostgresDestination(),
+      destinationConfig: { ...db.config, schema: 'copy_out' },
+      catalog,
+      mapping: { namespaceDefinition: 'destination' },
+      fieldSelection: new Map([['\u0000people', new Set(['id', 'name'])]]),
+      state: [],
+      options: runOptions(),
+      onStateCommitted: async (states) => {
+        committed.push(...states)
+      },
+    })
+    assert.equal(result.totalStats.recordsCommitted, 3)
+    assert.deepEqual(committed.map((s) => s.data), [{ id: 3 }])
+    const columns = await db.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_schema = 'copy_out' AND table_name = 'people'`)
+    assert.deepEqual(columns.rows.map((r) => r.column_name).filter((n) => !n.startsWith('_airbyte')).sort(), ['id', 'name'])
+    const rows = await db.query(`SELECT id::int AS id, name FROM copy_out.people ORDER BY id`)
+    assert.deepEqual(rows.rows, [{ id: 1, name: 'Ada' }, { id: 2, name: 'B\tob' }, { id: 3, name: null }])
   })
 })
