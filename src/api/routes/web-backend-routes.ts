@@ -46,7 +46,8 @@ const key = (s: { name?: unknown; namespace?: unknown }): string => `${String(s.
 /**
  * Airbyte's catalog merge (CatalogMergeHelper): the discovered streams in their order, each with
  * the configuration the connection had for it (its sync mode only while still supported, a
- * source-defined primary key first); streams the connection did not have come unselected.
+ * source-defined primary key first, its field selection without the fields that are gone);
+ * streams the connection did not have come unselected.
  */
 export function mergeCatalog(configured: ApiCatalog, discovered: ApiCatalog): ApiCatalog {
   const before = new Map(configured.streams.map((e) => [key(e.stream), e]))
@@ -61,6 +62,11 @@ export function mergeCatalog(configured: ApiCatalog, discovered: ApiCatalog): Ap
       if (!Array.isArray(old.config.cursorField) || old.config.cursorField.length === 0) config.cursorField = d.config.cursorField
       if (Array.isArray(sourcePk) && sourcePk.length > 0) config.primaryKey = sourcePk
       else if (!Array.isArray(old.config.primaryKey) || old.config.primaryKey.length === 0) config.primaryKey = d.config.primaryKey
+      // Selected fields the source no longer has are dropped from the selection; new fields stay unselected.
+      const props = (d.stream.jsonSchema as { properties?: unknown } | undefined)?.properties
+      if (config.fieldSelectionEnabled === true && Array.isArray(config.selectedFields) && typeof props === 'object' && props !== null) {
+        config.selectedFields = config.selectedFields.filter((f: { fieldPath?: unknown }) => Array.isArray(f?.fieldPath) && Object.prototype.hasOwnProperty.call(props, String(f.fieldPath[0])))
+      }
       return { stream: d.stream, config }
     }),
   }
