@@ -13,27 +13,24 @@ export function projectCopyText(copy: PgCopyText, keep: ReadonlySet<string>): Pg
   const data = copy.data
   const out = Buffer.allocUnsafe(data.length)
   let written = 0
-  let column = 0
-  let start = 0
-  let firstInRow = true
-  for (let i = 0; i < data.length; i++) {
-    const b = data[i]
-    if (b !== TAB && b !== NEWLINE) continue
-    if (kept[column] === true) {
-      if (!firstInRow) out[written++] = TAB
-      written += data.copy(out, written, start, i)
-      firstInRow = false
+  let rowStart = 0
+  while (rowStart < data.length) {
+    const newline = data.indexOf(NEWLINE, rowStart)
+    const rowEnd = newline === -1 ? data.length : newline
+    let fieldStart = rowStart
+    let firstInRow = true
+    for (let column = 0; fieldStart <= rowEnd; column++) {
+      const tab = data.indexOf(TAB, fieldStart)
+      const fieldEnd = tab === -1 || tab > rowEnd ? rowEnd : tab
+      if (kept[column] === true) {
+        if (!firstInRow) out[written++] = TAB
+        written += data.copy(out, written, fieldStart, fieldEnd)
+        firstInRow = false
+      }
+      fieldStart = fieldEnd + 1
     }
-    start = i + 1
-    if (b === NEWLINE) {
-      out[written++] = NEWLINE
-      column = 0
-      firstInRow = true
-    } else column++
-  }
-  if (start < data.length && kept[column] === true) {
-    if (!firstInRow) out[written++] = TAB
-    written += data.copy(out, written, start, data.length)
+    if (newline !== -1) out[written++] = NEWLINE
+    rowStart = rowEnd + 1
   }
   const indexes = kept.flatMap((k, i) => (k ? [i] : []))
   return {
@@ -45,13 +42,18 @@ export function projectCopyText(copy: PgCopyText, keep: ReadonlySet<string>): Pg
 
 /** The rows with only the kept fields; the same array when no row has another field. */
 function projectRows(rows: RecordData[], keep: ReadonlySet<string>): RecordData[] {
-  const extra = rows.some((row) => Object.keys(row).some((k) => !keep.has(k)))
-  if (!extra) return rows
+  if (!rows.some((row) => hasOtherKey(row, keep))) return rows
+  const keys = [...keep]
   return rows.map((row) => {
     const out: RecordData = {}
-    for (const key of Object.keys(row)) if (keep.has(key)) out[key] = row[key]
+    for (const key of keys) if (Object.prototype.hasOwnProperty.call(row, key)) out[key] = row[key]
     return out
   })
+}
+
+function hasOtherKey(row: RecordData, keep: ReadonlySet<string>): boolean {
+  for (const key in row) if (!keep.has(key)) return true
+  return false
 }
 
 function projectColumns(records: ColumnarRecords, keep: ReadonlySet<string>): ColumnarRecords {
