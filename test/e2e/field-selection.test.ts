@@ -9,7 +9,7 @@ import { PostgresDestination } from '../../src/connectors/postgres/postgres-dest
 import { runAttempt } from '../../src/engine/index.js'
 import { rowBatch, type ConfiguredCatalog, type Source, type SourceMessage, type StateMessage } from '../../src/protocol/index.js'
 import { startSluice, type RunningSluice } from '../../src/server.js'
-import { readParquet } from '../formats/fixtures.js'
+import { readJsonl, readParquet } from '../formats/fixtures.js'
 import { createTestDatabase, runOptions, type TestDatabase } from '../helpers/pg.js'
 
 type Json = Record<string, any>
@@ -129,6 +129,33 @@ describe('field selection: deselected fields never reach the destination', () =>
       assert.deepEqual(Object.keys(row).filter((k) => !k.startsWith('_airbyte')).sort(), ['address', 'email', 'id'])
     }
     assert.ok(rows.some((r) => typeof r.email === 'string' && r.email.includes('@')))
+  })
+
+  it('Faker -> Local Files (JSONL, row objects): each record has only the selected fields', async () => {
+    const { sourceId } = await post('sources/create', { workspaceId, sourceDefinitionId: FAKER_ID, name: 'faker rows', connectionConfiguration: { count: 12, seed: 3 } })
+    const { destinationId } = await post('destinations/create', {
+      workspaceId,
+      destinationDefinitionId: LOCAL_FILES_ID,
+      name: 'jsonl files',
+      connectionConfiguration: { destination_path: 'selected_jsonl', format: { format_type: 'JSONL' } },
+    })
+    const { connectionId } = await post('connections/create', {
+      sourceId,
+      destinationId,
+      status: 'active',
+      namespaceDefinition: 'source',
+      syncCatalog: {
+        streams: [{ stream: { name: 'users' }, config: { syncMode: 'full_refresh', destinationSyncMode: 'append', selected: true, ...fields('id', 'name') } }],
+      },
+    })
+    const done = await sync(connectionId)
+    assert.equal(done.job.status, 'succeeded', JSON.stringify(done.attempts.at(-1)?.attempt.failureSummary))
+    const dir = join(dataDir, 'files', 'selected_jsonl', 'users')
+    const files = (await readdir(dir)).filter((f) => f.endsWith('.jsonl') || f.endsWith('.jsonl.gz'))
+    assert.ok(files.length > 0, `no JSONL file in ${dir}`)
+    const records = (await Promise.all(files.map(async (f) => readJsonl(await readFile(join(dir, f)), f.endsWith('.gz'))))).flat()
+    assert.equal(records.length, 12)
+    for (const record of records) assert.deepEqual(Object.keys(record._airbyte_data as object).sort(), ['id', 'name'])
   })
 })
 
