@@ -1,3 +1,4 @@
+import { fieldSelectionProblems } from '../domain/field-selection.js'
 import { SluiceError, type ValidationError } from '../errors.js'
 import {
   DESTINATION_SYNC_MODES,
@@ -211,6 +212,8 @@ export function resolveSyncCatalog(
     if ((destinationSyncMode === 'append_dedup' || destinationSyncMode === 'overwrite_dedup') && pk.length === 0) {
       fail(i, 'config.primaryKey', pk, `stream '${label}': ${destinationSyncMode} needs a primary key`)
     }
+    const context = { jsonSchema: match.jsonSchema, syncMode: syncMode as SyncMode, destinationSyncMode: destinationSyncMode as DestinationSyncMode, cursorField: cursor, primaryKey: pk }
+    for (const p of fieldSelectionProblems(config, context)) fail(i, `config.${p.field}`, p.value, `stream '${label}': ${p.message}`)
   })
   if (errors.length > 0) {
     throw new SluiceError('SLUICE_ERR_INVALID_CATALOG', `Invalid syncCatalog: ${errors.map((e) => `${e.propertyPath}: ${e.message}`).join('; ')}.`, {

@@ -6,6 +6,7 @@ import {
   type SyncMode,
 } from '../protocol/index.js'
 import type { ConnectionRecord } from '../store/config-store.js'
+import { forcedFields, selectedFieldNames } from './field-selection.js'
 
 /** One stream of a connection's syncCatalog, decoded from the Config API shape. */
 export interface CatalogEntry {
@@ -16,6 +17,8 @@ export interface CatalogEntry {
   cursorField: string[]
   primaryKey: string[][]
   aliasName: string | undefined
+  /** The top-level fields the sync keeps (selected, plus the cursor and key the modes need); undefined: every field. */
+  selectedFields: string[] | undefined
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -61,6 +64,8 @@ export function catalogEntries(connection: Pick<ConnectionRecord, 'syncCatalog'>
         ? (stringArray(c.cursorField) as string[])
         : (defaultCursor ?? [])
     const primaryKey = sourcePk !== undefined && sourcePk.length > 0 ? sourcePk : (pathList(c.primaryKey) ?? [])
+    const chosen = selectedFieldNames(c)
+    const selectedFields = chosen === undefined ? undefined : [...new Set([...chosen, ...forcedFields({ syncMode, destinationSyncMode, cursorField, primaryKey })])]
     entries.push({
       stream,
       selected: c.selected !== false,
@@ -69,6 +74,7 @@ export function catalogEntries(connection: Pick<ConnectionRecord, 'syncCatalog'>
       cursorField,
       primaryKey,
       aliasName: typeof c.aliasName === 'string' && c.aliasName !== '' ? c.aliasName : undefined,
+      selectedFields,
     })
   }
   return entries

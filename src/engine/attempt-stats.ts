@@ -27,6 +27,8 @@ export class StreamRun {
     readonly destination: StreamDescriptor,
     /** Source and destination descriptors are equal: batches pass as they are. */
     readonly identity: boolean,
+    /** The top-level fields the stream's records keep (a field selection); undefined: every field. */
+    readonly fields?: ReadonlySet<string>,
   ) {}
 
   addRecords(count: number, bytes: number): void {

@@ -2,7 +2,6 @@ import { setImmediate as nextMacrotask } from 'node:timers/promises'
 import type {
   ConfiguredCatalog,
   DestinationMessage,
-  RecordBatch,
   RunOptions,
   SourceMessage,
   StateMessage,
@@ -12,6 +11,7 @@ import { streamKey, streamLabel } from '../protocol/index.js'
 import { cancelledError, SluiceError, systemError } from '../errors.js'
 import { AttemptFailure, type FailureOrigin, toSluiceError } from './attempt-failure.js'
 import { snapshotStats, StreamRun } from './attempt-stats.js'
+import { mapBatch } from './batch-mapping.js'
 import { BoundedChannel } from './bounded-channel.js'
 import { mapStreamDescriptor } from './stream-mapper.js'
 import type { AttemptInput, AttemptProgress, AttemptResult } from './types.js'
@@ -56,23 +56,6 @@ const MACROTASK_EVERY_MS = 20
  */
 export async function runAttempt(input: AttemptInput, tuning: Partial<EngineTuning> = {}): Promise<AttemptResult> {
   return new AttemptRun(input, { ...DEFAULT_ENGINE_TUNING, ...tuning }).run()
-}
-
-/** Same batch under another stream descriptor: rows, columns and COPY bytes stay the producer's (no copy). */
-function remapBatch(batch: RecordBatch, stream: StreamDescriptor): RecordBatch {
-  const mapped: RecordBatch = {
-    type: 'RECORD_BATCH',
-    stream,
-    emittedAt: batch.emittedAt,
-    count: batch.count,
-    bytes: batch.bytes,
-    rows: () => batch.rows(),
-  }
-  const columns = batch.columns
-  if (columns !== undefined) mapped.columns = () => columns.call(batch)
-  if (batch.pgCopyText !== undefined) mapped.pgCopyText = batch.pgCopyText
-  if (batch.changes !== undefined) mapped.changes = batch.changes
-  return mapped
 }
 
 /** The source of a reset/clear: per stream STARTED, a null state, COMPLETE (Airbyte's EmptyAirbyteSource). */
@@ -185,7 +168,7 @@ class AttemptRun {
       const source: StreamDescriptor = { name: configured.stream.name, namespace: configured.stream.namespace ?? null }
       const destination = mapStreamDescriptor(this.#input.mapping, source)
       const identity = streamKey(source) === streamKey(destination)
-      const run = new StreamRun(source, destination, identity)
+      const run = new StreamRun(source, destination, identity, this.#input.fieldSelection?.get(streamKey(source)))
       const destKey = streamKey(destination)
       const clash = this.#byDestination.get(destKey)
       if (clash !== undefined) {
@@ -318,7 +301,7 @@ class AttemptRun {
           this.#log.info(`engine: stream ${streamLabel(run.source)} started`)
         }
         run.addRecords(message.count, message.bytes)
-        await this.#channel.push(run.identity ? message : remapBatch(message, run.destination))
+        await this.#channel.push(run.identity && run.fields === undefined ? message : mapBatch(message, run.destination, run.fields))
         this.#tick()
         return
       }

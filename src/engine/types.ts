@@ -27,6 +27,11 @@ export interface AttemptInput {
   /** Catalog with source-side names, sync ids and generation ids already set. */
   catalog: ConfiguredCatalog
   mapping: NamespaceMapping
+  /**
+   * Streams with a field selection: the top-level fields their records keep, keyed by streamKey
+   * of the source descriptor (the catalog's schemas are already projected to them).
+   */
+  fieldSelection?: ReadonlyMap<string, ReadonlySet<string>>
   /** Last committed state per stream (source-side names). */
   state: StateMessage[]
   /** A reset/clear: read nothing, emit null states and COMPLETE per stream. */

@@ -1,5 +1,6 @@
 import type { NamespaceMapping } from '../engine/types.js'
 import type { CatalogEntry } from '../domain/catalog-entries.js'
+import { projectJsonSchema } from '../domain/field-selection.js'
 import {
   streamKey,
   type ConfiguredCatalog,
@@ -23,7 +24,9 @@ export function namespaceMapping(connection: ConnectionRecord, entries: readonly
  * The configured catalog of one attempt. `generations` are the streams' current generation ids
  * (already bumped where the job needs it); reset streams are forced to full_refresh + overwrite
  * (Airbyte's CatalogTransforms.updateCatalogForReset); `truncate` (streamKeys) are streams of a
- * "refresh and remove records" whose older generations go at the end.
+ * "refresh and remove records" whose older generations go at the end. A stream with a field
+ * selection carries a schema with only its selected fields, so the source may read fewer columns
+ * and the destination creates only those (the engine drops the others from the records).
  */
 export function configuredCatalog(
   entries: readonly CatalogEntry[],
@@ -37,7 +40,7 @@ export function configuredCatalog(
     const generationId = generations.get(streamKey(e.stream)) ?? 0
     const truncates = destinationSyncMode === 'overwrite' || destinationSyncMode === 'overwrite_dedup' || opts.truncate?.has(streamKey(e.stream)) === true
     return {
-      stream: e.stream,
+      stream: e.selectedFields === undefined ? e.stream : { ...e.stream, jsonSchema: projectJsonSchema(e.stream.jsonSchema, e.selectedFields) },
       syncMode,
       destinationSyncMode,
       cursorField: e.cursorField,
@@ -48,6 +51,13 @@ export function configuredCatalog(
     }
   })
   return { streams }
+}
+
+/** The fields each stream with a field selection keeps, keyed by streamKey (source names): the engine's projection. */
+export function fieldSelection(entries: readonly CatalogEntry[]): Map<string, ReadonlySet<string>> {
+  const out = new Map<string, ReadonlySet<string>>()
+  for (const e of entries) if (e.selectedFields !== undefined) out.set(streamKey(e.stream), new Set(e.selectedFields))
+  return out
 }
 
 /** The entries a reset/clear job works on: the named streams, or every selected one. */

@@ -15,7 +15,7 @@ import { decryptSecrets, encryptSecrets, secretValues } from '../secrets/config-
 import type { SecretService } from '../secrets/secret-service.js'
 import type { ActorRecord, ConfigStore } from '../store/config-store.js'
 import type { AttemptRecord, JobRecord, JobStore } from '../store/job-store.js'
-import { configuredCatalog, namespaceMapping, resetEntries } from './attempt-catalog.js'
+import { configuredCatalog, fieldSelection, namespaceMapping, resetEntries } from './attempt-catalog.js'
 import type { AttemptLog } from './attempt-log.js'
 import { updateRecord } from '../store/config-store.js'
 
@@ -92,6 +92,7 @@ export class AttemptPreparation {
       destinationConfig,
       catalog,
       mapping: namespaceMapping(connection, entries),
+      fieldSelection: fieldSelection(selected),
       state,
       ...(isReset ? { emptySource: true } : {}),
       options: {

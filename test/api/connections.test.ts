@@ -178,6 +178,31 @@ describe('connections', () => {
     assert.match(closed.json().message, /primary key 'id' is not a column/)
   })
 
+  it('field selection: stores top-level fields of the stream; refuses an unknown or nested field and a deselected cursor or key', async () => {
+    const fields = (...names: string[][]): Json => ({ fieldSelectionEnabled: true, selectedFields: names.map((fieldPath) => ({ fieldPath })) })
+    const ok = await create({ syncCatalog: { streams: [customers(fields(['id'], ['updated_at']))] } })
+    assert.equal(ok.statusCode, 200, ok.body)
+    assert.deepEqual(ok.json().syncCatalog.streams[0].config.selectedFields, [{ fieldPath: ['id'] }, { fieldPath: ['updated_at'] }])
+
+    const bad = await create({ syncCatalog: { streams: [customers(fields(['id'], ['updated_at'], ['emial'], ['name', 'first']))] } })
+    assert.equal(bad.statusCode, 422)
+    const byPath = Object.fromEntries(bad.json().validationErrors.map((v: Json) => [v.propertyPath, v.message]))
+    assert.match(byPath['syncCatalog.streams[0].config.selectedFields[2].fieldPath'], /selected field 'emial' is not a field of the stream/)
+    assert.match(byPath['syncCatalog.streams[0].config.selectedFields[3].fieldPath'], /only top-level fields can be selected, not 'name.first'/)
+
+    const noCursor = await create({ syncCatalog: { streams: [customers(fields(['id']))] } })
+    assert.equal(noCursor.statusCode, 422)
+    assert.equal(noCursor.json().validationErrors[0].propertyPath, 'syncCatalog.streams[0].config.selectedFields')
+    assert.match(noCursor.json().message, /cursor field 'updated_at' of an incremental sync cannot be deselected/)
+
+    const noKey = await create({ syncCatalog: { streams: [customers({ ...fields(['updated_at']), destinationSyncMode: 'append_dedup' })] } })
+    assert.equal(noKey.statusCode, 422)
+    assert.match(noKey.json().message, /primary key field 'id' cannot be deselected: append_dedup needs it/)
+
+    const notStored = (await h.post('connections/list_all', { workspaceId: h.workspaceId })).json().connections
+    assert.ok(!notStored.some((c: Json) => c.syncCatalog.streams.some((s: Json) => (s.config.selectedFields ?? []).length === 1)), 'nothing stored')
+  })
+
   it("stores the source-defined primary key over the caller's (Airbyte's rule)", async () => {
     const res = await create({ syncCatalog: { streams: [customers({ destinationSyncMode: 'append_dedup', primaryKey: [['name']] })] } })
     assert.equal(res.statusCode, 200, res.body)

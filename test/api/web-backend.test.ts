@@ -171,4 +171,26 @@ describe('web_backend/connections/* (Airbyte UI, Prefect refresh_schema, Terrafo
     assert.equal((await h.post('web_backend/connections/list', { workspaceId: '0b9d2a4e-1111-4222-8333-944455566677' })).statusCode, 404)
     assert.equal((await h.post('web_backend/connections/get', { connectionId: '0b9d2a4e-1111-4222-8333-944455566677' })).statusCode, 404)
   })
+
+  it('a selected field the source dropped leaves the selection of the refreshed catalog, which saves', async () => {
+    await db.query(`CREATE TABLE contacts (id int PRIMARY KEY, name text, phone text, email text)`)
+    const selection = (...names: string[]) => ({ fieldSelectionEnabled: true, selectedFields: names.map((n) => ({ fieldPath: [n] })) })
+    const { catalogId } = (await h.post('sources/discover_schema', { sourceId, disable_cache: true })).json()
+    const conn = await h.post('connections/create', {
+      sourceId,
+      destinationId,
+      sourceCatalogId: catalogId,
+      syncCatalog: { streams: [{ stream: { name: 'contacts', namespace: 'public' }, config: { syncMode: 'full_refresh', destinationSyncMode: 'overwrite', ...selection('id', 'phone') } }] },
+    })
+    assert.equal(conn.statusCode, 200, conn.body)
+    const id = conn.json().connectionId
+    await db.query(`ALTER TABLE contacts DROP COLUMN phone`)
+    const refreshed = (await h.post('web_backend/connections/get', { connectionId: id, withRefreshedCatalog: true })).json()
+    const contacts = refreshed.syncCatalog.streams.find((e: any) => e.stream.name === 'contacts')
+    assert.deepEqual(contacts.config.selectedFields, [{ fieldPath: ['id'] }])
+    const saved = await h.post('web_backend/connections/update', { connectionId: id, syncCatalog: refreshed.syncCatalog, sourceCatalogId: refreshed.catalogId })
+    assert.equal(saved.statusCode, 200, saved.body)
+    const stored = (await h.post('connections/get', { connectionId: id })).json().syncCatalog.streams.find((e: any) => e.stream.name === 'contacts')
+    assert.deepEqual(stored.config.selectedFields, [{ fieldPath: ['id'] }])
+  })
 })

@@ -62,6 +62,9 @@ async function main(): Promise<void> {
 
     await page.goto(`${ui.url}/connections/${connections[0]}/schema`)
     await page.getByLabel('Sync stream users').waitFor()
+    await page.getByRole('row', { name: /users/ }).getByRole('button', { name: /fields/ }).click()
+    await page.getByLabel('Sync field telephone of users').uncheck()
+    await page.getByLabel('Sync field email of users').uncheck()
     await shot('connection-schema')
 
     await page.goto(`${ui.url}/connections/${connections[1]}/schedule`)
@@ -77,8 +80,9 @@ async function main(): Promise<void> {
 
     await page.goto(`${ui.url}/connectors`)
     await page.getByRole('heading', { name: 'Add a declarative manifest' }).waitFor()
+    await page.getByRole('heading', { name: 'Add a connector image' }).waitFor()
     await page.getByRole('rowheader', { name: 'Local Files' }).waitFor()
-    await shot('connectors')
+    await shot('connectors', true)
 
     await page.setViewportSize({ width: 420, height: 800 })
     await page.goto(`${ui.url}/connections`)

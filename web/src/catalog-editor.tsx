@@ -17,6 +17,8 @@ export interface CatalogEntry {
     cursorField?: string[]
     primaryKey?: string[][]
     selected?: boolean
+    fieldSelectionEnabled?: boolean
+    selectedFields?: Array<{ fieldPath: string[] }>
     [key: string]: unknown
   }
 }
@@ -48,6 +50,36 @@ function fieldType(t: unknown): string {
   return typeof t === 'string' ? t : 'any'
 }
 
+/** The fields a stream's sync mode cannot do without (Airbyte refuses to deselect them): incremental's cursor, dedup's key. */
+function forcedFields(config: CatalogEntry['config']): string[] {
+  const out: string[] = []
+  const cursor = (config.cursorField ?? [])[0]
+  if (config.syncMode === 'incremental' && cursor !== undefined) out.push(cursor)
+  if (config.destinationSyncMode.endsWith('_dedup')) for (const path of config.primaryKey ?? []) if (path[0] !== undefined) out.push(path[0])
+  return out
+}
+
+/** The top-level fields a stream syncs: its selection, or every field when it has none. */
+export function syncedFields(entry: CatalogEntry): string[] {
+  const all = Object.keys(entry.stream.jsonSchema?.properties ?? {})
+  if (entry.config.fieldSelectionEnabled !== true) return all
+  const chosen = new Set((entry.config.selectedFields ?? []).map((f) => f.fieldPath[0]))
+  return all.filter((f) => chosen.has(f))
+}
+
+/**
+ * A stream config with its field selection made consistent: the forced fields are added, and
+ * a selection of every field becomes "no selection" (as Airbyte stores it).
+ */
+function normalizeSelection(entry: CatalogEntry, config: CatalogEntry['config']): CatalogEntry['config'] {
+  if (config.fieldSelectionEnabled !== true) return config
+  const all = Object.keys(entry.stream.jsonSchema?.properties ?? {})
+  const chosen = new Set([...(config.selectedFields ?? []).map((f) => f.fieldPath[0]), ...forcedFields(config)])
+  const selected = all.filter((f) => chosen.has(f))
+  if (selected.length === all.length) return { ...config, fieldSelectionEnabled: false, selectedFields: [] }
+  return { ...config, selectedFields: selected.map((f) => ({ fieldPath: [f] })) }
+}
+
 /** Stream key: namespace and name. */
 export function streamKey(e: CatalogEntry): string {
   return `${e.stream.namespace ?? ''}.${e.stream.name}`
@@ -55,7 +87,8 @@ export function streamKey(e: CatalogEntry): string {
 
 /**
  * The streams of a catalog: select, sync mode, cursor and primary key per stream, its fields
- * on demand. Edits go to `onChange`; `rowActions` adds buttons (refresh, clear) to a row.
+ * on demand, each with a checkbox (Airbyte's field selection; the cursor and key the sync mode
+ * needs stay checked). Edits go to `onChange`; `rowActions` adds buttons (refresh, clear) to a row.
  */
 export function CatalogEditor({
   streams,
@@ -71,7 +104,13 @@ export function CatalogEditor({
   const [filter, setFilter] = useState('')
   const [open, setOpen] = useState<string | undefined>(undefined)
   const update = (i: number, config: Partial<CatalogEntry['config']>): void => {
-    onChange(streams.map((e, j) => (j === i ? { ...e, config: { ...e.config, ...config } } : e)))
+    onChange(streams.map((e, j) => (j === i ? { ...e, config: normalizeSelection(e, { ...e.config, ...config }) } : e)))
+  }
+  const toggleField = (i: number, entry: CatalogEntry, field: string, on: boolean): void => {
+    const kept = new Set(syncedFields(entry))
+    if (on) kept.add(field)
+    else kept.delete(field)
+    update(i, { fieldSelectionEnabled: true, selectedFields: [...kept].map((f) => ({ fieldPath: [f] })) })
   }
   const visible = streams.map((e, i) => ({ e, i })).filter(({ e }) => e.stream.name.toLowerCase().includes(filter.trim().toLowerCase()))
   const allSelected = visible.length > 0 && visible.every(({ e }) => e.config.selected !== false)
@@ -110,6 +149,8 @@ export function CatalogEditor({
           <tbody>
             {visible.map(({ e, i }) => {
               const fields = Object.keys(e.stream.jsonSchema?.properties ?? {})
+              const synced = new Set(syncedFields(e))
+              const forced = new Set(forcedFields(e.config))
               const key = streamKey(e)
               const incremental = e.config.syncMode === 'incremental'
               const dedup = e.config.destinationSyncMode.endsWith('_dedup')
@@ -178,13 +219,23 @@ export function CatalogEditor({
                   </td>
                   <td>
                     <button type="button" className="link" aria-expanded={open === key} onClick={() => setOpen(open === key ? undefined : key)}>
-                      {fields.length} field{fields.length === 1 ? '' : 's'}
+                      {synced.size === fields.length ? `${fields.length} field${fields.length === 1 ? '' : 's'}` : `${synced.size} of ${fields.length} fields`}
                     </button>
                     {open === key ? (
                       <ul className="fields">
                         {Object.entries(e.stream.jsonSchema?.properties ?? {}).map(([f, s]) => (
                           <li key={f}>
-                            <code>{f}</code> <span className="muted">{fieldType(s.type)}</span>
+                            <label className="inline" title={forced.has(f) ? 'The sync mode needs this field (cursor or primary key)' : undefined}>
+                              <input
+                                type="checkbox"
+                                aria-label={`Sync field ${f} of ${label}`}
+                                checked={synced.has(f) || forced.has(f)}
+                                disabled={forced.has(f)}
+                                onChange={(ev) => toggleField(i, e, f, ev.target.checked)}
+                              />{' '}
+                              <code>{f}</code>
+                            </label>{' '}
+                            <span className="muted">{fieldType(s.type)}</span>
                           </li>
                         ))}
                       </ul>

@@ -116,13 +116,16 @@ function streamsInput(streams: readonly PublicStreamConfiguration[]): Array<{ st
     // An empty path is "not chosen" (generated clients send []): the source's default applies.
     if (s.cursorField !== undefined && s.cursorField.length > 0) config.cursorField = s.cursorField
     if (s.primaryKey !== undefined && s.primaryKey.length > 0) config.primaryKey = s.primaryKey
-    // The worker syncs every column as read: accepting a selection or a mapper would sync something else than asked.
-    for (const field of ['selectedFields', 'mappers'] as const) {
-      const value = s[field]
-      if (value === undefined || value.length === 0) continue
-      const propertyPath = `configurations.streams[${i}].${field}`
-      throw new SluiceError('SLUICE_ERR_UNSUPPORTED', `${propertyPath}: sluice syncs every field of a stream unchanged; ${field} are not supported.`, {
-        validationErrors: [{ propertyPath, invalidValue: JSON.stringify(value), message: `${field} are not supported` }],
+    // Airbyte's field selection: the listed top-level fields (validated with the catalog); none listed = every field.
+    if (s.selectedFields !== undefined && s.selectedFields.length > 0) {
+      config.fieldSelectionEnabled = true
+      config.selectedFields = s.selectedFields
+    }
+    // Mappers would change what is synced; sluice has none.
+    if (s.mappers !== undefined && s.mappers.length > 0) {
+      const propertyPath = `configurations.streams[${i}].mappers`
+      throw new SluiceError('SLUICE_ERR_UNSUPPORTED', `${propertyPath}: sluice syncs the selected fields of a stream unchanged; mappers are not supported.`, {
+        validationErrors: [{ propertyPath, invalidValue: JSON.stringify(s.mappers), message: 'mappers are not supported' }],
       })
     }
     return { stream: s.namespace === undefined ? { name: s.name } : { name: s.name, namespace: s.namespace }, config }
@@ -165,6 +168,7 @@ export function toConnectionResponse(conn: ConnectionRecord): Record<string, unk
       if (mode !== undefined) s.syncMode = mode
       s.cursorField = Array.isArray(e.config.cursorField) ? e.config.cursorField : []
       s.primaryKey = Array.isArray(e.config.primaryKey) ? e.config.primaryKey : []
+      if (e.config.fieldSelectionEnabled === true && Array.isArray(e.config.selectedFields)) s.selectedFields = e.config.selectedFields
       return s
     })
   const response: Record<string, unknown> = {

@@ -4,6 +4,7 @@ import { notFound } from '../../errors.js'
 import type { AirbyteCatalog, StreamDescriptor } from '../../protocol/index.js'
 import type { ActorRecord, ConnectionRecord, OperationRecord } from '../../store/config-store.js'
 import { connectionOperations } from '../../domain/connection-operations.js'
+import { selectedFieldNames } from '../../domain/field-selection.js'
 import { discoverCatalog, findDefinition, requireActor, toActorRead } from '../actor-service.js'
 import { catalogDiff, hasBreakingChange, type CatalogDiff, type ConfiguredStreamLike, type StreamLike } from '../catalog-diff.js'
 import { toApiCatalog, toApiSyncCatalog } from '../catalog-conversion.js'
@@ -45,7 +46,8 @@ const key = (s: { name?: unknown; namespace?: unknown }): string => `${String(s.
 /**
  * Airbyte's catalog merge (CatalogMergeHelper): the discovered streams in their order, each with
  * the configuration the connection had for it (its sync mode only while still supported, a
- * source-defined primary key first); streams the connection did not have come unselected.
+ * source-defined primary key first, its field selection without the fields that are gone);
+ * streams the connection did not have come unselected.
  */
 export function mergeCatalog(configured: ApiCatalog, discovered: ApiCatalog): ApiCatalog {
   const before = new Map(configured.streams.map((e) => [key(e.stream), e]))
@@ -60,6 +62,11 @@ export function mergeCatalog(configured: ApiCatalog, discovered: ApiCatalog): Ap
       if (!Array.isArray(old.config.cursorField) || old.config.cursorField.length === 0) config.cursorField = d.config.cursorField
       if (Array.isArray(sourcePk) && sourcePk.length > 0) config.primaryKey = sourcePk
       else if (!Array.isArray(old.config.primaryKey) || old.config.primaryKey.length === 0) config.primaryKey = d.config.primaryKey
+      // Selected fields the source no longer has are dropped from the selection; new fields stay unselected.
+      const props = (d.stream.jsonSchema as { properties?: unknown } | undefined)?.properties
+      if (config.fieldSelectionEnabled === true && Array.isArray(config.selectedFields) && typeof props === 'object' && props !== null) {
+        config.selectedFields = config.selectedFields.filter((f: { fieldPath?: unknown }) => Array.isArray(f?.fieldPath) && Object.prototype.hasOwnProperty.call(props, String(f.fieldPath[0])))
+      }
       return { stream: d.stream, config }
     }),
   }
@@ -193,7 +200,8 @@ async function replaceOperations(deps: ApiDeps, conn: ConnectionRecord, operatio
 
 /**
  * Streams whose schema (an `update_stream` of catalogDiff, which compares schemas field by field
- * for selected streams) or sync configuration an update changed: what Airbyte resets unless skipReset.
+ * for selected streams) or sync configuration (modes, cursor, key, selected fields) an update
+ * changed: what Airbyte resets unless skipReset.
  */
 function changedStreams(before: ApiCatalog, after: ApiCatalog): StreamDescriptor[] {
   const selected = (c: ApiCatalog): CatalogEntry[] => c.streams.filter((e) => e.config.selected !== false)
@@ -203,7 +211,9 @@ function changedStreams(before: ApiCatalog, after: ApiCatalog): StreamDescriptor
   for (const e of selected(after)) {
     const o = old.get(key(e.stream))
     if (o === undefined) continue
-    const configChanged = ['syncMode', 'destinationSyncMode', 'cursorField', 'primaryKey'].some((k) => JSON.stringify(o.config[k]) !== JSON.stringify(e.config[k]))
+    const configChanged =
+      ['syncMode', 'destinationSyncMode', 'cursorField', 'primaryKey'].some((k) => JSON.stringify(o.config[k]) !== JSON.stringify(e.config[k])) ||
+      JSON.stringify(selectedFieldNames(o.config)?.sort()) !== JSON.stringify(selectedFieldNames(e.config)?.sort())
     if (configChanged || schemaChanged.has(key(e.stream))) out.push({ name: String(e.stream.name), namespace: (e.stream.namespace as string | null | undefined) ?? null })
   }
   return out

@@ -138,6 +138,16 @@ describe('Public API', () => {
     assert.equal(ok(await get('/connections', { tagIds: [tag.tagId] }), 'ConnectionsResponse').data.length, 0)
     assert.equal(ok(await get('/connections', { tagIds: [tag.tagId], includeDeleted: true }), 'ConnectionsResponse').data.length, 1)
 
+    const selected = ok(
+      await post('/connections', { sourceId, destinationId, name: 'some fields', configurations: { streams: [{ name: 'items', syncMode: 'full_refresh_overwrite', selectedFields: [{ fieldPath: ['id'] }, { fieldPath: ['name'] }] }] } }),
+      'ConnectionResponse',
+    )
+    assert.deepEqual(selected.configurations.streams[0].selectedFields, [{ fieldPath: ['id'] }, { fieldPath: ['name'] }])
+    const stored = (await send(`${server.base}/api/v1/connections/get`, { headers, json: { connectionId: selected.connectionId } })).body.syncCatalog.streams[0].config
+    assert.equal(stored.fieldSelectionEnabled, true)
+    const unknownField = problem(await post('/connections', { sourceId, destinationId, configurations: { streams: [{ name: 'items', selectedFields: [{ fieldPath: ['nope'] }] }] } }), 422)
+    assert.match(JSON.stringify(unknownField), /selected field 'nope' is not a field of the stream/)
+
     const workspaces = ok(await get('/workspaces', { workspaceIds: [server.workspaceId] }), 'WorkspacesResponse')
     assert.deepEqual(
       workspaces.data.map((w: any) => w.workspaceId),

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react'
-import { errorMessage, post } from '../api.js'
+import { ApiError, errorMessage, post } from '../api.js'
 import { useSession } from '../app.js'
 import { useLoad } from '../use-load.js'
 import { Link } from '../router.js'
@@ -107,16 +107,109 @@ function AddManifest({ onAdded }: { onAdded(name: string): void }) {
   )
 }
 
-/** Built-in and custom connector definitions; add a manifest. */
+const IMAGE_FIELDS = [
+  { key: 'name', label: 'Name', placeholder: 'HubSpot' },
+  { key: 'dockerRepository', label: 'Docker repository', placeholder: 'airbyte/source-hubspot' },
+  { key: 'dockerImageTag', label: 'Tag', placeholder: '4.5.1' },
+  { key: 'documentationUrl', label: 'Documentation URL (optional)', placeholder: 'https://docs.airbyte.com/…' },
+] as const
+
+type ImageField = (typeof IMAGE_FIELDS)[number]['key']
+
+/**
+ * Adds an Airbyte connector image (`*_definitions/create_custom`): the server runs its `spec`
+ * with the configured runner and stores it. A 422 names the field; other errors (an image that
+ * cannot run) show above the button.
+ */
+function AddImage({ onAdded }: { onAdded(name: string, kind: 'source' | 'destination'): void }) {
+  const { workspaceId } = useSession()
+  const [kind, setKind] = useState<'source' | 'destination'>('source')
+  const [values, setValues] = useState<Record<ImageField, string>>({ name: '', dockerRepository: '', dockerImageTag: '', documentationUrl: '' })
+  const [fieldErrors, setFieldErrors] = useState<Partial<Record<ImageField, string>>>({})
+  const [error, setError] = useState<string | undefined>(undefined)
+  const [busy, setBusy] = useState(false)
+  const submit = async (e: FormEvent): Promise<void> => {
+    e.preventDefault()
+    setError(undefined)
+    setFieldErrors({})
+    setBusy(true)
+    try {
+      const definition = {
+        name: values.name.trim(),
+        dockerRepository: values.dockerRepository.trim(),
+        dockerImageTag: values.dockerImageTag.trim(),
+        ...(values.documentationUrl.trim() ? { documentationUrl: values.documentationUrl.trim() } : {}),
+      }
+      const def = await post<{ name: string }>(`${kind}_definitions/create_custom`, { workspaceId, [`${kind}Definition`]: definition })
+      onAdded(def.name, kind)
+      setValues({ name: '', dockerRepository: '', dockerImageTag: '', documentationUrl: '' })
+    } catch (err) {
+      const byField: Partial<Record<ImageField, string>> = {}
+      const other: string[] = []
+      for (const f of err instanceof ApiError ? err.fieldErrors : []) {
+        const key = IMAGE_FIELDS.find((x) => f.propertyPath === `${kind}Definition.${x.key}`)?.key
+        if (key) byField[key] = f.message
+        else other.push(`${f.propertyPath}: ${f.message}`)
+      }
+      setFieldErrors(byField)
+      if (Object.keys(byField).length === 0 || other.length > 0) setError(other.length > 0 ? other.join('; ') : errorMessage(err))
+    } finally {
+      setBusy(false)
+    }
+  }
+  return (
+    <form className="card" noValidate onSubmit={(e) => void submit(e)} aria-labelledby="add-image-title">
+      <h2 id="add-image-title">Add a connector image</h2>
+      <p className="muted">
+        An Airbyte connector image, run by the connector runner (<code>SLUICE_CONNECTOR_RUNNER</code>: docker, podman or local executables). Its spec is
+        read when you add it, which may pull the image first.
+      </p>
+      <fieldset className="radio-row">
+        <legend>Kind</legend>
+        <label className="inline">
+          <input type="radio" name="image-kind" checked={kind === 'source'} onChange={() => setKind('source')} /> source
+        </label>
+        <label className="inline">
+          <input type="radio" name="image-kind" checked={kind === 'destination'} onChange={() => setKind('destination')} /> destination
+        </label>
+      </fieldset>
+      {IMAGE_FIELDS.map((f) => (
+        <div className="field" key={f.key}>
+          <label htmlFor={`image-${f.key}`}>{f.label}</label>
+          <input
+            id={`image-${f.key}`}
+            type={f.key === 'documentationUrl' ? 'url' : 'text'}
+            value={values[f.key]}
+            placeholder={f.placeholder}
+            aria-invalid={fieldErrors[f.key] ? true : undefined}
+            aria-describedby={fieldErrors[f.key] ? `image-${f.key}-error` : undefined}
+            onChange={(e) => setValues({ ...values, [f.key]: e.target.value })}
+          />
+          {fieldErrors[f.key] ? (
+            <p className="field-error" id={`image-${f.key}-error`}>
+              {fieldErrors[f.key]}
+            </p>
+          ) : null}
+        </div>
+      ))}
+      {error ? <ErrorBox message={error} /> : null}
+      <button type="submit" className="primary" disabled={busy}>
+        {busy ? 'Adding…' : 'Add image'}
+      </button>
+    </form>
+  )
+}
+
+/** Built-in and custom connector definitions; add a manifest or a connector image. */
 export function ConnectorsPage() {
   const loaded = useLoad(loadDefinitions, [])
-  const [added, setAdded] = useState<string | undefined>(undefined)
+  const [added, setAdded] = useState<{ name: string; kind: 'source' | 'destination' } | undefined>(undefined)
   return (
     <main className="page">
       <h1>Connectors</h1>
       {added ? (
         <p className="notice" role="status">
-          Added “{added}”. <Link to="/sources/new">Create a source with it</Link>.
+          Added “{added.name}”. <Link to={`/${added.kind}s/new`}>Create a {added.kind} with it</Link>.
         </p>
       ) : null}
       <div className="two-columns">
@@ -149,12 +242,20 @@ export function ConnectorsPage() {
             </div>
           )}
         </div>
-        <AddManifest
-          onAdded={(name) => {
-            setAdded(name)
-            loaded.reload()
-          }}
-        />
+        <div>
+          <AddManifest
+            onAdded={(name) => {
+              setAdded({ name, kind: 'source' })
+              loaded.reload()
+            }}
+          />
+          <AddImage
+            onAdded={(name, kind) => {
+              setAdded({ name, kind })
+              loaded.reload()
+            }}
+          />
+        </div>
       </div>
     </main>
   )
