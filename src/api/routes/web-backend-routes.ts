@@ -5,8 +5,8 @@ import type { AirbyteCatalog, StreamDescriptor } from '../../protocol/index.js'
 import type { ActorRecord, ConnectionRecord, OperationRecord } from '../../store/config-store.js'
 import { connectionOperations } from '../../domain/connection-operations.js'
 import { discoverCatalog, findDefinition, requireActor, toActorRead } from '../actor-service.js'
-import { catalogDiff, hasBreakingChange, type CatalogDiff, type ConfiguredStreamLike, type StreamLike } from '../catalog-diff.js'
-import { toApiCatalog, toApiSyncCatalog } from '../catalog-conversion.js'
+import { catalogDiff, hasBreakingChange, type CatalogDiff, type ConfiguredStreamLike, type StreamLike } from '../../domain/catalog-diff.js'
+import { toApiCatalog, toApiSyncCatalog } from '../../domain/catalog-conversion.js'
 import { toConnectionRead } from '../connection-service.js'
 import type { ApiDeps } from '../deps.js'
 import { bool, objectSchema, postRoute, uuid } from '../route-helpers.js'
@@ -84,7 +84,7 @@ export async function connectionCatalogDiff(deps: ApiDeps, connectionId: string,
   return diffAgainst(await configuredPicture(deps, await requireConnection(deps, connectionId)), toApiCatalog(discovered))
 }
 
-/** catalogDiff (Airbyte's rules, src/api/catalog-diff.ts) from one catalog to another, with the verdict. */
+/** catalogDiff (Airbyte's rules, src/domain/catalog-diff.ts) from one catalog to another, with the verdict. */
 function diffAgainst(current: ApiCatalog, next: ApiCatalog): { catalogDiff: CatalogDiff; breakingChange: boolean } {
   const streams = current.streams as unknown as ConfiguredStreamLike[]
   const diff = catalogDiff(streams, next.streams.map((e) => e.stream as unknown as StreamLike))
