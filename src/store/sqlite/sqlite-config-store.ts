@@ -8,6 +8,7 @@ import type {
   ConnectionRecord,
   CustomDefinitionRecord,
   OperationRecord,
+  SchemaCheckRecord,
   WorkspaceRecord,
 } from '../config-store.js'
 import { staleWriteError } from '../config-store.js'
@@ -213,6 +214,21 @@ export class SqliteConfigStore implements ConfigStore {
         hash.update(`${row.definition_id}\u0000${row.doc}\u0000`)
       }
       return hash.digest('hex')
+    })
+  }
+
+  getSchemaCheck(connectionId: string): Promise<SchemaCheckRecord | undefined> {
+    return this.#run(() => parse<SchemaCheckRecord>(this.#db.prepare('SELECT doc FROM schema_checks WHERE connection_id = ?').get(connectionId) as DocRow | undefined))
+  }
+
+  putSchemaCheck(check: SchemaCheckRecord): Promise<void> {
+    return this.#run(() => {
+      this.#db
+        .prepare(
+          `INSERT INTO schema_checks (connection_id, checked_at, doc) VALUES (?, ?, ?)
+           ON CONFLICT (connection_id) DO UPDATE SET checked_at = excluded.checked_at, doc = excluded.doc`,
+        )
+        .run(check.connectionId, check.checkedAt, JSON.stringify(check))
     })
   }
 
