@@ -226,6 +226,8 @@ export async function updateConnection(deps: ApiDeps, body: ConnectionBody): Pro
     const resolved = await resolveCatalog(deps, source, destination, body.syncCatalog.streams, body.sourceCatalogId ?? conn.sourceCatalogId)
     next.syncCatalog = resolved.syncCatalog
     if (resolved.sourceCatalogId !== undefined) next.sourceCatalogId = resolved.sourceCatalogId
+    // A catalog saved from a newer discover settles the schema change found before (domain/schema-change.ts).
+    if (next.sourceCatalogId !== conn.sourceCatalogId) delete next.extra.breakingChange
   }
   if (typeof body.name === 'string' && body.name.trim() !== '') next.name = body.name
   if (body.namespaceDefinition) next.namespaceDefinition = body.namespaceDefinition
