@@ -6,6 +6,8 @@ import { testDestinationDefinition } from '../../src/connectors/test-destination
 import { testSourceDefinition } from '../../src/connectors/test-source/index.js'
 import { Notifier } from '../../src/notifications/notifier.js'
 import type { AirbyteCatalog, AirbyteStream, SourceDefinition } from '../../src/protocol/index.js'
+import type { ConfigStore } from '../../src/store/config-store.js'
+import type { RunAttemptFn } from '../../src/worker/worker-options.js'
 import { startWebhookReceiver } from '../helpers/webhook-receiver.js'
 import { fixture, succeed, type Fixture } from './worker-fixture.js'
 
@@ -167,5 +169,51 @@ test('a lost cursor disables the connection, fails the sync with the reason and 
     await worker.stop()
     await f.close()
     await hook.close()
+  }
+})
+
+test('propagation is a compare-and-set write: an API edit made meanwhile is kept, the sync runs with the new columns', async () => {
+  const f = await fixture()
+  const source = scriptedSource(async () => ({ streams: [items(['id', 'updated_at', 'name', 'price'])] }))
+  let raced = false
+  // The first write of the check loses a race against a rename made through the API.
+  const racing = new Proxy(f.configStore, {
+    get(target, prop) {
+      if (prop === 'putConnection') {
+        return async (conn: Parameters<ConfigStore['putConnection']>[0]) => {
+          if (!raced) {
+            raced = true
+            const current = await target.getConnection(conn.connectionId)
+            assert.ok(current)
+            await target.putConnection({ ...current, name: 'renamed meanwhile' })
+          }
+          return target.putConnection(conn)
+        }
+      }
+      const value: unknown = Reflect.get(target, prop)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+  const columns: string[][] = []
+  const capture: RunAttemptFn = async (input) => {
+    columns.push(Object.keys((input.catalog.streams[0]?.stream.jsonSchema as { properties: object }).properties))
+    return succeed(input)
+  }
+  const worker = f.worker(f.jobStore, capture, { registry: new ConnectorRegistry([source.definition, testDestinationDefinition]), configStore: racing })
+  try {
+    await configure(f, { nonBreakingChangesPreference: 'propagate_columns' })
+    await worker.start()
+    const run = await sync(f)
+    assert.equal(run.status, 'succeeded', run.log)
+    assert.ok(raced)
+    const stored = await f.configStore.getConnection(f.connectionId)
+    assert.equal(stored?.name, 'renamed meanwhile')
+    assert.deepEqual(Object.keys((stored?.syncCatalog.streams[0]?.stream.jsonSchema as { properties: object }).properties), ['id', 'updated_at', 'name', 'price'])
+    assert.deepEqual(columns, [['id', 'updated_at', 'name', 'price']])
+    assert.match(run.log, /propagate_columns applied 1 change\(s\) to the connection: stream 'items': columns added: price/)
+    assert.equal((await f.configStore.getSchemaCheck(f.connectionId))?.schemaChange, 'no_change')
+  } finally {
+    await worker.stop()
+    await f.close()
   }
 })
