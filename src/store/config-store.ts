@@ -177,6 +177,8 @@ export interface ConfigStore {
 
   /** The last schema check of a connection. */
   getSchemaCheck(connectionId: string): Promise<SchemaCheckRecord | undefined>
+  /** The last schema checks of a workspace's connections (one query for list views). */
+  listSchemaChecks(workspaceId: string): Promise<SchemaCheckRecord[]>
   /** Inserts or replaces the connection's schema check. */
   putSchemaCheck(check: SchemaCheckRecord): Promise<void>
 

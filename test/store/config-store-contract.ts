@@ -249,7 +249,7 @@ export function configStoreContract(name: string, factory: ConfigStoreFactory): 
       assert.equal(await store.getOperation(first.operationId), undefined)
     })
 
-    test('schema checks: one per connection, replaced by the next, documents round-trip exactly', async () => {
+    test('schema checks: one per connection, replaced by the next, listed per workspace, documents round-trip exactly', async () => {
       const ws = workspace('Checks')
       await store.putWorkspace(ws)
       const src = actor('source', ws.workspaceId, 's')
@@ -274,6 +274,15 @@ export function configStoreContract(name: string, factory: ConfigStoreFactory): 
       await store.putSchemaCheck(second)
       assert.deepEqual(await store.getSchemaCheck(conn.connectionId), second)
       assert.equal(await store.getSchemaCheck(other.connectionId), undefined)
+      const elsewhere = workspace('Other checks')
+      await store.putWorkspace(elsewhere)
+      const otherSrc = actor('source', elsewhere.workspaceId, 's')
+      const otherDst = actor('destination', elsewhere.workspaceId, 'd')
+      for (const a of [otherSrc, otherDst]) await store.putActor(a)
+      const foreign = connection(elsewhere.workspaceId, otherSrc.id, otherDst.id)
+      await store.putConnection(foreign)
+      await store.putSchemaCheck({ ...second, connectionId: foreign.connectionId })
+      assert.deepEqual(await store.listSchemaChecks(ws.workspaceId), [second], 'only the connections of the workspace')
     })
 
     test('deleteWorkspace removes the workspace and everything in it, nothing else', async () => {

@@ -226,6 +226,7 @@ export function registerWebBackendRoutes(app: FastifyInstance, deps: ApiDeps): v
       const connections = (await deps.configStore.listConnections({ workspaceId: body.workspaceId })).filter(
         (c) => (body.sourceId === undefined || body.sourceId.includes(c.sourceId)) && (body.destinationId === undefined || body.destinationId.includes(c.destinationId)),
       )
+      const checks = new Map((await deps.configStore.listSchemaChecks(body.workspaceId)).map((check) => [check.connectionId, check]))
       const items: Record<string, unknown>[] = []
       for (const c of connections) {
         const source = await actor(deps, 'source', c.sourceId)
@@ -240,7 +241,7 @@ export function registerWebBackendRoutes(app: FastifyInstance, deps: ApiDeps): v
           source: snippet(deps, source),
           destination: snippet(deps, destination),
           ...(await syncStatus(deps, c.connectionId)),
-          schemaChange: schemaChangeOf(c, await deps.configStore.getSchemaCheck(c.connectionId)),
+          schemaChange: schemaChangeOf(c, checks.get(c.connectionId)),
           sourceActorDefinitionVersion: definitionVersion(deps, source),
           destinationActorDefinitionVersion: definitionVersion(deps, destination),
           tags: [],

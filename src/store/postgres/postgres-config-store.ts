@@ -197,6 +197,14 @@ export class PostgresConfigStore implements ConfigStore {
     return rows[0]?.doc
   }
 
+  async listSchemaChecks(workspaceId: string): Promise<SchemaCheckRecord[]> {
+    const rows = await this.#db.query<DocRow<SchemaCheckRecord>>(
+      `SELECT s.doc FROM sluice_schema_checks s JOIN sluice_connections c ON c.connection_id = s.connection_id WHERE c.workspace_id = $1 ORDER BY s.connection_id`,
+      [workspaceId],
+    )
+    return rows.map((r) => r.doc)
+  }
+
   async putSchemaCheck(check: SchemaCheckRecord): Promise<void> {
     await this.#db.query(
       `INSERT INTO sluice_schema_checks (connection_id, checked_at, doc) VALUES ($1, $2, $3)

@@ -221,6 +221,16 @@ export class SqliteConfigStore implements ConfigStore {
     return this.#run(() => parse<SchemaCheckRecord>(this.#db.prepare('SELECT doc FROM schema_checks WHERE connection_id = ?').get(connectionId) as DocRow | undefined))
   }
 
+  listSchemaChecks(workspaceId: string): Promise<SchemaCheckRecord[]> {
+    return this.#run(() =>
+      parseAll<SchemaCheckRecord>(
+        this.#db
+          .prepare('SELECT s.doc FROM schema_checks s JOIN connections c ON c.connection_id = s.connection_id WHERE c.workspace_id = ? ORDER BY s.connection_id')
+          .all(workspaceId),
+      ),
+    )
+  }
+
   putSchemaCheck(check: SchemaCheckRecord): Promise<void> {
     return this.#run(() => {
       this.#db
