@@ -6,6 +6,7 @@ import { NEW_CONNECTION_GRACE_MS, Scheduler } from './scheduler/scheduler.js'
 import type { SecretService } from './secrets/secret-service.js'
 import type { ConfigStore } from './store/config-store.js'
 import type { JobStore } from './store/job-store.js'
+import type { WorkerMetrics } from './metrics/index.js'
 import { Worker } from './worker/worker.js'
 import { notifierFromEnv, workerOptionsFromEnv } from './worker/worker-options.js'
 
@@ -17,6 +18,8 @@ export interface JobServiceDeps {
   secrets: SecretService
   context: ConnectorContext
   logger: Logger
+  /** The process's metrics (served at /metrics); the embedded worker records into them. */
+  metrics?: WorkerMetrics | undefined
 }
 
 /** A long-running part of the server (matches server.ts's SluiceService). */

@@ -6,13 +6,17 @@ import type { Logger } from 'pino'
 import { builtinDefinitions } from '../connectors/builtin-definitions.js'
 import { ConnectorRegistry } from '../connectors/registry.js'
 import { loadCustomDefinitions } from '../custom-definitions.js'
+import { sluiceVersion } from '../api/version.js'
+import { envInt } from '../env-settings.js'
 import { SluiceError } from '../errors.js'
+import { metricsExposureFromEnv, SluiceMetrics } from '../metrics/index.js'
 import { loadSecretKey, SecretService } from '../secrets/secret-service.js'
 import { connectorContext, createLogger } from '../server.js'
 import type { ClaimedAttempt, JobStore } from '../store/job-store.js'
 import { isPostgresUrl, openPostgresStores, redactDatabaseUrl, type PostgresStores } from '../store/postgres/index.js'
 import { notifierFromEnv, workerOptionsFromEnv } from '../worker/worker-options.js'
 import { Worker } from '../worker/worker.js'
+import { startWorkerMetricsListener, type WorkerMetricsListener } from './worker-metrics-listener.js'
 
 /** Settings of a worker process; the CLI fills them from flags and SLUICE_* variables. */
 export interface WorkerProcessOptions {
@@ -20,7 +24,7 @@ export interface WorkerProcessOptions {
   databaseUrl: string
   /** Attempts run at the same time (default SLUICE_WORKER_CONCURRENCY or 2). */
   concurrency?: number
-  /** Lease of a claimed attempt in ms (default 20 s, or SLUICE_WORKER_LEASE_MS): a dead worker's job moves on within about two leases. */
+  /** Lease of a claimed attempt in ms (default 20 s, or SLUICE_WORKER_LEASE_MS): a dead worker's job moves on within about 1.5 leases of its last heartbeat. */
   leaseMs?: number
   /** Heartbeat and cancel check period in ms (default SLUICE_WORKER_HEARTBEAT_MS or 1 s). */
   heartbeatMs?: number
@@ -32,11 +36,20 @@ export interface WorkerProcessOptions {
   logger?: Logger
   /** Connector registry (default: the built-in connectors). */
   registry?: ConnectorRegistry
+  /**
+   * Serves `GET /metrics` on this port (0: any free port; default SLUICE_METRICS_PORT; none:
+   * no listener). SLUICE_METRICS decides who may read it, as on the API (`off`: no listener).
+   */
+  metricsPort?: number
+  /** Address of the metrics listener (default SLUICE_METRICS_HOST or 127.0.0.1). */
+  metricsHost?: string
 }
 
 export interface RunningWorkerProcess {
   workerId: string
   concurrency: number
+  /** Where this process serves its metrics, when it does. */
+  metricsUrl: string | undefined
   stores: PostgresStores
   /**
    * Graceful stop: no new claims, running attempts get up to `graceMs` to finish, the rest are
@@ -76,7 +89,30 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
     // One late heartbeat must not cost the lease: another worker would take over a live attempt.
     throw new SluiceError('SLUICE_ERR_INVALID_INPUT', `The lease (${leaseMs} ms) must be at least 3 heartbeats (${3 * heartbeatMs} ms).`)
   }
-  const stores = await openPostgresStores({ url: options.databaseUrl, applicationName: 'sluice-worker', maxConnections: concurrency + 4, logger })
+  // Before the store: a bad SLUICE_METRICS or a port in use stops the start with little to undo.
+  const metricsExposure = metricsExposureFromEnv(env)
+  const metricsPort = options.metricsPort ?? (env.SLUICE_METRICS_PORT ? envInt(env, 'SLUICE_METRICS_PORT', 0) : undefined)
+  let metrics: SluiceMetrics | undefined
+  let listener: WorkerMetricsListener | undefined
+  if (metricsPort !== undefined && metricsExposure !== 'off') {
+    metrics = new SluiceMetrics({ version: sluiceVersion() })
+    listener = await startWorkerMetricsListener({
+      metrics,
+      host: options.metricsHost ?? (env.SLUICE_METRICS_HOST || '127.0.0.1'),
+      port: metricsPort,
+      exposure: metricsExposure,
+      apiToken: env.SLUICE_API_TOKEN || undefined,
+      authLimits: { maxFailures: envInt(env, 'SLUICE_AUTH_MAX_FAILURES', 10, 1), windowMs: envInt(env, 'SLUICE_AUTH_WINDOW_SECONDS', 60, 1) * 1000 },
+    })
+  }
+  if (metricsPort !== undefined && metricsExposure === 'off') logger.warn('SLUICE_METRICS=off: the worker serves no metrics, whatever the metrics port.')
+  let stores: PostgresStores
+  try {
+    stores = await openPostgresStores({ url: options.databaseUrl, applicationName: 'sluice-worker', maxConnections: concurrency + 4, logger })
+  } catch (e) {
+    await listener?.close()
+    throw e
+  }
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
   const registry = options.registry ?? new ConnectorRegistry(builtinDefinitions())
   // Custom definitions (manifests, connector images) live in the database and may be added by any
@@ -107,6 +143,7 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
     pollIntervalMs: options.pollIntervalMs ?? (env.SLUICE_WORKER_POLL_MS ? fromEnv.pollIntervalMs : 2_000),
     // Other workers may be running: only attempts whose lease expired are theirs to recover.
     recoverAllOnStart: false,
+    ...(metrics ? { metrics } : {}),
   })
   let unsubscribe: (() => void) | undefined
   let beat: NodeJS.Timeout | undefined
@@ -126,9 +163,10 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
     await worker.stop().catch(() => {})
     await stores.workers.deregister(workerId).catch(() => {})
     await stores.close()
+    await listener?.close()
     throw e
   }
-  logger.info({ workerId, concurrency, database: redactDatabaseUrl(options.databaseUrl) }, 'sluice worker started')
+  logger.info({ workerId, concurrency, database: redactDatabaseUrl(options.databaseUrl), metrics: listener?.url }, 'sluice worker started')
 
   let stopping: Promise<void> | undefined
   const shutdown = (graceMs: number): Promise<void> => {
@@ -140,11 +178,13 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
       await worker.stop(graceMs)
       await stores.workers.deregister(workerId).catch(() => {})
       await stores.close()
+      // Last: the drain stays visible to scrapes until the worker is gone.
+      await listener?.close()
       logger.info({ workerId }, 'worker stopped')
     })()
     return stopping
   }
-  return { workerId, concurrency, stores, shutdown }
+  return { workerId, concurrency, metricsUrl: listener?.url, stores, shutdown }
 }
 
 /**
@@ -173,6 +213,12 @@ function positiveInt(value: string): number {
   return n
 }
 
+function portNumber(value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError('must be a port number from 0 to 65535 (0: any free port).')
+  return n
+}
+
 function positiveNumber(value: string): number {
   const n = Number(value)
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number of seconds >= 0.')
@@ -185,10 +231,12 @@ export function workerCommand(): Command {
     .description('run a worker process: claims and runs sync jobs from a shared PostgreSQL store (scale out)')
     .option('--database-url <url>', 'postgres:// URL of the shared store (default: $SLUICE_DATABASE_URL)')
     .option('--concurrency <n>', 'attempts run at the same time (default: $SLUICE_WORKER_CONCURRENCY or 2)', positiveInt)
-    .option('--lease <seconds>', 'lease of a claimed attempt; a dead worker\'s job moves on after about two leases (default 20)', positiveNumber)
+    .option('--lease <seconds>', 'lease of a claimed attempt; a dead worker\'s job moves on within about 1.5 leases (default 20)', positiveNumber)
     .option('--shutdown-grace <seconds>', 'on SIGTERM, how long running attempts may finish before they are released (default 60)', positiveNumber)
     .option('--data-dir <dir>', 'data directory (default: $SLUICE_DATA_DIR or ./.sluice)')
-    .action(async (opts: { databaseUrl?: string; concurrency?: number; lease?: number; shutdownGrace?: number; dataDir?: string }) => {
+    .option('--metrics-port <port>', 'serve GET /metrics on this port (default: $SLUICE_METRICS_PORT; none: no listener)', portNumber)
+    .option('--metrics-host <host>', 'address of the metrics listener (default: $SLUICE_METRICS_HOST or 127.0.0.1)')
+    .action(async (opts: { databaseUrl?: string; concurrency?: number; lease?: number; shutdownGrace?: number; dataDir?: string; metricsPort?: number; metricsHost?: string }) => {
       const env = process.env
       const databaseUrl = opts.databaseUrl ?? env.SLUICE_DATABASE_URL ?? ''
       const running = await startWorkerProcess({
@@ -196,8 +244,11 @@ export function workerCommand(): Command {
         ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
         ...(opts.lease !== undefined ? { leaseMs: opts.lease * 1000 } : {}),
         ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+        ...(opts.metricsPort !== undefined ? { metricsPort: opts.metricsPort } : {}),
+        ...(opts.metricsHost ? { metricsHost: opts.metricsHost } : {}),
         env,
       })
+      if (running.metricsUrl) process.stdout.write(`sluice worker metrics on ${running.metricsUrl}\n`)
       // Machine-readable line on stdout, like `sluice serve`.
       process.stdout.write(`sluice worker ${running.workerId} running (concurrency ${running.concurrency})\n`)
       const graceMs = (opts.shutdownGrace ?? 60) * 1000

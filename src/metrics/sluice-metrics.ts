@@ -14,7 +14,20 @@ export interface AttemptEndedSample {
   durationMs: number
 }
 
-/** Options of {@link createSluiceMetrics}. */
+/**
+ * What a worker records (src/worker takes this, not the whole {@link SluiceMetrics}): attempts
+ * started and ended, records committed, claim round trips, lease expiries and its busy slots.
+ */
+export interface WorkerMetrics {
+  attemptStarted(jobType: JobConfigType, waitedMs?: number): void
+  attemptEnded(sample: AttemptEndedSample): void
+  recordsCommitted(connectionId: string, records: number, bytes: number): void
+  claimObserved(durationMs: number): void
+  leasesExpired(count?: number): void
+  attemptsRunning(count: number): void
+}
+
+/** Options of {@link SluiceMetrics}. */
 export interface SluiceMetricsOptions {
   /**
    * Adds Node's process metrics (CPU, RSS, heap, event loop lag, GC). Default true. Create one
@@ -38,7 +51,7 @@ const QUEUE_WAIT_BUCKETS_S = [0.1, 0.5, 1, 5, 15, 30, 60, 300, 900, 3_600]
  * request latency; the worker calls the attempt, record, claim and lease methods. Scrape-time
  * gauges read from the store live in {@link StoreGauges}, registered on the same registry.
  */
-export class SluiceMetrics {
+export class SluiceMetrics implements WorkerMetrics {
   readonly registry = new Registry()
   readonly #requestDuration: Histogram<'method' | 'route' | 'status_code'>
   readonly #attemptsStarted: Counter<'type'>
@@ -50,6 +63,7 @@ export class SluiceMetrics {
   readonly #bytes: Counter<'connection_id'>
   readonly #claimDuration: Histogram
   readonly #leaseExpiries: Counter
+  readonly #attemptsRunning: Gauge
 
   constructor(options: SluiceMetricsOptions = {}) {
     const registers = [this.registry]
@@ -100,6 +114,7 @@ export class SluiceMetrics {
       help: 'Attempts this process found with an expired lease (their worker died) and recovered.',
       registers,
     })
+    this.#attemptsRunning = new Gauge({ name: 'sluice_attempts_running', help: "Attempts this process's worker runs now (0 without a worker).", registers })
   }
 
   /** One API request ended; `route` is the route pattern (e.g. `/api/v1/jobs/get`), never the raw URL. */
@@ -134,6 +149,11 @@ export class SluiceMetrics {
   /** This process recovered `count` attempts whose lease had expired. */
   leasesExpired(count = 1): void {
     if (count > 0) this.#leaseExpiries.inc(count)
+  }
+
+  /** The worker of this process now runs `count` attempts. */
+  attemptsRunning(count: number): void {
+    this.#attemptsRunning.set(count)
   }
 
   /** The exposition text and its content type, for `GET /metrics`. */

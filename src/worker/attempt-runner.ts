@@ -1,6 +1,8 @@
 import type { Logger } from 'pino'
 import { connectionOperations } from '../domain/connection-operations.js'
+import { isAttemptFailure } from '../engine/index.js'
 import type { AttemptProgress, AttemptResult } from '../engine/types.js'
+import type { AttemptEndedSample, WorkerMetrics } from '../metrics/index.js'
 import { cancelledError, SluiceError } from '../errors.js'
 import type { SecretService } from '../secrets/secret-service.js'
 import type { ConfigStore } from '../store/config-store.js'
@@ -31,6 +33,8 @@ export interface AttemptRunnerOptions {
   /** Retries of the store call that records the attempt's end (tests shorten the pauses). */
   storeRetry?: Pick<StoreRetryOptions, 'attempts' | 'delayMs'> | undefined
   webhookRetry: WebhookRetry
+  /** Where the attempt's start, end and committed records are counted; none: not counted. */
+  metrics?: WorkerMetrics | undefined
   now: () => number
   logger: Logger | undefined
 }
@@ -53,6 +57,11 @@ export class AttemptRunner {
     const { job, attempt } = claimed
     const { jobStore: store, workerId, logger } = this.#options
     const log = new AttemptLog(store, job.id, attempt.attemptNumber, this.#options.now)
+    const metrics = this.#options.metrics
+    const startedAt = this.#options.now()
+    // A job is runnable from its creation, or from its retry time when it came back incomplete.
+    metrics?.attemptStarted(job.configType, attempt.createdAt - Math.max(job.createdAt, job.runAfter))
+    const commits = new CommitCounter(job.configId, metrics)
     let progress: AttemptProgress | undefined
     let progressWrite: Promise<unknown> = Promise.resolve()
     // Each beat is scheduled when the previous one is done: a slow store never stacks beats up.
@@ -77,6 +86,7 @@ export class AttemptRunner {
         ...input,
         onProgress: (p) => {
           progress = p
+          commits.observe(p)
           progressWrite = progressWrite.then(() => store.updateAttempt(job.id, attempt.attemptNumber, { totalStats: p.totalStats, streamStats: p.streamStats })).catch(() => undefined)
         },
       })
@@ -87,9 +97,15 @@ export class AttemptRunner {
       failure = err
       await progressWrite
     }
+    commits.observe(result ?? (isAttemptFailure(failure) ? failure.stats : progress))
+    let ended: Pick<AttemptEndedSample, 'status' | 'failureType'> | undefined
     try {
-      if (result !== undefined) await this.#recordSuccess(job, attempt, result, log, run.controller.signal)
-      else await this.#options.failures.recordFailedAttempt(job, attempt, run, failure, progress, log)
+      if (result !== undefined) {
+        await this.#recordSuccess(job, attempt, result, log, run.controller.signal)
+        ended = { status: 'succeeded' }
+      } else {
+        ended = await this.#options.failures.recordFailedAttempt(job, attempt, run, failure, progress, log)
+      }
     } catch (err) {
       // The store failed on every try. The records and state the attempt committed stay; the
       // attempt keeps its running status until its lease expires, and recovery then records it.
@@ -98,6 +114,8 @@ export class AttemptRunner {
       beating = false
       clearTimeout(heartbeat)
       await log.flush().catch((err: unknown) => logger?.warn({ err, jobId: job.id }, 'could not write the attempt log'))
+      // An end the store never recorded is not counted: recovery records it once the lease expires.
+      if (ended !== undefined) metrics?.attemptEnded({ jobType: job.configType, ...ended, durationMs: this.#options.now() - startedAt })
     }
   }
 
@@ -164,5 +182,29 @@ export class AttemptRunner {
       // A store hiccup: the lease is long enough to try again on the next beat.
       this.#options.logger?.warn({ err, jobId }, 'heartbeat failed')
     }
+  }
+}
+
+/**
+ * Counts the records and bytes of one attempt as the destination commits them: the engine
+ * reports running totals, the metrics get what is new since the last report.
+ */
+class CommitCounter {
+  readonly #connectionId: string
+  readonly #metrics: WorkerMetrics | undefined
+  #records = 0
+  #bytes = 0
+
+  constructor(connectionId: string, metrics: WorkerMetrics | undefined) {
+    this.#connectionId = connectionId
+    this.#metrics = metrics
+  }
+
+  observe(progress: AttemptProgress | undefined): void {
+    if (progress === undefined || this.#metrics === undefined) return
+    const { recordsCommitted, bytesCommitted } = progress.totalStats
+    this.#metrics.recordsCommitted(this.#connectionId, recordsCommitted - this.#records, bytesCommitted - this.#bytes)
+    this.#records = Math.max(this.#records, recordsCommitted)
+    this.#bytes = Math.max(this.#bytes, bytesCommitted)
   }
 }

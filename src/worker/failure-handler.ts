@@ -11,6 +11,7 @@ import type { AbortCause, RunningAttempt } from './running-attempt.js'
 import { updateRecord } from '../store/config-store.js'
 import { retryStoreCall, type StoreRetryOptions } from './store-retry.js'
 import type { JobNotifications } from './job-notifications.js'
+import type { AttemptEndedSample } from '../metrics/index.js'
 
 const WORKER_LOST_MESSAGE = 'The worker running this attempt stopped (process killed or crashed); the job resumes from the last saved state.'
 
@@ -46,12 +47,23 @@ export class FailureHandler {
     this.#options = options
   }
 
-  /** Records a failed attempt and decides the job's fate (cancelled, incomplete with backoff, failed). */
-  async recordFailedAttempt(job: JobRecord, attempt: AttemptRecord, run: RunningAttempt, err: unknown, progress: AttemptProgress | undefined, log: AttemptLog): Promise<void> {
+  /**
+   * Records a failed attempt and decides the job's fate (cancelled, incomplete with backoff,
+   * failed). Returns how the attempt ended, for the metrics: `cancelled` for a cancel, else
+   * `failed` with the failure type (an attempt taken over after its lease expired: system_error).
+   */
+  async recordFailedAttempt(
+    job: JobRecord,
+    attempt: AttemptRecord,
+    run: RunningAttempt,
+    err: unknown,
+    progress: AttemptProgress | undefined,
+    log: AttemptLog,
+  ): Promise<Pick<AttemptEndedSample, 'status' | 'failureType'>> {
     const { jobStore, now, logger } = this.#options
     if (run.cause === 'lease_lost') {
       log.warn('Attempt abandoned: another worker took it over after the lease expired.')
-      return
+      return { status: 'failed', failureType: 'system_error' }
     }
     const stats = isAttemptFailure(err) ? err.stats : progress
     const failure = this.#failureReason(err, run.cause, log)
@@ -89,6 +101,7 @@ export class FailureHandler {
       this.#options.notifications?.send(job, 'sync_failure', { ...committed(stats), detail: `Failure: ${failure.externalMessage}` })
       await this.#disableIfAlwaysFailing(job)
     }
+    return next.status === 'cancelled' ? { status: 'cancelled' } : { status: 'failed', failureType: failure.failureType }
   }
 
   /**

@@ -6,6 +6,7 @@ import type { ConnectorContext } from '../protocol/index.js'
 import type { SecretService } from '../secrets/secret-service.js'
 import type { ConfigStore } from '../store/config-store.js'
 import type { JobStore } from '../store/job-store.js'
+import type { WorkerMetrics } from '../metrics/index.js'
 import { retryPolicyFromEnv, type RetryPolicy } from './retry-policy.js'
 import type { StoreRetryOptions } from './store-retry.js'
 import { Notifier } from '../notifications/notifier.js'
@@ -57,6 +58,8 @@ export interface WorkerOptions {
   notifier?: Notifier
   /** Retries of the store call that records an attempt's end (default 5 tries, 0.2 s doubling to 5 s). */
   storeRetry?: Pick<StoreRetryOptions, 'attempts' | 'delayMs'>
+  /** Where attempts, records, claims and lease expiries are counted (the process's /metrics); none: not counted. */
+  metrics?: WorkerMetrics
 }
 
 /** Tries per webhook operation and the wait before retry n. */

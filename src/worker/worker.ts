@@ -11,6 +11,7 @@ import { abortForShutdown, attemptKey, type RunningAttempt } from './running-att
 import type { WorkerOptions } from './worker-options.js'
 import { JobNotifications } from './job-notifications.js'
 import { SchemaCheck } from './schema-check.js'
+import type { WorkerMetrics } from '../metrics/index.js'
 
 /**
  * The job loop: claim -> heartbeat -> run -> finish, `concurrency` attempts at a time.
@@ -31,13 +32,15 @@ export class Worker {
   readonly #runner: AttemptRunner
   readonly #failures: FailureHandler
   readonly #notifications: JobNotifications | undefined
+  readonly #metrics: WorkerMetrics | undefined
   /** The attempts this worker runs now, by {@link attemptKey}. */
   readonly #runningAttempts = new Map<string, RunningAttempt>()
   readonly #stop = new AbortController()
   #loops: Array<Promise<void>> = []
   /** Wake-up functions of the slots sleeping in #idle. */
   readonly #sleepers = new Set<() => void>()
-  #lastRecovery = 0
+  #recoveryTimer: NodeJS.Timeout | undefined
+  #recovering: Promise<void> | undefined
 
   constructor(options: WorkerOptions) {
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
@@ -48,6 +51,7 @@ export class Worker {
     this.#pollIntervalMs = options.pollIntervalMs ?? 500
     this.#leaseMs = options.leaseMs ?? 30_000
     this.#recoverAllOnStart = options.recoverAllOnStart ?? false
+    this.#metrics = options.metrics
     this.#notifications = options.notifier === undefined ? undefined : new JobNotifications(options.configStore, options.notifier, this.#logger)
     this.#failures = new FailureHandler({
       jobStore: options.jobStore,
@@ -87,6 +91,7 @@ export class Worker {
       webhookRetry: options.webhookRetry ?? { attempts: 4, backoffMs: (n) => Math.min(5000, 1000 * n) },
       storeRetry: options.storeRetry,
       notifications: this.#notifications,
+      metrics: this.#metrics,
       now: this.#now,
       logger: this.#logger,
     })
@@ -95,6 +100,7 @@ export class Worker {
   /** Recovers lost attempts, then starts the claim loops. */
   async start(): Promise<void> {
     await this.recover(this.#recoverAllOnStart)
+    this.#scheduleRecovery()
     for (let i = 0; i < this.#concurrency; i++) this.#loops.push(this.#loop())
   }
 
@@ -105,6 +111,7 @@ export class Worker {
    */
   async stop(graceMs = 0): Promise<void> {
     this.#stop.abort()
+    clearTimeout(this.#recoveryTimer)
     for (const wake of [...this.#sleepers]) wake()
     if (graceMs > 0 && this.#runningAttempts.size > 0) {
       // Graceful shutdown: no new claims; the loops end as their attempts finish, or the grace ends.
@@ -115,6 +122,7 @@ export class Worker {
     for (const run of this.#runningAttempts.values()) abortForShutdown(run)
     await Promise.all(this.#loops)
     this.#loops = []
+    await this.#recovering
     await this.#notifications?.drain()
   }
 
@@ -136,7 +144,27 @@ export class Worker {
     const lost = (await store.expiredAttempts(all ? Number.MAX_SAFE_INTEGER : this.#now())).filter((a) => !this.#runningAttempts.has(attemptKey(a)))
     let recovered = 0
     for (const attempt of lost) if (await this.#failures.recordLostAttempt(attempt)) recovered++
+    this.#metrics?.leasesExpired(recovered)
     return recovered
+  }
+
+  /**
+   * Looks for expired leases every half lease, on a timer of its own rather than in the claim
+   * loops: a dead worker's attempt is recovered within 1.5 leases of its last heartbeat whatever
+   * the poll interval, and the idle slots are woken to claim it.
+   */
+  #scheduleRecovery(): void {
+    this.#recoveryTimer = setTimeout(() => {
+      this.#recovering = this.recover(false)
+        .then((recovered) => {
+          if (recovered > 0) this.wake()
+        })
+        .catch((err: unknown) => this.#logger?.error({ err }, 'worker could not recover lost attempts'))
+        .finally(() => {
+          this.#recovering = undefined
+          if (!this.#stop.signal.aborted) this.#scheduleRecovery()
+        })
+    }, this.#leaseMs / 2)
   }
 
   async #loop(): Promise<void> {
@@ -144,11 +172,9 @@ export class Worker {
     while (!signal.aborted) {
       let claimed: ClaimedAttempt | undefined
       try {
-        if (this.#now() - this.#lastRecovery >= this.#leaseMs) {
-          this.#lastRecovery = this.#now()
-          await this.recover(false)
-        }
+        const claimStart = performance.now()
         claimed = await this.#jobStore.claimNext(this.workerId, this.#leaseMs)
+        this.#metrics?.claimObserved(performance.now() - claimStart)
       } catch (err) {
         this.#logger?.error({ err }, 'worker could not claim a job')
       }
@@ -179,12 +205,14 @@ export class Worker {
     const run: RunningAttempt = { controller: new AbortController(), cause: undefined }
     const key = attemptKey(claimed.attempt)
     this.#runningAttempts.set(key, run)
+    this.#metrics?.attemptsRunning(this.#runningAttempts.size)
     // stop() ran between the claim and this point: it could not see this attempt.
     if (this.#stop.signal.aborted) abortForShutdown(run)
     try {
       await this.#runner.run(claimed, run)
     } finally {
       this.#runningAttempts.delete(key)
+      this.#metrics?.attemptsRunning(this.#runningAttempts.size)
     }
   }
 }

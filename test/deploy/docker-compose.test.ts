@@ -19,6 +19,7 @@ interface Service {
   ports?: string[]
   deploy?: { replicas?: number }
   healthcheck?: { disable?: boolean; test?: string[] }
+  expose?: string[]
   stop_grace_period?: string
   volumes?: string[]
 }
@@ -87,6 +88,15 @@ test('the commands are real CLI commands and flags: `serve --no-worker` on all i
   assert.ok(seconds(services.worker!.stop_grace_period!) >= graceS + 15)
   // The image's health check asks the API port: it would mark every worker unhealthy.
   assert.equal(services.worker!.healthcheck?.disable, true)
+})
+
+test('the workers serve /metrics on all interfaces, on the port the compose network exposes, not published on the host', async () => {
+  const { opts } = await parseCli(services.worker!.command!)
+  assert.equal(opts.metricsHost, '0.0.0.0')
+  assert.equal(typeof opts.metricsPort, 'number')
+  assert.deepEqual(services.worker!.expose, [String(opts.metricsPort)])
+  // Two replicas cannot bind one host port.
+  assert.equal(services.worker!.ports, undefined)
 })
 
 test('both sluice services build deploy/Dockerfile and read the secret key and token from the env file', () => {

@@ -137,7 +137,19 @@ test('the worker runs `sluice worker`, and Kubernetes waits out its whole drain 
   const graceS = (parsed.opts.shutdownGrace as number | undefined) ?? 60
   // Grace for running attempts, then aborting them, recording them as failed and deregistering.
   assert.ok(worker.spec.template.spec.terminationGracePeriodSeconds >= graceS + 15, `terminationGracePeriodSeconds >= ${graceS + 15}`)
-  assert.equal(c.ports, undefined, 'a worker serves no HTTP')
+})
+
+test('the worker serves /metrics on all interfaces, on the port its Prometheus annotations name', async () => {
+  const c = containerOf(worker)
+  const { opts } = await parseCli(c.args!)
+  assert.equal(opts.metricsHost, '0.0.0.0', 'reachable from other pods (the CLI default is 127.0.0.1)')
+  assert.equal(typeof opts.metricsPort, 'number')
+  assert.deepEqual(c.ports, [{ name: 'metrics', containerPort: opts.metricsPort }])
+  const annotations = worker.spec.template.metadata.annotations as Record<string, string>
+  assert.equal(annotations['prometheus.io/scrape'], 'true')
+  assert.equal(annotations['prometheus.io/port'], String(opts.metricsPort))
+  assert.equal(annotations['prometheus.io/path'], '/metrics')
+  assert.equal(c.livenessProbe, undefined, 'no probe on /metrics, which SLUICE_METRICS=auth would close')
 })
 
 test('both run as the image user, non-root, read-only root filesystem, with /data and /tmp writable', () => {

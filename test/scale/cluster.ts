@@ -22,6 +22,7 @@ export interface SluiceProcess {
   pid: number
   /** `sluice serve`: its base URL; `sluice worker`: its worker id. */
   ready: string
+  stdout(): string
   stderr(): string
   /** Resolves with the exit code (null when killed by a signal). */
   exited: Promise<number | null>
@@ -100,7 +101,7 @@ export class Cluster {
         reject(new Error(`sluice ${args[0]} exited with ${code}; stderr: ${stderr}`))
       })
     })
-    const p: SluiceProcess = { child, pid: child.pid ?? -1, ready, stderr: () => stderr, exited }
+    const p: SluiceProcess = { child, pid: child.pid ?? -1, ready, stdout: () => stdout, stderr: () => stderr, exited }
     this.processes.push(p)
     return p
   }

@@ -37,3 +37,26 @@ test('a job whose attempts keep losing their worker still ends by the retry limi
     await f.close()
   }
 })
+
+test('expired leases are found on a timer of their own: an idle worker with an hour-long poll still takes the attempt over', async () => {
+  const f = await fixture()
+  // Polling never comes round in this test; only the recovery timer (every half lease) can find the lost attempt.
+  const w = f.worker(f.jobStore, succeed, { workerId: 'survivor', leaseMs: 400, pollIntervalMs: 3_600_000, retry: { backoffBaseMs: 600_000, maxAttempts: 3 } })
+  try {
+    const job = await f.jobStore.createJob({ configType: 'sync', configId: f.connectionId, streams: [] })
+    await f.jobStore.claimNext('dead-worker', 300)
+    await w.start()
+    assert.equal((await f.waitJob(job.id, ['succeeded', 'failed'])).status, 'succeeded')
+    const attempts = await f.jobStore.listAttempts(job.id)
+    assert.deepEqual(
+      attempts.map((a) => [a.workerId, a.status]),
+      [
+        ['dead-worker', 'failed'],
+        ['survivor', 'succeeded'],
+      ],
+    )
+  } finally {
+    await w.stop()
+    await f.close()
+  }
+})
