@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import type {
   AirbyteCatalog,
   ConnectorConfig,
@@ -12,7 +12,8 @@ import { isSluiceError, notFound, SluiceError } from '../errors.js'
 import { decryptSecrets, encryptedLookingPaths, encryptSecrets, maskSecrets, restoreMaskedSecrets, secretPaths, secretValues } from '../secrets/config-secrets.js'
 import type { SecretService } from '../secrets/secret-service.js'
 import type { ActorRecord, CatalogRecord, ConfigStore } from '../store/config-store.js'
-import { toApiCatalog } from './catalog-conversion.js'
+import { toApiCatalog } from '../domain/catalog-conversion.js'
+import { configHash } from '../domain/config-hash.js'
 import { cancelActiveJob, deprecateConnections } from './connection-service.js'
 import { callConnector, scrub, type SynchronousJobRead } from './connector-calls.js'
 import type { ApiDeps } from './deps.js'
@@ -176,22 +177,6 @@ export async function checkActor(
     outcome.job.succeeded = true
   }
   return { status: 'failed', message: outcome.message, jobInfo: outcome.job }
-}
-
-/** Cache key of a discovered catalog: the definition and the configuration it was discovered with. */
-export function configHash(definitionId: string, config: ConnectorConfig): string {
-  return createHash('sha256').update(definitionId).update('\u0000').update(canonicalJson(config)).digest('hex')
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
-  if (typeof value === 'object' && value !== null) {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`
-  }
-  return JSON.stringify(value) ?? 'null'
 }
 
 /** Airbyte's `SourceDiscoverSchemaRead`. */

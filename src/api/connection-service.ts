@@ -1,5 +1,5 @@
 import type { ConnectionRecord } from '../store/config-store.js'
-import { toApiSyncCatalog } from './catalog-conversion.js'
+import { toApiSyncCatalog } from '../domain/catalog-conversion.js'
 import type { ApiDeps } from './deps.js'
 import { scheduleFields } from './schedule.js'
 

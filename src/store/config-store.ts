@@ -109,6 +109,27 @@ export interface CatalogRecord {
   createdAt: number
 }
 
+/** What a connection's schema check (a discover before a sync) found and left pending. */
+export type SchemaChangeVerdict = 'no_change' | 'non_breaking' | 'breaking'
+
+/** The last schema check of a connection (one per connection, replaced by each check). */
+export interface SchemaCheckRecord {
+  connectionId: string
+  /** epoch ms of the discover */
+  checkedAt: number
+  /** The catalog that discover stored (a CatalogRecord of the source). */
+  catalogId: string
+  /** What the check left for the user: `no_change` when nothing changed or the change was applied. */
+  schemaChange: SchemaChangeVerdict
+  /**
+   * The connection's `sourceCatalogId` when the check ran: a pending change stays pending while the
+   * connection is still based on that catalog (saving a refreshed catalog moves it on).
+   */
+  baselineCatalogId?: string
+  /** Airbyte's CatalogDiff the check found (`{transforms: []}` when none). */
+  diff: { transforms: unknown[] }
+}
+
 /** A custom (declarative manifest) definition added at run time. */
 export interface CustomDefinitionRecord {
   definitionId: string
@@ -153,6 +174,13 @@ export interface ConfigStore {
   putCustomDefinition(def: CustomDefinitionRecord): Promise<void>
   /** A fingerprint of the stored custom definitions: it changes whenever one is added or replaced. */
   customDefinitionsVersion(): Promise<string>
+
+  /** The last schema check of a connection. */
+  getSchemaCheck(connectionId: string): Promise<SchemaCheckRecord | undefined>
+  /** The last schema checks of a workspace's connections (one query for list views). */
+  listSchemaChecks(workspaceId: string): Promise<SchemaCheckRecord[]>
+  /** Inserts or replaces the connection's schema check. */
+  putSchemaCheck(check: SchemaCheckRecord): Promise<void>
 
   /** Operations of a workspace (tombstoned ones only when asked). */
   listOperations(workspaceId: string, opts?: { includeTombstone?: boolean }): Promise<OperationRecord[]>

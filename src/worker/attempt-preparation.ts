@@ -17,6 +17,7 @@ import type { ActorRecord, ConfigStore } from '../store/config-store.js'
 import type { AttemptRecord, JobRecord, JobStore } from '../store/job-store.js'
 import { configuredCatalog, fieldSelection, namespaceMapping, resetEntries } from './attempt-catalog.js'
 import type { AttemptLog } from './attempt-log.js'
+import type { SchemaCheck } from './schema-check.js'
 import { updateRecord } from '../store/config-store.js'
 
 /** The engine input of one attempt, all but the progress callback (the runner adds it). */
@@ -30,12 +31,15 @@ export interface AttemptPreparationOptions {
   /** Decrypts stored connector configurations. */
   secrets: SecretService
   context: ConnectorContext
+  /** Discovers and applies schema changes before the first attempt of a sync. */
+  schemaCheck: SchemaCheck
 }
 
 /**
  * Builds the engine input of a claimed attempt: loads the connection and its connectors,
  * decrypts their configurations (and registers the secrets with the attempt log so they are
- * scrubbed), applies Airbyte's generation and state rules, and builds the configured catalog.
+ * scrubbed), runs the schema check before a sync's first attempt, applies Airbyte's generation
+ * and state rules, and builds the configured catalog.
  */
 export class AttemptPreparation {
   readonly #options: AttemptPreparationOptions
@@ -47,14 +51,14 @@ export class AttemptPreparation {
   /** Loads the connection and connectors, applies generations/state rules, builds the engine input. */
   async prepare(job: JobRecord, attempt: AttemptRecord, log: AttemptLog, signal: AbortSignal): Promise<PreparedAttempt> {
     const { configStore, jobStore, registry } = this.#options
-    const connection = await configStore.getConnection(job.configId)
-    if (connection === undefined) throw configError(`The connection ${job.configId} no longer exists.`)
-    if (connection.status === 'deprecated') throw configError(`The connection ${job.configId} was deleted.`)
-    const sourceActor = await configStore.getActor('source', connection.sourceId)
-    const destinationActor = await configStore.getActor('destination', connection.destinationId)
-    if (sourceActor === undefined || sourceActor.tombstone) throw configError(`The source ${connection.sourceId} of this connection no longer exists.`)
+    const stored = await configStore.getConnection(job.configId)
+    if (stored === undefined) throw configError(`The connection ${job.configId} no longer exists.`)
+    if (stored.status === 'deprecated') throw configError(`The connection ${job.configId} was deleted.`)
+    const sourceActor = await configStore.getActor('source', stored.sourceId)
+    const destinationActor = await configStore.getActor('destination', stored.destinationId)
+    if (sourceActor === undefined || sourceActor.tombstone) throw configError(`The source ${stored.sourceId} of this connection no longer exists.`)
     if (destinationActor === undefined || destinationActor.tombstone) {
-      throw configError(`The destination ${connection.destinationId} of this connection no longer exists.`)
+      throw configError(`The destination ${stored.destinationId} of this connection no longer exists.`)
     }
     const sourceDef = registry.getSource(sourceActor.definitionId)
     const destinationDef = registry.getDestination(destinationActor.definitionId)
@@ -62,6 +66,11 @@ export class AttemptPreparation {
     if (destinationDef === undefined) throw configError(`The destination definition ${destinationActor.definitionId} is not available in this server.`)
     const sourceConfig = this.#decryptedConfig(sourceActor, sourceDef, log)
     const destinationConfig = this.#decryptedConfig(destinationActor, destinationDef, log)
+    const isSync = job.configType === 'sync' || job.configType === 'refresh'
+    const connection =
+      isSync && attempt.attemptNumber === 0
+        ? await this.#options.schemaCheck.run({ job, connection: stored, sourceActor, sourceDef, sourceConfig, destinationDef, log, signal })
+        : stored
 
     const entries = catalogEntries(connection)
     const isReset = job.configType === 'reset_connection' || job.configType === 'clear'

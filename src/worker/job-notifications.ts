@@ -9,12 +9,14 @@ export interface JobNotice {
   recordsSynced?: number
   bytesSynced?: number
   detail?: string
+  /** A schema check's notification: the changes instead of the job's counts. */
+  schemaChange?: { breaking: boolean; changes: string[] }
 }
 
 /**
  * Sends the workspace's notifications about a sync's outcome (success, failure, the connection
- * disabled after failing) in the background: a slow or failing webhook never holds a worker
- * slot or fails the job. `drain()` waits for those in flight (graceful shutdown).
+ * disabled after failing) and its schema check, in the background: a slow or failing webhook
+ * never holds a worker slot or fails the job. `drain()` waits for those in flight (graceful shutdown).
  */
 export class JobNotifications {
   readonly #configStore: ConfigStore
@@ -53,7 +55,9 @@ export class JobNotifications {
       connection: { connectionId: connection.connectionId, name: connection.name },
       ...(source ? { sourceName: source.name } : {}),
       ...(destination ? { destinationName: destination.name } : {}),
-      job: { id: job.id, recordsSynced: notice.recordsSynced ?? 0, bytesSynced: notice.bytesSynced ?? 0 },
+      ...(notice.schemaChange !== undefined
+        ? { schemaChange: notice.schemaChange }
+        : { job: { id: job.id, recordsSynced: notice.recordsSynced ?? 0, bytesSynced: notice.bytesSynced ?? 0 } }),
       ...(notice.detail !== undefined ? { detail: notice.detail } : {}),
     })
   }

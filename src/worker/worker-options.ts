@@ -49,6 +49,11 @@ export interface WorkerOptions {
   autoDisableAfterFailedDays?: number
   /** Webhook operations: tries per webhook (default 4) and the wait before retry n (default min(5 s, n s)). */
   webhookRetry?: WebhookRetry
+  /**
+   * Discover the source and apply schema changes before a sync at most once per this many hours
+   * per connection (default 24, Airbyte's self-managed default; 0: before every sync).
+   */
+  schemaCheckIntervalHours?: number
   /** Sends the workspaces' sync notifications (success, failure, auto-disable); none: not sent. */
   notifier?: Notifier
   /** Retries of the store call that records an attempt's end (default 5 tries, 0.2 s doubling to 5 s). */
@@ -75,16 +80,20 @@ export function notifierFromEnv(env: NodeJS.ProcessEnv, logger: Logger): Notifie
 /**
  * Worker settings from the environment: SLUICE_WORKER_CONCURRENCY (2), SLUICE_WORKER_POLL_MS
  * (500), SLUICE_WORKER_LEASE_MS (30000), SLUICE_WORKER_HEARTBEAT_MS (1000),
- * SLUICE_AUTO_DISABLE_FAILED_JOBS (30), SLUICE_AUTO_DISABLE_FAILED_DAYS (7) and the retry
- * settings of {@link retryPolicyFromEnv}.
+ * SLUICE_AUTO_DISABLE_FAILED_JOBS (30), SLUICE_AUTO_DISABLE_FAILED_DAYS (7),
+ * SLUICE_SCHEMA_CHECK_INTERVAL_HOURS (24) and the retry settings of {@link retryPolicyFromEnv}.
  */
 export function workerOptionsFromEnv(
   env: NodeJS.ProcessEnv = process.env,
-): Pick<WorkerOptions, 'concurrency' | 'pollIntervalMs' | 'leaseMs' | 'heartbeatMs' | 'retry' | 'autoDisableAfterFailedJobs' | 'autoDisableAfterFailedDays' | 'webhookRetry'> {
+): Pick<
+  WorkerOptions,
+  'concurrency' | 'pollIntervalMs' | 'leaseMs' | 'heartbeatMs' | 'retry' | 'autoDisableAfterFailedJobs' | 'autoDisableAfterFailedDays' | 'webhookRetry' | 'schemaCheckIntervalHours'
+> {
   const webhookBackoff = envInt(env, 'SLUICE_WEBHOOK_BACKOFF_MS', 1000)
   return {
     autoDisableAfterFailedJobs: envInt(env, 'SLUICE_AUTO_DISABLE_FAILED_JOBS', 30),
     autoDisableAfterFailedDays: envInt(env, 'SLUICE_AUTO_DISABLE_FAILED_DAYS', 7),
+    schemaCheckIntervalHours: envInt(env, 'SLUICE_SCHEMA_CHECK_INTERVAL_HOURS', 24),
     concurrency: envInt(env, 'SLUICE_WORKER_CONCURRENCY', 2, 1),
     pollIntervalMs: envInt(env, 'SLUICE_WORKER_POLL_MS', 500, 10),
     leaseMs: envInt(env, 'SLUICE_WORKER_LEASE_MS', 30_000, 1000),

@@ -10,6 +10,7 @@ import { DEFAULT_RETRY_POLICY } from './retry-policy.js'
 import { abortForShutdown, attemptKey, type RunningAttempt } from './running-attempt.js'
 import type { WorkerOptions } from './worker-options.js'
 import { JobNotifications } from './job-notifications.js'
+import { SchemaCheck } from './schema-check.js'
 import type { WorkerMetrics } from '../metrics/index.js'
 
 /**
@@ -75,6 +76,13 @@ export class Worker {
         registry: options.registry,
         secrets: options.secrets,
         context: options.context,
+        schemaCheck: new SchemaCheck({
+          configStore: options.configStore,
+          context: options.context,
+          intervalMs: (options.schemaCheckIntervalHours ?? 24) * 3_600_000,
+          now: this.#now,
+          notifications: this.#notifications,
+        }),
       }),
       failures: this.#failures,
       workerId: this.workerId,

@@ -2,6 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Notifier, type NotifierLog } from '../../src/notifications/notifier.js'
 import { notificationTargets } from '../../src/notifications/notification-settings.js'
+import { slackPayload } from '../../src/notifications/notification-messages.js'
 import { startWebhookReceiver } from '../helpers/webhook-receiver.js'
 
 function memoryLog(): NotifierLog & { lines: string[] } {
@@ -72,4 +73,18 @@ test('targets: each setting maps to its trigger; customerio is reported, not sen
   assert.deepEqual(notificationTargets({ notificationSettings: settings }, 'sync_disabled'), { slackWebhooks: ['https://hooks.example/disabled'], customerioRequested: true })
   assert.deepEqual(notificationTargets({ notificationSettings: settings }, 'connection_update'), { slackWebhooks: [], customerioRequested: false })
   assert.deepEqual(notificationTargets({ notificationSettings: settings }, 'sync_success'), { slackWebhooks: [], customerioRequested: false })
+})
+
+test('a schema check notification names its cause and lists the changes, at most 20 of them', () => {
+  const base = { workspace: { workspaceId: 'ws-1', name: 'analytics' }, connection: { connectionId: 'c-1', name: 'orders' } }
+  const disabled = slackPayload({ ...base, trigger: 'sync_disabled', schemaChange: { breaking: false, changes: ["new stream 'refunds'"] } })
+  assert.match(disabled.text, /Connection disabled: the source schema changed/)
+  assert.match(disabled.text, /• new stream 'refunds'/)
+  assert.doesNotMatch(disabled.text, /Job /)
+  const breaking = slackPayload({ ...base, trigger: 'connection_update_action_required', schemaChange: { breaking: true, changes: [] } })
+  assert.match(breaking.text, /a breaking schema change/)
+  const many = slackPayload({ ...base, trigger: 'connection_update', schemaChange: { breaking: false, changes: Array.from({ length: 25 }, (_, i) => `change ${i}`) } })
+  assert.match(many.text, /change 19\n… and 5 more change\(s\)\./)
+  assert.doesNotMatch(many.text, /change 20/)
+  assert.match(slackPayload({ ...base, trigger: 'sync_disabled' }).text, /Connection disabled after repeated failures/, 'without a schema change, the failure streak headline')
 })

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
-import type { ActorRecord, CatalogRecord, ConfigStore, ConnectionRecord, WorkspaceRecord } from '../../src/store/config-store.js'
+import type { ActorRecord, CatalogRecord, ConfigStore, ConnectionRecord, SchemaCheckRecord, WorkspaceRecord } from '../../src/store/config-store.js'
 import type { SluiceError } from '../../src/errors.js'
 
 /** A store under test. */
@@ -249,6 +249,42 @@ export function configStoreContract(name: string, factory: ConfigStoreFactory): 
       assert.equal(await store.getOperation(first.operationId), undefined)
     })
 
+    test('schema checks: one per connection, replaced by the next, listed per workspace, documents round-trip exactly', async () => {
+      const ws = workspace('Checks')
+      await store.putWorkspace(ws)
+      const src = actor('source', ws.workspaceId, 's')
+      const dst = actor('destination', ws.workspaceId, 'd')
+      for (const a of [src, dst]) await store.putActor(a)
+      const conn = connection(ws.workspaceId, src.id, dst.id)
+      const other = connection(ws.workspaceId, src.id, dst.id)
+      await store.putConnection(conn)
+      await store.putConnection(other)
+      assert.equal(await store.getSchemaCheck(conn.connectionId), undefined)
+      const first: SchemaCheckRecord = {
+        connectionId: conn.connectionId,
+        checkedAt: 1_700_000_000_123,
+        catalogId: randomUUID(),
+        schemaChange: 'non_breaking',
+        baselineCatalogId: randomUUID(),
+        diff: { transforms: [{ transformType: 'add_stream', streamDescriptor: { name: 'new' } }] },
+      }
+      await store.putSchemaCheck(first)
+      assert.deepEqual(await store.getSchemaCheck(conn.connectionId), first)
+      const second: SchemaCheckRecord = { connectionId: conn.connectionId, checkedAt: 1_700_000_100_000, catalogId: randomUUID(), schemaChange: 'no_change', diff: { transforms: [] } }
+      await store.putSchemaCheck(second)
+      assert.deepEqual(await store.getSchemaCheck(conn.connectionId), second)
+      assert.equal(await store.getSchemaCheck(other.connectionId), undefined)
+      const elsewhere = workspace('Other checks')
+      await store.putWorkspace(elsewhere)
+      const otherSrc = actor('source', elsewhere.workspaceId, 's')
+      const otherDst = actor('destination', elsewhere.workspaceId, 'd')
+      for (const a of [otherSrc, otherDst]) await store.putActor(a)
+      const foreign = connection(elsewhere.workspaceId, otherSrc.id, otherDst.id)
+      await store.putConnection(foreign)
+      await store.putSchemaCheck({ ...second, connectionId: foreign.connectionId })
+      assert.deepEqual(await store.listSchemaChecks(ws.workspaceId), [second], 'only the connections of the workspace')
+    })
+
     test('deleteWorkspace removes the workspace and everything in it, nothing else', async () => {
       const ws = workspace('Doomed')
       const keep = workspace('Keep')
@@ -262,11 +298,13 @@ export function configStoreContract(name: string, factory: ConfigStoreFactory): 
       await store.putConnection(conn)
       const cat: CatalogRecord = { catalogId: randomUUID(), sourceId: src.id, configHash: 'h', createdAt: 1, catalog: { streams: [] } }
       await store.putCatalog(cat)
+      await store.putSchemaCheck({ connectionId: conn.connectionId, checkedAt: 1, catalogId: cat.catalogId, schemaChange: 'no_change', diff: { transforms: [] } })
       await store.deleteWorkspace(ws.workspaceId)
       assert.equal(await store.getWorkspace(ws.workspaceId), undefined)
       assert.equal(await store.getActor('source', src.id), undefined)
       assert.equal(await store.getConnection(conn.connectionId), undefined)
       assert.equal(await store.getCatalog(cat.catalogId), undefined)
+      assert.equal(await store.getSchemaCheck(conn.connectionId), undefined)
       assert.ok(await store.getActor('source', keptSrc.id))
     })
 

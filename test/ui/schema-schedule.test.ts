@@ -18,7 +18,8 @@ describe('web UI: schema, schedule and settings of a connection', () => {
     db = await createTestDatabase('ui_schema')
     await db.query('CREATE TABLE public.customers (id int PRIMARY KEY, name text, updated_at timestamptz NOT NULL DEFAULT now())')
     await db.query(`INSERT INTO public.customers (id, name) SELECT g, 'c' || g FROM generate_series(1, 20) g`)
-    ui = await startUi()
+    // The worker checks the source schema before every sync (the badge test below relies on it).
+    ui = await startUi({ SLUICE_SCHEMA_CHECK_INTERVAL_HOURS: '0' })
     const { workspaces } = await ui.post('workspaces/list')
     const workspaceId = workspaces[0].workspaceId
     const source = await ui.post('sources/create', {
@@ -116,5 +117,37 @@ describe('web UI: schema, schedule and settings of a connection', () => {
     await page.getByLabel('Status filter').selectOption('all')
     await page.getByPlaceholder(/Filter by name/).fill('lake')
     await page.getByText('1 of 1').waitFor()
+  })
+
+  it('shows the schema change a sync found as a badge in the list: non-breaking, then breaking', async () => {
+    const { page } = ui
+    const syncToEnd = async (): Promise<string> => {
+      const { job } = await ui.post('connections/sync', { connectionId })
+      for (;;) {
+        const { job: now } = await ui.post('jobs/get', { id: job.id })
+        if (now.status === 'succeeded' || now.status === 'failed') return now.status as string
+        await new Promise((r) => setTimeout(r, 50))
+      }
+    }
+    await ui.post('connections/update', { connectionId, status: 'active' })
+    for (;;) {
+      const { jobs } = await ui.post('jobs/list', { configTypes: ['sync', 'refresh'], configId: connectionId })
+      if (jobs.every((j: { job: { status: string } }) => ['succeeded', 'failed', 'cancelled'].includes(j.job.status))) break
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    await db.query('ALTER TABLE public.customers ADD COLUMN phone text')
+    assert.equal(await syncToEnd(), 'succeeded')
+    await page.goto(`${ui.url}/connections`)
+    const row = page.locator(`tr[data-connection-id="${connectionId}"]`)
+    const badge = row.locator('.badge-schema-non_breaking')
+    await badge.waitFor()
+    assert.equal(await badge.textContent(), 'schema non-breaking')
+    assert.match((await badge.getAttribute('title')) ?? '', /review the changes in the Schema tab/)
+
+    await db.query('ALTER TABLE public.customers DROP COLUMN updated_at')
+    assert.equal(await syncToEnd(), 'failed')
+    await page.reload()
+    await row.locator('.badge-schema-breaking').getByText('schema breaking').waitFor()
+    await row.getByRole('switch', { name: 'Enable Customers (lake)' }).waitFor()
   })
 })

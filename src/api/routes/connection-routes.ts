@@ -4,7 +4,7 @@ import { notFound, SluiceError } from '../../errors.js'
 import { DESTINATION_SYNC_MODES, SYNC_MODES, type AirbyteCatalog } from '../../protocol/index.js'
 import type { ActorRecord, ConnectionRecord } from '../../store/config-store.js'
 import { discoverCatalog, requireActor, requireDefinition } from '../actor-service.js'
-import { resolveSyncCatalog } from '../catalog-conversion.js'
+import { resolveSyncCatalog } from '../../domain/catalog-conversion.js'
 import { cancelActiveJob, EXTRA_KEYS, toConnectionRead } from '../connection-service.js'
 import type { ApiDeps } from '../deps.js'
 import { bool, objectSchema, optionalNameField, postRoute, str, uuid } from '../route-helpers.js'
@@ -226,6 +226,8 @@ export async function updateConnection(deps: ApiDeps, body: ConnectionBody): Pro
     const resolved = await resolveCatalog(deps, source, destination, body.syncCatalog.streams, body.sourceCatalogId ?? conn.sourceCatalogId)
     next.syncCatalog = resolved.syncCatalog
     if (resolved.sourceCatalogId !== undefined) next.sourceCatalogId = resolved.sourceCatalogId
+    // A catalog saved from a newer discover settles the schema change found before (domain/schema-change.ts).
+    if (next.sourceCatalogId !== conn.sourceCatalogId) delete next.extra.breakingChange
   }
   if (typeof body.name === 'string' && body.name.trim() !== '') next.name = body.name
   if (body.namespaceDefinition) next.namespaceDefinition = body.namespaceDefinition

@@ -6,8 +6,9 @@ import type { ActorRecord, ConnectionRecord, OperationRecord } from '../../store
 import { connectionOperations } from '../../domain/connection-operations.js'
 import { selectedFieldNames } from '../../domain/field-selection.js'
 import { discoverCatalog, findDefinition, requireActor, toActorRead } from '../actor-service.js'
-import { catalogDiff, hasBreakingChange, type CatalogDiff, type ConfiguredStreamLike, type StreamLike } from '../catalog-diff.js'
-import { toApiCatalog, toApiSyncCatalog } from '../catalog-conversion.js'
+import type { CatalogDiff } from '../../domain/catalog-diff.js'
+import { configuredPicture, diffAgainst, mergeCatalog, schemaChangeOf, type ApiCatalog } from '../../domain/schema-change.js'
+import { toApiCatalog, type SyncCatalogEntry } from '../../domain/catalog-conversion.js'
 import { toConnectionRead } from '../connection-service.js'
 import type { ApiDeps } from '../deps.js'
 import { bool, objectSchema, postRoute, uuid } from '../route-helpers.js'
@@ -16,8 +17,7 @@ import { createBody, createConnection, requireConnection, updateBody, updateConn
 import { checkOperator, toOperationRead } from './operation-routes.js'
 import { requireWorkspace } from '../workspace-service.js'
 
-type ApiCatalog = ReturnType<typeof toApiSyncCatalog>
-type CatalogEntry = ApiCatalog['streams'][number]
+type CatalogEntry = SyncCatalogEntry
 
 const getBody = objectSchema({ connectionId: uuid, withRefreshedCatalog: bool }, ['connectionId'])
 const listBody = objectSchema({ workspaceId: uuid, sourceId: { type: 'array', items: uuid }, destinationId: { type: 'array', items: uuid } }, ['workspaceId'])
@@ -43,59 +43,15 @@ interface OperationWrite {
 
 const key = (s: { name?: unknown; namespace?: unknown }): string => `${String(s.namespace ?? '')}\u0000${String(s.name)}`
 
-/**
- * Airbyte's catalog merge (CatalogMergeHelper): the discovered streams in their order, each with
- * the configuration the connection had for it (its sync mode only while still supported, a
- * source-defined primary key first, its field selection without the fields that are gone);
- * streams the connection did not have come unselected.
- */
-export function mergeCatalog(configured: ApiCatalog, discovered: ApiCatalog): ApiCatalog {
-  const before = new Map(configured.streams.map((e) => [key(e.stream), e]))
-  return {
-    streams: discovered.streams.map((d) => {
-      const old = before.get(key(d.stream))
-      if (old === undefined) return { stream: d.stream, config: { ...d.config, selected: false } }
-      const supported = Array.isArray(d.stream.supportedSyncModes) ? (d.stream.supportedSyncModes as unknown[]) : []
-      const sourcePk = d.stream.sourceDefinedPrimaryKey
-      const config: Record<string, unknown> = { ...old.config }
-      if (!supported.includes(old.config.syncMode)) config.syncMode = d.config.syncMode
-      if (!Array.isArray(old.config.cursorField) || old.config.cursorField.length === 0) config.cursorField = d.config.cursorField
-      if (Array.isArray(sourcePk) && sourcePk.length > 0) config.primaryKey = sourcePk
-      else if (!Array.isArray(old.config.primaryKey) || old.config.primaryKey.length === 0) config.primaryKey = d.config.primaryKey
-      // Selected fields the source no longer has are dropped from the selection; new fields stay unselected.
-      const props = (d.stream.jsonSchema as { properties?: unknown } | undefined)?.properties
-      if (config.fieldSelectionEnabled === true && Array.isArray(config.selectedFields) && typeof props === 'object' && props !== null) {
-        config.selectedFields = config.selectedFields.filter((f: { fieldPath?: unknown }) => Array.isArray(f?.fieldPath) && Object.prototype.hasOwnProperty.call(props, String(f.fieldPath[0])))
-      }
-      return { stream: d.stream, config }
-    }),
-  }
-}
-
-/**
- * The connection's whole catalog as it was configured: its streams plus, unselected, those of the
- * catalog it was made from (sluice stores only the streams a caller listed).
- */
-async function configuredPicture(deps: ApiDeps, conn: ConnectionRecord): Promise<ApiCatalog> {
-  const configured = toApiSyncCatalog(conn.syncCatalog)
+/** The connection's whole catalog picture (domain/schema-change.ts), its original catalog read from the store. */
+async function catalogPicture(deps: ApiDeps, conn: ConnectionRecord): Promise<ApiCatalog> {
   const original = conn.sourceCatalogId === undefined ? undefined : await deps.configStore.getCatalog(conn.sourceCatalogId)
-  if (original === undefined) return configured
-  const merged = mergeCatalog(configured, toApiCatalog(original.catalog))
-  // Streams the connection has that the original catalog lacks stay too.
-  const seen = new Set(merged.streams.map((e) => key(e.stream)))
-  return { streams: [...merged.streams, ...configured.streams.filter((e) => !seen.has(key(e.stream)))] }
+  return configuredPicture(conn.syncCatalog, original?.catalog)
 }
 
 /** `catalogDiff` and `breakingChange` of a discovered catalog against a connection's (404 for an unknown connection). */
 export async function connectionCatalogDiff(deps: ApiDeps, connectionId: string, discovered: AirbyteCatalog): Promise<{ catalogDiff: CatalogDiff; breakingChange: boolean }> {
-  return diffAgainst(await configuredPicture(deps, await requireConnection(deps, connectionId)), toApiCatalog(discovered))
-}
-
-/** catalogDiff (Airbyte's rules, src/api/catalog-diff.ts) from one catalog to another, with the verdict. */
-function diffAgainst(current: ApiCatalog, next: ApiCatalog): { catalogDiff: CatalogDiff; breakingChange: boolean } {
-  const streams = current.streams as unknown as ConfiguredStreamLike[]
-  const diff = catalogDiff(streams, next.streams.map((e) => e.stream as unknown as StreamLike))
-  return { catalogDiff: diff, breakingChange: hasBreakingChange(diff, streams) }
+  return diffAgainst(await catalogPicture(deps, await requireConnection(deps, connectionId)), toApiCatalog(discovered))
 }
 
 async function actor(deps: ApiDeps, kind: ActorRecord['kind'], id: string): Promise<ActorRecord> {
@@ -146,7 +102,14 @@ async function webBackendRead(
     destination: toActorRead(deps.registry, destination),
     operations: (await connectionOperations(deps.configStore, conn.operationIds)).map(toOperationRead),
     ...(await syncStatus(deps, conn.connectionId)),
-    schemaChange: refreshed === undefined || refreshed.diff.transforms.length === 0 ? 'no_change' : refreshed.breaking ? 'breaking' : 'non_breaking',
+    schemaChange:
+      refreshed === undefined
+        ? schemaChangeOf(conn, await deps.configStore.getSchemaCheck(conn.connectionId))
+        : refreshed.diff.transforms.length === 0
+          ? 'no_change'
+          : refreshed.breaking
+            ? 'breaking'
+            : 'non_breaking',
     createdAt: conn.createdAt,
     sourceActorDefinitionVersion: definitionVersion(deps, source),
     destinationActorDefinitionVersion: definitionVersion(deps, destination),
@@ -200,8 +163,7 @@ async function replaceOperations(deps: ApiDeps, conn: ConnectionRecord, operatio
 
 /**
  * Streams whose schema (an `update_stream` of catalogDiff, which compares schemas field by field
- * for selected streams) or sync configuration (modes, cursor, key, selected fields) an update
- * changed: what Airbyte resets unless skipReset.
+ * for selected streams) or sync configuration an update changed: what Airbyte resets unless skipReset.
  */
 function changedStreams(before: ApiCatalog, after: ApiCatalog): StreamDescriptor[] {
   const selected = (c: ApiCatalog): CatalogEntry[] => c.streams.filter((e) => e.config.selected !== false)
@@ -237,7 +199,7 @@ export function registerWebBackendRoutes(app: FastifyInstance, deps: ApiDeps): v
       const { operationIds: _ignored, ...withoutIds } = fields
       let created = await createConnection(deps, Array.isArray(operations) ? withoutIds : fields)
       if (Array.isArray(operations)) created = await replaceOperations(deps, created, operations)
-      return webBackendRead(deps, created, await configuredPicture(deps, created))
+      return webBackendRead(deps, created, await catalogPicture(deps, created))
     },
   )
 
@@ -247,7 +209,7 @@ export function registerWebBackendRoutes(app: FastifyInstance, deps: ApiDeps): v
     { summary: 'A connection with its source, destination, operations and sync status; withRefreshedCatalog discovers again and returns the diff.', requestSchema: getBody, response: 'WebBackendConnectionRead' },
     async (body) => {
       const conn = await requireConnection(deps, body.connectionId)
-      const picture = await configuredPicture(deps, conn)
+      const picture = await catalogPicture(deps, conn)
       if (body.withRefreshedCatalog !== true) return webBackendRead(deps, conn, picture)
       const outcome = await discoverCatalog(deps, conn.sourceId, true)
       // Like Airbyte: a failed discover leaves the stored catalog in place.
@@ -267,6 +229,7 @@ export function registerWebBackendRoutes(app: FastifyInstance, deps: ApiDeps): v
       const connections = (await deps.configStore.listConnections({ workspaceId: body.workspaceId })).filter(
         (c) => (body.sourceId === undefined || body.sourceId.includes(c.sourceId)) && (body.destinationId === undefined || body.destinationId.includes(c.destinationId)),
       )
+      const checks = new Map((await deps.configStore.listSchemaChecks(body.workspaceId)).map((check) => [check.connectionId, check]))
       const items: Record<string, unknown>[] = []
       for (const c of connections) {
         const source = await actor(deps, 'source', c.sourceId)
@@ -281,7 +244,7 @@ export function registerWebBackendRoutes(app: FastifyInstance, deps: ApiDeps): v
           source: snippet(deps, source),
           destination: snippet(deps, destination),
           ...(await syncStatus(deps, c.connectionId)),
-          schemaChange: 'no_change',
+          schemaChange: schemaChangeOf(c, checks.get(c.connectionId)),
           sourceActorDefinitionVersion: definitionVersion(deps, source),
           destinationActorDefinitionVersion: definitionVersion(deps, destination),
           tags: [],
@@ -303,14 +266,14 @@ export function registerWebBackendRoutes(app: FastifyInstance, deps: ApiDeps): v
     async (body) => {
       const { skipReset, operations, ...patch } = body
       const conn = await requireConnection(deps, body.connectionId as string)
-      const before = await configuredPicture(deps, conn)
+      const before = await catalogPicture(deps, conn)
       // Checked first, the connection patch next (it validates the catalog and may discover),
       // the operations last: a refused update stores nothing.
       if (Array.isArray(operations)) for (const op of operations) await checkOperator(deps, conn.workspaceId, op.operatorConfiguration)
       const { operationIds: _ignored, ...rest } = patch
       let updated = await updateConnection(deps, Array.isArray(operations) ? rest : patch)
       if (Array.isArray(operations)) updated = await replaceOperations(deps, updated, operations)
-      const after = await configuredPicture(deps, updated)
+      const after = await catalogPicture(deps, updated)
       if (skipReset !== true && updated.status === 'active') {
         const streams = changedStreams(before, after)
         // As Airbyte does for a destination that supports refreshes: the changed streams sync again

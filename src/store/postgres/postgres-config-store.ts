@@ -5,6 +5,7 @@ import type {
   ConnectionRecord,
   CustomDefinitionRecord,
   OperationRecord,
+  SchemaCheckRecord,
   WorkspaceRecord,
 } from '../config-store.js'
 import { staleWriteError } from '../config-store.js'
@@ -66,6 +67,7 @@ export class PostgresConfigStore implements ConfigStore {
         `DELETE FROM sluice_catalogs WHERE source_id IN (SELECT id FROM sluice_actors WHERE workspace_id = $1)`,
         [workspaceId],
       )
+      await this.#db.query(`DELETE FROM sluice_schema_checks WHERE connection_id IN (SELECT connection_id FROM sluice_connections WHERE workspace_id = $1)`, [workspaceId])
       await this.#db.query(`DELETE FROM sluice_connections WHERE workspace_id = $1`, [workspaceId])
       await this.#db.query(`DELETE FROM sluice_actors WHERE workspace_id = $1`, [workspaceId])
       await this.#db.query(`DELETE FROM sluice_custom_definitions WHERE workspace_id = $1`, [workspaceId])
@@ -188,6 +190,27 @@ export class PostgresConfigStore implements ConfigStore {
       `SELECT md5(coalesce(string_agg(definition_id || ':' || md5(doc::text), ',' ORDER BY definition_id), '')) AS v FROM sluice_custom_definitions`,
     )
     return rows[0]?.v ?? ''
+  }
+
+  async getSchemaCheck(connectionId: string): Promise<SchemaCheckRecord | undefined> {
+    const rows = await this.#db.query<DocRow<SchemaCheckRecord>>(`SELECT doc FROM sluice_schema_checks WHERE connection_id = $1`, [connectionId])
+    return rows[0]?.doc
+  }
+
+  async listSchemaChecks(workspaceId: string): Promise<SchemaCheckRecord[]> {
+    const rows = await this.#db.query<DocRow<SchemaCheckRecord>>(
+      `SELECT s.doc FROM sluice_schema_checks s JOIN sluice_connections c ON c.connection_id = s.connection_id WHERE c.workspace_id = $1 ORDER BY s.connection_id`,
+      [workspaceId],
+    )
+    return rows.map((r) => r.doc)
+  }
+
+  async putSchemaCheck(check: SchemaCheckRecord): Promise<void> {
+    await this.#db.query(
+      `INSERT INTO sluice_schema_checks (connection_id, checked_at, doc) VALUES ($1, $2, $3)
+       ON CONFLICT (connection_id) DO UPDATE SET checked_at = EXCLUDED.checked_at, doc = EXCLUDED.doc`,
+      [check.connectionId, check.checkedAt, JSON.stringify(check)],
+    )
   }
 
   async listOperations(workspaceId: string, opts: { includeTombstone?: boolean } = {}): Promise<OperationRecord[]> {

@@ -8,6 +8,7 @@ import type {
   ConnectionRecord,
   CustomDefinitionRecord,
   OperationRecord,
+  SchemaCheckRecord,
   WorkspaceRecord,
 } from '../config-store.js'
 import { staleWriteError } from '../config-store.js'
@@ -213,6 +214,31 @@ export class SqliteConfigStore implements ConfigStore {
         hash.update(`${row.definition_id}\u0000${row.doc}\u0000`)
       }
       return hash.digest('hex')
+    })
+  }
+
+  getSchemaCheck(connectionId: string): Promise<SchemaCheckRecord | undefined> {
+    return this.#run(() => parse<SchemaCheckRecord>(this.#db.prepare('SELECT doc FROM schema_checks WHERE connection_id = ?').get(connectionId) as DocRow | undefined))
+  }
+
+  listSchemaChecks(workspaceId: string): Promise<SchemaCheckRecord[]> {
+    return this.#run(() =>
+      parseAll<SchemaCheckRecord>(
+        this.#db
+          .prepare('SELECT s.doc FROM schema_checks s JOIN connections c ON c.connection_id = s.connection_id WHERE c.workspace_id = ? ORDER BY s.connection_id')
+          .all(workspaceId),
+      ),
+    )
+  }
+
+  putSchemaCheck(check: SchemaCheckRecord): Promise<void> {
+    return this.#run(() => {
+      this.#db
+        .prepare(
+          `INSERT INTO schema_checks (connection_id, checked_at, doc) VALUES (?, ?, ?)
+           ON CONFLICT (connection_id) DO UPDATE SET checked_at = excluded.checked_at, doc = excluded.doc`,
+        )
+        .run(check.connectionId, check.checkedAt, JSON.stringify(check))
     })
   }
 

@@ -30,6 +30,12 @@ interface LatestJob {
 
 const ACTIVE_JOB = new Set(['pending', 'running', 'incomplete'])
 
+/** What the schema badge means (the last schema check before a sync found it; docs/schema-changes.md). */
+const SCHEMA_CHANGE_HINTS = {
+  non_breaking: 'The source schema changed: review the changes in the Schema tab and save them.',
+  breaking: 'A breaking source schema change disabled this connection: review the changes in the Schema tab.',
+} as const
+
 /** Rows rendered at first and added per step: a long list paints its first screen at once. */
 const PAGE_ROWS = 150
 
@@ -69,7 +75,11 @@ const ConnectionRow = memo(function ConnectionRow({ c, job, busy, act }: { c: Co
       </td>
       <td data-label="Name">
         <Link to={`/connections/${c.connectionId}`}>{c.name}</Link>
-        {c.schemaChange !== 'no_change' ? <span className={`badge badge-schema-${c.schemaChange}`}>schema {c.schemaChange.replace('_', '-')}</span> : null}
+        {c.schemaChange !== 'no_change' ? (
+          <span className={`badge badge-schema-${c.schemaChange}`} title={SCHEMA_CHANGE_HINTS[c.schemaChange]}>
+            schema {c.schemaChange.replace('_', '-')}
+          </span>
+        ) : null}
       </td>
       <td data-label="Route">
         {c.source.name} <span aria-hidden="true">→</span><span className="visually-hidden">to</span> {c.destination.name}

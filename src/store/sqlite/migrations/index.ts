@@ -6,6 +6,7 @@ import { refreshModeMigration } from './004-refresh-mode.js'
 import { operationsMigration } from './005-operations.js'
 import { jobTimesInMsMigration } from './006-job-times-in-ms.js'
 import { recordVersionsMigration } from './007-record-versions.js'
+import { schemaChecksMigration } from './008-schema-checks.js'
 
 /** Every SQLite migration, by version. Add yours with one import and one entry. */
 export const SQLITE_MIGRATIONS: SqliteMigration[] = [
@@ -16,4 +17,5 @@ export const SQLITE_MIGRATIONS: SqliteMigration[] = [
   operationsMigration,
   jobTimesInMsMigration,
   recordVersionsMigration,
+  schemaChecksMigration,
 ]

@@ -1,4 +1,4 @@
-import { fieldSelectionProblems } from '../domain/field-selection.js'
+import { fieldSelectionProblems } from './field-selection.js'
 import { SluiceError, type ValidationError } from '../errors.js'
 import {
   DESTINATION_SYNC_MODES,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { catalogDiff, hasBreakingChange, type ConfiguredStreamLike, type StreamLike } from '../../src/api/catalog-diff.js'
+import { catalogDiff, hasBreakingChange, type ConfiguredStreamLike, type StreamLike } from '../../src/domain/catalog-diff.js'
 
 const str = { type: ['null', 'string'] }
 const int = { type: ['null', 'integer'] }
