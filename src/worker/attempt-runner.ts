@@ -33,6 +33,8 @@ export interface AttemptRunnerOptions {
   webhookRetry: WebhookRetry
   now: () => number
   logger: Logger | undefined
+  /** Size cap of each attempt's stored log (AttemptLog). */
+  attemptLogMaxBytes?: number | undefined
 }
 
 /**
@@ -52,7 +54,7 @@ export class AttemptRunner {
   async run(claimed: ClaimedAttempt, run: RunningAttempt): Promise<void> {
     const { job, attempt } = claimed
     const { jobStore: store, workerId, logger } = this.#options
-    const log = new AttemptLog(store, job.id, attempt.attemptNumber, this.#options.now)
+    const log = new AttemptLog(store, job.id, attempt.attemptNumber, this.#options.now, this.#options.attemptLogMaxBytes)
     let progress: AttemptProgress | undefined
     let progressWrite: Promise<unknown> = Promise.resolve()
     // Each beat is scheduled when the previous one is done: a slow store never stacks beats up.

@@ -81,6 +81,7 @@ export class Worker {
       notifications: this.#notifications,
       now: this.#now,
       logger: this.#logger,
+      attemptLogMaxBytes: options.attemptLogMaxBytes,
     })
   }
 
