@@ -117,6 +117,27 @@ function sameNamespace(a: unknown, b: unknown): boolean {
 }
 
 /**
+ * The destination sync mode of a stream requested without one: the discover default when the
+ * caller kept its sync mode and the destination supports it; otherwise, for incremental,
+ * append_dedup when the destination supports it and the stream has a primary key, else append;
+ * for full_refresh, overwrite, else append. When the destination supports none of them, the
+ * discover default stays and validation names it.
+ */
+function defaultDestinationMode(
+  config: Record<string, unknown>,
+  defaults: Record<string, unknown>,
+  stream: AirbyteStream,
+  destinationModes: readonly DestinationSyncMode[],
+): unknown {
+  const fallback = defaults.destinationSyncMode as DestinationSyncMode
+  if (config.syncMode === defaults.syncMode && destinationModes.includes(fallback)) return fallback
+  const hasPk = (stream.sourceDefinedPrimaryKey?.length ?? 0) > 0 || (Array.isArray(config.primaryKey) && config.primaryKey.length > 0)
+  const order: DestinationSyncMode[] =
+    config.syncMode === 'incremental' ? (hasPk ? ['append_dedup', 'append'] : ['append']) : config.syncMode === 'full_refresh' ? ['overwrite', 'append'] : []
+  return order.find((m) => destinationModes.includes(m)) ?? fallback
+}
+
+/**
  * Validates a requested syncCatalog against the source's discovered catalog and the
  * destination's supported sync modes, and returns what is stored: each entry's `stream` is the
  * discovered stream, its `config` the caller's choices completed with the discover defaults.
@@ -165,6 +186,9 @@ export function resolveSyncCatalog(
     const defaults = defaultStreamConfig(match, 1)
     const given = entry.config ?? {}
     const config: Record<string, unknown> = { ...defaults, selected: true, suggested: false, ...pick(given, CONFIG_KEYS) }
+    if (given.destinationSyncMode === undefined || given.destinationSyncMode === null) {
+      config.destinationSyncMode = defaultDestinationMode(config, defaults, match, destinationModes)
+    }
     const syncMode = config.syncMode
     const destinationSyncMode = config.destinationSyncMode
     const selected = config.selected !== false
