@@ -94,27 +94,40 @@ export class AttemptLog implements ConnectorLogger {
       clearTimeout(this.#timer)
       this.#timer = undefined
     }
-    this.#writing ??= this.#drain().finally(() => {
-      this.#writing = undefined
-    })
-    return this.#writing
+    if (this.#writing === undefined && this.#hasWork()) this.#writing = this.#drain()
+    return this.#writing ?? Promise.resolve()
   }
 
-  /** Writes batches until nothing is pending; one write at a time, in order. */
+  /** Lines wait, or lines were dropped in memory (the marker and the older stored lines follow). */
+  #hasWork(): boolean {
+    return this.#pendingHead < this.#pending.length || this.#dropAllStored
+  }
+
+  /**
+   * Writes batches until nothing waits; one write at a time, in order. The writer is released in
+   * the same step as the last check, so a line added after it starts a new one.
+   */
   async #drain(): Promise<void> {
-    while (this.#pendingHead < this.#pending.length) {
-      const lines = this.#pending.slice(this.#pendingHead)
-      const sizes = this.#pendingSizes.slice(this.#pendingHead)
-      this.#pending = []
-      this.#pendingSizes = []
-      this.#pendingHead = 0
-      this.#pendingBytes = 0
-      const dropAllStored = this.#dropAllStored
-      this.#dropAllStored = false
-      await this.#write(lines, sizes, dropAllStored).catch(() => {
-        // The batch is lost (logs must not fail a sync); older stored lines still go next time.
-        this.#dropAllStored ||= dropAllStored
-      })
+    try {
+      while (this.#hasWork()) {
+        const lines = this.#pending.slice(this.#pendingHead)
+        const sizes = this.#pendingSizes.slice(this.#pendingHead)
+        this.#pending = []
+        this.#pendingSizes = []
+        this.#pendingHead = 0
+        this.#pendingBytes = 0
+        const dropAllStored = this.#dropAllStored
+        this.#dropAllStored = false
+        try {
+          await this.#write(lines, sizes, dropAllStored)
+        } catch {
+          // The batch is lost (logs must not fail a sync); the older stored lines still go next time.
+          this.#dropAllStored ||= dropAllStored
+          return
+        }
+      }
+    } finally {
+      this.#writing = undefined
     }
   }
 

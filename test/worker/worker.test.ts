@@ -188,6 +188,20 @@ describe('AttemptLog size cap', () => {
     }
   })
 
+  test('an attempt whose only line is larger than the cap stores the marker alone', async () => {
+    const db = openSqliteDatabase(':memory:')
+    try {
+      const store = new SqliteJobStore(db)
+      const job = await store.createJob({ configType: 'sync', configId: 'c', streams: [] })
+      const log = new AttemptLog(store, job.id, 0, now, 4096)
+      log.error('y'.repeat(5000))
+      await log.flush()
+      assert.deepEqual(await store.readLogs(job.id, 0), [`${STAMP} WARN … ${bytes(`${STAMP} ERROR ${'y'.repeat(5000)}`)} bytes of earlier log dropped (cap 4096 bytes)`])
+    } finally {
+      db.close()
+    }
+  })
+
   test('a stalled store never gets more than the cap at once; a line larger than the cap is dropped', async () => {
     const db = openSqliteDatabase(':memory:')
     try {
