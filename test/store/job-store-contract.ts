@@ -446,6 +446,32 @@ export function jobRetentionContract(name: string, factory: JobStoreFactory): vo
       assert.deepEqual(await store.readLogs(e1, 0), [`log of job ${e1}`])
       assert.equal(await store.deleteJobsFinishedBefore(T0 + 3 * DAY), 0)
     })
+
+    test('a backlog larger than one batch goes whole (10,050 log lines, 130 jobs)', async () => {
+      let now = T0
+      const own = await factory(() => now)
+      try {
+        const jobs: number[] = []
+        for (let i = 0; i < 131; i++) {
+          const job = await own.store.createJob({ configType: 'sync', configId: 'backlog', streams: [] })
+          assert.equal((await own.store.claimNext('w1', 60_000))?.job.id, job.id)
+          assert.equal(await own.store.finishAttempt(job.id, 0, 'w1', { status: 'failed', failures: [] }, { status: 'failed' }), true)
+          jobs.push(job.id)
+        }
+        const first = jobs[0]!
+        const latest = jobs.at(-1)!
+        await own.store.appendLogs(first, 0, Array.from({ length: 10_050 }, (_, i) => `line ${i}`))
+        await own.store.appendLogs(latest, 0, ['kept'])
+        now = T0 + DAY
+        assert.equal(await own.store.deleteLogsEndedBefore(T0 + 1), 10_051)
+        assert.deepEqual(await own.store.readLogs(first, 0), [])
+        assert.equal(await own.store.deleteJobsFinishedBefore(T0 + 1), 130)
+        assert.equal((await own.store.listJobs({ configId: 'backlog' })).totalJobCount, 1)
+        assert.equal((await own.store.getJob(latest))?.status, 'failed')
+      } finally {
+        await own.close()
+      }
+    })
   })
 }
 

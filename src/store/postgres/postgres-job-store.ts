@@ -34,6 +34,9 @@ const ACTIVE_SQL = ACTIVE_JOB_STATUSES.map((s) => `'${s}'`).join(', ')
 const CLAIMABLE_SQL = CLAIMABLE_JOB_STATUSES.map((s) => `'${s}'`).join(', ')
 /** A compare-and-set that keeps losing means something rewrites the row in a loop: give up. */
 const MAX_SWAP_TRIES = 20
+/** Retention deletes at most this many log lines, or jobs, per statement. */
+const RETENTION_LOG_BATCH = 10_000
+const RETENTION_JOB_BATCH = 100
 
 interface JobRow {
   id: number
@@ -548,33 +551,47 @@ export class PostgresJobStore implements JobStore {
   }
 
   async deleteLogsEndedBefore(endedBefore: number): Promise<number> {
-    const rows = await this.#db.query<{ n: number }>(
-      `WITH gone AS (
-         DELETE FROM sluice_attempt_logs l USING sluice_attempts a
-         WHERE l.job_id = a.job_id AND l.attempt_number = a.attempt_number AND a.ended_at < $1
-         RETURNING 1
-       )
-       SELECT count(*)::int AS n FROM gone`,
-      [endedBefore],
-    )
-    return rows[0]?.n ?? 0
+    // Batches keep each statement short; a concurrent sweeper waits on the same rows, then skips them.
+    let total = 0
+    for (;;) {
+      const rows = await this.#db.query<{ n: number }>(
+        `WITH gone AS (
+           DELETE FROM sluice_attempt_logs WHERE id IN (
+             SELECT l.id FROM sluice_attempts a JOIN sluice_attempt_logs l ON l.job_id = a.job_id AND l.attempt_number = a.attempt_number
+             WHERE a.ended_at < $1 LIMIT ${RETENTION_LOG_BATCH})
+           RETURNING 1
+         )
+         SELECT count(*)::int AS n FROM gone`,
+        [endedBefore],
+      )
+      const deleted = rows[0]?.n ?? 0
+      total += deleted
+      if (deleted < RETENTION_LOG_BATCH) return total
+    }
   }
 
   async deleteJobsFinishedBefore(updatedBefore: number): Promise<number> {
     // Attempts go with their job (ON DELETE CASCADE); logs have no foreign key and go here.
-    const rows = await this.#db.query<{ n: number }>(
-      `WITH gone AS (
-         DELETE FROM sluice_jobs WHERE status NOT IN (${ACTIVE_SQL}) AND updated_at < $1
-           AND id NOT IN (SELECT max(id) FROM sluice_jobs GROUP BY config_id, config_type)
-           AND id NOT IN (SELECT max(id) FROM sluice_jobs WHERE status = 'succeeded' GROUP BY config_id, config_type)
-         RETURNING id
-       ), logs AS (
-         DELETE FROM sluice_attempt_logs WHERE job_id IN (SELECT id FROM gone)
-       )
-       SELECT count(*)::int AS n FROM gone`,
-      [updatedBefore],
-    )
-    return rows[0]?.n ?? 0
+    let total = 0
+    for (;;) {
+      const rows = await this.#db.query<{ n: number }>(
+        `WITH gone AS (
+           DELETE FROM sluice_jobs WHERE id IN (
+             SELECT id FROM sluice_jobs WHERE status NOT IN (${ACTIVE_SQL}) AND updated_at < $1
+               AND id NOT IN (SELECT max(id) FROM sluice_jobs GROUP BY config_id, config_type)
+               AND id NOT IN (SELECT max(id) FROM sluice_jobs WHERE status = 'succeeded' GROUP BY config_id, config_type)
+             LIMIT ${RETENTION_JOB_BATCH})
+           RETURNING id
+         ), logs AS (
+           DELETE FROM sluice_attempt_logs WHERE job_id IN (SELECT id FROM gone)
+         )
+         SELECT count(*)::int AS n FROM gone`,
+        [updatedBefore],
+      )
+      const deleted = rows[0]?.n ?? 0
+      total += deleted
+      if (deleted < RETENTION_JOB_BATCH) return total
+    }
   }
 
   /**

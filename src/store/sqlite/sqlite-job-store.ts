@@ -44,6 +44,13 @@ const ACTIVE_SQL = ACTIVE_JOB_STATUSES.map((s) => `'${s}'`).join(', ')
 /** Claimable statuses, spelled as in the partial index of runnable jobs so SQLite uses it. */
 const CLAIMABLE_SQL = CLAIMABLE_JOB_STATUSES.map((s) => `'${s}'`).join(', ')
 const DEFAULT_PAGE_SIZE = 200
+/** Retention deletes at most this many log lines, or jobs, per transaction. */
+const RETENTION_LOG_BATCH = 10_000
+const RETENTION_JOB_BATCH = 100
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
+}
 
 /** All-zero stats of a fresh attempt. */
 export function emptyStats(): StreamStats {
@@ -359,34 +366,46 @@ export class SqliteJobStore implements JobStore {
   }
 
   async deleteLogsEndedBefore(endedBefore: number): Promise<number> {
-    return this.#immediate(
-      () =>
-        this.#db
-          .prepare('DELETE FROM attempt_logs WHERE (job_id, attempt_number) IN (SELECT job_id, attempt_number FROM attempts WHERE ended_at < ?)')
-          .run(endedBefore).changes,
+    // From the ended attempts into the log index (CROSS JOIN fixes that order): never a scan of
+    // every log line. Batches keep each write lock short; the event loop runs between them.
+    const batch = this.#db.prepare(
+      `DELETE FROM attempt_logs WHERE id IN (
+         SELECT l.id FROM attempts a CROSS JOIN attempt_logs l ON l.job_id = a.job_id AND l.attempt_number = a.attempt_number
+         WHERE a.ended_at < ? LIMIT ${RETENTION_LOG_BATCH})`,
     )
+    let total = 0
+    for (;;) {
+      const deleted = this.#immediate(() => batch.run(endedBefore).changes)
+      total += deleted
+      if (deleted < RETENTION_LOG_BATCH) return total
+      await yieldToEventLoop()
+    }
   }
 
   async deleteJobsFinishedBefore(updatedBefore: number): Promise<number> {
-    return this.#immediate(() => {
-      const ids = (
-        this.#db
-          .prepare(
-            `SELECT id FROM jobs WHERE status NOT IN (${ACTIVE_SQL}) AND updated_at < ?
-               AND id NOT IN (SELECT max(id) FROM jobs GROUP BY config_id, config_type)
-               AND id NOT IN (SELECT max(id) FROM jobs WHERE status = 'succeeded' GROUP BY config_id, config_type)`,
-          )
-          .all(updatedBefore) as Array<{ id: number }>
-      ).map((r) => r.id)
-      const deleteLogs = this.#db.prepare('DELETE FROM attempt_logs WHERE job_id = ?')
-      // Attempts go with their job (ON DELETE CASCADE).
-      const deleteJob = this.#db.prepare('DELETE FROM jobs WHERE id = ?')
-      for (const id of ids) {
-        deleteLogs.run(id)
-        deleteJob.run(id)
-      }
-      return ids.length
-    })
+    const select = this.#db.prepare(
+      `SELECT id FROM jobs WHERE status NOT IN (${ACTIVE_SQL}) AND updated_at < ?
+         AND id NOT IN (SELECT max(id) FROM jobs GROUP BY config_id, config_type)
+         AND id NOT IN (SELECT max(id) FROM jobs WHERE status = 'succeeded' GROUP BY config_id, config_type)
+       LIMIT ${RETENTION_JOB_BATCH}`,
+    )
+    const deleteLogs = this.#db.prepare('DELETE FROM attempt_logs WHERE job_id = ?')
+    // Attempts go with their job (ON DELETE CASCADE).
+    const deleteJob = this.#db.prepare('DELETE FROM jobs WHERE id = ?')
+    let total = 0
+    for (;;) {
+      const deleted = this.#immediate(() => {
+        const ids = (select.all(updatedBefore) as Array<{ id: number }>).map((r) => r.id)
+        for (const id of ids) {
+          deleteLogs.run(id)
+          deleteJob.run(id)
+        }
+        return ids.length
+      })
+      total += deleted
+      if (deleted < RETENTION_JOB_BATCH) return total
+      await yieldToEventLoop()
+    }
   }
 
   async jobCounts(now?: number): Promise<JobCounts> {
