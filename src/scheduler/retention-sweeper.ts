@@ -38,8 +38,9 @@ export function retentionFromEnv(env: NodeJS.ProcessEnv): Pick<RetentionSweeperO
 /**
  * Deletes the logs of attempts that ended more than `logRetentionDays` ago and the finished jobs
  * last updated more than `jobRetentionDays` ago (never a pending or running job, never the
- * latest job of a connection: see `JobStore.deleteJobsFinishedBefore`). Each sweep is two plain
- * time-bounded DELETEs, so every server process sharing a PostgreSQL store may run one.
+ * latest job of a connection: see `JobStore.deleteJobsFinishedBefore`). Each sweep is plain
+ * time-bounded DELETEs in short batches, so every server process sharing a PostgreSQL store may
+ * run one.
  */
 export class RetentionSweeper {
   readonly #options: Required<Omit<RetentionSweeperOptions, 'logger'>> & Pick<RetentionSweeperOptions, 'logger'>
