@@ -476,6 +476,30 @@ describe('write', () => {
     assert.deepEqual((await rows('dw.ow_fail')).map((r) => r.id), ['1', '2'])
   })
 
+  test('a cleanup that cannot take its lock is logged and the write still fails with its own error', async () => {
+    await run(catalogOf('ow_locked', 'overwrite', { gen: 1 }), messages('ow_locked', [[{ id: 1 }], 'COMPLETE']))
+    const reader = await db.client()
+    try {
+      async function* failing(): AsyncGenerator<DestinationMessage> {
+        // A reader of the temporary table holds its lock past the failure.
+        await reader.query('BEGIN')
+        await reader.query('SELECT * FROM dw.ow_locked_airbyte_tmp')
+        yield rowBatch({ name: 'ow_locked', namespace: null }, [{ id: 2 }])
+        throw new Error('source died while the table was read')
+      }
+      const logger = memoryLogger()
+      const err = await rejection(async () => {
+        for await (const _ of dest.write(cfg, catalogOf('ow_locked', 'overwrite', { gen: 2 }), failing(), { ...runOptions(), logger })) void _
+      })
+      assert.match(err.message, /source died while the table was read/)
+      assert.ok(logger.lines.some((l) => /^warn Could not drop the empty temporary tables of the failed overwrite \("dw"\."ow_locked_airbyte_tmp"\): .*lock timeout/.test(l)), logger.lines.join('\n'))
+    } finally {
+      await reader.query('ROLLBACK')
+      await reader.end()
+    }
+    assert.deepEqual((await rows('dw.ow_locked')).map((r) => r.id), ['1'])
+  })
+
   test('abort rolls back the open transaction and rejects promptly', async () => {
     const cat = catalogOf('aborted', 'append')
     const ac = new AbortController()
