@@ -117,24 +117,34 @@ function sameNamespace(a: unknown, b: unknown): boolean {
 }
 
 /**
- * The destination sync mode of a stream requested without one: the discover default when the
- * caller kept its sync mode and the destination supports it; otherwise, for incremental,
- * append_dedup when the destination supports it and the stream has a primary key, else append;
- * for full_refresh, overwrite, else append. When the destination supports none of them, the
- * discover default stays and validation names it.
+ * The sync modes of a stream the caller names without any: the first pair the stream and the
+ * destination both support of incremental + append_dedup (the stream has a cursor and a primary
+ * key), full_refresh + overwrite, full_refresh + append, incremental + append (it has a cursor).
+ * The order of Airbyte's web app; with a destination that supports every mode it gives the
+ * discover default. Undefined when none fits.
  */
-function defaultDestinationMode(
-  config: Record<string, unknown>,
-  defaults: Record<string, unknown>,
-  stream: AirbyteStream,
-  destinationModes: readonly DestinationSyncMode[],
-): unknown {
-  const fallback = defaults.destinationSyncMode as DestinationSyncMode
-  if (config.syncMode === defaults.syncMode && destinationModes.includes(fallback)) return fallback
-  const hasPk = (stream.sourceDefinedPrimaryKey?.length ?? 0) > 0 || (Array.isArray(config.primaryKey) && config.primaryKey.length > 0)
-  const order: DestinationSyncMode[] =
-    config.syncMode === 'incremental' ? (hasPk ? ['append_dedup', 'append'] : ['append']) : config.syncMode === 'full_refresh' ? ['overwrite', 'append'] : []
-  return order.find((m) => destinationModes.includes(m)) ?? fallback
+export function defaultSyncModes(stream: AirbyteStream, destinationModes: readonly DestinationSyncMode[]): readonly [SyncMode, DestinationSyncMode] | undefined {
+  const sourceModes = stream.supportedSyncModes ?? ['full_refresh']
+  const hasCursor = stream.sourceDefinedCursor === true || (stream.defaultCursorField?.length ?? 0) > 0
+  const hasKey = (stream.sourceDefinedPrimaryKey?.length ?? 0) > 0
+  const order: Array<readonly [SyncMode, DestinationSyncMode]> = [
+    ...(hasCursor && hasKey ? [['incremental', 'append_dedup'] as const] : []),
+    ['full_refresh', 'overwrite'],
+    ['full_refresh', 'append'],
+    ...(hasCursor ? [['incremental', 'append'] as const] : []),
+  ]
+  return order.find(([sync, destination]) => sourceModes.includes(sync) && destinationModes.includes(destination))
+}
+
+/**
+ * The destination sync mode of a stream requested with a sync mode but without one: for
+ * incremental, append_dedup when the destination supports it and the stream has a primary key,
+ * else append; for full_refresh, overwrite, else append. Undefined when the destination supports
+ * none of them (validation then names the field).
+ */
+function destinationModeFor(syncMode: unknown, hasKey: boolean, destinationModes: readonly DestinationSyncMode[]): DestinationSyncMode | undefined {
+  const order: DestinationSyncMode[] = syncMode === 'incremental' ? (hasKey ? ['append_dedup', 'append'] : ['append']) : syncMode === 'full_refresh' ? ['overwrite', 'append'] : []
+  return order.find((m) => destinationModes.includes(m))
 }
 
 /**
@@ -186,8 +196,14 @@ export function resolveSyncCatalog(
     const defaults = defaultStreamConfig(match, 1)
     const given = entry.config ?? {}
     const config: Record<string, unknown> = { ...defaults, selected: true, suggested: false, ...pick(given, CONFIG_KEYS) }
-    if (given.destinationSyncMode === undefined || given.destinationSyncMode === null) {
-      config.destinationSyncMode = defaultDestinationMode(config, defaults, match, destinationModes)
+    const named = (key: string): boolean => given[key] !== undefined && given[key] !== null
+    if (!named('syncMode') && !named('destinationSyncMode')) {
+      const [syncMode, destinationSyncMode] = defaultSyncModes(match, destinationModes) ?? [defaults.syncMode, defaults.destinationSyncMode]
+      config.syncMode = syncMode
+      config.destinationSyncMode = destinationSyncMode
+    } else if (!named('destinationSyncMode')) {
+      const hasKey = (match.sourceDefinedPrimaryKey?.length ?? 0) > 0 || (Array.isArray(config.primaryKey) && config.primaryKey.length > 0)
+      config.destinationSyncMode = destinationModeFor(config.syncMode, hasKey, destinationModes) ?? defaults.destinationSyncMode
     }
     const syncMode = config.syncMode
     const destinationSyncMode = config.destinationSyncMode

@@ -191,7 +191,7 @@ describe('connections', () => {
     assert.match(res.json().message, /does not support 'append_dedup'/)
   })
 
-  it('a stream named alone gets sync modes the destination supports (Local Files cannot dedup)', async () => {
+  it('a stream named alone gets sync modes the destination supports (Local Files cannot dedup), in Airbyte\'s order', async () => {
     const config = { host: 'db', port: 5432, password: 'pw-secret' }
     const cursorSourceId = (await h.post('sources/create', { sourceDefinitionId: cursorSourceDefinition.definitionId, workspaceId: h.workspaceId, name: 'cursor', connectionConfiguration: config })).json().sourceId
     const modes = async (destination: string, streams: Json[]): Promise<Array<[string, string]>> => {
@@ -200,9 +200,12 @@ describe('connections', () => {
       return res.json().syncCatalog.streams.map((s: Json) => [s.config.syncMode, s.config.destinationSyncMode])
     }
     const named = [{ stream: { name: 'orders' } }, { stream: { name: 'ledger' } }]
-    assert.deepEqual(await modes(localFilesId, named), [['incremental', 'append'], ['incremental', 'append']])
+    // Airbyte's order (as the Public API): incremental dedup, else full refresh overwrite, ..., else incremental append.
+    assert.deepEqual(await modes(localFilesId, named), [['full_refresh', 'overwrite'], ['incremental', 'append']])
     assert.deepEqual(await modes(destinationId, named), [['incremental', 'append_dedup'], ['incremental', 'append']])
-    assert.deepEqual(await modes(localFilesId, [{ stream: { name: 'orders' }, config: { syncMode: 'full_refresh' } }]), [['full_refresh', 'overwrite']])
+    // A sync mode named alone gets the destination mode that fits it.
+    assert.deepEqual(await modes(localFilesId, [{ stream: { name: 'orders' }, config: { syncMode: 'incremental' } }]), [['incremental', 'append']])
+    assert.deepEqual(await modes(destinationId, [{ stream: { name: 'orders' }, config: { syncMode: 'incremental' } }]), [['incremental', 'append_dedup']])
     assert.deepEqual(await modes(destinationId, [{ stream: { name: 'orders' }, config: { syncMode: 'full_refresh' } }]), [['full_refresh', 'overwrite']])
     // A mode the caller names is never replaced: the destination's refusal names it.
     const refused = await create({ sourceId: cursorSourceId, destinationId: localFilesId, syncCatalog: { streams: [{ stream: { name: 'orders' }, config: { destinationSyncMode: 'append_dedup' } }] } })
