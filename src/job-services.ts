@@ -3,6 +3,7 @@ import type { ConnectorRegistry } from './connectors/registry.js'
 import { envInt } from './env-settings.js'
 import type { ConnectorContext } from './protocol/index.js'
 import { NEW_CONNECTION_GRACE_MS, Scheduler } from './scheduler/scheduler.js'
+import { RetentionSweeper, retentionFromEnv } from './scheduler/retention-sweeper.js'
 import type { SecretService } from './secrets/secret-service.js'
 import type { ConfigStore } from './store/config-store.js'
 import type { JobStore } from './store/job-store.js'
@@ -42,7 +43,7 @@ export interface JobServicesOptions {
   env?: NodeJS.ProcessEnv
   /** Run the worker (default true). */
   worker?: boolean
-  /** Run the scheduler (default true). */
+  /** Run the scheduler and the retention sweep (default true). */
   scheduler?: boolean
   /**
    * The store is embedded and single-process (SQLite): at start every running attempt belongs
@@ -56,12 +57,13 @@ export interface JobServicesOptions {
  * the worker and the scheduler are peers that never import each other. A job the scheduler creates wakes the
  * worker at once. SLUICE_SCHEDULER_TICK_MS (5000) sets the scheduler's period,
  * SLUICE_SCHEDULER_NEW_CONNECTION_GRACE_MS (10000) the delay before a new basic-schedule
- * connection's first run.
+ * connection's first run. The retention sweep runs beside the scheduler (retentionFromEnv).
  */
 export function createJobServices(options: JobServicesOptions = {}): JobService[] {
   const env = options.env ?? process.env
   let worker: Worker | undefined
   let scheduler: Scheduler | undefined
+  let sweeper: RetentionSweeper | undefined
   let unsubscribe: (() => void) | undefined
   const services: JobService[] = []
   if (options.worker !== false) {
@@ -100,6 +102,17 @@ export function createJobServices(options: JobServicesOptions = {}): JobService[
       async stop() {
         await scheduler?.stop()
         scheduler = undefined
+      },
+    })
+    services.push({
+      name: 'retention',
+      async start(deps) {
+        sweeper = new RetentionSweeper({ jobStore: deps.jobStore, ...retentionFromEnv(env), logger: deps.logger.child({ component: 'retention' }) })
+        sweeper.start()
+      },
+      async stop() {
+        await sweeper?.stop()
+        sweeper = undefined
       },
     })
   }

@@ -118,6 +118,37 @@ function sameNamespace(a: unknown, b: unknown): boolean {
 }
 
 /**
+ * The sync modes of a stream the caller names without any: the first pair the stream and the
+ * destination both support of incremental + append_dedup (the stream has a cursor and a primary
+ * key), full_refresh + overwrite, full_refresh + append, incremental + append (it has a cursor).
+ * The order of Airbyte's web app; with a destination that supports every mode it gives the
+ * discover default. Undefined when none fits.
+ */
+export function defaultSyncModes(stream: AirbyteStream, destinationModes: readonly DestinationSyncMode[]): readonly [SyncMode, DestinationSyncMode] | undefined {
+  const sourceModes = stream.supportedSyncModes ?? ['full_refresh']
+  const hasCursor = stream.sourceDefinedCursor === true || (stream.defaultCursorField?.length ?? 0) > 0
+  const hasKey = (stream.sourceDefinedPrimaryKey?.length ?? 0) > 0
+  const order: Array<readonly [SyncMode, DestinationSyncMode]> = [
+    ...(hasCursor && hasKey ? [['incremental', 'append_dedup'] as const] : []),
+    ['full_refresh', 'overwrite'],
+    ['full_refresh', 'append'],
+    ...(hasCursor ? [['incremental', 'append'] as const] : []),
+  ]
+  return order.find(([sync, destination]) => sourceModes.includes(sync) && destinationModes.includes(destination))
+}
+
+/**
+ * The destination sync mode of a stream requested with a sync mode but without one: for
+ * incremental, append_dedup when the destination supports it and the stream has a primary key,
+ * else append; for full_refresh, overwrite, else append. Undefined when the destination supports
+ * none of them (validation then names the field).
+ */
+function destinationModeFor(syncMode: unknown, hasKey: boolean, destinationModes: readonly DestinationSyncMode[]): DestinationSyncMode | undefined {
+  const order: DestinationSyncMode[] = syncMode === 'incremental' ? (hasKey ? ['append_dedup', 'append'] : ['append']) : syncMode === 'full_refresh' ? ['overwrite', 'append'] : []
+  return order.find((m) => destinationModes.includes(m))
+}
+
+/**
  * Validates a requested syncCatalog against the source's discovered catalog and the
  * destination's supported sync modes, and returns what is stored: each entry's `stream` is the
  * discovered stream, its `config` the caller's choices completed with the discover defaults.
@@ -166,6 +197,15 @@ export function resolveSyncCatalog(
     const defaults = defaultStreamConfig(match, 1)
     const given = entry.config ?? {}
     const config: Record<string, unknown> = { ...defaults, selected: true, suggested: false, ...pick(given, CONFIG_KEYS) }
+    const named = (key: string): boolean => given[key] !== undefined && given[key] !== null
+    if (!named('syncMode') && !named('destinationSyncMode')) {
+      const [syncMode, destinationSyncMode] = defaultSyncModes(match, destinationModes) ?? [defaults.syncMode, defaults.destinationSyncMode]
+      config.syncMode = syncMode
+      config.destinationSyncMode = destinationSyncMode
+    } else if (!named('destinationSyncMode')) {
+      const hasKey = (match.sourceDefinedPrimaryKey?.length ?? 0) > 0 || (Array.isArray(config.primaryKey) && config.primaryKey.length > 0)
+      config.destinationSyncMode = destinationModeFor(config.syncMode, hasKey, destinationModes) ?? defaults.destinationSyncMode
+    }
     const syncMode = config.syncMode
     const destinationSyncMode = config.destinationSyncMode
     const selected = config.selected !== false

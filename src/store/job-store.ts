@@ -119,6 +119,14 @@ export interface JobCounts {
   runningAttemptsByWorker: Array<{ workerId: string; count: number }>
 }
 
+/** What `JobStore.appendLogs` removes first: the attempt log's size cap keeps the tail. */
+export interface LogHeadTrim {
+  /** How many of the attempt's oldest stored lines go. */
+  count: number
+  /** The line that takes their place, first in the log (says what was dropped). */
+  marker: string
+}
+
 export interface JobStore {
   /**
    * Creates a pending job; throws SLUICE_ERR_SYNC_RUNNING if the connection has a non-terminal
@@ -186,8 +194,24 @@ export interface JobStore {
   /** Increments and returns the generation of each stream. */
   bumpGenerations(connectionId: string, streams: StreamDescriptor[]): Promise<Map<string, number>>
 
-  appendLogs(jobId: number, attemptNumber: number, lines: string[]): Promise<void>
+  /**
+   * Appends lines to an attempt's log. With `trim`, first replaces the attempt's `trim.count`
+   * oldest lines by `trim.marker`, in the same transaction.
+   */
+  appendLogs(jobId: number, attemptNumber: number, lines: string[], trim?: LogHeadTrim): Promise<void>
   readLogs(jobId: number, attemptNumber: number): Promise<string[]>
+
+  /**
+   * Retention: deletes the log lines of every attempt that ended before `endedBefore` (epoch ms).
+   * Returns the number of lines deleted. Safe to run from several processes at once.
+   */
+  deleteLogsEndedBefore(endedBefore: number): Promise<number>
+  /**
+   * Retention: deletes terminal jobs last updated before `updatedBefore` (epoch ms), with their
+   * attempts and logs, except the latest job of each connection (schedules and the UI's last
+   * sync read it). Returns the number of jobs deleted. Safe to run from several processes at once.
+   */
+  deleteJobsFinishedBefore(updatedBefore: number): Promise<number>
 
   /** Job counts by status and type, the queue and running attempts per worker, read in one go (metrics). */
   jobCounts(now?: number): Promise<JobCounts>

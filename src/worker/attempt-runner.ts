@@ -37,6 +37,8 @@ export interface AttemptRunnerOptions {
   metrics?: WorkerMetrics | undefined
   now: () => number
   logger: Logger | undefined
+  /** Size cap of each attempt's stored log (AttemptLog). */
+  attemptLogMaxBytes?: number | undefined
 }
 
 /**
@@ -56,7 +58,7 @@ export class AttemptRunner {
   async run(claimed: ClaimedAttempt, run: RunningAttempt): Promise<void> {
     const { job, attempt } = claimed
     const { jobStore: store, workerId, logger } = this.#options
-    const log = new AttemptLog(store, job.id, attempt.attemptNumber, this.#options.now)
+    const log = new AttemptLog(store, job.id, attempt.attemptNumber, this.#options.now, this.#options.attemptLogMaxBytes)
     const metrics = this.#options.metrics
     const startedAt = this.#options.now()
     // A job is runnable from its creation, or from its retry time when it came back incomplete.

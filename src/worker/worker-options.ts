@@ -10,6 +10,7 @@ import type { WorkerMetrics } from '../metrics/index.js'
 import { retryPolicyFromEnv, type RetryPolicy } from './retry-policy.js'
 import type { StoreRetryOptions } from './store-retry.js'
 import { Notifier } from '../notifications/notifier.js'
+import { DEFAULT_ATTEMPT_LOG_MAX_BYTES, MIN_ATTEMPT_LOG_MAX_BYTES } from './attempt-log.js'
 
 /** The engine entry point the worker calls (src/engine's runAttempt; injectable for tests). */
 export type RunAttemptFn = (input: AttemptInput) => Promise<AttemptResult>
@@ -60,6 +61,8 @@ export interface WorkerOptions {
   storeRetry?: Pick<StoreRetryOptions, 'attempts' | 'delayMs'>
   /** Where attempts, records, claims and lease expiries are counted (the process's /metrics); none: not counted. */
   metrics?: WorkerMetrics
+  /** Size cap of one attempt's stored log, UTF-8 bytes; past it the oldest lines go (default 10 MiB). */
+  attemptLogMaxBytes?: number
 }
 
 /** Tries per webhook operation and the wait before retry n. */
@@ -81,13 +84,23 @@ export function notifierFromEnv(env: NodeJS.ProcessEnv, logger: Logger): Notifie
  * Worker settings from the environment: SLUICE_WORKER_CONCURRENCY (2), SLUICE_WORKER_POLL_MS
  * (500), SLUICE_WORKER_LEASE_MS (30000), SLUICE_WORKER_HEARTBEAT_MS (1000),
  * SLUICE_AUTO_DISABLE_FAILED_JOBS (30), SLUICE_AUTO_DISABLE_FAILED_DAYS (7),
- * SLUICE_SCHEMA_CHECK_INTERVAL_HOURS (24) and the retry settings of {@link retryPolicyFromEnv}.
+ * SLUICE_SCHEMA_CHECK_INTERVAL_HOURS (24), SLUICE_ATTEMPT_LOG_MAX_BYTES (10 MiB) and the retry
+ * settings of {@link retryPolicyFromEnv}.
  */
 export function workerOptionsFromEnv(
   env: NodeJS.ProcessEnv = process.env,
 ): Pick<
   WorkerOptions,
-  'concurrency' | 'pollIntervalMs' | 'leaseMs' | 'heartbeatMs' | 'retry' | 'autoDisableAfterFailedJobs' | 'autoDisableAfterFailedDays' | 'webhookRetry' | 'schemaCheckIntervalHours'
+  | 'concurrency'
+  | 'pollIntervalMs'
+  | 'leaseMs'
+  | 'heartbeatMs'
+  | 'retry'
+  | 'autoDisableAfterFailedJobs'
+  | 'autoDisableAfterFailedDays'
+  | 'webhookRetry'
+  | 'schemaCheckIntervalHours'
+  | 'attemptLogMaxBytes'
 > {
   const webhookBackoff = envInt(env, 'SLUICE_WEBHOOK_BACKOFF_MS', 1000)
   return {
@@ -100,5 +113,6 @@ export function workerOptionsFromEnv(
     heartbeatMs: envInt(env, 'SLUICE_WORKER_HEARTBEAT_MS', 1000, 50),
     retry: retryPolicyFromEnv(env),
     webhookRetry: { attempts: envInt(env, 'SLUICE_WEBHOOK_ATTEMPTS', 4, 1), backoffMs: (n) => Math.min(5, n) * webhookBackoff },
+    attemptLogMaxBytes: envInt(env, 'SLUICE_ATTEMPT_LOG_MAX_BYTES', DEFAULT_ATTEMPT_LOG_MAX_BYTES, MIN_ATTEMPT_LOG_MAX_BYTES),
   }
 }

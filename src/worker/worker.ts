@@ -94,6 +94,7 @@ export class Worker {
       metrics: this.#metrics,
       now: this.#now,
       logger: this.#logger,
+      attemptLogMaxBytes: options.attemptLogMaxBytes,
     })
   }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { catalogEntries } from '../../src/domain/catalog-entries.js'
 import { createHarness, type ApiHarness } from './api-harness.js'
-import { discoverCalls, looseSchemaSourceDefinition, secretDestinationDefinition, secretSourceDefinition } from './secret-test-connectors.js'
+import { cursorSourceDefinition, discoverCalls, looseSchemaSourceDefinition, secretDestinationDefinition, secretSourceDefinition } from './secret-test-connectors.js'
 
 const LOCAL_FILES_ID = '862a88fc-f263-4a45-aed8-2a53987631c1'
 
@@ -32,7 +32,7 @@ describe('connections', () => {
     })
 
   before(async () => {
-    h = await createHarness({ definitions: [secretSourceDefinition, secretDestinationDefinition, looseSchemaSourceDefinition] })
+    h = await createHarness({ definitions: [secretSourceDefinition, secretDestinationDefinition, looseSchemaSourceDefinition, cursorSourceDefinition] })
     const config = { host: 'db', port: 5432, password: 'pw-secret' }
     sourceId = (await h.post('sources/create', { sourceDefinitionId: secretSourceDefinition.definitionId, workspaceId: h.workspaceId, name: 'src', connectionConfiguration: config })).json().sourceId
     destinationId = (await h.post('destinations/create', { destinationDefinitionId: secretDestinationDefinition.definitionId, workspaceId: h.workspaceId, name: 'dst', connectionConfiguration: config })).json().destinationId
@@ -214,6 +214,28 @@ describe('connections', () => {
     assert.equal(res.statusCode, 422)
     assert.equal(res.json().validationErrors[0].propertyPath, 'syncCatalog.streams[0].config.destinationSyncMode')
     assert.match(res.json().message, /does not support 'append_dedup'/)
+  })
+
+  it('a stream named alone gets sync modes the destination supports (Local Files cannot dedup), in Airbyte\'s order', async () => {
+    const config = { host: 'db', port: 5432, password: 'pw-secret' }
+    const cursorSourceId = (await h.post('sources/create', { sourceDefinitionId: cursorSourceDefinition.definitionId, workspaceId: h.workspaceId, name: 'cursor', connectionConfiguration: config })).json().sourceId
+    const modes = async (destination: string, streams: Json[]): Promise<Array<[string, string]>> => {
+      const res = await create({ sourceId: cursorSourceId, destinationId: destination, syncCatalog: { streams } })
+      assert.equal(res.statusCode, 200, res.body)
+      return res.json().syncCatalog.streams.map((s: Json) => [s.config.syncMode, s.config.destinationSyncMode])
+    }
+    const named = [{ stream: { name: 'orders' } }, { stream: { name: 'ledger' } }]
+    // Airbyte's order (as the Public API): incremental dedup, else full refresh overwrite, ..., else incremental append.
+    assert.deepEqual(await modes(localFilesId, named), [['full_refresh', 'overwrite'], ['incremental', 'append']])
+    assert.deepEqual(await modes(destinationId, named), [['incremental', 'append_dedup'], ['incremental', 'append']])
+    // A sync mode named alone gets the destination mode that fits it.
+    assert.deepEqual(await modes(localFilesId, [{ stream: { name: 'orders' }, config: { syncMode: 'incremental' } }]), [['incremental', 'append']])
+    assert.deepEqual(await modes(destinationId, [{ stream: { name: 'orders' }, config: { syncMode: 'incremental' } }]), [['incremental', 'append_dedup']])
+    assert.deepEqual(await modes(destinationId, [{ stream: { name: 'orders' }, config: { syncMode: 'full_refresh' } }]), [['full_refresh', 'overwrite']])
+    // A mode the caller names is never replaced: the destination's refusal names it.
+    const refused = await create({ sourceId: cursorSourceId, destinationId: localFilesId, syncCatalog: { streams: [{ stream: { name: 'orders' }, config: { destinationSyncMode: 'append_dedup' } }] } })
+    assert.equal(refused.statusCode, 422)
+    assert.equal(refused.json().validationErrors[0].propertyPath, 'syncCatalog.streams[0].config.destinationSyncMode')
   })
 
   it('validates schedules: units, timeUnit, cron expression and time zone, both forms disagreeing', async () => {

@@ -124,3 +124,26 @@ export const looseSchemaSourceDefinition: SourceDefinition = {
     },
   },
 }
+
+/**
+ * Test-only source whose `orders` stream has a source-defined cursor and primary key (discover
+ * default: incremental + append_dedup) and whose `ledger` stream has a cursor but no key.
+ */
+export const cursorSourceDefinition: SourceDefinition = {
+  ...secretSourceDefinition,
+  definitionId: '11111111-1111-4111-8111-333333333333',
+  name: 'Cursor Test',
+  dockerRepository: 'sluice/source-cursor-test',
+  source: {
+    ...secretSourceDefinition.source,
+    async discover() {
+      const jsonSchema = { type: 'object', properties: { id: { type: 'integer' }, updated_at: { type: 'string' } } }
+      return {
+        streams: [
+          { name: 'orders', jsonSchema, supportedSyncModes: ['full_refresh', 'incremental'], sourceDefinedCursor: true, defaultCursorField: ['updated_at'], sourceDefinedPrimaryKey: [['id']] },
+          { name: 'ledger', jsonSchema, supportedSyncModes: ['incremental'], sourceDefinedCursor: true, defaultCursorField: ['updated_at'] },
+        ],
+      }
+    },
+  },
+}

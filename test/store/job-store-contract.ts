@@ -292,6 +292,22 @@ export function jobStoreContract(name: string, factory: JobStoreFactory): void {
       assert.deepEqual(await store.readLogs(id, 7), [])
     })
 
+    test('appendLogs with a trim replaces the oldest lines by the marker, in one go', async () => {
+      clock = T0
+      const id = await claimJob(store, await store.createJob({ configType: 'sync', configId: 'c-log-trim', streams: [] }))
+      await store.appendLogs(id, 0, ['a', 'b', 'c', 'd'])
+      await store.appendLogs(id, 1, ['other attempt'])
+      await store.appendLogs(id, 0, ['e'], { count: 2, marker: 'M1' })
+      assert.deepEqual(await store.readLogs(id, 0), ['M1', 'c', 'd', 'e'])
+      await store.appendLogs(id, 0, ['f'], { count: 2, marker: 'M2' })
+      assert.deepEqual(await store.readLogs(id, 0), ['M2', 'd', 'e', 'f'])
+      await store.appendLogs(id, 0, [], { count: 1, marker: 'M3' })
+      assert.deepEqual(await store.readLogs(id, 0), ['M3', 'd', 'e', 'f'])
+      await store.appendLogs(id, 0, ['g'], { count: 10, marker: 'M4' })
+      assert.deepEqual(await store.readLogs(id, 0), ['M4', 'g'])
+      assert.deepEqual(await store.readLogs(id, 1), ['other attempt'])
+    })
+
     test('concurrent claimers never take the same job', async () => {
       clock = T0
       const created: number[] = []
@@ -365,6 +381,100 @@ function failure(failureType: 'transient_error' | 'manual_cancellation' = 'trans
 }
 
 /** Claims until the given job is running, finishing any other job claimed on the way. */
+const DAY = 86_400_000
+
+/** Retention deletes across connections, so it gets a store of its own. */
+export function jobRetentionContract(name: string, factory: JobStoreFactory): void {
+  describe(`JobStore retention: ${name}`, () => {
+    let clock = T0
+    let harness: JobStoreHarness
+    let store: JobStore
+    before(async () => {
+      harness = await factory(() => clock)
+      store = harness.store
+    })
+    after(async () => {
+      await harness.close()
+    })
+
+    /** A job claimed, logged and ended at `day` (epoch days after T0). */
+    async function endedJob(configId: string, configType: 'sync' | 'reset_connection', status: 'succeeded' | 'failed', day: number): Promise<number> {
+      clock = T0 + day * DAY
+      const job = await store.createJob({ configType, configId, streams: [] })
+      const claimed = await store.claimNext('w1', 60_000)
+      assert.equal(claimed?.job.id, job.id)
+      await store.appendLogs(job.id, 0, [`log of job ${job.id}`])
+      assert.equal(await store.finishAttempt(job.id, 0, 'w1', { status, failures: [] }, { status }), true)
+      return job.id
+    }
+
+    test('logs of ended attempts go after the cutoff; jobs too, but never a running one or a connection\'s latest', async () => {
+      const a1 = await endedJob('a', 'sync', 'succeeded', 0)
+      const a2 = await endedJob('a', 'sync', 'failed', 1)
+      const a3 = await endedJob('a', 'sync', 'succeeded', 2)
+      // d: the latest sync failed, the latest succeeded one stays too (the UI's last success).
+      const d1 = await endedJob('d', 'sync', 'succeeded', 0)
+      const d2 = await endedJob('d', 'sync', 'failed', 1)
+      // c: its latest reset and its latest sync both stay.
+      const c1 = await endedJob('c', 'reset_connection', 'succeeded', 0)
+      const c2 = await endedJob('c', 'sync', 'failed', 1)
+      // e: ended after the cutoff.
+      const e1 = await endedJob('e', 'sync', 'failed', 4)
+      const e2 = await endedJob('e', 'sync', 'failed', 5)
+      clock = T0
+      const running = await store.createJob({ configType: 'sync', configId: 'b', streams: [] })
+      assert.equal((await store.claimNext('w1', 60_000))?.job.id, running.id)
+      await store.appendLogs(running.id, 0, ['still running'])
+      clock = T0 + 10 * DAY
+
+      const linesGone = await Promise.all([store.deleteLogsEndedBefore(T0 + 1.5 * DAY), store.deleteLogsEndedBefore(T0 + 1.5 * DAY)])
+      assert.equal(linesGone[0] + linesGone[1], 6, 'a1, a2, d1, d2, c1, c2')
+      for (const id of [a1, a2, d1, d2, c1, c2]) assert.deepEqual(await store.readLogs(id, 0), [])
+      assert.deepEqual(await store.readLogs(a3, 0), [`log of job ${a3}`])
+      assert.deepEqual(await store.readLogs(running.id, 0), ['still running'])
+      assert.equal((await store.listAttempts(a1)).length, 1, 'log retention keeps the jobs')
+
+      await store.appendLogs(a1, 0, ['written late'])
+      const jobsGone = await Promise.all([store.deleteJobsFinishedBefore(T0 + 3 * DAY), store.deleteJobsFinishedBefore(T0 + 3 * DAY)])
+      assert.equal(jobsGone[0] + jobsGone[1], 2, 'a1 and a2')
+      for (const id of [a1, a2]) {
+        assert.equal(await store.getJob(id), undefined)
+        assert.deepEqual(await store.listAttempts(id), [])
+        assert.deepEqual(await store.readLogs(id, 0), [])
+      }
+      for (const id of [a3, d1, d2, c1, c2, e1, e2, running.id]) assert.notEqual(await store.getJob(id), undefined, `job ${id} kept`)
+      assert.deepEqual(await store.readLogs(e1, 0), [`log of job ${e1}`])
+      assert.equal(await store.deleteJobsFinishedBefore(T0 + 3 * DAY), 0)
+    })
+
+    test('a backlog larger than one batch goes whole (10,050 log lines, 130 jobs)', async () => {
+      let now = T0
+      const own = await factory(() => now)
+      try {
+        const jobs: number[] = []
+        for (let i = 0; i < 131; i++) {
+          const job = await own.store.createJob({ configType: 'sync', configId: 'backlog', streams: [] })
+          assert.equal((await own.store.claimNext('w1', 60_000))?.job.id, job.id)
+          assert.equal(await own.store.finishAttempt(job.id, 0, 'w1', { status: 'failed', failures: [] }, { status: 'failed' }), true)
+          jobs.push(job.id)
+        }
+        const first = jobs[0]!
+        const latest = jobs.at(-1)!
+        await own.store.appendLogs(first, 0, Array.from({ length: 10_050 }, (_, i) => `line ${i}`))
+        await own.store.appendLogs(latest, 0, ['kept'])
+        now = T0 + DAY
+        assert.equal(await own.store.deleteLogsEndedBefore(T0 + 1), 10_051)
+        assert.deepEqual(await own.store.readLogs(first, 0), [])
+        assert.equal(await own.store.deleteJobsFinishedBefore(T0 + 1), 130)
+        assert.equal((await own.store.listJobs({ configId: 'backlog' })).totalJobCount, 1)
+        assert.equal((await own.store.getJob(latest))?.status, 'failed')
+      } finally {
+        await own.close()
+      }
+    })
+  })
+}
+
 async function claimJob(store: JobStore, job: { id: number; configId: string }): Promise<number> {
   const id = await claimFor(store, job.configId)
   assert.equal(id, job.id)

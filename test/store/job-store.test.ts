@@ -2,9 +2,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { openSqliteDatabase } from '../../src/store/sqlite/database.js'
 import { SqliteJobStore } from '../../src/store/sqlite/sqlite-job-store.js'
-import { jobStoreContract } from './job-store-contract.js'
+import { jobRetentionContract, jobStoreContract, type JobStoreHarness } from './job-store-contract.js'
 
-jobStoreContract('sqlite', async (now) => {
+async function sqliteHarness(now: () => number): Promise<JobStoreHarness> {
   const db = openSqliteDatabase(':memory:')
   return {
     store: new SqliteJobStore(db, { now }),
@@ -12,7 +12,10 @@ jobStoreContract('sqlite', async (now) => {
       db.close()
     },
   }
-})
+}
+
+jobStoreContract('sqlite', sqliteHarness)
+jobRetentionContract('sqlite', sqliteHarness)
 
 // Optional in the port (an adapter without it runs refreshes as merge); the SQLite store keeps it.
 test('sqlite: refresh jobs keep their refresh mode', async () => {

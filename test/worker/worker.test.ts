@@ -19,7 +19,7 @@ import { SqliteConfigStore } from '../../src/store/sqlite/sqlite-config-store.js
 import { emptyStats, SqliteJobStore } from '../../src/store/sqlite/sqlite-job-store.js'
 import { configuredCatalog, resetEntries } from '../../src/worker/attempt-catalog.js'
 import { catalogEntries } from '../../src/domain/catalog-entries.js'
-import { AttemptLog, MAX_LOG_LINES_PER_ATTEMPT } from '../../src/worker/attempt-log.js'
+import { AttemptLog } from '../../src/worker/attempt-log.js'
 import { decideRetry, DEFAULT_RETRY_POLICY, retryPolicyFromEnv } from '../../src/worker/retry-policy.js'
 import { createJobServices } from '../../src/job-services.js'
 import { Worker } from '../../src/worker/worker.js'
@@ -127,21 +127,127 @@ describe('AttemptLog', () => {
   })
 })
 
-test('AttemptLog stops at its line limit with one notice', async () => {
-  const db = openSqliteDatabase(':memory:')
-  try {
-    const store = new SqliteJobStore(db)
-    const job = await store.createJob({ configType: 'sync', configId: 'c', streams: [] })
-    const log = new AttemptLog(store, job.id, 0)
-    for (let i = 0; i < MAX_LOG_LINES_PER_ATTEMPT + 10; i++) log.debug(`line ${i}`)
-    log.error('too late')
-    await log.flush()
-    const lines = await store.readLogs(job.id, 0)
-    assert.equal(lines.length, MAX_LOG_LINES_PER_ATTEMPT + 1)
-    assert.match(lines.at(-1) ?? '', /log limit of 50000 lines reached/)
-  } finally {
-    db.close()
+describe('AttemptLog size cap', () => {
+  const STAMP = '2026-01-02 03:04:05'
+  const now = (): number => Date.UTC(2026, 0, 2, 3, 4, 5)
+  const bytes = (line: string): number => Buffer.byteLength(line) + 1
+
+  /** The stored log is the marker, then the longest tail of `written` that fits in `cap`. */
+  function assertTail(stored: string[], written: string[], cap: number): void {
+    const marker = /^2026-01-02 03:04:05 WARN … (\d+) bytes of earlier log dropped \(cap (\d+) bytes\)$/.exec(stored[0] ?? '')
+    assert.ok(marker, `first line is the marker: ${stored[0]}`)
+    assert.equal(Number(marker[2]), cap)
+    const tail = stored.slice(1)
+    assert.deepEqual(tail, written.slice(written.length - tail.length), 'the newest lines, in order')
+    const keptBytes = tail.reduce((n, l) => n + bytes(l), 0)
+    assert.ok(keptBytes <= cap, `${keptBytes} bytes kept`)
+    const next = written[written.length - tail.length - 1]
+    assert.ok(next !== undefined && keptBytes + bytes(next) > cap, 'the tail is as long as the cap allows')
+    assert.equal(Number(marker[1]), written.reduce((n, l) => n + bytes(l), 0) - keptBytes, 'the marker counts every dropped byte')
   }
+
+  test('keeps the newest lines under the cap, one marker on top, on SQLite', async () => {
+    const db = openSqliteDatabase(':memory:')
+    try {
+      const store = new SqliteJobStore(db)
+      const job = await store.createJob({ configType: 'sync', configId: 'c', streams: [] })
+      const log = new AttemptLog(store, job.id, 0, now, 4096)
+      const written: string[] = []
+      for (let i = 0; i < 1000; i++) {
+        const message = `line ${i} ${'x'.repeat(i % 97)}`
+        log.info(message)
+        written.push(`${STAMP} INFO ${message}`)
+        if (i % 37 === 0) await log.flush()
+      }
+      await log.flush()
+      assertTail(await store.readLogs(job.id, 0), written, 4096)
+      log.error('the failure')
+      written.push(`${STAMP} ERROR the failure`)
+      await log.flush()
+      const stored = await store.readLogs(job.id, 0)
+      assertTail(stored, written, 4096)
+      assert.equal(stored.at(-1), `${STAMP} ERROR the failure`)
+    } finally {
+      db.close()
+    }
+  })
+
+  test('under the cap nothing is dropped and no marker is written', async () => {
+    const db = openSqliteDatabase(':memory:')
+    try {
+      const store = new SqliteJobStore(db)
+      const job = await store.createJob({ configType: 'sync', configId: 'c', streams: [] })
+      const log = new AttemptLog(store, job.id, 0, now, 4096)
+      for (let i = 0; i < 100; i++) log.info(`line ${i}`)
+      await log.flush()
+      const stored = await store.readLogs(job.id, 0)
+      assert.equal(stored.length, 100)
+      assert.equal(stored[0], `${STAMP} INFO line 0`)
+    } finally {
+      db.close()
+    }
+  })
+
+  test('an attempt whose only line is larger than the cap stores the marker alone', async () => {
+    const db = openSqliteDatabase(':memory:')
+    try {
+      const store = new SqliteJobStore(db)
+      const job = await store.createJob({ configType: 'sync', configId: 'c', streams: [] })
+      const log = new AttemptLog(store, job.id, 0, now, 4096)
+      log.error('y'.repeat(5000))
+      await log.flush()
+      assert.deepEqual(await store.readLogs(job.id, 0), [`${STAMP} WARN … ${bytes(`${STAMP} ERROR ${'y'.repeat(5000)}`)} bytes of earlier log dropped (cap 4096 bytes)`])
+    } finally {
+      db.close()
+    }
+  })
+
+  test('a stalled store never gets more than the cap at once; a line larger than the cap is dropped', async () => {
+    const db = openSqliteDatabase(':memory:')
+    try {
+      const inner = new SqliteJobStore(db)
+      const job = await inner.createJob({ configType: 'sync', configId: 'c', streams: [] })
+      let release: () => void = () => undefined
+      const gate = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      const batches: number[] = []
+      const store = new Proxy(inner, {
+        get(target, prop, receiver) {
+          if (prop === 'appendLogs') {
+            return async (...args: Parameters<SqliteJobStore['appendLogs']>) => {
+              batches.push(args[2].reduce((n, l) => n + bytes(l), 0))
+              await gate
+              return target.appendLogs(...args)
+            }
+          }
+          const value = Reflect.get(target, prop, receiver) as unknown
+          return typeof value === 'function' ? value.bind(target) : value
+        },
+      })
+      const log = new AttemptLog(store, job.id, 0, now, 4096)
+      const written: string[] = []
+      log.info('x'.repeat(5000))
+      written.push(`${STAMP} INFO ${'x'.repeat(5000)}`)
+      log.info('first')
+      written.push(`${STAMP} INFO first`)
+      // The first write waits on the stalled store while everything below comes in.
+      const first = log.flush()
+      for (let i = 0; i < 5000; i++) {
+        log.info(`line ${i} of a connector that logs faster than the store writes`)
+        written.push(`${STAMP} INFO line ${i} of a connector that logs faster than the store writes`)
+      }
+      const flushed = log.flush()
+      assert.equal(flushed, first, 'one writer')
+      release()
+      await flushed
+      assert.ok(batches.length >= 2, `${batches.length} batches`)
+      for (const b of batches) assert.ok(b <= 4096 + 200, `a batch of ${b} bytes (cap plus the marker)`)
+      assertTail(await inner.readLogs(job.id, 0), written, 4096)
+    } finally {
+      db.close()
+    }
+  })
 })
 
 describe('Worker with a scripted engine', () => {

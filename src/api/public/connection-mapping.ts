@@ -1,6 +1,7 @@
 import { SluiceError, type ValidationError } from '../../errors.js'
 import type { AirbyteStream, DestinationSyncMode, SyncMode } from '../../protocol/index.js'
 import type { ConnectionRecord, ScheduleRecord } from '../../store/config-store.js'
+import { defaultSyncModes } from '../catalog-conversion.js'
 import { toConnectionRead } from '../connection-service.js'
 import type { ConnectionBody } from '../routes/connection-routes.js'
 
@@ -191,16 +192,8 @@ export function toConnectionResponse(conn: ConnectionRecord): Record<string, unk
   return response
 }
 
-/**
- * The mode a stream gets when the caller names none: deduplicated incremental when the stream
- * has a cursor and a primary key and the destination deduplicates, else a full refresh that
- * overwrites (or appends), else incremental append.
- */
+/** The mode a stream gets when the caller names none (the Config API's default pair, `defaultSyncModes`). */
 export function defaultPublicSyncMode(stream: AirbyteStream, destinationModes: readonly DestinationSyncMode[]): PublicSyncMode | undefined {
-  const modes = publicSyncModes(stream.supportedSyncModes ?? ['full_refresh'], destinationModes)
-  const hasCursor = stream.sourceDefinedCursor === true || (stream.defaultCursorField?.length ?? 0) > 0
-  const hasKey = (stream.sourceDefinedPrimaryKey?.length ?? 0) > 0
-  const order: PublicSyncMode[] = hasCursor && hasKey ? ['incremental_deduped_history', 'full_refresh_overwrite', 'full_refresh_append'] : ['full_refresh_overwrite', 'full_refresh_append']
-  if (hasCursor) order.push('incremental_append')
-  return order.find((m) => modes.includes(m))
+  const pair = defaultSyncModes(stream, destinationModes)
+  return pair === undefined ? undefined : publicSyncMode(pair[0], pair[1])
 }

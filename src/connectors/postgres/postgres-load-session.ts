@@ -2,6 +2,7 @@ import type {
   ConfiguredCatalog,
   ConfiguredStream,
   ConnectorConfig,
+  ConnectorLogger,
   LoadSession,
   RecordBatch,
   RunOptions,
@@ -11,7 +12,8 @@ import { streamKey } from '../../protocol/index.js'
 import { isSluiceError } from '../../errors.js'
 import { errorContext, validateConnection, type PostgresDestinationConfig } from './postgres-config.js'
 import { fromPgError } from './postgres-errors.js'
-import { connectPg, destroyPg, endPg } from './pg-client.js'
+import { connectPg, destroyPg, endPg, type PgClient } from './pg-client.js'
+import { qualified } from './pg-identifiers.js'
 import { PgStreamTable, planRawTables, planTables, rawSchemaOf } from './pg-stream-table.js'
 import { WriteSession } from './pg-write-session.js'
 
@@ -27,16 +29,18 @@ class PostgresLoadSession implements LoadSession {
   readonly #sql: WriteSession
   readonly #onAbort: () => void
   readonly #signal: AbortSignal
+  readonly #logger: ConnectorLogger
   /** Batches accepted, plus raw rows an earlier write left untyped (the first commit types them). */
   accepted = 0
   committed = 0
 
-  constructor(config: PostgresDestinationConfig, tables: Map<string, PgStreamTable>, sql: WriteSession, onAbort: () => void, signal: AbortSignal) {
+  constructor(config: PostgresDestinationConfig, tables: Map<string, PgStreamTable>, sql: WriteSession, onAbort: () => void, opts: RunOptions) {
     this.#config = config
     this.#tables = tables
     this.#sql = sql
     this.#onAbort = onAbort
-    this.#signal = signal
+    this.#signal = opts.signal
+    this.#logger = opts.logger
   }
 
   get sql(): WriteSession {
@@ -61,8 +65,49 @@ class PostgresLoadSession implements LoadSession {
   async close(succeeded: boolean): Promise<void> {
     this.#signal.removeEventListener('abort', this.#onAbort)
     // Without a clean end the open transaction dies with the connection: nothing partial stays.
-    if (succeeded) await endPg(this.#sql.client)
-    else destroyPg(this.#sql.client)
+    if (succeeded) {
+      await endPg(this.#sql.client)
+      return
+    }
+    destroyPg(this.#sql.client)
+    await this.#dropEmptyTemporaryTables()
+  }
+
+  /**
+   * After a failed or aborted write: drops the `_airbyte_tmp` tables of the overwrite streams
+   * that did not finish and hold no row (nothing of this generation was committed). One that
+   * holds rows stays, since the next attempt of the same generation resumes into it. Best effort,
+   * on a fresh connection (the write's own died with its transaction), each table waiting at
+   * most 5 s for its lock: a failure here is logged, never thrown, so the write's own error is
+   * the one reported.
+   */
+  async #dropEmptyTemporaryTables(): Promise<void> {
+    const tables = [...this.#tables.values()]
+      .filter((w) => w.truncate && !w.completed)
+      .flatMap((w) => [w.qualifiedTarget, ...(w.raw ? [qualified(w.raw.schema, w.raw.target)] : [])])
+    if (tables.length === 0) return
+    let client: PgClient | undefined
+    try {
+      client = await connectPg(this.#config, { logger: this.#logger })
+      await client.query(`SET lock_timeout = '5s'`)
+      for (const table of tables) {
+        await client.query('BEGIN')
+        const found = await client.query(`SELECT to_regclass($1) IS NOT NULL AS found`, [table])
+        if (found.rows[0]?.found === true) {
+          await client.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`)
+          const empty = await client.query(`SELECT NOT EXISTS (SELECT 1 FROM ${table}) AS empty`)
+          if (empty.rows[0]?.empty === true) {
+            await client.query(`DROP TABLE ${table}`)
+            this.#logger.info(`Dropped ${table}: the failed overwrite had written nothing into it.`)
+          }
+        }
+        await client.query('COMMIT')
+      }
+    } catch (err) {
+      this.#logger.warn(`Could not drop the empty temporary tables of the failed overwrite (${tables.join(', ')}): ${(err as Error).message}`)
+    } finally {
+      if (client !== undefined) await endPg(client)
+    }
   }
 }
 
@@ -135,5 +180,5 @@ export async function openPostgresLoadSession(raw: ConnectorConfig, catalog: Con
   const client = await connectPg(config, opts)
   const onAbort = (): void => destroyPg(client)
   opts.signal.addEventListener('abort', onAbort, { once: true })
-  return new PostgresLoadSession(config, plans, new WriteSession(client, opts), onAbort, opts.signal)
+  return new PostgresLoadSession(config, plans, new WriteSession(client, opts), onAbort, opts)
 }

@@ -12,6 +12,7 @@ import type {
   JobRecord,
   JobStatus,
   JobStore,
+  LogHeadTrim,
   RefreshMode,
   StreamStateRecord,
 } from '../job-store.js'
@@ -33,6 +34,9 @@ const ACTIVE_SQL = ACTIVE_JOB_STATUSES.map((s) => `'${s}'`).join(', ')
 const CLAIMABLE_SQL = CLAIMABLE_JOB_STATUSES.map((s) => `'${s}'`).join(', ')
 /** A compare-and-set that keeps losing means something rewrites the row in a loop: give up. */
 const MAX_SWAP_TRIES = 20
+/** Retention deletes at most this many log lines, or jobs, per statement. */
+const RETENTION_LOG_BATCH = 10_000
+const RETENTION_JOB_BATCH = 100
 
 interface JobRow {
   id: number
@@ -512,12 +516,30 @@ export class PostgresJobStore implements JobStore {
     return new Map(rows.map((r) => [streamKey(toDescriptor(r)), Number(r.generation)]))
   }
 
-  async appendLogs(jobId: number, attemptNumber: number, lines: string[]): Promise<void> {
-    if (lines.length === 0) return
-    await this.#db.query(
-      `INSERT INTO sluice_attempt_logs (job_id, attempt_number, line) SELECT $1, $2, l FROM unnest($3::text[]) WITH ORDINALITY AS t(l, n) ORDER BY n`,
-      [jobId, attemptNumber, lines],
-    )
+  async appendLogs(jobId: number, attemptNumber: number, lines: string[], trim?: LogHeadTrim): Promise<void> {
+    if (lines.length === 0 && trim === undefined) return
+    const insert = (rows: string[]): Promise<unknown> =>
+      this.#db.query(
+        `INSERT INTO sluice_attempt_logs (job_id, attempt_number, line) SELECT $1, $2, l FROM unnest($3::text[]) WITH ORDINALITY AS t(l, n) ORDER BY n`,
+        [jobId, attemptNumber, rows],
+      )
+    if (trim === undefined || trim.count === 0) {
+      await insert(lines)
+      return
+    }
+    await this.#db.transaction(async () => {
+      // The newest of the lines that go carries the marker, so it stays first in id order.
+      const marked = await this.#db.query<{ id: number }>(
+        `WITH doomed AS (
+           SELECT id FROM sluice_attempt_logs WHERE job_id = $1 AND attempt_number = $2 ORDER BY id LIMIT $3
+         ), gone AS (
+           DELETE FROM sluice_attempt_logs WHERE id IN (SELECT id FROM doomed) AND id < (SELECT max(id) FROM doomed)
+         )
+         UPDATE sluice_attempt_logs SET line = $4 WHERE id = (SELECT max(id) FROM doomed) RETURNING id`,
+        [jobId, attemptNumber, trim.count, trim.marker],
+      )
+      await insert(marked.length === 0 ? [trim.marker, ...lines] : lines)
+    })
   }
 
   async readLogs(jobId: number, attemptNumber: number): Promise<string[]> {
@@ -526,6 +548,50 @@ export class PostgresJobStore implements JobStore {
       [jobId, attemptNumber],
     )
     return rows.map((r) => r.line)
+  }
+
+  async deleteLogsEndedBefore(endedBefore: number): Promise<number> {
+    // Batches keep each statement short; a concurrent sweeper waits on the same rows, then skips them.
+    let total = 0
+    for (;;) {
+      const rows = await this.#db.query<{ n: number }>(
+        `WITH gone AS (
+           DELETE FROM sluice_attempt_logs WHERE id IN (
+             SELECT l.id FROM sluice_attempts a JOIN sluice_attempt_logs l ON l.job_id = a.job_id AND l.attempt_number = a.attempt_number
+             WHERE a.ended_at < $1 LIMIT ${RETENTION_LOG_BATCH})
+           RETURNING 1
+         )
+         SELECT count(*)::int AS n FROM gone`,
+        [endedBefore],
+      )
+      const deleted = rows[0]?.n ?? 0
+      total += deleted
+      if (deleted < RETENTION_LOG_BATCH) return total
+    }
+  }
+
+  async deleteJobsFinishedBefore(updatedBefore: number): Promise<number> {
+    // Attempts go with their job (ON DELETE CASCADE); logs have no foreign key and go here.
+    let total = 0
+    for (;;) {
+      const rows = await this.#db.query<{ n: number }>(
+        `WITH gone AS (
+           DELETE FROM sluice_jobs WHERE id IN (
+             SELECT id FROM sluice_jobs WHERE status NOT IN (${ACTIVE_SQL}) AND updated_at < $1
+               AND id NOT IN (SELECT max(id) FROM sluice_jobs GROUP BY config_id, config_type)
+               AND id NOT IN (SELECT max(id) FROM sluice_jobs WHERE status = 'succeeded' GROUP BY config_id, config_type)
+             LIMIT ${RETENTION_JOB_BATCH})
+           RETURNING id
+         ), logs AS (
+           DELETE FROM sluice_attempt_logs WHERE job_id IN (SELECT id FROM gone)
+         )
+         SELECT count(*)::int AS n FROM gone`,
+        [updatedBefore],
+      )
+      const deleted = rows[0]?.n ?? 0
+      total += deleted
+      if (deleted < RETENTION_JOB_BATCH) return total
+    }
   }
 
   /**

@@ -2,7 +2,7 @@ import type { SqliteDatabase } from './database.js'
 import { SluiceError } from '../../errors.js'
 import { type StreamDescriptor, streamKey, type StreamStats } from '../../protocol/index.js'
 import { ACTIVE_JOB_STATUSES, CLAIMABLE_JOB_STATUSES, canEndAttempt, isLeaseExpired, nextJobState, type JobTransition } from '../../domain/job-transitions.js'
-import { type AttemptOutcome, type AttemptRecord, type JobOutcome, type ClaimedAttempt, type CreateJobInput, type JobConfigType, type JobCounts, type JobListFilter, type JobRecord, type JobStatus, type JobStore, type RefreshMode, type StreamStateRecord } from '../job-store.js'
+import { type AttemptOutcome, type AttemptRecord, type JobOutcome, type ClaimedAttempt, type CreateJobInput, type JobConfigType, type JobCounts, type JobListFilter, type JobRecord, type JobStatus, type JobStore, type LogHeadTrim, type RefreshMode, type StreamStateRecord } from '../job-store.js'
 
 /** Options of {@link SqliteJobStore}. */
 export interface SqliteJobStoreOptions {
@@ -44,6 +44,13 @@ const ACTIVE_SQL = ACTIVE_JOB_STATUSES.map((s) => `'${s}'`).join(', ')
 /** Claimable statuses, spelled as in the partial index of runnable jobs so SQLite uses it. */
 const CLAIMABLE_SQL = CLAIMABLE_JOB_STATUSES.map((s) => `'${s}'`).join(', ')
 const DEFAULT_PAGE_SIZE = 200
+/** Retention deletes at most this many log lines, or jobs, per transaction. */
+const RETENTION_LOG_BATCH = 10_000
+const RETENTION_JOB_BATCH = 100
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
+}
 
 /** All-zero stats of a fresh attempt. */
 export function emptyStats(): StreamStats {
@@ -335,9 +342,19 @@ export class SqliteJobStore implements JobStore {
     })
   }
 
-  async appendLogs(jobId: number, attemptNumber: number, lines: string[]): Promise<void> {
-    if (lines.length === 0) return
+  async appendLogs(jobId: number, attemptNumber: number, lines: string[], trim?: LogHeadTrim): Promise<void> {
+    if (lines.length === 0 && trim === undefined) return
     this.#immediate(() => {
+      if (trim !== undefined && trim.count > 0) {
+        // The newest of the lines that go carries the marker, so it stays first in id order.
+        const last = this.#db
+          .prepare('SELECT id FROM attempt_logs WHERE job_id = ? AND attempt_number = ? ORDER BY id LIMIT 1 OFFSET ?')
+          .get(jobId, attemptNumber, trim.count - 1) as { id: number } | undefined
+        const keep = last?.id ?? Number.MAX_SAFE_INTEGER
+        this.#db.prepare('DELETE FROM attempt_logs WHERE job_id = ? AND attempt_number = ? AND id < ?').run(jobId, attemptNumber, keep)
+        if (last !== undefined) this.#db.prepare('UPDATE attempt_logs SET line = ? WHERE id = ?').run(trim.marker, last.id)
+        else this.#db.prepare('INSERT INTO attempt_logs (job_id, attempt_number, line) VALUES (?, ?, ?)').run(jobId, attemptNumber, trim.marker)
+      }
       const insert = this.#db.prepare('INSERT INTO attempt_logs (job_id, attempt_number, line) VALUES (?, ?, ?)')
       for (const line of lines) insert.run(jobId, attemptNumber, line)
     })
@@ -346,6 +363,49 @@ export class SqliteJobStore implements JobStore {
   async readLogs(jobId: number, attemptNumber: number): Promise<string[]> {
     const rows = this.#db.prepare('SELECT line FROM attempt_logs WHERE job_id = ? AND attempt_number = ? ORDER BY id').all(jobId, attemptNumber) as Array<{ line: string }>
     return rows.map((r) => r.line)
+  }
+
+  async deleteLogsEndedBefore(endedBefore: number): Promise<number> {
+    // From the ended attempts into the log index (CROSS JOIN fixes that order): never a scan of
+    // every log line. Batches keep each write lock short; the event loop runs between them.
+    const batch = this.#db.prepare(
+      `DELETE FROM attempt_logs WHERE id IN (
+         SELECT l.id FROM attempts a CROSS JOIN attempt_logs l ON l.job_id = a.job_id AND l.attempt_number = a.attempt_number
+         WHERE a.ended_at < ? LIMIT ${RETENTION_LOG_BATCH})`,
+    )
+    let total = 0
+    for (;;) {
+      const deleted = this.#immediate(() => batch.run(endedBefore).changes)
+      total += deleted
+      if (deleted < RETENTION_LOG_BATCH) return total
+      await yieldToEventLoop()
+    }
+  }
+
+  async deleteJobsFinishedBefore(updatedBefore: number): Promise<number> {
+    const select = this.#db.prepare(
+      `SELECT id FROM jobs WHERE status NOT IN (${ACTIVE_SQL}) AND updated_at < ?
+         AND id NOT IN (SELECT max(id) FROM jobs GROUP BY config_id, config_type)
+         AND id NOT IN (SELECT max(id) FROM jobs WHERE status = 'succeeded' GROUP BY config_id, config_type)
+       LIMIT ${RETENTION_JOB_BATCH}`,
+    )
+    const deleteLogs = this.#db.prepare('DELETE FROM attempt_logs WHERE job_id = ?')
+    // Attempts go with their job (ON DELETE CASCADE).
+    const deleteJob = this.#db.prepare('DELETE FROM jobs WHERE id = ?')
+    let total = 0
+    for (;;) {
+      const deleted = this.#immediate(() => {
+        const ids = (select.all(updatedBefore) as Array<{ id: number }>).map((r) => r.id)
+        for (const id of ids) {
+          deleteLogs.run(id)
+          deleteJob.run(id)
+        }
+        return ids.length
+      })
+      total += deleted
+      if (deleted < RETENTION_JOB_BATCH) return total
+      await yieldToEventLoop()
+    }
   }
 
   async jobCounts(now?: number): Promise<JobCounts> {

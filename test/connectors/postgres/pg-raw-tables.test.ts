@@ -268,6 +268,21 @@ describe('Destinations V2 layout', () => {
     assert.equal((await rows(`SELECT to_regclass('airbyte_internal.dw_raw__stream_ow2_airbyte_tmp') AS t`))[0]!.t, null)
   })
 
+  test('a failed overwrite drops its empty temporary raw and final tables', async () => {
+    await run(catalogOf('ow3', 'overwrite', { gen: 1 }), messages('ow3', [[u(1, 'old', '2024-01-01T00:00:00Z')], state('ow3', 1), 'COMPLETE']))
+    async function* failing(): AsyncGenerator<DestinationMessage> {
+      yield rowBatch({ name: 'ow3', namespace: null }, [u(2, 'new', '2024-01-02T00:00:00Z')])
+      throw new Error('source died mid-overwrite')
+    }
+    await assert.rejects(async () => {
+      for await (const _ of dest.write(cfg, catalogOf('ow3', 'overwrite', { gen: 2 }), failing(), runOptions())) void _
+    }, /source died mid-overwrite/)
+    const left = await rows(`SELECT to_regclass('airbyte_internal.dw_raw__stream_ow3_airbyte_tmp') AS raw, to_regclass('dw.ow3_airbyte_tmp') AS final`)
+    assert.deepEqual(left[0], { raw: null, final: null })
+    assert.deepEqual(await rows(`SELECT id::int, name FROM dw.ow3`), [{ id: 1, name: 'old' }])
+    assert.deepEqual(await rows(`SELECT _airbyte_data->>'name' AS name FROM airbyte_internal.dw_raw__stream_ow3`), [{ name: 'old' }])
+  })
+
   test('NUL characters and lone surrogates do not fail the load', async () => {
     await run(catalogOf('nul', 'append'), messages('nul', [[u(1, 'x\u0000y', '2024-01-01T00:00:00Z'), u(2, 'a\ud800b', '2024-01-01T00:00:00Z')], state('nul', 1)]))
     assert.deepEqual(await rows(`SELECT id::int, name FROM dw.nul ORDER BY id`), [

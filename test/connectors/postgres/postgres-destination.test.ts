@@ -433,6 +433,73 @@ describe('write', () => {
     assert.deepEqual((await rows('dw.crash')).map((r) => r.id), ['1', '2'])
   })
 
+  test('a failed or aborted overwrite drops its empty _airbyte_tmp table; the old table stays whole', async () => {
+    const tmpExists = async (): Promise<boolean> => (await db.query(`SELECT to_regclass('dw.ow_fail_airbyte_tmp') IS NOT NULL AS found`)).rows[0]!.found === true
+    await run(catalogOf('ow_fail', 'overwrite', { gen: 1 }), messages('ow_fail', [[{ id: 1 }, { id: 2 }], 'COMPLETE']))
+    async function* failing(): AsyncGenerator<DestinationMessage> {
+      yield rowBatch({ name: 'ow_fail', namespace: null }, [{ id: 3 }])
+      throw new Error('source died mid-overwrite')
+    }
+    const logger = memoryLogger()
+    const err = await rejection(async () => {
+      for await (const _ of dest.write(cfg, catalogOf('ow_fail', 'overwrite', { gen: 2 }), failing(), { ...runOptions(), logger })) void _
+    })
+    assert.match(err.message, /source died mid-overwrite/, 'the original error, not the cleanup')
+    assert.equal(await tmpExists(), false)
+    assert.ok(logger.lines.some((l) => /Dropped "dw"\."ow_fail_airbyte_tmp"/.test(l)), logger.lines.join('\n'))
+    assert.deepEqual((await rows('dw.ow_fail')).map((r) => r.id), ['1', '2'])
+
+    const ac = new AbortController()
+    async function* hanging(): AsyncGenerator<DestinationMessage> {
+      yield rowBatch({ name: 'ow_fail', namespace: null }, [{ id: 4 }])
+      ac.abort()
+      await new Promise((r) => setTimeout(r, 10_000).unref())
+    }
+    const aborted = await rejection(async () => {
+      for await (const _ of dest.write(cfg, catalogOf('ow_fail', 'overwrite', { gen: 3 }), hanging(), runOptions(ac.signal))) void _
+    })
+    assert.equal(aborted.code, 'SLUICE_ERR_CANCELLED')
+    assert.equal(await tmpExists(), false)
+    assert.deepEqual((await rows('dw.ow_fail')).map((r) => r.id), ['1', '2'])
+
+    // Rows committed under a STATE stay for the next attempt of the same generation to resume.
+    async function* failsAfterState(): AsyncGenerator<DestinationMessage> {
+      yield rowBatch({ name: 'ow_fail', namespace: null }, [{ id: 5 }])
+      yield state('ow_fail', 1)
+      throw new Error('source died after a state')
+    }
+    await rejection(async () => {
+      for await (const _ of dest.write(cfg, catalogOf('ow_fail', 'overwrite', { gen: 4 }), failsAfterState(), runOptions())) void _
+    })
+    assert.equal(await tmpExists(), true)
+    assert.deepEqual((await rows('dw.ow_fail_airbyte_tmp')).map((r) => r.id), ['5'])
+    assert.deepEqual((await rows('dw.ow_fail')).map((r) => r.id), ['1', '2'])
+  })
+
+  test('a cleanup that cannot take its lock is logged and the write still fails with its own error', async () => {
+    await run(catalogOf('ow_locked', 'overwrite', { gen: 1 }), messages('ow_locked', [[{ id: 1 }], 'COMPLETE']))
+    const reader = await db.client()
+    try {
+      async function* failing(): AsyncGenerator<DestinationMessage> {
+        // A reader of the temporary table holds its lock past the failure.
+        await reader.query('BEGIN')
+        await reader.query('SELECT * FROM dw.ow_locked_airbyte_tmp')
+        yield rowBatch({ name: 'ow_locked', namespace: null }, [{ id: 2 }])
+        throw new Error('source died while the table was read')
+      }
+      const logger = memoryLogger()
+      const err = await rejection(async () => {
+        for await (const _ of dest.write(cfg, catalogOf('ow_locked', 'overwrite', { gen: 2 }), failing(), { ...runOptions(), logger })) void _
+      })
+      assert.match(err.message, /source died while the table was read/)
+      assert.ok(logger.lines.some((l) => /^warn Could not drop the empty temporary tables of the failed overwrite \("dw"\."ow_locked_airbyte_tmp"\): .*lock timeout/.test(l)), logger.lines.join('\n'))
+    } finally {
+      await reader.query('ROLLBACK')
+      await reader.end()
+    }
+    assert.deepEqual((await rows('dw.ow_locked')).map((r) => r.id), ['1'])
+  })
+
   test('abort rolls back the open transaction and rejects promptly', async () => {
     const cat = catalogOf('aborted', 'append')
     const ac = new AbortController()
