@@ -119,6 +119,7 @@ const DEFAULT_TYPES: Record<string, string> = {
   'DatetimeBasedCursor.end_datetime': 'MinMaxDatetime',
   'DatetimeBasedCursor.start_time_option': 'RequestOption',
   'DatetimeBasedCursor.end_time_option': 'RequestOption',
+  'IncrementingCountCursor.start_value_option': 'RequestOption',
   'ListPartitionRouter.request_option': 'RequestOption',
   'ParentStreamConfig.request_option': 'RequestOption',
   'ParentStreamConfig.stream': 'DeclarativeStream',

@@ -17,6 +17,7 @@ export const SUPPORTED_COMPONENTS = new Set([
   'HttpRequestRegexMatcher', 'RequestBodyJsonObject', 'RequestBodyUrlEncodedForm', 'RequestBodyPlainText',
   'RequestBodyGraphQL', 'SluiceAutoExtractor', 'SessionTokenAuthenticator', 'LegacyToPerPartitionStateMigration',
   'KeysToSnakeCase', 'KeysReplace', 'DpathFlattenFields', 'XmlDecoder', 'IterableDecoder', 'StateDelegatingStream', 'JwtAuthenticator', 'LegacySessionTokenAuthenticator',
+  'IncrementingCountCursor',
   // SessionTokenAuthenticator.request_authentication types.
   'ApiKey', 'Bearer',
 ])
@@ -54,6 +55,10 @@ const COMPONENT_FIELDS = new Set([
 
 function unsupported(path: string, what: string): SluiceError {
   return new SluiceError('SLUICE_ERR_UNSUPPORTED', `Unsupported manifest component ${what} at ${path}; see docs/declarative.md for what sluice runs`, { failureType: 'config_error' })
+}
+
+function hasRouter(pr: unknown): boolean {
+  return Array.isArray(pr) ? pr.length > 0 : !!pr
 }
 
 function childPath(path: string, key: string): string {
@@ -103,6 +108,9 @@ export function validateManifest(m: ManifestNode): ManifestWarning[] {
     }
     if (type === 'DatetimeBasedCursor' && obj.start_datetime === undefined) {
       throw manifestError(path, 'DatetimeBasedCursor needs start_datetime')
+    }
+    if (type === 'DeclarativeStream' && (obj.incremental_sync as ManifestNode | undefined)?.type === 'IncrementingCountCursor' && hasRouter((obj.retriever as ManifestNode | undefined)?.partition_router)) {
+      throw manifestError(path, 'IncrementingCountCursor cannot be combined with a partition router (the CDK refuses it too)')
     }
     if (type === 'SimpleRetriever' && !obj.requester) throw manifestError(path, 'SimpleRetriever needs a requester')
     if (type === 'DeclarativeStream' && (typeof obj.name !== 'string' || obj.name === '')) throw manifestError(path, 'a stream needs a name')
