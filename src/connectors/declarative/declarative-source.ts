@@ -18,6 +18,7 @@ import {
   type StateMessage,
   type StreamDescriptor,
 } from '../../protocol/index.js'
+import { configNormalization, type ConfigNormalization } from './config-normalization.js'
 import type { HttpSettings } from './http/http-requester.js'
 import { RateLimiter, sleep, type RateLimitOptions } from './http/rate-limiter.js'
 import { evaluate } from './interpolation/interpolator.js'
@@ -163,6 +164,7 @@ export class DeclarativeSource implements Source {
   readonly manifest: ManifestNode
   readonly #opts: DeclarativeSourceOptions
   #validate: ValidateFunction | undefined
+  readonly #normalization: ConfigNormalization | undefined
   /** One limiter per source configuration, shared by concurrent runs (checks, discovers, syncs). */
   readonly #limiters = new Map<string, RateLimiter>()
 
@@ -177,10 +179,38 @@ export class DeclarativeSource implements Source {
     this.spec = normalizeMetaSchema(opts.spec?.connectionSpecification ? opts.spec : manifestSpec(this.manifest))
     this.warnings = warnings
     this.#opts = opts
+    this.#normalization = configNormalization(this.manifest.spec)
   }
 
-  /** Validates the user config against the manifest's connection_specification (no defaults injected). */
+  /**
+   * Validates the user config as a run would use it: after `config_normalization_rules`
+   * migrations and transformations, against the connection_specification (no defaults injected),
+   * then the rules' validations.
+   */
   validateConfig(config: ConnectorConfig): void {
+    const normalized = this.#normalization ? this.#normalization.normalize(config).config : config
+    this.#validateNormalized(normalized)
+  }
+
+  /**
+   * The config a run uses: migrated (a config the migrations changed is handed to
+   * `onConfigUpdate` to be stored, Airbyte's CONTROL message), transformed, then validated.
+   */
+  async #prepare(config: ConnectorConfig, opts: RunOptions): Promise<ConnectorConfig> {
+    if (!this.#normalization) {
+      this.#validateNormalized(config)
+      return config
+    }
+    const { config: normalized, migrated } = this.#normalization.normalize(config)
+    this.#validateNormalized(normalized)
+    if (migrated) {
+      opts.logger.info('config_normalization_rules migrated the configuration')
+      await opts.onConfigUpdate?.(migrated)
+    }
+    return normalized
+  }
+
+  #validateNormalized(config: ConnectorConfig): void {
     if (!this.#validate) {
       const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: true })
       addFormats(ajv)
@@ -191,6 +221,7 @@ export class DeclarativeSource implements Source {
       }
     }
     if (!this.#validate(config)) throw configError(`The configuration does not match the connector spec: ${validationMessage(this.#validate)}`)
+    this.#normalization?.validate(config)
   }
 
   #environment(config: ConnectorConfig, opts: RunOptions): StreamEnvironment {
@@ -227,9 +258,9 @@ export class DeclarativeSource implements Source {
     return (this.manifest.streams as ManifestNode[]).map((s) => (s.type === 'StateDelegatingStream' ? new StateDelegatingStream(s, env) : new DeclarativeStream(s, env)))
   }
 
-  async check(config: ConnectorConfig, opts: RunOptions): Promise<ConnectionStatus> {
+  async check(raw: ConnectorConfig, opts: RunOptions): Promise<ConnectionStatus> {
     try {
-      this.validateConfig(config)
+      const config = await this.#prepare(raw, opts)
       const streams = this.streams(config, opts)
       const check = isObject(this.manifest.check) ? this.manifest.check : {}
       const override = config.__airbyte_check_stream_names
@@ -249,8 +280,8 @@ export class DeclarativeSource implements Source {
     }
   }
 
-  async discover(config: ConnectorConfig, opts: RunOptions): Promise<AirbyteCatalog> {
-    this.validateConfig(config)
+  async discover(raw: ConnectorConfig, opts: RunOptions): Promise<AirbyteCatalog> {
+    const config = await this.#prepare(raw, opts)
     const streams: AirbyteStream[] = this.streams(config, opts).map((s) => {
       const out: AirbyteStream = {
         name: s.name,
@@ -268,8 +299,8 @@ export class DeclarativeSource implements Source {
     return { streams }
   }
 
-  async *read(config: ConnectorConfig, catalog: ConfiguredCatalog, state: StateMessage[], opts: RunOptions): AsyncIterable<SourceMessage> {
-    this.validateConfig(config)
+  async *read(raw: ConnectorConfig, catalog: ConfiguredCatalog, state: StateMessage[], opts: RunOptions): AsyncIterable<SourceMessage> {
+    const config = await this.#prepare(raw, opts)
     const streams = new Map(this.streams(config, opts).map((s) => [s.name, s]))
     const states = new Map(state.map((s) => [streamKey(s.stream), s.data]))
     const batchRows = this.#opts.batchRows ?? DEFAULT_BATCH_ROWS

@@ -53,6 +53,20 @@ const COMPONENT_FIELDS = new Set([
   'dynamic_streams_check_configs', 'config_migrations', 'transformations_list', 'validations', 'condition_type',
 ])
 
+/** Component types of `spec.config_normalization_rules` sluice runs (config-normalization.ts). */
+const CONFIG_RULE_TYPES = new Set(['ConfigNormalizationRules', 'ConfigMigration', 'ConfigAddFields', 'AddedFieldDefinition', 'ConfigRemapField', 'ConfigRemoveFields', 'DpathValidator', 'PredicateValidator', 'ValidateAdheresToSchema'])
+
+/** Refuses a config rule sluice does not run (Custom* ones: Python code), with its path. */
+function checkConfigRules(node: unknown, path: string): void {
+  if (Array.isArray(node)) node.forEach((x, i) => checkConfigRules(x, `${path}[${i}]`))
+  if (node === null || typeof node !== 'object' || Array.isArray(node)) return
+  const obj = node as ManifestNode
+  if (typeof obj.type === 'string' && !CONFIG_RULE_TYPES.has(obj.type)) throw unsupported(path, `${obj.type}${typeof obj.class_name === 'string' ? ` (${obj.class_name})` : ''}`)
+  for (const k of ['config_migrations', 'transformations', 'validations', 'fields', 'validation_strategy']) {
+    if (obj[k] !== undefined) checkConfigRules(obj[k], childPath(path, k))
+  }
+}
+
 function unsupported(path: string, what: string): SluiceError {
   return new SluiceError('SLUICE_ERR_UNSUPPORTED', `Unsupported manifest component ${what} at ${path}; see docs/declarative.md for what sluice runs`, { failureType: 'config_error' })
 }
@@ -141,8 +155,6 @@ export function validateManifest(m: ManifestNode): ManifestWarning[] {
   }
   if (m.dynamic_streams !== undefined) throw unsupported('dynamic_streams', 'dynamic streams')
   const spec = m.spec as ManifestNode | undefined
-  const rules = spec?.config_normalization_rules as ManifestNode | undefined
-  // Config migrations rewrite the user's config before use; running without them would misread it.
-  if (rules && Object.values(rules).some((v) => Array.isArray(v) ? v.length > 0 : !!v)) throw unsupported('spec.config_normalization_rules', 'config normalization rules')
+  if (spec?.config_normalization_rules !== undefined) checkConfigRules(spec.config_normalization_rules, 'spec.config_normalization_rules')
   return warnings
 }

@@ -56,7 +56,6 @@ describe('manifest loading', () => {
       [minimal({ requester: { type: 'HttpRequester', url_base: 'https://a', authenticator: { type: 'ShopifyAuthenticator' } } }), /ShopifyAuthenticator at streams\[0\]\.retriever\.requester\.authenticator/],
       [minimal({ decoder: { type: 'ZipfileDecoder' } }), /ZipfileDecoder at streams\[0\]\.retriever\.decoder/],
       [{ dynamic_streams: [{ type: 'DynamicDeclarativeStream' }] }, /DynamicDeclarativeStream at dynamic_streams/],
-      [{ ...minimal({}), spec: { connection_specification: {}, config_normalization_rules: { config_migrations: [{ type: 'ConfigMigration' }] } } }, /config normalization rules at spec\.config_normalization_rules/],
       [{ streams: [{ name: 'x', retriever: { class_name: 'source_x.components.Retriever' } }] }, /CustomComponent \(source_x\.components\.Retriever\) at streams\[0\]\.retriever/],
     ]
     for (const [doc, re] of cases) {
