@@ -17,7 +17,9 @@ export const SUPPORTED_COMPONENTS = new Set([
   'HttpRequestRegexMatcher', 'RequestBodyJsonObject', 'RequestBodyUrlEncodedForm', 'RequestBodyPlainText',
   'RequestBodyGraphQL', 'SluiceAutoExtractor', 'SessionTokenAuthenticator', 'LegacyToPerPartitionStateMigration',
   'KeysToSnakeCase', 'KeysReplace', 'DpathFlattenFields', 'XmlDecoder', 'IterableDecoder', 'StateDelegatingStream', 'JwtAuthenticator', 'LegacySessionTokenAuthenticator',
-  'IncrementingCountCursor',
+  'IncrementingCountCursor', 'DynamicDeclarativeStream', 'HttpComponentsResolver', 'ConfigComponentsResolver',
+  'ParametrizedComponentsResolver', 'StreamParametersDefinition', 'ComponentMappingDefinition', 'StreamConfig',
+  'CheckDynamicStream', 'DynamicStreamCheckConfig',
   // SessionTokenAuthenticator.request_authentication types.
   'ApiKey', 'Bearer',
 ])
@@ -27,7 +29,6 @@ const DATA_FIELDS = new Set(['definitions', 'schemas', 'schema', 'connection_spe
 
 /** Top-level or component fields sluice does not implement: rejected instead of silently ignored. */
 const UNSUPPORTED_FIELDS: Record<string, string> = {
-  'DeclarativeSource.dynamic_streams': 'dynamic streams',
   'DeclarativeStream.file_uploader': 'file uploads',
 }
 
@@ -50,7 +51,7 @@ const COMPONENT_FIELDS = new Set([
   'components_mapping', 'stream_config', 'stream_configs', 'full_refresh_stream', 'incremental_stream',
   'start_value_option', 'schema_transformations', 'schema_type_identifier', 'schema_filter',
   'underlying_partition_router', 'property_list', 'property_chunking', 'file_extractor', 'pagination_reset',
-  'dynamic_streams_check_configs', 'config_migrations', 'transformations_list', 'validations', 'condition_type',
+  'dynamic_streams_check_configs', 'stream_parameters', 'config_migrations', 'transformations_list', 'validations', 'condition_type',
 ])
 
 /** Component types of `spec.config_normalization_rules` sluice runs (config-normalization.ts). */
@@ -94,9 +95,9 @@ export interface ManifestWarning {
  */
 export function validateManifest(m: ManifestNode): ManifestWarning[] {
   const warnings: ManifestWarning[] = []
-  if (!Array.isArray(m.streams) || m.streams.length === 0) {
-    if (m.dynamic_streams) throw unsupported('dynamic_streams', 'DynamicDeclarativeStream')
-    throw manifestError('streams', 'a manifest needs a non-empty streams list')
+  const hasDynamic = Array.isArray(m.dynamic_streams) && m.dynamic_streams.length > 0
+  if ((!Array.isArray(m.streams) || m.streams.length === 0) && !hasDynamic) {
+    throw manifestError('streams', 'a manifest needs a non-empty streams list (or dynamic_streams)')
   }
   const visit = (node: unknown, path: string, parentType: string | undefined): void => {
     if (Array.isArray(node)) {
@@ -127,7 +128,8 @@ export function validateManifest(m: ManifestNode): ManifestWarning[] {
       throw manifestError(path, 'IncrementingCountCursor cannot be combined with a partition router (the CDK refuses it too)')
     }
     if (type === 'SimpleRetriever' && !obj.requester) throw manifestError(path, 'SimpleRetriever needs a requester')
-    if (type === 'DeclarativeStream' && (typeof obj.name !== 'string' || obj.name === '')) throw manifestError(path, 'a stream needs a name')
+    // A stream template usually gets its name from the components mapping.
+    if (type === 'DeclarativeStream' && !path.endsWith('.stream_template') && (typeof obj.name !== 'string' || obj.name === '')) throw manifestError(path, 'a stream needs a name')
     if (type === 'StateDelegatingStream' && (!obj.full_refresh_stream || !obj.incremental_stream)) throw manifestError(path, 'StateDelegatingStream needs full_refresh_stream and incremental_stream')
     for (const [k, v] of Object.entries(obj)) {
       if (DATA_FIELDS.has(k)) {
@@ -150,10 +152,9 @@ export function validateManifest(m: ManifestNode): ManifestWarning[] {
     else if (Array.isArray(node)) node.forEach((x, i) => visitTemplates(x, `${path}[${i}]`))
     else if (node && typeof node === 'object') for (const [k, v] of Object.entries(node)) visitTemplates(v, childPath(path, k))
   }
-  for (const key of ['streams', 'check', 'concurrency_level', 'api_budget']) {
+  for (const key of ['streams', 'dynamic_streams', 'check', 'concurrency_level', 'api_budget']) {
     if (m[key] !== undefined) visit(m[key], key, 'DeclarativeSource')
   }
-  if (m.dynamic_streams !== undefined) throw unsupported('dynamic_streams', 'dynamic streams')
   const spec = m.spec as ManifestNode | undefined
   if (spec?.config_normalization_rules !== undefined) checkConfigRules(spec.config_normalization_rules, 'spec.config_normalization_rules')
   return warnings
