@@ -62,6 +62,8 @@ export interface DeclarativeSourceOptions extends RateLimitOptions {
    * or 100,000.
    */
   maxRequestsPerPartition?: number
+  /** The clock async job timeouts are measured with (tests pair it with `sleep`; default Date.now). */
+  now?: () => number
 }
 
 /** Default ceiling of requests per partition (see DeclarativeSourceOptions.maxRequestsPerPartition). */
@@ -253,7 +255,7 @@ export class DeclarativeSource implements Source {
       shared: new Map(),
       ...(opts.onConfigUpdate ? { onConfigUpdate: opts.onConfigUpdate } : {}),
     }
-    return { config, http, strictJson: this.#opts.strictJson ?? false, log: (level, message) => opts.logger[level](message), maxPartitionStates: this.#opts.maxPartitionStates ?? 10_000, maxRequestsPerPartition: this.#opts.maxRequestsPerPartition ?? maxRequestsFromEnv(), partitionConcurrency: this.#opts.maxConcurrency ?? manifestRateLimits(this.manifest, config).maxConcurrency ?? 1 }
+    return { config, http, strictJson: this.#opts.strictJson ?? false, log: (level, message) => opts.logger[level](message), maxPartitionStates: this.#opts.maxPartitionStates ?? 10_000, maxRequestsPerPartition: this.#opts.maxRequestsPerPartition ?? maxRequestsFromEnv(), partitionConcurrency: this.#opts.maxConcurrency ?? manifestRateLimits(this.manifest, config).maxConcurrency ?? 1, now: this.#opts.now ?? Date.now }
   }
 
   /** The manifest's `streams`, built for one run (dynamic streams are not included: see #allStreams). */

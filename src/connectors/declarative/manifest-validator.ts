@@ -19,7 +19,7 @@ export const SUPPORTED_COMPONENTS = new Set([
   'KeysToSnakeCase', 'KeysReplace', 'DpathFlattenFields', 'XmlDecoder', 'IterableDecoder', 'StateDelegatingStream', 'JwtAuthenticator', 'LegacySessionTokenAuthenticator',
   'IncrementingCountCursor', 'DynamicDeclarativeStream', 'HttpComponentsResolver', 'ConfigComponentsResolver',
   'ParametrizedComponentsResolver', 'StreamParametersDefinition', 'ComponentMappingDefinition', 'StreamConfig',
-  'CheckDynamicStream', 'DynamicStreamCheckConfig',
+  'CheckDynamicStream', 'DynamicStreamCheckConfig', 'AsyncRetriever', 'AsyncJobStatusMap', 'CsvDecoder', 'GzipDecoder',
   // SessionTokenAuthenticator.request_authentication types.
   'ApiKey', 'Bearer',
 ])
@@ -46,7 +46,7 @@ const COMPONENT_FIELDS = new Set([
   'end_time_option', 'fields', 'response_filters', 'backoff_strategies', 'error_handlers', 'inject_into',
   'refresh_token_updater', 'authenticators', 'login_requester', 'request_authentication', 'policies', 'rates',
   'matchers', 'creation_requester', 'polling_requester', 'download_requester', 'download_paginator',
-  'abort_requester', 'delete_requester', 'url_requester', 'status_extractor', 'download_target_extractor',
+  'abort_requester', 'delete_requester', 'url_requester', 'download_target_requester', 'status_extractor', 'download_target_extractor',
   'status_mapping', 'download_decoder', 'download_extractor', 'stream_template', 'components_resolver',
   'components_mapping', 'stream_config', 'stream_configs', 'full_refresh_stream', 'incremental_stream',
   'start_value_option', 'schema_transformations', 'schema_type_identifier', 'schema_filter',
@@ -126,6 +126,10 @@ export function validateManifest(m: ManifestNode): ManifestWarning[] {
     }
     if (type === 'DeclarativeStream' && (obj.incremental_sync as ManifestNode | undefined)?.type === 'IncrementingCountCursor' && hasRouter((obj.retriever as ManifestNode | undefined)?.partition_router)) {
       throw manifestError(path, 'IncrementingCountCursor cannot be combined with a partition router (the CDK refuses it too)')
+    }
+    if (type === 'AsyncRetriever') {
+      const missing = ['creation_requester', 'polling_requester', 'download_requester', 'status_extractor', 'status_mapping'].filter((k) => !obj[k])
+      if (missing.length) throw manifestError(path, `AsyncRetriever needs ${missing.join(', ')}`)
     }
     if (type === 'SimpleRetriever' && !obj.requester) throw manifestError(path, 'SimpleRetriever needs a requester')
     // A stream template usually gets its name from the components mapping.

@@ -220,7 +220,7 @@ describe('DatetimeBasedCursor', () => {
 })
 
 describe('error handling and rate limits', () => {
-  const resp = (status: number, headers: Record<string, unknown> = {}, json: unknown = {}, text = ''): ObservedResponse => ({ status, headers, json, text })
+  const resp = (status: number, headers: Record<string, unknown> = {}, json: unknown = {}, text = ''): ObservedResponse => ({ status, headers, json, text, bytes: Buffer.from(text) })
 
   test('the default mapping', () => {
     assert.equal(defaultResolution(resp(200)).action, 'SUCCESS')

@@ -7,12 +7,17 @@ import { evaluate } from '../interpolation/interpolator.js'
 import { PyDateTime } from '../interpolation/py-datetime.js'
 import { pyStr } from '../interpolation/py-values.js'
 import type { ManifestNode } from '../manifest-loader.js'
+import { AsyncJobRetriever } from './async-retriever.js'
 import { DatetimeCursor, type Window } from './datetime-cursor.js'
 import { IncrementingCountCursor } from './incrementing-count-cursor.js'
 import { createPaginator, type Paginator } from './paginators.js'
 import { orderedConcurrent } from './ordered-concurrent.js'
 import { partitionsOf, type Partition } from './partition-routers.js'
+import { decodeRaw } from './raw-decoders.js'
 import { decodeBodies, RecordSelector, type Row } from './record-selector.js'
+
+/** Decoders that need the raw response bytes. */
+const RAW_DECODERS = new Set(['CsvDecoder', 'GzipDecoder'])
 
 /** RESET_PAGINATION restarts a partition at most this often; more is a loop. */
 const MAX_PAGINATION_RESETS = 5
@@ -36,6 +41,8 @@ export interface StreamEnvironment {
   maxRequestsPerPartition: number
   /** Partitions read at the same time (the manifest's concurrency_level; 1 without it). */
   partitionConcurrency: number
+  /** The clock async job timeouts are measured with (ms; Date.now unless a test injects one). */
+  now: () => number
 }
 
 /** Normalises a primary key (string, list of strings, list of lists) to Airbyte's `[[k]]` form. */
@@ -135,10 +142,13 @@ export class DeclarativeStream {
   readonly #env: StreamEnvironment
   readonly #base: TemplateContext
   readonly #requester: HttpRequester
+  /** An AsyncRetriever's job flow (then #requester and #paginator are unused). */
+  readonly #async: AsyncJobRetriever | undefined
   readonly #selector: RecordSelector
   readonly #paginator: Paginator
   readonly #routers: ManifestNode[]
   readonly #decoder: string
+  readonly #decoderNode: ManifestNode | undefined
   readonly #ignoreSlicerOnPages: boolean
 
   constructor(node: ManifestNode, env: StreamEnvironment) {
@@ -158,8 +168,10 @@ export class DeclarativeStream {
     this.#routers = (Array.isArray(pr) ? pr : pr ? [pr] : []) as ManifestNode[]
     const decoderNode = (retriever.decoder ?? requesterNode.decoder) as ManifestNode | undefined
     this.#decoder = String(decoderNode?.type ?? 'JsonDecoder')
+    this.#decoderNode = decoderNode
     this.#ignoreSlicerOnPages = retriever.ignore_stream_slicer_parameters_on_paginated_requests === true
     const inc = node.incremental_sync as ManifestNode | undefined
+    this.#async = retriever.type === 'AsyncRetriever' ? new AsyncJobRetriever(this.name, retriever, { config: env.config, parameters: retriever.$parameters ?? params }, env) : undefined
     this.cursor = !inc ? undefined : inc.type === 'IncrementingCountCursor' ? new IncrementingCountCursor(inc, this.#base) : new DatetimeCursor(inc, this.#base)
     if (this.cursor instanceof IncrementingCountCursor && this.#routers.length > 0) {
       throw configError(`stream ${this.name}: IncrementingCountCursor cannot be combined with a partition router (the CDK refuses it too)`)
@@ -315,6 +327,14 @@ export class DeclarativeStream {
       stream_interval: slice,
       next_page_token: null,
     }
+    if (this.#async) {
+      for await (const raw of this.#async.read(slice, signal)) {
+        const { rows, stop } = sliceCursor ? sliceCursor.observe(this.#selector.select(raw, ctx)) : { rows: this.#selector.select(raw, ctx), stop: false }
+        if (rows.length) yield { kind: 'records', rows, partition: partition.values }
+        if (firstPageOnly || stop) return
+      }
+      return
+    }
     let token = this.#paginator.initialToken(ctx)
     let first = true
     let requests = 0
@@ -346,7 +366,8 @@ export class DeclarativeStream {
         throw configError(`stream ${this.name}: the paginator sent the same request twice in a row (${redactUrl(outcome.url)}); pagination stopped to avoid an endless loop`)
       }
       lastRequestKey = outcome.requestKey
-      const { bodies, array } = decodeBodies(outcome.text, this.#decoder, this.#env.strictJson)
+      // CSV and gzip bodies decode from the raw bytes; the text decoders from the text already read.
+      const { bodies, array } = RAW_DECODERS.has(this.#decoder) ? decodeRaw(outcome.bytes, this.#decoderNode, this.#env.strictJson) : decodeBodies(outcome.text, this.#decoder, this.#env.strictJson)
       const raw = this.#selector.extract(bodies, reqCtx, array)
       const rawCount = raw.length
       const lastRaw = raw[rawCount - 1]
