@@ -93,3 +93,16 @@ test('IncrementingCountCursor: refused with a partition router, and a start_valu
   await assert.rejects(readAll(src, { first: 'abc' }, catalogFor(['events'], 'incremental')), /IncrementingCountCursor start_value "abc" is not an integer/)
   assert.equal(api.requests.length, 0)
 })
+
+test('IncrementingCountCursor in a StateDelegatingStream: the first sync through the full refresh stream ends with the highest id as state', async () => {
+  const api = await eventsApi()
+  const incremental = (manifest(api.origin, { cursor_field: 'id', start_value_option: { type: 'RequestOption', inject_into: 'request_parameter', field_name: 'since' } }, { paginator }).streams as Array<Record<string, unknown>>)[0] as Record<string, unknown>
+  const full = { ...incremental, incremental_sync: undefined }
+  const src = new DeclarativeSource({ streams: [{ type: 'StateDelegatingStream', name: 'events', full_refresh_stream: full, incremental_stream: incremental }] })
+  const first = await readAll(src, {}, catalogFor(['events'], 'incremental'))
+  assert.deepEqual(first.records.events?.map((r) => r.id), [3, 5, 8, 13])
+  assert.deepEqual(first.states.map((s) => s.data), [{ id: 13 }])
+  const second = await readAll(src, {}, catalogFor(['events'], 'incremental'), first.states)
+  assert.deepEqual(second.records.events ?? [], [])
+  assert.deepEqual(api.requests.map((r) => r.query.get('since')), [null, null, null, '13'])
+})

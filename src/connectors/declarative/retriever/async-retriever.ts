@@ -9,7 +9,7 @@ import { decodeRaw } from './raw-decoders.js'
 import { decodeBodies, extractRecords, type Row } from './record-selector.js'
 
 /** Seconds between two status requests of a running job (the CDK's fixed interval). */
-export const ASYNC_POLL_INTERVAL_SECONDS = 5
+const ASYNC_POLL_INTERVAL_SECONDS = 5
 
 /** Attempts per slice: a failed or timed-out job is replaced by a new one this many times minus one. */
 const MAX_JOB_ATTEMPTS = 3
