@@ -275,6 +275,8 @@ export class DeclarativeSource implements Source {
     const generated = new Map<string, string[]>()
     const defs = Array.isArray(this.manifest.dynamic_streams) ? (this.manifest.dynamic_streams as ManifestNode[]) : []
     if (defs.length === 0) return { streams, generated }
+    // Every definition is listed, also one that generated no stream (a check then reads none of it).
+    defs.forEach((d, i) => generated.set(typeof d.name === 'string' && d.name ? d.name : `dynamic_stream_${i}`, []))
     const env = this.#environment(config, opts)
     try {
       for (const g of await generateDynamicStreams(defs, env, opts.signal, new Set(streams.map((s) => s.name)))) {
@@ -310,6 +312,7 @@ export class DeclarativeSource implements Source {
     try {
       const config = await this.#prepare(raw, opts)
       const { streams, generated } = await this.#allStreams(config, opts)
+      if (streams.length === 0) return { status: 'failed', message: 'The manifest defines no stream for this configuration (its dynamic streams generated none).' }
       const names = this.#checkStreamNames(config, streams, generated)
       for (const name of names) {
         const stream = streams.find((s) => s.name === name)

@@ -138,6 +138,8 @@ test('ConfigComponentsResolver: one stream per config item, conditions, create_o
   assert.deepEqual(out.records.report_weekly, [{ id: '/reports/weekly', dims: 'none', account: 'acme' }])
   assert.equal((await src.check(config, runOptions())).status, 'succeeded')
   assert.equal(api.requests.at(-1)?.path, '/reports/daily')
+  const none = await src.check({ account: 'acme', reports: [] }, runOptions())
+  assert.deepEqual(none, { status: 'failed', message: 'The manifest defines no stream for this configuration (its dynamic streams generated none).' })
 })
 
 test('ConfigComponentsResolver: duplicate generated names and a mapped custom component are config errors', async () => {
