@@ -54,7 +54,7 @@ function fieldPath(node: ManifestNode | undefined, ctx: TemplateContext): string
  * (`abort_requester` is called for a timed-out one) is retried with a new job, 3 attempts in all;
  * `failed_retry_wait_time_in_seconds` delays the retry of a failed one. `skipped` yields nothing.
  */
-export class AsyncJobRetriever {
+export class AsyncRetriever {
   readonly #stream: string
   readonly #node: ManifestNode
   readonly #env: AsyncEnvironment

@@ -7,7 +7,7 @@ import { evaluate } from '../interpolation/interpolator.js'
 import { PyDateTime } from '../interpolation/py-datetime.js'
 import { pyStr } from '../interpolation/py-values.js'
 import type { ManifestNode } from '../manifest-loader.js'
-import { AsyncJobRetriever } from './async-retriever.js'
+import { AsyncRetriever } from './async-retriever.js'
 import { DatetimeCursor, type Window } from './datetime-cursor.js'
 import { IncrementingCountCursor } from './incrementing-count-cursor.js'
 import { createPaginator, type Paginator } from './paginators.js'
@@ -143,7 +143,7 @@ export class DeclarativeStream {
   readonly #base: TemplateContext
   readonly #requester: HttpRequester
   /** An AsyncRetriever's job flow (then #requester and #paginator are unused). */
-  readonly #async: AsyncJobRetriever | undefined
+  readonly #async: AsyncRetriever | undefined
   readonly #selector: RecordSelector
   readonly #paginator: Paginator
   readonly #routers: ManifestNode[]
@@ -171,7 +171,7 @@ export class DeclarativeStream {
     this.#decoderNode = decoderNode
     this.#ignoreSlicerOnPages = retriever.ignore_stream_slicer_parameters_on_paginated_requests === true
     const inc = node.incremental_sync as ManifestNode | undefined
-    this.#async = retriever.type === 'AsyncRetriever' ? new AsyncJobRetriever(this.name, retriever, { config: env.config, parameters: retriever.$parameters ?? params }, env) : undefined
+    this.#async = retriever.type === 'AsyncRetriever' ? new AsyncRetriever(this.name, retriever, { config: env.config, parameters: retriever.$parameters ?? params }, env) : undefined
     this.cursor = !inc ? undefined : inc.type === 'IncrementingCountCursor' ? new IncrementingCountCursor(inc, this.#base) : new DatetimeCursor(inc, this.#base)
     if (this.cursor instanceof IncrementingCountCursor && this.#routers.length > 0) {
       throw configError(`stream ${this.name}: IncrementingCountCursor cannot be combined with a partition router (the CDK refuses it too)`)
