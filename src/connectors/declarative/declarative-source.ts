@@ -18,6 +18,8 @@ import {
   type StateMessage,
   type StreamDescriptor,
 } from '../../protocol/index.js'
+import { configNormalization, type ConfigNormalization } from './config-normalization.js'
+import { dynamicStreamsFailure, generateDynamicStreams } from './dynamic-streams.js'
 import type { HttpSettings } from './http/http-requester.js'
 import { RateLimiter, sleep, type RateLimitOptions } from './http/rate-limiter.js'
 import { evaluate } from './interpolation/interpolator.js'
@@ -60,6 +62,8 @@ export interface DeclarativeSourceOptions extends RateLimitOptions {
    * or 100,000.
    */
   maxRequestsPerPartition?: number
+  /** The clock async job timeouts are measured with (tests pair it with `sleep`; default Date.now). */
+  now?: () => number
 }
 
 /** Default ceiling of requests per partition (see DeclarativeSourceOptions.maxRequestsPerPartition). */
@@ -153,6 +157,10 @@ function validationMessage(fn: ValidateFunction): string {
     .join('; ')
 }
 
+function buildStream(node: ManifestNode, env: StreamEnvironment): DeclarativeStream | StateDelegatingStream {
+  return node.type === 'StateDelegatingStream' ? new StateDelegatingStream(node, env) : new DeclarativeStream(node, env)
+}
+
 /**
  * A source defined by an Airbyte declarative manifest, run natively. The manifest is loaded and
  * checked when the source is created, so an unsupported component fails definition creation, not
@@ -163,6 +171,7 @@ export class DeclarativeSource implements Source {
   readonly manifest: ManifestNode
   readonly #opts: DeclarativeSourceOptions
   #validate: ValidateFunction | undefined
+  readonly #normalization: ConfigNormalization | undefined
   /** One limiter per source configuration, shared by concurrent runs (checks, discovers, syncs). */
   readonly #limiters = new Map<string, RateLimiter>()
 
@@ -177,10 +186,38 @@ export class DeclarativeSource implements Source {
     this.spec = normalizeMetaSchema(opts.spec?.connectionSpecification ? opts.spec : manifestSpec(this.manifest))
     this.warnings = warnings
     this.#opts = opts
+    this.#normalization = configNormalization(this.manifest.spec)
   }
 
-  /** Validates the user config against the manifest's connection_specification (no defaults injected). */
+  /**
+   * Validates the user config as a run would use it: after `config_normalization_rules`
+   * migrations and transformations, against the connection_specification (no defaults injected),
+   * then the rules' validations.
+   */
   validateConfig(config: ConnectorConfig): void {
+    const normalized = this.#normalization ? this.#normalization.normalize(config).config : config
+    this.#validateNormalized(normalized)
+  }
+
+  /**
+   * The config a run uses: migrated (a config the migrations changed is handed to
+   * `onConfigUpdate` to be stored, Airbyte's CONTROL message), transformed, then validated.
+   */
+  async #prepare(config: ConnectorConfig, opts: RunOptions): Promise<ConnectorConfig> {
+    if (!this.#normalization) {
+      this.#validateNormalized(config)
+      return config
+    }
+    const { config: normalized, migrated } = this.#normalization.normalize(config)
+    this.#validateNormalized(normalized)
+    if (migrated) {
+      opts.logger.info('config_normalization_rules migrated the configuration')
+      await opts.onConfigUpdate?.(migrated)
+    }
+    return normalized
+  }
+
+  #validateNormalized(config: ConnectorConfig): void {
     if (!this.#validate) {
       const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: true })
       addFormats(ajv)
@@ -191,6 +228,7 @@ export class DeclarativeSource implements Source {
       }
     }
     if (!this.#validate(config)) throw configError(`The configuration does not match the connector spec: ${validationMessage(this.#validate)}`)
+    this.#normalization?.validate(config)
   }
 
   #environment(config: ConnectorConfig, opts: RunOptions): StreamEnvironment {
@@ -217,23 +255,65 @@ export class DeclarativeSource implements Source {
       shared: new Map(),
       ...(opts.onConfigUpdate ? { onConfigUpdate: opts.onConfigUpdate } : {}),
     }
-    return { config, http, strictJson: this.#opts.strictJson ?? false, log: (level, message) => opts.logger[level](message), maxPartitionStates: this.#opts.maxPartitionStates ?? 10_000, maxRequestsPerPartition: this.#opts.maxRequestsPerPartition ?? maxRequestsFromEnv(), partitionConcurrency: this.#opts.maxConcurrency ?? manifestRateLimits(this.manifest, config).maxConcurrency ?? 1 }
+    return { config, http, strictJson: this.#opts.strictJson ?? false, log: (level, message) => opts.logger[level](message), maxPartitionStates: this.#opts.maxPartitionStates ?? 10_000, maxRequestsPerPartition: this.#opts.maxRequestsPerPartition ?? maxRequestsFromEnv(), partitionConcurrency: this.#opts.maxConcurrency ?? manifestRateLimits(this.manifest, config).maxConcurrency ?? 1, now: this.#opts.now ?? Date.now }
   }
 
-  /** The manifest's streams, built for one run. */
+  /** The manifest's `streams`, built for one run (dynamic streams are not included: see #allStreams). */
   streams(config: ConnectorConfig, opts: RunOptions): Array<DeclarativeStream | StateDelegatingStream> {
     for (const w of this.warnings) opts.logger.warn(`manifest warning: ${w}`)
     const env = this.#environment(config, opts)
-    return (this.manifest.streams as ManifestNode[]).map((s) => (s.type === 'StateDelegatingStream' ? new StateDelegatingStream(s, env) : new DeclarativeStream(s, env)))
+    return (Array.isArray(this.manifest.streams) ? (this.manifest.streams as ManifestNode[]) : []).map((s) => buildStream(s, env))
   }
 
-  async check(config: ConnectorConfig, opts: RunOptions): Promise<ConnectionStatus> {
+  /**
+   * The manifest's streams followed by the streams its `dynamic_streams` generate (resolved for
+   * this run: an HttpComponentsResolver sends its requests here). `generated` maps each
+   * DynamicDeclarativeStream name to the names it produced, in order.
+   */
+  async #allStreams(config: ConnectorConfig, opts: RunOptions): Promise<{ streams: Array<DeclarativeStream | StateDelegatingStream>; generated: Map<string, string[]> }> {
+    const streams = this.streams(config, opts)
+    const generated = new Map<string, string[]>()
+    const defs = Array.isArray(this.manifest.dynamic_streams) ? (this.manifest.dynamic_streams as ManifestNode[]) : []
+    if (defs.length === 0) return { streams, generated }
+    // Every definition is listed, also one that generated no stream (a check then reads none of it).
+    defs.forEach((d, i) => generated.set(typeof d.name === 'string' && d.name ? d.name : `dynamic_stream_${i}`, []))
+    const env = this.#environment(config, opts)
     try {
-      this.validateConfig(config)
-      const streams = this.streams(config, opts)
-      const check = isObject(this.manifest.check) ? this.manifest.check : {}
-      const override = config.__airbyte_check_stream_names
-      const names = (Array.isArray(override) ? override : Array.isArray(check.stream_names) ? check.stream_names : [streams[0]?.name]).map(String)
+      for (const g of await generateDynamicStreams(defs, env, opts.signal, new Set(streams.map((s) => s.name)))) {
+        // A mapped value may carry components of its own: they are checked like the manifest's.
+        for (const w of validateManifest({ streams: [g.node] })) opts.logger.warn(`manifest warning: dynamic stream ${g.dynamicName}: ${w.path}: ${w.message}`)
+        const stream = buildStream(g.node, env)
+        streams.push(stream)
+        generated.set(g.dynamicName, [...(generated.get(g.dynamicName) ?? []), stream.name])
+      }
+    } catch (e) {
+      if (opts.signal.aborted) throw cancelledError()
+      throw dynamicStreamsFailure(e)
+    }
+    return { streams, generated }
+  }
+
+  /** The streams a check reads: CheckStream names (or the config override), plus the generated streams its dynamic configs ask for. */
+  #checkStreamNames(config: ConnectorConfig, streams: Array<{ name: string }>, generated: Map<string, string[]>): string[] {
+    const check = isObject(this.manifest.check) ? this.manifest.check : {}
+    const override = config.__airbyte_check_stream_names
+    const first = (names: string[], count: unknown): string[] => (typeof count === 'number' && count > 0 ? names.slice(0, count) : names)
+    if (check.type === 'CheckDynamicStream') return first([...generated.values()].flat(), check.stream_count)
+    const names = (Array.isArray(override) && override.length ? override : Array.isArray(check.stream_names) ? check.stream_names : check.dynamic_streams_check_configs ? [] : [streams[0]?.name]).map(String)
+    for (const c of (Array.isArray(check.dynamic_streams_check_configs) ? check.dynamic_streams_check_configs : []) as ManifestNode[]) {
+      const made = generated.get(String(c.dynamic_stream_name))
+      if (!made) throw configError(`Dynamic stream ${String(c.dynamic_stream_name)} is not found in the manifest's dynamic_streams.`)
+      names.push(...first(made, c.stream_count))
+    }
+    return names
+  }
+
+  async check(raw: ConnectorConfig, opts: RunOptions): Promise<ConnectionStatus> {
+    try {
+      const config = await this.#prepare(raw, opts)
+      const { streams, generated } = await this.#allStreams(config, opts)
+      if (streams.length === 0) return { status: 'failed', message: 'The manifest defines no stream for this configuration (its dynamic streams generated none).' }
+      const names = this.#checkStreamNames(config, streams, generated)
       for (const name of names) {
         const stream = streams.find((s) => s.name === name)
         if (!stream) return { status: 'failed', message: `The check stream ${name} is not defined in the manifest.` }
@@ -249,9 +329,9 @@ export class DeclarativeSource implements Source {
     }
   }
 
-  async discover(config: ConnectorConfig, opts: RunOptions): Promise<AirbyteCatalog> {
-    this.validateConfig(config)
-    const streams: AirbyteStream[] = this.streams(config, opts).map((s) => {
+  async discover(raw: ConnectorConfig, opts: RunOptions): Promise<AirbyteCatalog> {
+    const config = await this.#prepare(raw, opts)
+    const streams: AirbyteStream[] = (await this.#allStreams(config, opts)).streams.map((s) => {
       const out: AirbyteStream = {
         name: s.name,
         jsonSchema: s.jsonSchema,
@@ -268,9 +348,9 @@ export class DeclarativeSource implements Source {
     return { streams }
   }
 
-  async *read(config: ConnectorConfig, catalog: ConfiguredCatalog, state: StateMessage[], opts: RunOptions): AsyncIterable<SourceMessage> {
-    this.validateConfig(config)
-    const streams = new Map(this.streams(config, opts).map((s) => [s.name, s]))
+  async *read(raw: ConnectorConfig, catalog: ConfiguredCatalog, state: StateMessage[], opts: RunOptions): AsyncIterable<SourceMessage> {
+    const config = await this.#prepare(raw, opts)
+    const streams = new Map((await this.#allStreams(config, opts)).streams.map((s) => [s.name, s]))
     const states = new Map(state.map((s) => [streamKey(s.stream), s.data]))
     const batchRows = this.#opts.batchRows ?? DEFAULT_BATCH_ROWS
     for (const cs of catalog.streams) {

@@ -119,6 +119,7 @@ const DEFAULT_TYPES: Record<string, string> = {
   'DatetimeBasedCursor.end_datetime': 'MinMaxDatetime',
   'DatetimeBasedCursor.start_time_option': 'RequestOption',
   'DatetimeBasedCursor.end_time_option': 'RequestOption',
+  'IncrementingCountCursor.start_value_option': 'RequestOption',
   'ListPartitionRouter.request_option': 'RequestOption',
   'ParentStreamConfig.request_option': 'RequestOption',
   'ParentStreamConfig.stream': 'DeclarativeStream',
@@ -128,10 +129,33 @@ const DEFAULT_TYPES: Record<string, string> = {
   'HttpRequester.authenticator': 'NoAuth',
   'OAuthAuthenticator.refresh_token_updater': 'RefreshTokenUpdater',
   'ApiKeyAuthenticator.inject_into': 'RequestOption',
+  'DeclarativeSource.dynamic_streams': 'DynamicDeclarativeStream',
+  'AsyncRetriever.creation_requester': 'HttpRequester',
+  'AsyncRetriever.polling_requester': 'HttpRequester',
+  'AsyncRetriever.download_requester': 'HttpRequester',
+  'AsyncRetriever.download_target_requester': 'HttpRequester',
+  'AsyncRetriever.url_requester': 'HttpRequester',
+  'AsyncRetriever.abort_requester': 'HttpRequester',
+  'AsyncRetriever.delete_requester': 'HttpRequester',
+  'AsyncRetriever.status_extractor': 'DpathExtractor',
+  'AsyncRetriever.download_target_extractor': 'DpathExtractor',
+  'AsyncRetriever.download_extractor': 'DpathExtractor',
+  'AsyncRetriever.record_selector': 'RecordSelector',
+  'AsyncRetriever.status_mapping': 'AsyncJobStatusMap',
+  'AsyncRetriever.decoder': 'JsonDecoder',
+  'AsyncRetriever.download_decoder': 'JsonDecoder',
+  'AsyncRetriever.partition_router': 'SubstreamPartitionRouter',
+  'DynamicDeclarativeStream.stream_template': 'DeclarativeStream',
+  'DynamicDeclarativeStream.components_resolver': 'ConfigComponentsResolver',
+  'HttpComponentsResolver.retriever': 'SimpleRetriever',
+  'HttpComponentsResolver.components_mapping': 'ComponentMappingDefinition',
+  'ConfigComponentsResolver.stream_config': 'StreamConfig',
+  'ConfigComponentsResolver.components_mapping': 'ComponentMappingDefinition',
+  'ParametrizedComponentsResolver.components_mapping': 'ComponentMappingDefinition',
 }
 
 /** Fields whose values are not components (free-form data or JSON schemas). */
-const OPAQUE_FIELDS = new Set(['jwt_headers', 'jwt_payload', 'additional_jwt_headers', 'additional_jwt_payload', 'definitions', 'schemas', 'schema', 'connection_specification', 'advanced_auth', 'metadata', 'config_normalization_rules', 'request_body_json', 'request_parameters', 'request_headers', 'request_body_data', 'refresh_request_body', 'refresh_request_headers', 'values', 'field_path', 'field_pointers', 'path', 'primary_key', 'stream_names', 'http_codes'])
+const OPAQUE_FIELDS = new Set(['jwt_headers', 'jwt_payload', 'additional_jwt_headers', 'additional_jwt_payload', 'definitions', 'schemas', 'schema', 'connection_specification', 'advanced_auth', 'metadata', 'config_normalization_rules', 'request_body_json', 'request_parameters', 'request_headers', 'request_body_data', 'refresh_request_body', 'refresh_request_headers', 'values', 'field_path', 'field_pointers', 'path', 'primary_key', 'stream_names', 'http_codes', 'default_values', 'list_of_parameters_for_stream'])
 
 function copyParams(params: Record<string, unknown>): Record<string, unknown> {
   return { ...params }
@@ -142,39 +166,43 @@ function copyParams(params: Record<string, unknown>): Record<string, unknown> {
  * merged with the component's own; copied into missing or falsy fields of each component).
  */
 export function propagateTypesAndParameters(doc: ManifestNode): ManifestNode {
-  const visit = (node: unknown, parentType: string | undefined, field: string | undefined, params: Record<string, unknown>): unknown => {
-    if (Array.isArray(node)) return node.map((x) => visit(x, parentType, field, params))
-    if (!isObject(node)) return node
-    if (node.type === 'object' || node.type === 'array') return node
-    const out: Record<string, unknown> = { ...node }
-    if (out.type === undefined && typeof out.class_name === 'string') out.type = 'CustomComponent'
-    else if (out.type === undefined && parentType && field) {
-      const dflt = DEFAULT_TYPES[`${parentType}.${field}`]
-      if (dflt) out.type = dflt
-    }
-    const type = typeof out.type === 'string' ? out.type : undefined
-    if (!type) return out
-    const own = isObject(out.$parameters) ? out.$parameters : {}
-    const merged = { ...params, ...own }
-    for (const [k, v] of Object.entries(merged)) {
-      if (k === '$parameters') continue
-      if (!out[k]) out[k] = v
-    }
-    out.$parameters = copyParams(merged)
-    for (const [k, v] of Object.entries(out)) {
-      if (k === '$parameters' || k === 'type' || OPAQUE_FIELDS.has(k)) continue
-      if (!isObject(v) && !Array.isArray(v)) continue
-      const childParams = { ...merged }
-      delete childParams[k]
-      out[k] = visit(v, type, k, childParams)
-    }
-    return out
-  }
   const root: ManifestNode = { ...doc }
   if (root.type === undefined) root.type = 'DeclarativeSource'
-  const result = visit(root, undefined, undefined, {}) as ManifestNode
-  // definitions/schemas were only sources for $ref; keep them out of the runtime tree.
-  return result
+  return propagate(root, undefined, undefined, {}) as ManifestNode
+}
+
+/** The same preprocessing for one stream a components resolver generated (a DeclarativeStream unless typed). */
+export function propagateGeneratedStream(stream: ManifestNode): ManifestNode {
+  return propagate(stream, 'DynamicDeclarativeStream', 'stream_template', {}) as ManifestNode
+}
+
+function propagate(node: unknown, parentType: string | undefined, field: string | undefined, params: Record<string, unknown>): unknown {
+  if (Array.isArray(node)) return node.map((x) => propagate(x, parentType, field, params))
+  if (!isObject(node)) return node
+  if (node.type === 'object' || node.type === 'array') return node
+  const out: Record<string, unknown> = { ...node }
+  if (out.type === undefined && typeof out.class_name === 'string') out.type = 'CustomComponent'
+  else if (out.type === undefined && parentType && field) {
+    const dflt = DEFAULT_TYPES[`${parentType}.${field}`]
+    if (dflt) out.type = dflt
+  }
+  const type = typeof out.type === 'string' ? out.type : undefined
+  if (!type) return out
+  const own = isObject(out.$parameters) ? out.$parameters : {}
+  const merged = { ...params, ...own }
+  for (const [k, v] of Object.entries(merged)) {
+    if (k === '$parameters') continue
+    if (!out[k]) out[k] = v
+  }
+  out.$parameters = copyParams(merged)
+  for (const [k, v] of Object.entries(out)) {
+    if (k === '$parameters' || k === 'type' || OPAQUE_FIELDS.has(k)) continue
+    if (!isObject(v) && !Array.isArray(v)) continue
+    const childParams = { ...merged }
+    delete childParams[k]
+    out[k] = propagate(v, type, k, childParams)
+  }
+  return out
 }
 
 /** Parses, resolves references and propagates parameters: the CDK's preprocessing order. */

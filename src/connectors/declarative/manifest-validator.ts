@@ -17,6 +17,9 @@ export const SUPPORTED_COMPONENTS = new Set([
   'HttpRequestRegexMatcher', 'RequestBodyJsonObject', 'RequestBodyUrlEncodedForm', 'RequestBodyPlainText',
   'RequestBodyGraphQL', 'SluiceAutoExtractor', 'SessionTokenAuthenticator', 'LegacyToPerPartitionStateMigration',
   'KeysToSnakeCase', 'KeysReplace', 'DpathFlattenFields', 'XmlDecoder', 'IterableDecoder', 'StateDelegatingStream', 'JwtAuthenticator', 'LegacySessionTokenAuthenticator',
+  'IncrementingCountCursor', 'DynamicDeclarativeStream', 'HttpComponentsResolver', 'ConfigComponentsResolver',
+  'ParametrizedComponentsResolver', 'StreamParametersDefinition', 'ComponentMappingDefinition', 'StreamConfig',
+  'CheckDynamicStream', 'DynamicStreamCheckConfig', 'AsyncRetriever', 'AsyncJobStatusMap', 'CsvDecoder', 'GzipDecoder',
   // SessionTokenAuthenticator.request_authentication types.
   'ApiKey', 'Bearer',
 ])
@@ -26,7 +29,6 @@ const DATA_FIELDS = new Set(['definitions', 'schemas', 'schema', 'connection_spe
 
 /** Top-level or component fields sluice does not implement: rejected instead of silently ignored. */
 const UNSUPPORTED_FIELDS: Record<string, string> = {
-  'DeclarativeSource.dynamic_streams': 'dynamic streams',
   'DeclarativeStream.file_uploader': 'file uploads',
 }
 
@@ -44,16 +46,34 @@ const COMPONENT_FIELDS = new Set([
   'end_time_option', 'fields', 'response_filters', 'backoff_strategies', 'error_handlers', 'inject_into',
   'refresh_token_updater', 'authenticators', 'login_requester', 'request_authentication', 'policies', 'rates',
   'matchers', 'creation_requester', 'polling_requester', 'download_requester', 'download_paginator',
-  'abort_requester', 'delete_requester', 'url_requester', 'status_extractor', 'download_target_extractor',
+  'abort_requester', 'delete_requester', 'url_requester', 'download_target_requester', 'status_extractor', 'download_target_extractor',
   'status_mapping', 'download_decoder', 'download_extractor', 'stream_template', 'components_resolver',
   'components_mapping', 'stream_config', 'stream_configs', 'full_refresh_stream', 'incremental_stream',
   'start_value_option', 'schema_transformations', 'schema_type_identifier', 'schema_filter',
   'underlying_partition_router', 'property_list', 'property_chunking', 'file_extractor', 'pagination_reset',
-  'dynamic_streams_check_configs', 'config_migrations', 'transformations_list', 'validations', 'condition_type',
+  'dynamic_streams_check_configs', 'stream_parameters', 'config_migrations', 'transformations_list', 'validations', 'condition_type',
 ])
+
+/** Component types of `spec.config_normalization_rules` sluice runs (config-normalization.ts). */
+const CONFIG_RULE_TYPES = new Set(['ConfigNormalizationRules', 'ConfigMigration', 'ConfigAddFields', 'AddedFieldDefinition', 'ConfigRemapField', 'ConfigRemoveFields', 'DpathValidator', 'PredicateValidator', 'ValidateAdheresToSchema'])
+
+/** Refuses a config rule sluice does not run (Custom* ones: Python code), with its path. */
+function checkConfigRules(node: unknown, path: string): void {
+  if (Array.isArray(node)) node.forEach((x, i) => checkConfigRules(x, `${path}[${i}]`))
+  if (node === null || typeof node !== 'object' || Array.isArray(node)) return
+  const obj = node as ManifestNode
+  if (typeof obj.type === 'string' && !CONFIG_RULE_TYPES.has(obj.type)) throw unsupported(path, `${obj.type}${typeof obj.class_name === 'string' ? ` (${obj.class_name})` : ''}`)
+  for (const k of ['config_migrations', 'transformations', 'validations', 'fields', 'validation_strategy']) {
+    if (obj[k] !== undefined) checkConfigRules(obj[k], childPath(path, k))
+  }
+}
 
 function unsupported(path: string, what: string): SluiceError {
   return new SluiceError('SLUICE_ERR_UNSUPPORTED', `Unsupported manifest component ${what} at ${path}; see docs/declarative.md for what sluice runs`, { failureType: 'config_error' })
+}
+
+function hasRouter(pr: unknown): boolean {
+  return Array.isArray(pr) ? pr.length > 0 : !!pr
 }
 
 function childPath(path: string, key: string): string {
@@ -75,9 +95,9 @@ export interface ManifestWarning {
  */
 export function validateManifest(m: ManifestNode): ManifestWarning[] {
   const warnings: ManifestWarning[] = []
-  if (!Array.isArray(m.streams) || m.streams.length === 0) {
-    if (m.dynamic_streams) throw unsupported('dynamic_streams', 'DynamicDeclarativeStream')
-    throw manifestError('streams', 'a manifest needs a non-empty streams list')
+  const hasDynamic = Array.isArray(m.dynamic_streams) && m.dynamic_streams.length > 0
+  if ((!Array.isArray(m.streams) || m.streams.length === 0) && !hasDynamic) {
+    throw manifestError('streams', 'a manifest needs a non-empty streams list (or dynamic_streams)')
   }
   const visit = (node: unknown, path: string, parentType: string | undefined): void => {
     if (Array.isArray(node)) {
@@ -104,8 +124,16 @@ export function validateManifest(m: ManifestNode): ManifestWarning[] {
     if (type === 'DatetimeBasedCursor' && obj.start_datetime === undefined) {
       throw manifestError(path, 'DatetimeBasedCursor needs start_datetime')
     }
+    if (type === 'DeclarativeStream' && (obj.incremental_sync as ManifestNode | undefined)?.type === 'IncrementingCountCursor' && hasRouter((obj.retriever as ManifestNode | undefined)?.partition_router)) {
+      throw manifestError(path, 'IncrementingCountCursor cannot be combined with a partition router (the CDK refuses it too)')
+    }
+    if (type === 'AsyncRetriever') {
+      const missing = ['creation_requester', 'polling_requester', 'download_requester', 'status_extractor', 'status_mapping'].filter((k) => !obj[k])
+      if (missing.length) throw manifestError(path, `AsyncRetriever needs ${missing.join(', ')}`)
+    }
     if (type === 'SimpleRetriever' && !obj.requester) throw manifestError(path, 'SimpleRetriever needs a requester')
-    if (type === 'DeclarativeStream' && (typeof obj.name !== 'string' || obj.name === '')) throw manifestError(path, 'a stream needs a name')
+    // A stream template usually gets its name from the components mapping.
+    if (type === 'DeclarativeStream' && !path.endsWith('.stream_template') && (typeof obj.name !== 'string' || obj.name === '')) throw manifestError(path, 'a stream needs a name')
     if (type === 'StateDelegatingStream' && (!obj.full_refresh_stream || !obj.incremental_stream)) throw manifestError(path, 'StateDelegatingStream needs full_refresh_stream and incremental_stream')
     for (const [k, v] of Object.entries(obj)) {
       if (DATA_FIELDS.has(k)) {
@@ -128,13 +156,10 @@ export function validateManifest(m: ManifestNode): ManifestWarning[] {
     else if (Array.isArray(node)) node.forEach((x, i) => visitTemplates(x, `${path}[${i}]`))
     else if (node && typeof node === 'object') for (const [k, v] of Object.entries(node)) visitTemplates(v, childPath(path, k))
   }
-  for (const key of ['streams', 'check', 'concurrency_level', 'api_budget']) {
+  for (const key of ['streams', 'dynamic_streams', 'check', 'concurrency_level', 'api_budget']) {
     if (m[key] !== undefined) visit(m[key], key, 'DeclarativeSource')
   }
-  if (m.dynamic_streams !== undefined) throw unsupported('dynamic_streams', 'dynamic streams')
   const spec = m.spec as ManifestNode | undefined
-  const rules = spec?.config_normalization_rules as ManifestNode | undefined
-  // Config migrations rewrite the user's config before use; running without them would misread it.
-  if (rules && Object.values(rules).some((v) => Array.isArray(v) ? v.length > 0 : !!v)) throw unsupported('spec.config_normalization_rules', 'config normalization rules')
+  if (spec?.config_normalization_rules !== undefined) checkConfigRules(spec.config_normalization_rules, 'spec.config_normalization_rules')
   return warnings
 }

@@ -55,8 +55,7 @@ describe('manifest loading', () => {
       [minimal({ paginator: { type: 'DefaultPaginator', pagination_strategy: { type: 'CustomPaginationStrategy', class_name: 'x.Y' } } }), /CustomPaginationStrategy \(x\.Y\) at streams\[0\]\.retriever\.paginator\.pagination_strategy/],
       [minimal({ requester: { type: 'HttpRequester', url_base: 'https://a', authenticator: { type: 'ShopifyAuthenticator' } } }), /ShopifyAuthenticator at streams\[0\]\.retriever\.requester\.authenticator/],
       [minimal({ decoder: { type: 'ZipfileDecoder' } }), /ZipfileDecoder at streams\[0\]\.retriever\.decoder/],
-      [{ dynamic_streams: [{ type: 'DynamicDeclarativeStream' }] }, /DynamicDeclarativeStream at dynamic_streams/],
-      [{ ...minimal({}), spec: { connection_specification: {}, config_normalization_rules: { config_migrations: [{ type: 'ConfigMigration' }] } } }, /config normalization rules at spec\.config_normalization_rules/],
+      [{ dynamic_streams: [{ type: 'DynamicDeclarativeStream', components_resolver: { type: 'CustomComponentsResolver', class_name: 'x.R' } }] }, /CustomComponentsResolver \(x\.R\) at dynamic_streams\[0\]\.components_resolver/],
       [{ streams: [{ name: 'x', retriever: { class_name: 'source_x.components.Retriever' } }] }, /CustomComponent \(source_x\.components\.Retriever\) at streams\[0\]\.retriever/],
     ]
     for (const [doc, re] of cases) {
@@ -221,7 +220,7 @@ describe('DatetimeBasedCursor', () => {
 })
 
 describe('error handling and rate limits', () => {
-  const resp = (status: number, headers: Record<string, unknown> = {}, json: unknown = {}, text = ''): ObservedResponse => ({ status, headers, json, text })
+  const resp = (status: number, headers: Record<string, unknown> = {}, json: unknown = {}, text = ''): ObservedResponse => ({ status, headers, json, text, bytes: Buffer.from(text) })
 
   test('the default mapping', () => {
     assert.equal(defaultResolution(resp(200)).action, 'SUCCESS')

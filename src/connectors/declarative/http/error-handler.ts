@@ -19,6 +19,8 @@ export interface ObservedResponse {
   /** Decoded JSON body, or {} when the body is not JSON. */
   json: unknown
   text: string
+  /** The raw body (compressed or binary downloads decode from it). */
+  bytes: Buffer
   /** Network error message when status is 0. */
   networkError?: string
 }

@@ -33,7 +33,7 @@ export interface HttpSettings {
 
 /** The outcome of a request: a response to use, or "ignored" (no records, end of pagination). */
 export type RequestOutcome =
-  | { kind: 'response'; status: number; headers: Record<string, unknown>; text: string; url: string; /** Method, URL and body: equal keys are the same request. */ requestKey: string }
+  | { kind: 'response'; status: number; headers: Record<string, unknown>; text: string; /** The raw body. */ bytes: Buffer; url: string; /** Method, URL and body: equal keys are the same request. */ requestKey: string }
   | { kind: 'ignored'; status: number }
   /** RESET_PAGINATION: the partition's pagination starts over. */
   | { kind: 'reset'; status: number }
@@ -224,7 +224,7 @@ export class HttpRequester {
             this.#http.log?.('info', `ignoring HTTP ${observed.status} from ${redactUrl(rawUrl)}`)
             return { kind: 'ignored', status: observed.status }
           }
-          return { kind: 'response', status: observed.status, headers: observed.headers, text: observed.text, url: rawUrl, requestKey: `${method} ${rawUrl}\n${body ?? ''}` }
+          return { kind: 'response', status: observed.status, headers: observed.headers, text: observed.text, bytes: observed.bytes, url: rawUrl, requestKey: `${method} ${rawUrl}\n${body ?? ''}` }
         case 'RESET_PAGINATION':
           this.#http.log?.('warn', `HTTP ${observed.status} from ${redactUrl(rawUrl)}: pagination restarts (RESET_PAGINATION)`)
           return { kind: 'reset', status: observed.status }
@@ -264,14 +264,15 @@ export class HttpRequester {
       const res = body !== undefined && (method === 'GET' || method === 'HEAD')
         ? await requestWithBody(url, method, headers, body, requestSignal)
         : await this.#http.fetch(url, { method, headers, body, signal: requestSignal })
-      const text = await res.text()
+      const bytes = Buffer.from(await res.arrayBuffer())
+      const text = bytes.toString('utf8')
       const h = responseHeaders(res.headers)
-      return { status: res.status, headers: h, text, json: parseJsonLoose(text) }
+      return { status: res.status, headers: h, text, bytes, json: parseJsonLoose(text) }
     } catch (e) {
       if (signal.aborted) throw cancelledError()
       const err = e as Error & { cause?: { code?: string } }
       const why = err.name === 'TimeoutError' ? `timed out after ${this.#http.timeoutMs} ms` : (err.cause?.code ?? err.message)
-      return { status: 0, headers: {}, text: '', json: {}, networkError: why }
+      return { status: 0, headers: {}, text: '', bytes: Buffer.alloc(0), json: {}, networkError: why }
     } finally {
       release()
     }
@@ -348,7 +349,7 @@ class SessionTokenAuthenticator implements Authenticator {
 }
 
 /** A minimal node:http(s) request for GET/HEAD with a body, returning a fetch-like response. */
-function requestWithBody(url: string, method: string, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<{ status: number; headers: Headers; text(): Promise<string> }> {
+function requestWithBody(url: string, method: string, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<{ status: number; headers: Headers; arrayBuffer(): Promise<ArrayBuffer> }> {
   return new Promise((resolve, reject) => {
     const u = new URL(url)
     const send = u.protocol === 'https:' ? httpsRequest : httpRequest
@@ -359,8 +360,8 @@ function requestWithBody(url: string, method: string, headers: Record<string, st
       res.on('end', () => {
         const h = new Headers()
         for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v)
-        const text = Buffer.concat(chunks).toString('utf8')
-        resolve({ status: res.statusCode ?? 0, headers: h, text: async () => text })
+        const all = Buffer.concat(chunks)
+        resolve({ status: res.statusCode ?? 0, headers: h, arrayBuffer: async () => all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer })
       })
     })
     req.on('error', reject)

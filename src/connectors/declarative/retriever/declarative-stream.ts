@@ -7,11 +7,17 @@ import { evaluate } from '../interpolation/interpolator.js'
 import { PyDateTime } from '../interpolation/py-datetime.js'
 import { pyStr } from '../interpolation/py-values.js'
 import type { ManifestNode } from '../manifest-loader.js'
+import { AsyncRetriever } from './async-retriever.js'
 import { DatetimeCursor, type Window } from './datetime-cursor.js'
+import { IncrementingCountCursor } from './incrementing-count-cursor.js'
 import { createPaginator, type Paginator } from './paginators.js'
 import { orderedConcurrent } from './ordered-concurrent.js'
 import { partitionsOf, type Partition } from './partition-routers.js'
+import { decodeRaw } from './raw-decoders.js'
 import { decodeBodies, RecordSelector, type Row } from './record-selector.js'
+
+/** Decoders that need the raw response bytes. */
+const RAW_DECODERS = new Set(['CsvDecoder', 'GzipDecoder'])
 
 /** RESET_PAGINATION restarts a partition at most this often; more is a loop. */
 const MAX_PAGINATION_RESETS = 5
@@ -35,6 +41,8 @@ export interface StreamEnvironment {
   maxRequestsPerPartition: number
   /** Partitions read at the same time (the manifest's concurrency_level; 1 without it). */
   partitionConcurrency: number
+  /** The clock async job timeouts are measured with (ms; Date.now unless a test injects one). */
+  now: () => number
 }
 
 /** Normalises a primary key (string, list of strings, list of lists) to Airbyte's `[[k]]` form. */
@@ -57,7 +65,54 @@ export function streamSchema(node: ManifestNode): JsonSchema {
 }
 
 /** A stream event, or the end of one date window of one partition (a state checkpoint). */
-type PartitionEvent = StreamEvent | { kind: 'window'; key: string; partition: Row; value: string }
+type PartitionEvent = StreamEvent | { kind: 'window'; key: string; partition: Row; value: string | number }
+
+/** What a cursor adds to one slice: its keys, its request options, and what it makes of each page. */
+interface SliceCursor {
+  values: Row
+  inject(parts: RequestParts, ctx: TemplateContext): void
+  /** Tracks the page's cursor values; drops records outside the slice (client side); `stop` ends the partition (data feed). */
+  observe(rows: Row[]): { rows: Row[]; stop: boolean }
+}
+
+/** The slice of one date window: tracks the newest record cursor in `tracker`. */
+function datetimeSlice(cursor: DatetimeCursor, w: Window, tracker: { max: PyDateTime | undefined; start: PyDateTime }): SliceCursor {
+  return {
+    values: cursor.sliceValues(w),
+    inject: (parts, ctx) => cursor.inject(parts, w, ctx),
+    observe(rows) {
+      let olderThanState = false
+      const kept: Row[] = []
+      for (const r of rows) {
+        const dt = cursor.recordCursor(r)
+        if (dt === undefined) {
+          kept.push(r)
+          continue
+        }
+        if (dt.us < tracker.start.us) olderThanState = true
+        if (cursor.clientSideFilter && (dt.us < tracker.start.us || dt.us > w.hi.us)) continue
+        if (!tracker.max || dt.us > tracker.max.us) tracker.max = dt
+        kept.push(r)
+      }
+      return { rows: kept, stop: cursor.isDataFeed && olderThanState }
+    },
+  }
+}
+
+/** The one slice of an IncrementingCountCursor (`stream_interval.start`): tracks the highest record value. */
+function countSlice(cursor: IncrementingCountCursor, start: number, tracker: { max: { n: number; raw: unknown } | undefined }): SliceCursor {
+  return {
+    values: { start },
+    inject: (parts, ctx) => cursor.inject(parts, start, ctx),
+    observe(rows) {
+      for (const r of rows) {
+        const n = cursor.recordValue(r)
+        if (n !== undefined && (!tracker.max || n > tracker.max.n)) tracker.max = { n, raw: r[cursor.cursorField] }
+      }
+      return { rows, stop: false }
+    },
+  }
+}
 
 async function* firstOf<T>(items: AsyncIterable<T>): AsyncGenerator<T> {
   for await (const item of items) {
@@ -83,14 +138,17 @@ export class DeclarativeStream {
   readonly name: string
   readonly primaryKey: string[][]
   readonly jsonSchema: JsonSchema
-  readonly cursor: DatetimeCursor | undefined
+  readonly cursor: DatetimeCursor | IncrementingCountCursor | undefined
   readonly #env: StreamEnvironment
   readonly #base: TemplateContext
   readonly #requester: HttpRequester
+  /** An AsyncRetriever's job flow (then #requester and #paginator are unused). */
+  readonly #async: AsyncRetriever | undefined
   readonly #selector: RecordSelector
   readonly #paginator: Paginator
   readonly #routers: ManifestNode[]
   readonly #decoder: string
+  readonly #decoderNode: ManifestNode | undefined
   readonly #ignoreSlicerOnPages: boolean
 
   constructor(node: ManifestNode, env: StreamEnvironment) {
@@ -110,13 +168,19 @@ export class DeclarativeStream {
     this.#routers = (Array.isArray(pr) ? pr : pr ? [pr] : []) as ManifestNode[]
     const decoderNode = (retriever.decoder ?? requesterNode.decoder) as ManifestNode | undefined
     this.#decoder = String(decoderNode?.type ?? 'JsonDecoder')
+    this.#decoderNode = decoderNode
     this.#ignoreSlicerOnPages = retriever.ignore_stream_slicer_parameters_on_paginated_requests === true
-    this.cursor = node.incremental_sync ? new DatetimeCursor(node.incremental_sync as ManifestNode, this.#base) : undefined
+    const inc = node.incremental_sync as ManifestNode | undefined
+    this.#async = retriever.type === 'AsyncRetriever' ? new AsyncRetriever(this.name, retriever, { config: env.config, parameters: retriever.$parameters ?? params }, env) : undefined
+    this.cursor = !inc ? undefined : inc.type === 'IncrementingCountCursor' ? new IncrementingCountCursor(inc, this.#base) : new DatetimeCursor(inc, this.#base)
+    if (this.cursor instanceof IncrementingCountCursor && this.#routers.length > 0) {
+      throw configError(`stream ${this.name}: IncrementingCountCursor cannot be combined with a partition router (the CDK refuses it too)`)
+    }
   }
 
   /** True when the stream is partitioned and incremental: its state is per partition. */
   get perPartitionState(): boolean {
-    return !!this.cursor && this.#routers.length > 0
+    return this.cursor instanceof DatetimeCursor && this.#routers.length > 0
   }
 
   /**
@@ -126,7 +190,8 @@ export class DeclarativeStream {
    * params often need `stream_interval` (as the CDK does for full refresh reads).
    */
   async *read(stateIn: Record<string, unknown> | undefined, signal: AbortSignal, opts: { firstPageOnly?: boolean; fullRefresh?: boolean } = {}): AsyncGenerator<StreamEvent> {
-    const cursor = this.cursor
+    const cursor = this.cursor instanceof DatetimeCursor ? this.cursor : undefined
+    const count = this.cursor instanceof IncrementingCountCursor ? this.cursor : undefined
     const emitState = !opts.fullRefresh
     const state = emitState ? stateIn : undefined
     // incremental_dependency: parents are read from their own state, kept in the child's state.
@@ -153,8 +218,15 @@ export class DeclarativeStream {
     const firstPageOnly = opts.firstPageOnly === true
     // One partition's events; the window markers let the loop below checkpoint in partition order.
     const readPartition = async function* (this: DeclarativeStream, partition: Partition, s: AbortSignal): AsyncGenerator<PartitionEvent> {
+      if (count) {
+        const start = count.startFrom(state?.[count.cursorField])
+        const tracker: { max: { n: number; raw: unknown } | undefined } = { max: undefined }
+        yield* this.#readSlice(partition, countSlice(count, start, tracker), s, firstPageOnly)
+        if (!firstPageOnly) yield { kind: 'window', key: '', partition: partition.values, value: tracker.max && tracker.max.n > start ? (tracker.max.raw as string | number) : start }
+        return
+      }
       if (!cursor) {
-        yield* this.#readSlice(partition, undefined, undefined, s, firstPageOnly)
+        yield* this.#readSlice(partition, undefined, s, firstPageOnly)
         return
       }
       const key = stableKey(partition.values)
@@ -163,7 +235,7 @@ export class DeclarativeStream {
       const priorDt = cursor.parse(prior)
       const tracker = { max: priorDt && priorDt.us >= start.us ? priorDt : undefined as PyDateTime | undefined, start }
       for (const w of cursor.windows(start)) {
-        yield* this.#readSlice(partition, w, tracker, s, firstPageOnly)
+        yield* this.#readSlice(partition, datetimeSlice(cursor, w, tracker), s, firstPageOnly)
         if (firstPageOnly) return
         // A window with no records keeps the range start (or the prior state) as the state value.
         yield { kind: 'window', key, partition: partition.values, value: cursor.format(tracker.max ?? start) }
@@ -177,8 +249,14 @@ export class DeclarativeStream {
         yield ev
         continue
       }
-      if (!cursor || !emitState) continue
-      const { key, value } = ev
+      if (!this.cursor || !emitState) continue
+      if (count) {
+        yield { kind: 'state', data: { [count.cursorField]: ev.value } }
+        continue
+      }
+      if (!cursor) continue
+      const key = ev.key
+      const value = String(ev.value)
       if (this.perPartitionState) {
         if (useGlobal) globalOut = lowest(globalOut, cursor.parse(value))
         else partitionStates.set(key, { partition: ev.partition, value })
@@ -238,10 +316,9 @@ export class DeclarativeStream {
     }
   }
 
-  async *#readSlice(partition: Partition, w: Window | undefined, tracker: { max: PyDateTime | undefined; start: PyDateTime } | undefined, signal: AbortSignal, firstPageOnly: boolean): AsyncGenerator<StreamEvent> {
-    const cursor = this.cursor
+  async *#readSlice(partition: Partition, sliceCursor: SliceCursor | undefined, signal: AbortSignal, firstPageOnly: boolean): AsyncGenerator<StreamEvent> {
     const slice: Row = { ...partition.values }
-    if (w && cursor) Object.assign(slice, cursor.sliceValues(w))
+    if (sliceCursor) Object.assign(slice, sliceCursor.values)
     if (partition.extraFields) slice.extra_fields = partition.extraFields
     const ctx: TemplateContext = {
       ...this.#base,
@@ -249,6 +326,14 @@ export class DeclarativeStream {
       stream_partition: slice,
       stream_interval: slice,
       next_page_token: null,
+    }
+    if (this.#async) {
+      for await (const raw of this.#async.read(slice, signal)) {
+        const { rows, stop } = sliceCursor ? sliceCursor.observe(this.#selector.select(raw, ctx)) : { rows: this.#selector.select(raw, ctx), stop: false }
+        if (rows.length) yield { kind: 'records', rows, partition: partition.values }
+        if (firstPageOnly || stop) return
+      }
+      return
     }
     let token = this.#paginator.initialToken(ctx)
     let first = true
@@ -264,7 +349,7 @@ export class DeclarativeStream {
       const parts = new RequestParts()
       if (first || !this.#ignoreSlicerOnPages) {
         partition.inject(parts, reqCtx)
-        if (w && cursor) cursor.inject(parts, w, reqCtx)
+        sliceCursor?.inject(parts, reqCtx)
       }
       this.#paginator.inject(parts, token, reqCtx)
       const outcome = await this.#requester.send(reqCtx, parts, signal)
@@ -281,30 +366,15 @@ export class DeclarativeStream {
         throw configError(`stream ${this.name}: the paginator sent the same request twice in a row (${redactUrl(outcome.url)}); pagination stopped to avoid an endless loop`)
       }
       lastRequestKey = outcome.requestKey
-      const { bodies, array } = decodeBodies(outcome.text, this.#decoder, this.#env.strictJson)
+      // CSV and gzip bodies decode from the raw bytes; the text decoders from the text already read.
+      const { bodies, array } = RAW_DECODERS.has(this.#decoder) ? decodeRaw(outcome.bytes, this.#decoderNode, this.#env.strictJson) : decodeBodies(outcome.text, this.#decoder, this.#env.strictJson)
       const raw = this.#selector.extract(bodies, reqCtx, array)
       const rawCount = raw.length
       const lastRaw = raw[rawCount - 1]
-      let rows = this.#selector.select(raw, reqCtx)
-      let olderThanState = false
-      if (cursor && tracker && w) {
-        const kept: Row[] = []
-        for (const r of rows) {
-          const dt = cursor.recordCursor(r)
-          if (dt === undefined) {
-            kept.push(r)
-            continue
-          }
-          if (dt.us < tracker.start.us) olderThanState = true
-          if (cursor.clientSideFilter && (dt.us < tracker.start.us || dt.us > w.hi.us)) continue
-          if (!tracker.max || dt.us > tracker.max.us) tracker.max = dt
-          kept.push(r)
-        }
-        rows = kept
-      }
+      const selected = this.#selector.select(raw, reqCtx)
+      const { rows, stop } = sliceCursor ? sliceCursor.observe(selected) : { rows: selected, stop: false }
       if (rows.length) yield { kind: 'records', rows, partition: partition.values }
-      if (firstPageOnly) return
-      if (cursor?.isDataFeed && olderThanState) return
+      if (firstPageOnly || stop) return
       const next = this.#paginator.nextToken({ response: bodies[0] ?? {}, headers: outcome.headers, rawCount, lastRecord: lastRaw ?? null, ctx: reqCtx }, token)
       if (next === null || next === undefined) return
       if (token !== undefined && token !== null && stableKey(next) === stableKey(token)) {

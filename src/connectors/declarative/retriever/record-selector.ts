@@ -196,7 +196,8 @@ function removeGlob(node: unknown, path: string[], i: number): void {
   }
 }
 
-function castValueType(v: unknown, type: unknown): unknown {
+/** AddedFieldDefinition `value_type`: casts an evaluated value to string, number, integer or boolean. */
+export function castValueType(v: unknown, type: unknown): unknown {
   switch (type) {
     case 'string':
       return pyStr(v)

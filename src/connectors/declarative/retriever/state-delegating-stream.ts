@@ -1,8 +1,9 @@
 import type { JsonSchema } from '../../../protocol/index.js'
-import type { PyDateTime } from '../interpolation/py-datetime.js'
 import type { ManifestNode } from '../manifest-loader.js'
-import type { DatetimeCursor } from './datetime-cursor.js'
+import { DatetimeCursor } from './datetime-cursor.js'
 import { DeclarativeStream, type StreamEnvironment, type StreamEvent } from './declarative-stream.js'
+import type { IncrementingCountCursor } from './incrementing-count-cursor.js'
+import type { Row } from './record-selector.js'
 
 /**
  * StateDelegatingStream: without state (a first sync, or a full refresh) the `full_refresh_stream`
@@ -30,7 +31,7 @@ export class StateDelegatingStream {
     return this.#incremental.jsonSchema
   }
 
-  get cursor(): DatetimeCursor | undefined {
+  get cursor(): DatetimeCursor | IncrementingCountCursor | undefined {
     return this.#incremental.cursor
   }
 
@@ -41,16 +42,25 @@ export class StateDelegatingStream {
       return
     }
     const cursor = this.#incremental.cursor
-    let newest: PyDateTime | undefined
+    // The newest record by the cursor's order: its sort key and the value the state stores.
+    let newest: { key: number; value: unknown } | undefined
+    const valueOf = (r: Row): { key: number; value: unknown } | undefined => {
+      if (cursor instanceof DatetimeCursor) {
+        const dt = cursor.recordCursor(r)
+        return dt && { key: dt.us, value: cursor.format(dt) }
+      }
+      const n = cursor?.recordValue(r)
+      return n === undefined ? undefined : { key: n, value: r[cursor?.cursorField ?? ''] }
+    }
     for await (const ev of this.#full.read(undefined, signal, { ...opts, fullRefresh: true })) {
       if (ev.kind === 'records' && cursor && !opts.fullRefresh) {
         for (const r of ev.rows) {
-          const dt = cursor.recordCursor(r)
-          if (dt && (!newest || dt.us > newest.us)) newest = dt
+          const v = valueOf(r)
+          if (v && (!newest || v.key > newest.key)) newest = v
         }
       }
       yield ev
     }
-    if (cursor && !opts.fullRefresh && !opts.firstPageOnly && newest) yield { kind: 'state', data: { [cursor.cursorField]: cursor.format(newest) } }
+    if (cursor && !opts.fullRefresh && !opts.firstPageOnly && newest) yield { kind: 'state', data: { [cursor.cursorField]: newest.value } }
   }
 }

@@ -26,7 +26,7 @@ export interface MockRequest {
 export interface MockReply {
   status?: number
   headers?: Record<string, string>
-  /** A string is sent as is; anything else as JSON. */
+  /** A string or a Buffer is sent as is; anything else as JSON. */
   body?: unknown
   /** Delay before answering, ms. */
   delayMs?: number
@@ -58,8 +58,9 @@ export async function startMockApi(handler: MockHandler): Promise<MockApi> {
         try {
           const reply = await handler(mr)
           if (reply.delayMs) await new Promise((r) => setTimeout(r, reply.delayMs))
-          const body = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body ?? {})
-          res.writeHead(reply.status ?? 200, { 'content-type': typeof reply.body === 'string' ? 'text/plain' : 'application/json', ...reply.headers })
+          const raw = typeof reply.body === 'string' || Buffer.isBuffer(reply.body)
+          const body = raw ? (reply.body as string | Buffer) : JSON.stringify(reply.body ?? {})
+          res.writeHead(reply.status ?? 200, { 'content-type': raw ? 'text/plain' : 'application/json', ...reply.headers })
           res.end(body)
         } catch (e) {
           res.writeHead(599)
