@@ -14,9 +14,9 @@
  *
  * Pure: the worker's schema check and the API's reads share it.
  */
-import { streamKey, streamLabel, type AirbyteCatalog, type AirbyteStream, type DestinationSyncMode, type SyncMode } from '../protocol/index.js'
+import { streamKey, streamLabel, type AirbyteCatalog, type AirbyteStream, type DestinationSyncMode } from '../protocol/index.js'
 import type { ConnectionRecord, SchemaChangeVerdict, SchemaCheckRecord } from '../store/config-store.js'
-import { defaultStreamConfig, toApiCatalog, toApiStream, toApiSyncCatalog, type SyncCatalogEntry } from './catalog-conversion.js'
+import { defaultStreamConfig, defaultSyncModes, toApiCatalog, toApiStream, toApiSyncCatalog, type SyncCatalogEntry } from './catalog-conversion.js'
 import { catalogDiff, hasBreakingChange, type CatalogDiff, type ConfiguredStreamLike, type StreamLike, type StreamTransform } from './catalog-diff.js'
 
 export const NON_BREAKING_PREFERENCES = ['ignore', 'disable', 'propagate_columns', 'propagate_fully'] as const
@@ -151,27 +151,15 @@ function propagate(
 }
 
 /**
- * A stream `propagate_fully` adds: enabled, with Airbyte's default sync modes for a new stream or,
- * when the destination does not take them, the first pair it takes that the stream can use
- * (incremental needs a cursor, dedup a primary key); unselected when there is none.
+ * A stream `propagate_fully` adds: enabled, with the sync modes a stream named without any gets
+ * ({@link defaultSyncModes}: the discover default when the destination takes it); unselected when
+ * the destination takes none the stream can use.
  */
 function newStreamConfig(stream: AirbyteStream, destinationModes: readonly DestinationSyncMode[]): Record<string, unknown> {
   const config: Record<string, unknown> = { ...defaultStreamConfig(stream, 1), selected: true, suggested: false }
-  const hasPk = (stream.sourceDefinedPrimaryKey?.length ?? 0) > 0
-  const incremental = (stream.supportedSyncModes ?? []).includes('incremental') && (stream.defaultCursorField?.length ?? 0) > 0
-  const fullRefresh = (stream.supportedSyncModes ?? ['full_refresh']).includes('full_refresh')
-  const usable = config.syncMode === 'incremental' ? incremental : fullRefresh
-  if (usable && destinationModes.includes(config.destinationSyncMode as DestinationSyncMode)) return config
-  const candidates: Array<[SyncMode, DestinationSyncMode, boolean]> = [
-    ['incremental', 'append_dedup', incremental && hasPk],
-    ['full_refresh', 'overwrite', fullRefresh],
-    ['full_refresh', 'append', fullRefresh],
-    ['incremental', 'append', incremental],
-    ['full_refresh', 'overwrite_dedup', fullRefresh && hasPk],
-  ]
-  const choice = candidates.find(([, mode, possible]) => possible && destinationModes.includes(mode))
-  if (choice === undefined) return { ...config, selected: false }
-  return { ...config, syncMode: choice[0], destinationSyncMode: choice[1] }
+  const modes = defaultSyncModes(stream, destinationModes)
+  if (modes === undefined) return { ...config, selected: false }
+  return { ...config, syncMode: modes[0], destinationSyncMode: modes[1] }
 }
 
 /**

@@ -1,7 +1,7 @@
 import { SluiceError, type ValidationError } from '../../errors.js'
 import type { AirbyteStream, DestinationSyncMode, SyncMode } from '../../protocol/index.js'
 import type { ConnectionRecord, ScheduleRecord } from '../../store/config-store.js'
-import { defaultSyncModes } from '../catalog-conversion.js'
+import { defaultSyncModes } from '../../domain/catalog-conversion.js'
 import { toConnectionRead } from '../connection-service.js'
 import type { ConnectionBody } from '../routes/connection-routes.js'
 
