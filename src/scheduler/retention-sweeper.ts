@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import { envInt } from '../env-settings.js'
 import type { JobStore } from '../store/job-store.js'
+import { PeriodicTask } from './periodic-task.js'
 
 const DAY_MS = 86_400_000
 
@@ -44,34 +45,23 @@ export function retentionFromEnv(env: NodeJS.ProcessEnv): Pick<RetentionSweeperO
  */
 export class RetentionSweeper {
   readonly #options: Required<Omit<RetentionSweeperOptions, 'logger'>> & Pick<RetentionSweeperOptions, 'logger'>
-  #timer: NodeJS.Timeout | undefined
-  #sweeping: Promise<unknown> = Promise.resolve()
+  readonly #task: PeriodicTask
 
   constructor(options: RetentionSweeperOptions) {
     this.#options = { intervalMs: 3_600_000, now: Date.now, ...options }
+    this.#task = new PeriodicTask(() => this.sweep(), this.#options.intervalMs, (err: unknown) =>
+      this.#options.logger?.error({ err }, 'retention sweep failed; the next one tries again'),
+    )
   }
 
   /** Sweeps now, then every `intervalMs`; nothing when both retentions are 0 (keep forever). */
   start(): void {
-    if (this.#timer !== undefined || (this.#options.logRetentionDays === 0 && this.#options.jobRetentionDays === 0)) return
-    let inFlight = false
-    const run = (): void => {
-      // A slow store must not stack sweeps up.
-      if (inFlight) return
-      inFlight = true
-      this.#sweeping = this.sweep()
-        .catch((err: unknown) => this.#options.logger?.error({ err }, 'retention sweep failed; the next one tries again'))
-        .finally(() => (inFlight = false))
-    }
-    run()
-    this.#timer = setInterval(run, this.#options.intervalMs)
-    this.#timer.unref()
+    if (this.#options.logRetentionDays === 0 && this.#options.jobRetentionDays === 0) return
+    this.#task.start()
   }
 
   async stop(): Promise<void> {
-    if (this.#timer !== undefined) clearInterval(this.#timer)
-    this.#timer = undefined
-    await this.#sweeping
+    await this.#task.stop()
   }
 
   /** One sweep; returns what it deleted. */

@@ -4,6 +4,7 @@ import { isSluiceError } from '../errors.js'
 import type { ConfigStore, ConnectionRecord, ScheduleRecord, ScheduleTimeUnit } from '../store/config-store.js'
 import type { JobRecord, JobStore } from '../store/job-store.js'
 import { parseQuartzCron, type QuartzCron } from '../domain/quartz-cron.js'
+import { PeriodicTask } from './periodic-task.js'
 
 export interface SchedulerOptions {
   configStore: ConfigStore
@@ -98,33 +99,20 @@ export function dueSlot(
 export class Scheduler {
   readonly #settings: Required<Omit<SchedulerOptions, 'logger' | 'onJobCreated'>> & Pick<SchedulerOptions, 'logger' | 'onJobCreated'>
   readonly #crons = new Map<string, QuartzCron>()
-  #timer: NodeJS.Timeout | undefined
-  #ticking: Promise<unknown> = Promise.resolve()
+  readonly #task: PeriodicTask
 
   constructor(options: SchedulerOptions) {
     this.#settings = { now: Date.now, tickMs: 5000, newConnectionGraceMs: 0, ...options }
+    this.#task = new PeriodicTask(() => this.tick(), this.#settings.tickMs, (err: unknown) => this.#settings.logger?.error({ err }, 'scheduler tick failed'))
   }
 
+  /** Ticks now, then every `tickMs`; a slow tick makes the ones that fall due skip. */
   start(): void {
-    if (this.#timer !== undefined) return
-    let inFlight = false
-    const run = (): void => {
-      // A slow store must not stack ticks up: the next one starts after this one ended.
-      if (inFlight) return
-      inFlight = true
-      this.#ticking = this.tick()
-        .catch((err: unknown) => this.#settings.logger?.error({ err }, 'scheduler tick failed'))
-        .finally(() => (inFlight = false))
-    }
-    run()
-    this.#timer = setInterval(run, this.#settings.tickMs)
-    this.#timer.unref()
+    this.#task.start()
   }
 
   async stop(): Promise<void> {
-    if (this.#timer !== undefined) clearInterval(this.#timer)
-    this.#timer = undefined
-    await this.#ticking
+    await this.#task.stop()
   }
 
   /** Creates the jobs due now; returns them. */
