@@ -2,13 +2,7 @@ import type pg from 'pg'
 import { SluiceError } from '../../errors.js'
 import { translatePgError } from './postgres-database.js'
 import { POSTGRES_MIGRATIONS } from './migrations/index.js'
-
-/** One numbered schema change; applied once, in its own transaction, never edited once shipped. */
-export interface PostgresMigration {
-  version: number
-  name: string
-  sql: string
-}
+import type { PostgresMigration } from './migrations/migration.js'
 
 /**
  * Session advisory lock key held while migrating ("sluice" in ASCII). Every process that starts

@@ -3,17 +3,10 @@ import { dirname } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
 import { SluiceError } from '../../errors.js'
 import { SQLITE_MIGRATIONS } from './migrations/index.js'
+import type { SqliteMigration } from './migrations/migration.js'
 
 /** The better-sqlite3 database handle shared by the SQLite config and job stores. */
 export type SqliteDatabase = BetterSqlite3.Database
-
-/** One numbered schema change. Never edit a shipped migration: add the next number. */
-export interface SqliteMigration {
-  version: number
-  name: string
-  /** SQL run inside the migration's transaction. */
-  sql: string
-}
 
 /**
  * Applies the migrations not yet recorded in `schema_migrations`, in version order, each in its

@@ -1,4 +1,4 @@
-import type { PostgresMigration } from '../postgres-migrator.js'
+import type { PostgresMigration } from './migration.js'
 
 /** Configuration documents: the whole record as jsonb plus the columns lists filter on. */
 export const migration: PostgresMigration = {

@@ -1,4 +1,4 @@
-import type { PostgresMigration } from '../postgres-migrator.js'
+import type { PostgresMigration } from './migration.js'
 
 /**
  * Jobs, attempts, state, generations and logs. Two partial unique indexes carry the

@@ -1,4 +1,4 @@
-import type { PostgresMigration } from '../postgres-migrator.js'
+import type { PostgresMigration } from './migration.js'
 
 /** Live worker processes: each row is refreshed by its worker's heartbeat. */
 export const migration: PostgresMigration = {

@@ -1,4 +1,4 @@
-import type { PostgresMigration } from '../postgres-migrator.js'
+import type { PostgresMigration } from './migration.js'
 
 /** Refresh jobs remember their mode (truncate or merge). */
 export const migration: PostgresMigration = {

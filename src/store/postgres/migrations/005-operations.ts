@@ -1,4 +1,4 @@
-import type { PostgresMigration } from '../postgres-migrator.js'
+import type { PostgresMigration } from './migration.js'
 
 /** Connection operations (webhooks run after a sync), one document each. */
 export const migration: PostgresMigration = {

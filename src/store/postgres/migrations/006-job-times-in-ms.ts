@@ -1,4 +1,4 @@
-import type { PostgresMigration } from '../postgres-migrator.js'
+import type { PostgresMigration } from './migration.js'
 
 /**
  * Job and attempt timestamps become epoch ms like run_after, leases and schedule slots (they were

@@ -1,4 +1,4 @@
-import type { PostgresMigration } from '../postgres-migrator.js'
+import type { PostgresMigration } from './migration.js'
 
 /** A version per source, destination and connection: writes compare and set it (no lost updates). */
 export const migration: PostgresMigration = {

@@ -1,4 +1,4 @@
-import type { PostgresMigration } from '../postgres-migrator.js'
+import type { PostgresMigration } from './migration.js'
 
 /** The last schema check of each connection (when it ran, what it left pending). */
 export const migration: PostgresMigration = {

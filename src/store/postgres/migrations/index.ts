@@ -1,4 +1,4 @@
-import type { PostgresMigration } from '../postgres-migrator.js'
+import type { PostgresMigration } from './migration.js'
 import { migration as m001 } from './001-config.js'
 import { migration as m002 } from './002-jobs.js'
 import { migration as m003 } from './003-workers.js'

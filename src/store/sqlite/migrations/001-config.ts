@@ -1,4 +1,4 @@
-import type { SqliteMigration } from '../database.js'
+import type { SqliteMigration } from './migration.js'
 
 /**
  * Config tables. Records are JSON documents (`doc`); the columns beside them exist only to

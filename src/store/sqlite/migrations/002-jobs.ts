@@ -1,4 +1,4 @@
-import type { SqliteMigration } from '../database.js'
+import type { SqliteMigration } from './migration.js'
 
 /**
  * Jobs, attempts, per-stream state, generations and attempt logs (SQLite).

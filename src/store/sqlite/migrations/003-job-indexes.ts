@@ -1,4 +1,4 @@
-import type { SqliteMigration } from '../database.js'
+import type { SqliteMigration } from './migration.js'
 
 /**
  * Finding a connection's non-terminal job (every connections/sync, every scheduler tick) must

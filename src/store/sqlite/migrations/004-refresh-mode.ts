@@ -1,4 +1,4 @@
-import type { SqliteMigration } from '../database.js'
+import type { SqliteMigration } from './migration.js'
 
 /** The refresh mode (truncate / merge) of `connections/refresh` jobs. */
 export const refreshModeMigration: SqliteMigration = {

@@ -1,4 +1,4 @@
-import type { SqliteMigration } from '../database.js'
+import type { SqliteMigration } from './migration.js'
 
 /** Connection operations (webhooks run after a sync), one document each. */
 export const operationsMigration: SqliteMigration = {

@@ -1,4 +1,4 @@
-import type { SqliteMigration } from '../database.js'
+import type { SqliteMigration } from './migration.js'
 
 /**
  * Job and attempt timestamps become epoch ms like run_after, leases and schedule slots (they were

@@ -1,4 +1,4 @@
-import type { SqliteMigration } from '../database.js'
+import type { SqliteMigration } from './migration.js'
 
 /** A version per source, destination and connection: writes compare and set it (no lost updates). */
 export const recordVersionsMigration: SqliteMigration = {

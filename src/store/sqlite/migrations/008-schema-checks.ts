@@ -1,4 +1,4 @@
-import type { SqliteMigration } from '../database.js'
+import type { SqliteMigration } from './migration.js'
 
 /** The last schema check of each connection (when it ran, what it left pending); gone with the connection. */
 export const schemaChecksMigration: SqliteMigration = {

@@ -1,4 +1,4 @@
-import type { SqliteMigration } from '../database.js'
+import type { SqliteMigration } from './migration.js'
 import { configMigration } from './001-config.js'
 import { jobsMigration } from './002-jobs.js'
 import { jobIndexesMigration } from './003-job-indexes.js'

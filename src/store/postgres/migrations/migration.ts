@@ -1,0 +1,6 @@
+/** One numbered schema change; applied once, in its own transaction, never edited once shipped. */
+export interface PostgresMigration {
+  version: number
+  name: string
+  sql: string
+}
