@@ -1,4 +1,4 @@
-import { createContext, useContext, useEffect, useState } from 'react'
+import { useEffect, useState } from 'react'
 import { ApiError, apiToken, checkToken, errorMessage, onUnauthorized, post, setApiToken } from './api.js'
 import { ActorFormPage } from './pages/actor-form-page.js'
 import { ActorsPage } from './pages/actors-page.js'
@@ -9,25 +9,8 @@ import { LoginPage } from './pages/login-page.js'
 import { NewConnectionPage } from './pages/new-connection-page.js'
 import { SettingsPage } from './pages/settings-page.js'
 import { Link, matchPath, navigate, useLocation } from './router.js'
+import { SessionContext, type Session } from './session.js'
 import { ErrorBox, Spinner } from './widgets.js'
-
-/** What every page needs: the workspace it works in. */
-export interface Session {
-  workspaceId: string
-  workspaceName: string
-  /** True when the server has SLUICE_API_TOKEN set (the user logged in). */
-  tokenRequired: boolean
-  logout(): void
-}
-
-const SessionContext = createContext<Session | undefined>(undefined)
-
-/** The session of the app (inside <App>). */
-export function useSession(): Session {
-  const s = useContext(SessionContext)
-  if (!s) throw new Error('useSession outside <App>')
-  return s
-}
 
 const NAV = [
   { to: '/connections', label: 'Connections' },

@@ -1,7 +1,7 @@
 import type { ErrorSchema } from '@rjsf/utils'
 import { useState } from 'react'
 import { ApiError, errorMessage, post } from '../api.js'
-import { useSession } from '../app.js'
+import { useSession } from '../session.js'
 import { useLoad } from '../use-load.js'
 import { Link, navigate, useLocation } from '../router.js'
 import { serverErrorSchema, SpecForm } from '../spec-form.js'

@@ -1,5 +1,5 @@
 import { post } from '../api.js'
-import { useSession } from '../app.js'
+import { useSession } from '../session.js'
 import { dateTime } from '../format.js'
 import { useLoad } from '../use-load.js'
 import { Link } from '../router.js'

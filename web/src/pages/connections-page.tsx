@@ -1,6 +1,6 @@
 import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import { errorMessage, post } from '../api.js'
-import { useSession } from '../app.js'
+import { useSession } from '../session.js'
 import { count, relativeTime } from '../format.js'
 import { useLoad } from '../use-load.js'
 import { Link } from '../router.js'

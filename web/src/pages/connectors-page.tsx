@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react'
 import { ApiError, errorMessage, post } from '../api.js'
-import { useSession } from '../app.js'
+import { useSession } from '../session.js'
 import { useLoad } from '../use-load.js'
 import { Link } from '../router.js'
 import { ErrorBox, Spinner } from '../widgets.js'

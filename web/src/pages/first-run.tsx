@@ -1,5 +1,5 @@
 import { post } from '../api.js'
-import { useSession } from '../app.js'
+import { useSession } from '../session.js'
 import { useLoad } from '../use-load.js'
 import { Link } from '../router.js'
 import { ErrorBox, Spinner } from '../widgets.js'

@@ -1,6 +1,6 @@
 import { useState } from 'react'
 import { ApiError, errorMessage, post } from '../api.js'
-import { useSession } from '../app.js'
+import { useSession } from '../session.js'
 import { CatalogEditor, fitToDestination, type CatalogEntry } from '../catalog-editor.js'
 import { useLoad } from '../use-load.js'
 import { Link, navigate, useLocation } from '../router.js'

@@ -1,6 +1,6 @@
 import { useState } from 'react'
 import { errorMessage, post } from '../api.js'
-import { useSession } from '../app.js'
+import { useSession } from '../session.js'
 import { useLoad } from '../use-load.js'
 import { ErrorBox, Spinner } from '../widgets.js'
 
