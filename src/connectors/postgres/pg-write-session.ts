@@ -1,11 +1,11 @@
 import { once } from 'node:events'
 import { finished } from 'node:stream/promises'
 import { from as copyFrom } from 'pg-copy-streams'
-import type { PgCopyText, RecordBatch, RunOptions } from '../../protocol/index.js'
+import type { RecordBatch, RunOptions } from '../../protocol/index.js'
 import { streamLabel } from '../../protocol/index.js'
 import { isDataException } from './postgres-errors.js'
 import type { PgClient } from './pg-client.js'
-import { appendAirbyteColumns, encodeRows } from './pg-copy-encoding.js'
+import { appendAirbyteColumns, columnsCopyAllowed, encodeColumnsForTarget, encodeRows } from './pg-copy-encoding.js'
 import { escapeCopy } from '../../formats/copy-text.js'
 import { directCopyAllowed } from './pg-destination-types.js'
 import { qualified, quoteIdent, quoteLiteral, suffixedName } from './pg-identifiers.js'
@@ -259,7 +259,18 @@ export class WriteSession {
     const copyText = batch.pgCopyText
     const known = new Map(w.columns.map((c) => [c.source, c]))
     if (copyText && !batch.changes && directCopyAllowed(copyText, known)) {
-      if (await this.#copyDirect(w, copyText, batch.emittedAt)) return
+      const names = copyText.columns.map((c) => known.get(c)!.name)
+      const encode = (constants: string): Buffer => {
+        const data = appendAirbyteColumns(copyText.data, batch.emittedAt, constants, this.#scratch)
+        // The COPY completes before the next batch, so its buffer can be reused then.
+        this.#scratch = Buffer.from(data.buffer)
+        return data
+      }
+      if (await this.#copyDirect(w, names, encode)) return
+    } else if (!copyText && batch.columns) {
+      const columnar = batch.columns()
+      const encode = (constants: string): Buffer => encodeColumnsForTarget(w, columnar, batch.count, batch.emittedAt, constants)
+      if (columnsCopyAllowed(w, batch, columnar) && (await this.#copyDirect(w, w.columns.map((c) => c.name), encode))) return
     }
     let kind: StageKind
     let data: Buffer
@@ -286,23 +297,21 @@ export class WriteSession {
   }
 
   /**
-   * The fast path: COPY the source's bytes straight into the target table, each line extended
-   * with the four Airbyte columns. Used when every column's COPY text is valid input of its
-   * target type; if a value still fails (e.g. a bigint overflow), the batch goes through
-   * staging and safe casts instead. Returns false in that case.
+   * The fast path: COPY the batch straight into the target table, as the source's COPY text
+   * or a column batch encoded in the target's column order (`names`), each line extended with
+   * the four Airbyte columns by `encode(constants)`. Used when every value's text is expected
+   * to be valid input of its target type; if a value still fails (e.g. a bigint overflow), the
+   * batch goes through staging and safe casts instead. Returns false in that case.
    */
-  async #copyDirect(w: PgStreamTable, copyText: PgCopyText, emittedAt: number): Promise<boolean> {
-    const known = new Map(w.columns.map((c) => [c.source, c]))
+  async #copyDirect(w: PgStreamTable, names: string[], encode: (constants: string) => Buffer): Promise<boolean> {
     // Dedup streams COPY into their typed temporary table (no defaults there); #dedup moves
     // the rows on. Only the overwrite temporary target has the meta/generation defaults.
     const into = w.dedup ? quoteIdent(w.typedTable) : w.qualifiedTarget
     const withDefaults = w.truncate && !w.dedup
     const airbyte = withDefaults ? ['_airbyte_raw_id', '_airbyte_extracted_at'] : AIRBYTE_COLUMNS.map((c) => c.name)
-    const columns = [...copyText.columns.map((c) => quoteIdent(known.get(c)!.name)), ...airbyte]
+    const columns = [...names.map((c) => quoteIdent(c)), ...airbyte]
     const constants = withDefaults ? '' : `\t${escapeCopy(metaJson(w))}\t${Number(w.cs.generationId) || 0}`
-    const data = appendAirbyteColumns(copyText.data, emittedAt, constants, this.#scratch)
-    // The COPY below completes before the next batch, so its buffer can be reused then.
-    this.#scratch = Buffer.from(data.buffer)
+    const data = encode(constants)
     await this.#q('SAVEPOINT sluice_direct')
     try {
       const stream = this.#client.query(copyFrom(`COPY ${into} (${columns.join(', ')}) FROM STDIN`))
