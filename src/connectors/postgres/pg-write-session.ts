@@ -431,8 +431,8 @@ export class WriteSession {
    * rows COPYed directly are first reduced to one per key; incoming rows older than the row
    * already there are dropped
    * (higher cursor wins, NULL lowest; then later extraction; a full tie goes to the incoming
-   * row), the rows they supersede are deleted, the rest inserted; then CDC tombstones delete
-   * their key.
+   * row), the rows they supersede are deleted, the rest inserted except CDC deletes (their
+   * key is left without a row).
    */
   async #dedup(w: PgStreamTable): Promise<void> {
     const target = w.qualifiedTarget
@@ -449,11 +449,10 @@ export class WriteSession {
     await this.#q(`DELETE FROM ${typed} t USING ${target} f WHERE ${join} AND (${newerThan(w, 'f', 't')})`)
     await this.#q(`DELETE FROM ${target} f USING ${typed} t WHERE ${join}`)
     const cols = [...w.columns.map((c) => quoteIdent(c.name)), ...AIRBYTE_COLUMNS.map((c) => quoteIdent(c.name))].join(', ')
-    await this.#q(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${typed}`)
+    // A key whose latest row is a CDC delete loses its row above and gets none back.
     const deletedAt = w.columns.find((c) => c.source === '_ab_cdc_deleted_at')
-    if (deletedAt) {
-      await this.#q(`DELETE FROM ${target} f USING ${typed} t WHERE ${join} AND f.${quoteIdent(deletedAt.name)} IS NOT NULL`)
-    }
+    const live = deletedAt ? ` WHERE ${quoteIdent(deletedAt.name)} IS NULL` : ''
+    await this.#q(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${typed}${live}`)
     await this.#q(`TRUNCATE ${typed}`)
   }
 
