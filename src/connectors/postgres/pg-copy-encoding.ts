@@ -93,9 +93,17 @@ function isPlainObject(v: unknown): boolean {
 /**
  * COPY text of a column batch in the stream's final column order (a column the batch lacks is
  * NULL), each line extended with `_airbyte_raw_id`, `_airbyte_extracted_at` and `constants`
- * as `appendAirbyteColumns` does, raw ids of the same shape.
+ * as `appendAirbyteColumns` does, raw ids of the same shape; written into `scratch` when it
+ * is big enough (see encodeCopyColumns).
  */
-export function encodeColumnsForTarget(w: PgStreamTable, columnar: ColumnarRecords, rows: number, emittedAt: number, constants: string): Buffer {
+export function encodeColumnsForTarget(
+  w: PgStreamTable,
+  columnar: ColumnarRecords,
+  rows: number,
+  emittedAt: number,
+  constants: string,
+  scratch?: Buffer,
+): Buffer {
   const index = new Map(columnar.names.map((n, i) => [n, i]))
   const columns = w.columns.map((c) => {
     const i = index.get(c.source)
@@ -108,5 +116,6 @@ export function encodeColumnsForTarget(w: PgStreamTable, columnar: ColumnarRecor
     w.columns.map((c) => c.pgType === 'jsonb'),
     rows,
     (r) => prefix + r.toString(16).padStart(12, '0') + tail,
+    scratch,
   )
 }

@@ -23,7 +23,10 @@ export class WriteSession {
   readonly #opts: RunOptions
   #inTxn = false
   #extractedAt: number | undefined
-  /** Output buffer of the direct path, reused between batches (no 3 MB allocation per batch). */
+  /**
+   * Output buffer of the direct paths, reused between batches (no 3 MB allocation per batch):
+   * each batch's COPY completes before the next batch is encoded.
+   */
   #scratch: Buffer | undefined
   /**
    * The raw-table COPY left open across batches of one stream, so the server parses a batch
@@ -269,7 +272,11 @@ export class WriteSession {
       if (await this.#copyDirect(w, names, encode)) return
     } else if (!copyText && batch.columns) {
       const columnar = batch.columns()
-      const encode = (constants: string): Buffer => encodeColumnsForTarget(w, columnar, batch.count, batch.emittedAt, constants)
+      const encode = (constants: string): Buffer => {
+        const data = encodeColumnsForTarget(w, columnar, batch.count, batch.emittedAt, constants, this.#scratch)
+        this.#scratch = Buffer.from(data.buffer)
+        return data
+      }
       if (columnsCopyAllowed(w, batch, columnar) && (await this.#copyDirect(w, w.columns.map((c) => c.name), encode))) return
     }
     let kind: StageKind
