@@ -45,8 +45,44 @@ export function valueKindOf(baseType: string): ValueKind {
 
 const SAFE_DIGITS = 15
 
+/**
+ * Significant digits of a plain decimal literal (`-0012.50` -> 3: from the first to the last
+ * non-zero digit); -1 when the text has any other shape (exponent, money, NaN...).
+ */
+function plainSignificantDigits(text: string): number {
+  let i = text.charCodeAt(0) === 45 ? 1 : 0
+  let dot = false
+  let digit = 0
+  let first = -1
+  let last = -1
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 46) {
+      if (dot) return -1
+      dot = true
+      continue
+    }
+    if (c < 48 || c > 57) return -1
+    if (c !== 48) {
+      if (first < 0) first = digit
+      last = digit
+    }
+    digit++
+  }
+  return first < 0 ? 0 : last - first + 1
+}
+
 /** A decimal string as a JSON number when a double holds it exactly, else the exact string. */
-function decodeNumeric(text: string): RecordValue {
+export function decodeNumeric(text: string): RecordValue {
+  // Plain literals (nearly all values) without a regular expression per value.
+  const plain = plainSignificantDigits(text)
+  if (plain >= 0) {
+    if (plain <= SAFE_DIGITS) {
+      const n = Number(text)
+      if (Number.isFinite(n)) return n
+    }
+    return text
+  }
   if (text === 'NaN' || text === 'Infinity' || text === '-Infinity') return null
   let t = text
   // money under a non-numeric locale output: keep digits, sign and the decimal point.

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { decodeColumns, fieldDecoder, parseArrayLiteral } from '../../src/formats/copy-text-values.js'
+import { decodeColumns, decodeNumeric, fieldDecoder, parseArrayLiteral } from '../../src/formats/copy-text-values.js'
 
 test('array literals parse nested, quoted and NULL elements', () => {
   assert.deepEqual(parseArrayLiteral('{1,NULL,3}'), ['1', null, '3'])
@@ -29,4 +29,28 @@ test('columnar decoding of COPY text (and of lines without columns)', () => {
   const txt = fieldDecoder({ baseType: 'text', isArray: false })
   assert.deepEqual(decodeColumns(Buffer.from('1\ta\\tb\n\\N\t\\N\n'), [int, txt]), [[1, null], ['a\tb', null]])
   assert.deepEqual(decodeColumns(Buffer.from('\n\n'), []), [])
+})
+
+test('numeric: the plain-literal fast path decides as the general rule does', () => {
+  // The general rule: significant digits of the literal without sign, point, leading and
+  // trailing zeros; a double when at most 15, else the exact text.
+  const general = (t: string): unknown => {
+    const significant = t.replace(/^-/, '').replace('.', '').replace(/^0+/, '').replace(/0+$/, '').length
+    if (significant <= 15) {
+      const n = Number(t)
+      if (Number.isFinite(n)) return n
+    }
+    return t
+  }
+  const literals = ['0', '-0', '0.00', '-0012.50', '739999.63', '.5', '5.', '-', '', '.', '123456789012345', '1234567890123456',
+    '0.000000000000000000001', '100000000000000000000000000000', '-99999999999999.9', '999999999999999.9', `1${'0'.repeat(400)}`]
+  for (let k = 0; k < 2000; k++) {
+    const digits = Array.from({ length: 1 + (k % 22) }, (_v, i) => String((k * 7 + i * 13) % 10)).join('')
+    const at = k % (digits.length + 1)
+    literals.push(`${k % 3 === 0 ? '-' : ''}${digits.slice(0, at)}${k % 4 === 0 ? '' : '.'}${digits.slice(at)}`)
+  }
+  for (const t of literals) assert.deepEqual(decodeNumeric(t), general(t), t)
+  assert.equal(decodeNumeric('1e5'), 100000)
+  assert.equal(decodeNumeric('$1,234.50'), 1234.5)
+  assert.equal(decodeNumeric('-Infinity'), null)
 })

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import type { RecordBatch } from '../../protocol/index.js'
+import type { ColumnarRecords, RecordBatch } from '../../protocol/index.js'
 import { escapeCopy } from '../../formats/copy-text.js'
+import { copyTextValue, encodeCopyColumns } from '../../formats/copy-text-encode.js'
 import type { PgStreamTable } from './pg-stream-table.js'
 
 /**
@@ -45,7 +46,7 @@ export function appendAirbyteColumns(data: Buffer, emittedAt: number, constants 
   return out
 }
 
-/** Encodes row objects as COPY text in staging column order (values as JSON-ish text). */
+/** Encodes row objects as COPY text in staging column order, then the row's source changes. */
 export function encodeRows(w: PgStreamTable, batch: RecordBatch): Buffer {
   const rows = batch.rows()
   const cols = w.columns
@@ -55,7 +56,7 @@ export function encodeRows(w: PgStreamTable, batch: RecordBatch): Buffer {
     let line = ''
     for (let i = 0; i < cols.length; i++) {
       const c = cols[i]!
-      line += encodeValue(row[c.source], c.pgType === 'jsonb') + '\t'
+      line += copyTextValue(row[c.source], c.pgType === 'jsonb') + '\t'
     }
     const ch = batch.changes?.get(r)
     line += ch && ch.length > 0 ? escapeCopy(JSON.stringify(ch)) : '\\N'
@@ -65,19 +66,56 @@ export function encodeRows(w: PgStreamTable, batch: RecordBatch): Buffer {
   return Buffer.from(parts.join('\n'), 'utf8')
 }
 
-function encodeValue(v: unknown, asJson: boolean): string {
-  if (v === null || v === undefined) return '\\N'
-  if (asJson) return escapeCopy(JSON.stringify(v))
-  switch (typeof v) {
-    case 'string':
-      return escapeCopy(v)
-    case 'number':
-      return Number.isFinite(v) ? String(v) : '\\N'
-    case 'bigint':
-      return v.toString()
-    case 'boolean':
-      return v ? 'true' : 'false'
-    default:
-      return v instanceof Date ? v.toISOString() : escapeCopy(JSON.stringify(v))
-  }
+/**
+ * True when a column batch can be COPYed into the stream's final columns as it is: no source
+ * changes to record, and every value of an object (array) column is an object (array) or
+ * null, which typing would otherwise turn into NULL with a change. Any other value that does
+ * not fit its column makes the COPY fail, and the batch goes through staging instead.
+ */
+export function columnsCopyAllowed(w: PgStreamTable, batch: RecordBatch, columnar: ColumnarRecords): boolean {
+  if (batch.changes) return false
+  const index = new Map(columnar.names.map((n, i) => [n, i]))
+  return w.columns.every((c) => {
+    if (c.internal !== 'STRUCT' && c.internal !== 'ARRAY') return true
+    const i = index.get(c.source)
+    if (i === undefined) return true
+    const fits = c.internal === 'ARRAY' ? Array.isArray : isPlainObject
+    return columnar.columns[i]!.every((v) => v === null || v === undefined || fits(v))
+  })
+}
+
+function isPlainObject(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false
+  const proto = Object.getPrototypeOf(v) as unknown
+  return (proto === Object.prototype || proto === null) && typeof (v as { toJSON?: unknown }).toJSON !== 'function'
+}
+
+/**
+ * COPY text of a column batch in the stream's final column order (a column the batch lacks is
+ * NULL), each line extended with `_airbyte_raw_id`, `_airbyte_extracted_at` and `constants`
+ * as `appendAirbyteColumns` does, raw ids of the same shape; written into `scratch` when it
+ * is big enough (see encodeCopyColumns).
+ */
+export function encodeColumnsForTarget(
+  w: PgStreamTable,
+  columnar: ColumnarRecords,
+  rows: number,
+  emittedAt: number,
+  constants: string,
+  scratch?: Buffer,
+): Buffer {
+  const index = new Map(columnar.names.map((n, i) => [n, i]))
+  const columns = w.columns.map((c) => {
+    const i = index.get(c.source)
+    return i === undefined ? undefined : columnar.columns[i]
+  })
+  const prefix = `\t${randomUUID().slice(0, 24)}`
+  const tail = `\t${new Date(emittedAt).toISOString()}${constants}`
+  return encodeCopyColumns(
+    columns,
+    w.columns.map((c) => c.pgType === 'jsonb'),
+    rows,
+    (r) => prefix + r.toString(16).padStart(12, '0') + tail,
+    scratch,
+  )
 }

@@ -1,11 +1,11 @@
 import { once } from 'node:events'
 import { finished } from 'node:stream/promises'
 import { from as copyFrom } from 'pg-copy-streams'
-import type { PgCopyText, RecordBatch, RunOptions } from '../../protocol/index.js'
+import type { RecordBatch, RunOptions } from '../../protocol/index.js'
 import { streamLabel } from '../../protocol/index.js'
 import { isDataException } from './postgres-errors.js'
 import type { PgClient } from './pg-client.js'
-import { appendAirbyteColumns, encodeRows } from './pg-copy-encoding.js'
+import { appendAirbyteColumns, columnsCopyAllowed, encodeColumnsForTarget, encodeRows } from './pg-copy-encoding.js'
 import { escapeCopy } from '../../formats/copy-text.js'
 import { directCopyAllowed } from './pg-destination-types.js'
 import { qualified, quoteIdent, quoteLiteral, suffixedName } from './pg-identifiers.js'
@@ -23,7 +23,10 @@ export class WriteSession {
   readonly #opts: RunOptions
   #inTxn = false
   #extractedAt: number | undefined
-  /** Output buffer of the direct path, reused between batches (no 3 MB allocation per batch). */
+  /**
+   * Output buffer of the direct paths, reused between batches (no 3 MB allocation per batch):
+   * each batch's COPY completes before the next batch is encoded.
+   */
   #scratch: Buffer | undefined
   /**
    * The raw-table COPY left open across batches of one stream, so the server parses a batch
@@ -259,7 +262,22 @@ export class WriteSession {
     const copyText = batch.pgCopyText
     const known = new Map(w.columns.map((c) => [c.source, c]))
     if (copyText && !batch.changes && directCopyAllowed(copyText, known)) {
-      if (await this.#copyDirect(w, copyText, batch.emittedAt)) return
+      const names = copyText.columns.map((c) => known.get(c)!.name)
+      const encode = (constants: string): Buffer => {
+        const data = appendAirbyteColumns(copyText.data, batch.emittedAt, constants, this.#scratch)
+        // The COPY completes before the next batch, so its buffer can be reused then.
+        this.#scratch = Buffer.from(data.buffer)
+        return data
+      }
+      if (await this.#copyDirect(w, names, encode)) return
+    } else if (!copyText && batch.columns) {
+      const columnar = batch.columns()
+      const encode = (constants: string): Buffer => {
+        const data = encodeColumnsForTarget(w, columnar, batch.count, batch.emittedAt, constants, this.#scratch)
+        this.#scratch = Buffer.from(data.buffer)
+        return data
+      }
+      if (columnsCopyAllowed(w, batch, columnar) && (await this.#copyDirect(w, w.columns.map((c) => c.name), encode))) return
     }
     let kind: StageKind
     let data: Buffer
@@ -286,23 +304,21 @@ export class WriteSession {
   }
 
   /**
-   * The fast path: COPY the source's bytes straight into the target table, each line extended
-   * with the four Airbyte columns. Used when every column's COPY text is valid input of its
-   * target type; if a value still fails (e.g. a bigint overflow), the batch goes through
-   * staging and safe casts instead. Returns false in that case.
+   * The fast path: COPY the batch straight into the target table, as the source's COPY text
+   * or a column batch encoded in the target's column order (`names`), each line extended with
+   * the four Airbyte columns by `encode(constants)`. Used when every value's text is expected
+   * to be valid input of its target type; if a value still fails (e.g. a bigint overflow), the
+   * batch goes through staging and safe casts instead. Returns false in that case.
    */
-  async #copyDirect(w: PgStreamTable, copyText: PgCopyText, emittedAt: number): Promise<boolean> {
-    const known = new Map(w.columns.map((c) => [c.source, c]))
+  async #copyDirect(w: PgStreamTable, names: string[], encode: (constants: string) => Buffer): Promise<boolean> {
     // Dedup streams COPY into their typed temporary table (no defaults there); #dedup moves
     // the rows on. Only the overwrite temporary target has the meta/generation defaults.
     const into = w.dedup ? quoteIdent(w.typedTable) : w.qualifiedTarget
     const withDefaults = w.truncate && !w.dedup
     const airbyte = withDefaults ? ['_airbyte_raw_id', '_airbyte_extracted_at'] : AIRBYTE_COLUMNS.map((c) => c.name)
-    const columns = [...copyText.columns.map((c) => quoteIdent(known.get(c)!.name)), ...airbyte]
+    const columns = [...names.map((c) => quoteIdent(c)), ...airbyte]
     const constants = withDefaults ? '' : `\t${escapeCopy(metaJson(w))}\t${Number(w.cs.generationId) || 0}`
-    const data = appendAirbyteColumns(copyText.data, emittedAt, constants, this.#scratch)
-    // The COPY below completes before the next batch, so its buffer can be reused then.
-    this.#scratch = Buffer.from(data.buffer)
+    const data = encode(constants)
     await this.#q('SAVEPOINT sluice_direct')
     try {
       const stream = this.#client.query(copyFrom(`COPY ${into} (${columns.join(', ')}) FROM STDIN`))
@@ -422,8 +438,8 @@ export class WriteSession {
    * rows COPYed directly are first reduced to one per key; incoming rows older than the row
    * already there are dropped
    * (higher cursor wins, NULL lowest; then later extraction; a full tie goes to the incoming
-   * row), the rows they supersede are deleted, the rest inserted; then CDC tombstones delete
-   * their key.
+   * row), the rows they supersede are deleted, the rest inserted except CDC deletes (their
+   * key is left without a row).
    */
   async #dedup(w: PgStreamTable): Promise<void> {
     const target = w.qualifiedTarget
@@ -440,11 +456,10 @@ export class WriteSession {
     await this.#q(`DELETE FROM ${typed} t USING ${target} f WHERE ${join} AND (${newerThan(w, 'f', 't')})`)
     await this.#q(`DELETE FROM ${target} f USING ${typed} t WHERE ${join}`)
     const cols = [...w.columns.map((c) => quoteIdent(c.name)), ...AIRBYTE_COLUMNS.map((c) => quoteIdent(c.name))].join(', ')
-    await this.#q(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${typed}`)
+    // A key whose latest row is a CDC delete loses its row above and gets none back.
     const deletedAt = w.columns.find((c) => c.source === '_ab_cdc_deleted_at')
-    if (deletedAt) {
-      await this.#q(`DELETE FROM ${target} f USING ${typed} t WHERE ${join} AND f.${quoteIdent(deletedAt.name)} IS NOT NULL`)
-    }
+    const live = deletedAt ? ` WHERE ${quoteIdent(deletedAt.name)} IS NULL` : ''
+    await this.#q(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${typed}${live}`)
     await this.#q(`TRUNCATE ${typed}`)
   }
 

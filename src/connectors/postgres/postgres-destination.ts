@@ -23,7 +23,7 @@ export class PostgresDestination implements Destination {
   readonly capabilities: DestinationCapabilities = {
     supportedSyncModes: ['overwrite', 'append', 'append_dedup', 'overwrite_dedup'],
     acceptsPgCopyText: true,
-    acceptsColumns: false,
+    acceptsColumns: true,
   }
 
   async check(raw: ConnectorConfig, opts: RunOptions): Promise<ConnectionStatus> {

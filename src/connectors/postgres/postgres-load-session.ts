@@ -178,6 +178,15 @@ export async function openPostgresLoadSession(raw: ConnectorConfig, catalog: Con
     plans.set(key, new PgStreamTable(cs, t.schema, t.table, i, unconstrained, rawTables?.get(key)))
   })
   const client = await connectPg(config, opts)
+  try {
+    // Merges join temporary tables without statistics, whose inflated estimates made the
+    // planner JIT-compile them for longer than they ran (0.85 s of a 1.5 s dedup measured);
+    // their sorts of 100k keys spilled to disk at the default 4 MB.
+    await client.query(`SET jit TO off; SET work_mem TO '64MB'`)
+  } catch (err) {
+    destroyPg(client)
+    throw fromPgError(err, errorContext(config, 'writing'))
+  }
   const onAbort = (): void => destroyPg(client)
   opts.signal.addEventListener('abort', onAbort, { once: true })
   return new PostgresLoadSession(config, plans, new WriteSession(client, opts), onAbort, opts)
