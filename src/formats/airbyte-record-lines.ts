@@ -46,7 +46,7 @@ export class RecordLineScanner {
   /** Inside `data`: non-canonical bytes clear this. */
   #canonical = true
   #inData = false
-  /** Hash and escape flag of the last string read. */
+  /** Hash (of keys in data) and escape flag of the last string read. */
   #hash = 0
   #escaped = false
   /** Key hashes of the objects being read, one list per depth. */
@@ -91,10 +91,10 @@ export class RecordLineScanner {
 
   #ws(): void {
     const buf = this.#buf
-    while (this.#pos < this.#end && isWs(buf[this.#pos]!)) {
-      if (this.#inData) this.#canonical = false
-      this.#pos++
-    }
+    let pos = this.#pos
+    while (pos < this.#end && buf[pos]! <= 0x20 && isWs(buf[pos]!)) pos++
+    if (pos !== this.#pos && this.#inData) this.#canonical = false
+    this.#pos = pos
   }
 
   #peek(): number {
@@ -102,7 +102,10 @@ export class RecordLineScanner {
   }
 
   #keyIs(start: number, key: Buffer): boolean {
-    return !this.#escaped && this.#pos - 1 - start === key.length && this.#buf.compare(key, 0, key.length, start, this.#pos - 1) === 0
+    if (this.#escaped || this.#pos - 1 - start !== key.length) return false
+    const buf = this.#buf
+    for (let i = 0; i < key.length; i++) if (buf[start + i] !== key[i]) return false
+    return true
   }
 
   /** The message object: one `record` object with one `data` object in it; other keys are only validated. */
@@ -118,7 +121,7 @@ export class RecordLineScanner {
         this.#ws()
         if (this.#peek() !== QUOTE) return false
         const keyStart = this.#pos + 1
-        if (!this.#string()) return false
+        if (!this.#string(false)) return false
         // An escaped key might spell `record`: let JSON.parse decide.
         if (this.#escaped) return false
         const isRecord = this.#keyIs(keyStart, RECORD_KEY)
@@ -153,7 +156,7 @@ export class RecordLineScanner {
       this.#ws()
       if (this.#peek() !== QUOTE) return false
       const keyStart = this.#pos + 1
-      if (!this.#string()) return false
+      if (!this.#string(false)) return false
       if (this.#escaped) return false
       const isData = this.#keyIs(keyStart, DATA_KEY)
       this.#ws()
@@ -184,7 +187,7 @@ export class RecordLineScanner {
       case 0x5b:
         return this.#array(depth + 1)
       case QUOTE:
-        return this.#string()
+        return this.#string(false)
       case 0x74:
         return this.#literal('true')
       case 0x66:
@@ -219,7 +222,7 @@ export class RecordLineScanner {
       this.#ws()
       if (this.#peek() !== QUOTE) return false
       const keyStart = this.#pos + 1
-      if (!this.#string()) return false
+      if (!this.#string(this.#inData)) return false
       const keyEnd = this.#pos - 1
       const keyEscaped = this.#escaped
       if (this.#inData) this.#checkKey(keyStart, keyEnd, keys, set)
@@ -296,61 +299,64 @@ export class RecordLineScanner {
   }
 
   /**
-   * A string at the opening quote; leaves `#hash` (of its raw bytes) and `#escaped`. Canonical
-   * escapes are those JSON.stringify writes: `\"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t` and
-   * `\u00xx` (lowercase) for the other control characters.
+   * A string at the opening quote; leaves `#escaped` and, with `hash`, `#hash` (of its raw
+   * bytes). Canonical escapes are those JSON.stringify writes: `\"`, `\\`, `\b`, `\f`, `\n`,
+   * `\r`, `\t` and `\u00xx` (lowercase) for the other control characters.
    */
-  #string(): boolean {
+  #string(hash: boolean): boolean {
     const buf = this.#buf
     const end = this.#end
     let pos = this.#pos + 1
     let h = 0
     let escaped = false
+    let high = 0
     for (;;) {
       if (pos >= end) return false
       const b = buf[pos]!
       if (b === QUOTE) break
+      if (b === BACKSLASH) {
+        escaped = true
+        const next = this.#escape(pos)
+        if (next < 0) return false
+        // Canonical text has one spelling per string: raw bytes, escapes included, tell keys apart.
+        if (hash) for (let k = pos; k < next; k++) h = (Math.imul(h, 31) + buf[k]!) | 0
+        pos = next
+        continue
+      }
       if (b < 0x20) return false
-      h = (Math.imul(h, 31) + b) | 0
-      if (b >= 0x80) {
-        if (!this.#utf8) this.#canonical = false
-        pos++
-        continue
-      }
-      if (b !== BACKSLASH) {
-        pos++
-        continue
-      }
-      escaped = true
-      const e = buf[pos + 1]
-      if (e === 0x22 || e === 0x5c || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
-        h = (Math.imul(h, 31) + e) | 0
-        pos += 2
-        continue
-      }
-      if (e === 0x2f) {
-        this.#canonical = false
-        pos += 2
-        continue
-      }
-      if (e !== 0x75 || pos + 6 > end) return false
-      let code = 0
-      for (let k = 2; k < 6; k++) {
-        const d = buf[pos + k]!
-        const v = hexValue(d)
-        if (v < 0) return false
-        if (d >= 0x41 && d <= 0x46) this.#canonical = false
-        code = code * 16 + v
-      }
-      // JSON.stringify writes \u00xx only for controls without a short escape.
-      if (code >= 0x20 || code === 8 || code === 9 || code === 10 || code === 12 || code === 13) this.#canonical = false
-      h = (Math.imul(h, 31) + code) | 0
-      pos += 6
+      high |= b
+      if (hash) h = (Math.imul(h, 31) + b) | 0
+      pos++
     }
+    // Invalid UTF-8 becomes U+FFFD once parsed: only a valid batch copies non-ASCII bytes.
+    if (high >= 0x80 && !this.#utf8) this.#canonical = false
     this.#pos = pos + 1
     this.#hash = h
     this.#escaped = escaped
     return true
+  }
+
+  /** The escape at `pos` (a backslash): the position after it, or -1 when it is invalid JSON. */
+  #escape(pos: number): number {
+    const buf = this.#buf
+    const e = buf[pos + 1]
+    if (e === 0x22 || e === 0x5c || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) return pos + 2
+    if (e === 0x2f) {
+      this.#canonical = false
+      return pos + 2
+    }
+    if (e !== 0x75 || pos + 6 > this.#end) return -1
+    let code = 0
+    for (let k = 2; k < 6; k++) {
+      const d = buf[pos + k]!
+      const v = hexValue(d)
+      if (v < 0) return -1
+      if (d >= 0x41 && d <= 0x46) this.#canonical = false
+      code = code * 16 + v
+    }
+    // JSON.stringify writes \u00xx only for controls without a short escape.
+    if (code >= 0x20 || code === 8 || code === 9 || code === 10 || code === 12 || code === 13) this.#canonical = false
+    return pos + 6
   }
 
   /**
