@@ -2,6 +2,9 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { readAirbyteMessages } from '../../../src/connectors/external/airbyte-message-reader.js'
 import { JsonlEncoder } from '../../../src/formats/jsonl-encoder.js'
+import { ParquetEncoder } from '../../../src/formats/parquet-encoder.js'
+import { dataColumns } from '../../../src/formats/stream-columns.js'
+import { readParquet } from '../../formats/fixtures.js'
 import { isRecordBatch, type RecordBatch } from '../../../src/protocol/index.js'
 import { isSluiceError } from '../../../src/errors.js'
 
@@ -16,7 +19,7 @@ async function batchesOf(text: Buffer): Promise<RecordBatch[]> {
   return out
 }
 
-/** The same batch without its raw lines: what the row path encodes. */
+/** The same batch without its raw lines or columns: what the row path encodes. */
 function rowsOnly(batch: RecordBatch): RecordBatch {
   return { type: 'RECORD_BATCH', stream: batch.stream, emittedAt: batch.emittedAt, count: batch.count, bytes: batch.bytes, rows: () => batch.rows() }
 }
@@ -95,5 +98,22 @@ describe('External source -> JSONL from raw record lines', () => {
     const failure = (e: unknown): boolean => isSluiceError(e) && e.code === 'SLUICE_ERR_CONNECTOR_PROTOCOL' && /not valid JSON/.test(e.message)
     await assert.rejects(encode(batches, false), failure)
     await assert.rejects(encode(batches.map(rowsOnly), false), failure)
+  })
+
+  it('writes the Parquet rows the row path writes through columns()', async () => {
+    const schema = { type: 'object', properties: { id: { type: 'integer' }, name: { type: 'string' }, tags: { type: 'array' }, o: { type: 'object' }, absent: { type: 'string' } } }
+    const text = Buffer.from(['{"id":1,"name":"a","tags":[1,"x"]}', '{"name":"b","o":{"k":null},"id":2}', '{}', '{"id":4,"name":null,"extra":true}'].map((d) => line(d)).join(''))
+    const batches = await batchesOf(text)
+    assert.ok(batches.every((b) => b.columns !== undefined))
+    const parquet = async (input: RecordBatch[]): Promise<Record<string, unknown>[]> => {
+      const chunks: Uint8Array[] = []
+      const encoder = new ParquetEncoder(async (c) => void chunks.push(c), { syncId: 7, generationId: 3 }, dataColumns(schema), { codec: 'SNAPPY', blockSizeMb: 128, pageSizeKb: 1024, dictionaryEncoding: true })
+      for (const b of input) await encoder.write(b)
+      await encoder.end()
+      return (await readParquet(Buffer.concat(chunks))).map((r) => ({ ...r, _airbyte_raw_id: 'ID' }))
+    }
+    const viaColumns = await parquet(batches)
+    assert.deepEqual(viaColumns, await parquet(batches.map(rowsOnly)))
+    assert.deepEqual(viaColumns.map((r) => [r.id, r.name]), [[1n, 'a'], [2n, 'b'], [null, null], [4n, null]])
   })
 })
