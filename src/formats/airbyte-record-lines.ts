@@ -34,9 +34,8 @@ const DATA_KEY = Buffer.from('data')
 
 /**
  * A reusable scanner over one batch. `scan(start, end)` classifies the line [start, end) and
- * sets `dataStart`/`dataEnd`; with `collectMembers`, the top-level entries of `data` are listed
- * (`keyStarts`/`keyEnds`: the key's bytes inside its quotes, `valueStarts`/`valueEnds`) for
- * writers that pick fields.
+ * sets `dataStart`/`dataEnd`. It stops at the first byte of `data` JSON.stringify would not
+ * print: such a line is parsed anyway, which also validates the rest.
  */
 export class RecordLineScanner {
   readonly #buf: Buffer
@@ -53,21 +52,11 @@ export class RecordLineScanner {
   readonly #keys: number[][] = []
   dataStart = 0
   dataEnd = 0
-  /** Top-level members of the last canonical `data` (when `collectMembers`). */
-  memberCount = 0
-  keyStarts = new Int32Array(64)
-  keyEnds = new Int32Array(64)
-  valueStarts = new Int32Array(64)
-  valueEnds = new Int32Array(64)
-  /** Whether a member's key has an escape (its bytes are then not the key's text). */
-  keyEscaped = new Uint8Array(64)
-  readonly #collect: boolean
 
-  constructor(buf: Buffer, collectMembers = false) {
+  constructor(buf: Buffer) {
     this.#buf = buf
     // Invalid UTF-8 becomes U+FFFD in a parsed string: such batches copy no non-ASCII byte.
     this.#utf8 = isUtf8(buf)
-    this.#collect = collectMembers
   }
 
   get buffer(): Buffer {
@@ -85,7 +74,6 @@ export class RecordLineScanner {
     this.#canonical = true
     this.#inData = false
     this.dataStart = -1
-    this.memberCount = 0
     return this.#envelope() && this.dataStart >= 0 && this.#canonical
   }
 
@@ -93,8 +81,13 @@ export class RecordLineScanner {
     const buf = this.#buf
     let pos = this.#pos
     while (pos < this.#end && buf[pos]! <= 0x20 && isWs(buf[pos]!)) pos++
-    if (pos !== this.#pos && this.#inData) this.#canonical = false
+    if (pos !== this.#pos) this.#departs()
     this.#pos = pos
+  }
+
+  /** Bytes inside data that JSON.stringify would not print: the line goes through JSON.parse. */
+  #departs(): void {
+    if (this.#inData) this.#canonical = false
   }
 
   #peek(): number {
@@ -167,7 +160,7 @@ export class RecordLineScanner {
         if (++datas > 1 || this.#peek() !== 0x7b) return false
         this.dataStart = this.#pos
         this.#inData = true
-        const ok = this.#object(2, this.#collect)
+        const ok = this.#object(2)
         this.#inData = false
         if (!ok) return false
         this.dataEnd = this.#pos
@@ -183,7 +176,7 @@ export class RecordLineScanner {
   #value(depth: number): boolean {
     switch (this.#peek()) {
       case 0x7b:
-        return this.#object(depth + 1, false)
+        return this.#object(depth + 1)
       case 0x5b:
         return this.#array(depth + 1)
       case QUOTE:
@@ -207,7 +200,7 @@ export class RecordLineScanner {
     return true
   }
 
-  #object(depth: number, collect: boolean): boolean {
+  #object(depth: number): boolean {
     if (depth > MAX_DEPTH) return false
     this.#pos++
     this.#ws()
@@ -223,17 +216,14 @@ export class RecordLineScanner {
       if (this.#peek() !== QUOTE) return false
       const keyStart = this.#pos + 1
       if (!this.#string(this.#inData)) return false
-      const keyEnd = this.#pos - 1
-      const keyEscaped = this.#escaped
-      if (this.#inData) this.#checkKey(keyStart, keyEnd, keys, set)
+      if (this.#inData) this.#checkKey(keyStart, this.#pos - 1, keys, set)
       if (keys.length > LINEAR_KEYS && set === undefined) set = new Set(keys)
       this.#ws()
       if (this.#peek() !== 0x3a) return false
       this.#pos++
       this.#ws()
-      const valueStart = this.#pos
-      if (!this.#value(depth)) return false
-      if (collect) this.#member(keyStart, keyEnd, keyEscaped, valueStart)
+      // Past a departure from canonical bytes (only inside data), the rest is JSON.parse's.
+      if (!this.#value(depth) || !this.#canonical) return false
       this.#ws()
       const c = this.#peek()
       this.#pos++
@@ -258,27 +248,6 @@ export class RecordLineScanner {
     keys.push(h)
   }
 
-  #member(keyStart: number, keyEnd: number, keyEscaped: boolean, valueStart: number): void {
-    const i = this.memberCount++
-    if (i >= this.keyStarts.length) {
-      const grow = <T extends Int32Array | Uint8Array>(a: T): T => {
-        const b = new (a.constructor as new (n: number) => T)(a.length * 2)
-        b.set(a)
-        return b
-      }
-      this.keyStarts = grow(this.keyStarts)
-      this.keyEnds = grow(this.keyEnds)
-      this.valueStarts = grow(this.valueStarts)
-      this.valueEnds = grow(this.valueEnds)
-      this.keyEscaped = grow(this.keyEscaped)
-    }
-    this.keyStarts[i] = keyStart
-    this.keyEnds[i] = keyEnd
-    this.keyEscaped[i] = keyEscaped ? 1 : 0
-    this.valueStarts[i] = valueStart
-    this.valueEnds[i] = this.#pos
-  }
-
   #array(depth: number): boolean {
     if (depth > MAX_DEPTH) return false
     this.#pos++
@@ -289,7 +258,7 @@ export class RecordLineScanner {
     }
     for (;;) {
       this.#ws()
-      if (!this.#value(depth)) return false
+      if (!this.#value(depth) || !this.#canonical) return false
       this.#ws()
       const c = this.#peek()
       this.#pos++
@@ -329,7 +298,7 @@ export class RecordLineScanner {
       pos++
     }
     // Invalid UTF-8 becomes U+FFFD once parsed: only a valid batch copies non-ASCII bytes.
-    if (high >= 0x80 && !this.#utf8) this.#canonical = false
+    if (high >= 0x80 && !this.#utf8) this.#departs()
     this.#pos = pos + 1
     this.#hash = h
     this.#escaped = escaped
@@ -342,7 +311,7 @@ export class RecordLineScanner {
     const e = buf[pos + 1]
     if (e === 0x22 || e === 0x5c || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) return pos + 2
     if (e === 0x2f) {
-      this.#canonical = false
+      this.#departs()
       return pos + 2
     }
     if (e !== 0x75 || pos + 6 > this.#end) return -1
@@ -351,11 +320,11 @@ export class RecordLineScanner {
       const d = buf[pos + k]!
       const v = hexValue(d)
       if (v < 0) return -1
-      if (d >= 0x41 && d <= 0x46) this.#canonical = false
+      if (d >= 0x41 && d <= 0x46) this.#departs()
       code = code * 16 + v
     }
     // JSON.stringify writes \u00xx only for controls without a short escape.
-    if (code >= 0x20 || code === 8 || code === 9 || code === 10 || code === 12 || code === 13) this.#canonical = false
+    if (code >= 0x20 || code === 8 || code === 9 || code === 10 || code === 12 || code === 13) this.#departs()
     return pos + 6
   }
 
@@ -393,7 +362,7 @@ export class RecordLineScanner {
       const expStart = pos
       while (pos < end && buf[pos]! >= 0x30 && buf[pos]! <= 0x39) pos++
       if (pos === expStart) return false
-      this.#canonical = false
+      this.#departs()
     }
     this.#pos = pos
     if (!this.#inData || !this.#canonical) return true
