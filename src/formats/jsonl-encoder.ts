@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { RecordBatch, RecordValue } from '../protocol/index.js'
 import { encodeCopyJsonl, type JsonRule, jsonRuleFor } from './copy-text-jsonl.js'
+import { encodeRecordLinesJsonl } from './record-lines-jsonl.js'
 import { airbyteMeta, type ChunkOutput, type EncodeContext, type RecordEncoder } from './record-encoder.js'
 
 /** Text is handed to the output in pieces of about this many characters. */
@@ -24,7 +25,7 @@ export class JsonlEncoder implements RecordEncoder {
   }
 
   async write(batch: RecordBatch): Promise<void> {
-    const fast = this.#fromCopyText(batch)
+    const fast = this.#fromCopyText(batch) ?? this.#fromRecordLines(batch)
     if (fast) {
       await this.#output(fast)
       return
@@ -59,6 +60,14 @@ export class JsonlEncoder implements RecordEncoder {
     if (this.#rules?.key !== key) this.#rules = { key, rules: copy.pgTypes.map(jsonRuleFor) }
     const ctx = { emittedAt: batch.emittedAt, meta: airbyteMeta(this.#ctx.syncId, undefined), generationId: this.#ctx.generationId, flatten: this.#flatten }
     return encodeCopyJsonl(copy, batch.count, this.#rules.rules, ctx, () => batch.columns?.() ?? rowsAsColumns(copy.columns, batch))
+  }
+
+  /** The Airbyte RECORD lines fast path (external sources): the `data` bytes are copied when canonical. */
+  #fromRecordLines(batch: RecordBatch): Buffer | undefined {
+    const lines = batch.airbyteRecordLines
+    if (!lines || batch.changes?.size) return undefined
+    const ctx = { emittedAt: batch.emittedAt, meta: airbyteMeta(this.#ctx.syncId, undefined), generationId: this.#ctx.generationId, flatten: this.#flatten }
+    return encodeRecordLinesJsonl(lines, batch.count, ctx, () => batch.rows())
   }
 
   async end(): Promise<void> {}

@@ -1,4 +1,4 @@
-import type { RecordBatch, RecordData, StreamDescriptor } from '../../protocol/index.js'
+import type { ColumnarRecords, RecordBatch, RecordData, RecordValue, StreamDescriptor } from '../../protocol/index.js'
 import { SluiceError } from '../../errors.js'
 import { isWireMessage, type WireMessage } from './airbyte-wire.js'
 
@@ -44,9 +44,15 @@ export function protocolError(message: string): SluiceError {
   return new SluiceError('SLUICE_ERR_CONNECTOR_PROTOCOL', message)
 }
 
-/** A batch of Airbyte RECORD lines: `rows()` parses them on first use; the raw lines travel as `airbyteRecordLines`. */
+/**
+ * A batch of Airbyte RECORD lines: `rows()` parses them on first use, `columns()` transposes
+ * those rows (every key any row has, in first-seen order; undefined where a row lacks it) for
+ * destinations that load columns; the raw lines travel as `airbyteRecordLines`.
+ */
 function lineBatch(stream: StreamDescriptor, lines: Buffer, count: number, label: string): RecordBatch {
   let rows: RecordData[] | undefined
+  let columns: ColumnarRecords | undefined
+  const parsed = (): RecordData[] => (rows ??= parseRecordLines(lines, label))
   return {
     type: 'RECORD_BATCH',
     stream,
@@ -54,8 +60,30 @@ function lineBatch(stream: StreamDescriptor, lines: Buffer, count: number, label
     count,
     bytes: lines.length,
     airbyteRecordLines: lines,
-    rows: () => (rows ??= parseRecordLines(lines, label)),
+    rows: parsed,
+    columns: () => (columns ??= transpose(parsed())),
   }
+}
+
+function transpose(rows: readonly RecordData[]): ColumnarRecords {
+  const index = new Map<string, number>()
+  const names: string[] = []
+  const columns: RecordValue[][] = []
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!
+    for (const name in row) {
+      if (!Object.hasOwn(row, name)) continue
+      let i = index.get(name)
+      if (i === undefined) {
+        i = names.length
+        index.set(name, i)
+        names.push(name)
+        columns.push(new Array<RecordValue>(rows.length).fill(undefined))
+      }
+      columns[i]![r] = row[name]
+    }
+  }
+  return { names, columns }
 }
 
 function parseRecordLines(lines: Buffer, label: string): RecordData[] {

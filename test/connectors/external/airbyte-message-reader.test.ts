@@ -61,6 +61,21 @@ describe('Airbyte message reader', () => {
     )
   })
 
+  it('offers the parsed rows as columns: every key in first-seen order, undefined where a row lacks it', async () => {
+    const line = (data: string): string => `{"type":"RECORD","record":{"stream":"s","data":${data},"emitted_at":1}}\n`
+    const [batch] = (await readAll(chunks(line('{"id":1,"name":"a"}') + line('{"name":"b","tags":[1],"id":2}') + line('{"constructor":null}')))) as RecordBatch[]
+    assert.deepEqual(batch!.columns?.(), {
+      names: ['id', 'name', 'tags', 'constructor'],
+      columns: [
+        [1, 2, undefined],
+        ['a', 'b', undefined],
+        [undefined, [1], undefined],
+        [undefined, undefined, null],
+      ],
+    })
+    assert.equal(batch!.columns?.(), batch!.columns?.())
+  })
+
   it('bounds batches and lines', async () => {
     const items = await readAll(chunks(Array.from({ length: 25 }, (_, i) => rec('a', i)).join('')), { maxBatchRows: 10 })
     assert.deepEqual(items.map((i) => (i as RecordBatch).count), [10, 10, 5])
