@@ -16,7 +16,7 @@ export const SUPPORTED_COMPONENTS = new Set([
   'MovingWindowCallRatePolicy', 'FixedWindowCallRatePolicy', 'UnlimitedCallRatePolicy', 'Rate',
   'HttpRequestRegexMatcher', 'RequestBodyJsonObject', 'RequestBodyUrlEncodedForm', 'RequestBodyPlainText',
   'RequestBodyGraphQL', 'SluiceAutoExtractor', 'SessionTokenAuthenticator', 'LegacyToPerPartitionStateMigration',
-  'KeysToSnakeCase', 'KeysReplace', 'DpathFlattenFields', 'XmlDecoder', 'IterableDecoder', 'StateDelegatingStream', 'JwtAuthenticator', 'LegacySessionTokenAuthenticator',
+  'KeysToSnakeCase', 'KeysReplace', 'DpathFlattenFields', 'FlattenFields', 'XmlDecoder', 'IterableDecoder', 'StateDelegatingStream', 'JwtAuthenticator', 'LegacySessionTokenAuthenticator',
   'IncrementingCountCursor', 'DynamicDeclarativeStream', 'HttpComponentsResolver', 'ConfigComponentsResolver',
   'ParametrizedComponentsResolver', 'StreamParametersDefinition', 'ComponentMappingDefinition', 'StreamConfig',
   'CheckDynamicStream', 'DynamicStreamCheckConfig', 'AsyncRetriever', 'AsyncJobStatusMap', 'CsvDecoder', 'GzipDecoder',
@@ -131,6 +131,7 @@ export function validateManifest(m: ManifestNode): ManifestWarning[] {
       const missing = ['creation_requester', 'polling_requester', 'download_requester', 'status_extractor', 'status_mapping'].filter((k) => !obj[k])
       if (missing.length) throw manifestError(path, `AsyncRetriever needs ${missing.join(', ')}`)
     }
+    if (type === 'FlattenFields' && obj.flatten_lists !== undefined && typeof obj.flatten_lists !== 'boolean') throw manifestError(childPath(path, 'flatten_lists'), 'flatten_lists must be true or false')
     if (type === 'SimpleRetriever' && !obj.requester) throw manifestError(path, 'SimpleRetriever needs a requester')
     // A stream template usually gets its name from the components mapping.
     if (type === 'DeclarativeStream' && !path.endsWith('.stream_template') && (typeof obj.name !== 'string' || obj.name === '')) throw manifestError(path, 'a stream needs a name')
