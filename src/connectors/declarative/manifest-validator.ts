@@ -16,7 +16,7 @@ export const SUPPORTED_COMPONENTS = new Set([
   'MovingWindowCallRatePolicy', 'FixedWindowCallRatePolicy', 'UnlimitedCallRatePolicy', 'Rate',
   'HttpRequestRegexMatcher', 'RequestBodyJsonObject', 'RequestBodyUrlEncodedForm', 'RequestBodyPlainText',
   'RequestBodyGraphQL', 'SluiceAutoExtractor', 'SessionTokenAuthenticator', 'LegacyToPerPartitionStateMigration',
-  'KeysToSnakeCase', 'KeysReplace', 'DpathFlattenFields', 'FlattenFields', 'XmlDecoder', 'IterableDecoder', 'StateDelegatingStream', 'JwtAuthenticator', 'LegacySessionTokenAuthenticator',
+  'KeysToSnakeCase', 'KeysReplace', 'DpathFlattenFields', 'FlattenFields', 'DynamicSchemaLoader', 'SchemaTypeIdentifier', 'TypesMap', 'XmlDecoder', 'IterableDecoder', 'StateDelegatingStream', 'JwtAuthenticator', 'LegacySessionTokenAuthenticator',
   'IncrementingCountCursor', 'DynamicDeclarativeStream', 'HttpComponentsResolver', 'ConfigComponentsResolver',
   'ParametrizedComponentsResolver', 'StreamParametersDefinition', 'ComponentMappingDefinition', 'StreamConfig',
   'CheckDynamicStream', 'DynamicStreamCheckConfig', 'AsyncRetriever', 'AsyncJobStatusMap', 'CsvDecoder', 'GzipDecoder',
@@ -49,7 +49,7 @@ const COMPONENT_FIELDS = new Set([
   'abort_requester', 'delete_requester', 'url_requester', 'download_target_requester', 'status_extractor', 'download_target_extractor',
   'status_mapping', 'download_decoder', 'download_extractor', 'stream_template', 'components_resolver',
   'components_mapping', 'stream_config', 'stream_configs', 'full_refresh_stream', 'incremental_stream',
-  'start_value_option', 'schema_transformations', 'schema_type_identifier', 'schema_filter',
+  'start_value_option', 'schema_transformations', 'schema_type_identifier', 'schema_filter', 'types_mapping',
   'underlying_partition_router', 'property_list', 'property_chunking', 'file_extractor', 'pagination_reset',
   'dynamic_streams_check_configs', 'stream_parameters', 'config_migrations', 'transformations_list', 'validations', 'condition_type',
 ])
@@ -132,6 +132,10 @@ export function validateManifest(m: ManifestNode): ManifestWarning[] {
       if (missing.length) throw manifestError(path, `AsyncRetriever needs ${missing.join(', ')}`)
     }
     if (type === 'FlattenFields' && obj.flatten_lists !== undefined && typeof obj.flatten_lists !== 'boolean') throw manifestError(childPath(path, 'flatten_lists'), 'flatten_lists must be true or false')
+    if (type === 'DynamicSchemaLoader') {
+      const sti = obj.schema_type_identifier as ManifestNode | undefined
+      if (!obj.retriever || !sti || !Array.isArray(sti.key_pointer) || sti.key_pointer.length === 0) throw manifestError(path, 'DynamicSchemaLoader needs a retriever and schema_type_identifier.key_pointer')
+    }
     if (type === 'SimpleRetriever' && !obj.requester) throw manifestError(path, 'SimpleRetriever needs a requester')
     // A stream template usually gets its name from the components mapping.
     if (type === 'DeclarativeStream' && !path.endsWith('.stream_template') && (typeof obj.name !== 'string' || obj.name === '')) throw manifestError(path, 'a stream needs a name')

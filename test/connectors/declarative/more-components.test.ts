@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, test } from 'node:test'
 import { DeclarativeSource } from '../../../src/connectors/declarative/declarative-source.js'
-import { catalogFor, readAll, startMockApi, type MockApi, type MockHandler } from './helpers/mock-api.js'
+import { catalogFor, readAll, runOptions, startMockApi, type MockApi, type MockHandler } from './helpers/mock-api.js'
 
 // Components that real Airbyte manifests use and sluice refused until now, each against a mock server.
 
@@ -57,4 +57,89 @@ test('FlattenFields: a flatten_lists that is not a boolean is refused with its p
     () => new DeclarativeSource({ streams: [stream('http://127.0.0.1:9', 'things', '/things', {}, { transformations: [{ type: 'FlattenFields', flatten_lists: 'sometimes' }] })] }),
     /streams\[0\]\.transformations\[0\]\.flatten_lists: flatten_lists must be true or false/,
   )
+})
+
+function dynamicSchemaStream(origin: string, identifier: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return stream(origin, 'rows', '/rows', {}, {
+    schema_loader: {
+      type: 'DynamicSchemaLoader',
+      retriever: {
+        type: 'SimpleRetriever',
+        requester: { type: 'HttpRequester', url_base: `${origin}/api.example.com`, path: '/meta', request_parameters: { table: "{{ config['table'] }}" } },
+        record_selector: { type: 'RecordSelector', extractor: { type: 'DpathExtractor', field_path: [] } },
+      },
+      schema_type_identifier: { type: 'SchemaTypeIdentifier', ...identifier },
+      ...extra,
+    },
+  })
+}
+
+const metaBody = {
+  table: {
+    columns: [
+      { name: 'id', kind: 'int' },
+      { name: 'title', kind: 'text' },
+      { name: 'price', kind: 'decimal', scale: 2 },
+      { name: 'count', kind: 'decimal', scale: 0 },
+      { name: 'tags', kind: 'list' },
+      { name: 'either', kind: 'mixed' },
+      { name: 'secret_note', kind: 'text' },
+      { name: 'untyped' },
+    ],
+  },
+}
+
+test('DynamicSchemaLoader: discover builds the schema from the API (types_mapping with conditions, filter, transformations)', async () => {
+  const api = await mock((r) => (r.path === '/meta' ? { body: r.query.get('table') === 'items' ? metaBody : { table: { columns: [] } } } : { body: { data: [{ id: 1, title: 'Lamp' }] } }))
+  const src = new DeclarativeSource({
+    streams: [
+      dynamicSchemaStream(api.origin, {
+        schema_pointer: ['table', 'columns'],
+        key_pointer: ['name'],
+        type_pointer: ['kind'],
+        types_mapping: [
+          { type: 'TypesMap', current_type: 'int', target_type: 'integer' },
+          { type: 'TypesMap', current_type: 'text', target_type: 'string' },
+          { type: 'TypesMap', current_type: 'decimal', target_type: 'integer', condition: "{{ raw_schema['scale'] == 0 }}" },
+          { type: 'TypesMap', current_type: 'decimal', target_type: 'number' },
+          { type: 'TypesMap', current_type: 'list', target_type: { field_type: 'array', items: 'string' } },
+          { type: 'TypesMap', current_type: 'mixed', target_type: ['string', 'integer'] },
+        ],
+      }, {
+        schema_filter: { type: 'RecordFilter', condition: "{{ 'secret' not in record.keys() | join }}" },
+        schema_transformations: [{ type: 'AddFields', fields: [{ path: ['_loaded_from'], value: "{{ {'type': ['null', 'string']} }}" }] }],
+      }),
+    ],
+  })
+  const catalog = await src.discover({ table: 'items' }, runOptions())
+  assert.deepEqual(catalog.streams[0]?.jsonSchema, {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    type: 'object',
+    additionalProperties: true,
+    properties: {
+      id: { type: ['null', 'integer'] },
+      title: { type: ['null', 'string'] },
+      price: { type: ['null', 'number'] },
+      count: { type: ['null', 'integer'] },
+      tags: { type: ['null', 'array'], items: { type: ['null', 'string'] } },
+      either: { oneOf: [{ type: ['null', 'string'] }, { type: ['null', 'integer'] }] },
+      untyped: { type: ['null', 'string'] },
+      _loaded_from: { type: ['null', 'string'] },
+    },
+  })
+  assert.deepEqual(api.requests.map((r) => `${r.path}?${r.query.toString()}`), ['/meta?table=items'])
+  // A read does not need the schema: the records come as served.
+  const out = await readAll(src, { table: 'items' }, catalogFor(['rows']))
+  assert.deepEqual(out.records.rows, [{ id: 1, title: 'Lamp' }])
+})
+
+test('DynamicSchemaLoader: a type the mapping leaves unknown, or a key that is not a string, fails discover naming the field', async () => {
+  const api = await mock(() => ({ body: { table: { columns: [{ name: 'id', kind: 'int' }] } } }))
+  const unmapped = new DeclarativeSource({ streams: [dynamicSchemaStream(api.origin, { schema_pointer: ['table', 'columns'], key_pointer: ['name'], type_pointer: ['kind'] })] })
+  await assert.rejects(unmapped.discover({ table: 'items' }, runOptions()), /stream rows: schema_loader\.schema_type_identifier: field id: invalid Airbyte data type "int"/)
+  const badKey = new DeclarativeSource({ streams: [dynamicSchemaStream(api.origin, { schema_pointer: ['table', 'columns'], key_pointer: ['kind', 'missing'] })] })
+  await assert.rejects(badKey.discover({ table: 'items' }, runOptions()), /schema_type_identifier\.key_pointer: expected a string field name, got null/)
+  const badPointer = new DeclarativeSource({ streams: [dynamicSchemaStream(api.origin, { schema_pointer: ['table'], key_pointer: ['name'] })] })
+  await assert.rejects(badPointer.discover({ table: 'items' }, runOptions()), /schema_pointer: \["table"\] does not point to a list/)
+  assert.throws(() => new DeclarativeSource({ streams: [dynamicSchemaStream(api.origin, { schema_pointer: ['table', 'columns'] })] }), /streams\[0\]\.schema_loader: DynamicSchemaLoader needs a retriever and schema_type_identifier\.key_pointer/)
 })
