@@ -16,7 +16,7 @@ export const SUPPORTED_COMPONENTS = new Set([
   'MovingWindowCallRatePolicy', 'FixedWindowCallRatePolicy', 'UnlimitedCallRatePolicy', 'Rate',
   'HttpRequestRegexMatcher', 'RequestBodyJsonObject', 'RequestBodyUrlEncodedForm', 'RequestBodyPlainText',
   'RequestBodyGraphQL', 'SluiceAutoExtractor', 'SessionTokenAuthenticator', 'LegacyToPerPartitionStateMigration',
-  'KeysToSnakeCase', 'KeysReplace', 'DpathFlattenFields', 'FlattenFields', 'DynamicSchemaLoader', 'SchemaTypeIdentifier', 'TypesMap', 'XmlDecoder', 'IterableDecoder', 'StateDelegatingStream', 'JwtAuthenticator', 'LegacySessionTokenAuthenticator',
+  'KeysToSnakeCase', 'KeysReplace', 'DpathFlattenFields', 'FlattenFields', 'DynamicSchemaLoader', 'SchemaTypeIdentifier', 'TypesMap', 'GroupingPartitionRouter', 'XmlDecoder', 'IterableDecoder', 'StateDelegatingStream', 'JwtAuthenticator', 'LegacySessionTokenAuthenticator',
   'IncrementingCountCursor', 'DynamicDeclarativeStream', 'HttpComponentsResolver', 'ConfigComponentsResolver',
   'ParametrizedComponentsResolver', 'StreamParametersDefinition', 'ComponentMappingDefinition', 'StreamConfig',
   'CheckDynamicStream', 'DynamicStreamCheckConfig', 'AsyncRetriever', 'AsyncJobStatusMap', 'CsvDecoder', 'GzipDecoder',
@@ -66,6 +66,19 @@ function checkConfigRules(node: unknown, path: string): void {
   for (const k of ['config_migrations', 'transformations', 'validations', 'fields', 'validation_strategy']) {
     if (obj[k] !== undefined) checkConfigRules(obj[k], childPath(path, k))
   }
+}
+
+/**
+ * The CDK's checks on a GroupingPartitionRouter: a positive integer group_size, an underlying
+ * ListPartitionRouter or SubstreamPartitionRouter, and no request_option on it (a batch cannot
+ * fill one request option; the manifest uses the grouped values in templates).
+ */
+function checkGrouping(obj: ManifestNode, path: string): void {
+  if (typeof obj.group_size !== 'number' || !Number.isInteger(obj.group_size) || obj.group_size < 1) throw manifestError(childPath(path, 'group_size'), 'group_size must be an integer greater than 0')
+  const under = obj.underlying_partition_router as ManifestNode | undefined
+  if (!under || (under.type !== 'ListPartitionRouter' && under.type !== 'SubstreamPartitionRouter')) throw manifestError(childPath(path, 'underlying_partition_router'), 'GroupingPartitionRouter needs a ListPartitionRouter or SubstreamPartitionRouter to group')
+  const options = under.type === 'ListPartitionRouter' ? [under.request_option] : ((Array.isArray(under.parent_stream_configs) ? under.parent_stream_configs : []) as ManifestNode[]).map((c) => c.request_option)
+  if (options.some((o) => o !== undefined && o !== null)) throw manifestError(childPath(path, 'underlying_partition_router'), 'request options are not supported under a GroupingPartitionRouter (the CDK refuses them too); use the grouped values in a template')
 }
 
 function unsupported(path: string, what: string): SluiceError {
@@ -136,6 +149,7 @@ export function validateManifest(m: ManifestNode): ManifestWarning[] {
       const sti = obj.schema_type_identifier as ManifestNode | undefined
       if (!obj.retriever || !sti || !Array.isArray(sti.key_pointer) || sti.key_pointer.length === 0) throw manifestError(path, 'DynamicSchemaLoader needs a retriever and schema_type_identifier.key_pointer')
     }
+    if (type === 'GroupingPartitionRouter') checkGrouping(obj, path)
     if (type === 'SimpleRetriever' && !obj.requester) throw manifestError(path, 'SimpleRetriever needs a requester')
     // A stream template usually gets its name from the components mapping.
     if (type === 'DeclarativeStream' && !path.endsWith('.stream_template') && (typeof obj.name !== 'string' || obj.name === '')) throw manifestError(path, 'a stream needs a name')

@@ -143,3 +143,47 @@ test('DynamicSchemaLoader: a type the mapping leaves unknown, or a key that is n
   await assert.rejects(badPointer.discover({ table: 'items' }, runOptions()), /schema_pointer: \["table"\] does not point to a list/)
   assert.throws(() => new DeclarativeSource({ streams: [dynamicSchemaStream(api.origin, { schema_pointer: ['table', 'columns'] })] }), /streams\[0\]\.schema_loader: DynamicSchemaLoader needs a retriever and schema_type_identifier\.key_pointer/)
 })
+
+test('GroupingPartitionRouter: list partitions in batches of group_size, duplicates skipped by default', async () => {
+  const api = await mock((r) => ({ body: { data: [{ id: `rows of ${r.query.get('ids') ?? ''}` }] } }))
+  const src = new DeclarativeSource({
+    streams: [
+      stream(api.origin, 'items', '/items', {
+        requester: { type: 'HttpRequester', url_base: `${api.origin}/api.example.com`, path: '/items', request_parameters: { ids: "{{ stream_partition.ids | join(',') }}" } },
+        partition_router: { type: 'GroupingPartitionRouter', group_size: 2, underlying_partition_router: { type: 'ListPartitionRouter', cursor_field: 'ids', values: ['a', 'b', 'a', 'c', 'd', 'e'] } },
+      }),
+    ],
+  })
+  const out = await readAll(src, {}, catalogFor(['items']))
+  assert.deepEqual(out.records.items, [{ id: 'rows of a,b' }, { id: 'rows of c,d' }, { id: 'rows of e' }])
+})
+
+test('GroupingPartitionRouter over a substream: parent ids and extra fields grouped, deduplicate: false keeps repeats', async () => {
+  const api = await mock((r) => {
+    if (r.path === '/boards') return { body: { data: [{ id: 1, name: 'x' }, { id: 2, name: 'y' }, { id: 1, name: 'x again' }] } }
+    return { body: { data: [{ id: r.query.get('board_ids') }] } }
+  })
+  const parent = stream(api.origin, 'boards', '/boards')
+  const src = new DeclarativeSource({
+    streams: [
+      stream(api.origin, 'items', '/items', {
+        requester: { type: 'HttpRequester', url_base: `${api.origin}/api.example.com`, path: '/items', request_parameters: { board_ids: "{{ stream_partition.board_ids | join('|') }}" } },
+        partition_router: {
+          type: 'GroupingPartitionRouter',
+          group_size: 2,
+          deduplicate: false,
+          underlying_partition_router: { type: 'SubstreamPartitionRouter', parent_stream_configs: [{ type: 'ParentStreamConfig', stream: parent, parent_key: 'id', partition_field: 'board_ids', extra_fields: [['name']] }] },
+        },
+      }, { transformations: [{ type: 'AddFields', fields: [{ path: ['names'], value: "{{ stream_slice.extra_fields['name'] }}" }] }] }),
+    ],
+  })
+  const out = await readAll(src, {}, catalogFor(['items']))
+  assert.deepEqual(out.records.items, [{ id: '1|2', names: ['x', 'y'] }, { id: '1', names: ['x again'] }])
+})
+
+test('GroupingPartitionRouter: a request_option on the grouped router or a group_size below 1 is refused', () => {
+  const grouped = (under: Record<string, unknown>, groupSize: unknown = 2): Record<string, unknown> => ({ streams: [stream('http://127.0.0.1:9', 'items', '/items', { partition_router: { type: 'GroupingPartitionRouter', group_size: groupSize, underlying_partition_router: under } })] })
+  const list = { type: 'ListPartitionRouter', cursor_field: 'ids', values: ['a'] }
+  assert.throws(() => new DeclarativeSource(grouped({ ...list, request_option: { type: 'RequestOption', inject_into: 'request_parameter', field_name: 'id' } })), /streams\[0\]\.retriever\.partition_router\.underlying_partition_router: request options are not supported under a GroupingPartitionRouter/)
+  assert.throws(() => new DeclarativeSource(grouped(list, 0)), /partition_router\.group_size: group_size must be an integer greater than 0/)
+})
