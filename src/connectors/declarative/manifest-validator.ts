@@ -16,7 +16,7 @@ export const SUPPORTED_COMPONENTS = new Set([
   'MovingWindowCallRatePolicy', 'FixedWindowCallRatePolicy', 'UnlimitedCallRatePolicy', 'Rate',
   'HttpRequestRegexMatcher', 'RequestBodyJsonObject', 'RequestBodyUrlEncodedForm', 'RequestBodyPlainText',
   'RequestBodyGraphQL', 'SluiceAutoExtractor', 'SessionTokenAuthenticator', 'LegacyToPerPartitionStateMigration',
-  'KeysToSnakeCase', 'KeysReplace', 'DpathFlattenFields', 'FlattenFields', 'DynamicSchemaLoader', 'SchemaTypeIdentifier', 'TypesMap', 'GroupingPartitionRouter', 'XmlDecoder', 'IterableDecoder', 'StateDelegatingStream', 'JwtAuthenticator', 'LegacySessionTokenAuthenticator',
+  'KeysToSnakeCase', 'KeysReplace', 'DpathFlattenFields', 'FlattenFields', 'DynamicSchemaLoader', 'SchemaTypeIdentifier', 'TypesMap', 'GroupingPartitionRouter', 'QueryProperties', 'PropertiesFromEndpoint', 'PropertyChunking', 'GroupByKey', 'XmlDecoder', 'IterableDecoder', 'StateDelegatingStream', 'JwtAuthenticator', 'LegacySessionTokenAuthenticator',
   'IncrementingCountCursor', 'DynamicDeclarativeStream', 'HttpComponentsResolver', 'ConfigComponentsResolver',
   'ParametrizedComponentsResolver', 'StreamParametersDefinition', 'ComponentMappingDefinition', 'StreamConfig',
   'CheckDynamicStream', 'DynamicStreamCheckConfig', 'AsyncRetriever', 'AsyncJobStatusMap', 'CsvDecoder', 'GzipDecoder',
@@ -79,6 +79,22 @@ function checkGrouping(obj: ManifestNode, path: string): void {
   if (!under || (under.type !== 'ListPartitionRouter' && under.type !== 'SubstreamPartitionRouter')) throw manifestError(childPath(path, 'underlying_partition_router'), 'GroupingPartitionRouter needs a ListPartitionRouter or SubstreamPartitionRouter to group')
   const options = under.type === 'ListPartitionRouter' ? [under.request_option] : ((Array.isArray(under.parent_stream_configs) ? under.parent_stream_configs : []) as ManifestNode[]).map((c) => c.request_option)
   if (options.some((o) => o !== undefined && o !== null)) throw manifestError(childPath(path, 'underlying_partition_router'), 'request options are not supported under a GroupingPartitionRouter (the CDK refuses them too); use the grouped values in a template')
+}
+
+/** A QueryProperties value of request_parameters is a component: at most one, checked like the others. */
+function checkQueryProperties(params: unknown, path: string, visit: (node: unknown, path: string, parentType: string | undefined) => void): void {
+  if (params === null || typeof params !== 'object' || Array.isArray(params)) return
+  const found = Object.entries(params as ManifestNode).filter(([, v]) => v !== null && typeof v === 'object' && (v as ManifestNode).type === 'QueryProperties')
+  if (found.length > 1) throw manifestError(path, 'request_parameters may hold only one QueryProperties (the CDK refuses more)')
+  for (const [k, v] of found) {
+    const qp = v as ManifestNode
+    const where = childPath(path, k)
+    const list = qp.property_list
+    if (!Array.isArray(list) && !(list && typeof list === 'object' && (list as ManifestNode).type === 'PropertiesFromEndpoint')) throw manifestError(childPath(where, 'property_list'), 'property_list must be a list of names or a PropertiesFromEndpoint')
+    const chunking = qp.property_chunking as ManifestNode | undefined
+    if (chunking && chunking.property_limit_type !== 'characters' && chunking.property_limit_type !== 'property_count') throw manifestError(childPath(where, 'property_chunking.property_limit_type'), 'property_limit_type must be characters or property_count')
+    visit(qp, where, 'HttpRequester')
+  }
 }
 
 function unsupported(path: string, what: string): SluiceError {
@@ -158,6 +174,7 @@ export function validateManifest(m: ManifestNode): ManifestWarning[] {
       if (DATA_FIELDS.has(k)) {
         // Data fields are not components, but their templates are still checked.
         if (k.startsWith('request_') || k.startsWith('refresh_')) visitTemplates(v, childPath(path, k))
+        if (k === 'request_parameters') checkQueryProperties(v, childPath(path, k), visit)
         continue
       }
       const flag = type ? UNSUPPORTED_FIELDS[`${type}.${k}`] : undefined

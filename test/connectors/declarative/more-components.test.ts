@@ -187,3 +187,75 @@ test('GroupingPartitionRouter: a request_option on the grouped router or a group
   assert.throws(() => new DeclarativeSource(grouped({ ...list, request_option: { type: 'RequestOption', inject_into: 'request_parameter', field_name: 'id' } })), /streams\[0\]\.retriever\.partition_router\.underlying_partition_router: request options are not supported under a GroupingPartitionRouter/)
   assert.throws(() => new DeclarativeSource(grouped(list, 0)), /partition_router\.group_size: group_size must be an integer greater than 0/)
 })
+
+/** A contacts API answering only the properties asked for, two records a page. */
+function contactsApi(r: { path: string; query: URLSearchParams }): { body: unknown } {
+  const props = (r.query.get('properties') ?? '').split(',')
+  const page = Number(r.query.get('page') ?? '1')
+  const ids = page === 1 ? [1, 2] : [3]
+  return { body: { data: ids.map((id) => Object.fromEntries([['id', id], ...props.filter((p) => p !== 'id').map((p) => [p, `${p}-${id}`]), ['meta', { [`seen_${props.length}`]: true }]])) } }
+}
+
+test('QueryProperties: static property_list chunked by property_count, always_include_properties, records of the chunks merged by id per page', async () => {
+  const api = await mock((r) => contactsApi(r))
+  const src = new DeclarativeSource({
+    streams: [
+      stream(api.origin, 'contacts', '/contacts', {
+        requester: {
+          type: 'HttpRequester',
+          url_base: `${api.origin}/api.example.com`,
+          path: '/contacts',
+          request_parameters: {
+            properties: { type: 'QueryProperties', property_list: ['a', 'b', 'c', 'd', 'e'], always_include_properties: ['id'], property_chunking: { type: 'PropertyChunking', property_limit_type: 'property_count', property_limit: 2, record_merge_strategy: { type: 'GroupByKey', key: 'id' } } },
+          },
+        },
+        paginator: { type: 'DefaultPaginator', pagination_strategy: { type: 'PageIncrement', page_size: 2, start_from_page: 1, inject_on_first_request: true }, page_token_option: { type: 'RequestOption', inject_into: 'request_parameter', field_name: 'page' } },
+      }),
+    ],
+  })
+  const out = await readAll(src, {}, catalogFor(['contacts']))
+  assert.deepEqual(api.requests.map((r) => `${r.query.get('page')}:${r.query.get('properties')}`), ['1:id,a,b', '1:id,c,d', '1:id,e', '2:id,a,b', '2:id,c,d', '2:id,e'])
+  const full = (id: number): Record<string, unknown> => ({ id, a: `a-${id}`, b: `b-${id}`, c: `c-${id}`, d: `d-${id}`, e: `e-${id}`, meta: { seen_3: true, seen_2: true } })
+  assert.deepEqual(out.records.contacts, [full(1), full(2), full(3)])
+})
+
+test('QueryProperties: PropertiesFromEndpoint read once per run, chunked by characters', async () => {
+  const api = await mock((r) => {
+    if (r.path === '/properties') return { body: { results: [{ name: 'alpha' }, { name: 'beta' }, { name: 'gamma' }] } }
+    const props = (r.query.get('props') ?? '').split(',')
+    return { body: { data: [Object.fromEntries([['id', `${r.query.get('list')}-1`], ...props.map((p) => [p, p.length])])] } }
+  })
+  const src = new DeclarativeSource({
+    streams: [
+      stream(api.origin, 'deals', '/deals', {
+        requester: {
+          type: 'HttpRequester',
+          url_base: `${api.origin}/api.example.com`,
+          path: '/deals',
+          request_parameters: {
+            props: {
+              type: 'QueryProperties',
+              property_list: {
+                type: 'PropertiesFromEndpoint',
+                property_field_path: ['name'],
+                retriever: { type: 'SimpleRetriever', requester: { type: 'HttpRequester', url_base: `${api.origin}/api.example.com`, path: '/properties' }, record_selector: { type: 'RecordSelector', extractor: { type: 'DpathExtractor', field_path: ['results'] } } },
+              },
+              property_chunking: { type: 'PropertyChunking', property_limit_type: 'characters', property_limit: 16 },
+            },
+          },
+        },
+        partition_router: { type: 'ListPartitionRouter', cursor_field: 'list', values: ['x', 'y'], request_option: { type: 'RequestOption', inject_into: 'request_parameter', field_name: 'list' } },
+      }),
+    ],
+  })
+  const out = await readAll(src, {}, catalogFor(['deals']))
+  assert.deepEqual(api.requests.map((r) => `${r.path}?${r.query.toString()}`), ['/properties?', '/deals?props=alpha%2Cbeta&list=x', '/deals?props=gamma&list=x', '/deals?props=alpha%2Cbeta&list=y', '/deals?props=gamma&list=y'])
+  assert.deepEqual(out.records.deals, [{ id: 'x-1', alpha: 5, beta: 4, gamma: 5 }, { id: 'y-1', alpha: 5, beta: 4, gamma: 5 }])
+})
+
+test('QueryProperties: an unknown property_limit_type or two QueryProperties in one requester are refused with the path', () => {
+  const withParams = (params: Record<string, unknown>): Record<string, unknown> => ({ streams: [stream('http://127.0.0.1:9', 'deals', '/deals', { requester: { type: 'HttpRequester', url_base: 'http://127.0.0.1:9', path: '/deals', request_parameters: params } })] })
+  const qp = (limitType: string): Record<string, unknown> => ({ type: 'QueryProperties', property_list: ['a'], property_chunking: { type: 'PropertyChunking', property_limit_type: limitType, property_limit: 2 } })
+  assert.throws(() => new DeclarativeSource(withParams({ props: qp('bytes') })), /streams\[0\]\.retriever\.requester\.request_parameters\.props\.property_chunking\.property_limit_type: property_limit_type must be characters or property_count/)
+  assert.throws(() => new DeclarativeSource(withParams({ props: qp('characters'), more: qp('characters') })), /request_parameters may hold only one QueryProperties/)
+})
