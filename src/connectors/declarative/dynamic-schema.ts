@@ -25,6 +25,11 @@ function isObject(v: unknown): v is Row {
   return v !== null && typeof v === 'object' && !Array.isArray(v)
 }
 
+/** Sets an own property, also for a name such as `__proto__` that plain assignment would treat specially. */
+function setOwn(obj: Row, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true })
+}
+
 function loadersOf(node: ManifestNode): ManifestNode[] {
   const source = node.type === 'StateDelegatingStream' ? ((node.incremental_stream ?? {}) as ManifestNode) : node
   const l = source.schema_loader
@@ -106,15 +111,15 @@ async function loadOne(loader: ManifestNode, streamName: string, where: string, 
       }
     }
     const typeWhere = `${where}.schema_type_identifier: field ${key}`
-    if (Array.isArray(type) && type.length === 2 && type.every((t) => typeof t === 'string')) properties[key] = { oneOf: [airbyteType(type[0], typeWhere), airbyteType(type[1], typeWhere)] }
-    else if (typeof type === 'string') properties[key] = airbyteType(type, typeWhere)
-    else if (isObject(type)) properties[key] = complexType(type, typeWhere)
+    if (Array.isArray(type) && type.length === 2 && type.every((t) => typeof t === 'string')) setOwn(properties, key, { oneOf: [airbyteType(type[0], typeWhere), airbyteType(type[1], typeWhere)] })
+    else if (typeof type === 'string') setOwn(properties, key, airbyteType(type, typeWhere))
+    else if (isObject(type)) setOwn(properties, key, complexType(type, typeWhere))
     else throw configError(`${typeWhere}: invalid data type ${JSON.stringify(type)} (a type name or a list of two)`)
   }
   const filter = loader.schema_filter as ManifestNode | undefined
   if (filter && filter.condition !== undefined && filter.condition !== '') {
     const kept: Row = {}
-    for (const [k, v] of Object.entries(properties)) if (evaluateCondition(filter.condition, { ...base, record: { [k]: v } })) kept[k] = v
+    for (const [k, v] of Object.entries(properties)) if (evaluateCondition(filter.condition, { ...base, record: { [k]: v } })) setOwn(kept, k, v)
     properties = kept
   }
   for (const t of (Array.isArray(loader.schema_transformations) ? loader.schema_transformations : []) as ManifestNode[]) {

@@ -259,3 +259,24 @@ test('QueryProperties: an unknown property_limit_type or two QueryProperties in 
   assert.throws(() => new DeclarativeSource(withParams({ props: qp('bytes') })), /streams\[0\]\.retriever\.requester\.request_parameters\.props\.property_chunking\.property_limit_type: property_limit_type must be characters or property_count/)
   assert.throws(() => new DeclarativeSource(withParams({ props: qp('characters'), more: qp('characters') })), /request_parameters may hold only one QueryProperties/)
 })
+
+test('DynamicSchemaLoader and the QueryProperties merge keep a field named __proto__ as a plain property', async () => {
+  const api = await mock((r) => {
+    if (r.path === '/meta') return { body: '{"table": {"columns": [{"name": "__proto__"}, {"name": "id"}]}}' }
+    // Only the second chunk's record has the key: the merge must add it, not merge into Object.prototype.
+    return { body: r.query.get('p') === 'b' ? '{"data": [{"id": 1, "__proto__": {"polluted": "b"}}]}' : '{"data": [{"id": 1, "a": 1}]}' }
+  })
+  const schemaSrc = new DeclarativeSource({ streams: [dynamicSchemaStream(api.origin, { schema_pointer: ['table', 'columns'], key_pointer: ['name'] })] })
+  const props = (await schemaSrc.discover({ table: 'items' }, runOptions())).streams[0]?.jsonSchema.properties as Record<string, unknown>
+  assert.deepEqual(Object.keys(props), ['__proto__', 'id'])
+  assert.equal(Object.getPrototypeOf(props), Object.prototype)
+  const qpSrc = new DeclarativeSource({
+    streams: [stream(api.origin, 'rows', '/rows', { requester: { type: 'HttpRequester', url_base: `${api.origin}/api.example.com`, path: '/rows', request_parameters: { p: { type: 'QueryProperties', property_list: ['a', 'b'], property_chunking: { type: 'PropertyChunking', property_limit_type: 'property_count', property_limit: 1 } } } } })],
+  })
+  const out = await readAll(qpSrc, {}, catalogFor(['rows']))
+  const row = out.records.rows?.[0] as Record<string, unknown>
+  assert.equal(Object.getPrototypeOf(row), Object.prototype)
+  assert.deepEqual(Object.getOwnPropertyDescriptor(row, '__proto__')?.value, { polluted: 'b' })
+  assert.equal(row.a, 1)
+  assert.equal(({} as Record<string, unknown>).polluted, undefined)
+})

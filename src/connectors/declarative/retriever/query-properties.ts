@@ -111,8 +111,10 @@ export class QueryProperties {
 /** Merges `source` into `target`, recursing into mappings both hold (the CDK's deep merge). */
 export function deepMerge(target: Row, source: Row): void {
   for (const [k, v] of Object.entries(source)) {
-    const t = target[k]
+    // Own properties only: an inherited `__proto__` must never be merged into.
+    const t = Object.hasOwn(target, k) ? target[k] : undefined
     if (t !== null && typeof t === 'object' && !Array.isArray(t) && v !== null && typeof v === 'object' && !Array.isArray(v)) deepMerge(t as Row, v as Row)
-    else target[k] = v
+    // An own property even for a `__proto__` key from the API (plain assignment would set the prototype).
+    else Object.defineProperty(target, k, { value: v, enumerable: true, writable: true, configurable: true })
   }
 }
