@@ -13,12 +13,14 @@ import {
   type ConfiguredCatalog,
   type ConnectionStatus,
   type ConnectorSpecification,
+  type JsonSchema,
   type RecordData,
   type SourceMessage,
   type StateMessage,
   type StreamDescriptor,
 } from '../../protocol/index.js'
 import { configNormalization, type ConfigNormalization } from './config-normalization.js'
+import { hasDynamicSchema, resolveDynamicSchema } from './dynamic-schema.js'
 import { dynamicStreamsFailure, generateDynamicStreams } from './dynamic-streams.js'
 import type { HttpSettings } from './http/http-requester.js'
 import { RateLimiter, sleep, type RateLimitOptions } from './http/rate-limiter.js'
@@ -268,13 +270,15 @@ export class DeclarativeSource implements Source {
   /**
    * The manifest's streams followed by the streams its `dynamic_streams` generate (resolved for
    * this run: an HttpComponentsResolver sends its requests here). `generated` maps each
-   * DynamicDeclarativeStream name to the names it produced, in order.
+   * DynamicDeclarativeStream name to the names it produced, in order; `nodes` holds each stream's
+   * manifest node, index for index.
    */
-  async #allStreams(config: ConnectorConfig, opts: RunOptions): Promise<{ streams: Array<DeclarativeStream | StateDelegatingStream>; generated: Map<string, string[]> }> {
+  async #allStreams(config: ConnectorConfig, opts: RunOptions): Promise<{ streams: Array<DeclarativeStream | StateDelegatingStream>; nodes: ManifestNode[]; generated: Map<string, string[]> }> {
     const streams = this.streams(config, opts)
+    const nodes = Array.isArray(this.manifest.streams) ? [...(this.manifest.streams as ManifestNode[])] : []
     const generated = new Map<string, string[]>()
     const defs = Array.isArray(this.manifest.dynamic_streams) ? (this.manifest.dynamic_streams as ManifestNode[]) : []
-    if (defs.length === 0) return { streams, generated }
+    if (defs.length === 0) return { streams, nodes, generated }
     // Every definition is listed, also one that generated no stream (a check then reads none of it).
     defs.forEach((d, i) => generated.set(typeof d.name === 'string' && d.name ? d.name : `dynamic_stream_${i}`, []))
     const env = this.#environment(config, opts)
@@ -284,13 +288,14 @@ export class DeclarativeSource implements Source {
         for (const w of validateManifest({ streams: [g.node] })) opts.logger.warn(`manifest warning: dynamic stream ${g.dynamicName}: ${w.path}: ${w.message}`)
         const stream = buildStream(g.node, env)
         streams.push(stream)
+        nodes.push(g.node)
         generated.set(g.dynamicName, [...(generated.get(g.dynamicName) ?? []), stream.name])
       }
     } catch (e) {
       if (opts.signal.aborted) throw cancelledError()
       throw dynamicStreamsFailure(e)
     }
-    return { streams, generated }
+    return { streams, nodes, generated }
   }
 
   /** The streams a check reads: CheckStream names (or the config override), plus the generated streams its dynamic configs ask for. */
@@ -331,10 +336,17 @@ export class DeclarativeSource implements Source {
 
   async discover(raw: ConnectorConfig, opts: RunOptions): Promise<AirbyteCatalog> {
     const config = await this.#prepare(raw, opts)
-    const streams: AirbyteStream[] = (await this.#allStreams(config, opts)).streams.map((s) => {
+    const all = await this.#allStreams(config, opts)
+    // DynamicSchemaLoader: the schema comes from the API, one stream after another.
+    const schemas: JsonSchema[] = []
+    for (const [i, s] of all.streams.entries()) {
+      const node = all.nodes[i]
+      schemas.push(node && hasDynamicSchema(node) ? await resolveDynamicSchema(node, s.name, this.#environment(config, opts), opts.signal) : s.jsonSchema)
+    }
+    const streams: AirbyteStream[] = all.streams.map((s, i) => {
       const out: AirbyteStream = {
         name: s.name,
-        jsonSchema: s.jsonSchema,
+        jsonSchema: schemas[i] ?? s.jsonSchema,
         supportedSyncModes: s.cursor ? ['full_refresh', 'incremental'] : ['full_refresh'],
         isResumable: !!s.cursor,
       }

@@ -102,6 +102,13 @@ const DEFAULT_TYPES: Record<string, string> = {
   'StateDelegatingStream.full_refresh_stream': 'DeclarativeStream',
   'StateDelegatingStream.incremental_stream': 'DeclarativeStream',
   'DeclarativeStream.schema_loader': 'JsonFileSchemaLoader',
+  'DynamicSchemaLoader.retriever': 'SimpleRetriever',
+  'DynamicSchemaLoader.schema_type_identifier': 'SchemaTypeIdentifier',
+  'DynamicSchemaLoader.schema_filter': 'RecordFilter',
+  'SchemaTypeIdentifier.types_mapping': 'TypesMap',
+  'QueryProperties.property_chunking': 'PropertyChunking',
+  'PropertyChunking.record_merge_strategy': 'GroupByKey',
+  'PropertiesFromEndpoint.retriever': 'SimpleRetriever',
   'DeclarativeStream.incremental_sync': 'DatetimeBasedCursor',
   'SimpleRetriever.requester': 'HttpRequester',
   'SimpleRetriever.record_selector': 'RecordSelector',
@@ -196,6 +203,11 @@ function propagate(node: unknown, parentType: string | undefined, field: string 
   }
   out.$parameters = copyParams(merged)
   for (const [k, v] of Object.entries(out)) {
+    if (k === 'request_parameters' && isObject(v)) {
+      // Request parameters are data, except a QueryProperties value, which is a component.
+      out[k] = Object.fromEntries(Object.entries(v).map(([pk, pv]) => [pk, isObject(pv) && pv.type === 'QueryProperties' ? propagate(pv, type, k, { ...merged }) : pv]))
+      continue
+    }
     if (k === '$parameters' || k === 'type' || OPAQUE_FIELDS.has(k)) continue
     if (!isObject(v) && !Array.isArray(v)) continue
     const childParams = { ...merged }

@@ -16,7 +16,7 @@ export const SUPPORTED_COMPONENTS = new Set([
   'MovingWindowCallRatePolicy', 'FixedWindowCallRatePolicy', 'UnlimitedCallRatePolicy', 'Rate',
   'HttpRequestRegexMatcher', 'RequestBodyJsonObject', 'RequestBodyUrlEncodedForm', 'RequestBodyPlainText',
   'RequestBodyGraphQL', 'SluiceAutoExtractor', 'SessionTokenAuthenticator', 'LegacyToPerPartitionStateMigration',
-  'KeysToSnakeCase', 'KeysReplace', 'DpathFlattenFields', 'XmlDecoder', 'IterableDecoder', 'StateDelegatingStream', 'JwtAuthenticator', 'LegacySessionTokenAuthenticator',
+  'KeysToSnakeCase', 'KeysReplace', 'DpathFlattenFields', 'FlattenFields', 'DynamicSchemaLoader', 'SchemaTypeIdentifier', 'TypesMap', 'GroupingPartitionRouter', 'QueryProperties', 'PropertiesFromEndpoint', 'PropertyChunking', 'GroupByKey', 'XmlDecoder', 'IterableDecoder', 'StateDelegatingStream', 'JwtAuthenticator', 'LegacySessionTokenAuthenticator',
   'IncrementingCountCursor', 'DynamicDeclarativeStream', 'HttpComponentsResolver', 'ConfigComponentsResolver',
   'ParametrizedComponentsResolver', 'StreamParametersDefinition', 'ComponentMappingDefinition', 'StreamConfig',
   'CheckDynamicStream', 'DynamicStreamCheckConfig', 'AsyncRetriever', 'AsyncJobStatusMap', 'CsvDecoder', 'GzipDecoder',
@@ -49,7 +49,7 @@ const COMPONENT_FIELDS = new Set([
   'abort_requester', 'delete_requester', 'url_requester', 'download_target_requester', 'status_extractor', 'download_target_extractor',
   'status_mapping', 'download_decoder', 'download_extractor', 'stream_template', 'components_resolver',
   'components_mapping', 'stream_config', 'stream_configs', 'full_refresh_stream', 'incremental_stream',
-  'start_value_option', 'schema_transformations', 'schema_type_identifier', 'schema_filter',
+  'start_value_option', 'schema_transformations', 'schema_type_identifier', 'schema_filter', 'types_mapping',
   'underlying_partition_router', 'property_list', 'property_chunking', 'file_extractor', 'pagination_reset',
   'dynamic_streams_check_configs', 'stream_parameters', 'config_migrations', 'transformations_list', 'validations', 'condition_type',
 ])
@@ -65,6 +65,35 @@ function checkConfigRules(node: unknown, path: string): void {
   if (typeof obj.type === 'string' && !CONFIG_RULE_TYPES.has(obj.type)) throw unsupported(path, `${obj.type}${typeof obj.class_name === 'string' ? ` (${obj.class_name})` : ''}`)
   for (const k of ['config_migrations', 'transformations', 'validations', 'fields', 'validation_strategy']) {
     if (obj[k] !== undefined) checkConfigRules(obj[k], childPath(path, k))
+  }
+}
+
+/**
+ * The CDK's checks on a GroupingPartitionRouter: a positive integer group_size, an underlying
+ * ListPartitionRouter or SubstreamPartitionRouter, and no request_option on it (a batch cannot
+ * fill one request option; the manifest uses the grouped values in templates).
+ */
+function checkGrouping(obj: ManifestNode, path: string): void {
+  if (typeof obj.group_size !== 'number' || !Number.isInteger(obj.group_size) || obj.group_size < 1) throw manifestError(childPath(path, 'group_size'), 'group_size must be an integer greater than 0')
+  const under = obj.underlying_partition_router as ManifestNode | undefined
+  if (!under || (under.type !== 'ListPartitionRouter' && under.type !== 'SubstreamPartitionRouter')) throw manifestError(childPath(path, 'underlying_partition_router'), 'GroupingPartitionRouter needs a ListPartitionRouter or SubstreamPartitionRouter to group')
+  const options = under.type === 'ListPartitionRouter' ? [under.request_option] : ((Array.isArray(under.parent_stream_configs) ? under.parent_stream_configs : []) as ManifestNode[]).map((c) => c.request_option)
+  if (options.some((o) => o !== undefined && o !== null)) throw manifestError(childPath(path, 'underlying_partition_router'), 'request options are not supported under a GroupingPartitionRouter (the CDK refuses them too); use the grouped values in a template')
+}
+
+/** A QueryProperties value of request_parameters is a component: at most one, checked like the others. */
+function checkQueryProperties(params: unknown, path: string, visit: (node: unknown, path: string, parentType: string | undefined) => void): void {
+  if (params === null || typeof params !== 'object' || Array.isArray(params)) return
+  const found = Object.entries(params as ManifestNode).filter(([, v]) => v !== null && typeof v === 'object' && (v as ManifestNode).type === 'QueryProperties')
+  if (found.length > 1) throw manifestError(path, 'request_parameters may hold only one QueryProperties (the CDK refuses more)')
+  for (const [k, v] of found) {
+    const qp = v as ManifestNode
+    const where = childPath(path, k)
+    const list = qp.property_list
+    if (!Array.isArray(list) && !(list && typeof list === 'object' && (list as ManifestNode).type === 'PropertiesFromEndpoint')) throw manifestError(childPath(where, 'property_list'), 'property_list must be a list of names or a PropertiesFromEndpoint')
+    const chunking = qp.property_chunking as ManifestNode | undefined
+    if (chunking && chunking.property_limit_type !== 'characters' && chunking.property_limit_type !== 'property_count') throw manifestError(childPath(where, 'property_chunking.property_limit_type'), 'property_limit_type must be characters or property_count')
+    visit(qp, where, 'HttpRequester')
   }
 }
 
@@ -131,6 +160,12 @@ export function validateManifest(m: ManifestNode): ManifestWarning[] {
       const missing = ['creation_requester', 'polling_requester', 'download_requester', 'status_extractor', 'status_mapping'].filter((k) => !obj[k])
       if (missing.length) throw manifestError(path, `AsyncRetriever needs ${missing.join(', ')}`)
     }
+    if (type === 'FlattenFields' && obj.flatten_lists !== undefined && typeof obj.flatten_lists !== 'boolean') throw manifestError(childPath(path, 'flatten_lists'), 'flatten_lists must be true or false')
+    if (type === 'DynamicSchemaLoader') {
+      const sti = obj.schema_type_identifier as ManifestNode | undefined
+      if (!obj.retriever || !sti || !Array.isArray(sti.key_pointer) || sti.key_pointer.length === 0) throw manifestError(path, 'DynamicSchemaLoader needs a retriever and schema_type_identifier.key_pointer')
+    }
+    if (type === 'GroupingPartitionRouter') checkGrouping(obj, path)
     if (type === 'SimpleRetriever' && !obj.requester) throw manifestError(path, 'SimpleRetriever needs a requester')
     // A stream template usually gets its name from the components mapping.
     if (type === 'DeclarativeStream' && !path.endsWith('.stream_template') && (typeof obj.name !== 'string' || obj.name === '')) throw manifestError(path, 'a stream needs a name')
@@ -139,6 +174,7 @@ export function validateManifest(m: ManifestNode): ManifestWarning[] {
       if (DATA_FIELDS.has(k)) {
         // Data fields are not components, but their templates are still checked.
         if (k.startsWith('request_') || k.startsWith('refresh_')) visitTemplates(v, childPath(path, k))
+        if (k === 'request_parameters') checkQueryProperties(v, childPath(path, k), visit)
         continue
       }
       const flag = type ? UNSUPPORTED_FIELDS[`${type}.${k}`] : undefined

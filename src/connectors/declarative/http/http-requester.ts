@@ -10,6 +10,7 @@ import { CompositeErrorHandler, DefaultErrorHandler, defaultResolution, type Err
 import type { RateLimiter } from './rate-limiter.js'
 import { parseIsoDuration } from '../interpolation/py-datetime.js'
 import { evaluateFlatMap, evaluateNested, injectOption, RequestParts } from './request-parts.js'
+import { isQueryPropertiesNode, queryPropertiesValue } from '../retriever/query-properties.js'
 
 /** Process-level HTTP settings of a declarative source (tests inject the clock and rewrites). */
 export interface HttpSettings {
@@ -144,7 +145,11 @@ export class HttpRequester {
   ownParts(ctx: TemplateContext): RequestParts {
     const parts = new RequestParts()
     const n = this.#node
-    for (const [k, v] of Object.entries(evaluateFlatMap(n.request_parameters, ctx))) parts.set('request_parameter', k, v, 'request_parameters')
+    for (const [k, v] of Object.entries(evaluateFlatMap(n.request_parameters, ctx))) {
+      // A QueryProperties parameter carries the names of the slice's property chunk.
+      const value = isQueryPropertiesNode(v) ? queryPropertiesValue(ctx) : v
+      if (value !== undefined) parts.set('request_parameter', k, value, 'request_parameters')
+    }
     for (const [k, v] of Object.entries(evaluateFlatMap(n.request_headers, ctx))) parts.set('header', k, v, 'request_headers')
     if (n.request_body_json !== undefined) {
       const body = typeof n.request_body_json === 'string' ? evaluate(n.request_body_json, ctx) : evaluateNested(n.request_body_json, ctx)

@@ -13,6 +13,7 @@ import { IncrementingCountCursor } from './incrementing-count-cursor.js'
 import { createPaginator, type Paginator } from './paginators.js'
 import { orderedConcurrent } from './ordered-concurrent.js'
 import { partitionsOf, type Partition } from './partition-routers.js'
+import { deepMerge, findQueryProperties, QueryProperties } from './query-properties.js'
 import { decodeRaw } from './raw-decoders.js'
 import { decodeBodies, RecordSelector, type Row } from './record-selector.js'
 
@@ -150,6 +151,8 @@ export class DeclarativeStream {
   readonly #decoder: string
   readonly #decoderNode: ManifestNode | undefined
   readonly #ignoreSlicerOnPages: boolean
+  /** The requester's QueryProperties: one request per property chunk for every page. */
+  readonly #queryProperties: QueryProperties | undefined
 
   constructor(node: ManifestNode, env: StreamEnvironment) {
     this.#env = env
@@ -170,6 +173,8 @@ export class DeclarativeStream {
     this.#decoder = String(decoderNode?.type ?? 'JsonDecoder')
     this.#decoderNode = decoderNode
     this.#ignoreSlicerOnPages = retriever.ignore_stream_slicer_parameters_on_paginated_requests === true
+    const qp = findQueryProperties(requesterNode)
+    this.#queryProperties = qp ? new QueryProperties(qp.node, { config: env.config, parameters: qp.node.$parameters ?? params }, (r, p, s) => this.#retrieverRows(r, p, s)) : undefined
     const inc = node.incremental_sync as ManifestNode | undefined
     this.#async = retriever.type === 'AsyncRetriever' ? new AsyncRetriever(this.name, retriever, { config: env.config, parameters: retriever.$parameters ?? params }, env) : undefined
     this.cursor = !inc ? undefined : inc.type === 'IncrementingCountCursor' ? new IncrementingCountCursor(inc, this.#base) : new DatetimeCursor(inc, this.#base)
@@ -316,6 +321,12 @@ export class DeclarativeStream {
     }
   }
 
+  /** Every record of another retriever (a PropertiesFromEndpoint's), read as a stream of its own. */
+  async *#retrieverRows(retriever: ManifestNode, params: Row, signal: AbortSignal): AsyncGenerator<Row> {
+    const stream = new DeclarativeStream({ type: 'DeclarativeStream', name: `${this.name} properties`, retriever, $parameters: params }, this.#env)
+    for await (const ev of stream.read(undefined, signal, { fullRefresh: true })) if (ev.kind === 'records') yield* ev.rows
+  }
+
   async *#readSlice(partition: Partition, sliceCursor: SliceCursor | undefined, signal: AbortSignal, firstPageOnly: boolean): AsyncGenerator<StreamEvent> {
     const slice: Row = { ...partition.values }
     if (sliceCursor) Object.assign(slice, sliceCursor.values)
@@ -340,42 +351,66 @@ export class DeclarativeStream {
     let requests = 0
     let lastRequestKey: string | undefined
     let resets = 0
-    for (;;) {
+    const qp = this.#queryProperties
+    // Without QueryProperties one request per page; with it one per property chunk, the same page token.
+    const chunks: Array<string[] | undefined> = qp ? await qp.chunks(signal) : [undefined]
+    pages: for (;;) {
       // A guard no manifest can defeat: a paginator that never stops must not hammer the API.
       if (++requests > this.#env.maxRequestsPerPartition) {
         throw configError(`stream ${this.name}: more than ${this.#env.maxRequestsPerPartition} requests for one partition; the paginator does not stop (raise maxRequestsPerPartition / SLUICE_DECLARATIVE_MAX_REQUESTS_PER_PARTITION if the API really has that many pages)`)
       }
-      const reqCtx: TemplateContext = { ...ctx, next_page_token: token === undefined || token === null ? null : { next_page_token: token } }
-      const parts = new RequestParts()
-      if (first || !this.#ignoreSlicerOnPages) {
-        partition.inject(parts, reqCtx)
-        sliceCursor?.inject(parts, reqCtx)
+      const pageCtx: TemplateContext = { ...ctx, next_page_token: token === undefined || token === null ? null : { next_page_token: token } }
+      let reqCtx = pageCtx
+      const selected: Row[] = []
+      const merged = new Map<string, Row>()
+      let last: { bodies: unknown[]; headers: Record<string, unknown>; raw: unknown[] } | undefined
+      for (const [i, chunk] of chunks.entries()) {
+        if (chunk && chunk.length > 0) {
+          const chunkSlice = { ...slice, extra_fields: { ...(slice.extra_fields as Row | undefined), query_properties: chunk } }
+          reqCtx = { ...pageCtx, stream_slice: chunkSlice, stream_partition: chunkSlice, stream_interval: chunkSlice }
+        }
+        const parts = new RequestParts()
+        if (first || !this.#ignoreSlicerOnPages) {
+          partition.inject(parts, reqCtx)
+          sliceCursor?.inject(parts, reqCtx)
+        }
+        this.#paginator.inject(parts, token, reqCtx)
+        const outcome = await this.#requester.send(reqCtx, parts, signal)
+        if (outcome.kind === 'ignored') return
+        if (outcome.kind === 'reset') {
+          // RESET_PAGINATION: start the partition's pages over (records already read come again).
+          if (++resets > MAX_PAGINATION_RESETS) throw configError(`stream ${this.name}: pagination was reset more than ${MAX_PAGINATION_RESETS} times in one partition (HTTP ${outcome.status})`)
+          token = this.#paginator.initialToken(ctx)
+          first = true
+          lastRequestKey = undefined
+          continue pages
+        }
+        if (i === 0) {
+          if (outcome.requestKey === lastRequestKey) {
+            throw configError(`stream ${this.name}: the paginator sent the same request twice in a row (${redactUrl(outcome.url)}); pagination stopped to avoid an endless loop`)
+          }
+          lastRequestKey = outcome.requestKey
+        }
+        // CSV and gzip bodies decode from the raw bytes; the text decoders from the text already read.
+        const { bodies, array } = RAW_DECODERS.has(this.#decoder) ? decodeRaw(outcome.bytes, this.#decoderNode, this.#env.strictJson) : decodeBodies(outcome.text, this.#decoder, this.#env.strictJson)
+        const raw = this.#selector.extract(bodies, reqCtx, array)
+        last = { bodies, headers: outcome.headers, raw }
+        for (const r of this.#selector.select(raw, reqCtx)) {
+          // Chunked properties: records of one page with the same merge key become one record.
+          const key = qp?.chunked ? qp.mergeKey(r) : undefined
+          if (key === undefined) selected.push(r)
+          else if (merged.has(key)) deepMerge(merged.get(key) as Row, r)
+          else merged.set(key, r)
+        }
       }
-      this.#paginator.inject(parts, token, reqCtx)
-      const outcome = await this.#requester.send(reqCtx, parts, signal)
-      if (outcome.kind === 'ignored') return
-      if (outcome.kind === 'reset') {
-        // RESET_PAGINATION: start the partition's pages over (records already read come again).
-        if (++resets > MAX_PAGINATION_RESETS) throw configError(`stream ${this.name}: pagination was reset more than ${MAX_PAGINATION_RESETS} times in one partition (HTTP ${outcome.status})`)
-        token = this.#paginator.initialToken(ctx)
-        first = true
-        lastRequestKey = undefined
-        continue
-      }
-      if (outcome.requestKey === lastRequestKey) {
-        throw configError(`stream ${this.name}: the paginator sent the same request twice in a row (${redactUrl(outcome.url)}); pagination stopped to avoid an endless loop`)
-      }
-      lastRequestKey = outcome.requestKey
-      // CSV and gzip bodies decode from the raw bytes; the text decoders from the text already read.
-      const { bodies, array } = RAW_DECODERS.has(this.#decoder) ? decodeRaw(outcome.bytes, this.#decoderNode, this.#env.strictJson) : decodeBodies(outcome.text, this.#decoder, this.#env.strictJson)
-      const raw = this.#selector.extract(bodies, reqCtx, array)
-      const rawCount = raw.length
-      const lastRaw = raw[rawCount - 1]
-      const selected = this.#selector.select(raw, reqCtx)
+      selected.push(...merged.values())
+      // The CDK counts the merged records of a chunked page; otherwise the raw extracted ones.
+      const rawCount = qp?.chunked ? selected.length : (last?.raw.length ?? 0)
+      const lastRaw = qp?.chunked ? selected[selected.length - 1] : last?.raw[rawCount - 1]
       const { rows, stop } = sliceCursor ? sliceCursor.observe(selected) : { rows: selected, stop: false }
       if (rows.length) yield { kind: 'records', rows, partition: partition.values }
       if (firstPageOnly || stop) return
-      const next = this.#paginator.nextToken({ response: bodies[0] ?? {}, headers: outcome.headers, rawCount, lastRecord: lastRaw ?? null, ctx: reqCtx }, token)
+      const next = this.#paginator.nextToken({ response: last?.bodies[0] ?? {}, headers: last?.headers ?? {}, rawCount, lastRecord: lastRaw ?? null, ctx: reqCtx }, token)
       if (next === null || next === undefined) return
       if (token !== undefined && token !== null && stableKey(next) === stableKey(token)) {
         throw configError(`stream ${this.name}: the paginator returned the same next-page token twice in a row (${truncate(pyStr(next))}); pagination stopped to avoid an endless loop`)

@@ -70,6 +70,52 @@ async function* substreamPartitions(node: ManifestNode, base: TemplateContext, r
   }
 }
 
+/**
+ * GroupingPartitionRouter: the underlying router's partitions in batches of `group_size`, each
+ * batch one partition whose keys hold the list of the batch's values (extra fields likewise).
+ * With `deduplicate` (the default) a value already seen is skipped. The underlying partitions must
+ * have one key (besides `parent_slice`); the batch injects no request option (the manifest's
+ * templates use `stream_partition.<key>`, a list).
+ */
+async function* groupedPartitions(node: ManifestNode, base: TemplateContext, readParent: ParentReader, signal: AbortSignal): AsyncGenerator<Partition> {
+  const size = Number(node.group_size)
+  const dedupe = node.deduplicate !== false
+  const seen = new Set<string>()
+  let batch: Partition[] = []
+  const grouped = (items: Partition[]): Partition => {
+    const values: Row = {}
+    for (const k of Object.keys((items[0] as Partition).values)) values[k] = items.map((p) => p.values[k])
+    const extraKeys = new Set(items.flatMap((p) => Object.keys(p.extraFields ?? {})))
+    const extraFields: Row = {}
+    for (const k of extraKeys) extraFields[k] = items.map((p) => p.extraFields?.[k] ?? null)
+    return { values, extraFields: extraKeys.size ? extraFields : undefined, inject: none }
+  }
+  for await (const p of routerPartitions(node.underlying_partition_router as ManifestNode, base, readParent, signal)) {
+    const keys = Object.keys(p.values).filter((k) => k !== 'parent_slice')
+    if (keys.length !== 1) throw configError(`GroupingPartitionRouter expects partitions with a single key; got ${JSON.stringify(p.values)}`)
+    const key = JSON.stringify(p.values[keys[0] as string] ?? null)
+    if (dedupe && seen.has(key)) continue
+    if (dedupe) seen.add(key)
+    batch.push(p)
+    if (batch.length === size) {
+      yield grouped(batch)
+      batch = []
+    }
+  }
+  if (batch.length) yield grouped(batch)
+}
+
+function routerPartitions(node: ManifestNode, base: TemplateContext, readParent: ParentReader, signal: AbortSignal): AsyncGenerator<Partition> {
+  switch (node.type) {
+    case 'ListPartitionRouter':
+      return listPartitions(node, base)
+    case 'GroupingPartitionRouter':
+      return groupedPartitions(node, base, readParent, signal)
+    default:
+      return substreamPartitions(node, base, readParent, signal)
+  }
+}
+
 /** Iterates the partitions of a stream: one router, or the cartesian product of a list of them. */
 export async function* partitionsOf(routers: ManifestNode[], base: TemplateContext, readParent: ParentReader, signal: AbortSignal): AsyncGenerator<Partition> {
   if (routers.length === 0) {
@@ -77,7 +123,7 @@ export async function* partitionsOf(routers: ManifestNode[], base: TemplateConte
     return
   }
   const [first, ...rest] = routers as [ManifestNode, ...ManifestNode[]]
-  const own = first.type === 'ListPartitionRouter' ? listPartitions(first, base) : substreamPartitions(first, base, readParent, signal)
+  const own = routerPartitions(first, base, readParent, signal)
   for await (const p of own) {
     for await (const q of partitionsOf(rest, base, readParent, signal)) {
       yield {

@@ -275,9 +275,44 @@ export function createTransformation(node: ManifestNode, base: TemplateContext):
         for (const [k, v] of Object.entries(value as Row)) if (!(k in record)) record[k] = v
       }
     }
+    case 'FlattenFields': {
+      const flattenLists = node.flatten_lists !== false
+      return (record) => {
+        const flat = flattenRecord(record, flattenLists)
+        for (const k of Object.keys(record)) delete record[k]
+        for (const [k, v] of Object.entries(flat)) Object.defineProperty(record, k, { value: v, enumerable: true, writable: true, configurable: true })
+      }
+    }
     default:
       throw configError(`unsupported transformation ${String(node.type)}`)
   }
+}
+
+/**
+ * FlattenFields, with the CDK's naming: a nested value keeps its own key unless that key was
+ * already emitted, in which case it becomes `parent.key`; list items are `parent.index`, and once
+ * a list has been met every later key carries its parent's name. The CDK walks the record with a
+ * stack (last key first), which decides which of two equal keys keeps the short name; this walk
+ * does the same so both produce the same columns.
+ */
+function flattenRecord(record: Row, flattenLists: boolean): Row {
+  const out: Row = Object.create(null) as Row
+  const pending: [unknown, string][] = [[record, '_']]
+  let withParent = false
+  for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
+    const [value, key] = item
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      for (const [k, v] of Object.entries(value as Row)) pending.push([v, Object.hasOwn(out, k) || withParent ? `${key}.${k}` : k])
+    } else if (Array.isArray(value) && flattenLists) {
+      value.forEach((v, i) => {
+        withParent = true
+        pending.push([v, `${key}.${i}`])
+      })
+    } else {
+      out[key] = value
+    }
+  }
+  return out
 }
 
 function snakeCase(key: string): string {
