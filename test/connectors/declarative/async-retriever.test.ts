@@ -1,20 +1,11 @@
 import assert from 'node:assert/strict'
 import { gzipSync } from 'node:zlib'
-import { after, test } from 'node:test'
+import { test } from 'node:test'
 import { DeclarativeSource, type DeclarativeSourceOptions } from '../../../src/connectors/declarative/declarative-source.js'
 import { SluiceError } from '../../../src/errors.js'
-import { catalogFor, readAll, startMockApi, type MockApi, type MockHandler } from './helpers/mock-api.js'
+import { catalogFor, type MockApi, mockServers, readAll } from './helpers/mock-api.js'
 
-const servers: MockApi[] = []
-after(async () => {
-  await Promise.all(servers.map((s) => s.close()))
-})
-
-async function mock(handler: MockHandler): Promise<MockApi> {
-  const s = await startMockApi(handler)
-  servers.push(s)
-  return s
-}
+const mock = mockServers()
 
 /** A fake clock that only moves when the source sleeps: no test waits for real. */
 function fakeTime(): { waits: number[]; opts: DeclarativeSourceOptions } {

@@ -1,19 +1,10 @@
 import assert from 'node:assert/strict'
-import { after, test } from 'node:test'
+import { test } from 'node:test'
 import { DeclarativeSource } from '../../../src/connectors/declarative/declarative-source.js'
 import { SluiceError } from '../../../src/errors.js'
-import { catalogFor, readAll, runOptions, startMockApi, type MockApi, type MockHandler } from './helpers/mock-api.js'
+import { catalogFor, type MockApi, mockServers, readAll, runOptions } from './helpers/mock-api.js'
 
-const servers: MockApi[] = []
-after(async () => {
-  await Promise.all(servers.map((s) => s.close()))
-})
-
-async function mock(handler: MockHandler): Promise<MockApi> {
-  const s = await startMockApi(handler)
-  servers.push(s)
-  return s
-}
+const mock = mockServers()
 
 function template(origin: string): Record<string, unknown> {
   return {

@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict'
 import { createSecretKey, generateKeyPairSync } from 'node:crypto'
 import { decodeProtectedHeader, jwtVerify } from 'jose'
-import { after, test } from 'node:test'
+import { test } from 'node:test'
 import { DeclarativeSource } from '../../../src/connectors/declarative/declarative-source.js'
-import { catalogFor, readAll, runOptions, startMockApi, type MockApi, type MockHandler } from './helpers/mock-api.js'
+import { catalogFor, mockServers, readAll, runOptions } from './helpers/mock-api.js'
 
 // Issue 14: components the CDK has that sluice lacked, each against a mock server.
 
-const servers: MockApi[] = []
-after(async () => {
-  await Promise.all(servers.map((s) => s.close()))
-})
-
-async function mock(handler: MockHandler): Promise<MockApi> {
-  const s = await startMockApi(handler)
-  servers.push(s)
-  return s
-}
+const mock = mockServers()
 
 function stream(origin: string, name: string, path: string, retriever: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {

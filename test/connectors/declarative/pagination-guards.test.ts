@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict'
-import { after, test } from 'node:test'
+import { test } from 'node:test'
 import { DeclarativeSource, type DeclarativeSourceOptions } from '../../../src/connectors/declarative/declarative-source.js'
 import { SluiceError } from '../../../src/errors.js'
-import { catalogFor, readAll, startMockApi, type MockApi, type MockHandler } from './helpers/mock-api.js'
+import { catalogFor, mockServers, readAll } from './helpers/mock-api.js'
 
 // Issue 14 A: cursor and stop values follow Python truthiness, and no manifest can make a
 // partition page forever (same token, same request, request ceiling).
 
-const servers: MockApi[] = []
-after(async () => {
-  await Promise.all(servers.map((s) => s.close()))
-})
-
-async function mock(handler: MockHandler): Promise<MockApi> {
-  const s = await startMockApi(handler)
-  servers.push(s)
-  return s
-}
+const mock = mockServers()
 
 function source(origin: string, paginator: Record<string, unknown>, opts: DeclarativeSourceOptions = {}): DeclarativeSource {
   return new DeclarativeSource(

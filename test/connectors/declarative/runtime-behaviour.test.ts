@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict'
-import { after, test } from 'node:test'
+import { test } from 'node:test'
 import { DeclarativeSource } from '../../../src/connectors/declarative/declarative-source.js'
 import { SluiceError } from '../../../src/errors.js'
-import { catalogFor, readAll, runOptions, startMockApi, type MockApi, type MockHandler } from './helpers/mock-api.js'
+import { catalogFor, mockServers, readAll, runOptions } from './helpers/mock-api.js'
 
 // Cross-cutting runtime behaviour: cancellation, timeouts, secrets in logs, data feeds and
 // slicer parameters on paginated requests.
 
-const servers: MockApi[] = []
-after(async () => {
-  await Promise.all(servers.map((s) => s.close()))
-})
-
-async function mock(handler: MockHandler): Promise<MockApi> {
-  const s = await startMockApi(handler)
-  servers.push(s)
-  return s
-}
+const mock = mockServers()
 
 function stream(origin: string, retriever: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {

@@ -1,21 +1,12 @@
 import assert from 'node:assert/strict'
-import { after, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import { restApiDefinition, RestApiSource } from '../../../src/connectors/rest-api/index.js'
 import { ConnectorRegistry } from '../../../src/connectors/registry.js'
 import { builtinDefinitions } from '../../../src/connectors/builtin-definitions.js'
 import { SluiceError } from '../../../src/errors.js'
-import { catalogFor, readAll, runOptions, startMockApi, type MockApi, type MockHandler } from '../declarative/helpers/mock-api.js'
+import { catalogFor, mockServers, readAll, runOptions } from '../declarative/helpers/mock-api.js'
 
-const servers: MockApi[] = []
-after(async () => {
-  await Promise.all(servers.map((s) => s.close()))
-})
-
-async function api(handler: MockHandler): Promise<MockApi> {
-  const s = await startMockApi(handler)
-  servers.push(s)
-  return s
-}
+const api = mockServers()
 
 const customers = (from: number, n: number): Array<Record<string, unknown>> =>
   Array.from({ length: n }, (_, i) => ({ id: from + i, name: `c${from + i}`, updated_at: `2024-01-${String(((from + i) % 28) + 1).padStart(2, '0')}T00:00:00Z` }))

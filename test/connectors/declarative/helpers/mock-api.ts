@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { after } from 'node:test'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type {
@@ -155,4 +156,17 @@ function sharedManifestDir(): string {
 /** Text of one of the shared Airbyte manifests (read in place, never copied). */
 export function airbyteManifest(name: string): string {
   return readFileSync(join(sharedManifestDir(), `${name}.yaml`), 'utf8')
+}
+
+/** `mock(handler)` for one test file: every server it starts is closed after the file's tests. */
+export function mockServers(): (handler: MockHandler) => Promise<MockApi> {
+  const servers: MockApi[] = []
+  after(async () => {
+    await Promise.all(servers.map((s) => s.close()))
+  })
+  return async (handler) => {
+    const s = await startMockApi(handler)
+    servers.push(s)
+    return s
+  }
 }
