@@ -40,8 +40,8 @@ export class PgStreamTable {
   readonly cs: ConfiguredStream
   readonly schema: string
   readonly table: string
-  readonly target: string
-  readonly truncate: boolean
+  target: string
+  truncate: boolean
   readonly dedup: boolean
   readonly columns: ColumnPlan[]
   readonly pk: ColumnPlan[] = []
@@ -56,7 +56,7 @@ export class PgStreamTable {
   stageKind: StageKind | undefined
   completed = false
   /** Destinations V2 layout: the stream's raw table (undefined in Direct Load). */
-  readonly raw: RawTablePlan | undefined
+  raw: RawTablePlan | undefined
   /** Rows COPYed into the raw table since the last typing. */
   rawNew = false
   /**
@@ -112,6 +112,19 @@ export class PgStreamTable {
 
   get qualifiedTarget(): string {
     return qualified(this.schema, this.target)
+  }
+
+  /**
+   * A truncate sync whose table already holds this generation, and only it: an earlier attempt of
+   * the same job swapped it in, and the source resumes after that attempt's state. Writes then go
+   * straight into the table (and its raw table), as Airbyte destinations do when the final
+   * table's generation is the sync's; a fresh temporary table would swap in only the rows read
+   * since.
+   */
+  writeIntoFinal(): void {
+    this.truncate = false
+    this.target = this.table
+    if (this.raw) this.raw = { ...this.raw, target: this.raw.table }
   }
 }
 

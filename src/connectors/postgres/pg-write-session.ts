@@ -78,6 +78,7 @@ export class WriteSession {
   async setup(w: PgStreamTable): Promise<void> {
     if (w.ready) return
     await ensureSchema(this.#client, w.schema)
+    if (w.truncate && (await this.#finalIsThisGeneration(w))) w.writeIntoFinal()
     if (w.truncate && !(await this.#resumesTarget(w))) await this.#q(`DROP TABLE IF EXISTS ${w.qualifiedTarget}`)
     const existing = await this.#q(
       `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type
@@ -135,6 +136,26 @@ export class WriteSession {
       [generation],
     )
     return other.rows[0]!.other !== true
+  }
+
+  /**
+   * True when the stream's final table holds rows of this sync's generation and of no other, for
+   * a stream whose generation each job renews (full refresh, or a clear/refresh: minimum
+   * generation = generation); an incremental overwrite keeps its generation from job to job.
+   */
+  async #finalIsThisGeneration(w: PgStreamTable): Promise<boolean> {
+    const generation = Number(w.cs.generationId) || 0
+    if (generation <= 0) return false
+    if (w.cs.syncMode !== 'full_refresh' && w.cs.minimumGenerationId !== w.cs.generationId) return false
+    const final = qualified(w.schema, w.table)
+    const found = await this.#q(`SELECT to_regclass($1) IS NOT NULL AS found`, [final])
+    if (found.rows[0]!.found !== true) return false
+    const r = await this.#q(
+      `SELECT EXISTS (SELECT 1 FROM ${final} WHERE _airbyte_generation_id = $1) AS mine,
+              EXISTS (SELECT 1 FROM ${final} WHERE _airbyte_generation_id IS DISTINCT FROM $1) AS other`,
+      [generation],
+    )
+    return r.rows[0]!.mine === true && r.rows[0]!.other !== true
   }
 
   /**

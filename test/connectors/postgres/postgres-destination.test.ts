@@ -9,6 +9,7 @@ import {
   type ConfiguredCatalog,
   type DestinationMessage,
   type DestinationSyncMode,
+  type SyncMode,
   type RecordData,
   type StateMessage,
 } from '../../../src/protocol/index.js'
@@ -40,7 +41,7 @@ const usersSchema = {
 function catalogOf(
   name: string,
   mode: DestinationSyncMode,
-  opts: { schema?: Record<string, unknown>; namespace?: string | null; cursor?: string[]; pk?: string[][]; gen?: number; minGen?: number } = {},
+  opts: { schema?: Record<string, unknown>; namespace?: string | null; cursor?: string[]; pk?: string[][]; gen?: number; minGen?: number; sync?: SyncMode } = {},
 ): ConfiguredCatalog {
   const stream: AirbyteStream = {
     name,
@@ -52,7 +53,7 @@ function catalogOf(
     streams: [
       {
         stream,
-        syncMode: 'incremental',
+        syncMode: opts.sync ?? 'incremental',
         destinationSyncMode: mode,
         cursorField: opts.cursor ?? ['updated_at'],
         primaryKey: opts.pk ?? [['id']],
@@ -404,6 +405,21 @@ describe('write', () => {
     // The next job (generation 6) starts from an empty temporary table.
     await run(catalogOf('resumed', 'overwrite', { gen: 6 }), messages('resumed', [[{ id: 3, name: 'next job' }], 'COMPLETE']))
     assert.deepEqual((await rows('dw.resumed')).map((r) => r.id), ['3'])
+  })
+
+  test('overwrite: a retry after the stream was already swapped in (a later stream failed) keeps the swapped rows', async () => {
+    const cat = catalogOf('swapped', 'overwrite', { gen: 7, sync: 'full_refresh' })
+    await run(catalogOf('swapped', 'overwrite', { gen: 6, sync: 'full_refresh' }), messages('swapped', [[{ id: 0, name: 'older job' }], 'COMPLETE']))
+    await run(cat, messages('swapped', [[{ id: 1, name: 'a' }, { id: 2, name: 'a' }], state('swapped', 1), 'COMPLETE']))
+    // The retry resumes after the saved state: only a row added since, then COMPLETE again.
+    await run(cat, messages('swapped', [[{ id: 3, name: 'since' }], state('swapped', 2), 'COMPLETE']))
+    assert.deepEqual((await rows('dw.swapped')).map((r) => r.id), ['1', '2', '3'])
+    // A retry that reads nothing more leaves them too.
+    await run(cat, messages('swapped', ['COMPLETE']))
+    assert.deepEqual((await rows('dw.swapped')).map((r) => r.id), ['1', '2', '3'])
+    // The next job (a new generation) replaces them.
+    await run(catalogOf('swapped', 'overwrite', { gen: 8, sync: 'full_refresh' }), messages('swapped', [[{ id: 4, name: 'next job' }], 'COMPLETE']))
+    assert.deepEqual((await rows('dw.swapped')).map((r) => r.id), ['4'])
   })
 
   test('a clear (null state + COMPLETE on a truncate stream) empties the table', async () => {
