@@ -2,6 +2,7 @@ import type { SourceMessage } from '../../protocol/index.js'
 import { countCopyRows } from '../../formats/copy-text.js'
 import { copyBatch, fieldDecoders, readCopy, stateMessage, type CopyCutter } from './pg-copy-read.js'
 import { hasCtidPages, readCtidChunks, type CtidPosition } from './pg-ctid-chunks.js'
+import { quoteLiteral } from './pg-identifiers.js'
 import { parseLsn } from './pg-replication-stream.js'
 import type { PgColumn } from './pg-source-types.js'
 import type { PgStreamRead } from './pg-stream-read.js'
@@ -71,16 +72,14 @@ export async function* readCdcSnapshot(
   state: CdcStreamState & { snapshot: CdcSnapshotState },
   chunkRows: number,
 ): AsyncGenerator<SourceMessage, CdcStreamState> {
-  const { client, table, stream } = read
+  const { table, stream } = read
   const snapshot = { ...state.snapshot }
-  await client.query(`SELECT set_config('sluice.cdc_lsn', $1, false), set_config('sluice.cdc_at', $2, false)`, [
-    String(parseLsn(snapshot.label_lsn)),
-    snapshot.started_at,
-  ])
+  // Literals, not current_setting() (evaluated per row: it doubled the server's COPY time).
+  // The LSN is a parsed number; the start time is quoted.
   const columns = [...read.columns, ...CDC_META_COLUMNS]
   const select =
-    `${read.selectList}, current_setting('sluice.cdc_lsn')::bigint AS "_ab_cdc_lsn", ` +
-    `current_setting('sluice.cdc_at') AS "_ab_cdc_updated_at", NULL::text AS "_ab_cdc_deleted_at"`
+    `${read.selectList}, ${parseLsn(snapshot.label_lsn)}::bigint AS "_ab_cdc_lsn", ` +
+    `${quoteLiteral(snapshot.started_at)}::text AS "_ab_cdc_updated_at", NULL::text AS "_ab_cdc_deleted_at"`
   const decoders = fieldDecoders(columns)
   const cutter = (): CopyCutter => (data) => [copyBatch(stream, columns, decoders, data, countCopyRows(data))]
   const done: CdcStreamState = { version: 2, state_type: 'cdc', lsn: state.lsn }
