@@ -73,9 +73,9 @@ export async function* readCdcSnapshot(
   chunkRows: number,
 ): AsyncGenerator<SourceMessage, CdcStreamState> {
   const { table, stream } = read
-  const snapshot = { ...state.snapshot }
-  // Literals, not current_setting() (evaluated per row: it doubled the server's COPY time).
-  // The LSN is a parsed number; the start time is quoted.
+  const snapshot = state.snapshot
+  // Literals, not current_setting() (evaluated per row: it added 40 % to the server's COPY
+  // time). The LSN is a parsed number; the start time is quoted.
   const columns = [...read.columns, ...CDC_META_COLUMNS]
   const select =
     `${read.selectList}, ${parseLsn(snapshot.label_lsn)}::bigint AS "_ab_cdc_lsn", ` +
@@ -90,7 +90,8 @@ export async function* readCdcSnapshot(
   let from: CtidPosition | undefined = snapshot.relfilenode === undefined ? undefined : { page: snapshot.page, relfilenode: snapshot.relfilenode }
   for (;;) {
     const checkpoint = (next: CtidPosition): SourceMessage => {
-      const chunked: CdcStreamState = { ...done, snapshot: { ...snapshot, page: next.page, relfilenode: next.relfilenode } }
+      const { label_lsn, started_at } = snapshot
+      const chunked: CdcStreamState = { ...done, snapshot: { label_lsn, started_at, page: next.page, relfilenode: next.relfilenode } }
       return stateMessage(stream, chunked as unknown as Record<string, unknown>)
     }
     if (yield* readCtidChunks(read, select, from, chunkRows, cutter, checkpoint)) return done

@@ -18,7 +18,7 @@ export function hasCtidPages(read: PgStreamRead): boolean {
 }
 
 /** The table's current file node (changed by VACUUM FULL, CLUSTER, TRUNCATE, ALTER TABLE rewrites). */
-export async function relationFilenode(read: PgStreamRead): Promise<string> {
+async function relationFilenode(read: PgStreamRead): Promise<string> {
   const r = await read.client.query<{ node: string | null }>(`SELECT pg_relation_filenode($1::regclass)::text AS node`, [read.table])
   return r.rows[0]?.node ?? ''
 }
