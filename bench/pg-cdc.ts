@@ -3,9 +3,10 @@
  *
  *   node --import tsx bench/pg-cdc.ts                       # 2M-row table, 1M updates
  *   BENCH_ROWS=200000 BENCH_UPDATES=200000 node --import tsx bench/pg-cdc.ts
+ *   BENCH_UPDATES=0 node --import tsx bench/pg-cdc.ts        # the snapshot part only
  *
  * Prints: the CDC initial snapshot of the table into Postgres append_dedup against a Standard
- * full refresh (overwrite) of the same table; then BENCH_UPDATES updates streamed by sluice
+ * full refresh (overwrite) of the same table, and each source alone; then BENCH_UPDATES updates streamed by sluice
  * into append_dedup against `pg_recvlogical` draining a second slot, created at the same
  * position, to /dev/null; and each sluice phase's peak RSS. Uses its own databases and drops
  * its slots at the end.
@@ -77,11 +78,18 @@ async function sync(mode: 'cdc' | 'standard'): Promise<void> {
   })
 }
 
-/** The CDC source alone from the saved state (nothing is written or saved, so the slot keeps the changes). */
-async function drain(): Promise<number> {
-  const state = JSON.parse(readFileSync(STATE_FILE, 'utf8')) as StateMessage[]
+/**
+ * A source alone: CDC from the saved state (nothing is written or saved, so the slot keeps the
+ * changes), up to the end of its snapshot (`snapshot`) or of the sync, or a Standard full refresh.
+ */
+async function drain(mode: 'cdc' | 'snapshot' | 'standard'): Promise<number> {
+  const cfg = mode === 'standard' ? { ...sourceConfig, replication_method: { method: 'Standard' } } : sourceConfig
+  const state = mode === 'standard' ? [] : (JSON.parse(readFileSync(STATE_FILE, 'utf8')) as StateMessage[])
   let n = 0
-  for await (const m of new PostgresSource().read(sourceConfig, await catalogOf('cdc'), state, benchOptions())) if (m.type === 'RECORD_BATCH') n += m.count
+  for await (const m of new PostgresSource().read(cfg, await catalogOf(mode === 'standard' ? 'standard' : 'cdc'), state, benchOptions())) {
+    if (m.type === 'RECORD_BATCH') n += m.count
+    if (mode === 'snapshot' && m.type === 'STATE' && n > 0 && (m.data as { snapshot?: unknown }).snapshot === undefined) break
+  }
   return n
 }
 
@@ -111,15 +119,28 @@ async function main(): Promise<void> {
   const phase = phaseArg()
   if (phase === 'cdc') return reportPhase(() => sync('cdc'))
   if (phase === 'standard') return reportPhase(() => sync('standard'))
-  if (phase === 'drain') return reportPhase(drain)
+  if (phase === 'drain') return reportPhase(() => drain('cdc'))
+  if (phase === 'snapshot-drain') return reportPhase(() => drain('snapshot'))
+  if (phase === 'standard-drain') return reportPhase(() => drain('standard'))
   const script = process.argv[1]!
   await prepare()
   try {
     const standard = await runPhase(script, 'standard')
-    const snapshotDrain = await runPhase(script, 'drain')
+    const standardDrain = await runPhase(script, 'standard-drain')
+    const snapshotDrain = await runPhase(script, 'snapshot-drain')
     const snapshot = await runPhase(script, 'cdc')
     const count = await query(DST, 'SELECT count(*)::int AS n FROM cdc.t')
     if (count.rows[0].n !== ROWS) throw new Error(`snapshot wrote ${count.rows[0].n} rows`)
+    console.log(`table t: ${ROWS} rows`)
+    console.log(`Standard full refresh -> Postgres overwrite   ${standard.seconds.toFixed(2)} s  peak RSS ${standard.peakMb.toFixed(0)} MB`)
+    console.log(
+      `CDC snapshot -> Postgres append_dedup         ${snapshot.seconds.toFixed(2)} s  ${ratio(snapshot.seconds, standard.seconds)} Standard; peak RSS ${snapshot.peakMb.toFixed(0)} MB`,
+    )
+    console.log(`Standard full refresh, source alone          ${standardDrain.seconds.toFixed(2)} s  peak RSS ${standardDrain.peakMb.toFixed(0)} MB`)
+    console.log(
+      `CDC snapshot, source alone (to its end)      ${snapshotDrain.seconds.toFixed(2)} s  ${ratio(snapshotDrain.seconds, standardDrain.seconds)} Standard source; peak RSS ${snapshotDrain.peakMb.toFixed(0)} MB`,
+    )
+    if (UPDATES === 0) return
     // The yardstick's slot starts where sluice's stands now (both before the updates).
     await query(SRC, `SELECT pg_create_logical_replication_slot('${YARDSTICK_SLOT}', 'pgoutput')`)
     process.stderr.write(`updating ${UPDATES} rows...\n`)
@@ -137,12 +158,7 @@ async function main(): Promise<void> {
     const sum = 'SELECT count(*)::int AS n, round(sum(score)::numeric, 6)::text AS s FROM '
     const [a, b] = [(await query(SRC, `${sum} t`)).rows[0], (await query(DST, `${sum} cdc.t`)).rows[0]]
     if (a.n !== b.n || a.s !== b.s) throw new Error(`destination differs: ${JSON.stringify(b)} vs source ${JSON.stringify(a)}`)
-    console.log(`table t: ${ROWS} rows; ${UPDATES} updates`)
-    console.log(`Standard full refresh -> Postgres overwrite   ${standard.seconds.toFixed(2)} s  peak RSS ${standard.peakMb.toFixed(0)} MB`)
-    console.log(
-      `CDC snapshot -> Postgres append_dedup         ${snapshot.seconds.toFixed(2)} s  ${ratio(snapshot.seconds, standard.seconds)} Standard; peak RSS ${snapshot.peakMb.toFixed(0)} MB`,
-    )
-    console.log(`CDC snapshot, source alone                   ${snapshotDrain.seconds.toFixed(2)} s  peak RSS ${snapshotDrain.peakMb.toFixed(0)} MB`)
+    console.log(`${UPDATES} updates`)
     console.log(`pg_recvlogical draining the updates          ${recv.toFixed(2)} s`)
     console.log(
       `CDC stream, source alone                     ${streamDrain.seconds.toFixed(2)} s  ${ratio(streamDrain.seconds, recv)} pg_recvlogical; peak RSS ${streamDrain.peakMb.toFixed(0)} MB`,

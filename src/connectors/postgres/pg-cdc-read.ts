@@ -101,13 +101,13 @@ export async function* readCdc(ctx: CdcReadContext, streams: CdcStream[]): Async
         version: 2,
         state_type: 'cdc',
         lsn: formatLsn(startLsn),
-        snapshot: { label_lsn: slot.restartLsn ?? formatLsn(startLsn), started_at: new Date().toISOString(), after: null },
+        snapshot: { label_lsn: slot.restartLsn ?? formatLsn(startLsn), started_at: new Date().toISOString(), page: 0 },
       }
       yield stateMessage(s.read.stream, state as unknown as Record<string, unknown>)
     }
     if (state.snapshot) {
       const snapshotState = state as CdcStreamState & { snapshot: NonNullable<CdcStreamState['snapshot']> }
-      if (state.snapshot.after) yield { type: 'LOG', level: 'INFO', message: `Resuming the snapshot of ${s.read.label} after key (${state.snapshot.after.join(', ')}).` }
+      if (state.snapshot.page > 0) yield { type: 'LOG', level: 'INFO', message: `Resuming the snapshot of ${s.read.label} at page ${state.snapshot.page}.` }
       state = yield* readCdcSnapshot(s.read, snapshotState, ctx.options.snapshotChunkRows)
       yield stateMessage(s.read.stream, state as unknown as Record<string, unknown>)
     }

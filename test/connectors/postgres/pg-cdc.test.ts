@@ -126,15 +126,16 @@ describe('check and discover', () => {
 
 describe('read', () => {
   test('snapshot in chunks, then inserts, updates, deletes; rolled-back transactions never appear', async (t) => {
-    await db.query(`CREATE TABLE items (id int PRIMARY KEY, v text)`)
+    // 1,000-byte pads: 7 rows per page, so the 10 rows fill two pages.
+    await db.query(`CREATE TABLE items (id int PRIMARY KEY, v text, pad text DEFAULT repeat('p', 1000))`)
     await db.query(`INSERT INTO items SELECT g, 'v' || g FROM generate_series(1, 10) g`)
     const cfg = await cdcSetup(t, 'items', 'items')
     const catalog = configure(await source.discover(cfg, runOptions()), { syncMode: 'incremental', destinationSyncMode: 'append_dedup' })
     const first = await read(cfg, catalog, [])
     assert.deepEqual(bare(first.rows).map((r) => r.id), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
-    // 10 rows in chunks of 4: a state before the snapshot, after chunks 1 and 2, at its end, and at the marker.
+    // Chunks of 4 rows are one page each: a state before the snapshot, after page 0, at its end, and at the marker.
     const snapshotStates = first.states.filter((s) => (s.data as { snapshot?: unknown }).snapshot !== undefined)
-    assert.deepEqual(snapshotStates.map((s) => (s.data as { snapshot: { after: string[] | null } }).snapshot.after), [null, ['4'], ['8']])
+    assert.deepEqual(snapshotStates.map((s) => (s.data as { snapshot: { page: number } }).snapshot.page), [0, 1])
     const label = first.rows[0]!._ab_cdc_lsn as number
     assert.ok(first.rows.every((r) => r._ab_cdc_lsn === label && r._ab_cdc_deleted_at === null))
 
@@ -310,19 +311,20 @@ describe('changes', () => {
   })
 
   test('a retried snapshot resumes after the last chunk', async (t) => {
-    await db.query(`CREATE TABLE big (id int PRIMARY KEY, v text); INSERT INTO big SELECT g, 'b' || g FROM generate_series(1, 14) g`)
+    // 7 rows per page (1,000-byte pads): 30 rows in 5 pages, one chunk each.
+    await db.query(`CREATE TABLE big (id int PRIMARY KEY, v text, pad text); INSERT INTO big SELECT g, 'b' || g, repeat('p', 1000) FROM generate_series(1, 30) g`)
     const cfg = await cdcSetup(t, 'resume', 'big')
     const catalog = await incremental(cfg)
-    // The first attempt stops (fails) after its second chunk's state.
+    // The first attempt stops (fails) after its second chunk's state (pages 0 and 1 copied).
     const seen: StateMessage[] = []
     for await (const m of source.read(cfg, catalog, [], runOptions())) {
       if (m.type !== 'STATE') continue
       seen.push(m)
-      if ((m.data as { snapshot?: { after: string[] | null } }).snapshot?.after?.[0] === '8') break
+      if ((m.data as { snapshot?: { page: number } }).snapshot?.page === 2) break
     }
     const retry = await read(cfg, catalog, latest([], seen))
-    assert.deepEqual(bare(retry.rows).map((r) => r.id), [9, 10, 11, 12, 13, 14])
-    assert.ok(retry.logs.some((l) => /Resuming the snapshot of "public"."big" after key \(8\)/.test(l)))
+    assert.deepEqual(bare(retry.rows).map((r) => r.id), Array.from({ length: 16 }, (_, i) => 15 + i))
+    assert.ok(retry.logs.some((l) => /Resuming the snapshot of "public"."big" at page 2\./.test(l)))
   })
 
   test('an idle database: the sync ends at its marker, the heartbeat query runs, the slot follows the WAL', async (t) => {
@@ -395,11 +397,12 @@ describe('a killed sync (kill -9 of the process)', () => {
       }),
     )
     await writeFile(files.state, '[]')
-    const snapshotAfter = (states: StateMessage[]) => (states[0]?.data as { snapshot?: { after: string[] | null } } | undefined)?.snapshot?.after
+    const snapshotPage = (states: StateMessage[]) => (states[0]?.data as { snapshot?: { page: number } } | undefined)?.snapshot?.page
+    const pages = Number((await db.query(`SELECT pg_relation_size('ledger') / 8192 AS n`)).rows[0]!.n)
     // Mid-snapshot: killed once a few chunks are committed.
-    assert.equal(await runChild(files, (states) => Number(snapshotAfter(states)?.[0] ?? 0) >= 2000), true)
-    const mid = Number(snapshotAfter(JSON.parse(await readFile(files.state, 'utf8')) as StateMessage[])![0])
-    assert.ok(mid >= 2000 && mid < 20000, `killed after key ${mid}`)
+    assert.equal(await runChild(files, (states) => (snapshotPage(states) ?? 0) >= 20), true)
+    const mid = snapshotPage(JSON.parse(await readFile(files.state, 'utf8')) as StateMessage[])!
+    assert.ok(mid >= 20 && mid < pages, `killed at page ${mid} of ${pages}`)
     await db.query(`UPDATE ledger SET n = 1 WHERE id % 7 = 0; DELETE FROM ledger WHERE id % 11 = 0`)
     await runChild(files)
     const same = async () => {
