@@ -268,6 +268,19 @@ describe('Destinations V2 layout', () => {
     assert.equal((await rows(`SELECT to_regclass('airbyte_internal.dw_raw__stream_ow2_airbyte_tmp') AS t`))[0]!.t, null)
   })
 
+  test('overwrite: a retry after the stream was already swapped in writes into the swapped raw and final tables', async () => {
+    const cat = catalogOf('ow4', 'overwrite', { gen: 2 })
+    await run(catalogOf('ow4', 'overwrite', { gen: 1 }), messages('ow4', [[u(0, 'older job', '2024-01-01T00:00:00Z')], state('ow4', 0), 'COMPLETE']))
+    await run(cat, messages('ow4', [[u(1, 'a', '2024-01-01T00:00:00Z')], state('ow4', 1), 'COMPLETE']))
+    await run(cat, messages('ow4', [[u(2, 'since', '2024-01-02T00:00:00Z')], state('ow4', 2), 'COMPLETE']))
+    assert.deepEqual(await rows(`SELECT id::int, name FROM dw.ow4 ORDER BY id`), [
+      { id: 1, name: 'a' },
+      { id: 2, name: 'since' },
+    ])
+    const raw = await rows(`SELECT count(*)::int AS n, count(_airbyte_loaded_at)::int AS loaded FROM airbyte_internal.dw_raw__stream_ow4`)
+    assert.deepEqual(raw[0], { n: 2, loaded: 2 })
+  })
+
   test('a failed overwrite drops its empty temporary raw and final tables', async () => {
     await run(catalogOf('ow3', 'overwrite', { gen: 1 }), messages('ow3', [[u(1, 'old', '2024-01-01T00:00:00Z')], state('ow3', 1), 'COMPLETE']))
     async function* failing(): AsyncGenerator<DestinationMessage> {
