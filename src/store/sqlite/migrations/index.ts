@@ -7,6 +7,7 @@ import { operationsMigration } from './005-operations.js'
 import { jobTimesInMsMigration } from './006-job-times-in-ms.js'
 import { recordVersionsMigration } from './007-record-versions.js'
 import { schemaChecksMigration } from './008-schema-checks.js'
+import { retentionIndexesMigration } from './009-retention-indexes.js'
 
 /** Every SQLite migration, by version. Add yours with one import and one entry. */
 export const SQLITE_MIGRATIONS: SqliteMigration[] = [
@@ -18,4 +19,5 @@ export const SQLITE_MIGRATIONS: SqliteMigration[] = [
   jobTimesInMsMigration,
   recordVersionsMigration,
   schemaChecksMigration,
+  retentionIndexesMigration,
 ]
