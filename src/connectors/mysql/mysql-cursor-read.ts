@@ -1,20 +1,9 @@
-import type { SourceMessage } from '../../protocol/index.js'
+import { cursorBasedState, savedCursorState, type SourceMessage } from '../../protocol/index.js'
 import { configError } from '../../errors.js'
 import { queryRows, streamRows } from './mysql-client.js'
 import { columnBatch, stateMessage } from './mysql-batch.js'
 import { quoteIdent } from './mysql-relations.js'
 import { boundExpression, boundText, type MysqlStreamRead } from './mysql-stream-read.js'
-
-/** Cursor state (Airbyte's cursor_based shape, with the record count at the cursor). */
-interface CursorState {
-  version: 2
-  state_type: 'cursor_based'
-  stream_name: string
-  stream_namespace: string
-  cursor_field: string[]
-  cursor: string
-  cursor_record_count: number
-}
 
 /**
  * Cursor incremental: the rows past the saved cursor, ordered by the cursor column, in one
@@ -40,7 +29,7 @@ export async function* readCursorIncremental(read: MysqlStreamRead, saved: Recor
       `Cursor column "${cursorName}" of ${label} contains NULL values: rows with a NULL cursor can never be synced incrementally. Choose a NOT NULL cursor column or fill the NULLs.`,
     )
   }
-  const prior = saved?.state_type === 'cursor_based' && typeof saved.cursor === 'string' ? (saved as unknown as CursorState) : undefined
+  const prior = savedCursorState(saved)
   const sameCursor = prior !== undefined && JSON.stringify(prior.cursor_field) === JSON.stringify([cursorName])
   let where = ''
   const values: unknown[] = []
@@ -57,18 +46,7 @@ export async function* readCursorIncremental(read: MysqlStreamRead, saved: Recor
   let value: unknown
   let hasValue = false
   let count = 0
-  const makeState = (): Record<string, unknown> => {
-    const s: CursorState = {
-      version: 2,
-      state_type: 'cursor_based',
-      stream_name: stream.name,
-      stream_namespace: stream.namespace ?? '',
-      cursor_field: [cursorName],
-      cursor: hasValue ? boundText(cursorCol, value) : (prior?.cursor ?? ''),
-      cursor_record_count: hasValue ? count : (prior?.cursor_record_count ?? 0),
-    }
-    return s as unknown as Record<string, unknown>
-  }
+  const makeState = (): Record<string, unknown> => cursorBasedState(stream, cursorName, hasValue ? { cursor: boundText(cursorCol, value), count } : undefined, prior)
   const selectList = columns.map((c) => quoteIdent(c.name)).join(', ')
   const sql = `SELECT ${selectList} FROM ${table}${where} ORDER BY ${cursorSql} ASC`
   let since = 0

@@ -1,19 +1,8 @@
-import type { SourceMessage } from '../../protocol/index.js'
+import { cursorBasedState, savedCursorState, type SourceMessage } from '../../protocol/index.js'
 import { configError } from '../../errors.js'
 import { copyBatch, fieldDecoders, readCopy, stateMessage, type CopyCutter } from './pg-copy-read.js'
 import { copyFieldAt, unescapeCopy } from '../../formats/copy-text.js'
 import type { PgStreamRead } from './pg-stream-read.js'
-
-/** Cursor state (Airbyte source-postgres 3.x shape, semantics §4.5). */
-interface CursorState {
-  version: 2
-  state_type: 'cursor_based'
-  stream_name: string
-  stream_namespace: string
-  cursor_field: string[]
-  cursor: string
-  cursor_record_count: number
-}
 
 /** Tracks the cursor column while COPY text streams by (rows arrive ordered by the cursor). */
 interface CursorTracker {
@@ -46,7 +35,7 @@ export async function* readCursorIncremental(read: PgStreamRead, saved: Record<s
       `Cursor column "${cursorName}" of ${label} contains NULL values: rows with a NULL cursor can never be synced incrementally. Choose a NOT NULL cursor column or fill the NULLs.`,
     )
   }
-  const prior = saved && saved.state_type === 'cursor_based' && typeof saved.cursor === 'string' ? (saved as unknown as CursorState) : undefined
+  const prior = savedCursorState(saved)
   const sameCursor = prior !== undefined && JSON.stringify(prior.cursor_field) === JSON.stringify([cursorName])
   let where = ''
   if (prior && sameCursor) {
@@ -60,18 +49,7 @@ export async function* readCursorIncremental(read: PgStreamRead, saved: Record<s
     where = ` WHERE ${cursorSql} ${op} ${bound}`
   }
   const tracker: CursorTracker = { index: cursorIndex, value: undefined, count: 0 }
-  const makeState = (): Record<string, unknown> => {
-    const s: CursorState = {
-      version: 2,
-      state_type: 'cursor_based',
-      stream_name: stream.name,
-      stream_namespace: stream.namespace ?? '',
-      cursor_field: [cursorName],
-      cursor: tracker.value ? unescapeCopy(tracker.value.toString('utf8')) : (prior?.cursor ?? ''),
-      cursor_record_count: tracker.value ? tracker.count : (prior?.cursor_record_count ?? 0),
-    }
-    return s as unknown as Record<string, unknown>
-  }
+  const makeState = (): Record<string, unknown> => cursorBasedState(stream, cursorName, tracker.value ? { cursor: unescapeCopy(tracker.value.toString('utf8')), count: tracker.count } : undefined, prior)
   const sql = `SELECT ${read.selectList} FROM ${table}${where} ORDER BY ${cursorSql} ASC`
   yield* readCopy(read, sql, cursorCutter(read, tracker, makeState))
   if (tracker.value || prior) yield stateMessage(stream, makeState())
