@@ -117,12 +117,13 @@ async function main(): Promise<void> {
   if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${PG_DB}`)
   await admin.end()
   await pgQuery(`DROP TABLE IF EXISTS public.t_mariadb_pipe`)
-  await pgQuery(`CREATE TABLE public.t_mariadb_pipe (id bigint PRIMARY KEY, name text, amount numeric(12,2), score double precision,
+  await pgQuery(`CREATE TABLE public.t_mariadb_pipe (id bigint, name text, amount numeric(12,2), score double precision,
     active boolean, created_at timestamp, day date, note text)`)
   const client = `mariadb --quick --batch --skip-column-names -h 127.0.0.1 -u root ${MY_DB} -e 'select * from t'`
   const yardstick = await timeShell(`${client} > /dev/null`)
   const pipe = await timeShell(`${client} | psql -h 127.0.0.1 -U postgres -d ${PG_DB} -qc "COPY public.t_mariadb_pipe FROM STDIN"`)
   const drain = await runPhase(script, 'source')
+  await pgQuery(`DROP SCHEMA IF EXISTS mysql_bench CASCADE`)
   const toPg = await runPhase(script, 'pg')
   const check = await pgQuery(`SELECT count(*)::int AS n FROM mysql_bench.t`)
   if (check.rows[0].n !== BENCH_ROWS) throw new Error(`Postgres has ${check.rows[0].n} rows`)
@@ -132,7 +133,7 @@ async function main(): Promise<void> {
   const rate = (s: number): string => `${Math.round(BENCH_ROWS / s)} rows/s`
   const copyFrom = Math.max(pipe - yardstick, 0)
   console.log(`mariadb --quick --batch > /dev/null          ${yardstick.toFixed(2)} s  ${rate(yardstick)}`)
-  console.log(`mariadb --batch | psql COPY FROM (with PK)   ${pipe.toFixed(2)} s  (COPY FROM adds ~${copyFrom.toFixed(2)} s)`)
+  console.log(`mariadb --batch | psql COPY FROM             ${pipe.toFixed(2)} s  (COPY FROM adds ~${copyFrom.toFixed(2)} s)`)
   console.log(`sluice source alone (column batches)         ${drain.seconds.toFixed(2)} s  ${ratio(drain.seconds, yardstick)} the yardstick; peak RSS ${drain.peakMb.toFixed(0)} MB`)
   console.log(
     `sluice MySQL -> Postgres (overwrite)         ${toPg.seconds.toFixed(2)} s  ${rate(toPg.seconds)}  ${ratio(toPg.seconds, yardstick + copyFrom)} (yardstick + COPY FROM), ` +
