@@ -100,6 +100,35 @@ describe('External source -> JSONL from raw record lines', () => {
     await assert.rejects(encode(batches.map(rowsOnly), false), failure)
   })
 
+  for (const flatten of [false, true]) {
+    it(`grows its output when parsed rows print longer than their lines (${flatten ? 'root-level flattening' : 'no flattening'})`, async () => {
+      // 1e20 prints as 21 digits: each non-canonical line's row is far longer than the line.
+      const long = `{"a":[${Array.from({ length: 200 }, () => '1e20').join(',')}]}`
+      // Canonical lines after them are copied from the lines' copy, which an output that did not
+      // grow would have overwritten.
+      const text = Buffer.from([line(long), line('{}'), line(long), line(long), line('{"id":1}'), line('{"id":2,"s":"x\\ty"}'), line('{"id":3,"n":[1.5,-2]}')].join(''))
+      const batches = await batchesOf(text)
+      const fast = await encode(batches, flatten)
+      assert.equal(fast, await encode(batches.map(rowsOnly), flatten))
+      assert.equal(fast.split('\n').filter((l) => l !== '').length, 7)
+    })
+  }
+
+  it('hands out output that later batches do not overwrite (the work buffer is reused)', async () => {
+    const chunks: Uint8Array[] = []
+    const encoder = new JsonlEncoder(async (c) => void chunks.push(c), { syncId: 7, generationId: 3 }, false)
+    const first = await batchesOf(Buffer.from([1, 2, 3].map((id) => line(`{"id":${id},"name":"first"}`)).join('')))
+    const second = await batchesOf(Buffer.from(Array.from({ length: 40 }, (_, id) => line(`{"id":${id},"name":"second batch, longer"}`)).join('')))
+    for (const b of first) await encoder.write(b)
+    const firstOutput = Buffer.from(Buffer.concat(chunks))
+    for (const b of second) await encoder.write(b)
+    assert.ok(chunks.length >= 2)
+    assert.deepEqual(Buffer.from(chunks[0]!), firstOutput)
+    const ids = Buffer.concat(chunks).toString('utf8').trim().split('\n').map((l) => (JSON.parse(l) as { _airbyte_data: { id: number; name: string } })._airbyte_data)
+    assert.deepEqual(ids.slice(0, 3), [1, 2, 3].map((id) => ({ id, name: 'first' })))
+    assert.equal(ids.length, 43)
+  })
+
   it('writes the Parquet rows the row path writes through columns()', async () => {
     const schema = { type: 'object', properties: { id: { type: 'integer' }, name: { type: 'string' }, tags: { type: 'array' }, o: { type: 'object' }, absent: { type: 'string' } } }
     const text = Buffer.from(['{"id":1,"name":"a","tags":[1,"x"]}', '{"name":"b","o":{"k":null},"id":2}', '{}', '{"id":4,"name":null,"extra":true}'].map((d) => line(d)).join(''))
