@@ -294,7 +294,7 @@ export class WriteSession {
         return data
       }
       if (await this.#copyDirect(w, names, encode)) return
-    } else if (!copyText && batch.airbyteRecordLines && !batch.changes && (linesCopied = await this.#copyRecordLines(w, batch, batch.airbyteRecordLines)) !== undefined) {
+    } else if (!copyText && batch.columns && batch.airbyteRecordLines && !batch.changes && (linesCopied = await this.#copyRecordLines(w, batch, batch.airbyteRecordLines)) !== undefined) {
       // A COPY that rejected a value goes to staging: the column path's text would be the same.
       if (linesCopied) return
     } else if (!copyText && batch.columns) {
