@@ -60,6 +60,14 @@ export function readPlan(read: MysqlStreamRead): CopyTextPlan | undefined {
   return read.options.copyText ? copyTextPlan(read.columns) : undefined
 }
 
+/**
+ * True when a key or cursor column's raw value is kept as bytes (a Buffer, as mysql2 returns
+ * binary strings and bits), so `boundText` saves it as base64 like the row path does.
+ */
+export function capturesBytes(col: MysqlColumn): boolean {
+  return col.kind === 'binary' || col.kind === 'bit_boolean'
+}
+
 /** Airbyte's reason for a value the source could not represent (zero dates). */
 const ZERO_DATE_REASON = 'SOURCE_SERIALIZATION_ERROR'
 const NULL_FIELD = Buffer.from('\\N')

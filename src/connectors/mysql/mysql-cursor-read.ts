@@ -1,7 +1,7 @@
 import { cursorBasedState, savedCursorState, type RecordBatch, type RecordChange, type SourceMessage } from '../../protocol/index.js'
 import { configError } from '../../errors.js'
 import { queryRows, streamCopyText, streamRows } from './mysql-client.js'
-import { copyTextBatch, CopyTextRowEncoder, readPlan } from './mysql-copy-text.js'
+import { capturesBytes, copyTextBatch, CopyTextRowEncoder, readPlan } from './mysql-copy-text.js'
 import { columnBatch, stateMessage } from './mysql-batch.js'
 import { quoteIdent } from './mysql-relations.js'
 import { boundExpression, boundText, type MysqlStreamRead } from './mysql-stream-read.js'
@@ -94,7 +94,7 @@ async function* cursorChunks(read: MysqlStreamRead, sql: string, values: unknown
   const limits = { rows: options.batchRows, bytes: options.batchBytes }
   const plan = readPlan(read)
   if (plan) {
-    const encoder = new CopyTextRowEncoder(plan, columns, [cursorIndex], [columns[cursorIndex]!.kind === 'binary'], true)
+    const encoder = new CopyTextRowEncoder(plan, columns, [cursorIndex], [capturesBytes(columns[cursorIndex]!)], true)
     for await (const chunk of streamCopyText(conn, sql, values, limits, encoder, read.run.signal)) {
       yield {
         count: chunk.count,

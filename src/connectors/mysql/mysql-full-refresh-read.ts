@@ -1,6 +1,6 @@
 import type { SourceMessage } from '../../protocol/index.js'
 import { streamCopyText, streamRows } from './mysql-client.js'
-import { copyTextBatch, CopyTextRowEncoder, readPlan } from './mysql-copy-text.js'
+import { capturesBytes, copyTextBatch, CopyTextRowEncoder, readPlan } from './mysql-copy-text.js'
 import { columnBatch, stateMessage } from './mysql-batch.js'
 import { quoteIdent } from './mysql-relations.js'
 import { boundExpression, boundText, type MysqlStreamRead } from './mysql-stream-read.js'
@@ -41,13 +41,14 @@ export async function* readFullRefresh(read: MysqlStreamRead, saved: Record<stri
   const orderBy = keyColumns.map((k) => quoteIdent(k.name)).join(', ')
   const plan = readPlan(read)
   const limits = { rows: options.batchRows, bytes: options.batchBytes }
+  // One encoder for all ranges: its output buffer, once grown to a batch, is kept.
+  const encoder = plan ? new CopyTextRowEncoder(plan, columns, keyIndex, keyColumns.map(capturesBytes), false) : undefined
   for (;;) {
     const [where, values] = last === undefined ? ['', []] : afterKey(keyColumns, last)
     const sql = `SELECT ${selectList.join(', ')} FROM ${table}${where} ORDER BY ${orderBy} LIMIT ${options.checkpointRows}`
     let count = 0
     let lastKey: unknown[] | undefined
-    if (plan) {
-      const encoder = new CopyTextRowEncoder(plan, columns, keyIndex, keyColumns.map((k) => k.kind === 'binary'), false)
+    if (plan && encoder) {
       for await (const chunk of streamCopyText(read.conn, sql, values, limits, encoder, read.run.signal)) {
         count += chunk.count
         yield copyTextBatch(stream, columns, plan, chunk.data, chunk.count, chunk.changes)
