@@ -156,7 +156,7 @@ export interface RowPacket {
 /**
  * Encodes text-protocol rows into COPY text lines of the first `plan.encodings.length` fields
  * (fields after them, e.g. key columns read for the state only, are not written). Fields at
- * `capture` indexes are kept as raw values (text, or a Buffer for binary columns): of every
+ * `capture` indexes are kept as raw values (text, or a Buffer when `captureBinary`): of every
  * row when `captureEachRow` (cursor reads, with each line's end offset), else of the last row.
  */
 export class CopyTextRowEncoder {
@@ -186,7 +186,7 @@ export class CopyTextRowEncoder {
     this.#lastLengths = capture.map(() => 0)
   }
 
-  /** Captured raw values of the last row, in `capture` order (text, or a Buffer for binary). */
+  /** Captured raw values of the last row, in `capture` order (text, or a Buffer when `captureBinary`). */
   get last(): unknown[] {
     return this.#lastBytes.map((bytes, c) => {
       if (bytes === null) return null
