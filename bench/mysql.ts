@@ -68,7 +68,7 @@ async function catalog(source: MysqlSource): Promise<ConfiguredCatalog> {
   }
 }
 
-/** Drains the sluice source alone (column batches, no destination). */
+/** Drains the sluice source alone (record batches, no destination). */
 async function sourceDrain(): Promise<number> {
   const source = new MysqlSource()
   let n = 0
@@ -134,7 +134,7 @@ async function main(): Promise<void> {
   const copyFrom = Math.max(pipe - yardstick, 0)
   console.log(`mariadb --quick --batch > /dev/null          ${yardstick.toFixed(2)} s  ${rate(yardstick)}`)
   console.log(`mariadb --batch | psql COPY FROM             ${pipe.toFixed(2)} s  (COPY FROM adds ~${copyFrom.toFixed(2)} s)`)
-  console.log(`sluice source alone (column batches)         ${drain.seconds.toFixed(2)} s  ${ratio(drain.seconds, yardstick)} the yardstick; peak RSS ${drain.peakMb.toFixed(0)} MB`)
+  console.log(`sluice source alone (record batches)         ${drain.seconds.toFixed(2)} s  ${ratio(drain.seconds, yardstick)} the yardstick; peak RSS ${drain.peakMb.toFixed(0)} MB`)
   console.log(
     `sluice MySQL -> Postgres (overwrite)         ${toPg.seconds.toFixed(2)} s  ${rate(toPg.seconds)}  ${ratio(toPg.seconds, yardstick + copyFrom)} (yardstick + COPY FROM), ` +
       `${ratio(toPg.seconds, pipe)} the pipe; peak RSS ${toPg.peakMb.toFixed(0)} MB`,

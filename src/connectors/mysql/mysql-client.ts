@@ -3,6 +3,7 @@ import type { Connection, FieldPacket } from 'mysql2'
 import { cancelledError } from '../../errors.js'
 import type { RunOptions } from '../../protocol/index.js'
 import { toConnectionOptions, type MysqlSourceConfig } from './mysql-config.js'
+import type { CopyTextChunk, CopyTextRowEncoder, RowPacket } from './mysql-copy-text.js'
 
 /** An open mysql2 connection of the source (callback API, so reads can pause the socket). */
 export type MysqlConnection = Connection
@@ -66,19 +67,23 @@ function sizeOf(row: unknown[]): number {
 }
 
 /**
+ * What a streaming query fills: `add` takes each row as mysql2 parsed it (row arrays), or
+ * `rowParser` replaces mysql2's parser and takes each raw row packet instead.
+ */
+interface ChunkCollector<C> {
+  add?(row: unknown[]): void
+  rowParser?: { next(packet: RowPacket): unknown }
+  full(): boolean
+  empty(): boolean
+  take(): C
+}
+
+/**
  * Streams a query's rows in chunks with backpressure: the socket is paused once a chunk is
  * full and resumed only when the consumer asks for the next one, so at most one chunk is
  * buffered. Aborting destroys the connection (the server stops the query when it notices).
  */
-export async function* streamRows(
-  conn: MysqlConnection,
-  sql: string,
-  values: unknown[],
-  limits: ChunkLimits,
-  signal: AbortSignal,
-): AsyncGenerator<RowChunk, FieldPacket[]> {
-  let rows: unknown[][] = []
-  let bytes = 0
+async function* streamChunks<C>(conn: MysqlConnection, sql: string, values: unknown[], collector: ChunkCollector<C>, signal: AbortSignal): AsyncGenerator<C, FieldPacket[]> {
   let ended = false
   let failure: unknown
   let fields: FieldPacket[] = []
@@ -89,14 +94,20 @@ export async function* streamRows(
     w?.()
   }
   const query = conn.query({ sql, values, rowsAsArray: true })
+  const parser = collector.rowParser
+  if (parser) {
+    // mysql2 builds its row parser when the column definitions arrive and calls its next()
+    // with each row packet: this one encodes the packet instead (the field is private, so
+    // its presence is checked rather than assumed).
+    if (!('_rowParser' in query)) throw new Error('mysql2 changed: Query has no _rowParser, the COPY text reader cannot be attached.')
+    Object.defineProperty(query, '_rowParser', { configurable: true, get: () => parser, set: () => undefined })
+  }
   query.on('fields', (f: FieldPacket[]) => {
     fields = f
   })
   query.on('result', (row: unknown) => {
-    const r = row as unknown[]
-    rows.push(r)
-    bytes += sizeOf(r)
-    if (rows.length >= limits.rows || bytes >= limits.bytes) {
+    collector.add?.(row as unknown[])
+    if (collector.full()) {
       conn.pause()
       notify()
     }
@@ -126,16 +137,14 @@ export async function* streamRows(
   let paused = false
   try {
     for (;;) {
-      if (failure === undefined && !ended && rows.length < limits.rows && bytes < limits.bytes) {
+      if (failure === undefined && !ended && !collector.full()) {
         await new Promise<void>((resolve) => {
           wake = resolve
         })
       }
       if (failure !== undefined) throw failure
-      if (rows.length > 0) {
-        const chunk: RowChunk = { rows, bytes }
-        rows = []
-        bytes = 0
+      if (!collector.empty()) {
+        const chunk = collector.take()
         paused = !ended
         yield chunk
         if (paused) {
@@ -143,7 +152,7 @@ export async function* streamRows(
           conn.resume()
         }
       }
-      if (ended && failure === undefined && rows.length === 0) return fields
+      if (ended && failure === undefined && collector.empty()) return fields
     }
   } finally {
     signal.removeEventListener('abort', onAbort)
@@ -153,4 +162,61 @@ export async function* streamRows(
     // connection can be trusted, so the caller's connection is destroyed.
     if (!ended) conn.destroy()
   }
+}
+
+/** Streams a query's rows in chunks of row arrays (see `streamChunks`). */
+export function streamRows(conn: MysqlConnection, sql: string, values: unknown[], limits: ChunkLimits, signal: AbortSignal): AsyncGenerator<RowChunk, FieldPacket[]> {
+  let rows: unknown[][] = []
+  let bytes = 0
+  return streamChunks(
+    conn,
+    sql,
+    values,
+    {
+      add(row) {
+        rows.push(row)
+        bytes += sizeOf(row)
+      },
+      full: () => rows.length >= limits.rows || bytes >= limits.bytes,
+      empty: () => rows.length === 0,
+      take() {
+        const chunk: RowChunk = { rows, bytes }
+        rows = []
+        bytes = 0
+        return chunk
+      },
+    },
+    signal,
+  )
+}
+
+/**
+ * Streams a query's rows as COPY text chunks, encoded by `encoder` straight from the row
+ * packets (no row arrays), with the same backpressure as `streamRows`.
+ */
+export function streamCopyText(
+  conn: MysqlConnection,
+  sql: string,
+  values: unknown[],
+  limits: ChunkLimits,
+  encoder: CopyTextRowEncoder,
+  signal: AbortSignal,
+): AsyncGenerator<CopyTextChunk, FieldPacket[]> {
+  return streamChunks(
+    conn,
+    sql,
+    values,
+    {
+      rowParser: {
+        next(packet) {
+          encoder.row(packet)
+          return null
+        },
+      },
+      full: () => encoder.count >= limits.rows || encoder.bytes >= limits.bytes,
+      empty: () => encoder.count === 0,
+      take: () => encoder.take(),
+    },
+    signal,
+  )
 }

@@ -1,6 +1,7 @@
-import { cursorBasedState, savedCursorState, type SourceMessage } from '../../protocol/index.js'
+import { cursorBasedState, savedCursorState, type RecordBatch, type RecordChange, type SourceMessage } from '../../protocol/index.js'
 import { configError } from '../../errors.js'
-import { queryRows, streamRows } from './mysql-client.js'
+import { queryRows, streamCopyText, streamRows } from './mysql-client.js'
+import { capturesBytes, copyTextBatch, CopyTextRowEncoder, readPlan } from './mysql-copy-text.js'
 import { columnBatch, stateMessage } from './mysql-batch.js'
 import { quoteIdent } from './mysql-relations.js'
 import { boundExpression, boundText, type MysqlStreamRead } from './mysql-stream-read.js'
@@ -50,17 +51,16 @@ export async function* readCursorIncremental(read: MysqlStreamRead, saved: Recor
   const selectList = columns.map((c) => quoteIdent(c.name)).join(', ')
   const sql = `SELECT ${selectList} FROM ${table}${where} ORDER BY ${cursorSql} ASC`
   let since = 0
-  for await (const chunk of streamRows(conn, sql, values, { rows: options.batchRows, bytes: options.batchBytes }, read.run.signal)) {
-    const rows = chunk.rows
+  for await (const chunk of cursorChunks(read, sql, values, cursorIndex)) {
     let start = 0
-    for (let r = 0; r < rows.length; r++) {
-      const v = rows[r]![cursorIndex]
+    for (let r = 0; r < chunk.count; r++) {
+      const v = chunk.cursor(r)
       if (hasValue && sameValue(v, value)) {
         count++
       } else {
         // A checkpoint goes before the first row of a new cursor value, never inside a tie.
         if (hasValue && since >= options.checkpointRows) {
-          if (r > start) yield columnBatch(stream, columns, rows.slice(start, r), Math.round((chunk.bytes * (r - start)) / rows.length))
+          if (r > start) yield chunk.batch(start, r)
           yield stateMessage(stream, makeState())
           start = r
           since = 0
@@ -71,10 +71,7 @@ export async function* readCursorIncremental(read: MysqlStreamRead, saved: Recor
       }
       since++
     }
-    if (start < rows.length) {
-      const part = start === 0 ? rows : rows.slice(start)
-      yield columnBatch(stream, columns, part, Math.round((chunk.bytes * part.length) / rows.length))
-    }
+    if (start < chunk.count) yield chunk.batch(start, chunk.count)
   }
   if (hasValue || prior) yield stateMessage(stream, makeState())
 }
@@ -82,4 +79,50 @@ export async function* readCursorIncremental(read: MysqlStreamRead, saved: Recor
 function sameValue(a: unknown, b: unknown): boolean {
   if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b)
   return a === b
+}
+
+/** A run of rows of a cursor read: the cursor value of each row, and batches of row ranges. */
+interface CursorChunk {
+  count: number
+  cursor(row: number): unknown
+  batch(from: number, to: number): RecordBatch
+}
+
+/** The read's rows as COPY text chunks, or as row arrays when a column needs the row path. */
+async function* cursorChunks(read: MysqlStreamRead, sql: string, values: unknown[], cursorIndex: number): AsyncGenerator<CursorChunk> {
+  const { conn, columns, stream, options } = read
+  const limits = { rows: options.batchRows, bytes: options.batchBytes }
+  const plan = readPlan(read)
+  if (plan) {
+    const encoder = new CopyTextRowEncoder(plan, columns, [cursorIndex], [capturesBytes(columns[cursorIndex]!)], true)
+    for await (const chunk of streamCopyText(conn, sql, values, limits, encoder, read.run.signal)) {
+      yield {
+        count: chunk.count,
+        cursor: (r) => chunk.rowValues[r]![0],
+        batch(from, to) {
+          if (from === 0 && to === chunk.count) return copyTextBatch(stream, columns, plan, chunk.data, chunk.count, chunk.changes)
+          const data = chunk.data.subarray(from === 0 ? 0 : chunk.lineEnds[from - 1]!, chunk.lineEnds[to - 1]!)
+          let changes: Map<number, RecordChange[]> | undefined
+          for (const [r, list] of chunk.changes ?? []) {
+            if (r < from || r >= to) continue
+            changes ??= new Map()
+            changes.set(r - from, list)
+          }
+          return copyTextBatch(stream, columns, plan, data, to - from, changes)
+        },
+      }
+    }
+    return
+  }
+  for await (const chunk of streamRows(conn, sql, values, limits, read.run.signal)) {
+    const rows = chunk.rows
+    yield {
+      count: rows.length,
+      cursor: (r) => rows[r]![cursorIndex],
+      batch: (from, to) => {
+        const part = from === 0 && to === rows.length ? rows : rows.slice(from, to)
+        return columnBatch(stream, columns, part, Math.round((chunk.bytes * part.length) / rows.length))
+      },
+    }
+  }
 }

@@ -1,5 +1,6 @@
 import type { SourceMessage } from '../../protocol/index.js'
-import { streamRows } from './mysql-client.js'
+import { streamCopyText, streamRows } from './mysql-client.js'
+import { capturesBytes, copyTextBatch, CopyTextRowEncoder, readPlan } from './mysql-copy-text.js'
 import { columnBatch, stateMessage } from './mysql-batch.js'
 import { quoteIdent } from './mysql-relations.js'
 import { boundExpression, boundText, type MysqlStreamRead } from './mysql-stream-read.js'
@@ -16,7 +17,8 @@ interface PrimaryKeyState {
 /**
  * Full refresh. A table with a primary key is read in key ranges of `checkpointRows` rows,
  * each one indexed query, with a STATE after each range, so a retried attempt resumes after
- * the last committed range. Views and tables without a key are one streamed query.
+ * the last committed range. Views and tables without a key are one streamed query. Rows go
+ * as COPY text batches (`mysql-copy-text.ts`) unless a column needs the row path.
  */
 export async function* readFullRefresh(read: MysqlStreamRead, saved: Record<string, unknown> | null): AsyncGenerator<SourceMessage> {
   const { relation, columns, table, options, stream } = read
@@ -37,18 +39,31 @@ export async function* readFullRefresh(read: MysqlStreamRead, saved: Record<stri
   const prior = saved?.state_type === 'primary_key' && JSON.stringify(saved.pk_name) === JSON.stringify(relation.primaryKey) ? (saved as unknown as PrimaryKeyState) : undefined
   let last: string[] | undefined = prior?.pk_val
   const orderBy = keyColumns.map((k) => quoteIdent(k.name)).join(', ')
+  const plan = readPlan(read)
+  const limits = { rows: options.batchRows, bytes: options.batchBytes }
+  // One encoder for all ranges: its output buffer, once grown to a batch, is kept.
+  const encoder = plan ? new CopyTextRowEncoder(plan, columns, keyIndex, keyColumns.map(capturesBytes), false) : undefined
   for (;;) {
     const [where, values] = last === undefined ? ['', []] : afterKey(keyColumns, last)
     const sql = `SELECT ${selectList.join(', ')} FROM ${table}${where} ORDER BY ${orderBy} LIMIT ${options.checkpointRows}`
     let count = 0
-    let lastRow: unknown[] | undefined
-    for await (const chunk of streamRows(read.conn, sql, values, { rows: options.batchRows, bytes: options.batchBytes }, read.run.signal)) {
-      count += chunk.rows.length
-      lastRow = chunk.rows[chunk.rows.length - 1]
-      yield columnBatch(stream, columns, chunk.rows, chunk.bytes)
+    let lastKey: unknown[] | undefined
+    if (plan && encoder) {
+      for await (const chunk of streamCopyText(read.conn, sql, values, limits, encoder, read.run.signal)) {
+        count += chunk.count
+        yield copyTextBatch(stream, columns, plan, chunk.data, chunk.count, chunk.changes)
+      }
+      if (count > 0) lastKey = encoder.last
+    } else {
+      for await (const chunk of streamRows(read.conn, sql, values, limits, read.run.signal)) {
+        count += chunk.rows.length
+        const lastRow = chunk.rows[chunk.rows.length - 1]!
+        lastKey = keyIndex.map((i) => lastRow[i])
+        yield columnBatch(stream, columns, chunk.rows, chunk.bytes)
+      }
     }
-    if (lastRow === undefined) return
-    last = keyIndex.map((i, k) => boundText(keyColumns[k]!, lastRow[i]))
+    if (lastKey === undefined) return
+    last = keyColumns.map((k, i) => boundText(k, lastKey[i]))
     const state: PrimaryKeyState = { version: 2, state_type: 'primary_key', pk_name: relation.primaryKey, pk_val: last }
     yield stateMessage(stream, state as unknown as Record<string, unknown>)
     if (count < options.checkpointRows) return
@@ -74,8 +89,17 @@ export function afterKey(keys: MysqlColumn[], last: string[]): [string, unknown[
 
 /** One streamed query as batches, no state. */
 async function* readQuery(read: MysqlStreamRead, sql: string, values: unknown[]): AsyncGenerator<SourceMessage> {
-  const { options } = read
-  for await (const chunk of streamRows(read.conn, sql, values, { rows: options.batchRows, bytes: options.batchBytes }, read.run.signal)) {
-    yield columnBatch(read.stream, read.columns, chunk.rows, chunk.bytes)
+  const { options, columns, stream } = read
+  const limits = { rows: options.batchRows, bytes: options.batchBytes }
+  const plan = readPlan(read)
+  if (plan) {
+    const encoder = new CopyTextRowEncoder(plan, columns, [], [], false)
+    for await (const chunk of streamCopyText(read.conn, sql, values, limits, encoder, read.run.signal)) {
+      yield copyTextBatch(stream, columns, plan, chunk.data, chunk.count, chunk.changes)
+    }
+    return
+  }
+  for await (const chunk of streamRows(read.conn, sql, values, limits, read.run.signal)) {
+    yield columnBatch(stream, columns, chunk.rows, chunk.bytes)
   }
 }

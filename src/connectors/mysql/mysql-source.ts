@@ -24,7 +24,7 @@ import { mysqlSourceSpec } from './mysql-spec.js'
 import type { MysqlSourceOptions, MysqlStreamRead } from './mysql-stream-read.js'
 import { jsonSchemaOf } from './mysql-types.js'
 
-const DEFAULT_OPTIONS: MysqlSourceOptions = { batchRows: 10_000, batchBytes: 2 * 1024 * 1024, checkpointRows: 20_000 }
+const DEFAULT_OPTIONS: MysqlSourceOptions = { batchRows: 10_000, batchBytes: 2 * 1024 * 1024, checkpointRows: 20_000, copyText: true }
 
 /**
  * The MySQL / MariaDB source: discover from information_schema; read each stream with its

@@ -11,6 +11,11 @@ export interface MysqlSourceOptions {
   batchBytes: number
   /** Rows per primary-key range of a resumable full refresh, and between cursor checkpoints. */
   checkpointRows: number
+  /**
+   * Standard reads send COPY text batches built from the row packets (`mysql-copy-text.ts`)
+   * when every column allows it; false keeps the row-array path (tests compare the two).
+   */
+  copyText: boolean
 }
 
 /**

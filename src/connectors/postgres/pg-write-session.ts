@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { finished } from 'node:stream/promises'
 import { from as copyFrom } from 'pg-copy-streams'
@@ -7,6 +8,7 @@ import { isDataException } from './postgres-errors.js'
 import type { PgClient } from './pg-client.js'
 import { appendAirbyteColumns, columnsCopyAllowed, encodeColumnsForTarget, encodeRows } from './pg-copy-encoding.js'
 import { escapeCopy } from '../../formats/copy-text.js'
+import { encodeRecordLinesCopyText, type RecordLinesCopyColumn } from '../../formats/record-lines-copy-text.js'
 import { directCopyAllowed } from './pg-destination-types.js'
 import { qualified, quoteIdent, quoteLiteral, suffixedName } from './pg-identifiers.js'
 import { keyJoin, loadMark, metaJson, newerThan, reappliesDeletes, safeCastFunction, sameRank, stageSignature, typedExpression } from './pg-load-sql.js'
@@ -282,6 +284,7 @@ export class WriteSession {
   async stage(w: PgStreamTable, batch: RecordBatch): Promise<void> {
     const copyText = batch.pgCopyText
     const known = new Map(w.columns.map((c) => [c.source, c]))
+    let linesCopied: boolean | undefined
     if (copyText && !batch.changes && directCopyAllowed(copyText, known)) {
       const names = copyText.columns.map((c) => known.get(c)!.name)
       const encode = (constants: string): Buffer => {
@@ -291,6 +294,9 @@ export class WriteSession {
         return data
       }
       if (await this.#copyDirect(w, names, encode)) return
+    } else if (!copyText && batch.columns && batch.airbyteRecordLines && !batch.changes && (linesCopied = await this.#copyRecordLines(w, batch, batch.airbyteRecordLines)) !== undefined) {
+      // A COPY that rejected a value goes to staging: the column path's text would be the same.
+      if (linesCopied) return
     } else if (!copyText && batch.columns) {
       const columnar = batch.columns()
       const encode = (constants: string): Buffer => {
@@ -322,6 +328,38 @@ export class WriteSession {
     stream.end(data)
     await finished(stream)
     w.staged = true
+  }
+
+  /**
+   * The column path for Airbyte RECORD lines, encoded from their bytes
+   * (`encodeRecordLinesCopyText`: the text `encodeColumnsForTarget` makes of `columns()`,
+   * without parsing the lines). Undefined when the lines cannot be encoded so (the column path
+   * decides), else whether the COPY took them.
+   */
+  async #copyRecordLines(w: PgStreamTable, batch: RecordBatch, lines: Buffer): Promise<boolean | undefined> {
+    const columns: RecordLinesCopyColumn[] = w.columns.map((c) => ({
+      source: c.source,
+      json: c.pgType === 'jsonb',
+      shape: c.internal === 'STRUCT' ? 'object' : c.internal === 'ARRAY' ? 'array' : undefined,
+    }))
+    const idPrefix = `\t${randomUUID().slice(0, 24)}`
+    const at = `\t${new Date(batch.emittedAt).toISOString()}`
+    const encode = (constants: string): Buffer | undefined => {
+      const data = encodeRecordLinesCopyText(lines, batch.count, columns, { idPrefix, tail: at + constants }, () => batch.rows(), this.#scratch)
+      if (data) this.#scratch = Buffer.from(data.buffer)
+      return data
+    }
+    // Encoded before #copyDirect opens its savepoint, so that a batch the lines cannot carry
+    // costs no round trip; re-encoded only if #copyDirect asks for other Airbyte fields.
+    const expected = this.#directConstants(w)
+    const data = encode(expected)
+    if (!data) return undefined
+    return this.#copyDirect(w, w.columns.map((c) => c.name), (constants) => (constants === expected ? data : encode(constants)!))
+  }
+
+  /** The Airbyte fields #copyDirect appends after the extraction time (none for targets with their defaults). */
+  #directConstants(w: PgStreamTable): string {
+    return w.truncate && !w.dedup ? '' : `\t${escapeCopy(metaJson(w))}\t${Number(w.cs.generationId) || 0}`
   }
 
   /**
