@@ -134,7 +134,7 @@ class PgStreamLoader implements StreamLoader {
     const sql = this.#session.sql
     await sql.begin()
     if (this.#table.raw) await sql.stageRaw(this.#table, batch)
-    else await sql.stage(this.#table, batch)
+    else if (!(await sql.loadInitialSnapshot(this.#table, batch))) await sql.stage(this.#table, batch)
     this.#session.accepted++
   }
 
