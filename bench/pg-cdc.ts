@@ -170,8 +170,10 @@ async function main(): Promise<void> {
     )
     const streamDrain = await runPhase(script, 'drain')
     const stream = await runPhase(script, 'cdc')
-    // score is numeric in the destination: compare at a precision both sides hold.
-    const sum = 'SELECT count(*)::int AS n, round(sum(score)::numeric, 6)::text AS s FROM '
+    // Every updated value, exactly: score is numeric in the destination, holding the float8's
+    // shortest exact text, so it casts back to the same float8 (sums or rounded numerics of
+    // the two differ in the last digits).
+    const sum = `SELECT count(*)::int AS n, md5(string_agg(score::float8::text || ' ' || note, ',' ORDER BY id)) AS s FROM `
     const [a, b] = [(await query(SRC, `${sum} t`)).rows[0], (await query(DST, `${sum} cdc.t`)).rows[0]]
     if (a.n !== b.n || a.s !== b.s) throw new Error(`destination differs: ${JSON.stringify(b)} vs source ${JSON.stringify(a)}`)
     console.log(`${UPDATES} updates; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
