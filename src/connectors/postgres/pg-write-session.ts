@@ -520,10 +520,6 @@ export class WriteSession {
   async #dedup(w: PgStreamTable): Promise<void> {
     const target = w.qualifiedTarget
     const typed = quoteIdent(w.typedTable)
-    // A temporary table has no statistics: without them the planner joined 100k incoming rows
-    // with a 2M-row table by a hash of the whole table (1.58 s for the DELETE); with its key
-    // analyzed (about 0.1 s) it walks the key index (0.22 s).
-    await this.#q(`ANALYZE ${typed} (${w.pk.map((c) => quoteIdent(c.name)).join(', ')})`)
     if (w.directRows) {
       // Rows COPYed as they came: keep the latest per key (a full tie goes to the later row).
       await this.#q(
