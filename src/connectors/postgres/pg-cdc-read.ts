@@ -6,7 +6,6 @@ import type { FieldDecoder } from '../../formats/copy-text-values.js'
 import { errorContext, type CdcReplicationConfig, type PostgresSourceConfig } from './postgres-config.js'
 import { fromPgError } from './postgres-errors.js'
 import type { PgClient } from './pg-client.js'
-import { readAhead } from './pg-cdc-read-ahead.js'
 import { assertSlotUsable, loadSlotStatus, type SlotStatus } from './pg-cdc-check.js'
 import { CDC_META_COLUMNS, cdcStateOf, readCdcSnapshot, type CdcStreamState } from './pg-cdc-snapshot.js'
 import { copyBatch, fieldDecoders, stateMessage } from './pg-copy-read.js'
@@ -115,11 +114,7 @@ export async function* readCdc(ctx: CdcReadContext, streams: CdcStream[]): Async
     states.set(key, state)
   }
   if (run.signal.aborted) throw cancelledError()
-  // Changes are decoded while the destination merges the previous ones, up to
-  // cdcReadAheadBytes ahead; stopping early closes the replication connection.
-  const stop = new AbortController()
-  const streamCtx: CdcReadContext = { ...ctx, run: { ...run, signal: AbortSignal.any([run.signal, stop.signal]) } }
-  yield* readAhead(streamChanges(streamCtx, streams, states, startLsn), ctx.options.cdcReadAheadBytes, () => stop.abort())
+  yield* streamChanges(ctx, streams, states, startLsn)
 }
 
 /** Logs the slot's lag (and warns over the threshold). */

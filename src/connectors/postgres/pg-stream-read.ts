@@ -11,11 +11,6 @@ export interface PostgresSourceOptions {
   checkpointRows: number
   /** Heap bytes per chunk of a CDC initial snapshot: chunks are page ranges (a STATE after each). */
   snapshotChunkBytes: number
-  /**
-   * Record batch bytes the CDC change stream may decode ahead of the destination (it keeps
-   * decoding while the destination merges at a STATE).
-   */
-  cdcReadAheadBytes: number
   /** WAL held by the CDC slot above which a sync logs a warning. */
   cdcLagWarnBytes: number
 }

@@ -38,7 +38,6 @@ const DEFAULT_OPTIONS: PostgresSourceOptions = {
   batchBytes: 2 * 1024 * 1024,
   checkpointRows: 100_000,
   snapshotChunkBytes: 1024 * 1024 * 1024,
-  cdcReadAheadBytes: 32 * 1024 * 1024,
   cdcLagWarnBytes: 1024 * 1024 * 1024,
 }
 
