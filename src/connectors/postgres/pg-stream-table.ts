@@ -62,6 +62,8 @@ export class PgStreamTable {
   snapshotDirect = false
   /** The target's `_airbyte_meta` and `_airbyte_generation_id` default to this write's values (set by setup). */
   airbyteDefaults = false
+  /** Rows were loaded straight into the target since the last commit: it is analyzed then. */
+  analyzeAfterLoad = false
   /** The snapshot scope of the rows loaded straight into the target (`InitialSnapshotHint`). */
   snapshotScope: string | undefined
   completed = false

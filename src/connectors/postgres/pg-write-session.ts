@@ -65,6 +65,12 @@ export class WriteSession {
   /** Types every staged row into its final table, then commits (STATE may follow). */
   async commit(writers: Iterable<PgStreamTable>): Promise<void> {
     for (const w of writers) {
+      // A table filled by an initial load has no statistics until autovacuum runs: without
+      // them the next merges scanned it whole instead of probing its key index.
+      if (w.analyzeAfterLoad) {
+        await this.#q(`ANALYZE ${w.qualifiedTarget}`)
+        w.analyzeAfterLoad = false
+      }
       // Truncate syncs type once, on COMPLETE, into the table swapped in then (semantics §3.6).
       if (w.raw && !w.truncate && (w.rawNew || w.rawUnloaded)) await this.typeAndDedupe(w)
       if (w.staged) await this.merge(w)
@@ -407,6 +413,7 @@ export class WriteSession {
       w.snapshotDirect = false
       return false
     }
+    w.analyzeAfterLoad = true
     if (w.snapshotScope === undefined) {
       this.#opts.logger.info(`Loading the initial snapshot of ${streamLabel(w.cs.stream)} into the empty ${w.qualifiedTarget} without merging.`)
       w.snapshotScope = hint.scope
