@@ -12,12 +12,13 @@
  * its slots at the end.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { pathToFileURL } from 'node:url'
 import pg from 'pg'
 import { runAttempt } from '../src/engine/index.js'
 import type { ConfiguredCatalog, StateMessage } from '../src/protocol/index.js'
 import { PostgresDestination, PostgresSource } from '../src/connectors/postgres/index.js'
-import { benchOptions, phaseArg, ratio, reportPhase, runPhase, timeShell } from './pg-to-pg.js'
+import { benchOptions, phaseArg, ratio, runPhase, timeShell, type PhaseResult } from './pg-to-pg.js'
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 2_000_000)
 const UPDATES = Number(process.env.BENCH_UPDATES ?? 1_000_000)
@@ -115,6 +116,21 @@ async function prepare(): Promise<void> {
   writeFileSync(STATE_FILE, '[]')
 }
 
+/** In a phase child: runs fn, prints wall time, peak RSS and the process's CPU time (user + system) as the last stdout line. */
+async function reportPhase(fn: () => Promise<unknown>): Promise<void> {
+  const t0 = process.hrtime.bigint()
+  const cpu0 = process.cpuUsage()
+  await fn()
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9
+  const cpu = process.cpuUsage(cpu0)
+  console.log(JSON.stringify({ seconds, peakMb: process.resourceUsage().maxRSS / 1024, cpuSeconds: (cpu.user + cpu.system) / 1e6 }))
+}
+
+/** Peak RSS and CPU seconds of a phase, for the report lines. */
+function usage(p: PhaseResult): string {
+  return `peak RSS ${p.peakMb.toFixed(0)} MB, CPU ${((p as PhaseResult & { cpuSeconds: number }).cpuSeconds).toFixed(2)} s`
+}
+
 async function main(): Promise<void> {
   const phase = phaseArg()
   if (phase === 'cdc') return reportPhase(() => sync('cdc'))
@@ -131,14 +147,14 @@ async function main(): Promise<void> {
     const snapshot = await runPhase(script, 'cdc')
     const count = await query(DST, 'SELECT count(*)::int AS n FROM cdc.t')
     if (count.rows[0].n !== ROWS) throw new Error(`snapshot wrote ${count.rows[0].n} rows`)
-    console.log(`table t: ${ROWS} rows`)
-    console.log(`Standard full refresh -> Postgres overwrite   ${standard.seconds.toFixed(2)} s  peak RSS ${standard.peakMb.toFixed(0)} MB`)
+    console.log(`table t: ${ROWS} rows; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+    console.log(`Standard full refresh -> Postgres overwrite   ${standard.seconds.toFixed(2)} s  ${usage(standard)}`)
     console.log(
-      `CDC snapshot -> Postgres append_dedup         ${snapshot.seconds.toFixed(2)} s  ${ratio(snapshot.seconds, standard.seconds)} Standard; peak RSS ${snapshot.peakMb.toFixed(0)} MB`,
+      `CDC snapshot -> Postgres append_dedup         ${snapshot.seconds.toFixed(2)} s  ${ratio(snapshot.seconds, standard.seconds)} Standard; ${usage(snapshot)}`,
     )
-    console.log(`Standard full refresh, source alone          ${standardDrain.seconds.toFixed(2)} s  peak RSS ${standardDrain.peakMb.toFixed(0)} MB`)
+    console.log(`Standard full refresh, source alone          ${standardDrain.seconds.toFixed(2)} s  ${usage(standardDrain)}`)
     console.log(
-      `CDC snapshot, source alone (to its end)      ${snapshotDrain.seconds.toFixed(2)} s  ${ratio(snapshotDrain.seconds, standardDrain.seconds)} Standard source; peak RSS ${snapshotDrain.peakMb.toFixed(0)} MB`,
+      `CDC snapshot, source alone (to its end)      ${snapshotDrain.seconds.toFixed(2)} s  ${ratio(snapshotDrain.seconds, standardDrain.seconds)} Standard source; ${usage(snapshotDrain)}`,
     )
     if (UPDATES === 0) return
     // The yardstick's slot starts where sluice's stands now (both before the updates).
@@ -154,17 +170,19 @@ async function main(): Promise<void> {
     )
     const streamDrain = await runPhase(script, 'drain')
     const stream = await runPhase(script, 'cdc')
-    // score is numeric in the destination: compare at a precision both sides hold.
-    const sum = 'SELECT count(*)::int AS n, round(sum(score)::numeric, 6)::text AS s FROM '
+    // Every updated value, exactly: score is numeric in the destination, holding the float8's
+    // shortest exact text, so it casts back to the same float8 (sums or rounded numerics of
+    // the two differ in the last digits).
+    const sum = `SELECT count(*)::int AS n, md5(string_agg(score::float8::text || ' ' || note, ',' ORDER BY id)) AS s FROM `
     const [a, b] = [(await query(SRC, `${sum} t`)).rows[0], (await query(DST, `${sum} cdc.t`)).rows[0]]
     if (a.n !== b.n || a.s !== b.s) throw new Error(`destination differs: ${JSON.stringify(b)} vs source ${JSON.stringify(a)}`)
-    console.log(`${UPDATES} updates`)
+    console.log(`${UPDATES} updates; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
     console.log(`pg_recvlogical draining the updates          ${recv.toFixed(2)} s`)
     console.log(
-      `CDC stream, source alone                     ${streamDrain.seconds.toFixed(2)} s  ${ratio(streamDrain.seconds, recv)} pg_recvlogical; peak RSS ${streamDrain.peakMb.toFixed(0)} MB`,
+      `CDC stream, source alone                     ${streamDrain.seconds.toFixed(2)} s  ${ratio(streamDrain.seconds, recv)} pg_recvlogical; ${usage(streamDrain)}`,
     )
     console.log(
-      `CDC stream -> Postgres append_dedup           ${stream.seconds.toFixed(2)} s  ${ratio(stream.seconds, recv)} pg_recvlogical; peak RSS ${stream.peakMb.toFixed(0)} MB`,
+      `CDC stream -> Postgres append_dedup           ${stream.seconds.toFixed(2)} s  ${ratio(stream.seconds, recv)} pg_recvlogical; ${usage(stream)}`,
     )
   } finally {
     await query('postgres', `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name IN ('${SLOT}', '${YARDSTICK_SLOT}')`)

@@ -94,6 +94,9 @@ export function mapBatch(batch: RecordBatch, stream: StreamDescriptor, keep: Rea
     bytes: batch.bytes,
     rows: () => batch.rows(),
   }
+  // The snapshot's promise holds under any name, while its key columns are kept.
+  const hint = batch.initialSnapshot
+  if (hint !== undefined && (keep === undefined || hint.uniqueKey.every((c) => keep.has(c)))) mapped.initialSnapshot = hint
   const columns = batch.columns
   const copy = batch.pgCopyText
   if (keep === undefined) {

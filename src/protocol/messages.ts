@@ -34,6 +34,20 @@ export interface PgCopyText {
 }
 
 /**
+ * A source's promise about the rows of an initial snapshot (a stream's first full copy before
+ * its changes): batches of one read carrying the same `scope` were read in one consistent
+ * database snapshot, so no value of the `uniqueKey` columns (never NULL) occurs twice among
+ * them, and none of the rows is a delete. A dedup destination whose table was empty when its
+ * write began may load such rows without merging them while every batch it has received
+ * carries the same scope.
+ */
+export interface InitialSnapshotHint {
+  scope: string
+  /** Columns (record property names) whose values are unique and not NULL within the scope. */
+  uniqueKey: string[]
+}
+
+/**
  * A batch of records of one stream: the unit that moves between source, engine and
  * destination. `rows()` is always available (materialised lazily and cached by the producer);
  * `columns()` and `pgCopyText` are optional fast representations a destination may use when it
@@ -59,6 +73,8 @@ export interface RecordBatch {
   airbyteRecordLines?: Buffer
   /** Source-side changes per row index, when any (rare). */
   changes?: ReadonlyMap<number, RecordChange[]>
+  /** Set on rows of a stream's initial snapshot read in one database snapshot (see the type). */
+  initialSnapshot?: InitialSnapshotHint
 }
 
 /** STREAM-type state: the complete state of one stream. `data === null` means "reset". */

@@ -108,7 +108,7 @@ export async function* readCdc(ctx: CdcReadContext, streams: CdcStream[]): Async
     if (state.snapshot) {
       const snapshotState = state as CdcStreamState & { snapshot: NonNullable<CdcStreamState['snapshot']> }
       if (state.snapshot.page > 0) yield { type: 'LOG', level: 'INFO', message: `Resuming the snapshot of ${s.read.label} at page ${state.snapshot.page}.` }
-      state = yield* readCdcSnapshot(s.read, snapshotState, ctx.options.snapshotChunkRows)
+      state = yield* readCdcSnapshot(s.read, snapshotState, ctx.options.snapshotChunkBytes)
       yield stateMessage(s.read.stream, state as unknown as Record<string, unknown>)
     }
     states.set(key, state)

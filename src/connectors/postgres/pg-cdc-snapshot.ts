@@ -1,4 +1,5 @@
-import type { SourceMessage } from '../../protocol/index.js'
+import { randomUUID } from 'node:crypto'
+import type { InitialSnapshotHint, RecordBatch, SourceMessage } from '../../protocol/index.js'
 import { countCopyRows } from '../../formats/copy-text.js'
 import { copyBatch, fieldDecoders, readCopy, stateMessage, type CopyCutter } from './pg-copy-read.js'
 import { hasCtidPages, readCtidChunks, type CtidPosition } from './pg-ctid-chunks.js'
@@ -57,10 +58,15 @@ export function cdcStateOf(saved: Record<string, unknown> | null): CdcStreamStat
 
 /**
  * Copies a table for its initial snapshot by ctid ranges (`readCtidChunks`: sequential page
- * ranges of about `chunkRows` rows, no ORDER BY), with a STATE after each chunk holding the next
+ * ranges of `chunkBytes` of heap, no ORDER BY), with a STATE after each chunk holding the next
  * page, so a retried sync resumes after the last chunk. Views and partitioned tables (no pages
  * of their own) are copied in one piece. Returns the state with the snapshot removed (the
  * caller emits it).
+ *
+ * Each chunk is one `COPY`, so one database snapshot: when the configured primary key covers
+ * the table's primary key, its batches carry an `initialSnapshot` hint with a scope of their
+ * own (a destination may load the first chunk into an empty table without merging; the chunks
+ * after it may repeat a key whose row moved while the snapshot ran).
  *
  * The chunks need not share one database snapshot: the change stream replays every commit
  * since `state.lsn`, taken before the first chunk, so a row changed (or moved to another page)
@@ -70,7 +76,7 @@ export function cdcStateOf(saved: Record<string, unknown> | null): CdcStreamStat
 export async function* readCdcSnapshot(
   read: PgStreamRead,
   state: CdcStreamState & { snapshot: CdcSnapshotState },
-  chunkRows: number,
+  chunkBytes: number,
 ): AsyncGenerator<SourceMessage, CdcStreamState> {
   const { table, stream } = read
   const snapshot = state.snapshot
@@ -81,7 +87,15 @@ export async function* readCdcSnapshot(
     `${read.selectList}, ${parseLsn(snapshot.label_lsn)}::bigint AS "_ab_cdc_lsn", ` +
     `${quoteLiteral(snapshot.started_at)}::text AS "_ab_cdc_updated_at", NULL::text AS "_ab_cdc_deleted_at"`
   const decoders = fieldDecoders(columns)
-  const cutter = (): CopyCutter => (data) => [copyBatch(stream, columns, decoders, data, countCopyRows(data))]
+  const uniqueKey = uniqueKeyOf(read)
+  const cutter = (): CopyCutter => {
+    const hint: InitialSnapshotHint | undefined = uniqueKey && { scope: randomUUID(), uniqueKey }
+    return (data) => {
+      const batch: RecordBatch = copyBatch(stream, columns, decoders, data, countCopyRows(data))
+      if (hint) batch.initialSnapshot = hint
+      return [batch]
+    }
+  }
   const done: CdcStreamState = { version: 2, state_type: 'cdc', lsn: state.lsn }
   if (!hasCtidPages(read)) {
     yield* readCopy(read, `SELECT ${select} FROM ${table}`, cutter())
@@ -94,7 +108,7 @@ export async function* readCdcSnapshot(
       const chunked: CdcStreamState = { ...done, snapshot: { label_lsn, started_at, page: next.page, relfilenode: next.relfilenode } }
       return stateMessage(stream, chunked as unknown as Record<string, unknown>)
     }
-    if (yield* readCtidChunks(read, select, from, chunkRows, cutter, checkpoint)) return done
+    if (yield* readCtidChunks(read, select, from, chunkBytes, cutter, checkpoint)) return done
     yield {
       type: 'LOG',
       level: 'WARN',
@@ -102,4 +116,16 @@ export async function* readCdcSnapshot(
     }
     from = undefined
   }
+}
+
+/**
+ * The table's primary key when the configured key holds all of its columns (so configured keys
+ * are unique and not NULL in one database snapshot too); undefined otherwise (no constraint, a
+ * view, or a key the user chose).
+ */
+function uniqueKeyOf(read: PgStreamRead): string[] | undefined {
+  const pk = read.relation.primaryKey
+  if (pk.length === 0) return undefined
+  const configured = new Set(read.configured.primaryKey.filter((path) => path.length === 1).map((path) => path[0]!))
+  return pk.every((c) => configured.has(c)) ? [...pk] : undefined
 }

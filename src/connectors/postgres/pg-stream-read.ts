@@ -9,8 +9,8 @@ export interface PostgresSourceOptions {
   batchBytes: number
   /** Minimum rows between intermediate checkpoints (cursor reads; CDC changes, cut at commits). */
   checkpointRows: number
-  /** Rows per chunk of a CDC initial snapshot, about: chunks are page ranges (a STATE after each). */
-  snapshotChunkRows: number
+  /** Heap bytes per chunk of a CDC initial snapshot: chunks are page ranges (a STATE after each). */
+  snapshotChunkBytes: number
   /** WAL held by the CDC slot above which a sync logs a warning. */
   cdcLagWarnBytes: number
 }

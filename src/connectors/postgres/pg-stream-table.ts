@@ -54,6 +54,18 @@ export class PgStreamTable {
   /** Rows were COPYed straight into the typed table since the last merge (dedup streams). */
   directRows = false
   stageKind: StageKind | undefined
+  /**
+   * Dedup streams (Direct Load): initial-snapshot rows may still be COPYed straight into the
+   * target (it was empty when this write began, and every batch so far was such rows of one
+   * scope). Cleared for good by the first other batch.
+   */
+  snapshotDirect = false
+  /** The target's `_airbyte_meta` and `_airbyte_generation_id` default to this write's values (set by setup). */
+  airbyteDefaults = false
+  /** Rows were loaded straight into the target since the last commit: it is analyzed then. */
+  analyzeAfterLoad = false
+  /** The snapshot scope of the rows loaded straight into the target (`InitialSnapshotHint`). */
+  snapshotScope: string | undefined
   completed = false
   /** Destinations V2 layout: the stream's raw table (undefined in Direct Load). */
   raw: RawTablePlan | undefined

@@ -67,6 +67,12 @@ export class WriteSession {
   /** Types every staged row into its final table, then commits (STATE may follow). */
   async commit(writers: Iterable<PgStreamTable>): Promise<void> {
     for (const w of writers) {
+      // A table filled by an initial load has no statistics until autovacuum runs: without
+      // them the next merges scanned it whole instead of probing its key index.
+      if (w.analyzeAfterLoad) {
+        await this.#q(`ANALYZE ${w.qualifiedTarget}`)
+        w.analyzeAfterLoad = false
+      }
       // Truncate syncs type once, on COMPLETE, into the table swapped in then (semantics §3.6).
       if (w.raw && !w.truncate && (w.rawNew || w.rawUnloaded)) await this.typeAndDedupe(w)
       if (w.staged) await this.merge(w)
@@ -87,7 +93,8 @@ export class WriteSession {
        FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`,
       [w.qualifiedTarget],
     )
-    if (existing.rows.length === 0) {
+    const created = existing.rows.length === 0
+    if (created) {
       const defs = [
         ...w.columns.map((c) => `${quoteIdent(c.name)} ${c.pgType}`),
         ...AIRBYTE_COLUMNS.map((c) => `${quoteIdent(c.name)} ${c.ddl}`),
@@ -98,9 +105,11 @@ export class WriteSession {
       await this.#evolve(w, new Map(existing.rows.map((r) => [String(r.name), String(r.type)])))
     }
     // Constant per write: the direct COPY path leaves these two columns to their defaults. Only
-    // on the temporary table this write created: an ALTER on a live final table would wait for
-    // (and queue readers behind) its readers' locks.
-    if (w.truncate) {
+    // on a table this write created (the temporary table, or a dedup table an initial snapshot
+    // may be COPYed into): an ALTER on a live final table would wait for (and queue readers
+    // behind) its readers' locks.
+    w.airbyteDefaults = w.truncate || (created && w.dedup && !w.raw)
+    if (w.airbyteDefaults) {
       await this.#q(
         `ALTER TABLE ${w.qualifiedTarget} ALTER COLUMN _airbyte_meta SET DEFAULT ${quoteLiteral(metaJson(w))}::jsonb, ` +
           `ALTER COLUMN _airbyte_generation_id SET DEFAULT ${Number(w.cs.generationId) || 0}`,
@@ -119,6 +128,10 @@ export class WriteSession {
       await this.#q(`CREATE TEMP TABLE ${quoteIdent(w.typedTable)} AS SELECT * FROM ${w.qualifiedTarget} WITH NO DATA`)
     }
     if (w.raw) await this.#setupRaw(w, w.raw)
+    else if (w.dedup) {
+      const empty = await this.#q(`SELECT NOT EXISTS (SELECT 1 FROM ${w.qualifiedTarget}) AS empty`)
+      w.snapshotDirect = empty.rows[0]!.empty === true
+    }
     w.ready = true
   }
 
@@ -369,11 +382,13 @@ export class WriteSession {
    * to be valid input of its target type; if a value still fails (e.g. a bigint overflow), the
    * batch goes through staging and safe casts instead. Returns false in that case.
    */
-  async #copyDirect(w: PgStreamTable, names: string[], encode: (constants: string) => Buffer): Promise<boolean> {
+  async #copyDirect(w: PgStreamTable, names: string[], encode: (constants: string) => Buffer, intoFinal = false): Promise<boolean> {
     // Dedup streams COPY into their typed temporary table (no defaults there); #dedup moves
-    // the rows on. Only the overwrite temporary target has the meta/generation defaults.
-    const into = w.dedup ? quoteIdent(w.typedTable) : w.qualifiedTarget
-    const withDefaults = w.truncate && !w.dedup
+    // the rows on, except initial-snapshot rows loaded as they are (`intoFinal`). Only the
+    // overwrite temporary target has the meta/generation defaults.
+    const typed = w.dedup && !intoFinal
+    const into = typed ? quoteIdent(w.typedTable) : w.qualifiedTarget
+    const withDefaults = w.airbyteDefaults && !typed
     const airbyte = withDefaults ? ['_airbyte_raw_id', '_airbyte_extracted_at'] : AIRBYTE_COLUMNS.map((c) => c.name)
     const columns = [...names.map((c) => quoteIdent(c)), ...airbyte]
     const constants = withDefaults ? '' : `\t${escapeCopy(metaJson(w))}\t${Number(w.cs.generationId) || 0}`
@@ -384,7 +399,7 @@ export class WriteSession {
       stream.end(data)
       await finished(stream)
       await this.#q('RELEASE SAVEPOINT sluice_direct')
-      if (w.dedup) {
+      if (typed) {
         // Several rows per key may now sit in the typed table: the merge dedups them.
         w.staged = true
         w.directRows = true
@@ -395,6 +410,53 @@ export class WriteSession {
       await this.#q('ROLLBACK TO SAVEPOINT sluice_direct')
       return false
     }
+  }
+
+  /**
+   * Dedup streams (Direct Load): COPYs a batch of initial-snapshot rows straight into the table
+   * instead of merging it, while that is exact: the table was empty when this write began
+   * (`w.snapshotDirect`, set by setup) and every batch of the stream so far carried the same
+   * snapshot scope, whose rows hold each key once and no delete (`InitialSnapshotHint`). So no
+   * row can conflict with another. The first other batch (a change, another chunk, rows the
+   * direct COPY cannot take) ends it for the rest of the write: from then on every batch is
+   * merged, and merges see the loaded rows like any others. A retry after a committed chunk
+   * finds the table non-empty and merges from its first batch. False when the batch was not
+   * loaded (the caller stages it).
+   */
+  async loadInitialSnapshot(w: PgStreamTable, batch: RecordBatch): Promise<boolean> {
+    if (!w.snapshotDirect) return false
+    const hint = batch.initialSnapshot
+    const copyText = batch.pgCopyText
+    const known = new Map(w.columns.map((c) => [c.source, c]))
+    const eligible =
+      hint !== undefined &&
+      (w.snapshotScope === undefined || w.snapshotScope === hint.scope) &&
+      hint.uniqueKey.length > 0 &&
+      hint.uniqueKey.every((c) => w.pk.some((p) => p.source === c)) &&
+      !w.staged &&
+      !batch.changes &&
+      copyText !== undefined &&
+      directCopyAllowed(copyText, known)
+    if (!eligible) {
+      w.snapshotDirect = false
+      return false
+    }
+    const names = copyText.columns.map((c) => known.get(c)!.name)
+    const encode = (constants: string): Buffer => {
+      const data = appendAirbyteColumns(copyText.data, batch.emittedAt, constants, this.#scratch)
+      this.#scratch = Buffer.from(data.buffer)
+      return data
+    }
+    if (!(await this.#copyDirect(w, names, encode, true))) {
+      w.snapshotDirect = false
+      return false
+    }
+    w.analyzeAfterLoad = true
+    if (w.snapshotScope === undefined) {
+      this.#opts.logger.info(`Loading the initial snapshot of ${streamLabel(w.cs.stream)} into the empty ${w.qualifiedTarget} without merging.`)
+      w.snapshotScope = hint.scope
+    }
+    return true
   }
 
   /** On STREAM_STATUS COMPLETE: for truncate streams, swap the new table in (same transaction). */

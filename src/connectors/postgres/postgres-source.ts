@@ -37,7 +37,7 @@ import { CDC_META_SCHEMA, isCdcMetaColumn } from './pg-cdc-snapshot.js'
 const DEFAULT_OPTIONS: PostgresSourceOptions = {
   batchBytes: 2 * 1024 * 1024,
   checkpointRows: 100_000,
-  snapshotChunkRows: 1_000_000,
+  snapshotChunkBytes: 1024 * 1024 * 1024,
   cdcLagWarnBytes: 1024 * 1024 * 1024,
 }
 

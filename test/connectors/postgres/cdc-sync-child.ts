@@ -20,7 +20,7 @@ async function runSync(configFile: string, stateFile: string): Promise<void> {
     source: Record<string, unknown>
     destination: Record<string, unknown>
     catalog: ConfiguredCatalog
-    options: { batchBytes: number; checkpointRows: number; snapshotChunkRows: number }
+    options: { batchBytes: number; checkpointRows: number; snapshotChunkBytes: number }
   }
   let states: StateMessage[] = JSON.parse(readFileSync(stateFile, 'utf8')) as StateMessage[]
   await runAttempt({

@@ -18,7 +18,7 @@ import { slotProblem } from '../../../src/connectors/postgres/pg-cdc-check.js'
 
 let db: TestDatabase
 const slots: string[] = []
-const source = new PostgresSource({ batchBytes: 512, checkpointRows: 3, snapshotChunkRows: 4 })
+const source = new PostgresSource({ batchBytes: 512, checkpointRows: 3, snapshotChunkBytes: 8192 })
 
 before(async () => {
   db = await createTestDatabase('pgcdc')
@@ -133,7 +133,7 @@ describe('read', () => {
     const catalog = configure(await source.discover(cfg, runOptions()), { syncMode: 'incremental', destinationSyncMode: 'append_dedup' })
     const first = await read(cfg, catalog, [])
     assert.deepEqual(bare(first.rows).map((r) => r.id), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
-    // Chunks of 4 rows are one page each: a state before the snapshot, after page 0, at its end, and at the marker.
+    // Chunks of 8 kB are one page each: a state before the snapshot, after page 0, at its end, and at the marker.
     const snapshotStates = first.states.filter((s) => (s.data as { snapshot?: unknown }).snapshot !== undefined)
     assert.deepEqual(snapshotStates.map((s) => (s.data as { snapshot: { page: number } }).snapshot.page), [0, 1])
     const label = first.rows[0]!._ab_cdc_lsn as number
@@ -393,7 +393,7 @@ describe('a killed sync (kill -9 of the process)', () => {
         source: cfg,
         destination: { ...db.config, schema: 'dw_kill' },
         catalog,
-        options: { batchBytes: 16 * 1024, checkpointRows: 500, snapshotChunkRows: 500 },
+        options: { batchBytes: 16 * 1024, checkpointRows: 500, snapshotChunkBytes: 3 * 8192 },
       }),
     )
     await writeFile(files.state, '[]')

@@ -10,10 +10,10 @@ import { collect, configure } from './pg-test-utils.js'
 import { createSlot, dropSlots } from './pg-cdc-test-utils.js'
 
 // CDC snapshots by ctid ranges. Tables carry 1,000-byte pads: 7 rows per 8 kB page, so a few
-// dozen rows make several pages; a chunk of 7 rows is one page.
+// dozen rows make several pages; a chunk of 8 kB of heap is one page.
 let db: TestDatabase
 const slots: string[] = []
-const source = new PostgresSource({ batchBytes: 2048, checkpointRows: 3, snapshotChunkRows: 7 })
+const source = new PostgresSource({ batchBytes: 2048, checkpointRows: 3, snapshotChunkBytes: 8192 })
 
 before(async () => {
   db = await createTestDatabase('pgctid')
