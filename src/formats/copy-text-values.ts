@@ -1,4 +1,4 @@
-import type { RecordValue } from '../protocol/index.js'
+import type { ColumnarRecords, RecordBatch, RecordChange, RecordData, RecordValue, StreamDescriptor } from '../protocol/index.js'
 import { unescapeCopy } from './copy-text.js'
 
 /**
@@ -217,4 +217,49 @@ export function decodeColumns(data: Buffer, decoders: readonly FieldDecoder[]): 
     }
   }
   return cols
+}
+
+/**
+ * A RecordBatch over COPY text bytes (`pgCopyText`: the Postgres destination COPYs them, the
+ * JSONL and Parquet writers decode the bytes); rows and columns are decoded only if a
+ * destination asks, then cached.
+ */
+export function copyTextBatch(
+  stream: StreamDescriptor,
+  names: string[],
+  pgTypes: string[],
+  decoders: readonly FieldDecoder[],
+  data: Buffer,
+  count: number,
+  changes?: ReadonlyMap<number, RecordChange[]>,
+): RecordBatch {
+  let rowsCache: RecordData[] | undefined
+  let columnsCache: ColumnarRecords | undefined
+  const batch: RecordBatch = {
+    type: 'RECORD_BATCH',
+    stream,
+    emittedAt: Date.now(),
+    count,
+    bytes: data.length,
+    pgCopyText: { columns: names, pgTypes, data },
+    rows() {
+      if (!rowsCache) {
+        const cols = batch.columns!().columns
+        const out: RecordData[] = new Array(count)
+        for (let r = 0; r < count; r++) {
+          const row: RecordData = {}
+          for (let i = 0; i < names.length; i++) row[names[i]!] = cols[i]![r] as RecordValue
+          out[r] = row
+        }
+        rowsCache = out
+      }
+      return rowsCache
+    },
+    columns() {
+      columnsCache ??= { names, columns: decodeColumns(data, decoders) }
+      return columnsCache
+    },
+  }
+  if (changes) batch.changes = changes
+  return batch
 }

@@ -1,5 +1,5 @@
-import type { ColumnarRecords, RecordBatch, RecordChange, RecordData, StreamDescriptor } from '../../protocol/index.js'
-import { decodeColumns, fieldDecoder, type FieldDecoder } from '../../formats/copy-text-values.js'
+import type { RecordBatch, RecordChange, StreamDescriptor } from '../../protocol/index.js'
+import { copyTextBatch as lazyCopyTextBatch, fieldDecoder, type FieldDecoder } from '../../formats/copy-text-values.js'
 import type { MysqlStreamRead } from './mysql-stream-read.js'
 import type { MysqlColumn, MysqlValueKind } from './mysql-types.js'
 
@@ -332,11 +332,7 @@ export interface CopyTextChunk {
   lineEnds: number[]
 }
 
-/**
- * A RecordBatch over COPY text: the bytes travel as `pgCopyText` (the Postgres destination
- * COPYs them into the final table; JSONL and Parquet writers decode the bytes); rows and
- * columns are decoded only if a destination asks, then cached.
- */
+/** A RecordBatch over the COPY text of MySQL rows (`copyTextBatch` of formats/). */
 export function copyTextBatch(
   stream: StreamDescriptor,
   columns: readonly MysqlColumn[],
@@ -345,34 +341,5 @@ export function copyTextBatch(
   count: number,
   changes: ReadonlyMap<number, RecordChange[]> | undefined,
 ): RecordBatch {
-  let rowsCache: RecordData[] | undefined
-  let columnsCache: ColumnarRecords | undefined
-  const names = columns.map((c) => c.name)
-  const batch: RecordBatch = {
-    type: 'RECORD_BATCH',
-    stream,
-    emittedAt: Date.now(),
-    count,
-    bytes: data.length,
-    pgCopyText: { columns: names, pgTypes: plan.pgTypes, data },
-    rows() {
-      if (!rowsCache) {
-        const cols = batch.columns!().columns
-        const out: RecordData[] = new Array(count)
-        for (let r = 0; r < count; r++) {
-          const row: RecordData = {}
-          for (let i = 0; i < names.length; i++) row[names[i]!] = cols[i]![r]
-          out[r] = row
-        }
-        rowsCache = out
-      }
-      return rowsCache
-    },
-    columns() {
-      columnsCache ??= { names, columns: decodeColumns(data, plan.decoders) }
-      return columnsCache
-    },
-  }
-  if (changes) batch.changes = changes
-  return batch
+  return lazyCopyTextBatch(stream, columns.map((c) => c.name), plan.pgTypes, plan.decoders, data, count, changes)
 }

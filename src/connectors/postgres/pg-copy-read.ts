@@ -1,9 +1,9 @@
 import { to as copyTo } from 'pg-copy-streams'
-import type { ColumnarRecords, RecordBatch, RecordData, SourceMessage, StateMessage, StreamDescriptor } from '../../protocol/index.js'
+import type { RecordBatch, SourceMessage, StateMessage, StreamDescriptor } from '../../protocol/index.js'
 import { cancelledError, isSluiceError } from '../../errors.js'
 import { fromPgError } from './postgres-errors.js'
 import { countCopyRows } from '../../formats/copy-text.js'
-import { decodeColumns, fieldDecoder, type FieldDecoder } from '../../formats/copy-text-values.js'
+import { copyTextBatch, fieldDecoder, type FieldDecoder } from '../../formats/copy-text-values.js'
 import type { PgColumn } from './pg-source-types.js'
 import type { PgStreamRead } from './pg-stream-read.js'
 
@@ -34,34 +34,7 @@ export function copyBatch(
   data: Buffer,
   count: number,
 ): RecordBatch {
-  let rowsCache: RecordData[] | undefined
-  let columnsCache: ColumnarRecords | undefined
-  const names = columns.map((c) => c.name)
-  return {
-    type: 'RECORD_BATCH',
-    stream,
-    emittedAt: Date.now(),
-    count,
-    bytes: data.length,
-    pgCopyText: { columns: names, pgTypes: columns.map((c) => c.pgType), data },
-    rows() {
-      if (!rowsCache) {
-        const cols = columnsCache?.columns ?? decodeColumns(data, decoders)
-        const out: RecordData[] = new Array(count)
-        for (let r = 0; r < count; r++) {
-          const row: RecordData = {}
-          for (let i = 0; i < names.length; i++) row[names[i]!] = cols[i]![r]
-          out[r] = row
-        }
-        rowsCache = out
-      }
-      return rowsCache
-    },
-    columns() {
-      columnsCache ??= { names, columns: decodeColumns(data, decoders) }
-      return columnsCache
-    },
-  }
+  return copyTextBatch(stream, columns.map((c) => c.name), columns.map((c) => c.pgType), decoders, data, count)
 }
 
 /** The cutter of reads without checkpoints inside the stream: one batch per run of lines. */
