@@ -3,7 +3,6 @@ import type { Connection, FieldPacket } from 'mysql2'
 import { cancelledError } from '../../errors.js'
 import type { RunOptions } from '../../protocol/index.js'
 import { toConnectionOptions, type MysqlSourceConfig } from './mysql-config.js'
-import type { CopyTextChunk, CopyTextRowEncoder, RowPacket } from './mysql-copy-text.js'
 
 /** An open mysql2 connection of the source (callback API, so reads can pause the socket). */
 export type MysqlConnection = Connection
@@ -190,18 +189,33 @@ export function streamRows(conn: MysqlConnection, sql: string, values: unknown[]
   )
 }
 
+/** The part of mysql2's row packet a row encoder reads: the payload is `buffer[offset, end)`. */
+export interface RowPacket {
+  buffer: Buffer
+  offset: number
+  end: number
+}
+
+/** What `streamCopyText` needs of an encoder of row packets into chunks of type `C`. */
+export interface RowPacketEncoder<C> {
+  readonly count: number
+  readonly bytes: number
+  row(packet: RowPacket): void
+  take(): C
+}
+
 /**
  * Streams a query's rows as COPY text chunks, encoded by `encoder` straight from the row
  * packets (no row arrays), with the same backpressure as `streamRows`.
  */
-export function streamCopyText(
+export function streamCopyText<C>(
   conn: MysqlConnection,
   sql: string,
   values: unknown[],
   limits: ChunkLimits,
-  encoder: CopyTextRowEncoder,
+  encoder: RowPacketEncoder<C>,
   signal: AbortSignal,
-): AsyncGenerator<CopyTextChunk, FieldPacket[]> {
+): AsyncGenerator<C, FieldPacket[]> {
   return streamChunks(
     conn,
     sql,

@@ -1,5 +1,6 @@
 import type { RecordBatch, RecordChange, StreamDescriptor } from '../../protocol/index.js'
 import { copyTextBatch as lazyCopyTextBatch, fieldDecoder, type FieldDecoder } from '../../formats/copy-text-values.js'
+import type { RowPacket } from './mysql-client.js'
 import type { MysqlStreamRead } from './mysql-stream-read.js'
 import type { MysqlColumn, MysqlValueKind } from './mysql-types.js'
 
@@ -144,13 +145,6 @@ class CopySink {
 /** `0000-..`, `..-00-..`, `..-..-00`: MySQL stores such dates, no calendar has them. */
 function isZeroDate(b: Buffer, s: number): boolean {
   return (b[s] === 48 && b[s + 1] === 48 && b[s + 2] === 48 && b[s + 3] === 48) || (b[s + 5] === 48 && b[s + 6] === 48) || (b[s + 8] === 48 && b[s + 9] === 48)
-}
-
-/** The part of mysql2's row packet this reader uses: the payload is `buffer[offset, end)`. */
-export interface RowPacket {
-  buffer: Buffer
-  offset: number
-  end: number
 }
 
 /**
