@@ -1,4 +1,5 @@
 import type { RecordBatch, RecordChange, StreamDescriptor } from '../../protocol/index.js'
+import { ByteSink } from '../../formats/byte-sink.js'
 import { copyTextBatch as lazyCopyTextBatch, fieldDecoder, type FieldDecoder } from '../../formats/copy-text-values.js'
 import type { RowPacket } from './mysql-client.js'
 import type { MysqlStreamRead } from './mysql-stream-read.js'
@@ -76,36 +77,7 @@ const ZEROS = Buffer.from('.000000')
 const UTC_SUFFIX = Buffer.from('+00')
 
 /** A growable output buffer of COPY text. */
-class CopySink {
-  buf: Buffer
-  pos = 0
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(size)
-  }
-  reserve(n: number): void {
-    if (this.pos + n <= this.buf.length) return
-    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n))
-    this.buf.copy(grown, 0, 0, this.pos)
-    this.buf = grown
-  }
-  copy(src: Buffer, start: number, end: number): void {
-    const n = end - start
-    this.reserve(n)
-    if (n < 48) {
-      // Most fields are short: a byte loop beats Buffer.copy's call overhead.
-      const buf = this.buf
-      let pos = this.pos
-      for (let i = start; i < end; i++) buf[pos++] = src[i]!
-      this.pos = pos
-    } else {
-      src.copy(this.buf, this.pos, start, end)
-      this.pos += n
-    }
-  }
-  byte(b: number): void {
-    this.reserve(1)
-    this.buf[this.pos++] = b
-  }
+class CopySink extends ByteSink {
   /** Field bytes with COPY's escapes for backslash, tab, newline and carriage return. */
   escaped(src: Buffer, start: number, end: number): void {
     this.reserve((end - start) * 2)
@@ -243,7 +215,7 @@ export class CopyTextRowEncoder {
       if (i >= emitted) continue
       if (i > 0) sink.byte(9)
       if (isNull) {
-        sink.copy(NULL_FIELD, 0, 2)
+        sink.bytes(NULL_FIELD, 0, 2)
         continue
       }
       switch (encodings[i]!) {
@@ -251,7 +223,7 @@ export class CopyTextRowEncoder {
           // ZEROFILL columns and YEAR 0000 come zero-padded; JSON numbers have no leading zeros.
           let k = s
           while (b[k] === 48 && k + 1 < e && b[k + 1]! >= 48 && b[k + 1]! <= 57) k++
-          sink.copy(b, k, e)
+          sink.bytes(b, k, e)
           break
         }
         case 'text':
@@ -265,7 +237,7 @@ export class CopyTextRowEncoder {
         }
         case 'date':
           if (isZeroDate(b, s)) this.#zero(i)
-          else sink.copy(b, s, e)
+          else sink.bytes(b, s, e)
           break
         case 'datetime':
         case 'timestamp':
@@ -273,11 +245,11 @@ export class CopyTextRowEncoder {
             this.#zero(i)
             break
           }
-          sink.copy(b, s, e)
+          sink.bytes(b, s, e)
           // `YYYY-MM-DD HH:MM:SS[.f]`: the fraction padded to six digits.
-          if (len === 19) sink.copy(ZEROS, 0, 7)
-          else if (len < 26) sink.copy(ZEROS, 1, 1 + 26 - len)
-          if (encodings[i] === 'timestamp') sink.copy(UTC_SUFFIX, 0, 3)
+          if (len === 19) sink.bytes(ZEROS, 0, 7)
+          else if (len < 26) sink.bytes(ZEROS, 1, 1 + 26 - len)
+          if (encodings[i] === 'timestamp') sink.bytes(UTC_SUFFIX, 0, 3)
           break
         case 'binary': {
           const text = b.toString('base64', s, e)
@@ -296,7 +268,7 @@ export class CopyTextRowEncoder {
   }
 
   #zero(field: number): void {
-    this.#sink.copy(NULL_FIELD, 0, 2)
+    this.#sink.bytes(NULL_FIELD, 0, 2)
     this.changes ??= new Map()
     const change: RecordChange = { field: this.#names[field]!, change: 'NULLED', reason: ZERO_DATE_REASON }
     const list = this.changes.get(this.count)
