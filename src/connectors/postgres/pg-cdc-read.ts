@@ -61,7 +61,7 @@ interface StreamRun {
 /**
  * A CDC sync: the initial snapshot of streams that have none (resumable, chunk by chunk),
  * then the changes of the publication's tables from the slot, up to a marker written into the
- * WAL when the streaming phase starts (a bounded sync), with a STATE per stream at
+ * WAL when the sync starts (a bounded sync), with a STATE per stream at
  * transaction boundaries. The slot is acknowledged only up to the position the last sync saved
  * ("After loading Data in the destination"), or as states are emitted ("While reading Data").
  */
@@ -90,6 +90,7 @@ export async function* readCdc(ctx: CdcReadContext, streams: CdcStream[]): Async
   const saved = [...states.values()].filter((s): s is CdcStreamState => s !== undefined).map((s) => parseLsn(s.lsn))
   // The oldest saved position is where changes resume, and what the slot may be told it can drop.
   const startLsn = saved.length > 0 ? saved.reduce((a, b) => (a < b ? a : b)) : confirmed
+  const token = await writeEndMarker(ctx)
 
   for (const s of streams) {
     const key = streamKey(s.read.stream)
@@ -114,7 +115,23 @@ export async function* readCdc(ctx: CdcReadContext, streams: CdcStream[]): Async
     states.set(key, state)
   }
   if (run.signal.aborted) throw cancelledError()
-  yield* streamChanges(ctx, streams, states, startLsn)
+  yield* streamChanges(ctx, streams, states, startLsn, token)
+}
+
+/**
+ * Runs the heartbeat query, then writes the marker the sync's change stream ends at, when the
+ * sync starts (as Airbyte takes its target LSN before the initial load): every transaction
+ * committed before it has then been sent. Changes committed while an initial snapshot runs are
+ * read by the next sync, so a snapshot sync does not also decode the WAL written during it (the
+ * destination's own, when it shares the server). The marker is transactional because decoding
+ * drops non-transactional messages written while a restarted decoder is not yet consistent.
+ * Writing it also gives an idle database WAL to move the slot with (a heartbeat). Returns its token.
+ */
+async function writeEndMarker(ctx: CdcReadContext): Promise<string> {
+  if (ctx.cdc.heartbeat_action_query.trim() !== '') await ctx.client.query(ctx.cdc.heartbeat_action_query)
+  const token = randomBytes(8).toString('hex')
+  await ctx.client.query(`SELECT pg_logical_emit_message(true, $1, $2)`, [CDC_MESSAGE_PREFIX, token])
+  return token
 }
 
 /** Logs the slot's lag (and warns over the threshold). */
@@ -154,8 +171,9 @@ async function* streamChanges(
   streams: CdcStream[],
   states: Map<string, CdcStreamState | undefined>,
   startLsn: bigint,
+  token: string,
 ): AsyncGenerator<SourceMessage> {
-  const { client, cdc, run, options } = ctx
+  const { cdc, run, options } = ctx
   const byTable = new Map<string, StreamRun>()
   const runs: StreamRun[] = []
   for (const s of streams) {
@@ -176,13 +194,6 @@ async function* streamChanges(
     runs.push(r)
     byTable.set(tableKey(s.read.relation.schema, s.read.relation.name), r)
   }
-  if (cdc.heartbeat_action_query.trim() !== '') await client.query(cdc.heartbeat_action_query)
-  // The sync ends at the commit of this marker: every transaction committed before it has then
-  // been sent. It is transactional because decoding drops non-transactional messages written
-  // while a restarted decoder is not yet consistent. Writing it also gives an idle database WAL
-  // to move the slot with (a heartbeat).
-  const token = randomBytes(8).toString('hex')
-  await client.query(`SELECT pg_logical_emit_message(true, $1, $2)`, [CDC_MESSAGE_PREFIX, token])
   await waitForSlotRelease(ctx)
   const replication = await ReplicationStream.open(
     ctx.config,

@@ -166,7 +166,7 @@ describe('CDC snapshot -> Postgres append_dedup', () => {
   }
   const snapshotDone = (m: SourceMessage): boolean => m.type === 'STATE' && m.data !== null && !('snapshot' in m.data)
 
-  /** The source, running `afterSnapshot` once the snapshot's last state is out (so its changes stream in the same sync). */
+  /** The source, running `afterSnapshot` once the snapshot's last state is out (its changes come with the next sync). */
   class HookedSource extends PostgresSource {
     readonly #afterSnapshot: (() => Promise<void>) | undefined
     constructor(options: ConstructorParameters<typeof PostgresSource>[0], afterSnapshot?: () => Promise<void>) {
@@ -232,22 +232,26 @@ describe('CDC snapshot -> Postgres append_dedup', () => {
     assert.ok(batches.filter((b) => b.stream.name === 'keyless').every((b) => b.initialSnapshot === undefined))
   })
 
-  test('one chunk into an empty table is loaded directly; updates, deletes and inserts streamed in the same sync are applied', async (t) => {
+  test('one chunk into an empty table is loaded directly; changes committed before the sync are merged after it; changes during it come next sync', async (t) => {
     await db.query(`CREATE TABLE accounts (id int PRIMARY KEY, v text)`)
     await db.query(`INSERT INTO accounts SELECT g, 'a' || g FROM generate_series(1, 500) g`)
     await db.query(`INSERT INTO accounts VALUES ${EDGE.map((v, i) => `(${1000 + i}, ${v === null ? 'NULL' : `'${v.replace(/'/g, "''")}'`})`).join(', ')}`)
     const cfg = await cdcSetup(t, 'accounts', 'accounts')
+    // In the slot and in the snapshot: the stream replays them after the direct load, in the same write.
+    await db.query(`UPDATE accounts SET v = 'changed' WHERE id % 10 = 0; DELETE FROM accounts WHERE id % 7 = 0; INSERT INTO accounts VALUES (600, 'late')`)
     const source = new HookedSource({}, async () => {
-      await db.query(`UPDATE accounts SET v = 'changed' WHERE id % 10 = 0; DELETE FROM accounts WHERE id % 7 = 0; INSERT INTO accounts VALUES (600, 'late')`)
-      await db.query(`UPDATE accounts SET v = v || '!' WHERE id = 1000`)
+      await db.query(`UPDATE accounts SET v = v || '!' WHERE id = 1002`)
     })
     const catalog = await incremental(source, cfg, ['accounts'])
     const first = await sync(source, cfg, catalog, [], { schema: 'dw_accounts' })
     assert.equal(first.logs.filter((l) => DIRECT.test(l)).length, 1, first.logs.join('\n'))
-    await assertEqual('accounts', 'dw_accounts.accounts')
+    const lsn = async (id: number) => BigInt((await db.query(`SELECT _ab_cdc_lsn::text AS l FROM dw_accounts.accounts WHERE id = ${id}`)).rows[0]!.l as string)
+    assert.ok((await lsn(10)) > (await lsn(1)), 'the update of id 10 was merged over its snapshot row')
     const deleted = await db.query(`SELECT count(*)::int AS n FROM dw_accounts.accounts WHERE id % 7 = 0`)
     assert.equal(deleted.rows[0]!.n, 0)
-    // A later sync merges (the table is not empty).
+    const during = await db.query(`SELECT v FROM dw_accounts.accounts WHERE id = 1002`)
+    assert.equal(during.rows[0]!.v, EDGE[2], 'the change committed after the sync began waits for the next sync')
+    // The next sync streams it, and merges (the table is not empty).
     await db.query(`UPDATE accounts SET v = 'again' WHERE id < 5; DELETE FROM accounts WHERE id = 5`)
     const second = await sync(new PostgresSource(), cfg, catalog, first.state, { schema: 'dw_accounts' })
     assert.equal(second.logs.filter((l) => DIRECT.test(l)).length, 0)
@@ -306,6 +310,8 @@ describe('CDC snapshot -> Postgres append_dedup', () => {
       const dst = raw ? { schema, use_raw_tables: true, raw_data_schema: `${schema}_internal` } : { schema }
       const first = await sync(hooked, cfg, catalog, [], dst)
       assert.equal(first.logs.filter((l) => DIRECT.test(l)).length, raw ? 0 : 1, first.logs.join('\n'))
+      // The move committed after the sync began: the next sync streams it.
+      await sync(source, cfg, catalog, first.state, dst)
       await assertEqual('moving', `${schema}.moving`)
       const dup = await db.query(`SELECT count(*)::int AS n, count(DISTINCT id)::int AS d FROM ${schema}.moving`)
       assert.equal(dup.rows[0]!.n, dup.rows[0]!.d)
