@@ -62,8 +62,10 @@ export class PgStreamTable {
   snapshotDirect = false
   /** The target's `_airbyte_meta` and `_airbyte_generation_id` default to this write's values (set by setup). */
   airbyteDefaults = false
-  /** Rows were loaded straight into the target since the last commit: it is analyzed then. */
-  analyzeAfterLoad = false
+  /** The target's key index is still to be built (dedup tables this write found empty). */
+  keyIndexPending = false
+  /** The target was loaded and never analyzed: it is analyzed before the next merge into it. */
+  analyzeBeforeMerge = false
   /** The snapshot scope of the rows loaded straight into the target (`InitialSnapshotHint`). */
   snapshotScope: string | undefined
   completed = false

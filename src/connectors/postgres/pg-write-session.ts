@@ -67,12 +67,7 @@ export class WriteSession {
   /** Types every staged row into its final table, then commits (STATE may follow). */
   async commit(writers: Iterable<PgStreamTable>): Promise<void> {
     for (const w of writers) {
-      // A table filled by an initial load has no statistics until autovacuum runs: without
-      // them the next merges scanned it whole instead of probing its key index.
-      if (w.analyzeAfterLoad) {
-        await this.#q(`ANALYZE ${w.qualifiedTarget}`)
-        w.analyzeAfterLoad = false
-      }
+      if (w.keyIndexPending) await this.#createKeyIndex(w)
       // Truncate syncs type once, on COMPLETE, into the table swapped in then (semantics §3.6).
       if (w.raw && !w.truncate && (w.rawNew || w.rawUnloaded)) await this.typeAndDedupe(w)
       if (w.staged) await this.merge(w)
@@ -80,6 +75,16 @@ export class WriteSession {
     if (!this.#inTxn) return
     await this.#q('COMMIT')
     this.#inTxn = false
+  }
+
+  /**
+   * The key index of a dedup table this write found empty is built after the rows an initial
+   * snapshot COPYed into it (one sort instead of an index insert per row): in the transaction
+   * of the first commit, or before the first merge, whichever comes first.
+   */
+  async #createKeyIndex(w: PgStreamTable): Promise<void> {
+    await this.#q(`CREATE INDEX ON ${w.qualifiedTarget} (${w.pk.map((c) => quoteIdent(c.name)).join(', ')})`)
+    w.keyIndexPending = false
   }
 
   /** Creates schema, final or temporary table and staging table; evolves the final table's columns. */
@@ -100,7 +105,8 @@ export class WriteSession {
         ...AIRBYTE_COLUMNS.map((c) => `${quoteIdent(c.name)} ${c.ddl}`),
       ]
       await this.#q(`CREATE TABLE ${w.qualifiedTarget} (${defs.join(', ')})`)
-      if (w.dedup) await this.#q(`CREATE INDEX ON ${w.qualifiedTarget} (${w.pk.map((c) => quoteIdent(c.name)).join(', ')})`)
+      if (w.dedup && w.raw) await this.#createKeyIndex(w)
+      else if (w.dedup) w.keyIndexPending = true
     } else {
       await this.#evolve(w, new Map(existing.rows.map((r) => [String(r.name), String(r.type)])))
     }
@@ -128,10 +134,21 @@ export class WriteSession {
       await this.#q(`CREATE TEMP TABLE ${quoteIdent(w.typedTable)} AS SELECT * FROM ${w.qualifiedTarget} WITH NO DATA`)
     }
     if (w.raw) await this.#setupRaw(w, w.raw)
-    else if (w.dedup) {
-      const empty = await this.#q(`SELECT NOT EXISTS (SELECT 1 FROM ${w.qualifiedTarget}) AS empty`)
-      w.snapshotDirect = empty.rows[0]!.empty === true
-    }
+    else if (w.dedup && !created) {
+      // An empty table may lack its key index (a write that created it ended before its first
+      // commit); a loaded one may have no column statistics yet (autovacuum has not analyzed it).
+      const probe = await this.#q(
+        `SELECT NOT EXISTS (SELECT 1 FROM ${w.qualifiedTarget}) AS empty,
+           EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                   WHERE i.indrelid = to_regclass($1) AND a.attname = $2) AS indexed,
+           EXISTS (SELECT 1 FROM pg_stats WHERE schemaname = $3 AND tablename = $4) AS analyzed`,
+        [w.qualifiedTarget, w.pk[0]!.name, w.schema, w.target],
+      )
+      const { empty, indexed, analyzed } = probe.rows[0] as { empty: boolean; indexed: boolean; analyzed: boolean }
+      w.snapshotDirect = empty
+      w.keyIndexPending = empty && !indexed
+      w.analyzeBeforeMerge = !empty && !analyzed
+    } else if (w.dedup) w.snapshotDirect = true
     w.ready = true
   }
 
@@ -451,7 +468,7 @@ export class WriteSession {
       w.snapshotDirect = false
       return false
     }
-    w.analyzeAfterLoad = true
+    w.analyzeBeforeMerge = true
     if (w.snapshotScope === undefined) {
       this.#opts.logger.info(`Loading the initial snapshot of ${streamLabel(w.cs.stream)} into the empty ${w.qualifiedTarget} without merging.`)
       w.snapshotScope = hint.scope
@@ -461,6 +478,7 @@ export class WriteSession {
 
   /** On STREAM_STATUS COMPLETE: for truncate streams, swap the new table in (same transaction). */
   async complete(w: PgStreamTable): Promise<void> {
+    if (w.keyIndexPending) await this.#createKeyIndex(w)
     if (w.raw && (w.rawNew || w.rawUnloaded)) await this.typeAndDedupe(w)
     if (w.staged) await this.merge(w)
     if (w.raw && w.truncate) {
@@ -481,6 +499,13 @@ export class WriteSession {
    * target table; on a cast error retries with safe casts.
    */
   async merge(w: PgStreamTable, from?: string): Promise<void> {
+    if (w.keyIndexPending) await this.#createKeyIndex(w)
+    // Without statistics, a table filled by an initial load was scanned whole by each merge
+    // instead of probed through its key index.
+    if (w.analyzeBeforeMerge) {
+      await this.#q(`ANALYZE ${w.qualifiedTarget}`)
+      w.analyzeBeforeMerge = false
+    }
     const kind = w.stageKind ?? { kind: 'rows' }
     await this.#q('SAVEPOINT sluice_merge')
     try {
@@ -583,8 +608,6 @@ export class WriteSession {
     await this.#q(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${typed}${live}`)
     await this.#q(`TRUNCATE ${typed}`)
   }
-
-
 }
 
 /**

@@ -120,6 +120,24 @@ describe('destination: batches with an initial-snapshot hint', () => {
     assert.deepEqual(await table('retry'), [[1, 'a', 10], [2, 'b', 10], [3, 'c', 10]])
   })
 
+  test('the key index is built after the direct load; an empty table left without it gets it; a loaded table is analyzed before its first merge', async () => {
+    const keyIndexes = async (name: string) =>
+      (await db.query(`SELECT indexdef FROM pg_indexes WHERE schemaname = 'dh' AND tablename = $1`, [name])).rows.map((r) => String(r.indexdef))
+    const hasStats = async (name: string) => (await db.query(`SELECT 1 FROM pg_stats WHERE schemaname = 'dh' AND tablename = $1`, [name])).rows.length > 0
+    await write('indexed', [batch('indexed', [[1, 'a', 10, null], [2, 'b', 10, null]], 'A'), state('indexed', 1)])
+    assert.deepEqual(await keyIndexes('indexed'), ['CREATE INDEX indexed_id_idx ON dh.indexed USING btree (id)'])
+    assert.equal(await hasStats('indexed'), false, 'no merge yet, so no ANALYZE')
+    await write('indexed', [batch('indexed', [[2, 'changed', 20, null]]), state('indexed', 2)])
+    assert.equal(await hasStats('indexed'), true, 'analyzed before the first merge')
+    assert.deepEqual(await table('indexed'), [[1, 'a', 10], [2, 'changed', 20]])
+    // A write that created the table and died before its first commit leaves it empty, without the index.
+    await write('orphan', [batch('orphan', [[1, 'a', 10, null]], 'A'), state('orphan', 1)])
+    await db.query(`DELETE FROM dh.orphan; DROP INDEX dh.orphan_id_idx`)
+    const logs = await write('orphan', [batch('orphan', [[1, 'a', 10, null]], 'A'), state('orphan', 2)])
+    assert.equal(logs.filter((l) => DIRECT.test(l)).length, 1, logs.join('\n'))
+    assert.deepEqual(await keyIndexes('orphan'), ['CREATE INDEX orphan_id_idx ON dh.orphan USING btree (id)'])
+  })
+
   test('a second scope in the same write is merged: a key repeated by a later chunk is not doubled', async () => {
     await write('scopes', [
       batch('scopes', [[1, 'a', 10, null], [2, 'old', 10, null]], 'A'),
