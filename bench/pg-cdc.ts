@@ -112,7 +112,6 @@ async function prepare(): Promise<void> {
      CREATE PUBLICATION bench_pub FOR TABLE t;`,
   )
   await query(SRC, 'VACUUM ANALYZE t')
-  await query(SRC, `SELECT pg_create_logical_replication_slot('${SLOT}', 'pgoutput')`)
   writeFileSync(STATE_FILE, '[]')
 }
 
@@ -143,6 +142,9 @@ async function main(): Promise<void> {
   try {
     const standard = await runPhase(script, 'standard')
     const standardDrain = await runPhase(script, 'standard-drain')
+    // The slot is created right before the first CDC sync, as a user sets CDC up: the WAL the
+    // Standard phase wrote (into another database) is not the snapshot's to decode.
+    await query(SRC, `SELECT pg_create_logical_replication_slot('${SLOT}', 'pgoutput')`)
     const snapshotDrain = await runPhase(script, 'snapshot-drain')
     const snapshot = await runPhase(script, 'cdc')
     const count = await query(DST, 'SELECT count(*)::int AS n FROM cdc.t')
