@@ -4,20 +4,27 @@
  * `--rows` RECORD lines of about 320 bytes (a STATE every 10,000), run by the local runner.
  *
  * Cases:
- * - `yardstick`: the same source piped to /dev/null (no sluice at all): the physical limit.
+ * - `pipe`: the same source piped to /dev/null through a bare pipe (`source | cat > /dev/null`,
+ *   no sluice at all): the physical limit of anything that reads the source's output, and the
+ *   yardstick the ratios are against.
+ * - `redirect`: the source writing straight to /dev/null (no pipe, so no reader: its bytes are
+ *   never copied), shown for reference.
  * - `local-jsonl`: external source -> Local Files JSONL (uncompressed).
- * - `postgres`: external source -> Postgres (127.0.0.1:5432, database sluice_bench_external).
+ * - `postgres`: external source -> Postgres (127.0.0.1:5432, database sluice_bench_external,
+ *   created anew for each run). The case also times the table's own COPY of the rows sluice
+ *   loaded (psql COPY FROM STDIN from a file, into a new table of the same definition): the
+ *   destination's physical limit.
  * - `external`: external source -> external destination (bench/fixtures/destination-bench,
  *   which counts lines and echoes states): record lines pass through without re-encoding.
  *
  * Wall-clock ratios depend on what else runs on the machine; CPU columns are user + system of
  * the case process and of its children (the connector processes).
  *
- *   node dist/bench/external.js [--rows 2000000] [--cases yardstick,local-jsonl,postgres,external]
+ *   node dist/bench/external.js [--rows 2000000] [--cases pipe,redirect,local-jsonl,postgres,external]
  */
-import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, openSync, closeSync, readFileSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { spawnSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -27,8 +34,9 @@ import { ExternalDestination, ExternalSource, fetchExternalSpec, LocalRunner, ru
 import { localFilesDefinition } from '../src/connectors/local-files/index.js'
 import { postgresDestinationDefinition } from '../src/connectors/postgres/index.js'
 import { runAttempt } from '../src/engine/index.js'
+import { timeShell } from './pg-to-pg.js'
 
-const CASES = ['yardstick', 'local-jsonl', 'postgres', 'external'] as const
+const CASES = ['pipe', 'redirect', 'local-jsonl', 'postgres', 'external'] as const
 type CaseName = (typeof CASES)[number]
 
 interface CaseResult {
@@ -40,6 +48,8 @@ interface CaseResult {
   /** CPU seconds of its children (the connector processes). */
   cpuChildren: number
   peakRssMiB: number
+  /** `postgres`: seconds of the table's own COPY of the loaded rows. */
+  tableCopySeconds?: number
 }
 
 const BENCH_DB = 'sluice_bench_external'
@@ -70,17 +80,12 @@ async function runCase(name: CaseName, rows: number): Promise<CaseResult> {
   const started = process.hrtime.bigint()
   const cpu0 = process.cpuUsage()
   try {
-    if (name === 'yardstick') {
+    if (name === 'pipe' || name === 'redirect') {
       const config = join(work, 'config.json')
       const catalog = join(work, 'catalog.json')
-      await import('node:fs/promises').then((fs) => Promise.all([fs.writeFile(config, JSON.stringify({ records: rows })), fs.writeFile(catalog, '{"streams":[]}')]))
-      const devNull = openSync('/dev/null', 'w')
-      await new Promise<void>((resolve, reject) => {
-        const child = spawn(join(fixtures(), 'source-bench'), ['read', '--config', config, '--catalog', catalog], { stdio: ['ignore', devNull, 'inherit'] })
-        child.on('error', reject)
-        child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`source-bench exited with ${code}`))))
-      })
-      closeSync(devNull)
+      await Promise.all([writeFile(config, JSON.stringify({ records: rows })), writeFile(catalog, '{"streams":[]}')])
+      const read = `'${join(fixtures(), 'source-bench')}' read --config '${config}' --catalog '${catalog}'`
+      await timeShell(name === 'pipe' ? `${read} | cat > /dev/null` : `${read} > /dev/null`)
     } else {
       const image = { repository: 'bench/source-bench', tag: 'dev' }
       const source = new ExternalSource({ image, spec: await fetchExternalSpec(image, { runner }, opts), runner })
@@ -94,11 +99,9 @@ async function runCase(name: CaseName, rows: number): Promise<CaseResult> {
         destination = localFilesDefinition.destination
         destinationConfig = { destination_path: 'out', format: { format_type: 'JSONL', compression: { compression_type: 'No Compression' } } }
       } else if (name === 'postgres') {
-        const admin = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' })
-        await admin.connect()
-        const have = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [BENCH_DB])
-        if (have.rowCount === 0) await admin.query(`CREATE DATABASE ${BENCH_DB}`)
-        await admin.end()
+        // A new database each run: a second overwrite of generation 1 would write into the first one's table.
+        await adminQuery(`DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)`)
+        await adminQuery(`CREATE DATABASE ${BENCH_DB}`)
         destination = postgresDestinationDefinition.destination
         destinationConfig = { host: '127.0.0.1', port: 5432, username: 'postgres', password: '', database: BENCH_DB, schema: 'public', ssl: false }
       } else {
@@ -120,7 +123,7 @@ async function runCase(name: CaseName, rows: number): Promise<CaseResult> {
       if (result.totalStats.recordsCommitted !== rows) throw new Error(`committed ${result.totalStats.recordsCommitted} of ${rows}`)
     }
     const cpu = process.cpuUsage(cpu0)
-    return {
+    const measured: CaseResult = {
       name,
       rows,
       seconds: Number(process.hrtime.bigint() - started) / 1e9,
@@ -128,9 +131,42 @@ async function runCase(name: CaseName, rows: number): Promise<CaseResult> {
       cpuChildren: childrenCpu(),
       peakRssMiB: process.resourceUsage().maxRSS / 1024,
     }
+    if (name === 'postgres') measured.tableCopySeconds = await tableCopy(work, rows)
+    return measured
   } finally {
     await rm(work, { recursive: true, force: true })
   }
+}
+
+async function adminQuery(sql: string): Promise<void> {
+  const admin = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' })
+  await admin.connect()
+  try {
+    await admin.query(sql)
+  } finally {
+    await admin.end()
+  }
+}
+
+/**
+ * The table's own COPY: the rows sluice loaded into public.events (the columns sluice sends),
+ * written to a file as COPY text, then COPYed by psql from a pipe into a new table of the same
+ * definition, after a checkpoint. Returns its seconds.
+ */
+async function tableCopy(work: string, rows: number): Promise<number> {
+  const psql = `psql -h 127.0.0.1 -U postgres -d ${BENCH_DB} -q`
+  const cols = `id, "user", email, country, amount, created_at, note, _airbyte_raw_id, _airbyte_extracted_at`
+  const file = join(work, 'events.copy')
+  await timeShell(`${psql} -c 'COPY (SELECT ${cols} FROM public.events) TO STDOUT' > '${file}'`)
+  await adminQuery('CHECKPOINT')
+  await timeShell(`${psql} -c 'CREATE TABLE public.events_copy (LIKE public.events INCLUDING DEFAULTS)' -c 'CHECKPOINT'`)
+  const seconds = await timeShell(`cat '${file}' | ${psql} -c 'COPY public.events_copy (${cols}) FROM STDIN'`)
+  const client = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: BENCH_DB })
+  await client.connect()
+  const copied = await client.query('SELECT count(*)::int AS n FROM public.events_copy')
+  await client.end()
+  if (copied.rows[0].n !== rows) throw new Error(`the table's own COPY loaded ${copied.rows[0].n} of ${rows} rows`)
+  return seconds
 }
 
 async function main(): Promise<void> {
@@ -147,11 +183,23 @@ async function main(): Promise<void> {
     if (child.status !== 0) throw new Error(`case ${c} failed`)
     results.push(JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}') as CaseResult)
   }
-  const base = results.find((r) => r.name === 'yardstick')
-  process.stdout.write(`| case | rows | wall s | x yardstick (wall) | CPU s sluice | CPU s connectors | peak RSS MiB (sluice) |\n|---|---|---|---|---|---|---|\n`)
+  const pipe = results.find((r) => r.name === 'pipe')
+  const redirect = results.find((r) => r.name === 'redirect')
+  const x = (seconds: number, base: CaseResult | undefined): string => (base ? (seconds / base.seconds).toFixed(2) : '-')
+  process.stdout.write(
+    `| case | rows | wall s | x pipe | x redirect | CPU s sluice | CPU s connectors | peak RSS MiB (sluice) |\n|---|---|---|---|---|---|---|---|\n`,
+  )
   for (const r of results) {
-    const ratio = base ? (r.seconds / base.seconds).toFixed(2) : '-'
-    process.stdout.write(`| ${r.name} | ${r.rows} | ${r.seconds.toFixed(2)} | ${ratio} | ${r.cpuSelf.toFixed(2)} | ${r.cpuChildren.toFixed(2)} | ${r.peakRssMiB.toFixed(0)} |\n`)
+    process.stdout.write(
+      `| ${r.name} | ${r.rows} | ${r.seconds.toFixed(2)} | ${x(r.seconds, pipe)} | ${x(r.seconds, redirect)} | ${r.cpuSelf.toFixed(2)} | ${r.cpuChildren.toFixed(2)} | ${r.peakRssMiB.toFixed(0)} |\n`,
+    )
+  }
+  for (const r of results) {
+    if (r.tableCopySeconds === undefined) continue
+    process.stdout.write(
+      `\nThe table's own COPY of the ${r.rows} rows (psql COPY FROM STDIN): ${r.tableCopySeconds.toFixed(2)} s, ${x(r.tableCopySeconds, pipe)}x pipe; ` +
+        `postgres takes ${(r.seconds / Math.max(r.tableCopySeconds, pipe?.seconds ?? 0)).toFixed(2)}x the slower of the two.\n`,
+    )
   }
 }
 
