@@ -115,6 +115,16 @@ async function prepare(): Promise<void> {
   writeFileSync(STATE_FILE, '[]')
 }
 
+/**
+ * Before a timed phase: vacuums the destination database (a manual VACUUM takes over from an
+ * autovacuum still busy with the last phase's 2M new rows) and checkpoints, so each phase starts
+ * from the same quiet server.
+ */
+async function settle(): Promise<void> {
+  await query(DST, 'VACUUM')
+  await query(DST, 'CHECKPOINT')
+}
+
 /** In a phase child: runs fn, prints wall time, peak RSS and the process's CPU time (user + system) as the last stdout line. */
 async function reportPhase(fn: () => Promise<unknown>): Promise<void> {
   const t0 = process.hrtime.bigint()
@@ -140,12 +150,14 @@ async function main(): Promise<void> {
   const script = process.argv[1]!
   await prepare()
   try {
+    await settle()
     const standard = await runPhase(script, 'standard')
     const standardDrain = await runPhase(script, 'standard-drain')
     // The slot is created right before the first CDC sync, as a user sets CDC up: the WAL the
     // Standard phase wrote (into another database) is not the snapshot's to decode.
     await query(SRC, `SELECT pg_create_logical_replication_slot('${SLOT}', 'pgoutput')`)
     const snapshotDrain = await runPhase(script, 'snapshot-drain')
+    await settle()
     const snapshot = await runPhase(script, 'cdc')
     const count = await query(DST, 'SELECT count(*)::int AS n FROM cdc.t')
     if (count.rows[0].n !== ROWS) throw new Error(`snapshot wrote ${count.rows[0].n} rows`)
