@@ -1,15 +1,8 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { PostgresDestination } from '../../../src/connectors/postgres/postgres-destination.js'
-import {
-  rowBatch,
-  type ConfiguredCatalog,
-  type DestinationMessage,
-  type DestinationSyncMode,
-  type RecordBatch,
-  type RecordData,
-} from '../../../src/protocol/index.js'
-import { createTestDatabase, runOptions, type TestDatabase } from '../../helpers/pg.js'
+import { rowBatch, type RecordBatch, type RecordData } from '../../../src/protocol/index.js'
+import { createTestDatabase, type TestDatabase } from '../../helpers/pg.js'
+import { streamTables } from './pg-test-utils.js'
 
 /*
  * Column batches (`columns()`) are COPYed straight into the final table; row batches are
@@ -18,7 +11,6 @@ import { createTestDatabase, runOptions, type TestDatabase } from '../../helpers
 
 let db: TestDatabase
 let cfg: Record<string, unknown>
-const dest = new PostgresDestination()
 
 before(async () => {
   db = await createTestDatabase('pgcol')
@@ -111,41 +103,7 @@ function columnBatch(name: string, rows: RecordData[], emittedAt: number): { bat
   return { batch, rowCalls: () => calls }
 }
 
-function catalogOf(name: string, mode: DestinationSyncMode): ConfiguredCatalog {
-  return {
-    streams: [
-      {
-        stream: { name, namespace: null, jsonSchema: schema, supportedSyncModes: ['full_refresh', 'incremental'] },
-        syncMode: 'incremental',
-        destinationSyncMode: mode,
-        cursorField: ['updated'],
-        primaryKey: [['id']],
-        syncId: 7,
-        generationId: 3,
-        minimumGenerationId: mode.startsWith('overwrite') ? 3 : 0,
-      },
-    ],
-  }
-}
-
-async function write(name: string, mode: DestinationSyncMode, batches: RecordBatch[]): Promise<void> {
-  async function* input(): AsyncGenerator<DestinationMessage> {
-    for (const b of batches) {
-      yield b
-      yield { type: 'STATE', stream: { name, namespace: null }, data: { after: b.emittedAt } }
-    }
-    yield { type: 'STREAM_STATUS', stream: { name, namespace: null }, status: 'COMPLETE' }
-  }
-  let states = 0
-  for await (const _ of dest.write(cfg, catalogOf(name, mode), input(), runOptions())) states++
-  assert.equal(states, batches.length)
-}
-
-/** The table's rows as JSON without the random raw ids, in a fixed order. */
-async function contents(table: string): Promise<unknown[]> {
-  const r = await db.query(`SELECT to_jsonb(t) - '_airbyte_raw_id' AS j FROM col.${table} t ORDER BY (to_jsonb(t) - '_airbyte_raw_id')::text`)
-  return r.rows.map((x) => x.j)
-}
+const { write, contents } = streamTables(() => db, () => cfg, schema)
 
 describe('column batches land exactly as row batches', () => {
   for (const mode of ['overwrite', 'append', 'append_dedup'] as const) {

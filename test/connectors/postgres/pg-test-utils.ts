@@ -1,4 +1,17 @@
-import type { ConfiguredCatalog, ConfiguredStream, AirbyteCatalog, SourceMessage, StateMessage, RecordBatch, DestinationSyncMode, SyncMode } from '../../../src/protocol/index.js'
+import assert from 'node:assert/strict'
+import type {
+  ConfiguredCatalog,
+  ConfiguredStream,
+  AirbyteCatalog,
+  DestinationMessage,
+  SourceMessage,
+  StateMessage,
+  RecordBatch,
+  DestinationSyncMode,
+  SyncMode,
+} from '../../../src/protocol/index.js'
+import { PostgresDestination } from '../../../src/connectors/postgres/postgres-destination.js'
+import { runOptions, type TestDatabase } from '../../helpers/pg.js'
 
 /** Configures every discovered stream (or the named ones) with the given modes. */
 export function configure(
@@ -60,4 +73,54 @@ export async function rejection(fn: () => Promise<unknown>): Promise<Error & { c
     return err as Error & { code?: string; failureType?: string }
   }
   throw new Error('expected a rejection')
+}
+
+/**
+ * Writes batches into Postgres as one incremental stream per table, a STATE after each batch and
+ * COMPLETE at the end (key `id`, cursor `updated`), and reads tables back as JSON without their
+ * random raw ids, in a fixed order: for tests comparing two ways of loading the same rows. The
+ * database and the destination config are read when used (tests set them up in `before`).
+ */
+export function streamTables(
+  db: () => TestDatabase,
+  config: () => Record<string, unknown>,
+  schema: Record<string, unknown>,
+): {
+  write(name: string, mode: DestinationSyncMode, batches: RecordBatch[]): Promise<void>
+  contents(table: string): Promise<unknown[]>
+} {
+  const dest = new PostgresDestination()
+  const catalogOf = (name: string, mode: DestinationSyncMode): ConfiguredCatalog => ({
+    streams: [
+      {
+        stream: { name, namespace: null, jsonSchema: schema, supportedSyncModes: ['full_refresh', 'incremental'] },
+        syncMode: 'incremental',
+        destinationSyncMode: mode,
+        cursorField: ['updated'],
+        primaryKey: [['id']],
+        syncId: 7,
+        generationId: 3,
+        minimumGenerationId: mode.startsWith('overwrite') ? 3 : 0,
+      },
+    ],
+  })
+  return {
+    async write(name, mode, batches) {
+      async function* input(): AsyncGenerator<DestinationMessage> {
+        for (const b of batches) {
+          yield b
+          yield { type: 'STATE', stream: { name, namespace: null }, data: { after: b.emittedAt } }
+        }
+        yield { type: 'STREAM_STATUS', stream: { name, namespace: null }, status: 'COMPLETE' }
+      }
+      let states = 0
+      for await (const _ of dest.write(config(), catalogOf(name, mode), input(), runOptions())) states++
+      assert.equal(states, batches.length)
+    },
+    async contents(table) {
+      const schemaName = String(config().schema)
+      const r = await db().query(`SELECT to_jsonb(t) - '_airbyte_raw_id' AS j FROM ${schemaName}.${table} t ORDER BY (to_jsonb(t) - '_airbyte_raw_id')::text`)
+      return r.rows.map((x) => x.j)
+    },
+  }
 }
