@@ -571,6 +571,15 @@ export class PostgresJobStore implements JobStore {
   }
 
   async deleteJobsFinishedBefore(updatedBefore: number): Promise<number> {
+    // The jobs each connection keeps, read once: a sweep only deletes older jobs, so one that is
+    // the latest (or latest succeeded) now stays so, and reading the set per batch scanned every
+    // job each time.
+    const kept = await this.#db.query<{ ids: string[] | null }>(
+      `SELECT array_agg(id) AS ids FROM (
+         SELECT max(id) AS id FROM sluice_jobs GROUP BY config_id, config_type
+         UNION SELECT max(id) FROM sluice_jobs WHERE status = 'succeeded' GROUP BY config_id, config_type) k`,
+    )
+    const keep = kept[0]?.ids ?? []
     // Attempts go with their job (ON DELETE CASCADE); logs have no foreign key and go here.
     let total = 0
     for (;;) {
@@ -578,15 +587,14 @@ export class PostgresJobStore implements JobStore {
         `WITH gone AS (
            DELETE FROM sluice_jobs WHERE id IN (
              SELECT id FROM sluice_jobs WHERE status NOT IN (${ACTIVE_SQL}) AND updated_at < $1
-               AND id NOT IN (SELECT max(id) FROM sluice_jobs GROUP BY config_id, config_type)
-               AND id NOT IN (SELECT max(id) FROM sluice_jobs WHERE status = 'succeeded' GROUP BY config_id, config_type)
+               AND NOT (id = ANY($2::bigint[]))
              LIMIT ${RETENTION_JOB_BATCH})
            RETURNING id
          ), logs AS (
            DELETE FROM sluice_attempt_logs WHERE job_id IN (SELECT id FROM gone)
          )
          SELECT count(*)::int AS n FROM gone`,
-        [updatedBefore],
+        [updatedBefore, keep],
       )
       const deleted = rows[0]?.n ?? 0
       total += deleted

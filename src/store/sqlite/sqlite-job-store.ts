@@ -383,10 +383,19 @@ export class SqliteJobStore implements JobStore {
   }
 
   async deleteJobsFinishedBefore(updatedBefore: number): Promise<number> {
+    // The jobs each connection keeps, read once: a sweep only deletes older jobs, so one that is
+    // the latest (or latest succeeded) now stays so, and reading the set per batch scanned every
+    // job each time.
+    const kept = this.#db
+      .prepare(
+        `SELECT max(id) AS id FROM jobs GROUP BY config_id, config_type
+         UNION SELECT max(id) FROM jobs WHERE status = 'succeeded' GROUP BY config_id, config_type`,
+      )
+      .all() as Array<{ id: number }>
+    const keep = JSON.stringify(kept.map((r) => r.id))
     const select = this.#db.prepare(
       `SELECT id FROM jobs WHERE status NOT IN (${ACTIVE_SQL}) AND updated_at < ?
-         AND id NOT IN (SELECT max(id) FROM jobs GROUP BY config_id, config_type)
-         AND id NOT IN (SELECT max(id) FROM jobs WHERE status = 'succeeded' GROUP BY config_id, config_type)
+         AND id NOT IN (SELECT value FROM json_each(?))
        LIMIT ${RETENTION_JOB_BATCH}`,
     )
     const deleteLogs = this.#db.prepare('DELETE FROM attempt_logs WHERE job_id = ?')
@@ -395,7 +404,7 @@ export class SqliteJobStore implements JobStore {
     let total = 0
     for (;;) {
       const deleted = this.#immediate(() => {
-        const ids = (select.all(updatedBefore) as Array<{ id: number }>).map((r) => r.id)
+        const ids = (select.all(updatedBefore, keep) as Array<{ id: number }>).map((r) => r.id)
         for (const id of ids) {
           deleteLogs.run(id)
           deleteJob.run(id)
