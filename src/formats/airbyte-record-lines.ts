@@ -52,11 +52,26 @@ export class RecordLineScanner {
   readonly #keys: number[][] = []
   dataStart = 0
   dataEnd = 0
+  /**
+   * With `recordFields`: the entries of the last canonical `data` object, in line order. For
+   * entry i: its key's bytes [fieldKeyStart[i], fieldKeyEnd[i]) (between the quotes; 1 in
+   * fieldKeyEscaped when the key holds an escape), its value's [fieldValueStart[i],
+   * fieldValueEnd[i]) (a string with its quotes; 1 in fieldValueEscaped when it holds an escape).
+   */
+  readonly recordFields: boolean
+  fieldCount = 0
+  fieldKeyStart = new Int32Array(16)
+  fieldKeyEnd = new Int32Array(16)
+  fieldKeyEscaped = new Uint8Array(16)
+  fieldValueStart = new Int32Array(16)
+  fieldValueEnd = new Int32Array(16)
+  fieldValueEscaped = new Uint8Array(16)
 
-  constructor(buf: Buffer) {
+  constructor(buf: Buffer, recordFields = false) {
     this.#buf = buf
     // Invalid UTF-8 becomes U+FFFD in a parsed string: such batches copy no non-ASCII byte.
     this.#utf8 = isUtf8(buf)
+    this.recordFields = recordFields
   }
 
   get buffer(): Buffer {
@@ -74,7 +89,32 @@ export class RecordLineScanner {
     this.#canonical = true
     this.#inData = false
     this.dataStart = -1
+    this.fieldCount = 0
     return this.#envelope() && this.dataStart >= 0 && this.#canonical
+  }
+
+  /** Keeps one entry of `data` (`recordFields`). */
+  #addField(keyStart: number, keyEnd: number, keyEscaped: boolean, valueStart: number, valueEnd: number, valueEscaped: boolean): void {
+    const i = this.fieldCount++
+    if (i === this.fieldKeyStart.length) {
+      const grow = <T extends Int32Array | Uint8Array>(a: T): T => {
+        const bigger = new (a.constructor as new (n: number) => T)(a.length * 2)
+        bigger.set(a)
+        return bigger
+      }
+      this.fieldKeyStart = grow(this.fieldKeyStart)
+      this.fieldKeyEnd = grow(this.fieldKeyEnd)
+      this.fieldKeyEscaped = grow(this.fieldKeyEscaped)
+      this.fieldValueStart = grow(this.fieldValueStart)
+      this.fieldValueEnd = grow(this.fieldValueEnd)
+      this.fieldValueEscaped = grow(this.fieldValueEscaped)
+    }
+    this.fieldKeyStart[i] = keyStart
+    this.fieldKeyEnd[i] = keyEnd
+    this.fieldKeyEscaped[i] = keyEscaped ? 1 : 0
+    this.fieldValueStart[i] = valueStart
+    this.fieldValueEnd[i] = valueEnd
+    this.fieldValueEscaped[i] = valueEscaped ? 1 : 0
   }
 
   #ws(): void {
@@ -211,19 +251,25 @@ export class RecordLineScanner {
     const keys = (this.#keys[depth] ??= [])
     keys.length = 0
     let set: Set<number> | undefined
+    // `data` itself is the only object at depth 2 inside data.
+    const record = this.recordFields && this.#inData && depth === 2
     for (;;) {
       this.#ws()
       if (this.#peek() !== QUOTE) return false
       const keyStart = this.#pos + 1
       if (!this.#string(this.#inData)) return false
-      if (this.#inData) this.#checkKey(keyStart, this.#pos - 1, keys, set)
+      const keyEnd = this.#pos - 1
+      const keyEscaped = this.#escaped
+      if (this.#inData) this.#checkKey(keyStart, keyEnd, keys, set)
       if (keys.length > LINEAR_KEYS && set === undefined) set = new Set(keys)
       this.#ws()
       if (this.#peek() !== 0x3a) return false
       this.#pos++
       this.#ws()
+      const valueStart = this.#pos
       // Past a departure from canonical bytes (only inside data), the rest is JSON.parse's.
       if (!this.#value(depth) || !this.#canonical) return false
+      if (record) this.#addField(keyStart, keyEnd, keyEscaped, valueStart, this.#pos, this.#buf[valueStart] === QUOTE && this.#escaped)
       this.#ws()
       const c = this.#peek()
       this.#pos++

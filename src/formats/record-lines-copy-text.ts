@@ -80,7 +80,7 @@ export function encodeRecordLinesCopyText(
     out.copy(bigger, 0, 0, pos)
     out = bigger
   }
-  const scanner = new RecordLineScanner(lines)
+  const scanner = new RecordLineScanner(lines, true)
   let row = 0
   let fits = true
 
@@ -98,78 +98,20 @@ export function encodeRecordLinesCopyText(
     return -1
   }
 
-  /** The end of the canonical JSON value at `p`, not a string (no whitespace: the scanner checked). */
-  const valueEndAt = (p: number): number => {
-    const b = lines[p]!
-    if (b === 0x7b || b === 0x5b) {
-      let depth = 0
-      for (;;) {
-        const c = lines[p]!
-        if (c === QUOTE) {
-          p = stringEnd(lines, p)
-          continue
-        }
-        p++
-        if (c === 0x7b || c === 0x5b) depth++
-        else if (c === 0x7d || c === 0x5d) {
-          if (--depth === 0) return p
-        }
-      }
+  /** The fields of a line whose `data` the scanner found canonical, from the entries it recorded. */
+  const fromFields = (): void => {
+    const { fieldCount, fieldKeyStart, fieldKeyEnd, fieldKeyEscaped, fieldValueStart, fieldValueEnd, fieldValueEscaped } = scanner
+    for (let k = 0; k < fieldCount; k++) {
+      const ks = fieldKeyStart[k]!
+      const ke = fieldKeyEnd[k]!
+      // An escaped key is compared decoded (rare).
+      const col = fieldKeyEscaped[k] === 1 ? escapedKeyColumn(ks, ke) : columnOf(ks, ke, k)
+      if (col < 0) continue
+      valueStart[col] = fieldValueStart[k]!
+      valueEnd[col] = fieldValueEnd[k]!
+      valueLine[col] = row
+      valueEscaped[col] = fieldValueEscaped[k]!
     }
-    if (b === 0x74 || b === 0x6e) return p + 4
-    if (b === 0x66) return p + 5
-    while (p < lines.length) {
-      const c = lines[p]!
-      if (c === 0x2c || c === 0x7d) break
-      p++
-    }
-    return p
-  }
-
-  /** The fields of a line whose data [ds, de) is canonical JSON. */
-  const fromBytes = (ds: number, de: number): void => {
-    let p = ds + 1
-    let k = 0
-    if (lines[p] === 0x7d) p++
-    else {
-      for (;;) {
-        const ks = p + 1
-        let ke = ks
-        let escaped = false
-        for (let b = lines[ke]!; b !== QUOTE; b = lines[++ke]!) {
-          if (b === BACKSLASH) {
-            escaped = true
-            ke++
-          }
-        }
-        // An escaped key is compared decoded (rare).
-        const col = escaped ? escapedKeyColumn(ks, ke) : columnOf(ks, ke, k)
-        p = ke + 2
-        let ve: number
-        escaped = false
-        if (lines[p] === QUOTE) {
-          // Strings, the common value, inline: their end and whether they hold an escape.
-          ve = p + 1
-          for (let b = lines[ve]!; b !== QUOTE; b = lines[++ve]!) {
-            if (b === BACKSLASH) {
-              escaped = true
-              ve++
-            }
-          }
-          ve++
-        } else ve = valueEndAt(p)
-        if (col >= 0) {
-          valueStart[col] = p
-          valueEnd[col] = ve
-          valueLine[col] = row
-          valueEscaped[col] = escaped ? 1 : 0
-        }
-        k++
-        p = ve
-        if (lines[p++] !== 0x2c) break
-      }
-    }
-    if (p !== de) throw new Error('record line scan out of step')
     for (let i = 0; i < n; i++) {
       if (i > 0) out[pos++] = TAB
       const s = valueStart[i]!
@@ -227,7 +169,7 @@ export function encodeRecordLinesCopyText(
     }
     // A field's text is at most twice its JSON (escaped backslashes), a missing one `\N` and a tab.
     reserve(2 * (end - start) + 3 * n + perRow)
-    if (scanner.scan(start, end)) fromBytes(scanner.dataStart, scanner.dataEnd)
+    if (scanner.scan(start, end)) fromFields()
     else fromRow(rows()[row])
     if (!fits) return
     pos = put(prefix, 0, prefix.length, out, pos)
@@ -243,15 +185,6 @@ export function encodeRecordLinesCopyText(
 /** Whether a parsed JSON value is an object (array) for an object (array) column. */
 function hasShape(v: RecordValue, shape: 'object' | 'array'): boolean {
   return shape === 'array' ? Array.isArray(v) : typeof v === 'object' && v !== null && !Array.isArray(v)
-}
-
-/** The position after the JSON string whose opening quote is at `p`. */
-function stringEnd(buf: Buffer, p: number): number {
-  for (p++; ; p++) {
-    const b = buf[p]!
-    if (b === QUOTE) return p + 1
-    if (b === BACKSLASH) p++
-  }
 }
 
 /**

@@ -57,6 +57,7 @@ const COLUMNS: RecordLinesCopyColumn[] = [
   { source: 'any', json: true },
   { source: 'é 😀', json: false },
   { source: 'text_of_object', json: false },
+  { source: 'q"t', json: false },
 ]
 
 /** Data objects read from their bytes (canonical) and others (parsed); all must encode as the column path does. */
@@ -91,6 +92,9 @@ const DATA = [
   '{"ts":"not a time","flag":"yes","id":"12","text_of_object":[1,"a\\tb"]}',
   '{"é 😀":5,"text_of_object":"plain"}',
   '{"__proto__":{"a":1},"constructor":1,"id":8}',
+  // A canonical escaped key naming a column, and more keys than the scanner first keeps room for.
+  '{"q\\"t":"quoted key","id":9}',
+  `{${Array.from({ length: 40 }, (_, i) => `"k${i}":${i}`).join(',')},"name":"after forty","id":10}`,
 ]
 
 describe('encodeRecordLinesCopyText', () => {
@@ -104,7 +108,7 @@ describe('encodeRecordLinesCopyText', () => {
   })
 
   it('reads canonical lines without parsing the batch', () => {
-    const text = [DATA[1]!, DATA[2]!, DATA[3]!, DATA[4]!, DATA[5]!].map(line).join('')
+    const text = [DATA[1]!, DATA[2]!, DATA[3]!, DATA[4]!, DATA[5]!, DATA.at(-2)!, DATA.at(-1)!].map(line).join('')
     const r = fromLines(text, COLUMNS)
     assert.equal(r.parses, 0)
     assert.equal(r.text, columnPath(text, COLUMNS))
