@@ -71,6 +71,42 @@ describe('web UI: schema, schedule and settings of a connection', () => {
     assert.equal(conn.syncCatalog.streams[0].config.syncMode, 'incremental', 'the choices survive the merge')
   })
 
+  it('keeps a schema edit begun before the reload that follows a save lands', async () => {
+    const { page } = ui
+    await page.goto(`${ui.url}/connections/${connectionId}/schema`)
+    const mode = page.getByLabel('Sync mode of public.customers')
+    await mode.waitFor()
+    const before = await mode.inputValue()
+    // The reload a save starts is held back until the next edit is made.
+    let release = (): void => undefined
+    const held = new Promise<void>((resolve) => (release = resolve))
+    const reload = '**/api/v1/web_backend/connections/get'
+    await page.route(reload, async (route) => {
+      await held
+      await route.continue()
+    })
+    try {
+      await mode.selectOption('full_refresh|overwrite')
+      await page.getByRole('button', { name: 'Save schema' }).click()
+      await page.getByText(/^Saved\./).waitFor()
+      await mode.selectOption(before)
+      const landed = page.waitForResponse((r) => r.url().endsWith('/api/v1/web_backend/connections/get'))
+      release()
+      await landed
+      // Once the reload is applied, the kept edit differs from the stored catalog again.
+      await page.getByRole('button', { name: 'Discard changes', disabled: false }).waitFor()
+      assert.equal(await mode.inputValue(), before)
+    } finally {
+      release()
+      await page.unroute(reload)
+    }
+    // Saved back as it was, for the tests below.
+    await page.getByRole('button', { name: 'Save schema' }).click()
+    await page.getByText(/^Saved\./).waitFor()
+    const conn = await ui.post('connections/get', { connectionId })
+    assert.equal(`${conn.syncCatalog.streams[0].config.syncMode}|${conn.syncCatalog.streams[0].config.destinationSyncMode}`, before)
+  })
+
   it('edits the schedule (cron with next runs, a bad expression refused, then basic) and the settings', async () => {
     const { page } = ui
     await page.goto(`${ui.url}/connections/${connectionId}/schedule`)
@@ -149,5 +185,33 @@ describe('web UI: schema, schedule and settings of a connection', () => {
     await page.reload()
     await row.locator('.badge-schema-breaking').getByText('schema breaking').waitFor()
     await row.getByRole('switch', { name: 'Enable Customers (lake)' }).waitFor()
+  })
+
+  it('keeps a schedule edit begun before the reload that follows a save lands', async () => {
+    const { page } = ui
+    await ui.post('connections/update', { connectionId, scheduleType: 'manual' })
+    await page.goto(`${ui.url}/connections/${connectionId}/schedule`)
+    await page.getByTestId('current-schedule').getByText('Manual').waitFor()
+    // The reload a save starts is held back until the next edit is made.
+    let release = (): void => undefined
+    const held = new Promise<void>((resolve) => (release = resolve))
+    const reload = '**/api/v1/web_backend/connections/get'
+    await page.route(reload, async (route) => {
+      await held
+      await route.continue()
+    })
+    try {
+      await page.getByLabel('Schedule type').selectOption('basic')
+      await page.getByLabel('Every').fill('3')
+      await page.getByRole('button', { name: 'Save schedule' }).click()
+      await page.getByText('Schedule saved.').waitFor()
+      await page.getByLabel('Every').fill('12')
+      release()
+      await page.getByTestId('current-schedule').getByText('Every 3 hours').waitFor()
+      assert.equal(await page.getByLabel('Every').inputValue(), '12')
+    } finally {
+      release()
+      await page.unroute(reload)
+    }
   })
 })

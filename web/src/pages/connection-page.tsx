@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react'
+import { useEffect, useRef, useState } from 'react'
 import { errorMessage, post } from '../api.js'
 import { CatalogEditor, fitToDestination, type CatalogEntry } from '../catalog-editor.js'
 import { relativeTime } from '../format.js'
@@ -69,9 +69,17 @@ function SchemaTab({ connection, onSaved }: { connection: Connection; onSaved():
   const [saving, setSaving] = useState(false)
   const dirty = JSON.stringify(streams) !== JSON.stringify(connection.syncCatalog.streams)
 
-  // A reload after saving brings the stored catalog: edit from it (the messages stay).
+  // A reload after saving brings the stored catalog: edit from it (the messages stay), unless
+  // edits began before it landed (they are kept, as in the schedule tab).
   const stored = JSON.stringify(connection.syncCatalog.streams)
+  const edited = useRef(false)
+  const edit = (next: CatalogEntry[], nextCatalogId?: string): void => {
+    edited.current = true
+    setStreams(next)
+    if (nextCatalogId) setCatalogId(nextCatalogId)
+  }
   useEffect(() => {
+    if (edited.current) return
     setStreams(JSON.parse(stored) as CatalogEntry[])
     setCatalogId(connection.catalogId)
   }, [stored, connection.catalogId])
@@ -111,6 +119,7 @@ function SchemaTab({ connection, onSaved }: { connection: Connection; onSaved():
         ...(catalogId ? { sourceCatalogId: catalogId } : {}),
         skipReset: !refreshChanged,
       })
+      edited.current = false
       setMessage(refreshChanged ? 'Saved. Streams whose configuration or schema changed sync again from scratch (their records are kept).' : 'Saved.')
       onSaved()
     } catch (e) {
@@ -158,8 +167,7 @@ function SchemaTab({ connection, onSaved }: { connection: Connection; onSaved():
                 type="button"
                 className="primary"
                 onClick={() => {
-                  setStreams(fitToDestination(review.streams, modes))
-                  if (review.catalogId) setCatalogId(review.catalogId)
+                  edit(fitToDestination(review.streams, modes), review.catalogId)
                   setReview(undefined)
                   setMessage('Changes applied below: review the streams, then save.')
                 }}
@@ -176,7 +184,7 @@ function SchemaTab({ connection, onSaved }: { connection: Connection; onSaved():
       <CatalogEditor
         streams={streams}
         destinationModes={modes}
-        onChange={setStreams}
+        onChange={(next) => edit(next)}
         rowActions={(e) =>
           e.config.selected === false ? null : (
             <>
@@ -199,7 +207,15 @@ function SchemaTab({ connection, onSaved }: { connection: Connection; onSaved():
         <button type="button" className="primary" onClick={() => void save()} disabled={saving || !dirty}>
           {saving ? 'Saving…' : 'Save schema'}
         </button>
-        <button type="button" onClick={() => { setStreams(connection.syncCatalog.streams); setCatalogId(connection.catalogId) }} disabled={!dirty}>
+        <button
+          type="button"
+          onClick={() => {
+            edited.current = false
+            setStreams(connection.syncCatalog.streams)
+            setCatalogId(connection.catalogId)
+          }}
+          disabled={!dirty}
+        >
           Discard changes
         </button>
       </div>
@@ -213,7 +229,11 @@ function ScheduleTab({ connection, onSaved }: { connection: Connection; onSaved(
   const [saved, setSaved] = useState(false)
   const next = nextRun(connection)
   const stored = JSON.stringify([connection.scheduleType, connection.scheduleData])
+  // Unsaved edits: a reload of the connection (e.g. the one a save starts, landing after the
+  // user began the next edit) must not replace them with the stored schedule.
+  const edited = useRef(false)
   useEffect(() => {
+    if (edited.current) return
     const [scheduleType, scheduleData] = JSON.parse(stored) as [ScheduleFields['scheduleType'], ScheduleFields['scheduleData']]
     setValue({ scheduleType: scheduleType ?? 'manual', ...(scheduleData ? { scheduleData } : {}) })
   }, [stored])
@@ -222,6 +242,7 @@ function ScheduleTab({ connection, onSaved }: { connection: Connection; onSaved(
     setSaved(false)
     try {
       await post('connections/update', { connectionId: connection.connectionId, scheduleType: value.scheduleType, ...(value.scheduleData ? { scheduleData: value.scheduleData } : {}) })
+      edited.current = false
       setSaved(true)
       onSaved()
     } catch (e) {
@@ -234,7 +255,14 @@ function ScheduleTab({ connection, onSaved }: { connection: Connection; onSaved(
         Now: <strong data-testid="current-schedule">{describeSchedule(connection)}</strong>
         {next !== undefined ? <> · next run {relativeTime(next / 1000)} ({new Date(next).toLocaleString()})</> : null}
       </p>
-      <ScheduleEditor value={value} onChange={(v) => { setValue(v); setSaved(false) }} />
+      <ScheduleEditor
+        value={value}
+        onChange={(v) => {
+          edited.current = true
+          setValue(v)
+          setSaved(false)
+        }}
+      />
       {errors.length > 0 ? <ErrorBox message={errors.join(' · ')} /> : null}
       {saved ? <p className="notice" role="status">Schedule saved.</p> : null}
       <button type="button" className="primary" onClick={() => void save()}>
