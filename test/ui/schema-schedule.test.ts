@@ -1,9 +1,30 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js'
+import type { Page } from 'playwright-core'
 import { startUi, type UiServer } from './ui-harness.js'
 
 const POSTGRES_SOURCE = 'decd338e-5647-4c0b-adf4-da0e75f5a750'
+/** What the connection page loads its connection from. */
+const RELOAD_PATH = '/api/v1/web_backend/connections/get'
+
+/** Holds the page's connection reloads back until `release` (`stop` also lets them through and removes the hold). */
+async function holdReloads(page: Page): Promise<{ release(): void; stop(): Promise<void> }> {
+  let release = (): void => undefined
+  const held = new Promise<void>((resolve) => (release = resolve))
+  const pattern = `**${RELOAD_PATH}`
+  await page.route(pattern, async (route) => {
+    await held
+    await route.continue()
+  })
+  return {
+    release: () => release(),
+    async stop() {
+      release()
+      await page.unroute(pattern)
+    },
+  }
+}
 
 /**
  * A connection from a real PostgreSQL table, edited in the browser: sync mode and cursor, a
@@ -78,27 +99,20 @@ describe('web UI: schema, schedule and settings of a connection', () => {
     await mode.waitFor()
     const before = await mode.inputValue()
     // The reload a save starts is held back until the next edit is made.
-    let release = (): void => undefined
-    const held = new Promise<void>((resolve) => (release = resolve))
-    const reload = '**/api/v1/web_backend/connections/get'
-    await page.route(reload, async (route) => {
-      await held
-      await route.continue()
-    })
+    const reload = await holdReloads(page)
     try {
       await mode.selectOption('full_refresh|overwrite')
       await page.getByRole('button', { name: 'Save schema' }).click()
       await page.getByText(/^Saved\./).waitFor()
       await mode.selectOption(before)
-      const landed = page.waitForResponse((r) => r.url().endsWith('/api/v1/web_backend/connections/get'))
-      release()
+      const landed = page.waitForResponse((r) => r.url().endsWith(RELOAD_PATH))
+      reload.release()
       await landed
       // Once the reload is applied, the kept edit differs from the stored catalog again.
       await page.getByRole('button', { name: 'Discard changes', disabled: false }).waitFor()
       assert.equal(await mode.inputValue(), before)
     } finally {
-      release()
-      await page.unroute(reload)
+      await reload.stop()
     }
     // Saved back as it was, for the tests below.
     await page.getByRole('button', { name: 'Save schema' }).click()
@@ -193,25 +207,18 @@ describe('web UI: schema, schedule and settings of a connection', () => {
     await page.goto(`${ui.url}/connections/${connectionId}/schedule`)
     await page.getByTestId('current-schedule').getByText('Manual').waitFor()
     // The reload a save starts is held back until the next edit is made.
-    let release = (): void => undefined
-    const held = new Promise<void>((resolve) => (release = resolve))
-    const reload = '**/api/v1/web_backend/connections/get'
-    await page.route(reload, async (route) => {
-      await held
-      await route.continue()
-    })
+    const reload = await holdReloads(page)
     try {
       await page.getByLabel('Schedule type').selectOption('basic')
       await page.getByLabel('Every').fill('3')
       await page.getByRole('button', { name: 'Save schedule' }).click()
       await page.getByText('Schedule saved.').waitFor()
       await page.getByLabel('Every').fill('12')
-      release()
+      reload.release()
       await page.getByTestId('current-schedule').getByText('Every 3 hours').waitFor()
       assert.equal(await page.getByLabel('Every').inputValue(), '12')
     } finally {
-      release()
-      await page.unroute(reload)
+      await reload.stop()
     }
   })
 })
