@@ -67,7 +67,7 @@ export class WriteSession {
   /** Types every staged row into its final table, then commits (STATE may follow). */
   async commit(writers: Iterable<PgStreamTable>): Promise<void> {
     for (const w of writers) {
-      if (w.keyIndexPending) await this.#createKeyIndex(w)
+      await this.#ensureKeyIndex(w)
       // Truncate syncs type once, on COMPLETE, into the table swapped in then (semantics §3.6).
       if (w.raw && !w.truncate && (w.rawNew || w.rawUnloaded)) await this.typeAndDedupe(w)
       if (w.staged) await this.merge(w)
@@ -82,7 +82,8 @@ export class WriteSession {
    * snapshot COPYed into it (one sort instead of an index insert per row): in the transaction
    * of the first commit, or before the first merge, whichever comes first.
    */
-  async #createKeyIndex(w: PgStreamTable): Promise<void> {
+  async #ensureKeyIndex(w: PgStreamTable): Promise<void> {
+    if (!w.keyIndexPending) return
     await this.#q(`CREATE INDEX ON ${w.qualifiedTarget} (${w.pk.map((c) => quoteIdent(c.name)).join(', ')})`)
     w.keyIndexPending = false
   }
@@ -105,8 +106,9 @@ export class WriteSession {
         ...AIRBYTE_COLUMNS.map((c) => `${quoteIdent(c.name)} ${c.ddl}`),
       ]
       await this.#q(`CREATE TABLE ${w.qualifiedTarget} (${defs.join(', ')})`)
-      if (w.dedup && w.raw) await this.#createKeyIndex(w)
-      else if (w.dedup) w.keyIndexPending = true
+      w.keyIndexPending = w.dedup
+      // The raw-table layout types into the final table without a direct load: index it now.
+      if (w.raw) await this.#ensureKeyIndex(w)
     } else {
       await this.#evolve(w, new Map(existing.rows.map((r) => [String(r.name), String(r.type)])))
     }
@@ -478,7 +480,7 @@ export class WriteSession {
 
   /** On STREAM_STATUS COMPLETE: for truncate streams, swap the new table in (same transaction). */
   async complete(w: PgStreamTable): Promise<void> {
-    if (w.keyIndexPending) await this.#createKeyIndex(w)
+    await this.#ensureKeyIndex(w)
     if (w.raw && (w.rawNew || w.rawUnloaded)) await this.typeAndDedupe(w)
     if (w.staged) await this.merge(w)
     if (w.raw && w.truncate) {
@@ -499,7 +501,7 @@ export class WriteSession {
    * target table; on a cast error retries with safe casts.
    */
   async merge(w: PgStreamTable, from?: string): Promise<void> {
-    if (w.keyIndexPending) await this.#createKeyIndex(w)
+    await this.#ensureKeyIndex(w)
     // Without statistics, a table filled by an initial load was scanned whole by each merge
     // instead of probed through its key index.
     if (w.analyzeBeforeMerge) {
