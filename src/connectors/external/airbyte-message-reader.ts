@@ -140,6 +140,21 @@ function routeOf(line: Buffer): RouteKey | undefined {
   return namespace === undefined ? undefined : { name, namespace }
 }
 
+/** Whether the line [start, end) of `chunk` begins with `head` (the previous record line's head). */
+function startsWithHead(chunk: Buffer, start: number, end: number, head: Buffer): boolean {
+  const n = head.length
+  if (start + n > end) return false
+  for (let i = 0; i < n; i++) if (chunk[start + i] !== head[i]) return false
+  return true
+}
+
+/** Whether the line [start, end) of `chunk` (without its newline) closes with a brace, trailing blanks aside. */
+function endsWithBrace(chunk: Buffer, start: number, end: number): boolean {
+  let last = end - 1
+  while (last > start && (chunk[last] === 0x0d || chunk[last] === 0x20)) last--
+  return chunk[last] === CLOSE_BRACE
+}
+
 /**
  * Turns a connector's output (Airbyte messages, one JSON per line) into record batches and
  * parsed messages. Records of one stream are grouped into batches bounded in rows and bytes,
@@ -148,46 +163,6 @@ function routeOf(line: Buffer): RouteKey | undefined {
  * quiet for `idleFlushMs`. Pull-based: nothing is read while the consumer is busy, so a full
  * engine channel leaves the connector blocked on its stdout pipe (backpressure).
  */
-const RECORD_PREFIX_TEXT = RECORD_PREFIX.toString('latin1')
-const NON_ASCII = /[\u0080-\u00ff]/
-
-/**
- * `routeOf` over a chunk decoded as latin1 (one character per byte, so offsets are byte
- * offsets): V8's string search avoids a call into C++ per probe. `nsAt` is the next
- * `"namespace":` at or after the line (-1: none in the rest of the chunk), kept by the caller so
- * lines without one do not rescan the chunk.
- */
-function endsWithBrace(text: string, start: number, end: number): boolean {
-  let last = end - 1
-  while (last > start && (text.charCodeAt(last) === 0x0d || text.charCodeAt(last) === 0x20)) last--
-  return text.charCodeAt(last) === CLOSE_BRACE
-}
-
-/** The route of a line and where its head (everything up to `"data":`) ends. */
-interface TextRoute {
-  route: RouteKey
-  headEnd: number
-}
-
-function routeOfText(chunk: Buffer, text: string, start: number, end: number, nsAt: number): TextRoute | undefined {
-  if (!text.startsWith(RECORD_PREFIX_TEXT, start)) return undefined
-  const from = start + RECORD_PREFIX.length
-  const data = text.indexOf('"data":', from)
-  if (data < 0 || data > end) return undefined
-  const stream = text.indexOf('"stream":"', from)
-  if (stream < 0 || stream > data || !endsWithBrace(text, start, end)) return undefined
-  const nameAt = stream + STREAM_KEY.length
-  const nameEnd = text.indexOf('"', nameAt)
-  let name = text.slice(nameAt, nameEnd)
-  if (name.includes('\\')) return undefined
-  if (NON_ASCII.test(name)) name = chunk.toString('utf8', nameAt, nameEnd)
-  const headEnd = data + DATA_KEY.length
-  if (nsAt < 0 || nsAt > end) return { route: { name, namespace: undefined }, headEnd }
-  if (nsAt > data) return undefined
-  const route = routeOf(chunk.subarray(start, end))
-  return route === undefined ? undefined : { route, headEnd }
-}
-
 export async function* readAirbyteMessages(input: AsyncIterable<Buffer>, options: MessageReaderOptions): AsyncGenerator<ReaderItem> {
   const maxRows = options.maxBatchRows ?? 10_000
   const maxBytes = options.maxBatchBytes ?? 8 * 1024 * 1024
@@ -258,11 +233,12 @@ export async function* readAirbyteMessages(input: AsyncIterable<Buffer>, options
     flush()
     out.push({ type: 'MESSAGE', message: parsed })
   }
-  // The head of the last record line read by the text scan, and its route (most lines repeat it).
-  let lastHead: string | undefined
+  // The head (everything up to `"data":`) of the last record line routed, and its route: most
+  // lines repeat it, and a byte comparison then stands for the whole routing.
+  let lastHead: Buffer | undefined
   let lastRoute: RouteKey | undefined
   // Consecutive record lines of one stream in one chunk are kept as one slice of it (a run).
-  let run: { chunk: Buffer; start: number; end: number } | undefined
+  let run: { route: RouteKey; chunk: Buffer; start: number; end: number } | undefined
   const closeRun = (): void => {
     if (run === undefined || pending === undefined) return
     const piece = run.chunk.subarray(run.start, run.end)
@@ -270,13 +246,13 @@ export async function* readAirbyteMessages(input: AsyncIterable<Buffer>, options
     run = undefined
   }
   const addRunLine = (route: RouteKey, chunk: Buffer, start: number, end: number): void => {
-    const key = `${route.namespace ?? ''}\u0000${route.name}`
-    if (pending !== undefined && pending.key === key && run !== undefined && run.chunk === chunk && run.end === start) {
+    // A run belongs to the pending batch (a flush closes it), so the same route continues it.
+    if (run !== undefined && run.route === route && run.chunk === chunk && run.end === start) {
       run.end = end
     } else {
       closeRun()
       addRecord(route, chunk.subarray(start, end), false)
-      run = { chunk, start, end }
+      run = { route, chunk, start, end }
     }
     if (pending === undefined) return
     pending.bytes += end - start
@@ -302,25 +278,25 @@ export async function* readAirbyteMessages(input: AsyncIterable<Buffer>, options
       handleLine(line)
       start = nl + 1
     }
-    const text = chunk.toString('latin1')
     let nsAt = -2
     for (;;) {
-      const nl = text.indexOf('\n', start)
+      const nl = chunk.indexOf(NEWLINE, start)
       if (nl < 0) break
       if (nl + 1 - start > maxLine) throw protocolError(`${label} wrote a line of ${nl + 1 - start} bytes (the limit is ${maxLine}): not Airbyte protocol output`)
-      if (nsAt !== -1 && nsAt < start) nsAt = text.indexOf('"namespace":', start)
+      if (nsAt !== -1 && nsAt < start) nsAt = chunk.indexOf(NAMESPACE_KEY, start)
       let route: RouteKey | undefined
-      if (lastHead !== undefined && text.startsWith(lastHead, start)) {
+      if (lastHead !== undefined && startsWithHead(chunk, start, nl, lastHead)) {
         // The same head as the previous record line (same stream, same namespace if any): only
         // a namespace key after `"data":` or a line that does not close could change the verdict.
         const data = start + lastHead.length
-        if ((nsAt < 0 || nsAt > nl || nsAt < data) && endsWithBrace(text, start, nl)) route = lastRoute
+        if ((nsAt < 0 || nsAt > nl || nsAt < data) && endsWithBrace(chunk, start, nl)) route = lastRoute
       } else {
-        const found = routeOfText(chunk, text, start, nl, nsAt)
+        const found = routeOf(chunk.subarray(start, nl))
         if (found !== undefined) {
-          lastHead = text.slice(start, found.headEnd)
-          lastRoute = found.route
-          route = found.route
+          // A copy: the head must not keep the chunk alive.
+          lastHead = Buffer.from(chunk.subarray(start, chunk.indexOf(DATA_KEY, start + RECORD_PREFIX.length) + DATA_KEY.length))
+          lastRoute = found
+          route = found
         }
       }
       if (route !== undefined) addRunLine(route, chunk, start, nl + 1)

@@ -61,6 +61,21 @@ describe('Airbyte message reader', () => {
     )
   })
 
+  it('routes each line of streams that alternate within one chunk, non-ASCII names and CRLF endings included', async () => {
+    const crlf = rec('a', 4).replace('\n', '\r\n')
+    const items = await readAll(chunks(rec('a', 1) + rec('a', 2) + rec('été', 1) + rec('a', 3) + crlf + rec('été', 2)))
+    assert.deepEqual(
+      items.map((i) => [(i as RecordBatch).stream.name, (i as RecordBatch).rows()]),
+      [
+        ['a', [{ id: 1 }, { id: 2 }]],
+        ['été', [{ id: 1 }]],
+        ['a', [{ id: 3 }, { id: 4 }]],
+        ['été', [{ id: 2 }]],
+      ],
+    )
+    assert.equal((items[2] as RecordBatch).airbyteRecordLines?.toString(), rec('a', 3) + crlf)
+  })
+
   it('offers the parsed rows as columns: every key in first-seen order, undefined where a row lacks it', async () => {
     const line = (data: string): string => `{"type":"RECORD","record":{"stream":"s","data":${data},"emitted_at":1}}\n`
     const [batch] = (await readAll(chunks(line('{"id":1,"name":"a"}') + line('{"name":"b","tags":[1],"id":2}') + line('{"constructor":null}')))) as RecordBatch[]
