@@ -10,6 +10,10 @@
 import { performance } from 'node:perf_hooks'
 import { openPostgresStores, type PostgresStores } from '../src/store/postgres/index.js'
 import { createTestDatabase } from '../test/scale/pg-test-database.js'
+import { tuneHeapForThroughput } from '../src/cli/heap-tuning.js'
+
+// Every bench process runs with the heap setting of the `sluice` executable.
+tuneHeapForThroughput()
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 2000)
 const LEVELS = (process.env.BENCH_CLAIMERS ?? '1,4,16').split(',').map(Number)

@@ -8,6 +8,10 @@
 import { performance } from 'node:perf_hooks'
 import { DeclarativeSource } from '../src/connectors/declarative/declarative-source.js'
 import { catalogFor, readAll, startMockApi } from '../test/connectors/declarative/helpers/mock-api.js'
+import { tuneHeapForThroughput } from '../src/cli/heap-tuning.js'
+
+// Every bench process runs with the heap setting of the `sluice` executable.
+tuneHeapForThroughput()
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`)

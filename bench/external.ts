@@ -35,6 +35,10 @@ import { localFilesDefinition } from '../src/connectors/local-files/index.js'
 import { postgresDestinationDefinition } from '../src/connectors/postgres/index.js'
 import { runAttempt } from '../src/engine/index.js'
 import { timeShell } from './pg-to-pg.js'
+import { tuneHeapForThroughput } from '../src/cli/heap-tuning.js'
+
+// Every bench process runs with the heap setting of the `sluice` executable.
+tuneHeapForThroughput()
 
 const CASES = ['pipe', 'redirect', 'local-jsonl', 'postgres', 'external'] as const
 type CaseName = (typeof CASES)[number]

@@ -19,6 +19,10 @@ import type { ConfiguredCatalog, ConnectorLogger, Destination } from '../src/pro
 import { fakerDefinition } from '../src/connectors/faker/index.js'
 import { localFilesDefinition } from '../src/connectors/local-files/index.js'
 import { runAttempt } from '../src/engine/index.js'
+import { tuneHeapForThroughput } from '../src/cli/heap-tuning.js'
+
+// Every bench process runs with the heap setting of the `sluice` executable.
+tuneHeapForThroughput()
 
 interface CaseResult {
   name: string

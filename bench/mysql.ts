@@ -20,6 +20,10 @@ import { LocalFilesDestination } from '../src/connectors/local-files/index.js'
 import { MysqlSource } from '../src/connectors/mysql/index.js'
 import { PostgresDestination } from '../src/connectors/postgres/index.js'
 import { benchOptions, phaseArg, ratio, reportPhase, runPhase, timeShell } from './pg-to-pg.js'
+import { tuneHeapForThroughput } from '../src/cli/heap-tuning.js'
+
+// Every bench process runs with the heap setting of the `sluice` executable.
+tuneHeapForThroughput()
 
 const BENCH_ROWS = Number(process.env.BENCH_ROWS ?? 2_000_000)
 const MY_DB = 'sluice_bench_my'

@@ -19,6 +19,10 @@ import { runAttempt } from '../src/engine/index.js'
 import type { ConfiguredCatalog, StateMessage } from '../src/protocol/index.js'
 import { PostgresDestination, PostgresSource } from '../src/connectors/postgres/index.js'
 import { benchOptions, phaseArg, ratio, runPhase, timeShell, type PhaseResult } from './pg-to-pg.js'
+import { tuneHeapForThroughput } from '../src/cli/heap-tuning.js'
+
+// Every bench process runs with the heap setting of the `sluice` executable.
+tuneHeapForThroughput()
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 2_000_000)
 const UPDATES = Number(process.env.BENCH_UPDATES ?? 1_000_000)

@@ -8,6 +8,10 @@ import { rm, readdir, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { LocalFilesDestination } from '../src/connectors/local-files/index.js'
 import { BENCH_ROWS, SRC_DB, phaseArg, prepareSource, ratio, reportPhase, runPhase, sluiceFullRefresh, timeShell } from './pg-to-pg.js'
+import { tuneHeapForThroughput } from '../src/cli/heap-tuning.js'
+
+// Every bench process runs with the heap setting of the `sluice` executable.
+tuneHeapForThroughput()
 
 async function sizeOf(dir: string): Promise<number> {
   let total = 0

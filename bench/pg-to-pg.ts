@@ -14,6 +14,10 @@ import pg from 'pg'
 import { runAttempt } from '../src/engine/index.js'
 import type { ConfiguredCatalog, Destination, RunOptions } from '../src/protocol/index.js'
 import { PostgresDestination, PostgresSource } from '../src/connectors/postgres/index.js'
+import { tuneHeapForThroughput } from '../src/cli/heap-tuning.js'
+
+// Every bench process runs with the heap setting of the `sluice` executable.
+tuneHeapForThroughput()
 
 export const BENCH_ROWS = Number(process.env.BENCH_ROWS ?? 2_000_000)
 export const SRC_DB = 'sluice_bench_src'

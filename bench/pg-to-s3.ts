@@ -31,6 +31,10 @@ import { s3Definition } from '../src/connectors/s3/index.js'
 import { createS3Client, SYNC_CLIENT, translateS3Error } from '../src/connectors/s3/s3-client.js'
 import { S3ObjectStore } from '../src/connectors/s3/s3-object-store.js'
 import { runAttempt } from '../src/engine/index.js'
+import { tuneHeapForThroughput } from '../src/cli/heap-tuning.js'
+
+// Every bench process runs with the heap setting of the `sluice` executable.
+tuneHeapForThroughput()
 
 const DATABASE = 'sluice_bench_s3'
 const TABLE = 'bench_rows'

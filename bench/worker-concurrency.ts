@@ -18,6 +18,10 @@ import { SecretService } from '../src/secrets/secret-service.js'
 import { openPostgresStores, type PostgresStores } from '../src/store/postgres/index.js'
 import { Worker } from '../src/worker/worker.js'
 import { createTestDatabase } from '../test/scale/pg-test-database.js'
+import { tuneHeapForThroughput } from '../src/cli/heap-tuning.js'
+
+// Every bench process runs with the heap setting of the `sluice` executable.
+tuneHeapForThroughput()
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`)

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
-import { main } from '../dist/src/cli/main.js'
+import { tuneHeapForThroughput } from '../dist/src/cli/heap-tuning.js'
 
+tuneHeapForThroughput()
+const { main } = await import('../dist/src/cli/main.js')
 await main(process.argv)
