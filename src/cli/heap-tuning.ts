@@ -9,7 +9,7 @@ import { setFlagsFromString } from 'node:v8'
  * and from the moment the young generation has grown to its largest, nearly every scavenge
  * starts a full mark-compact. External -> Postgres at 2,000,000 records ran 72-83 of them; with
  * this setting 12-20, and sluice's CPU fell from 8.3-8.9 to 5.9-6.7 s, its wall time from
- * 12.3-13.0 to 10.8-12.3 s, at a peak RSS of 157-172 instead of 141-145 MiB (docs/limits.md).
+ * 12.3-13.0 to 10.8-12.3 s, at a peak RSS of 157-172 instead of 141-145 MiB (docs/deployment.md).
  */
 export const OLD_GENERATION_GROWING_PERCENT = 300
 
