@@ -11,7 +11,7 @@ import { setFlagsFromString } from 'node:v8'
  * this setting 12-20, and sluice's CPU fell from 8.3-8.9 to 5.9-6.7 s, its wall time from
  * 12.3-13.0 to 10.8-12.3 s, at a peak RSS of 157-172 instead of 141-145 MiB (docs/deployment.md).
  */
-export const OLD_GENERATION_GROWING_PERCENT = 300
+const OLD_GENERATION_GROWING_PERCENT = 300
 
 /**
  * Sets the old generation's growing factor for this process; called first thing by the
