@@ -81,7 +81,8 @@ function projectChanges(changes: ReadonlyMap<number, RecordChange[]>, keep: Read
  * The batch the destination gets: under the destination's stream descriptor and, when `keep`
  * is given (a field selection), with only those top-level fields in every view. Nothing is
  * copied up front: rows and columns are projected when the destination asks for them, COPY
- * text when it reads `pgCopyText` (and passed as is when it has no other column). The
+ * text when it reads `pgCopyText` (and passed as is when it has no other column, with its
+ * constant columns apart when the batch has them). The
  * producer's Airbyte RECORD lines travel only when the stream keeps its name and every field,
  * since they name the stream and carry every field.
  */
@@ -98,10 +99,16 @@ export function mapBatch(batch: RecordBatch, stream: StreamDescriptor, keep: Rea
   const hint = batch.initialSnapshot
   if (hint !== undefined && (keep === undefined || hint.uniqueKey.every((c) => keep.has(c)))) mapped.initialSnapshot = hint
   const columns = batch.columns
-  const copy = batch.pgCopyText
+  const split = batch.pgCopyTextWithConstants
+  // A batch with constants builds its pgCopyText when first read: read only when needed.
+  const copyColumns = split ? [...split.lead.columns, ...split.constants.map((c) => c.name)] : batch.pgCopyText?.columns
+  const passCopyText = (): void => {
+    Object.defineProperty(mapped, 'pgCopyText', { enumerable: true, get: () => batch.pgCopyText })
+    if (split !== undefined) mapped.pgCopyTextWithConstants = split
+  }
   if (keep === undefined) {
     if (columns !== undefined) mapped.columns = () => columns.call(batch)
-    if (copy !== undefined) mapped.pgCopyText = copy
+    if (copyColumns !== undefined) passCopyText()
     if (batch.changes !== undefined) mapped.changes = batch.changes
     return mapped
   }
@@ -111,11 +118,11 @@ export function mapBatch(batch: RecordBatch, stream: StreamDescriptor, keep: Rea
     let projected: ColumnarRecords | undefined
     mapped.columns = () => (projected ??= projectColumns(columns.call(batch), keep))
   }
-  if (copy !== undefined) {
-    if (copy.columns.every((c) => keep.has(c))) mapped.pgCopyText = copy
-    else if (copy.columns.some((c) => keep.has(c))) {
+  if (copyColumns !== undefined) {
+    if (copyColumns.every((c) => keep.has(c))) passCopyText()
+    else if (copyColumns.some((c) => keep.has(c))) {
       let projected: PgCopyText | undefined
-      Object.defineProperty(mapped, 'pgCopyText', { enumerable: true, get: () => (projected ??= projectCopyText(copy, keep)) })
+      Object.defineProperty(mapped, 'pgCopyText', { enumerable: true, get: () => (projected ??= projectCopyText(batch.pgCopyText!, keep)) })
     }
   }
   if (batch.changes !== undefined) {

@@ -1,5 +1,5 @@
-import type { ColumnarRecords, RecordBatch, RecordChange, RecordData, RecordValue, StreamDescriptor } from '../protocol/index.js'
-import { unescapeCopy } from './copy-text.js'
+import type { ColumnarRecords, ConstantColumn, PgCopyText, RecordBatch, RecordChange, RecordData, RecordValue, StreamDescriptor } from '../protocol/index.js'
+import { escapeCopy, unescapeCopy } from './copy-text.js'
 
 /**
  * COPY text fields as record values, the way the Postgres source defines them (numeric and int8
@@ -262,4 +262,77 @@ export function copyTextBatch(
   }
   if (changes) batch.changes = changes
   return batch
+}
+
+/**
+ * A RecordBatch over COPY text of its leading columns (`data`, `count` lines) whose trailing
+ * `constants` hold one value in every row: `pgCopyTextWithConstants` carries the two parts;
+ * `pgCopyText` (the lines with the constants' fields appended) is built on its first read, and
+ * rows and columns are decoded only if a destination asks. `names`, `pgTypes` and `decoders`
+ * are the leading columns'.
+ */
+export function copyTextBatchWithConstants(
+  stream: StreamDescriptor,
+  names: string[],
+  pgTypes: string[],
+  decoders: readonly FieldDecoder[],
+  constants: ConstantColumn[],
+  constantDecoders: readonly FieldDecoder[],
+  data: Buffer,
+  count: number,
+): RecordBatch {
+  const fields = constants.map((c) => (c.value === null ? '\\N' : escapeCopy(c.value)))
+  const suffix = Buffer.from((names.length > 0 ? '\t' : '') + fields.join('\t'), 'utf8')
+  const allNames = [...names, ...constants.map((c) => c.name)]
+  const lead: PgCopyText = { columns: names, pgTypes, data }
+  let whole: PgCopyText | undefined
+  let rowsCache: RecordData[] | undefined
+  let columnsCache: ColumnarRecords | undefined
+  const batch: RecordBatch = {
+    type: 'RECORD_BATCH',
+    stream,
+    emittedAt: Date.now(),
+    count,
+    bytes: data.length + count * suffix.length,
+    get pgCopyText(): PgCopyText {
+      whole ??= { columns: allNames, pgTypes: [...pgTypes, ...constants.map((c) => c.pgType)], data: appendToLines(data, count, suffix) }
+      return whole
+    },
+    pgCopyTextWithConstants: { lead, constants },
+    rows() {
+      if (!rowsCache) {
+        const cols = batch.columns!().columns
+        const out: RecordData[] = new Array(count)
+        for (let r = 0; r < count; r++) {
+          const row: RecordData = {}
+          for (let i = 0; i < allNames.length; i++) row[allNames[i]!] = cols[i]![r] as RecordValue
+          out[r] = row
+        }
+        rowsCache = out
+      }
+      return rowsCache
+    },
+    columns() {
+      columnsCache ??= {
+        names: allNames,
+        columns: [...decodeColumns(data, decoders), ...fields.map((f, i) => new Array<unknown>(count).fill(constantDecoders[i]!(f)))],
+      }
+      return columnsCache
+    },
+  }
+  return batch
+}
+
+/** COPY text lines (`count` of them) each extended by `suffix` before its newline. */
+function appendToLines(data: Buffer, count: number, suffix: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(data.length + count * suffix.length)
+  let src = 0
+  let dst = 0
+  for (let nl = data.indexOf(10); nl !== -1; nl = data.indexOf(10, src)) {
+    dst += data.copy(out, dst, src, nl)
+    dst += suffix.copy(out, dst)
+    out[dst++] = 10
+    src = nl + 1
+  }
+  return out
 }

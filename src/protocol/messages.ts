@@ -33,6 +33,26 @@ export interface PgCopyText {
   data: Buffer
 }
 
+/** A column holding one value in every row of a batch. */
+export interface ConstantColumn {
+  name: string
+  /** Postgres type name (`format_type` output). */
+  pgType: string
+  /** The value as its COPY text field would carry it, unescaped; null for NULL. */
+  value: string | null
+}
+
+/**
+ * The rows of a batch's `pgCopyText` in two parts: COPY text of the leading columns, and the
+ * trailing `constants`, whose values every row shares. A destination that can give a column one
+ * value for many rows (a Postgres column default) loads fewer bytes from it than from
+ * `pgCopyText`, which a batch carrying this builds only when asked.
+ */
+export interface PgCopyTextWithConstants {
+  lead: PgCopyText
+  constants: ConstantColumn[]
+}
+
 /**
  * A source's promise about the rows of an initial snapshot (a stream's first full copy before
  * its changes): batches of one read carrying the same `scope` were read in one consistent
@@ -64,6 +84,8 @@ export interface RecordBatch {
   rows(): RecordData[]
   columns?(): ColumnarRecords
   pgCopyText?: PgCopyText
+  /** `pgCopyText` with its trailing constant columns apart (see the type); never without `pgCopyText`. */
+  pgCopyTextWithConstants?: PgCopyTextWithConstants
   /**
    * Airbyte RECORD message lines (one JSON message per line, each ending in a newline) for
    * exactly these records, with the batch's stream and namespace in them. An Airbyte-protocol

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { mapBatch, projectCopyText } from '../../src/engine/batch-mapping.js'
+import { copyTextBatchWithConstants, fieldDecoder } from '../../src/formats/copy-text-values.js'
 import { runAttempt } from '../../src/engine/index.js'
 import { rowBatch, streamKey, type Destination, type RecordBatch, type Source } from '../../src/protocol/index.js'
 import { attemptInput, catalogOf, sandbox, testDestination, testSource } from './engine-helpers.js'
@@ -49,6 +50,33 @@ test('a projected batch: rows, columns and COPY text lose the unselected fields,
   const noneKept = mapBatch({ ...rowBatch(items, [{ secret: 1 }]), pgCopyText: { columns: ['secret'], pgTypes: ['integer'], data: Buffer.from('1\n') } }, items, keep)
   assert.equal(noneKept.pgCopyText, undefined, 'no COPY text without columns: the destination uses rows')
   assert.deepEqual(noneKept.rows(), [{}])
+})
+
+test('a batch with constant columns keeps them apart through the engine; its whole COPY text is built only when read', () => {
+  const int = fieldDecoder({ baseType: 'int4', isArray: false })
+  const text = fieldDecoder({ baseType: 'text', isArray: false })
+  const make = (): RecordBatch =>
+    copyTextBatchWithConstants(items, ['id', 'name'], ['integer', 'text'], [int, text], [{ name: 'at', pgType: 'text', value: 'x' }], [text], Buffer.from('1\tAda\n'), 1)
+  let reads = 0
+  const counted = (): RecordBatch => {
+    const source = make()
+    const whole = Object.getOwnPropertyDescriptor(source, 'pgCopyText')!.get!
+    Object.defineProperty(source, 'pgCopyText', { get: () => (reads++, whole()) })
+    return source
+  }
+  const renamed = mapBatch(counted(), { name: 'raw_items', namespace: null }, undefined)
+  const allKept = mapBatch(counted(), items, new Set(['id', 'name', 'at']))
+  assert.equal(reads, 0, 'mapping reads no COPY text')
+  for (const batch of [renamed, allKept]) {
+    assert.deepEqual(batch.pgCopyTextWithConstants?.constants, [{ name: 'at', pgType: 'text', value: 'x' }])
+    assert.equal(batch.pgCopyText?.data.toString(), '1\tAda\tx\n')
+  }
+  const dropsConstant = mapBatch(make(), items, keep)
+  assert.equal(dropsConstant.pgCopyTextWithConstants, undefined)
+  assert.equal(dropsConstant.pgCopyText?.data.toString(), '1\tAda\n')
+  const dropsLead = mapBatch(make(), items, new Set(['id', 'at']))
+  assert.equal(dropsLead.pgCopyTextWithConstants, undefined)
+  assert.equal(dropsLead.pgCopyText?.data.toString(), '1\tx\n')
 })
 
 test('through the engine: only the selected fields reach the destination, the other streams are untouched', async (t) => {

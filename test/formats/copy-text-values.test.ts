@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { decodeColumns, decodeNumeric, fieldDecoder, parseArrayLiteral } from '../../src/formats/copy-text-values.js'
+import { copyTextBatchWithConstants, decodeColumns, decodeNumeric, fieldDecoder, parseArrayLiteral } from '../../src/formats/copy-text-values.js'
 
 test('array literals parse nested, quoted and NULL elements', () => {
   assert.deepEqual(parseArrayLiteral('{1,NULL,3}'), ['1', null, '3'])
@@ -53,4 +53,34 @@ test('numeric: the plain-literal fast path decides as the general rule does', ()
   assert.equal(decodeNumeric('1e5'), 100000)
   assert.equal(decodeNumeric('$1,234.50'), 1234.5)
   assert.equal(decodeNumeric('-Infinity'), null)
+})
+
+test('a batch with constant columns: the whole COPY text is built only when read, with every constant escaped on every line', () => {
+  const constants = [
+    { name: 'lsn', pgType: 'bigint', value: '42' },
+    { name: 'at', pgType: 'text', value: 'tab\there\\' },
+    { name: 'gone', pgType: 'text', value: null },
+  ]
+  const decoders = [fieldDecoder({ baseType: 'int4', isArray: false }), fieldDecoder({ baseType: 'text', isArray: false })]
+  const constantDecoders = [fieldDecoder({ baseType: 'int8', isArray: false }), fieldDecoder({ baseType: 'text', isArray: false }), fieldDecoder({ baseType: 'text', isArray: false })]
+  const lead = Buffer.from('1\ta\\nb\n2\t\\N\n')
+  const batch = copyTextBatchWithConstants({ name: 's', namespace: null }, ['id', 'v'], ['integer', 'text'], decoders, constants, constantDecoders, lead, 2)
+  const suffix = '\t42\ttab\\there\\\\\t\\N'
+  assert.equal(batch.bytes, lead.length + 2 * suffix.length)
+  assert.deepEqual(batch.pgCopyTextWithConstants, { lead: { columns: ['id', 'v'], pgTypes: ['integer', 'text'], data: lead }, constants })
+  const whole = batch.pgCopyText!
+  assert.equal(whole.data.toString(), `1\ta\\nb${suffix}\n2\t\\N${suffix}\n`)
+  assert.deepEqual(whole.columns, ['id', 'v', 'lsn', 'at', 'gone'])
+  assert.deepEqual(whole.pgTypes, ['integer', 'text', 'bigint', 'text', 'text'])
+  assert.equal(batch.pgCopyText, whole, 'built once')
+  assert.equal(whole.data.length, batch.bytes)
+  assert.deepEqual(batch.rows(), [
+    { id: 1, v: 'a\nb', lsn: 42, at: 'tab\there\\', gone: null },
+    { id: 2, v: null, lsn: 42, at: 'tab\there\\', gone: null },
+  ])
+  assert.deepEqual(batch.columns!().names, ['id', 'v', 'lsn', 'at', 'gone'])
+  // Lines without leading columns are the constants alone.
+  const bare = copyTextBatchWithConstants({ name: 's', namespace: null }, [], [], [], constants.slice(0, 1), constantDecoders.slice(0, 1), Buffer.from('\n\n'), 2)
+  assert.equal(bare.pgCopyText!.data.toString(), '42\n42\n')
+  assert.deepEqual(bare.rows(), [{ lsn: 42 }, { lsn: 42 }])
 })
