@@ -160,7 +160,7 @@ export function baseTypeName(pgType: string): string {
 }
 
 /** True when every column of the batch can be COPYed into its final column as is. */
-export function directCopyAllowed(copyText: PgCopyText, known: ReadonlyMap<string, { pgType: string; internal: InternalType }>): boolean {
+export function directCopyAllowed(copyText: Pick<PgCopyText, 'columns' | 'pgTypes'>, known: ReadonlyMap<string, { pgType: string; internal: InternalType }>): boolean {
   if (copyText.columns.length === 0) return false
   return copyText.columns.every((name, i) => {
     const col = known.get(name)

@@ -32,6 +32,15 @@ export interface ColumnPlan {
   stage: string
 }
 
+/** A final column added after the rows: `defaultSql` is every present row's value (a constant SQL expression; null for NULL). */
+export interface DeferredColumn {
+  name: string
+  ddl: string
+  defaultSql: string | null
+  /** Whether rows inserted later also take `defaultSql` (the Airbyte columns), or NULL. */
+  keepDefault: boolean
+}
+
 /** How the rows currently in a stream's staging table were encoded. */
 export type StageKind = { kind: 'rows' } | { kind: 'copy'; columns: string[]; pgTypes: string[]; signature: string }
 
@@ -62,6 +71,17 @@ export class PgStreamTable {
   snapshotDirect = false
   /** The target's `_airbyte_meta` and `_airbyte_generation_id` default to this write's values (set by setup). */
   airbyteDefaults = false
+  /**
+   * The target does not exist yet: this write creates it in its first data transaction, out of
+   * other sessions' sight until the commit (Direct Load dedup tables that setup found missing).
+   */
+  createPending = false
+  /**
+   * Columns the target was created without because every row COPYed into it so far has the same
+   * value in them: they are added with that value as the rows' own (a fast column default,
+   * nothing rewritten) before the target is indexed, committed or merged into.
+   */
+  deferredColumns: DeferredColumn[] | undefined
   /** The target's key index is still to be built (dedup tables this write found empty). */
   keyIndexPending = false
   /** The target was loaded and never analyzed: it is analyzed before the next merge into it. */

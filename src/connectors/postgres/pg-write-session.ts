@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { finished } from 'node:stream/promises'
 import { from as copyFrom } from 'pg-copy-streams'
-import type { RecordBatch, RunOptions } from '../../protocol/index.js'
+import type { PgCopyTextWithConstants, RecordBatch, RunOptions } from '../../protocol/index.js'
 import { streamLabel } from '../../protocol/index.js'
 import { isDataException } from './postgres-errors.js'
 import type { PgClient } from './pg-client.js'
@@ -13,7 +13,7 @@ import { directCopyAllowed } from './pg-destination-types.js'
 import { qualified, quoteIdent, quoteLiteral, suffixedName } from './pg-identifiers.js'
 import { keyJoin, loadMark, metaJson, newerThan, reappliesDeletes, safeCastFunction, sameRank, stageSignature, typedExpression } from './pg-load-sql.js'
 import { createRawTableSql, encodeRawRows, pendingRawRelation, RAW_COLUMNS, tombstoneIndexSql, type RawTablePlan } from './pg-raw-tables.js'
-import { AIRBYTE_COLUMNS, type ColumnPlan, type PgStreamTable, type StageKind } from './pg-stream-table.js'
+import { AIRBYTE_COLUMNS, type ColumnPlan, type DeferredColumn, type PgStreamTable, type StageKind } from './pg-stream-table.js'
 
 /**
  * The SQL work of one Postgres write on its single connection: table setup and schema
@@ -80,12 +80,81 @@ export class WriteSession {
   /**
    * The key index of a dedup table this write found empty is built after the rows an initial
    * snapshot COPYed into it (one sort instead of an index insert per row): in the transaction
-   * of the first commit, or before the first merge, whichever comes first.
+   * of the first commit, or before the first merge, whichever comes first. The table gets its
+   * missing columns first.
    */
   async #ensureKeyIndex(w: PgStreamTable): Promise<void> {
+    await this.#ensureTarget(w)
     if (!w.keyIndexPending) return
     await this.#q(`CREATE INDEX ON ${w.qualifiedTarget} (${w.pk.map((c) => quoteIdent(c.name)).join(', ')})`)
     w.keyIndexPending = false
+  }
+
+  /**
+   * Creates the target setup left to the data transaction, without the `deferred` columns
+   * (see `deferredColumns`). Nobody else sees the table before the commit: no lock of it waits.
+   */
+  async #createTarget(w: PgStreamTable, deferred: DeferredColumn[] = []): Promise<void> {
+    await this.begin()
+    const later = new Set(deferred.map((c) => c.name))
+    const defaults = airbyteDefaults(w)
+    const defs = [
+      ...w.columns.map((c) => ({ name: c.name, ddl: c.pgType })),
+      ...AIRBYTE_COLUMNS.map((c) => ({ name: c.name, ddl: c.ddl + (defaults.has(c.name) ? ` DEFAULT ${defaults.get(c.name)}` : '') })),
+    ].filter((c) => !later.has(c.name))
+    await this.#q(`CREATE TABLE ${w.qualifiedTarget} (${defs.map((c) => `${quoteIdent(c.name)} ${c.ddl}`).join(', ')})`)
+    w.createPending = false
+    w.deferredColumns = deferred.length > 0 ? deferred : undefined
+  }
+
+  /** Creates the target if it is still to be created; adds the columns it was created without. */
+  async #ensureTarget(w: PgStreamTable): Promise<void> {
+    if (w.createPending) await this.#createTarget(w)
+    const deferred = w.deferredColumns
+    if (deferred === undefined) return
+    const t = w.qualifiedTarget
+    // A constant default of a column added to rows already there is stored once in the
+    // catalog as their value (no rewrite, no bytes per row); dropping it later keeps theirs.
+    await this.#q(`ALTER TABLE ${t} ${deferred.map((c) => `ADD COLUMN ${quoteIdent(c.name)} ${c.ddl}${c.defaultSql === null ? '' : ` DEFAULT ${c.defaultSql}`}`).join(', ')}`)
+    const dropped = deferred.filter((c) => c.defaultSql !== null && !c.keepDefault)
+    if (dropped.length > 0) await this.#q(`ALTER TABLE ${t} ${dropped.map((c) => `ALTER COLUMN ${quoteIdent(c.name)} DROP DEFAULT`).join(', ')}`)
+    w.deferredColumns = undefined
+  }
+
+  /**
+   * True when the target can go without the batch's constant columns for now: they are added
+   * after the rows (`#ensureTarget`). The target is created so if it is still to be created and
+   * every constant is valid input of its column; a target created so takes the batches whose
+   * constants are the same.
+   */
+  async #defersConstants(w: PgStreamTable, split: PgCopyTextWithConstants, known: ReadonlyMap<string, ColumnPlan>): Promise<boolean> {
+    const deferred: DeferredColumn[] = split.constants.map((c) => {
+      const col = known.get(c.name)!
+      return { name: col.name, ddl: col.pgType, defaultSql: c.value === null ? null : `${quoteLiteral(c.value)}::${col.pgType}`, keepDefault: false }
+    })
+    if (!w.createPending) {
+      const pending = w.deferredColumns
+      return pending !== undefined && deferred.every((c) => pending.some((p) => p.name === c.name && p.defaultSql === c.defaultSql))
+    }
+    const checked = deferred.flatMap((c) => (c.defaultSql === null ? [] : [c.defaultSql]))
+    if (checked.length > 0) {
+      await this.#q('SAVEPOINT sluice_constants')
+      try {
+        await this.#q(`SELECT ${checked.join(', ')}`)
+        await this.#q('RELEASE SAVEPOINT sluice_constants')
+      } catch (err) {
+        if (!isDataException(err)) throw err
+        await this.#q('ROLLBACK TO SAVEPOINT sluice_constants')
+        return false
+      }
+    }
+    const defaults = airbyteDefaults(w)
+    for (const c of AIRBYTE_COLUMNS) {
+      const defaultSql = defaults.get(c.name)
+      if (defaultSql !== undefined) deferred.push({ name: c.name, ddl: c.ddl, defaultSql, keepDefault: true })
+    }
+    await this.#createTarget(w, deferred)
+    return true
   }
 
   /** Creates schema, final or temporary table and staging table; evolves the final table's columns. */
@@ -100,7 +169,17 @@ export class WriteSession {
       [w.qualifiedTarget],
     )
     const created = existing.rows.length === 0
-    if (created) {
+    // Constant per write: the direct COPY path leaves these two columns to their defaults. Only
+    // on a table this write creates (the temporary table, or a dedup table an initial snapshot
+    // may be COPYed into): an ALTER on a live final table would wait for (and queue readers
+    // behind) its readers' locks.
+    w.airbyteDefaults = w.truncate || (created && w.dedup && !w.raw)
+    if (created && w.dedup && !w.raw) {
+      // Created by the first data transaction (#createTarget), which may leave out the columns
+      // an initial snapshot holds constant.
+      w.createPending = true
+      w.keyIndexPending = true
+    } else if (created) {
       const defs = [
         ...w.columns.map((c) => `${quoteIdent(c.name)} ${c.pgType}`),
         ...AIRBYTE_COLUMNS.map((c) => `${quoteIdent(c.name)} ${c.ddl}`),
@@ -112,15 +191,9 @@ export class WriteSession {
     } else {
       await this.#evolve(w, new Map(existing.rows.map((r) => [String(r.name), String(r.type)])))
     }
-    // Constant per write: the direct COPY path leaves these two columns to their defaults. Only
-    // on a table this write created (the temporary table, or a dedup table an initial snapshot
-    // may be COPYed into): an ALTER on a live final table would wait for (and queue readers
-    // behind) its readers' locks.
-    w.airbyteDefaults = w.truncate || (created && w.dedup && !w.raw)
-    if (w.airbyteDefaults) {
+    if (w.airbyteDefaults && !w.createPending) {
       await this.#q(
-        `ALTER TABLE ${w.qualifiedTarget} ALTER COLUMN _airbyte_meta SET DEFAULT ${quoteLiteral(metaJson(w))}::jsonb, ` +
-          `ALTER COLUMN _airbyte_generation_id SET DEFAULT ${Number(w.cs.generationId) || 0}`,
+        `ALTER TABLE ${w.qualifiedTarget} ${[...airbyteDefaults(w)].map(([name, sql]) => `ALTER COLUMN ${name} SET DEFAULT ${sql}`).join(', ')}`,
       )
     }
     const stageCols = [
@@ -133,7 +206,10 @@ export class WriteSession {
     await this.#q(`CREATE TEMP TABLE ${quoteIdent(w.stageTable)} (${stageCols.join(', ')})`)
     if (w.dedup) {
       await this.#q(`DROP TABLE IF EXISTS pg_temp.${quoteIdent(w.typedTable)}`)
-      await this.#q(`CREATE TEMP TABLE ${quoteIdent(w.typedTable)} AS SELECT * FROM ${w.qualifiedTarget} WITH NO DATA`)
+      const like = w.createPending
+        ? `(${[...w.columns.map((c) => `${quoteIdent(c.name)} ${c.pgType}`), ...AIRBYTE_COLUMNS.map((c) => `${quoteIdent(c.name)} ${c.type}`)].join(', ')})`
+        : `AS SELECT * FROM ${w.qualifiedTarget} WITH NO DATA`
+      await this.#q(`CREATE TEMP TABLE ${quoteIdent(w.typedTable)} ${like}`)
     }
     if (w.raw) await this.#setupRaw(w, w.raw)
     else if (w.dedup && !created) {
@@ -445,7 +521,11 @@ export class WriteSession {
   async loadInitialSnapshot(w: PgStreamTable, batch: RecordBatch): Promise<boolean> {
     if (!w.snapshotDirect) return false
     const hint = batch.initialSnapshot
-    const copyText = batch.pgCopyText
+    const split = batch.pgCopyTextWithConstants
+    // The columns and types of pgCopyText, without building it for a batch with constants.
+    const shape = split
+      ? { columns: [...split.lead.columns, ...split.constants.map((c) => c.name)], pgTypes: [...split.lead.pgTypes, ...split.constants.map((c) => c.pgType)] }
+      : batch.pgCopyText
     const known = new Map(w.columns.map((c) => [c.source, c]))
     const eligible =
       hint !== undefined &&
@@ -454,12 +534,15 @@ export class WriteSession {
       hint.uniqueKey.every((c) => w.pk.some((p) => p.source === c)) &&
       !w.staged &&
       !batch.changes &&
-      copyText !== undefined &&
-      directCopyAllowed(copyText, known)
+      shape !== undefined &&
+      directCopyAllowed(shape, known)
     if (!eligible) {
       w.snapshotDirect = false
       return false
     }
+    const deferring = split !== undefined && split.lead.columns.length > 0 && (await this.#defersConstants(w, split, known))
+    if (!deferring) await this.#ensureTarget(w)
+    const copyText = deferring ? split.lead : batch.pgCopyText!
     const names = copyText.columns.map((c) => known.get(c)!.name)
     const encode = (constants: string): Buffer => {
       const data = appendAirbyteColumns(copyText.data, batch.emittedAt, constants, this.#scratch)
@@ -610,6 +693,17 @@ export class WriteSession {
     await this.#q(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${typed}${live}`)
     await this.#q(`TRUNCATE ${typed}`)
   }
+}
+
+/**
+ * The defaults of `_airbyte_meta` and `_airbyte_generation_id` (SQL by column name) on the
+ * targets a write creates: the write's own values, which its direct COPYs leave to them.
+ */
+function airbyteDefaults(w: PgStreamTable): Map<string, string> {
+  return new Map([
+    ['_airbyte_meta', `${quoteLiteral(metaJson(w))}::jsonb`],
+    ['_airbyte_generation_id', String(Number(w.cs.generationId) || 0)],
+  ])
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   type StateMessage,
 } from '../../../src/protocol/index.js'
 import { streamKey } from '../../../src/protocol/index.js'
+import { copyTextBatchWithConstants, fieldDecoder } from '../../../src/formats/copy-text-values.js'
 import { PostgresSource } from '../../../src/connectors/postgres/postgres-source.js'
 import { PostgresDestination } from '../../../src/connectors/postgres/postgres-destination.js'
 import { createTestDatabase, memoryLogger, runOptions, type TestDatabase } from '../../helpers/pg.js'
@@ -110,6 +111,92 @@ describe('destination: batches with an initial-snapshot hint', () => {
     ])
     const meta = await db.query(`SELECT DISTINCT _airbyte_meta::text AS m, _airbyte_generation_id AS g FROM dh.fresh`)
     assert.deepEqual(meta.rows, [{ m: '{"changes": [], "sync_id": 3}', g: '1' }])
+  })
+
+  /** A snapshot batch of rows [id, v] whose `_ab_cdc_lsn` (and NULL `_ab_cdc_deleted_at`) travel apart, as the CDC source sends them. */
+  const constantBatch = (name: string, rows: Array<[number, string | null]>, lsn: string, scope: string): DestinationMessage => {
+    const text = fieldDecoder({ baseType: 'text', isArray: false })
+    const made = copyTextBatchWithConstants(
+      { name, namespace: null },
+      ['id', 'v'],
+      ['integer', 'text'],
+      [fieldDecoder({ baseType: 'int4', isArray: false }), text],
+      [
+        { name: '_ab_cdc_lsn', pgType: 'bigint', value: lsn },
+        { name: '_ab_cdc_deleted_at', pgType: 'text', value: null },
+      ],
+      [fieldDecoder({ baseType: 'int8', isArray: false }), text],
+      Buffer.from(rows.map((r) => `${r[0]}\t${cell(r[1])}\n`).join('')),
+      rows.length,
+    )
+    made.emittedAt = clock++
+    made.initialSnapshot = { scope, uniqueKey: ['id'] }
+    return made
+  }
+  /** Per column of dh.<name>: whether its rows take their value from the catalog, and its default. */
+  const columnStorage = async (name: string) =>
+    Object.fromEntries(
+      (
+        await db.query(
+          `SELECT a.attname, a.atthasmissing, pg_get_expr(d.adbin, d.adrelid) AS def FROM pg_attribute a
+           LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+           WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped`,
+          [`dh.${name}`],
+        )
+      ).rows.map((r) => [r.attname, { missing: r.atthasmissing, default: r.def }]),
+    )
+
+  test('constant columns of a snapshot are added after its rows, as their value in the catalog: none stored per row, none left as a default', async () => {
+    const edge = EDGE.map((v, i): [number, string | null] => [i + 1, v])
+    const logs = await write('constants', [
+      constantBatch('constants', edge.slice(0, 4), '10', 'A'),
+      constantBatch('constants', edge.slice(4), '10', 'A'),
+      state('constants', 1),
+      // After the commit the table has the columns: the rest of the scope is COPYed whole.
+      constantBatch('constants', [[20, 'after commit']], '10', 'A'),
+      state('constants', 2),
+      batch('constants', [[2, 'updated', 20, null], [3, null, 21, '2026-01-01T00:00:00Z']]),
+      state('constants', 3),
+    ])
+    assert.equal(logs.filter((l) => DIRECT.test(l)).length, 1, logs.join('\n'))
+    assert.deepEqual(await table('constants'), [
+      [1, EDGE[0], 10],
+      [2, 'updated', 20],
+      ...edge.slice(3).map((r) => [r[0], r[1], 10]),
+      [20, 'after commit', 10],
+    ])
+    const storage = await columnStorage('constants')
+    assert.deepEqual(storage._ab_cdc_lsn, { missing: true, default: null })
+    assert.deepEqual(storage._ab_cdc_deleted_at, { missing: false, default: null })
+    assert.deepEqual(storage._airbyte_meta, { missing: true, default: `'{"changes": [], "sync_id": 3}'::jsonb` })
+    assert.deepEqual(storage._airbyte_generation_id, { missing: true, default: '1' })
+    assert.deepEqual(storage.v, { missing: false, default: null })
+    const meta = await db.query(`SELECT DISTINCT _airbyte_meta::text AS m, _airbyte_generation_id AS g, _ab_cdc_deleted_at AS d FROM dh.constants`)
+    assert.deepEqual(meta.rows, [{ m: '{"changes": [], "sync_id": 3}', g: '1', d: null }])
+    const keyIndexes = await db.query(`SELECT indexdef FROM pg_indexes WHERE schemaname = 'dh' AND tablename = 'constants'`)
+    assert.deepEqual(keyIndexes.rows.map((r) => r.indexdef), ['CREATE INDEX constants_id_idx ON dh.constants USING btree (id)'])
+  })
+
+  test('constants that change within a scope, a table that exists empty, a constant its column cannot take: every row gets its own value', async () => {
+    await write('shifting', [
+      constantBatch('shifting', [[1, 'a'], [2, 'b']], '10', 'A'),
+      constantBatch('shifting', [[3, 'c']], '11', 'A'),
+      state('shifting', 1),
+    ])
+    assert.deepEqual(await table('shifting'), [[1, 'a', 10], [2, 'b', 10], [3, 'c', 11]])
+    assert.equal((await columnStorage('shifting'))._ab_cdc_lsn!.missing, true)
+
+    await write('emptied', [constantBatch('emptied', [[1, 'a']], '10', 'A'), state('emptied', 1)])
+    await db.query(`DELETE FROM dh.emptied`)
+    const again = await write('emptied', [constantBatch('emptied', [[1, 'a'], [2, 'b']], '12', 'B'), state('emptied', 1)])
+    assert.equal(again.filter((l) => DIRECT.test(l)).length, 1, again.join('\n'))
+    assert.deepEqual(await table('emptied'), [[1, 'a', 12], [2, 'b', 12]])
+
+    // Not a bigint: the direct COPY fails too, and typing with safe casts NULLs the value with a change.
+    const logs = await write('badconst', [constantBatch('badconst', [[1, 'a']], 'not a number', 'A'), state('badconst', 1)])
+    assert.equal(logs.filter((l) => DIRECT.test(l)).length, 0, logs.join('\n'))
+    const bad = await db.query(`SELECT id, v, _ab_cdc_lsn AS lsn, _airbyte_meta->'changes' AS changes FROM dh.badconst`)
+    assert.deepEqual(bad.rows, [{ id: '1', v: 'a', lsn: null, changes: [{ field: '_ab_cdc_lsn', change: 'NULLED', reason: 'DESTINATION_TYPECAST_ERROR' }] }])
   })
 
   test('a table holding rows when the write begins (a retry after a committed chunk) merges hinted rows: no duplicates', async () => {
