@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
-import type { InitialSnapshotHint, RecordBatch, SourceMessage } from '../../protocol/index.js'
+import type { ConstantColumn, InitialSnapshotHint, SourceMessage } from '../../protocol/index.js'
 import { countCopyRows } from '../../formats/copy-text.js'
-import { copyBatch, fieldDecoders, readCopy, stateMessage, type CopyCutter } from './pg-copy-read.js'
+import { copyTextBatchWithConstants } from '../../formats/copy-text-values.js'
+import { fieldDecoders, readCopy, stateMessage, type CopyCutter } from './pg-copy-read.js'
 import { hasCtidPages, readCtidChunks, type CtidPosition } from './pg-ctid-chunks.js'
-import { quoteLiteral } from './pg-identifiers.js'
 import { parseLsn } from './pg-replication-stream.js'
 import type { PgColumn } from './pg-source-types.js'
 import type { PgStreamRead } from './pg-stream-read.js'
@@ -80,18 +80,20 @@ export async function* readCdcSnapshot(
 ): AsyncGenerator<SourceMessage, CdcStreamState> {
   const { table, stream } = read
   const snapshot = state.snapshot
-  // Literals, not current_setting() (evaluated per row: it added 40 % to the server's COPY
-  // time). The LSN is a parsed number; the start time is quoted.
-  const columns = [...read.columns, ...CDC_META_COLUMNS]
-  const select =
-    `${read.selectList}, ${parseLsn(snapshot.label_lsn)}::bigint AS "_ab_cdc_lsn", ` +
-    `${quoteLiteral(snapshot.started_at)}::text AS "_ab_cdc_updated_at", NULL::text AS "_ab_cdc_deleted_at"`
-  const decoders = fieldDecoders(columns)
+  // The three change columns hold one value per snapshot: the server copies the table's own
+  // columns, as a Standard read does, and the batches carry the three apart.
+  const values = [String(parseLsn(snapshot.label_lsn)), snapshot.started_at, null]
+  const constants: ConstantColumn[] = CDC_META_COLUMNS.map((c, i) => ({ name: c.name, pgType: c.pgType, value: values[i] ?? null }))
+  const select = read.selectList
+  const names = read.columns.map((c) => c.name)
+  const pgTypes = read.columns.map((c) => c.pgType)
+  const decoders = fieldDecoders(read.columns)
+  const constantDecoders = fieldDecoders(CDC_META_COLUMNS)
   const uniqueKey = uniqueKeyOf(read)
   const cutter = (): CopyCutter => {
     const hint: InitialSnapshotHint | undefined = uniqueKey && { scope: randomUUID(), uniqueKey }
     return (data) => {
-      const batch: RecordBatch = copyBatch(stream, columns, decoders, data, countCopyRows(data))
+      const batch = copyTextBatchWithConstants(stream, names, pgTypes, decoders, constants, constantDecoders, data, countCopyRows(data))
       if (hint) batch.initialSnapshot = hint
       return [batch]
     }
