@@ -199,6 +199,15 @@ describe('destination: batches with an initial-snapshot hint', () => {
     assert.deepEqual(bad.rows, [{ id: '1', v: 'a', lsn: null, changes: [{ field: '_ab_cdc_lsn', change: 'NULLED', reason: 'DESTINATION_TYPECAST_ERROR' }] }])
   })
 
+  test('a dedup table is created by the first commit, also by a write without records, with its key index', async () => {
+    await write('norecords', [state('norecords', 1)])
+    const before = await db.query(`SELECT to_regclass('dh.norecords') IS NULL AS missing`)
+    assert.equal(before.rows[0]!.missing, true, 'nothing committed, no stream completed: no table yet')
+    await write('norecords', [state('norecords', 1), { type: 'STREAM_STATUS', stream: { name: 'norecords', namespace: null }, status: 'COMPLETE' }])
+    const made = await db.query(`SELECT indexdef FROM pg_indexes WHERE schemaname = 'dh' AND tablename = 'norecords'`)
+    assert.deepEqual(made.rows.map((r) => r.indexdef), ['CREATE INDEX norecords_id_idx ON dh.norecords USING btree (id)'])
+  })
+
   test('a table holding rows when the write begins (a retry after a committed chunk) merges hinted rows: no duplicates', async () => {
     await write('retry', [batch('retry', [[1, 'a', 10, null], [2, 'b', 10, null]], 'A'), state('retry', 1)])
     // The state was never saved: the retry reads the snapshot again, under a new scope.
