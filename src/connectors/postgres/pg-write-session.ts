@@ -67,6 +67,8 @@ export class WriteSession {
   /** Types every staged row into its final table, then commits (STATE may follow). */
   async commit(writers: Iterable<PgStreamTable>): Promise<void> {
     for (const w of writers) {
+      // Nothing for it yet: created by its first batch (a snapshot may defer columns) or its completion.
+      if (w.createPending && !w.staged) continue
       await this.#ensureKeyIndex(w)
       // Truncate syncs type once, on COMPLETE, into the table swapped in then (semantics §3.6).
       if (w.raw && !w.truncate && (w.rawNew || w.rawUnloaded)) await this.typeAndDedupe(w)

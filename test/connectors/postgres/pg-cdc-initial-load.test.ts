@@ -74,12 +74,13 @@ describe('destination: batches with an initial-snapshot hint', () => {
     ...(scope === undefined ? {} : { initialSnapshot: { scope, uniqueKey } }),
   })
   const state = (name: string, n: number): StateMessage => ({ type: 'STATE', stream: { name, namespace: null }, data: { n } })
-  async function write(name: string, input: DestinationMessage[]): Promise<string[]> {
+  async function write(name: string | string[], input: DestinationMessage[]): Promise<string[]> {
     const options: RunOptions = { ...runOptions(), logger: memoryLogger() }
     async function* messages(): AsyncGenerator<DestinationMessage> {
       yield* input
     }
-    for await (const echoed of destination.write({ ...db.config, schema: 'dh' }, catalog(name), messages(), options)) assert.equal(echoed.type, 'STATE')
+    const streams = (Array.isArray(name) ? name : [name]).flatMap((n) => catalog(n).streams)
+    for await (const echoed of destination.write({ ...db.config, schema: 'dh' }, { streams }, messages(), options)) assert.equal(echoed.type, 'STATE')
     return (options.logger as ReturnType<typeof memoryLogger>).lines
   }
   const table = async (name: string) =>
@@ -175,6 +176,19 @@ describe('destination: batches with an initial-snapshot hint', () => {
     assert.deepEqual(meta.rows, [{ m: '{"changes": [], "sync_id": 3}', g: '1', d: null }])
     const keyIndexes = await db.query(`SELECT indexdef FROM pg_indexes WHERE schemaname = 'dh' AND tablename = 'constants'`)
     assert.deepEqual(keyIndexes.rows.map((r) => r.indexdef), ['CREATE INDEX constants_id_idx ON dh.constants USING btree (id)'])
+  })
+
+  test('tables snapshotted one after the other in one write: a commit for the first does not create the second with every column', async () => {
+    await write(['first', 'second'], [
+      constantBatch('first', [[1, 'a']], '10', 'A'),
+      state('first', 1),
+      constantBatch('second', [[1, 'b']], '10', 'B'),
+      state('second', 1),
+    ])
+    assert.deepEqual(await table('first'), [[1, 'a', 10]])
+    assert.deepEqual(await table('second'), [[1, 'b', 10]])
+    assert.equal((await columnStorage('first'))._ab_cdc_lsn!.missing, true)
+    assert.equal((await columnStorage('second'))._ab_cdc_lsn!.missing, true)
   })
 
   test('constants that change within a scope, a table that exists empty, a constant its column cannot take: every row gets its own value', async () => {
