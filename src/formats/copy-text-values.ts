@@ -233,33 +233,8 @@ export function copyTextBatch(
   count: number,
   changes?: ReadonlyMap<number, RecordChange[]>,
 ): RecordBatch {
-  let rowsCache: RecordData[] | undefined
-  let columnsCache: ColumnarRecords | undefined
-  const batch: RecordBatch = {
-    type: 'RECORD_BATCH',
-    stream,
-    emittedAt: Date.now(),
-    count,
-    bytes: data.length,
-    pgCopyText: { columns: names, pgTypes, data },
-    rows() {
-      if (!rowsCache) {
-        const cols = batch.columns!().columns
-        const out: RecordData[] = new Array(count)
-        for (let r = 0; r < count; r++) {
-          const row: RecordData = {}
-          for (let i = 0; i < names.length; i++) row[names[i]!] = cols[i]![r] as RecordValue
-          out[r] = row
-        }
-        rowsCache = out
-      }
-      return rowsCache
-    },
-    columns() {
-      columnsCache ??= { names, columns: decodeColumns(data, decoders) }
-      return columnsCache
-    },
-  }
+  const batch = decodedLazily(stream, count, data.length, () => ({ names, columns: decodeColumns(data, decoders) }))
+  batch.pgCopyText = { columns: names, pgTypes, data }
   if (changes) batch.changes = changes
   return batch
 }
@@ -284,43 +259,48 @@ export function copyTextBatchWithConstants(
   const fields = constants.map((c) => (c.value === null ? '\\N' : escapeCopy(c.value)))
   const suffix = Buffer.from((names.length > 0 ? '\t' : '') + fields.join('\t'), 'utf8')
   const allNames = [...names, ...constants.map((c) => c.name)]
-  const lead: PgCopyText = { columns: names, pgTypes, data }
+  const batch = decodedLazily(stream, count, data.length + count * suffix.length, () => ({
+    names: allNames,
+    columns: [...decodeColumns(data, decoders), ...fields.map((f, i) => new Array<unknown>(count).fill(constantDecoders[i]!(f)))],
+  }))
   let whole: PgCopyText | undefined
+  Object.defineProperty(batch, 'pgCopyText', {
+    enumerable: true,
+    get: (): PgCopyText => {
+      whole ??= { columns: allNames, pgTypes: [...pgTypes, ...constants.map((c) => c.pgType)], data: appendToLines(data, count, suffix) }
+      return whole
+    },
+  })
+  batch.pgCopyTextWithConstants = { lead: { columns: names, pgTypes, data }, constants }
+  return batch
+}
+
+/** A batch whose columns are decoded on the first ask (`decode`) and rows built from them, both cached. */
+function decodedLazily(stream: StreamDescriptor, count: number, bytes: number, decode: () => ColumnarRecords): RecordBatch {
   let rowsCache: RecordData[] | undefined
   let columnsCache: ColumnarRecords | undefined
-  const batch: RecordBatch = {
+  const columns = (): ColumnarRecords => (columnsCache ??= decode())
+  return {
     type: 'RECORD_BATCH',
     stream,
     emittedAt: Date.now(),
     count,
-    bytes: data.length + count * suffix.length,
-    get pgCopyText(): PgCopyText {
-      whole ??= { columns: allNames, pgTypes: [...pgTypes, ...constants.map((c) => c.pgType)], data: appendToLines(data, count, suffix) }
-      return whole
-    },
-    pgCopyTextWithConstants: { lead, constants },
-    rows() {
-      if (!rowsCache) {
-        const cols = batch.columns!().columns
-        const out: RecordData[] = new Array(count)
-        for (let r = 0; r < count; r++) {
-          const row: RecordData = {}
-          for (let i = 0; i < allNames.length; i++) row[allNames[i]!] = cols[i]![r] as RecordValue
-          out[r] = row
-        }
-        rowsCache = out
-      }
-      return rowsCache
-    },
-    columns() {
-      columnsCache ??= {
-        names: allNames,
-        columns: [...decodeColumns(data, decoders), ...fields.map((f, i) => new Array<unknown>(count).fill(constantDecoders[i]!(f)))],
-      }
-      return columnsCache
-    },
+    bytes,
+    rows: () => (rowsCache ??= rowsOf(columns(), count)),
+    columns,
   }
-  return batch
+}
+
+/** One object per row of column-major records (`count` rows). */
+function rowsOf(records: ColumnarRecords, count: number): RecordData[] {
+  const { names, columns } = records
+  const out: RecordData[] = new Array(count)
+  for (let r = 0; r < count; r++) {
+    const row: RecordData = {}
+    for (let i = 0; i < names.length; i++) row[names[i]!] = columns[i]![r] as RecordValue
+    out[r] = row
+  }
+  return out
 }
 
 /** COPY text lines (`count` of them) each extended by `suffix` before its newline. */
