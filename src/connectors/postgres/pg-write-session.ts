@@ -93,34 +93,44 @@ export class WriteSession {
   }
 
   /**
-   * Creates the target setup left to the data transaction, without the `deferred` columns
-   * (see `deferredColumns`). Nobody else sees the table before the commit: no lock of it waits.
+   * Creates the target setup left to the data transaction, without `_airbyte_meta` and
+   * `_airbyte_generation_id` (one value per write, which the direct COPYs leave out) and the
+   * `constants` of a snapshot (see `deferredColumns`). Nobody else sees the table before the
+   * commit: no lock of it waits.
    */
-  async #createTarget(w: PgStreamTable, deferred: DeferredColumn[] = []): Promise<void> {
+  async #createTarget(w: PgStreamTable, constants: DeferredColumn[] = []): Promise<void> {
     await this.begin()
-    const later = new Set(deferred.map((c) => c.name))
     const defaults = airbyteDefaults(w)
-    const defs = [
-      ...w.columns.map((c) => ({ name: c.name, ddl: c.pgType })),
-      ...AIRBYTE_COLUMNS.map((c) => ({ name: c.name, ddl: c.ddl + (defaults.has(c.name) ? ` DEFAULT ${defaults.get(c.name)}` : '') })),
-    ].filter((c) => !later.has(c.name))
+    const deferred = [
+      ...constants,
+      ...AIRBYTE_COLUMNS.flatMap((c) => (defaults.has(c.name) ? [{ name: c.name, ddl: c.ddl, defaultSql: defaults.get(c.name)!, keepDefault: true }] : [])),
+    ]
+    const later = new Set(deferred.map((c) => c.name))
+    const defs = [...w.columns.map((c) => ({ name: c.name, ddl: c.pgType })), ...AIRBYTE_COLUMNS].filter((c) => !later.has(c.name))
     await this.#q(`CREATE TABLE ${w.qualifiedTarget} (${defs.map((c) => `${quoteIdent(c.name)} ${c.ddl}`).join(', ')})`)
     w.createPending = false
-    w.deferredColumns = deferred.length > 0 ? deferred : undefined
+    w.deferredColumns = deferred
   }
 
-  /** Creates the target if it is still to be created; adds the columns it was created without. */
-  async #ensureTarget(w: PgStreamTable): Promise<void> {
+  /**
+   * Creates the target if it is still to be created; adds the columns it was created without
+   * (`forCopy`: only a snapshot's constants, before a direct COPY that carries those columns;
+   * the Airbyte columns it leaves out can wait).
+   */
+  async #ensureTarget(w: PgStreamTable, forCopy = false): Promise<void> {
     if (w.createPending) await this.#createTarget(w)
-    const deferred = w.deferredColumns
-    if (deferred === undefined) return
+    const pending = w.deferredColumns
+    if (pending === undefined) return
+    const deferred = forCopy ? pending.filter((c) => !c.keepDefault) : pending
+    const left = pending.filter((c) => !deferred.includes(c))
+    w.deferredColumns = left.length > 0 ? left : undefined
+    if (deferred.length === 0) return
     const t = w.qualifiedTarget
     // A constant default of a column added to rows already there is stored once in the
     // catalog as their value (no rewrite, no bytes per row); dropping it later keeps theirs.
     await this.#q(`ALTER TABLE ${t} ${deferred.map((c) => `ADD COLUMN ${quoteIdent(c.name)} ${c.ddl}${c.defaultSql === null ? '' : ` DEFAULT ${c.defaultSql}`}`).join(', ')}`)
     const dropped = deferred.filter((c) => c.defaultSql !== null && !c.keepDefault)
     if (dropped.length > 0) await this.#q(`ALTER TABLE ${t} ${dropped.map((c) => `ALTER COLUMN ${quoteIdent(c.name)} DROP DEFAULT`).join(', ')}`)
-    w.deferredColumns = undefined
   }
 
   /**
@@ -135,8 +145,8 @@ export class WriteSession {
       return { name: col.name, ddl: col.pgType, defaultSql: c.value === null ? null : `${quoteLiteral(c.value)}::${col.pgType}`, keepDefault: false }
     })
     if (!w.createPending) {
-      const pending = w.deferredColumns
-      return pending !== undefined && deferred.every((c) => pending.some((p) => p.name === c.name && p.defaultSql === c.defaultSql))
+      const pending = w.deferredColumns ?? []
+      return deferred.every((c) => pending.some((p) => p.name === c.name && p.defaultSql === c.defaultSql))
     }
     const checked = deferred.flatMap((c) => (c.defaultSql === null ? [] : [c.defaultSql]))
     if (checked.length > 0) {
@@ -149,11 +159,6 @@ export class WriteSession {
         await this.#q('ROLLBACK TO SAVEPOINT sluice_constants')
         return false
       }
-    }
-    const defaults = airbyteDefaults(w)
-    for (const c of AIRBYTE_COLUMNS) {
-      const defaultSql = defaults.get(c.name)
-      if (defaultSql !== undefined) deferred.push({ name: c.name, ddl: c.ddl, defaultSql, keepDefault: true })
     }
     await this.#createTarget(w, deferred)
     return true
@@ -176,11 +181,11 @@ export class WriteSession {
     // may be COPYed into): an ALTER on a live final table would wait for (and queue readers
     // behind) its readers' locks.
     w.airbyteDefaults = w.truncate || (created && w.dedup && !w.raw)
-    if (created && w.dedup && !w.raw) {
-      // Created by the first data transaction (#createTarget), which may leave out the columns
-      // an initial snapshot holds constant.
+    if (created && w.airbyteDefaults && !w.raw) {
+      // Created by the first data transaction (#createTarget), which leaves out the columns
+      // the rows loaded first hold constant.
       w.createPending = true
-      w.keyIndexPending = true
+      w.keyIndexPending = w.dedup
     } else if (created) {
       const defs = [
         ...w.columns.map((c) => `${quoteIdent(c.name)} ${c.pgType}`),
@@ -490,6 +495,8 @@ export class WriteSession {
     const columns = [...names.map((c) => quoteIdent(c)), ...airbyte]
     const constants = withDefaults ? '' : `\t${escapeCopy(metaJson(w))}\t${Number(w.cs.generationId) || 0}`
     const data = encode(constants)
+    // An initial snapshot's target is made ready by its caller (which may keep its constants out).
+    if (!typed && !intoFinal) await this.#ensureTarget(w, true)
     await this.#q('SAVEPOINT sluice_direct')
     try {
       const stream = this.#client.query(copyFrom(`COPY ${into} (${columns.join(', ')}) FROM STDIN`))
@@ -543,7 +550,7 @@ export class WriteSession {
       return false
     }
     const deferring = split !== undefined && split.lead.columns.length > 0 && (await this.#defersConstants(w, split, known))
-    if (!deferring) await this.#ensureTarget(w)
+    if (!deferring) await this.#ensureTarget(w, true)
     const copyText = deferring ? split.lead : batch.pgCopyText!
     const names = copyText.columns.map((c) => known.get(c)!.name)
     const encode = (constants: string): Buffer => {

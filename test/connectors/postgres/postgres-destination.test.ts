@@ -192,6 +192,36 @@ describe('write', () => {
     assert.equal(r[1]!._airbyte_generation_id, '1')
   })
 
+  test('an overwrite keeps the write-wide Airbyte columns out of the rows it COPYs before its first commit', async () => {
+    const schema = { type: 'object', properties: { id: { type: 'integer' }, name: { type: 'string' } } }
+    const copyBatch = (ids: number[]): DestinationMessage => ({
+      ...rowBatch({ name: 'lean', namespace: null }, []),
+      count: ids.length,
+      pgCopyText: { columns: ['id', 'name'], pgTypes: ['integer', 'text'], data: Buffer.from(ids.map((id) => `${id}\tn${id}\n`).join('')) },
+    })
+    async function* input(): AsyncGenerator<DestinationMessage> {
+      yield copyBatch([1, 2])
+      yield state('lean', 1)
+      yield copyBatch([3])
+      yield { type: 'STREAM_STATUS', stream: { name: 'lean', namespace: null }, status: 'COMPLETE' }
+    }
+    await run(catalogOf('lean', 'overwrite', { schema, gen: 7 }), input())
+    const r = await rows('dw.lean')
+    assert.deepEqual(r.map((x) => [x.id, x._airbyte_meta, x._airbyte_generation_id]), [
+      ['1', { changes: [], sync_id: 42 }, '7'],
+      ['2', { changes: [], sync_id: 42 }, '7'],
+      ['3', { changes: [], sync_id: 42 }, '7'],
+    ])
+    const stored = await db.query(
+      `SELECT attname, atthasmissing FROM pg_attribute WHERE attrelid = 'dw.lean'::regclass AND attname IN ('_airbyte_meta', '_airbyte_generation_id', 'name') ORDER BY attname`,
+    )
+    assert.deepEqual(stored.rows, [
+      { attname: '_airbyte_generation_id', atthasmissing: true },
+      { attname: '_airbyte_meta', atthasmissing: true },
+      { attname: 'name', atthasmissing: false },
+    ])
+  })
+
   test('memory stays flat: batches already written are not retained', async () => {
     v8.setFlagsFromString('--expose-gc')
     const gc = vm.runInNewContext('gc') as () => void
@@ -449,18 +479,26 @@ describe('write', () => {
     assert.deepEqual((await rows('dw.crash')).map((r) => r.id), ['1', '2'])
   })
 
-  test('a failed or aborted overwrite drops its empty _airbyte_tmp table; the old table stays whole', async () => {
+  test('a failed or aborted overwrite leaves no _airbyte_tmp table (the raw layout drops its empty ones); the old table stays whole', async () => {
     const tmpExists = async (): Promise<boolean> => (await db.query(`SELECT to_regclass('dw.ow_fail_airbyte_tmp') IS NOT NULL AS found`)).rows[0]!.found === true
     await run(catalogOf('ow_fail', 'overwrite', { gen: 1 }), messages('ow_fail', [[{ id: 1 }, { id: 2 }], 'COMPLETE']))
     async function* failing(): AsyncGenerator<DestinationMessage> {
       yield rowBatch({ name: 'ow_fail', namespace: null }, [{ id: 3 }])
       throw new Error('source died mid-overwrite')
     }
-    const logger = memoryLogger()
     const err = await rejection(async () => {
-      for await (const _ of dest.write(cfg, catalogOf('ow_fail', 'overwrite', { gen: 2 }), failing(), { ...runOptions(), logger })) void _
+      for await (const _ of dest.write(cfg, catalogOf('ow_fail', 'overwrite', { gen: 2 }), failing(), runOptions())) void _
     })
-    assert.match(err.message, /source died mid-overwrite/, 'the original error, not the cleanup')
+    assert.match(err.message, /source died mid-overwrite/, 'the original error')
+    assert.equal(await tmpExists(), false, 'created by the data transaction, gone with it')
+    assert.deepEqual((await rows('dw.ow_fail')).map((r) => r.id), ['1', '2'])
+    // The raw layout creates its temporary tables up front: a failure drops them.
+    const raw = { ...cfg, use_raw_tables: true, raw_data_schema: 'dw_raw_fail' }
+    const logger = memoryLogger()
+    const rawErr = await rejection(async () => {
+      for await (const _ of dest.write(raw, catalogOf('ow_fail', 'overwrite', { gen: 2 }), failing(), { ...runOptions(), logger })) void _
+    })
+    assert.match(rawErr.message, /source died mid-overwrite/, 'the original error, not the cleanup')
     assert.equal(await tmpExists(), false)
     assert.ok(logger.lines.some((l) => /Dropped "dw"\."ow_fail_airbyte_tmp"/.test(l)), logger.lines.join('\n'))
     assert.deepEqual((await rows('dw.ow_fail')).map((r) => r.id), ['1', '2'])
@@ -493,7 +531,9 @@ describe('write', () => {
   })
 
   test('a cleanup that cannot take its lock is logged and the write still fails with its own error', async () => {
-    await run(catalogOf('ow_locked', 'overwrite', { gen: 1 }), messages('ow_locked', [[{ id: 1 }], 'COMPLETE']))
+    // The raw layout, whose temporary tables exist from the start of the write.
+    const raw = { ...cfg, use_raw_tables: true, raw_data_schema: 'dw_raw_locked' }
+    for await (const _ of dest.write(raw, catalogOf('ow_locked', 'overwrite', { gen: 1 }), messages('ow_locked', [[{ id: 1 }], 'COMPLETE']), runOptions())) void _
     const reader = await db.client()
     try {
       async function* failing(): AsyncGenerator<DestinationMessage> {
@@ -505,10 +545,10 @@ describe('write', () => {
       }
       const logger = memoryLogger()
       const err = await rejection(async () => {
-        for await (const _ of dest.write(cfg, catalogOf('ow_locked', 'overwrite', { gen: 2 }), failing(), { ...runOptions(), logger })) void _
+        for await (const _ of dest.write(raw, catalogOf('ow_locked', 'overwrite', { gen: 2 }), failing(), { ...runOptions(), logger })) void _
       })
       assert.match(err.message, /source died while the table was read/)
-      assert.ok(logger.lines.some((l) => /^warn Could not drop the empty temporary tables of the failed overwrite \("dw"\."ow_locked_airbyte_tmp"\): .*lock timeout/.test(l)), logger.lines.join('\n'))
+      assert.ok(logger.lines.some((l) => /^warn Could not drop the empty temporary tables of the failed overwrite \("dw"\."ow_locked_airbyte_tmp", "dw_raw_locked"\."dw_raw__stream_ow_locked_airbyte_tmp"\): .*lock timeout/.test(l)), logger.lines.join('\n'))
     } finally {
       await reader.query('ROLLBACK')
       await reader.end()
