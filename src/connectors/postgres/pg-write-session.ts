@@ -150,10 +150,9 @@ export class WriteSession {
     }
     const checked = deferred.flatMap((c) => (c.defaultSql === null ? [] : [c.defaultSql]))
     if (checked.length > 0) {
-      await this.#q('SAVEPOINT sluice_constants')
       try {
-        await this.#q(`SELECT ${checked.join(', ')}`)
-        await this.#q('RELEASE SAVEPOINT sluice_constants')
+        // One round trip (literals, no parameters): a failed cast skips the RELEASE.
+        await this.#q(`SAVEPOINT sluice_constants; SELECT ${checked.join(', ')}; RELEASE SAVEPOINT sluice_constants`)
       } catch (err) {
         if (!isDataException(err)) throw err
         await this.#q('ROLLBACK TO SAVEPOINT sluice_constants')
