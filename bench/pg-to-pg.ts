@@ -192,6 +192,9 @@ async function main(): Promise<void> {
   )
   const drain = await runPhase(script, 'source')
   const cursor = await runPhase(script, 'cursor')
+  // Every run is the first sync of a fresh job: a table left by the last run holds the same
+  // generation, which the destination would take for an earlier attempt of this job and resume.
+  await query(DST_DB, 'DROP TABLE IF EXISTS public.t')
   const sl = await runPhase(script, 'pg')
   const check = await query(DST_DB, 'SELECT count(*)::int AS n FROM public.t')
   if (check.rows[0].n !== BENCH_ROWS) throw new Error(`destination has ${check.rows[0].n} rows`)
