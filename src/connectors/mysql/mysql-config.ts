@@ -1,6 +1,7 @@
 import type { ConnectionOptions } from 'mysql2'
 import { SluiceError, configError } from '../../errors.js'
 import type { ConnectorLogger } from '../../protocol/index.js'
+import { parseJdbcUrlParams } from '../../formats/jdbc-url-params.js'
 import type { MysqlErrorContext } from './mysql-errors.js'
 
 /** Configuration of the MySQL source (Airbyte's source-mysql keys). */
@@ -68,20 +69,6 @@ export function errorContext(config: MysqlSourceConfig, action?: string): MysqlE
   return { host: config.host, port: Number(config.port ?? 3306), database: config.database, username: config.username, action }
 }
 
-function parseJdbcParams(params: string | undefined, logger?: ConnectorLogger): Map<string, string> {
-  const out = new Map<string, string>()
-  if (!params) return out
-  for (const part of params.split('&')) {
-    if (part === '') continue
-    const eq = part.indexOf('=')
-    out.set(decodeURIComponent(eq < 0 ? part : part.slice(0, eq)), eq < 0 ? '' : decodeURIComponent(part.slice(eq + 1)))
-  }
-  for (const key of out.keys()) {
-    if (key !== 'connectTimeout') logger?.warn(`jdbc_url_params: "${key}" is not understood by sluice and is ignored.`)
-  }
-  return out
-}
-
 function tlsOptions(config: MysqlSourceConfig): ConnectionOptions['ssl'] {
   // Airbyte's default is "required"; `ssl: false` without ssl_mode means no TLS.
   const mode = config.ssl_mode?.mode ?? (config.ssl === false ? undefined : 'required')
@@ -115,7 +102,7 @@ function tlsOptions(config: MysqlSourceConfig): ConnectionOptions['ssl'] {
  * them: dates, JSON and 64-bit integers as exact text, rows as arrays.
  */
 export function toConnectionOptions(config: MysqlSourceConfig, logger?: ConnectorLogger): ConnectionOptions {
-  const params = parseJdbcParams(config.jdbc_url_params, logger)
+  const params = parseJdbcUrlParams(config.jdbc_url_params, ['connectTimeout'], logger)
   const connectTimeout = Number(params.get('connectTimeout'))
   const out: ConnectionOptions = {
     host: config.host,

@@ -2,6 +2,7 @@ import type { ClientConfig } from 'pg'
 import type { ConnectionOptions } from 'node:tls'
 import { SluiceError, configError } from '../../errors.js'
 import type { ConnectorLogger } from '../../protocol/index.js'
+import { parseJdbcUrlParams } from '../../formats/jdbc-url-params.js'
 import type { PgErrorContext } from './postgres-errors.js'
 
 /** Connection keys shared by the source and destination configs (Airbyte's names). */
@@ -119,24 +120,6 @@ export function errorContext(config: PostgresConnectionConfig, action?: string):
   return { host: config.host, port: Number(config.port ?? 5432), database: config.database, username: config.username, action }
 }
 
-function parseJdbcParams(params: string | undefined, logger?: ConnectorLogger): Map<string, string> {
-  const out = new Map<string, string>()
-  if (!params) return out
-  for (const part of params.split('&')) {
-    if (part === '') continue
-    const eq = part.indexOf('=')
-    const key = decodeURIComponent(eq < 0 ? part : part.slice(0, eq))
-    const value = eq < 0 ? '' : decodeURIComponent(part.slice(eq + 1))
-    out.set(key, value)
-  }
-  for (const key of out.keys()) {
-    if (!['connectTimeout', 'socketTimeout', 'ApplicationName', 'applicationName', 'options'].includes(key)) {
-      logger?.warn(`jdbc_url_params: "${key}" is not understood by sluice and is ignored.`)
-    }
-  }
-  return out
-}
-
 function tlsOptions(config: PostgresConnectionConfig): ClientConfig['ssl'] {
   const mode = config.ssl_mode?.mode ?? (config.ssl ? 'require' : 'disable')
   switch (mode) {
@@ -166,7 +149,7 @@ function tlsOptions(config: PostgresConnectionConfig): ClientConfig['ssl'] {
 /** Builds node-postgres client options from a connector config. */
 export function toClientConfig(config: PostgresConnectionConfig, logger?: ConnectorLogger): ClientConfig {
   validateConnection(config)
-  const params = parseJdbcParams(config.jdbc_url_params, logger)
+  const params = parseJdbcUrlParams(config.jdbc_url_params, ['connectTimeout', 'socketTimeout', 'ApplicationName', 'applicationName', 'options'], logger)
   const connectTimeout = Number(params.get('connectTimeout'))
   const socketTimeout = Number(params.get('socketTimeout'))
   const out: ClientConfig = {
