@@ -19,7 +19,7 @@ import {
   type StateMessage,
 } from '../../../src/protocol/index.js'
 import { createTestDatabase, memoryLogger, runOptions, type TestDatabase } from '../../helpers/pg.js'
-import { configure } from './pg-test-utils.js'
+import { configure, recordMessages, testState, writeAll } from './pg-test-utils.js'
 
 let db: TestDatabase
 let cfg: Record<string, unknown>
@@ -70,27 +70,8 @@ function catalogOf(
   }
 }
 
-function state(name: string, n: number): StateMessage {
-  return { type: 'STATE', stream: { name, namespace: null }, data: { n } }
-}
-
-async function* messages(name: string, parts: Array<RecordData[] | StateMessage | 'COMPLETE'>): AsyncGenerator<DestinationMessage> {
-  let t = Date.now()
-  for (const p of parts) {
-    if (p === 'COMPLETE') yield { type: 'STREAM_STATUS', stream: { name, namespace: null }, status: 'COMPLETE' }
-    else if (Array.isArray(p)) yield rowBatch({ name, namespace: null }, p, { emittedAt: t++ })
-    else yield p
-  }
-}
-
-async function run(catalog: ConfiguredCatalog, input: AsyncIterable<DestinationMessage>, onState?: (s: StateMessage) => Promise<void>): Promise<StateMessage[]> {
-  const out: StateMessage[] = []
-  for await (const s of dest.write(cfg, catalog, input, runOptions())) {
-    out.push(s)
-    await onState?.(s)
-  }
-  return out
-}
+const run = (catalog: ConfiguredCatalog, input: AsyncIterable<DestinationMessage>, onState?: (s: StateMessage) => Promise<void>): Promise<StateMessage[]> =>
+  writeAll(dest, cfg, catalog, input, onState)
 
 async function rows(sql: string): Promise<Record<string, unknown>[]> {
   return (await db.query(sql)).rows
@@ -138,7 +119,7 @@ describe('Destinations V2 layout', () => {
   test('append: raw rows keep the JSON, final rows share their raw ids, loaded_at set', async () => {
     const states = await run(
       catalogOf('app', 'append'),
-      messages('app', [[u(1, 'a', '2024-01-01T00:00:00Z'), u(2, 'b', '2024-01-02T00:00:00Z')], state('app', 1), [u(3, 'c', '2024-01-03T00:00:00Z')], state('app', 2)]),
+      recordMessages('app', [[u(1, 'a', '2024-01-01T00:00:00Z'), u(2, 'b', '2024-01-02T00:00:00Z')], testState('app', 1), [u(3, 'c', '2024-01-03T00:00:00Z')], testState('app', 2)]),
     )
     assert.deepEqual(states.map((s) => s.data), [{ n: 1 }, { n: 2 }])
     const raw = await rows(
@@ -160,7 +141,7 @@ describe('Destinations V2 layout', () => {
       ['id', 'name', 'score', 'updated_at', 'tags', '_ab_cdc_deleted_at', '_airbyte_raw_id', '_airbyte_extracted_at', '_airbyte_meta', '_airbyte_generation_id'],
     )
     // A second sync appends.
-    await run(catalogOf('app', 'append'), messages('app', [[u(1, 'a2', '2024-02-01T00:00:00Z')], state('app', 3)]))
+    await run(catalogOf('app', 'append'), recordMessages('app', [[u(1, 'a2', '2024-02-01T00:00:00Z')], testState('app', 3)]))
     assert.equal((await rows(`SELECT count(*)::int AS n FROM dw.app`))[0]!.n, 4)
     assert.equal((await rows(`SELECT count(*)::int AS n FROM airbyte_internal.dw_raw__stream_app WHERE _airbyte_loaded_at IS NULL`))[0]!.n, 0)
   })
@@ -168,7 +149,7 @@ describe('Destinations V2 layout', () => {
   test('a value that does not cast: NULL + change in the final table, raw keeps the value, sync goes on', async () => {
     const states = await run(
       catalogOf('bad', 'append'),
-      messages('bad', [[u(1, 'ok', '2024-01-01T00:00:00Z'), { ...u(2, 'bad', 'not a date'), score: 'lots', tags: 'nope' }], state('bad', 1)]),
+      recordMessages('bad', [[u(1, 'ok', '2024-01-01T00:00:00Z'), { ...u(2, 'bad', 'not a date'), score: 'lots', tags: 'nope' }], testState('bad', 1)]),
     )
     assert.equal(states.length, 1)
     const fin = await rows(`SELECT id::int, score, updated_at, tags, _airbyte_meta FROM dw.bad ORDER BY id`)
@@ -192,7 +173,7 @@ describe('Destinations V2 layout', () => {
     batch.changes = new Map([[0, [{ field: 'name', change: 'TRUNCATED', reason: 'SOURCE_FIELD_SIZE_LIMITATION' }]]])
     async function* input(): AsyncGenerator<DestinationMessage> {
       yield batch
-      yield state('chg', 1)
+      yield testState('chg', 1)
     }
     await run(catalogOf('chg', 'append'), input())
     const expected = { changes: [{ field: 'name', change: 'TRUNCATED', reason: 'SOURCE_FIELD_SIZE_LIMITATION' }], sync_id: 42 }
@@ -204,7 +185,7 @@ describe('Destinations V2 layout', () => {
     const seen: Array<[number, number, number]> = []
     await run(
       catalogOf('st', 'append'),
-      messages('st', [[u(1, 'a', '2024-01-01T00:00:00Z')], [u(2, 'b', '2024-01-01T00:00:00Z')], state('st', 1), [u(3, 'c', '2024-01-01T00:00:00Z')], state('st', 2)]),
+      recordMessages('st', [[u(1, 'a', '2024-01-01T00:00:00Z')], [u(2, 'b', '2024-01-01T00:00:00Z')], testState('st', 1), [u(3, 'c', '2024-01-01T00:00:00Z')], testState('st', 2)]),
       async () => {
         // Another session sees what the destination committed before it yielded the STATE.
         const r = await rows(
@@ -219,7 +200,7 @@ describe('Destinations V2 layout', () => {
   })
 
   test('a failure before the STATE leaves neither raw nor final rows of the batch', async () => {
-    await run(catalogOf('fail', 'append'), messages('fail', [[u(1, 'a', '2024-01-01T00:00:00Z')], state('fail', 1)]))
+    await run(catalogOf('fail', 'append'), recordMessages('fail', [[u(1, 'a', '2024-01-01T00:00:00Z')], testState('fail', 1)]))
     async function* broken(): AsyncGenerator<DestinationMessage> {
       yield rowBatch({ name: 'fail', namespace: null }, [u(2, 'b', '2024-01-01T00:00:00Z')])
       throw new Error('source died')
@@ -230,11 +211,11 @@ describe('Destinations V2 layout', () => {
   })
 
   test('overwrite: old raw and final rows stay visible until COMPLETE, then both swap', async () => {
-    await run(catalogOf('ow', 'overwrite', { gen: 1 }), messages('ow', [[u(1, 'old', '2024-01-01T00:00:00Z'), u(2, 'old', '2024-01-01T00:00:00Z')], state('ow', 1), 'COMPLETE']))
+    await run(catalogOf('ow', 'overwrite', { gen: 1 }), recordMessages('ow', [[u(1, 'old', '2024-01-01T00:00:00Z'), u(2, 'old', '2024-01-01T00:00:00Z')], testState('ow', 1), 'COMPLETE']))
     const during: Array<[number, number]> = []
     await run(
       catalogOf('ow', 'overwrite', { gen: 2 }),
-      messages('ow', [[u(3, 'new', '2024-01-02T00:00:00Z')], state('ow', 2), 'COMPLETE', state('ow', 3)]),
+      recordMessages('ow', [[u(3, 'new', '2024-01-02T00:00:00Z')], testState('ow', 2), 'COMPLETE', testState('ow', 3)]),
       async (s) => {
         const r = await rows(
           `SELECT (SELECT count(*)::int FROM airbyte_internal.dw_raw__stream_ow) AS raw, (SELECT count(*)::int FROM dw.ow) AS fin`,
@@ -252,12 +233,12 @@ describe('Destinations V2 layout', () => {
   })
 
   test('overwrite without COMPLETE keeps the old tables', async () => {
-    await run(catalogOf('ow2', 'overwrite', { gen: 1 }), messages('ow2', [[u(1, 'old', '2024-01-01T00:00:00Z')], state('ow2', 1), 'COMPLETE']))
-    await run(catalogOf('ow2', 'overwrite', { gen: 2 }), messages('ow2', [[u(2, 'new', '2024-01-02T00:00:00Z')], state('ow2', 2)]))
+    await run(catalogOf('ow2', 'overwrite', { gen: 1 }), recordMessages('ow2', [[u(1, 'old', '2024-01-01T00:00:00Z')], testState('ow2', 1), 'COMPLETE']))
+    await run(catalogOf('ow2', 'overwrite', { gen: 2 }), recordMessages('ow2', [[u(2, 'new', '2024-01-02T00:00:00Z')], testState('ow2', 2)]))
     assert.deepEqual(await rows(`SELECT id::int, name FROM dw.ow2`), [{ id: 1, name: 'old' }])
     assert.deepEqual(await rows(`SELECT _airbyte_data->>'name' AS name FROM airbyte_internal.dw_raw__stream_ow2`), [{ name: 'old' }])
     // A later normal sync takes over the rows the failed overwrite left in the temporary raw table.
-    await run(catalogOf('ow2', 'append', { gen: 3 }), messages('ow2', [[u(3, 'appended', '2024-01-03T00:00:00Z')], state('ow2', 3)]))
+    await run(catalogOf('ow2', 'append', { gen: 3 }), recordMessages('ow2', [[u(3, 'appended', '2024-01-03T00:00:00Z')], testState('ow2', 3)]))
     assert.deepEqual(await rows(`SELECT id::int, name FROM dw.ow2 ORDER BY id`), [
       { id: 1, name: 'old' },
       { id: 2, name: 'new' },
@@ -270,9 +251,9 @@ describe('Destinations V2 layout', () => {
 
   test('overwrite: a retry after the stream was already swapped in writes into the swapped raw and final tables', async () => {
     const cat = catalogOf('ow4', 'overwrite', { gen: 2 })
-    await run(catalogOf('ow4', 'overwrite', { gen: 1 }), messages('ow4', [[u(0, 'older job', '2024-01-01T00:00:00Z')], state('ow4', 0), 'COMPLETE']))
-    await run(cat, messages('ow4', [[u(1, 'a', '2024-01-01T00:00:00Z')], state('ow4', 1), 'COMPLETE']))
-    await run(cat, messages('ow4', [[u(2, 'since', '2024-01-02T00:00:00Z')], state('ow4', 2), 'COMPLETE']))
+    await run(catalogOf('ow4', 'overwrite', { gen: 1 }), recordMessages('ow4', [[u(0, 'older job', '2024-01-01T00:00:00Z')], testState('ow4', 0), 'COMPLETE']))
+    await run(cat, recordMessages('ow4', [[u(1, 'a', '2024-01-01T00:00:00Z')], testState('ow4', 1), 'COMPLETE']))
+    await run(cat, recordMessages('ow4', [[u(2, 'since', '2024-01-02T00:00:00Z')], testState('ow4', 2), 'COMPLETE']))
     assert.deepEqual(await rows(`SELECT id::int, name FROM dw.ow4 ORDER BY id`), [
       { id: 1, name: 'a' },
       { id: 2, name: 'since' },
@@ -282,7 +263,7 @@ describe('Destinations V2 layout', () => {
   })
 
   test('a failed overwrite drops its empty temporary raw and final tables', async () => {
-    await run(catalogOf('ow3', 'overwrite', { gen: 1 }), messages('ow3', [[u(1, 'old', '2024-01-01T00:00:00Z')], state('ow3', 1), 'COMPLETE']))
+    await run(catalogOf('ow3', 'overwrite', { gen: 1 }), recordMessages('ow3', [[u(1, 'old', '2024-01-01T00:00:00Z')], testState('ow3', 1), 'COMPLETE']))
     async function* failing(): AsyncGenerator<DestinationMessage> {
       yield rowBatch({ name: 'ow3', namespace: null }, [u(2, 'new', '2024-01-02T00:00:00Z')])
       throw new Error('source died mid-overwrite')
@@ -297,7 +278,7 @@ describe('Destinations V2 layout', () => {
   })
 
   test('NUL characters and lone surrogates do not fail the load', async () => {
-    await run(catalogOf('nul', 'append'), messages('nul', [[u(1, 'x\u0000y', '2024-01-01T00:00:00Z'), u(2, 'a\ud800b', '2024-01-01T00:00:00Z')], state('nul', 1)]))
+    await run(catalogOf('nul', 'append'), recordMessages('nul', [[u(1, 'x\u0000y', '2024-01-01T00:00:00Z'), u(2, 'a\ud800b', '2024-01-01T00:00:00Z')], testState('nul', 1)]))
     assert.deepEqual(await rows(`SELECT id::int, name FROM dw.nul ORDER BY id`), [
       { id: 1, name: 'xy' },
       { id: 2, name: 'a\ufffdb' },
@@ -306,11 +287,11 @@ describe('Destinations V2 layout', () => {
   })
 
   test('a raw COPY the server rejects fails the write; nothing of the transaction stays', async () => {
-    await run(catalogOf('rej', 'append'), messages('rej', [[u(1, 'a', '2024-01-01T00:00:00Z')], state('rej', 1)]))
+    await run(catalogOf('rej', 'append'), recordMessages('rej', [[u(1, 'a', '2024-01-01T00:00:00Z')], testState('rej', 1)]))
     await db.query(`ALTER TABLE airbyte_internal.dw_raw__stream_rej ADD CONSTRAINT no_666 CHECK (_airbyte_data->>'id' <> '666')`)
     const states: StateMessage[] = []
     await assert.rejects(
-      run(catalogOf('rej', 'append'), messages('rej', [[u(2, 'b', '2024-01-01T00:00:00Z')], [u(666, 'x', '2024-01-01T00:00:00Z')], [u(3, 'c', '2024-01-01T00:00:00Z')], state('rej', 2)]), async (s) => {
+      run(catalogOf('rej', 'append'), recordMessages('rej', [[u(2, 'b', '2024-01-01T00:00:00Z')], [u(666, 'x', '2024-01-01T00:00:00Z')], [u(3, 'c', '2024-01-01T00:00:00Z')], testState('rej', 2)]), async (s) => {
         states.push(s)
       }),
       /no_666/,
@@ -345,11 +326,11 @@ describe('Destinations V2 layout', () => {
     const cat = catalogOf('dd', 'append_dedup')
     await run(
       cat,
-      messages('dd', [
+      recordMessages('dd', [
         [u(1, 'a1', '2024-01-01T00:00:00Z'), u(2, 'b1', '2024-01-01T00:00:00Z'), u(3, 'c1', '2024-01-01T00:00:00Z')],
         // Same batch: key 1 updated twice (highest cursor wins), key 2 with an older cursor (ignored).
         [u(1, 'a3', '2024-01-03T00:00:00Z'), u(1, 'a2', '2024-01-02T00:00:00Z'), u(2, 'b0', '2023-12-31T00:00:00Z')],
-        state('dd', 1),
+        testState('dd', 1),
       ]),
     )
     assert.deepEqual(await rows(`SELECT id::int, name FROM dw.dd ORDER BY id`), [
@@ -359,9 +340,9 @@ describe('Destinations V2 layout', () => {
     ])
     await run(
       cat,
-      messages('dd', [
+      recordMessages('dd', [
         [u(2, 'b2', '2024-01-05T00:00:00Z'), u(3, 'gone', '2024-01-05T00:00:00Z', { _ab_cdc_deleted_at: '2024-01-05T00:00:00Z' })],
-        state('dd', 2),
+        testState('dd', 2),
       ]),
     )
     assert.deepEqual(await rows(`SELECT id::int, name FROM dw.dd ORDER BY id`), [
@@ -369,7 +350,7 @@ describe('Destinations V2 layout', () => {
       { id: 2, name: 'b2' },
     ])
     // A row of key 3 older than its delete arrives late: the tombstone in raw still wins.
-    await run(cat, messages('dd', [[u(3, 'late', '2024-01-04T00:00:00Z')], state('dd', 3)]))
+    await run(cat, recordMessages('dd', [[u(3, 'late', '2024-01-04T00:00:00Z')], testState('dd', 3)]))
     assert.deepEqual((await rows(`SELECT id::int FROM dw.dd ORDER BY id`)).map((r) => r.id), [1, 2])
     // Raw keeps every version (1 + 3 + 2 + 1 rows), all typed.
     const raw = await rows(`SELECT count(*)::int AS n, count(_airbyte_loaded_at)::int AS loaded FROM airbyte_internal.dw_raw__stream_dd`)
@@ -385,10 +366,10 @@ describe('Destinations V2 layout', () => {
   })
 
   test('overwrite_dedup: the new generation, deduped, replaces the old one on COMPLETE', async () => {
-    await run(catalogOf('od', 'overwrite_dedup', { gen: 1 }), messages('od', [[u(1, 'old', '2024-01-01T00:00:00Z'), u(9, 'old', '2024-01-01T00:00:00Z')], state('od', 1), 'COMPLETE']))
+    await run(catalogOf('od', 'overwrite_dedup', { gen: 1 }), recordMessages('od', [[u(1, 'old', '2024-01-01T00:00:00Z'), u(9, 'old', '2024-01-01T00:00:00Z')], testState('od', 1), 'COMPLETE']))
     await run(
       catalogOf('od', 'overwrite_dedup', { gen: 2 }),
-      messages('od', [[u(1, 'v1', '2024-01-01T00:00:00Z'), u(2, 'v1', '2024-01-01T00:00:00Z')], state('od', 2), [u(1, 'v2', '2024-01-02T00:00:00Z')], 'COMPLETE', state('od', 3)]),
+      recordMessages('od', [[u(1, 'v1', '2024-01-01T00:00:00Z'), u(2, 'v1', '2024-01-01T00:00:00Z')], testState('od', 2), [u(1, 'v2', '2024-01-02T00:00:00Z')], 'COMPLETE', testState('od', 3)]),
     )
     assert.deepEqual(await rows(`SELECT id::int, name, _airbyte_generation_id::int AS gen FROM dw.od ORDER BY id`), [
       { id: 1, name: 'v2', gen: 2 },
@@ -401,7 +382,7 @@ describe('Destinations V2 layout', () => {
 
   test('pending raw rows (user cleared loaded_at and dropped the final table) are typed again on the next sync', async () => {
     await db.query(`UPDATE airbyte_internal.dw_raw__stream_app SET _airbyte_loaded_at = NULL; DROP TABLE dw.app`)
-    await run(catalogOf('app', 'append'), messages('app', [state('app', 9)]))
+    await run(catalogOf('app', 'append'), recordMessages('app', [testState('app', 9)]))
     assert.equal((await rows(`SELECT count(*)::int AS n FROM dw.app`))[0]!.n, 4)
     assert.equal((await rows(`SELECT count(*)::int AS n FROM airbyte_internal.dw_raw__stream_app WHERE _airbyte_loaded_at IS NULL`))[0]!.n, 0)
   })

@@ -9,7 +9,10 @@ import type {
   RecordBatch,
   DestinationSyncMode,
   SyncMode,
+  Destination,
+  RecordData,
 } from '../../../src/protocol/index.js'
+import { rowBatch } from '../../../src/protocol/index.js'
 import { PostgresDestination } from '../../../src/connectors/postgres/postgres-destination.js'
 import { runOptions, type TestDatabase } from '../../helpers/pg.js'
 
@@ -123,4 +126,35 @@ export function streamTables(
       return r.rows.map((x) => x.j)
     },
   }
+}
+
+/** A STATE of stream `name` (no namespace) carrying `{ n }`. */
+export function testState(name: string, n: number): StateMessage {
+  return { type: 'STATE', stream: { name, namespace: null }, data: { n } }
+}
+
+/** Destination input for stream `name`: a row batch per array (rising emittedAt), states as given, 'COMPLETE' as its status. */
+export async function* recordMessages(name: string, parts: Array<RecordData[] | StateMessage | 'COMPLETE'>): AsyncGenerator<DestinationMessage> {
+  let t = Date.now()
+  for (const p of parts) {
+    if (p === 'COMPLETE') yield { type: 'STREAM_STATUS', stream: { name, namespace: null }, status: 'COMPLETE' }
+    else if (Array.isArray(p)) yield rowBatch({ name, namespace: null }, p, { emittedAt: t++ })
+    else yield p
+  }
+}
+
+/** Runs a destination write to its end; the echoed states, each handed to `onState` as it comes. */
+export async function writeAll(
+  destination: Destination,
+  config: Record<string, unknown>,
+  catalog: ConfiguredCatalog,
+  input: AsyncIterable<DestinationMessage>,
+  onState?: (s: StateMessage) => Promise<void>,
+): Promise<StateMessage[]> {
+  const out: StateMessage[] = []
+  for await (const s of destination.write(config, catalog, input, runOptions())) {
+    out.push(s)
+    await onState?.(s)
+  }
+  return out
 }

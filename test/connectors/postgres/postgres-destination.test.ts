@@ -10,11 +10,10 @@ import {
   type DestinationMessage,
   type DestinationSyncMode,
   type SyncMode,
-  type RecordData,
   type StateMessage,
 } from '../../../src/protocol/index.js'
 import { createTestDatabase, memoryLogger, runOptions, type TestDatabase } from '../../helpers/pg.js'
-import { rejection } from './pg-test-utils.js'
+import { recordMessages, rejection, testState, writeAll } from './pg-test-utils.js'
 
 let db: TestDatabase
 let cfg: Record<string, unknown>
@@ -65,27 +64,8 @@ function catalogOf(
   }
 }
 
-function state(name: string, n: number): StateMessage {
-  return { type: 'STATE', stream: { name, namespace: null }, data: { n } }
-}
-
-async function* messages(name: string, parts: Array<RecordData[] | StateMessage | 'COMPLETE'>): AsyncGenerator<DestinationMessage> {
-  let t = Date.now()
-  for (const p of parts) {
-    if (p === 'COMPLETE') yield { type: 'STREAM_STATUS', stream: { name, namespace: null }, status: 'COMPLETE' }
-    else if (Array.isArray(p)) yield rowBatch({ name, namespace: null }, p, { emittedAt: t++ })
-    else yield p
-  }
-}
-
-async function run(catalog: ConfiguredCatalog, input: AsyncIterable<DestinationMessage>, onState?: (s: StateMessage) => Promise<void>): Promise<StateMessage[]> {
-  const out: StateMessage[] = []
-  for await (const s of dest.write(cfg, catalog, input, runOptions())) {
-    out.push(s)
-    await onState?.(s)
-  }
-  return out
-}
+const run = (catalog: ConfiguredCatalog, input: AsyncIterable<DestinationMessage>, onState?: (s: StateMessage) => Promise<void>): Promise<StateMessage[]> =>
+  writeAll(dest, cfg, catalog, input, onState)
 
 async function rows(table: string, order = 'id'): Promise<Record<string, unknown>[]> {
   return (await db.query(`SELECT * FROM ${table} ORDER BY ${order}`)).rows
@@ -115,7 +95,7 @@ describe('check', () => {
       const limited = { ...cfg, username: role, schema: 'locked' }
       assert.equal((await dest.check(limited, runOptions())).status, 'succeeded')
       // With just USAGE + CREATE on the schema and TEMP, a write works (no database CREATE).
-      for await (const _ of dest.write(limited, catalogOf('lim', 'append'), messages('lim', [[{ id: 1, name: 'x' }], 'COMPLETE']), runOptions())) void _
+      for await (const _ of dest.write(limited, catalogOf('lim', 'append'), recordMessages('lim', [[{ id: 1, name: 'x' }], 'COMPLETE']), runOptions())) void _
       assert.equal((await db.query('SELECT count(*)::int AS n FROM locked.lim')).rows[0]!.n, 1)
     } finally {
       await db.query(`DROP SCHEMA locked CASCADE; REVOKE ALL ON SCHEMA locked FROM ${role}`).catch(() => undefined)
@@ -130,14 +110,14 @@ describe('write', () => {
     const seen: number[] = []
     const states = await run(
       cat,
-      messages('users_append', [
+      recordMessages('users_append', [
         [
           { id: 1, name: 'ann', score: 1.5, updated_at: '2024-01-01T00:00:00Z', tags: ['a'] },
           { id: 2, name: 'bob\ttab', score: '12345678901234567890.123456789', updated_at: '2024-01-02T00:00:00+02:00', tags: [] },
         ],
-        state('users_append', 1),
+        testState('users_append', 1),
         [{ id: 3, name: null, score: null, updated_at: null, tags: null }],
-        state('users_append', 2),
+        testState('users_append', 2),
         'COMPLETE',
       ]),
       async (s) => {
@@ -158,7 +138,7 @@ describe('write', () => {
     assert.deepEqual(r[0]!._airbyte_meta, { changes: [], sync_id: 42 })
     assert.equal(r[0]!._airbyte_generation_id, '1')
     assert.match(String(r[0]!._airbyte_raw_id), /^[0-9a-f-]{36}$/)
-    await run(cat, messages('users_append', [[{ id: 1, name: 'again' }], 'COMPLETE']))
+    await run(cat, recordMessages('users_append', [[{ id: 1, name: 'again' }], 'COMPLETE']))
     assert.equal((await rows('dw.users_append')).length, 4, 'append keeps old rows')
   })
 
@@ -171,7 +151,7 @@ describe('write', () => {
     })
     async function* one(id: number): AsyncGenerator<DestinationMessage> {
       yield copyBatch(id)
-      yield state('busy', id)
+      yield testState('busy', id)
     }
     await run(cat, one(1))
     const reader = await db.client()
@@ -201,7 +181,7 @@ describe('write', () => {
     })
     async function* input(): AsyncGenerator<DestinationMessage> {
       yield copyBatch([1, 2])
-      yield state('lean', 1)
+      yield testState('lean', 1)
       yield copyBatch([3])
       yield { type: 'STREAM_STATUS', stream: { name: 'lean', namespace: null }, status: 'COMPLETE' }
     }
@@ -241,7 +221,7 @@ describe('write', () => {
           retainedMb = process.memoryUsage().arrayBuffers / 1024 / 1024
         }
       }
-      yield state('flat', 1)
+      yield testState('flat', 1)
     }
     await run(catalogOf('flat', 'append', { schema }), many())
     assert.equal((await db.query('SELECT count(*)::int AS n FROM dw.flat')).rows[0]!.n, 100_000)
@@ -253,7 +233,7 @@ describe('write', () => {
     const cat = catalogOf('typing', 'append')
     await run(
       cat,
-      messages('typing', [
+      recordMessages('typing', [
         [
           { id: 1, name: { nested: true }, score: 'not a number', updated_at: 'yesterday-ish', tags: 'not an array' },
           { id: 'x', name: 'ok', score: 2, updated_at: '2024-01-01T00:00:00Z', tags: ['t'] },
@@ -277,7 +257,7 @@ describe('write', () => {
   test('unconstrained_number: false gives Airbyte 2.x decimal(38,9)', async () => {
     const schema = { type: 'object', properties: { id: { type: 'integer' }, x: { type: 'number' } } }
     const out: StateMessage[] = []
-    const input = messages('dec', [[{ id: 1, x: 1.1234567891 }, { id: 2, x: '1e40' }], state('dec', 1)])
+    const input = recordMessages('dec', [[{ id: 1, x: 1.1234567891 }, { id: 2, x: '1e40' }], testState('dec', 1)])
     for await (const st of dest.write({ ...cfg, unconstrained_number: false }, catalogOf('dec', 'append', { schema }), input, runOptions())) out.push(st)
     assert.equal(out.length, 1)
     const types = await db.query(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'dw.dec'::regclass AND attname = 'x'`)
@@ -293,29 +273,29 @@ describe('write', () => {
     const cat = catalogOf('users_dedup', 'append_dedup')
     await run(
       cat,
-      messages('users_dedup', [
+      recordMessages('users_dedup', [
         [
           { id: 1, name: 'v1', updated_at: '2024-01-01T00:00:00Z' },
           { id: 2, name: 'v1', updated_at: '2024-01-01T00:00:00Z' },
           { id: 1, name: 'v2', updated_at: '2024-01-02T00:00:00Z' },
           { id: 3, name: 'v1', updated_at: '2024-01-01T00:00:00Z' },
         ],
-        state('users_dedup', 1),
+        testState('users_dedup', 1),
         'COMPLETE',
       ]),
     )
     assert.deepEqual((await rows('dw.users_dedup')).map((r) => [r.id, r.name]), [['1', 'v2'], ['2', 'v1'], ['3', 'v1']])
     await run(
       cat,
-      messages('users_dedup', [
+      recordMessages('users_dedup', [
         [
           { id: 2, name: 'v2', updated_at: '2024-01-03T00:00:00Z' },
           { id: 1, name: 'older', updated_at: '2023-01-01T00:00:00Z' },
           { id: 3, name: 'gone', updated_at: '2024-01-05T00:00:00Z', _ab_cdc_deleted_at: '2024-01-05T00:00:00Z' },
         ],
-        state('users_dedup', 2),
+        testState('users_dedup', 2),
         [{ id: 2, name: 'v3', updated_at: '2024-01-03T00:00:00Z' }],
-        state('users_dedup', 3),
+        testState('users_dedup', 3),
         'COMPLETE',
       ]),
     )
@@ -338,9 +318,9 @@ describe('write', () => {
     async function* input(): AsyncGenerator<DestinationMessage> {
       yield copyBatch('1\ta\t1\n1\tb\t2\n2\tx\t5\n1\tstale\t0\n')
       yield copyBatch('2\ty\t5\n3\tz\t\\N\n')
-      yield state('ddc', 1)
+      yield testState('ddc', 1)
       yield copyBatch('3\tz2\t\\N\n2\told\t4\n1\tc\t2\n')
-      yield state('ddc', 2)
+      yield testState('ddc', 2)
     }
     await run(cat, input())
     // 1: cursor 2 wins, the tie at 2 goes to the later batch; 2: tie at 5 -> later batch, the
@@ -356,19 +336,19 @@ describe('write', () => {
     const cat = catalogOf('nulls', 'append_dedup')
     await run(
       cat,
-      messages('nulls', [
+      recordMessages('nulls', [
         [
           { id: 1, name: 'dated', updated_at: '2024-01-01T00:00:00Z' },
           { id: 2, name: 'undated', updated_at: null },
           { id: 3, name: 'first', updated_at: null },
         ],
-        state('nulls', 1),
+        testState('nulls', 1),
         [
           { id: 1, name: 'undated later', updated_at: null },
           { id: 2, name: 'dated later', updated_at: '2020-01-01T00:00:00Z' },
           { id: 3, name: 'second', updated_at: null },
         ],
-        state('nulls', 2),
+        testState('nulls', 2),
       ]),
     )
     assert.deepEqual((await rows('dw.nulls')).map((r) => [r.id, r.name]), [
@@ -380,15 +360,15 @@ describe('write', () => {
 
   test('overwrite_dedup keeps only this sync, one row per key', async () => {
     const cat = catalogOf('od', 'overwrite_dedup')
-    await run(cat, messages('od', [[{ id: 1, name: 'old', updated_at: '2024-01-01T00:00:00Z' }], 'COMPLETE']))
+    await run(cat, recordMessages('od', [[{ id: 1, name: 'old', updated_at: '2024-01-01T00:00:00Z' }], 'COMPLETE']))
     await run(
       cat,
-      messages('od', [
+      recordMessages('od', [
         [
           { id: 2, name: 'a', updated_at: '2024-01-01T00:00:00Z' },
           { id: 2, name: 'b', updated_at: '2024-01-02T00:00:00Z' },
         ],
-        state('od', 1),
+        testState('od', 1),
         [{ id: 3, name: 'c', updated_at: '2024-01-01T00:00:00Z' }, { id: 2, name: 'stale', updated_at: '2023-01-01T00:00:00Z' }],
         'COMPLETE',
       ]),
@@ -398,13 +378,13 @@ describe('write', () => {
 
   test('overwrite swaps in only on COMPLETE; readers see the old table until then', async () => {
     const cat = catalogOf('snap', 'overwrite')
-    await run(cat, messages('snap', [[{ id: 1, name: 'old' }, { id: 2, name: 'old' }], 'COMPLETE']))
+    await run(cat, recordMessages('snap', [[{ id: 1, name: 'old' }, { id: 2, name: 'old' }], 'COMPLETE']))
     const reader = await db.client()
     try {
       let sawOld = 0
       async function* slow(): AsyncGenerator<DestinationMessage> {
         yield rowBatch({ name: 'snap', namespace: null }, [{ id: 10, name: 'new' }])
-        yield state('snap', 1)
+        yield testState('snap', 1)
         // Mid-sync, after a commit: the old table is still whole and readable.
         const r = await reader.query('SELECT name FROM dw.snap ORDER BY id')
         assert.deepEqual(r.rows.map((x) => x.name), ['old', 'old'])
@@ -420,44 +400,44 @@ describe('write', () => {
       await reader.end()
     }
     // A sync (a new job: a new generation) that ends without COMPLETE leaves the old data in place.
-    await run(catalogOf('snap', 'overwrite', { gen: 2 }), messages('snap', [[{ id: 99, name: 'partial' }]]))
+    await run(catalogOf('snap', 'overwrite', { gen: 2 }), recordMessages('snap', [[{ id: 99, name: 'partial' }]]))
     assert.deepEqual((await rows('dw.snap')).map((r) => r.id), ['10', '11'])
     // An empty successful overwrite of a later job empties the table (the partial rows of generation 2 are dropped).
-    await run(catalogOf('snap', 'overwrite', { gen: 3 }), messages('snap', ['COMPLETE']))
+    await run(catalogOf('snap', 'overwrite', { gen: 3 }), recordMessages('snap', ['COMPLETE']))
     assert.equal((await rows('dw.snap')).length, 0)
   })
 
   test('overwrite: a retried attempt of the same generation keeps the rows the failed attempt committed', async () => {
     const cat = catalogOf('resumed', 'overwrite', { gen: 5 })
-    await run(cat, messages('resumed', [[{ id: 1, name: 'first attempt' }], state('resumed', 1)]))
-    await run(cat, messages('resumed', [[{ id: 2, name: 'second attempt' }], 'COMPLETE']))
+    await run(cat, recordMessages('resumed', [[{ id: 1, name: 'first attempt' }], testState('resumed', 1)]))
+    await run(cat, recordMessages('resumed', [[{ id: 2, name: 'second attempt' }], 'COMPLETE']))
     assert.deepEqual((await rows('dw.resumed')).map((r) => r.id), ['1', '2'])
     // The next job (generation 6) starts from an empty temporary table.
-    await run(catalogOf('resumed', 'overwrite', { gen: 6 }), messages('resumed', [[{ id: 3, name: 'next job' }], 'COMPLETE']))
+    await run(catalogOf('resumed', 'overwrite', { gen: 6 }), recordMessages('resumed', [[{ id: 3, name: 'next job' }], 'COMPLETE']))
     assert.deepEqual((await rows('dw.resumed')).map((r) => r.id), ['3'])
   })
 
   test('overwrite: a retry after the stream was already swapped in (a later stream failed) keeps the swapped rows', async () => {
     const cat = catalogOf('swapped', 'overwrite', { gen: 7, sync: 'full_refresh' })
-    await run(catalogOf('swapped', 'overwrite', { gen: 6, sync: 'full_refresh' }), messages('swapped', [[{ id: 0, name: 'older job' }], 'COMPLETE']))
-    await run(cat, messages('swapped', [[{ id: 1, name: 'a' }, { id: 2, name: 'a' }], state('swapped', 1), 'COMPLETE']))
+    await run(catalogOf('swapped', 'overwrite', { gen: 6, sync: 'full_refresh' }), recordMessages('swapped', [[{ id: 0, name: 'older job' }], 'COMPLETE']))
+    await run(cat, recordMessages('swapped', [[{ id: 1, name: 'a' }, { id: 2, name: 'a' }], testState('swapped', 1), 'COMPLETE']))
     // The retry resumes after the saved state: only a row added since, then COMPLETE again.
-    await run(cat, messages('swapped', [[{ id: 3, name: 'since' }], state('swapped', 2), 'COMPLETE']))
+    await run(cat, recordMessages('swapped', [[{ id: 3, name: 'since' }], testState('swapped', 2), 'COMPLETE']))
     assert.deepEqual((await rows('dw.swapped')).map((r) => r.id), ['1', '2', '3'])
     // A retry that reads nothing more leaves them too.
-    await run(cat, messages('swapped', ['COMPLETE']))
+    await run(cat, recordMessages('swapped', ['COMPLETE']))
     assert.deepEqual((await rows('dw.swapped')).map((r) => r.id), ['1', '2', '3'])
     // The next job (a new generation) replaces them.
-    await run(catalogOf('swapped', 'overwrite', { gen: 8, sync: 'full_refresh' }), messages('swapped', [[{ id: 4, name: 'next job' }], 'COMPLETE']))
+    await run(catalogOf('swapped', 'overwrite', { gen: 8, sync: 'full_refresh' }), recordMessages('swapped', [[{ id: 4, name: 'next job' }], 'COMPLETE']))
     assert.deepEqual((await rows('dw.swapped')).map((r) => r.id), ['4'])
   })
 
   test('a clear (null state + COMPLETE on a truncate stream) empties the table', async () => {
-    await run(catalogOf('cleared', 'append'), messages('cleared', [[{ id: 1 }, { id: 2 }], state('cleared', 1)]))
+    await run(catalogOf('cleared', 'append'), recordMessages('cleared', [[{ id: 1 }, { id: 2 }], testState('cleared', 1)]))
     assert.equal((await rows('dw.cleared')).length, 2)
     const clear = catalogOf('cleared', 'append', { gen: 2, minGen: 2 })
     const nullState: StateMessage = { type: 'STATE', stream: { name: 'cleared', namespace: null }, data: null }
-    const echoed = await run(clear, messages('cleared', [nullState, 'COMPLETE']))
+    const echoed = await run(clear, recordMessages('cleared', [nullState, 'COMPLETE']))
     assert.deepEqual(echoed, [nullState])
     assert.equal((await rows('dw.cleared')).length, 0)
   })
@@ -466,7 +446,7 @@ describe('write', () => {
     const cat = catalogOf('crash', 'append')
     async function* failing(): AsyncGenerator<DestinationMessage> {
       yield rowBatch({ name: 'crash', namespace: null }, [{ id: 1 }, { id: 2 }])
-      yield state('crash', 1)
+      yield testState('crash', 1)
       yield rowBatch({ name: 'crash', namespace: null }, [{ id: 3 }])
       throw new Error('source died')
     }
@@ -481,7 +461,7 @@ describe('write', () => {
 
   test('a failed or aborted overwrite leaves no _airbyte_tmp table (the raw layout drops its empty ones); the old table stays whole', async () => {
     const tmpExists = async (): Promise<boolean> => (await db.query(`SELECT to_regclass('dw.ow_fail_airbyte_tmp') IS NOT NULL AS found`)).rows[0]!.found === true
-    await run(catalogOf('ow_fail', 'overwrite', { gen: 1 }), messages('ow_fail', [[{ id: 1 }, { id: 2 }], 'COMPLETE']))
+    await run(catalogOf('ow_fail', 'overwrite', { gen: 1 }), recordMessages('ow_fail', [[{ id: 1 }, { id: 2 }], 'COMPLETE']))
     async function* failing(): AsyncGenerator<DestinationMessage> {
       yield rowBatch({ name: 'ow_fail', namespace: null }, [{ id: 3 }])
       throw new Error('source died mid-overwrite')
@@ -519,7 +499,7 @@ describe('write', () => {
     // Rows committed under a STATE stay for the next attempt of the same generation to resume.
     async function* failsAfterState(): AsyncGenerator<DestinationMessage> {
       yield rowBatch({ name: 'ow_fail', namespace: null }, [{ id: 5 }])
-      yield state('ow_fail', 1)
+      yield testState('ow_fail', 1)
       throw new Error('source died after a state')
     }
     await rejection(async () => {
@@ -533,7 +513,7 @@ describe('write', () => {
   test('a cleanup that cannot take its lock is logged and the write still fails with its own error', async () => {
     // The raw layout, whose temporary tables exist from the start of the write.
     const raw = { ...cfg, use_raw_tables: true, raw_data_schema: 'dw_raw_locked' }
-    for await (const _ of dest.write(raw, catalogOf('ow_locked', 'overwrite', { gen: 1 }), messages('ow_locked', [[{ id: 1 }], 'COMPLETE']), runOptions())) void _
+    for await (const _ of dest.write(raw, catalogOf('ow_locked', 'overwrite', { gen: 1 }), recordMessages('ow_locked', [[{ id: 1 }], 'COMPLETE']), runOptions())) void _
     const reader = await db.client()
     try {
       async function* failing(): AsyncGenerator<DestinationMessage> {
@@ -561,7 +541,7 @@ describe('write', () => {
     const ac = new AbortController()
     async function* hanging(): AsyncGenerator<DestinationMessage> {
       yield rowBatch({ name: 'aborted', namespace: null }, [{ id: 1 }])
-      yield state('aborted', 1)
+      yield testState('aborted', 1)
       yield rowBatch({ name: 'aborted', namespace: null }, [{ id: 2 }])
       setTimeout(() => ac.abort(), 50)
       // Stuck producer that ignores the signal (unref'd so the test process can exit).
@@ -578,13 +558,13 @@ describe('write', () => {
 
   test('schema evolution adds columns and keeps values whose type changed', async () => {
     const v1 = { type: 'object', properties: { id: { type: 'integer' }, code: { type: 'string' } } }
-    await run(catalogOf('evolve', 'append', { schema: v1 }), messages('evolve', [[{ id: 1, code: 'abc' }], 'COMPLETE']))
+    await run(catalogOf('evolve', 'append', { schema: v1 }), recordMessages('evolve', [[{ id: 1, code: 'abc' }], 'COMPLETE']))
     const v2 = {
       type: 'object',
       properties: { id: { type: 'integer' }, code: { type: 'integer' }, extra: { type: 'boolean' } },
     }
     const logger = memoryLogger()
-    for await (const _ of dest.write(cfg, catalogOf('evolve', 'append', { schema: v2 }), messages('evolve', [[{ id: 2, code: 7, extra: true }], 'COMPLETE']), { ...runOptions(), logger })) void _
+    for await (const _ of dest.write(cfg, catalogOf('evolve', 'append', { schema: v2 }), recordMessages('evolve', [[{ id: 2, code: 7, extra: true }], 'COMPLETE']), { ...runOptions(), logger })) void _
     const r = await rows('dw.evolve')
     assert.equal(r[0]!.code_character_varying, 'abc', 'old text values kept in a renamed column')
     assert.equal(r[1]!.code, '7')
@@ -592,7 +572,7 @@ describe('write', () => {
     assert.ok(logger.lines.some((l) => /changed type/.test(l)))
     // A type change whose values all cast converts the column in place.
     const v3 = { type: 'object', properties: { id: { type: 'integer' }, code: { type: 'number' }, extra: { type: 'boolean' } } }
-    await run(catalogOf('evolve', 'append', { schema: v3 }), messages('evolve', [[{ id: 3, code: 1.5 }], 'COMPLETE']))
+    await run(catalogOf('evolve', 'append', { schema: v3 }), recordMessages('evolve', [[{ id: 3, code: 1.5 }], 'COMPLETE']))
     assert.deepEqual((await rows('dw.evolve')).map((x) => x.code), [null, '7', '1.5'])
   })
 
@@ -618,7 +598,7 @@ describe('write', () => {
       type: 'object',
       properties: { 'a b': { type: 'string' }, a_b: { type: 'string' }, 'Ünï"code': { type: 'string' }, [long]: { type: 'string' } },
     }
-    await run(catalogOf('Wëird Nämе!', 'append', { schema, namespace: 'My Schema' }), messages('Wëird Nämе!', []))
+    await run(catalogOf('Wëird Nämе!', 'append', { schema, namespace: 'My Schema' }), recordMessages('Wëird Nämе!', []))
     // Like Airbyte, tables are created at the start of a sync, even one without records.
     const created = await db.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'My_Schema'`)
     assert.equal(created.rows[0]!.n, 1)
