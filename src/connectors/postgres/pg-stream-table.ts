@@ -73,7 +73,8 @@ export class PgStreamTable {
   airbyteDefaults = false
   /**
    * The target does not exist yet: this write creates it in its first data transaction, out of
-   * other sessions' sight until the commit (Direct Load dedup tables that setup found missing).
+   * other sessions' sight until the commit (Direct Load tables setup found missing: an
+   * overwrite's temporary table, a new dedup table).
    */
   createPending = false
   /**
