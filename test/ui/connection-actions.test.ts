@@ -37,6 +37,11 @@ describe('web UI: field selection, per-stream refresh and clear, delete', () => 
 
   /** The jobs of some types of the connection, newest first. */
   const jobsOf = async (...configTypes: string[]): Promise<Json[]> => (await ui.post('jobs/list', { configTypes, configId: connectionId })).jobs
+  /** Waits until every job of the connection has ended (it runs one at a time: a refresh started meanwhile is a 409). */
+  const jobsEnded = async (): Promise<void> => {
+    const running = (jobs: Json[]): boolean => jobs.some((j) => !['succeeded', 'failed', 'cancelled'].includes(j.job.status))
+    while (running(await jobsOf('sync', 'refresh', 'clear', 'reset_connection'))) await new Promise((r) => setTimeout(r, 50))
+  }
 
   it('deselects fields of a stream in the schema tab; the selection is stored and the counts shown', async () => {
     const { page } = ui
@@ -73,6 +78,8 @@ describe('web UI: field selection, per-stream refresh and clear, delete', () => 
 
   it('refreshes one stream and clears another from the schema tab: a job of each type names its stream', async () => {
     const { page } = ui
+    // The refreshes the last test's saves started end first.
+    await jobsEnded()
     await page.goto(`${ui.url}/connections/${connectionId}/schema`)
     const before = (await jobsOf('refresh')).length
     await page.getByRole('button', { name: 'Refresh stream users' }).click()
