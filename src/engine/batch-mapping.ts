@@ -1,4 +1,5 @@
 import type { ColumnarRecords, PgCopyText, RecordBatch, RecordChange, RecordData, StreamDescriptor } from '../protocol/index.js'
+import { wholeCopyShape } from '../protocol/index.js'
 
 const TAB = 0x09
 const NEWLINE = 0x0a
@@ -101,7 +102,7 @@ export function mapBatch(batch: RecordBatch, stream: StreamDescriptor, keep: Rea
   const columns = batch.columns
   const split = batch.pgCopyTextWithConstants
   // A batch with constants builds its pgCopyText when first read: read only when needed.
-  const copyColumns = split ? [...split.lead.columns, ...split.constants.map((c) => c.name)] : batch.pgCopyText?.columns
+  const copyColumns = split ? wholeCopyShape(split).columns : batch.pgCopyText?.columns
   const passCopyText = (): void => {
     Object.defineProperty(mapped, 'pgCopyText', { enumerable: true, get: () => batch.pgCopyText })
     if (split !== undefined) mapped.pgCopyTextWithConstants = split

@@ -1,4 +1,5 @@
 import type { ColumnarRecords, ConstantColumn, PgCopyText, RecordBatch, RecordChange, RecordData, RecordValue, StreamDescriptor } from '../protocol/index.js'
+import { wholeCopyShape } from '../protocol/index.js'
 import { escapeCopy, unescapeCopy } from './copy-text.js'
 
 /**
@@ -258,20 +259,21 @@ export function copyTextBatchWithConstants(
 ): RecordBatch {
   const fields = constants.map((c) => (c.value === null ? '\\N' : escapeCopy(c.value)))
   const suffix = Buffer.from((names.length > 0 ? '\t' : '') + fields.join('\t'), 'utf8')
-  const allNames = [...names, ...constants.map((c) => c.name)]
+  const split = { lead: { columns: names, pgTypes, data }, constants }
+  const shape = wholeCopyShape(split)
   const batch = decodedLazily(stream, count, data.length + count * suffix.length, () => ({
-    names: allNames,
+    names: shape.columns,
     columns: [...decodeColumns(data, decoders), ...fields.map((f, i) => new Array<unknown>(count).fill(constantDecoders[i]!(f)))],
   }))
   let whole: PgCopyText | undefined
   Object.defineProperty(batch, 'pgCopyText', {
     enumerable: true,
     get: (): PgCopyText => {
-      whole ??= { columns: allNames, pgTypes: [...pgTypes, ...constants.map((c) => c.pgType)], data: appendToLines(data, count, suffix) }
+      whole ??= { ...shape, data: appendToLines(data, count, suffix) }
       return whole
     },
   })
-  batch.pgCopyTextWithConstants = { lead: { columns: names, pgTypes, data }, constants }
+  batch.pgCopyTextWithConstants = split
   return batch
 }
 

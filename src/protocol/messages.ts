@@ -53,6 +53,14 @@ export interface PgCopyTextWithConstants {
   constants: ConstantColumn[]
 }
 
+/** The columns and types of the whole rows (those of the batch's `pgCopyText`), without building them. */
+export function wholeCopyShape(split: PgCopyTextWithConstants): Pick<PgCopyText, 'columns' | 'pgTypes'> {
+  return {
+    columns: [...split.lead.columns, ...split.constants.map((c) => c.name)],
+    pgTypes: [...split.lead.pgTypes, ...split.constants.map((c) => c.pgType)],
+  }
+}
+
 /**
  * A source's promise about the rows of an initial snapshot (a stream's first full copy before
  * its changes): batches of one read carrying the same `scope` were read in one consistent

@@ -3,7 +3,7 @@ import { once } from 'node:events'
 import { finished } from 'node:stream/promises'
 import { from as copyFrom } from 'pg-copy-streams'
 import type { PgCopyTextWithConstants, RecordBatch, RunOptions } from '../../protocol/index.js'
-import { streamLabel } from '../../protocol/index.js'
+import { streamLabel, wholeCopyShape } from '../../protocol/index.js'
 import { isDataException } from './postgres-errors.js'
 import type { PgClient } from './pg-client.js'
 import { appendAirbyteColumns, columnsCopyAllowed, encodeColumnsForTarget, encodeRows } from './pg-copy-encoding.js'
@@ -531,9 +531,7 @@ export class WriteSession {
     const hint = batch.initialSnapshot
     const split = batch.pgCopyTextWithConstants
     // The columns and types of pgCopyText, without building it for a batch with constants.
-    const shape = split
-      ? { columns: [...split.lead.columns, ...split.constants.map((c) => c.name)], pgTypes: [...split.lead.pgTypes, ...split.constants.map((c) => c.pgType)] }
-      : batch.pgCopyText
+    const shape = split ? wholeCopyShape(split) : batch.pgCopyText
     const known = new Map(w.columns.map((c) => [c.source, c]))
     const eligible =
       hint !== undefined &&

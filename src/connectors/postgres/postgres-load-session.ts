@@ -123,8 +123,9 @@ class PgStreamLoader implements StreamLoader {
 
   /**
    * Tables are prepared up front, each DDL in its own short transaction, so no DDL lock is held
-   * by the long data transactions (readers of append targets are never blocked); a dedup table
-   * still to be created is created by the first data transaction, unseen until its commit.
+   * by the long data transactions (readers of append targets are never blocked); a table the
+   * write creates (an overwrite's temporary table, a new dedup table) is created by the first
+   * data transaction, unseen until its commit.
    */
   async start(): Promise<void> {
     await this.#session.sql.setup(this.#table)
